@@ -1,0 +1,415 @@
+import { randomBytes } from 'node:crypto';
+import { callContextStorage, currentCallContext, type CallContext } from '../context/call-context.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { EventTypes, type Envelope } from '../protocol/envelope.js';
+import { createEvent, createRequest, type EnvelopeFields } from '../protocol/envelope-factory.js';
+import { ADVERTISED_EXTENSIONS, ControlEventTypes, MetaKeys } from '../protocol/extensions.js';
+import { assertName, assertPattern, DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/subjects.js';
+import { Responder, type InvokeHandler, type StreamHandler } from '../server/responder.js';
+import type { Transport, TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
+import type { CallOptions, HandlerOptions, PublishOptions, StreamOptions, SubscribeOptions } from './call-options.js';
+import { effectiveDeadline } from './deadline.js';
+import { PendingInvoke } from './pending-invoke.js';
+import { DEFAULT_REORDER_LIMITS, type ReorderLimits } from './reorder-buffer.js';
+import { StreamCall } from './stream-call.js';
+import { BusStats } from './bus-stats.js';
+import type { BusLogger } from './bus-logger.js';
+import { consoleBusLogger } from './bus-logger.js';
+
+export interface BusClientOptions {
+  /** This agent's id: `from` of everything it sends. */
+  agentId: string;
+  subjectPrefix?: string;
+  /** Tenant scope of subjects (`{prefix}.{tenant}.invoke.*`) and default tenant_id. */
+  tenant?: string;
+  /** Default invoke timeout (ms). Default 30 000. */
+  defaultTimeout?: number;
+  /** Default stream timeout (ms), for the whole stream. Default 300 000. */
+  defaultStreamTimeout?: number;
+  /** Flow-control window a stream consumer grants (frames). Default 64. */
+  streamWindow?: number;
+  /** Frames a consumer buffers from a responder without flow control before BACKPRESSURE_DROP. Default 4096. */
+  maxBufferedFrames?: number;
+  reorder?: Partial<ReorderLimits>;
+  /** How often a responder checks that callers of long calls are still there (ms). Default 5 000. */
+  livenessInterval?: number;
+  logger?: BusLogger;
+}
+
+/** A live event subscription or handler registration. */
+export interface BusSubscription {
+  unsubscribe(): void;
+}
+
+export type EventHandler<P = unknown> = (payload: P, envelope: Envelope) => unknown;
+
+/**
+ * The bus API: `invoke`, `stream`, `publish`, `subscribe`, and handler registration, over any Transport.
+ * Usable without Nest (bridges use it directly); in Nest it is the injectable `BusClient`.
+ *
+ * @example
+ * const bus = new BusClient(new MemoryTransport(), { agentId: 'router' });
+ * await bus.connect();
+ * bus.handleInvoke('math.add', ({ a, b }: { a: number; b: number }) => a + b);
+ * const sum = await bus.invoke<number>('math.add', { a: 1, b: 2 }); // 3
+ */
+export class BusClient {
+  readonly agentId: string;
+  readonly subjects: SubjectScheme;
+  readonly stats = new BusStats();
+  readonly logger: BusLogger;
+  readonly options: Required<Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix'>> & {
+    tenant?: string;
+    reorder: ReorderLimits;
+  };
+  private readonly inbox: string;
+  private inboxSub?: TransportSubscription;
+  private nextCallId = 0;
+  private readonly invokes = new Map<string, PendingInvoke>();
+  private readonly streams = new Map<string, StreamCall>();
+  private readonly responder: Responder;
+  private readonly eventSubs = new Set<TransportSubscription>();
+  private connected = false;
+  private closing = false;
+
+  constructor(
+    readonly transport: Transport,
+    options: BusClientOptions,
+  ) {
+    assertName(options.agentId, 'agent id');
+    this.agentId = options.agentId;
+    this.subjects = new SubjectScheme(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX, options.tenant || undefined);
+    this.logger = options.logger ?? consoleBusLogger;
+    this.options = {
+      agentId: options.agentId,
+      tenant: options.tenant || undefined,
+      defaultTimeout: options.defaultTimeout ?? 30_000,
+      defaultStreamTimeout: options.defaultStreamTimeout ?? 300_000,
+      streamWindow: Math.max(2, options.streamWindow ?? 64),
+      maxBufferedFrames: options.maxBufferedFrames ?? 4096,
+      livenessInterval: options.livenessInterval ?? 5_000,
+      reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },
+    };
+    this.inbox = transport.newInbox();
+    this.responder = new Responder(this, this.inbox);
+  }
+
+  /** Connects the transport and opens the shared reply inbox. Idempotent. */
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.transport.connect();
+    this.inboxSub = this.transport.subscribe(`${this.inbox}.>`, (m) => this.onInboxMessage(m));
+    this.connected = true;
+    this.responder.start();
+  }
+
+  get isConnected(): boolean {
+    return this.connected && !this.closing;
+  }
+
+  /** Stops serving, fails calls still in flight with TRANSPORT_FAILURE, and closes the transport. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.responder.stop();
+    for (const sub of this.eventSubs) sub.unsubscribe();
+    this.eventSubs.clear();
+    const closed = new BusError(ErrorCodes.TRANSPORT_FAILURE, 'bus client closed');
+    for (const call of [...this.invokes.values()]) call.fail(closed);
+    for (const call of [...this.streams.values()]) call.fail(closed, false);
+    this.inboxSub?.unsubscribe();
+    await this.transport.close();
+    this.connected = false;
+  }
+
+  // ---------------------------------------------------------------- caller side
+
+  /**
+   * Calls `target` and resolves with its result (`payload.result` of the final frame, or the whole payload
+   * when a peer sends another shape). Rejects with BusError: NO_HANDLER at once when nothing serves the
+   * target, AGENT_TIMEOUT at the deadline, the remote error for an error reply.
+   */
+  invoke<R = unknown>(target: string, payload?: unknown, options: CallOptions = {}): Promise<R> {
+    return this.invokeEnvelope(target, payload, options).then(resultOf) as Promise<R>;
+  }
+
+  /** Like invoke, but resolves with the whole final reply envelope. */
+  invokeEnvelope(target: string, payload?: unknown, options: CallOptions = {}): Promise<Envelope> {
+    try {
+      this.assertOpen();
+      assertName(target, 'invoke target');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ctx = currentCallContext();
+    const now = Date.now();
+    const deadline = effectiveDeadline(now, options.timeout, this.options.defaultTimeout, ctx);
+    const callId = this.newCallId();
+    const replySubject = `${this.inbox}.${callId}`;
+    const request = this.buildRequest(target, payload, options, ctx, replySubject, deadline);
+    const call = new PendingInvoke(this, callId, target, request, deadline, [options.signal, ctx?.signal]);
+    this.invokes.set(callId, call);
+    if (call.settled) return call.promise;
+    try {
+      this.transport.publish(this.subjects.invoke(target), request, { reply: replySubject });
+      this.stats.requestsSent++;
+    } catch (err) {
+      call.fail(asTransportError(err));
+    }
+    return call.promise;
+  }
+
+  /**
+   * Streams from `target`: an async iterable of frames (started, deltas, the final frame). Frames arrive in
+   * seq order with duplicates dropped; an error frame throws BusError (or is yielded, with `yieldErrors`).
+   * The request is sent when iteration starts; breaking out of the loop, or aborting, cancels the call.
+   *
+   * @example
+   * for await (const frame of bus.stream('writer', { topic: 'NATS' })) {
+   *   if (frame.event_type === 'agent.response.delta') process.stdout.write((frame.payload as any).delta);
+   * }
+   */
+  stream(target: string, payload?: unknown, options: StreamOptions = {}): StreamCall {
+    const callId = this.newCallId();
+    return new StreamCall(this, callId, target, payload, options);
+  }
+
+  /** @internal Sends the request of a StreamCall once its iteration starts. */
+  startStream(call: StreamCall, target: string, payload: unknown, options: StreamOptions, ctx: CallContext | undefined): void {
+    this.assertOpen();
+    assertName(target, 'stream target');
+    const deadline = effectiveDeadline(Date.now(), options.timeout, this.options.defaultStreamTimeout, ctx);
+    const replySubject = `${this.inbox}.${call.callId}`;
+    const window = Math.max(2, options.window ?? this.options.streamWindow);
+    const request = this.buildRequest(target, payload, options, ctx, replySubject, deadline, { [MetaKeys.WINDOW]: window });
+    call.begin(request, deadline, window, [options.signal, ctx?.signal]);
+    this.streams.set(call.callId, call);
+    if (call.finished) return;
+    try {
+      this.transport.publish(this.subjects.invoke(target), request, { reply: replySubject });
+      this.stats.requestsSent++;
+    } catch (err) {
+      call.fail(asTransportError(err), false);
+    }
+  }
+
+  /** Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. */
+  async publish(eventType: string, payload?: unknown, options: PublishOptions = {}): Promise<Envelope> {
+    this.assertOpen();
+    assertName(eventType, 'event type');
+    const ctx = currentCallContext();
+    const env = createEvent(eventType, payload, this.envelopeFields(options, ctx));
+    const meta = this.requestMetadata(options, ctx);
+    if (meta) env.metadata = meta;
+    try {
+      this.transport.publish(this.subjects.event(eventType), env);
+    } catch (err) {
+      throw asTransportError(err);
+    }
+    this.stats.eventsPublished++;
+    return env;
+  }
+
+  /**
+   * Subscribes to events matching `pattern` (NATS wildcards `*` and `>`). The handler runs inside the event's
+   * call context, so calls it makes carry the event's session. Its errors are logged, never sent back.
+   */
+  subscribe<P = unknown>(pattern: string, handler: EventHandler<P>, options: SubscribeOptions = {}): BusSubscription {
+    this.assertOpen();
+    assertPattern(pattern, 'event pattern');
+    if (options.queue !== undefined) assertName(options.queue, 'queue group');
+    const sub = this.transport.subscribe(
+      this.subjects.event(pattern),
+      (msg) => this.responder.deliverEvent(pattern, msg, handler as EventHandler),
+      { queue: options.queue },
+    );
+    this.eventSubs.add(sub);
+    return {
+      unsubscribe: () => {
+        sub.unsubscribe();
+        this.eventSubs.delete(sub);
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- responder side
+
+  /**
+   * Serves invoke requests for `target`: the handler's return value is the result of the final frame, a throw
+   * becomes an error frame. Replicas share a queue group (default: the target name).
+   */
+  handleInvoke<P = any, R = unknown>(target: string, handler: InvokeHandler<P, R>, options: HandlerOptions = {}): BusSubscription {
+    this.assertOpen();
+    return this.responder.register(target, 'invoke', handler as InvokeHandler, options);
+  }
+
+  /**
+   * Serves stream requests for `target`. The handler may return an async iterable or Observable (each value
+   * is a delta, the return value or last value the final result) or write through `ctx.writer`. A `started`
+   * frame is sent first; a terminal frame is always sent, numbered without gaps.
+   */
+  handleStream<P = any>(target: string, handler: StreamHandler<P>, options: HandlerOptions = {}): BusSubscription {
+    this.assertOpen();
+    return this.responder.register(target, 'stream', handler as StreamHandler, options);
+  }
+
+  /** Targets this client serves. */
+  get targets(): string[] {
+    return this.responder.targets();
+  }
+
+  // ---------------------------------------------------------------- internals shared with calls
+
+  /** @internal */
+  forgetCall(callId: string): void {
+    this.invokes.delete(callId);
+    this.streams.delete(callId);
+  }
+
+  /** @internal Publishes a control frame; errors are swallowed (control is best effort). */
+  sendControl(subject: string, eventType: string, correlationId: string, metadata?: Record<string, unknown>, reply?: string): void {
+    if (this.closing && eventType !== ControlEventTypes.CANCEL) return;
+    const env = createEvent(eventType, undefined, { from: this.agentId });
+    env.correlation_id = correlationId;
+    if (metadata) env.metadata = metadata;
+    try {
+      this.transport.publish(subject, env, reply ? { reply } : undefined);
+    } catch (err) {
+      this.logger.debug?.(`control ${eventType} to ${subject} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** @internal Cancels a call at the responder: directly when its control subject is known, else by broadcast. */
+  cancelRemote(target: string, request: Envelope, controlSubject?: string): void {
+    if (controlSubject) this.sendControl(controlSubject, ControlEventTypes.CANCEL, request.event_id);
+    else this.sendControl(this.subjects.cancel(target), ControlEventTypes.CANCEL, request.event_id);
+  }
+
+  private onInboxMessage(msg: TransportMessage): void {
+    const subject = msg.subject;
+    const token = subject.slice(this.inbox.length + 1);
+    if (token.startsWith('ctl.')) {
+      this.responder.onControl(token.slice(4), msg);
+      return;
+    }
+    const env = msg.envelope;
+    if (env && env.event_type === ControlEventTypes.PING) {
+      this.answerPing(token, env, msg.reply);
+      return;
+    }
+    const invoke = this.invokes.get(token);
+    if (invoke) {
+      invoke.onMessage(msg);
+      return;
+    }
+    const stream = this.streams.get(token);
+    if (stream) {
+      stream.onMessage(msg);
+      return;
+    }
+    if (msg.envelope) this.stats.lateReplies++;
+  }
+
+  // Liveness probe from a responder: say whether this call is still wanted.
+  private answerPing(callId: string, ping: Envelope, reply: string | undefined): void {
+    if (!reply) return;
+    const alive = this.invokes.has(callId) || this.streams.has(callId);
+    this.sendControl(reply, alive ? ControlEventTypes.PONG : ControlEventTypes.CANCEL, ping.correlation_id ?? '');
+  }
+
+  private buildRequest(
+    target: string,
+    payload: unknown,
+    options: CallOptions,
+    ctx: CallContext | undefined,
+    replySubject: string,
+    deadline: number,
+    extraMeta?: Record<string, unknown>,
+  ): Envelope {
+    const fields = this.envelopeFields(options, ctx);
+    fields.to = target;
+    fields.reply_to = replySubject;
+    const request = createRequest(payload, fields);
+    const meta: Record<string, unknown> = { ...(this.requestMetadata(options, ctx) ?? {}), ...extraMeta };
+    meta[MetaKeys.EXT] = ADVERTISED_EXTENSIONS;
+    meta[MetaKeys.DEADLINE] = deadline;
+    request.metadata = meta;
+    return request;
+  }
+
+  private envelopeFields(options: CallOptions | PublishOptions, ctx: CallContext | undefined): EnvelopeFields {
+    const s = ctx?.session;
+    const t = ctx?.trace;
+    return {
+      from: this.agentId,
+      session_id: options.session_id ?? s?.session_id,
+      conversation_id: options.conversation_id ?? s?.conversation_id,
+      tenant_id: options.tenant_id ?? s?.tenant_id ?? this.options.tenant,
+      user_id: options.user_id ?? s?.user_id,
+      channel: options.channel ?? s?.channel,
+      traceparent: options.traceparent ?? t?.traceparent,
+      trace_id: options.traceparent ? traceIdOf(options.traceparent) : t?.trace_id,
+      span_id: options.traceparent ? spanIdOf(options.traceparent) : t?.span_id,
+    };
+  }
+
+  private requestMetadata(options: CallOptions | PublishOptions, ctx: CallContext | undefined): Record<string, unknown> | undefined {
+    let meta: Record<string, unknown> | undefined;
+    if (options.metadata) {
+      for (const key in options.metadata) {
+        if (key.startsWith('acp.')) throw new BusError(ErrorCodes.INVALID_REQUEST, `metadata key "${key}" is reserved (acp.*)`);
+        (meta ??= {})[key] = options.metadata[key];
+      }
+    }
+    const tracestate = options.tracestate ?? ctx?.trace.tracestate;
+    const baggage = options.baggage ?? ctx?.trace.baggage;
+    if (tracestate) (meta ??= {})[MetaKeys.TRACESTATE] = tracestate;
+    if (baggage) (meta ??= {})[MetaKeys.BAGGAGE] = baggage;
+    return meta;
+  }
+
+  private newCallId(): string {
+    return (this.nextCallId++).toString(36);
+  }
+
+  private assertOpen(): void {
+    if (!this.connected || this.closing) {
+      throw new BusError(ErrorCodes.TRANSPORT_FAILURE, this.closing ? 'bus client is closed' : 'bus client is not connected; call connect() first');
+    }
+  }
+
+  /** Runs `fn` inside a call context (used by the responder and by tests). */
+  static runInContext<T>(ctx: CallContext, fn: () => T): T {
+    return callContextStorage.run(ctx, fn);
+  }
+}
+
+/** invoke() result: `payload.result` of a final frame, or the payload itself for peers that send another shape. */
+export function resultOf(reply: Envelope): unknown {
+  const p = reply.payload;
+  if (p && typeof p === 'object' && !Array.isArray(p) && 'result' in (p as object)) return (p as { result: unknown }).result;
+  return p;
+}
+
+function asTransportError(err: unknown): BusError {
+  if (err instanceof BusError) return err;
+  return new BusError(ErrorCodes.TRANSPORT_FAILURE, (err as Error)?.message ?? String(err));
+}
+
+function traceIdOf(traceparent: string): string | undefined {
+  const parts = traceparent.split('-');
+  return parts.length >= 4 ? parts[1] : undefined;
+}
+
+function spanIdOf(traceparent: string): string | undefined {
+  const parts = traceparent.split('-');
+  return parts.length >= 4 ? parts[2] : undefined;
+}
+
+/** Random id for things that need one without a UUID's cost. */
+export function shortId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export { EventTypes };

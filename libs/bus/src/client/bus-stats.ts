@@ -1,0 +1,16 @@
+/** Counters the bus keeps about itself; metrics (OpenTelemetry) read them. */
+export class BusStats {
+  requestsSent = 0;
+  requestsServed = 0;
+  eventsPublished = 0;
+  eventsDelivered = 0;
+  framesSent = 0;
+  /** Messages that failed to decode, failed the schema, or had an unexpected frame type. */
+  invalidMessages = 0;
+  /** Requests dropped because nobody could be answered (no reply subject). */
+  droppedMessages = 0;
+  /** Replies for calls that had already ended (after a timeout or cancel). */
+  lateReplies = 0;
+  handlerErrors = 0;
+  cancelledByCaller = 0;
+}

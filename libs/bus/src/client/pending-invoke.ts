@@ -1,0 +1,80 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { EventTypes, type Envelope } from '../protocol/envelope.js';
+import type { TransportMessage } from '../transport/transport.interface.js';
+import { linkSignals } from './abort-link.js';
+import type { BusClient } from './bus-client.js';
+import { cancelledError } from './cancelled-error.js';
+
+/** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */
+export class PendingInvoke {
+  readonly promise: Promise<Envelope>;
+  settled = false;
+  private resolve!: (env: Envelope) => void;
+  private reject!: (err: BusError) => void;
+  private readonly timer: NodeJS.Timeout;
+  private readonly unlink: () => void;
+
+  constructor(
+    private readonly bus: BusClient,
+    readonly callId: string,
+    private readonly target: string,
+    private readonly request: Envelope,
+    deadline: number,
+    signals: ReadonlyArray<AbortSignal | undefined>,
+  ) {
+    this.promise = new Promise<Envelope>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    const ms = Math.max(0, deadline - Date.now());
+    this.timer = setTimeout(() => this.expire(ms), ms);
+    this.unlink = linkSignals(signals, (reason) => this.abort(reason));
+  }
+
+  onMessage(msg: TransportMessage): void {
+    if (this.settled) return;
+    if (msg.status === 'no-responders') {
+      this.fail(new BusError(ErrorCodes.NO_HANDLER, `no handler for target "${this.target}"`));
+      return;
+    }
+    const env = msg.envelope;
+    if (!env) {
+      this.fail(msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable reply'));
+      return;
+    }
+    if (env.event_type === EventTypes.FINAL || env.event_type === EventTypes.TOOL_RESULT) {
+      this.settle();
+      this.resolve(env);
+    } else if (env.event_type === EventTypes.ERROR) {
+      this.fail(BusError.fromPayload(env.payload, env));
+    }
+    // started/delta frames from a stream handler: an invoke waits for the terminal frame.
+  }
+
+  fail(err: BusError): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(err);
+  }
+
+  private expire(ms: number): void {
+    if (this.settled) return;
+    this.bus.cancelRemote(this.target, this.request);
+    this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${ms} ms`));
+  }
+
+  private abort(reason: unknown): void {
+    if (this.settled) return;
+    this.bus.cancelRemote(this.target, this.request);
+    this.bus.stats.cancelledByCaller++;
+    this.fail(cancelledError(reason, `invoke "${this.target}"`));
+  }
+
+  private settle(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.unlink();
+    this.bus.forgetCall(this.callId);
+  }
+}

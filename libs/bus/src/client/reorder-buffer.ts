@@ -1,0 +1,60 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import type { Envelope } from '../protocol/envelope.js';
+
+export interface ReorderLimits {
+  /** Frames held while waiting for a gap to fill (upstream: 256). */
+  maxPending: number;
+  /** Largest distance ahead of the next expected seq that is accepted (upstream: 1024). */
+  maxGap: number;
+}
+
+export const DEFAULT_REORDER_LIMITS: ReorderLimits = { maxPending: 256, maxGap: 1024 };
+
+/**
+ * Puts stream frames back in `seq` order, drops duplicates, and bounds what it holds: a frame too far ahead
+ * or too many frames waiting is BACKPRESSURE_DROP, as in the upstream runtimes.
+ */
+export class ReorderBuffer {
+  private expected = 0;
+  private readonly pending = new Map<number, Envelope>();
+
+  constructor(private readonly limits: ReorderLimits = DEFAULT_REORDER_LIMITS) {}
+
+  /** Accepts a frame and returns the frames now deliverable in order (possibly none). Throws BusError on overflow. */
+  accept(frame: Envelope): Envelope[] {
+    const seq = frame.seq ?? 0;
+    if (seq < this.expected || this.pending.has(seq)) return NONE;
+    if (seq === this.expected) {
+      this.expected++;
+      if (this.pending.size === 0) return [frame];
+      const out = [frame];
+      let next = this.pending.get(this.expected);
+      while (next) {
+        this.pending.delete(this.expected);
+        out.push(next);
+        this.expected++;
+        next = this.pending.get(this.expected);
+      }
+      return out;
+    }
+    if (seq - this.expected > this.limits.maxGap) {
+      throw new BusError(ErrorCodes.BACKPRESSURE_DROP, `stream frame seq ${seq} is more than ${this.limits.maxGap} ahead of ${this.expected}`);
+    }
+    if (this.pending.size >= this.limits.maxPending) {
+      throw new BusError(ErrorCodes.BACKPRESSURE_DROP, `more than ${this.limits.maxPending} out-of-order stream frames pending`);
+    }
+    this.pending.set(seq, frame);
+    return NONE;
+  }
+
+  get nextExpected(): number {
+    return this.expected;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+}
+
+const NONE: Envelope[] = [];

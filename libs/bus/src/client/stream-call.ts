@@ -1,0 +1,259 @@
+import { currentCallContext, type CallContext } from '../context/call-context.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { EventTypes, isTerminalEventType, type Envelope } from '../protocol/envelope.js';
+import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
+import type { TransportMessage } from '../transport/transport.interface.js';
+import { linkSignals } from './abort-link.js';
+import type { BusClient } from './bus-client.js';
+import type { StreamOptions } from './call-options.js';
+import { cancelledError } from './cancelled-error.js';
+import { ReorderBuffer } from './reorder-buffer.js';
+
+/**
+ * A stream call on the caller: an async iterable of frames in seq order. It grants the responder flow-control
+ * credit as frames are consumed (so a slow consumer slows the producer), and cancels the remote handler when
+ * the loop is left early, the call is aborted or its deadline passes.
+ */
+export class StreamCall implements AsyncIterableIterator<Envelope> {
+  private readonly ctx: CallContext | undefined;
+  private started = false;
+  /** The terminal frame has arrived (or the call failed): nothing more comes from the network. */
+  finished = false;
+  private done = false;
+  private request?: Envelope;
+  private reorder: ReorderBuffer;
+  private queue: Envelope[] = [];
+  private head = 0;
+  private failure?: BusError;
+  private waiter?: { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void };
+  private timer?: NodeJS.Timeout;
+  private unlink?: () => void;
+  private window = 0;
+  private peerFlow = false;
+  private peerCancel = false;
+  private controlSubject?: string;
+  private consumedSinceCredit = 0;
+  private finalFrame?: Envelope;
+
+  constructor(
+    private readonly bus: BusClient,
+    readonly callId: string,
+    readonly target: string,
+    private readonly payload: unknown,
+    private readonly options: StreamOptions,
+  ) {
+    this.ctx = currentCallContext();
+    this.reorder = new ReorderBuffer(bus.options.reorder);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The request envelope, once the call has started. */
+  get requestEnvelope(): Envelope | undefined {
+    return this.request;
+  }
+
+  /** The terminal `final` frame, once it has been consumed. */
+  get final(): Envelope | undefined {
+    return this.finalFrame;
+  }
+
+  next(): Promise<IteratorResult<Envelope>> {
+    if (!this.started) {
+      this.started = true;
+      try {
+        this.bus.startStream(this, this.target, this.payload, this.options, this.ctx);
+      } catch (err) {
+        this.done = true;
+        return Promise.reject(err);
+      }
+    }
+    if (this.head < this.queue.length) {
+      try {
+        return Promise.resolve(this.take());
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.done) return Promise.resolve(DONE);
+    if (this.failure) {
+      this.done = true;
+      return Promise.reject(this.failure);
+    }
+    if (this.waiter) return Promise.reject(new BusError(ErrorCodes.INVALID_REQUEST, 'a stream can be read by one consumer at a time'));
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /** Leaving a for-await loop early lands here: cancel the remote handler and release everything. */
+  async return(): Promise<IteratorResult<Envelope>> {
+    this.cancel('consumer stopped reading');
+    return DONE;
+  }
+
+  /** Cancels the call: the remote handler's AbortSignal fires (when the responder supports cancellation). */
+  cancel(reason: unknown = 'cancelled'): void {
+    if (!this.done) {
+      if (!this.finished && this.request) {
+        this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
+        this.bus.stats.cancelledByCaller++;
+      }
+      this.fail(cancelledError(reason, `stream "${this.target}"`), false);
+      this.queue = [];
+      this.head = 0;
+      this.done = true;
+    }
+  }
+
+  /** Reads the stream to its end and returns the final result. */
+  async result<R = unknown>(): Promise<R> {
+    for await (const _ of this) {
+      // frames are consumed for their side effects on finalFrame
+    }
+    const p = this.finalFrame?.payload as { result?: unknown } | undefined;
+    return (p && typeof p === 'object' && 'result' in p ? p.result : p) as R;
+  }
+
+  /** Reads the stream to its end and returns the concatenated text deltas. */
+  async text(): Promise<string> {
+    let out = '';
+    for await (const frame of this) {
+      if (frame.event_type === EventTypes.DELTA) {
+        const d = (frame.payload as { delta?: unknown } | undefined)?.delta;
+        if (typeof d === 'string') out += d;
+      }
+    }
+    return out;
+  }
+
+  /** @internal Called by BusClient right before the request is published. */
+  begin(request: Envelope, deadline: number, window: number, signals: ReadonlyArray<AbortSignal | undefined>): void {
+    this.request = request;
+    this.window = window;
+    const ms = Math.max(0, deadline - Date.now());
+    this.timer = setTimeout(() => {
+      if (this.finished) return;
+      this.bus.cancelRemote(this.target, request, this.peerCancel ? this.controlSubject : undefined);
+      this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `stream "${this.target}" timed out after ${ms} ms`), false);
+    }, ms);
+    this.unlink = linkSignals(signals, (reason) => this.cancel(reason));
+  }
+
+  /** @internal */
+  onMessage(msg: TransportMessage): void {
+    if (this.finished) return;
+    if (msg.status === 'no-responders') {
+      this.fail(new BusError(ErrorCodes.NO_HANDLER, `no handler for target "${this.target}"`), false);
+      return;
+    }
+    const env = msg.envelope;
+    if (!env) {
+      this.fail(msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable stream frame'), true);
+      return;
+    }
+    let ready: Envelope[];
+    try {
+      ready = this.reorder.accept(env);
+    } catch (err) {
+      this.fail(err as BusError, true);
+      return;
+    }
+    for (const frame of ready) {
+      if (frame.event_type === EventTypes.STARTED) this.readCapabilities(frame);
+      this.queue.push(frame);
+      if (isTerminalEventType(frame.event_type)) {
+        this.finish();
+        break;
+      }
+    }
+    if (!this.finished && !this.peerFlow && this.queue.length - this.head > this.bus.options.maxBufferedFrames) {
+      this.fail(new BusError(ErrorCodes.BACKPRESSURE_DROP, `stream consumer fell more than ${this.bus.options.maxBufferedFrames} frames behind`), true);
+      return;
+    }
+    this.wake();
+  }
+
+  /** @internal Ends the call with an error; `cancelRemote` also tells the responder. */
+  fail(err: BusError, cancelRemote: boolean): void {
+    if (this.finished) {
+      return;
+    }
+    if (cancelRemote && this.request) this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
+    this.failure = err;
+    this.finish();
+    this.wake();
+  }
+
+  private readCapabilities(started: Envelope): void {
+    const ext = parseExtensions(started.metadata?.[MetaKeys.EXT]);
+    const ctl = started.metadata?.[MetaKeys.CONTROL];
+    if (typeof ctl === 'string' && ctl.length > 0) {
+      this.controlSubject = ctl;
+      this.peerFlow = ext.has(Extensions.FLOW);
+      this.peerCancel = ext.has(Extensions.CANCEL);
+    }
+  }
+
+  private take(): IteratorResult<Envelope> {
+    const frame = this.queue[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    const terminal = isTerminalEventType(frame.event_type);
+    if (!terminal) this.grantCredit();
+    else {
+      this.done = true;
+      if (frame.event_type === EventTypes.ERROR && !this.options.yieldErrors) {
+        throw BusError.fromPayload(frame.payload, frame);
+      }
+      this.finalFrame = frame;
+    }
+    return { value: frame, done: false };
+  }
+
+  private grantCredit(): void {
+    if (!this.peerFlow || this.finished || !this.controlSubject || !this.request) return;
+    this.consumedSinceCredit++;
+    if (this.consumedSinceCredit * 2 >= this.window) {
+      this.bus.sendControl(this.controlSubject, ControlEventTypes.CREDIT, this.request.event_id, {
+        [MetaKeys.CREDIT]: this.consumedSinceCredit,
+      });
+      this.consumedSinceCredit = 0;
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.unlink?.();
+    this.bus.forgetCall(this.callId);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (!w) return;
+    if (this.head < this.queue.length) {
+      this.waiter = undefined;
+      try {
+        w.resolve(this.take());
+      } catch (err) {
+        w.reject(err);
+      }
+    } else if (this.failure) {
+      this.waiter = undefined;
+      this.done = true;
+      w.reject(this.failure);
+    } else if (this.done) {
+      this.waiter = undefined;
+      w.resolve(DONE);
+    }
+  }
+}
+
+const DONE: IteratorResult<Envelope> = { value: undefined, done: true };

@@ -1,0 +1,96 @@
+import { EventTypes, FRAME_TYPE_OF, REPLY_COPIED_FIELDS, SCHEMA_VERSION, SPEC_VERSION, type Envelope } from './envelope.js';
+import { newEventId, nowRfc3339 } from './ids.js';
+
+/** Envelope fields a caller may set on a request or event. */
+export interface EnvelopeFields {
+  session_id?: string;
+  conversation_id?: string;
+  tenant_id?: string;
+  user_id?: string;
+  channel?: string;
+  trace_id?: string;
+  span_id?: string;
+  traceparent?: string;
+  from?: string;
+  to?: string;
+  reply_to?: string;
+  metadata?: Record<string, unknown>;
+}
+
+function base(eventType: string): Envelope {
+  const env: Envelope = {
+    spec_version: SPEC_VERSION,
+    schema_version: SCHEMA_VERSION,
+    event_id: newEventId(),
+    event_type: eventType,
+    occurred_at: nowRfc3339(),
+  };
+  const frameType = FRAME_TYPE_OF[eventType];
+  if (frameType) env.frame_type = frameType;
+  return env;
+}
+
+function assignFields(env: Envelope, fields: EnvelopeFields): Envelope {
+  for (const key in fields) {
+    const v = (fields as Record<string, unknown>)[key];
+    if (v !== undefined && v !== '') (env as unknown as Record<string, unknown>)[key] = v;
+  }
+  return env;
+}
+
+/** An invoke/stream request (`agent.message.received`) to `to`. */
+export function createRequest(payload: unknown, fields: EnvelopeFields): Envelope {
+  const env = assignFields(base(EventTypes.REQUEST), fields);
+  if (payload !== undefined) env.payload = payload;
+  return env;
+}
+
+/** A pub/sub event with a business routing key (`orders.created`). */
+export function createEvent(eventType: string, payload: unknown, fields: EnvelopeFields): Envelope {
+  const env = assignFields(base(eventType), fields);
+  if (payload !== undefined) env.payload = payload;
+  return env;
+}
+
+/**
+ * A reply frame to `request`: copies session and trace fields, sets correlation_id, from/to, and inherits the
+ * request metadata minus every `acp.*` key, with `metadata` merged over it key by key.
+ */
+export function createReply(
+  request: Envelope,
+  eventType: string,
+  payload: unknown,
+  opts: { from?: string; seq?: number; isFinal?: boolean; metadata?: Record<string, unknown> } = {},
+): Envelope {
+  const env = base(eventType);
+  for (const key of REPLY_COPIED_FIELDS) {
+    const v = request[key];
+    if (v) env[key] = v;
+  }
+  env.correlation_id = request.event_id;
+  if (opts.from) env.from = opts.from;
+  if (request.from) env.to = request.from;
+  if (opts.seq) env.seq = opts.seq;
+  if (opts.isFinal) env.is_final = true;
+  if (payload !== undefined) env.payload = payload;
+  const metadata = inheritMetadata(request.metadata, opts.metadata);
+  if (metadata) env.metadata = metadata;
+  return env;
+}
+
+function inheritMetadata(
+  requestMeta: Record<string, unknown> | undefined,
+  own: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  if (requestMeta) {
+    for (const key in requestMeta) {
+      if (key.startsWith('acp.')) continue;
+      (out ??= {})[key] = requestMeta[key];
+    }
+  }
+  if (own) {
+    for (const key in own) (out ??= {})[key] = own[key];
+  }
+  return out;
+}

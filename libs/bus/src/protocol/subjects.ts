@@ -1,0 +1,76 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+
+export const DEFAULT_SUBJECT_PREFIX = 'acp.v1';
+
+/** Builds the NATS subjects of PROTOCOL.md §2 for one prefix and optional tenant scope. */
+export class SubjectScheme {
+  private readonly scope: string;
+
+  constructor(
+    readonly prefix: string = DEFAULT_SUBJECT_PREFIX,
+    readonly tenant?: string,
+  ) {
+    assertName(prefix, 'subject prefix');
+    if (tenant !== undefined) assertName(tenant, 'tenant', true);
+    this.scope = tenant ? `${prefix}.${tenant}` : prefix;
+  }
+
+  invoke(target: string): string {
+    return `${this.scope}.invoke.${target}`;
+  }
+
+  event(eventType: string): string {
+    return `${this.scope}.events.${eventType}`;
+  }
+
+  /** Dead letters are never tenant-scoped. */
+  deadLetter(eventType: string): string {
+    return `${this.prefix}.dlq.${eventType}`;
+  }
+
+  /** Control subject on which every replica of a target hears broadcast cancellations. */
+  cancel(target: string): string {
+    return `${this.scope}.cancel.${target}`;
+  }
+}
+
+const TOKEN = /^[^\s.*>]+$/;
+
+/**
+ * Checks a target, event type or tenant: dot-separated non-empty tokens, no white space and no wildcards.
+ * Throws INVALID_REQUEST naming the problem, so `a..b`, `a b` or `a.*` never reach the transport.
+ */
+export function assertName(name: unknown, what: string, singleToken = false): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} must be a non-empty string`);
+  }
+  if (name.length > 256) throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} is longer than 256 characters`);
+  const tokens = name.split('.');
+  if (singleToken && tokens.length > 1) throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} "${name}" must not contain dots`);
+  for (const t of tokens) {
+    if (!TOKEN.test(t)) {
+      const why = t.length === 0 ? 'has an empty token' : /\s/.test(t) ? 'contains white space' : 'contains a wildcard (* or >)';
+      throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} "${name}" ${why}`);
+    }
+  }
+}
+
+/** Checks a subscription pattern: like a name, but `*` may stand for one token and a final `>` for the rest. */
+export function assertPattern(pattern: unknown, what = 'pattern'): asserts pattern is string {
+  if (typeof pattern !== 'string' || pattern.length === 0) {
+    throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} must be a non-empty string`);
+  }
+  const tokens = pattern.split('.');
+  tokens.forEach((t, i) => {
+    if (t === '*') return;
+    if (t === '>') {
+      if (i === tokens.length - 1) return;
+      throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} "${pattern}": '>' must be the last token`);
+    }
+    if (!TOKEN.test(t)) {
+      const why = t.length === 0 ? 'has an empty token' : /\s/.test(t) ? 'contains white space' : 'mixes a wildcard into a token';
+      throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} "${pattern}" ${why}`);
+    }
+  });
+}

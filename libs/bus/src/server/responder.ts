@@ -1,0 +1,493 @@
+import { callContextStorage, type CallContext } from '../context/call-context.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { toBusError } from '../errors/to-bus-error.js';
+import { EventTypes, type Envelope } from '../protocol/envelope.js';
+import { createReply } from '../protocol/envelope-factory.js';
+import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
+import { newEventId, nowRfc3339 } from '../protocol/ids.js';
+import { assertName } from '../protocol/subjects.js';
+import type { TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
+import type { BusClient, BusSubscription, EventHandler } from '../client/bus-client.js';
+import type { HandlerOptions } from '../client/call-options.js';
+import { deltaPayload, finalPayload } from './frame-values.js';
+import type { StreamWriter } from './stream-writer.js';
+
+/** What a programmatic handler receives besides the payload. */
+export interface HandlerContext extends CallContext {
+  /** Present for stream handlers. */
+  readonly writer?: StreamWriter;
+}
+
+export type InvokeHandler<P = any, R = unknown> = (payload: P, ctx: HandlerContext) => R | Promise<R>;
+export type StreamHandler<P = any> = (payload: P, ctx: HandlerContext & { writer: StreamWriter }) => unknown;
+
+interface Registration {
+  readonly target: string;
+  readonly kind: 'invoke' | 'stream';
+  readonly handler: InvokeHandler | StreamHandler;
+  readonly concurrency: number;
+  active: number;
+  subs: TransportSubscription[];
+}
+
+/** One request being served. */
+interface Inflight {
+  readonly request: Envelope;
+  readonly replyTo: string;
+  readonly ext: ReadonlySet<string>;
+  readonly controller: AbortController;
+  readonly controlSubject: string;
+  readonly startedAt: number;
+  lastSeen: number;
+  credit: number;
+  creditWaiter?: () => void;
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+const RESPONDER_EXTENSIONS = [Extensions.NO_HANDLER, Extensions.DEADLINE, Extensions.CANCEL, Extensions.FLOW, Extensions.TRACE];
+
+/**
+ * The serving half of a BusClient: registers invoke/stream targets on their subjects (queue group = target),
+ * runs handlers inside their call context with a deadline- and cancel-driven AbortSignal, numbers stream
+ * frames without gaps, honours flow-control credit, and answers bad requests with INVALID_REQUEST.
+ */
+export class Responder {
+  private readonly registrations = new Map<string, Registration>();
+  private readonly inflight = new Map<string, Inflight>();
+  private livenessTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly inbox: string,
+  ) {}
+
+  start(): void {
+    const every = this.bus.options.livenessInterval;
+    this.livenessTimer = setInterval(() => this.checkLiveness(every), every);
+    this.livenessTimer.unref();
+  }
+
+  stop(): void {
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    for (const reg of this.registrations.values()) for (const s of reg.subs) s.unsubscribe();
+    this.registrations.clear();
+    const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
+    for (const call of this.inflight.values()) call.controller.abort(reason);
+  }
+
+  targets(): string[] {
+    return [...this.registrations.keys()];
+  }
+
+  register(target: string, kind: 'invoke' | 'stream', handler: InvokeHandler | StreamHandler, options: HandlerOptions): BusSubscription {
+    assertName(target, `${kind} target`);
+    if (typeof handler !== 'function') throw new BusError(ErrorCodes.INVALID_REQUEST, `handler for "${target}" must be a function`);
+    if (this.registrations.has(target)) {
+      throw new BusError(ErrorCodes.INVALID_REQUEST, `target "${target}" already has a handler on this bus`);
+    }
+    const queue = options.queue ?? target;
+    assertName(queue, 'queue group');
+    const reg: Registration = {
+      target,
+      kind,
+      handler,
+      concurrency: options.concurrency && options.concurrency > 0 ? options.concurrency : Infinity,
+      active: 0,
+      subs: [],
+    };
+    const transport = this.bus.transport;
+    reg.subs.push(transport.subscribe(this.bus.subjects.invoke(target), (m) => this.onRequest(reg, m), { queue }));
+    reg.subs.push(transport.subscribe(this.bus.subjects.cancel(target), (m) => this.onBroadcastCancel(m)));
+    this.registrations.set(target, reg);
+    return {
+      unsubscribe: () => {
+        if (this.registrations.get(target) !== reg) return;
+        for (const s of reg.subs) s.unsubscribe();
+        this.registrations.delete(target);
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------ requests
+
+  private onRequest(reg: Registration, msg: TransportMessage): void {
+    const env = msg.envelope;
+    if (!env) {
+      this.rejectInvalid(msg, msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable request'));
+      return;
+    }
+    const replyTo = env.reply_to || msg.reply;
+    if (env.event_type !== EventTypes.REQUEST) {
+      this.rejectInvalid(msg, new BusError(ErrorCodes.INVALID_REQUEST, `unexpected event_type "${env.event_type}" on invoke subject ${msg.subject}`), env);
+      return;
+    }
+    if (!replyTo) {
+      this.bus.stats.droppedMessages++;
+      this.bus.logger.warn(`dropped request ${env.event_id} for "${reg.target}": no reply_to and no reply subject`);
+      return;
+    }
+    if (reg.active >= reg.concurrency) {
+      this.replyError(env, replyTo, new BusError(ErrorCodes.BACKPRESSURE_DROP, `"${reg.target}" is at its concurrency limit (${reg.concurrency})`), 0);
+      return;
+    }
+    const ext = parseExtensions(env.metadata?.[MetaKeys.EXT]);
+    const now = Date.now();
+    let deadline: number | undefined;
+    const rawDeadline = env.metadata?.[MetaKeys.DEADLINE];
+    if (ext.has(Extensions.DEADLINE) && typeof rawDeadline === 'number' && Number.isFinite(rawDeadline)) {
+      deadline = rawDeadline;
+      if (deadline <= now) {
+        this.replyError(env, replyTo, new BusError(ErrorCodes.AGENT_TIMEOUT, 'deadline already passed on arrival'), 0);
+        return;
+      }
+    }
+    const controller = new AbortController();
+    const call: Inflight = {
+      request: env,
+      replyTo,
+      ext,
+      controller,
+      controlSubject: `${this.inbox}.ctl.${env.event_id}`,
+      startedAt: now,
+      lastSeen: now,
+      credit: initialCredit(ext, env),
+    };
+    this.inflight.set(env.event_id, call);
+    reg.active++;
+    this.bus.stats.requestsServed++;
+    const ctx = this.contextFor(env, reg.target, reg.kind, controller.signal, deadline);
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline !== undefined) {
+      timer = setTimeout(() => controller.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${reg.target}" exceeded`)), deadline - now);
+    }
+    const run = reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.runStream(reg, call, ctx);
+    run.finally(() => {
+      if (timer) clearTimeout(timer);
+      reg.active--;
+      this.inflight.delete(env.event_id);
+      call.creditWaiter?.();
+    });
+  }
+
+  private async runInvoke(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
+    let result: unknown;
+    try {
+      result = await callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx));
+    } catch (err) {
+      this.handlerFailed(reg, call, err, 0);
+      return;
+    }
+    this.sendTerminal(call, EventTypes.FINAL, finalPayload(result), 0);
+  }
+
+  private async runStream(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
+    let seq = 0;
+    const signal = call.controller.signal;
+    const useExt = call.ext.has(Extensions.CANCEL) || call.ext.has(Extensions.FLOW);
+    const send = async (eventType: string, payload: unknown, metadata?: Record<string, unknown>): Promise<void> => {
+      if (signal.aborted) throw signal.reason;
+      if (call.credit <= 0) await this.waitForCredit(call);
+      const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, metadata });
+      this.bus.transport.publish(call.replyTo, frame);
+      seq++;
+      call.credit--;
+      this.bus.stats.framesSent++;
+    };
+    const writer: StreamWriter = {
+      delta: (v) => send(EventTypes.DELTA, deltaPayload(v)),
+      data: (v) => send(EventTypes.DELTA, { data: v }),
+      get sent() {
+        return seq;
+      },
+      signal,
+    };
+    try {
+      const startedMeta = useExt
+        ? { [MetaKeys.EXT]: RESPONDER_EXTENSIONS.filter((e) => call.ext.has(e)).join(','), [MetaKeys.CONTROL]: call.controlSubject }
+        : undefined;
+      await send(EventTypes.STARTED, { meta: { agent: this.bus.agentId, target: reg.target } }, startedMeta);
+      const hctx: HandlerContext & { writer: StreamWriter } = { ...ctx, writer };
+      const produced = await callContextStorage.run(ctx, () => (reg.handler as StreamHandler)(call.request.payload, hctx));
+      const result = await callContextStorage.run(ctx, () => drainProduced(produced, writer, signal));
+      this.sendTerminal(call, EventTypes.FINAL, finalPayload(result), seq);
+    } catch (err) {
+      this.handlerFailed(reg, call, err, seq);
+    }
+  }
+
+  private handlerFailed(reg: Registration, call: Inflight, err: unknown, seq: number): void {
+    const signal = call.controller.signal;
+    const error = signal.aborted && !(err instanceof BusError) ? toBusError(signal.reason) : toBusError(err);
+    if (!(signal.aborted && error.code !== ErrorCodes.AGENT_TIMEOUT)) {
+      this.bus.stats.handlerErrors++;
+      if (error.code === ErrorCodes.AGENT_UNAVAILABLE && !(err instanceof BusError)) {
+        this.bus.logger.error(`handler for "${reg.target}" failed: ${error.message}`, (err as Error)?.stack);
+      }
+    }
+    this.sendTerminal(call, EventTypes.ERROR, error.toPayload(), seq);
+  }
+
+  /** Sends the terminal frame; if that publish fails, an error frame takes the same seq so no hole is left. */
+  private sendTerminal(call: Inflight, eventType: string, payload: unknown, seq: number): void {
+    const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, isFinal: true });
+    try {
+      this.bus.transport.publish(call.replyTo, frame);
+      this.bus.stats.framesSent++;
+      return;
+    } catch (err) {
+      const cause = err instanceof BusError ? err : new BusError(ErrorCodes.CODEC_FAILURE, `reply could not be encoded: ${(err as Error).message}`);
+      if (eventType === EventTypes.ERROR && err instanceof BusError && err.code === ErrorCodes.TRANSPORT_FAILURE) {
+        this.bus.logger.warn(`could not send error reply for ${call.request.event_id}: ${cause.message}`);
+        return;
+      }
+      const errorFrame = createReply(call.request, EventTypes.ERROR, cause.toPayload(), { from: this.bus.agentId, seq, isFinal: true });
+      try {
+        this.bus.transport.publish(call.replyTo, errorFrame);
+      } catch (err2) {
+        this.bus.logger.warn(`could not send reply for ${call.request.event_id}: ${(err2 as Error).message}`);
+      }
+    }
+  }
+
+  private replyError(request: Envelope, replyTo: string, error: BusError, seq: number): void {
+    const frame = createReply(request, EventTypes.ERROR, error.toPayload(), { from: this.bus.agentId, seq, isFinal: true });
+    try {
+      this.bus.transport.publish(replyTo, frame);
+    } catch (err) {
+      this.bus.logger.warn(`could not send error reply: ${(err as Error).message}`);
+    }
+  }
+
+  /** Bad input on a request subject: count it, log it, answer INVALID_REQUEST where there is a reply subject. */
+  private rejectInvalid(msg: TransportMessage, error: BusError, env?: Envelope): void {
+    this.bus.stats.invalidMessages++;
+    this.bus.logger.warn(`invalid message on ${msg.subject}: ${error.message}`);
+    const replyTo = env?.reply_to || msg.reply;
+    if (!replyTo) return;
+    const request: Envelope = env ?? {
+      spec_version: 'acp/1.0',
+      schema_version: 1,
+      event_id: newEventId(),
+      event_type: EventTypes.REQUEST,
+      occurred_at: nowRfc3339(),
+    };
+    const code = error.code === ErrorCodes.CODEC_FAILURE ? ErrorCodes.INVALID_REQUEST : error.code;
+    this.replyError(request, replyTo, new BusError(code, error.message, { cause: error.details }), 0);
+    if (!env) {
+      // The synthetic request has no id of the caller's; correlation_id would point nowhere.
+    }
+  }
+
+  // ------------------------------------------------------------------ control
+
+  /** A message on `<inbox>.ctl.<request id>`: cancel, credit, pong, or the no-responders of a liveness probe. */
+  onControl(requestId: string, msg: TransportMessage): void {
+    const call = this.inflight.get(requestId);
+    if (!call) return;
+    if (msg.status === 'no-responders') {
+      call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller is gone', { retryable: false }));
+      return;
+    }
+    const env = msg.envelope;
+    if (!env) return;
+    call.lastSeen = Date.now();
+    switch (env.event_type) {
+      case ControlEventTypes.CANCEL:
+        this.bus.stats.cancelledByCaller++;
+        call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+        break;
+      case ControlEventTypes.CREDIT: {
+        const n = env.metadata?.[MetaKeys.CREDIT];
+        if (typeof n === 'number' && n > 0) {
+          call.credit += n;
+          const w = call.creditWaiter;
+          call.creditWaiter = undefined;
+          w?.();
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private onBroadcastCancel(msg: TransportMessage): void {
+    const env = msg.envelope;
+    if (!env || env.event_type !== ControlEventTypes.CANCEL || !env.correlation_id) return;
+    const call = this.inflight.get(env.correlation_id);
+    if (!call) return;
+    this.bus.stats.cancelledByCaller++;
+    call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+  }
+
+  private waitForCredit(call: Inflight): Promise<void> {
+    const signal = call.controller.signal;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      call.creditWaiter = () => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) reject(signal.reason);
+        else resolve();
+      };
+    });
+  }
+
+  /** Probes the callers of long calls; a vanished caller (no-responders) or a silent one aborts the handler. */
+  private checkLiveness(every: number): void {
+    const now = Date.now();
+    for (const call of this.inflight.values()) {
+      if (!call.ext.has(Extensions.CANCEL) || now - call.startedAt < every) continue;
+      if (now - call.lastSeen > every * 3) {
+        call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller stopped answering liveness probes', { retryable: false }));
+        continue;
+      }
+      this.bus.sendControl(call.replyTo, ControlEventTypes.PING, call.request.event_id, undefined, call.controlSubject);
+    }
+  }
+
+  // ------------------------------------------------------------------ events
+
+  deliverEvent(pattern: string, msg: TransportMessage, handler: EventHandler): void {
+    const env = msg.envelope;
+    if (!env) {
+      this.bus.stats.invalidMessages++;
+      this.bus.logger.warn(`invalid event on ${msg.subject}: ${msg.error?.message ?? 'no body'}`);
+      return;
+    }
+    this.bus.stats.eventsDelivered++;
+    const ctx = this.contextFor(env, pattern, 'event', NEVER_ABORTED, undefined);
+    const onError = (err: unknown) => {
+      this.bus.stats.handlerErrors++;
+      this.bus.logger.error(`event handler for "${pattern}" failed on ${env.event_type}: ${(err as Error)?.message ?? err}`, (err as Error)?.stack);
+    };
+    try {
+      const r = callContextStorage.run(ctx, () => handler(env.payload, env));
+      if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(undefined, onError);
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  private contextFor(env: Envelope, target: string, kind: CallContext['kind'], signal: AbortSignal, deadline: number | undefined): CallContext {
+    const meta = env.metadata;
+    return {
+      envelope: env,
+      target,
+      kind,
+      signal,
+      deadline,
+      session: {
+        session_id: env.session_id,
+        conversation_id: env.conversation_id,
+        tenant_id: env.tenant_id,
+        user_id: env.user_id,
+        channel: env.channel,
+      },
+      trace: {
+        trace_id: env.trace_id,
+        span_id: env.span_id,
+        traceparent: env.traceparent,
+        tracestate: typeof meta?.[MetaKeys.TRACESTATE] === 'string' ? (meta[MetaKeys.TRACESTATE] as string) : undefined,
+        baggage: typeof meta?.[MetaKeys.BAGGAGE] === 'string' ? (meta[MetaKeys.BAGGAGE] as string) : undefined,
+      },
+    };
+  }
+}
+
+function initialCredit(ext: ReadonlySet<string>, env: Envelope): number {
+  if (!ext.has(Extensions.FLOW)) return Infinity;
+  const w = env.metadata?.[MetaKeys.WINDOW];
+  return typeof w === 'number' && w >= 1 ? Math.floor(w) : 64;
+}
+
+/**
+ * Turns what a stream handler returned into deltas: an async iterable (each item a delta, its return value
+ * the result, else the last item), an Observable (each value a delta, the last value the result), or a plain
+ * value (the result). Every delta waits for flow-control credit.
+ */
+async function drainProduced(produced: unknown, writer: StreamWriter, signal: AbortSignal): Promise<unknown> {
+  if (isAsyncIterable(produced)) {
+    const it = produced[Symbol.asyncIterator]();
+    let last: unknown;
+    let sawItem = false;
+    try {
+      for (;;) {
+        if (signal.aborted) throw signal.reason;
+        const r = await it.next();
+        if (r.done) return r.value !== undefined ? r.value : sawItem ? last : undefined;
+        last = r.value;
+        sawItem = true;
+        await writer.delta(r.value);
+      }
+    } catch (err) {
+      await it.return?.(undefined).catch(() => undefined);
+      throw err;
+    }
+  }
+  if (isObservableLike(produced)) return drainObservable(produced, writer, signal);
+  return produced;
+}
+
+interface ObservableLike {
+  subscribe(observer: { next(v: unknown): void; error(e: unknown): void; complete(): void }): { unsubscribe(): void };
+}
+
+function isObservableLike(v: unknown): v is ObservableLike {
+  return !!v && typeof (v as ObservableLike).subscribe === 'function' && typeof (v as { pipe?: unknown }).pipe === 'function';
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return !!v && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+// An Observable cannot be paused, so its values queue here and are written one by one as credit allows.
+function drainObservable(source: ObservableLike, writer: StreamWriter, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const pending: unknown[] = [];
+    let last: unknown;
+    let completed = false;
+    let writing = false;
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      sub?.unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+      reject(e);
+    };
+    const onAbort = () => fail(signal.reason);
+    const pump = async () => {
+      if (writing) return;
+      writing = true;
+      try {
+        while (pending.length > 0) await writer.delta(pending.shift());
+      } catch (e) {
+        fail(e);
+        return;
+      } finally {
+        writing = false;
+      }
+      if (completed && !failed) {
+        signal.removeEventListener('abort', onAbort);
+        resolve(last);
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let sub: { unsubscribe(): void } | undefined;
+    sub = source.subscribe({
+      next: (v) => {
+        last = v;
+        pending.push(v);
+        void pump();
+      },
+      error: (e) => fail(e),
+      complete: () => {
+        completed = true;
+        void pump();
+      },
+    });
+    if (failed) sub.unsubscribe();
+  });
+}

@@ -1,0 +1,99 @@
+import { hasWildcard, subjectMatches } from './subject-match.js';
+
+/** A subscription inside the broker; `deliver` receives the JSON text so every receiver parses its own copy. */
+export interface BrokerSubscription {
+  readonly id: number;
+  readonly subject: string;
+  readonly queue?: string;
+  readonly owner: object;
+  deliver(subject: string, body: string, reply: string | undefined, status?: 'no-responders'): void;
+}
+
+/**
+ * The in-process "server" that memory transports connect to: NATS routing semantics without a network.
+ * Several buses (several Nest apps, or a test's caller and responder) share one broker the way processes
+ * share one NATS server. `MemoryBroker.shared()` is the process-wide default.
+ */
+export class MemoryBroker {
+  private static sharedBroker?: MemoryBroker;
+  private nextId = 1;
+  private readonly exact = new Map<string, BrokerSubscription[]>();
+  private readonly wildcard: BrokerSubscription[] = [];
+  private readonly roundRobin = new Map<string, number>();
+  private matchCache = new Map<string, BrokerSubscription[]>();
+
+  static shared(): MemoryBroker {
+    return (MemoryBroker.sharedBroker ??= new MemoryBroker());
+  }
+
+  newId(): number {
+    return this.nextId++;
+  }
+
+  add(sub: BrokerSubscription): void {
+    if (hasWildcard(sub.subject)) this.wildcard.push(sub);
+    else {
+      const list = this.exact.get(sub.subject);
+      if (list) list.push(sub);
+      else this.exact.set(sub.subject, [sub]);
+    }
+    this.matchCache = new Map();
+  }
+
+  remove(sub: BrokerSubscription): void {
+    if (hasWildcard(sub.subject)) {
+      const i = this.wildcard.indexOf(sub);
+      if (i >= 0) this.wildcard.splice(i, 1);
+    } else {
+      const list = this.exact.get(sub.subject);
+      if (list) {
+        const i = list.indexOf(sub);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.exact.delete(sub.subject);
+      }
+    }
+    this.matchCache = new Map();
+  }
+
+  /** Every subscription that should receive `subject`, with one member picked per queue group. */
+  route(subject: string): BrokerSubscription[] {
+    const matching = this.matching(subject);
+    if (matching.length <= 1) return matching;
+    let groups: Map<string, BrokerSubscription[]> | undefined;
+    const out: BrokerSubscription[] = [];
+    for (const sub of matching) {
+      if (sub.queue === undefined) out.push(sub);
+      else {
+        groups ??= new Map();
+        const g = groups.get(sub.queue);
+        if (g) g.push(sub);
+        else groups.set(sub.queue, [sub]);
+      }
+    }
+    if (groups) {
+      for (const [queue, members] of groups) {
+        const key = `${queue}\u0000${subject}`;
+        const n = this.roundRobin.get(key) ?? 0;
+        this.roundRobin.set(key, n + 1);
+        out.push(members[n % members.length]);
+      }
+    }
+    return out;
+  }
+
+  private matching(subject: string): BrokerSubscription[] {
+    const cached = this.matchCache.get(subject);
+    if (cached) return cached;
+    const exact = this.exact.get(subject);
+    let result: BrokerSubscription[] = exact ? [...exact] : [];
+    for (const sub of this.wildcard) if (subjectMatches(sub.subject, subject)) result.push(sub);
+    // Inbox subjects are unique per call; caching them would only grow the map.
+    if (!subject.startsWith('_INBOX.')) {
+      if (this.matchCache.size > 10_000) this.matchCache = new Map();
+      this.matchCache.set(subject, result);
+    } else if (result.length === 0) {
+      result = [];
+    }
+    return result;
+  }
+}

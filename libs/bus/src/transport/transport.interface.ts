@@ -1,0 +1,56 @@
+import type { BusError } from '../errors/bus-error.js';
+import type { Envelope } from '../protocol/envelope.js';
+
+/** One message as a transport delivers it: a decoded envelope, a status, or a body that failed to decode. */
+export interface TransportMessage {
+  readonly subject: string;
+  /** Transport-level reply subject (the NATS reply field), if any. */
+  readonly reply?: string;
+  readonly envelope?: Envelope;
+  /** `no-responders`: a request published with a reply subject reached no subscriber. */
+  readonly status?: 'no-responders';
+  /** Set instead of `envelope` when the body could not be decoded or failed the schema. */
+  readonly error?: BusError;
+}
+
+export type TransportMessageHandler = (msg: TransportMessage) => void;
+
+export interface TransportSubscribeOptions {
+  /** Queue group: each message goes to one member of the group. */
+  queue?: string;
+}
+
+export interface TransportSubscription {
+  readonly subject: string;
+  unsubscribe(): void;
+}
+
+export interface TransportPublishOptions {
+  /** Transport reply subject; with it, a publish that reaches nobody produces a `no-responders` status. */
+  reply?: string;
+}
+
+export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
+
+/**
+ * What the bus needs from a message transport: NATS semantics (subjects with `*`/`>` wildcards, queue groups,
+ * fan-out, inboxes, no-responders) and nothing more. Implementations: MemoryTransport, NatsTransport.
+ *
+ * Everything above this interface (request/reply, streams, flow control, cancellation, deadlines) is protocol,
+ * so both transports behave the same.
+ */
+export interface Transport {
+  readonly kind: string;
+  connect(): Promise<void>;
+  /** Drains and closes; safe to call twice. */
+  close(): Promise<void>;
+  /** Publishes an envelope; delivery is always asynchronous. Throws BusError for a closed transport or bad subject. */
+  publish(subject: string, envelope: Envelope, opts?: TransportPublishOptions): void;
+  subscribe(subject: string, handler: TransportMessageHandler, opts?: TransportSubscribeOptions): TransportSubscription;
+  /** A new unique inbox prefix (`_INBOX.<id>`); subscribe `<prefix>.>` to receive everything under it. */
+  newInbox(): string;
+  /** Resolves when everything published so far has reached the server. */
+  flush(): Promise<void>;
+  readonly status: TransportStatus;
+  onStatus(listener: (status: TransportStatus, detail?: string) => void): () => void;
+}
