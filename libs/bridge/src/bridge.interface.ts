@@ -1,0 +1,60 @@
+import type { BusClient } from '../../bus/src/client/bus-client.js';
+import type { BusLogger } from '../../bus/src/client/bus-logger.js';
+
+/** Health a bridge reports; the bridge module aggregates it for the health indicator. */
+export type BridgeHealthStatus = 'starting' | 'healthy' | 'degraded' | 'unhealthy' | 'stopped';
+
+export interface BridgeHealth {
+  status: BridgeHealthStatus;
+  lastError?: string;
+  restarts: number;
+  /** Free-form details (connected peer, targets served, …). */
+  details?: Record<string, unknown>;
+}
+
+/** What a bridge gets when it starts: the connected bus and a logger. */
+export interface BridgeContext {
+  readonly bus: BusClient;
+  readonly logger: BusLogger;
+  /**
+   * Call when the outside peer fails while running (connection lost, process exited). Supervision stops the
+   * bridge and starts it again with exponential backoff and jitter, within the restart budget.
+   */
+  readonly reportFailure: (error: Error) => void;
+}
+
+/**
+ * A bridge maps an outside protocol onto the bus (MCP tools, OpenAI-compatible endpoints, Matrix rooms, …).
+ * A custom bridge is a class implementing this interface, registered by type with the bridge module.
+ *
+ * - `start` connects to the peer and registers bus handlers/subscriptions. Throw `PermanentBridgeError` for
+ *   what retrying cannot fix (bad config, bad credentials); any other error is retried with backoff.
+ * - `stop` releases everything `start` created (handlers, subscriptions, connections, child processes).
+ */
+export interface Bridge {
+  readonly name: string;
+  readonly type: string;
+  start(ctx: BridgeContext): Promise<void>;
+  stop(): Promise<void>;
+  /** Optional extra details merged into health. */
+  describe?(): Record<string, unknown>;
+}
+
+/** An error supervision does not retry: fix the configuration or credentials instead. */
+export class PermanentBridgeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentBridgeError';
+  }
+}
+
+/** One entry of an upstream bridge configuration document (`version: openagentio.bridge/v1`, PROTOCOL §6). */
+export interface BridgeDefinition {
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  mappings?: unknown[];
+}
+
+/** Builds a bridge from its definition; registered per bridge type. */
+export type BridgeFactory = (definition: BridgeDefinition) => Bridge;
