@@ -72,6 +72,7 @@ export class BusClient {
   private readonly eventSubs = new Set<TransportSubscription>();
   private connected = false;
   private closing = false;
+  private unwatchStatus?: () => void;
 
   constructor(
     readonly transport: Transport,
@@ -100,6 +101,7 @@ export class BusClient {
     if (this.connected) return;
     await this.transport.connect();
     this.inboxSub = this.transport.subscribe(`${this.inbox}.>`, (m) => this.onInboxMessage(m));
+    this.unwatchStatus = this.transport.onStatus((status, detail) => this.onTransportStatus(status, detail));
     this.connected = true;
     this.responder.start();
   }
@@ -119,6 +121,7 @@ export class BusClient {
     for (const call of [...this.invokes.values()]) call.fail(closed);
     for (const call of [...this.streams.values()]) call.fail(closed, false);
     this.inboxSub?.unsubscribe();
+    this.unwatchStatus?.();
     await this.transport.close();
     this.connected = false;
   }
@@ -309,6 +312,16 @@ export class BusClient {
       return;
     }
     if (msg.envelope) this.stats.lateReplies++;
+  }
+
+  // Replies published while the connection is down are lost, so calls in flight end now with a retryable
+  // error instead of waiting for their deadline; a retry policy can take them up again after reconnecting.
+  private onTransportStatus(status: string, detail?: string): void {
+    if (status !== 'disconnected' && status !== 'reconnecting') return;
+    if (this.invokes.size === 0 && this.streams.size === 0) return;
+    const err = new BusError(ErrorCodes.TRANSPORT_FAILURE, `transport ${status}${detail ? `: ${detail}` : ''}`, { retryable: true });
+    for (const call of [...this.invokes.values()]) call.fail(err);
+    for (const call of [...this.streams.values()]) call.fail(err, false);
   }
 
   // Liveness probe from a responder: say whether this call is still wanted.
