@@ -1,5 +1,17 @@
 // Protocol
-export * from './protocol/envelope.js';
+export {
+  SPEC_VERSION,
+  SCHEMA_VERSION,
+  EventTypes,
+  FRAME_TYPE_OF,
+  SESSION_FIELDS,
+  REPLY_COPIED_FIELDS,
+  isTerminalEventType,
+  type ErrorPayload,
+  type SessionField,
+} from './protocol/envelope.js';
+// `Envelope` is both the envelope type and the @Envelope() parameter decorator.
+export { Envelope } from './decorators/param.decorators.js';
 export * from './protocol/envelope-codec.js';
 export * from './protocol/envelope-factory.js';
 export * from './protocol/envelope-validator.js';
@@ -26,3 +38,19 @@ export * from './server/responder.js';
 export * from './server/stream-writer.js';
 // Context
 export * from './context/call-context.js';
+// NestJS integration
+export * from './module/bus.module.js';
+export * from './module/bus-module-definition.js';
+export * from './module/bus-module-options.interface.js';
+export * from './module/bus-session.js';
+export * from './module/create-transport.js';
+export * from './nest/bus.constants.js';
+export * from './nest/bus-server.js';
+export * from './nest/bus-microservice.js';
+export * from './ctx-host/bus-rpc-context.js';
+export * from './decorators/invoke.decorator.js';
+export * from './decorators/stream.decorator.js';
+export * from './decorators/subscribe.decorator.js';
+export * from './decorators/handler-metadata.js';
+export { Payload, Ctx, Session, Signal, Writer } from './decorators/param.decorators.js';
+export * from './nest/bus-error-http.filter.js';

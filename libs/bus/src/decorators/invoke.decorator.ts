@@ -1,0 +1,19 @@
+import { SetMetadata } from '@nestjs/common';
+import type { HandlerOptions } from '../client/call-options.js';
+import { assertName } from '../protocol/subjects.js';
+import { BUS_HANDLER_METADATA } from '../nest/bus.constants.js';
+import type { BusHandlerMetadata } from './handler-metadata.js';
+
+/**
+ * Serves invoke requests for `target` with this method; its return value (or resolved Promise) is the result.
+ * Guards, interceptors, pipes and exception filters apply as on HTTP routes.
+ *
+ * @example
+ * @Invoke('weather.lookup')
+ * lookup(@Payload() q: WeatherQuery, @Session() s: SessionInfo) { return { city: q.city, temp: 21 }; }
+ */
+export function Invoke(target: string, options: HandlerOptions = {}): MethodDecorator {
+  assertName(target, 'invoke target');
+  const meta: BusHandlerMetadata = { kind: 'invoke', name: target, options };
+  return SetMetadata(BUS_HANDLER_METADATA, meta);
+}

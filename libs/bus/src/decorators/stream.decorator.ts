@@ -1,0 +1,23 @@
+import { SetMetadata } from '@nestjs/common';
+import type { HandlerOptions } from '../client/call-options.js';
+import { assertName } from '../protocol/subjects.js';
+import { BUS_HANDLER_METADATA } from '../nest/bus.constants.js';
+import type { BusHandlerMetadata } from './handler-metadata.js';
+
+/**
+ * Serves stream requests for `target`. Return an async iterable (each item a delta, the return value the
+ * final result), an Observable (each value a delta, the last value the final result), or write through
+ * `@Writer()` and return the final result. A `started` frame goes out first; a terminal frame always follows.
+ *
+ * @example
+ * @Stream('writer')
+ * async *write(@Payload() p: { topic: string }) {
+ *   for (const word of ['NATS', 'is', 'fast']) yield word + ' ';
+ *   return 'NATS is fast';
+ * }
+ */
+export function Stream(target: string, options: HandlerOptions = {}): MethodDecorator {
+  assertName(target, 'stream target');
+  const meta: BusHandlerMetadata = { kind: 'stream', name: target, options };
+  return SetMetadata(BUS_HANDLER_METADATA, meta);
+}

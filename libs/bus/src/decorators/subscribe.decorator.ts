@@ -1,0 +1,19 @@
+import { SetMetadata } from '@nestjs/common';
+import type { SubscribeOptions } from '../client/call-options.js';
+import { assertPattern } from '../protocol/subjects.js';
+import { BUS_HANDLER_METADATA } from '../nest/bus.constants.js';
+import type { BusHandlerMetadata } from './handler-metadata.js';
+
+/**
+ * Receives events whose type matches `pattern` (`*` one token, `>` the rest). Fan-out by default; with
+ * `{ queue }` one member of the group gets each event.
+ *
+ * @example
+ * @Subscribe('demo.>')
+ * log(@Payload() p: unknown, @Envelope() e: Envelope) { console.log(e.event_type, p); }
+ */
+export function Subscribe(pattern: string, options: SubscribeOptions = {}): MethodDecorator {
+  assertPattern(pattern, 'event pattern');
+  const meta: BusHandlerMetadata = { kind: 'subscribe', name: pattern, options };
+  return SetMetadata(BUS_HANDLER_METADATA, meta);
+}

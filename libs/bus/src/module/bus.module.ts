@@ -1,0 +1,60 @@
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BusClient } from '../client/bus-client.js';
+import { BusServer } from '../nest/bus-server.js';
+import { BUS_MODULE_OPTIONS, BusConfigurableModule } from './bus-module-definition.js';
+import type { BusModuleOptions } from './bus-module-options.interface.js';
+import { BusSession } from './bus-session.js';
+import { createTransport } from './create-transport.js';
+
+/**
+ * The bus as a Nest dynamic module: a connected, injectable `BusClient`, the injectable `BusSession`, and the
+ * `BusServer` transport strategy that serves `@Invoke`/`@Stream`/`@Subscribe` handlers.
+ *
+ * @example
+ * @Module({ imports: [BusModule.forRoot({ agentId: 'router' })] })
+ * export class AppModule {}
+ *
+ * @example
+ * BusModule.forRootAsync({
+ *   inject: [ConfigService],
+ *   useFactory: (c: ConfigService) => ({ agentId: 'router', transport: { nats: { servers: c.get('NATS_URL') } } }),
+ * })
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: BusClient,
+      inject: [BUS_MODULE_OPTIONS],
+      useFactory: async (options: BusModuleOptions): Promise<BusClient> => {
+        const transport = await createTransport(options.transport);
+        const logger = new Logger('Bus');
+        const client = new BusClient(transport, {
+          agentId: options.agentId,
+          subjectPrefix: options.subjectPrefix,
+          tenant: options.tenant,
+          defaultTimeout: options.defaultTimeout,
+          defaultStreamTimeout: options.defaultStreamTimeout,
+          streamWindow: options.streamWindow,
+          livenessInterval: options.livenessInterval,
+          logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m, t) => logger.error(m, t), debug: (m) => logger.debug(m) },
+        });
+        await client.connect();
+        return client;
+      },
+    },
+    BusSession,
+    BusServer,
+  ],
+  exports: [BusClient, BusSession, BusServer],
+})
+export class BusModule extends BusConfigurableModule implements OnApplicationShutdown {
+  constructor(@Inject(BusClient) private readonly bus: BusClient) {
+    super();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.bus.close();
+  }
+}

@@ -1,0 +1,233 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import { BusClient, type BusSubscription } from '../client/bus-client.js';
+import { currentCallContext, type CallContext } from '../context/call-context.js';
+import { BusRpcContext } from '../ctx-host/bus-rpc-context.js';
+import type { BusHandlerMetadata } from '../decorators/handler-metadata.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import type { HandlerContext } from '../server/responder.js';
+import type { TransportStatus } from '../transport/transport.interface.js';
+import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from './bus.constants.js';
+import { BusParamsFactory } from './bus-params-factory.js';
+import { observableToAsyncIterable } from './observable-iterable.js';
+
+type NestHandler = (...args: unknown[]) => Promise<unknown>;
+
+/** A handler BusServer found at bootstrap. */
+export interface DiscoveredBusHandler {
+  readonly kind: BusHandlerMetadata['kind'];
+  readonly name: string;
+  readonly className: string;
+  readonly methodName: string;
+}
+
+/**
+ * The bus as a Nest custom transport strategy. At `listen()` it finds every `@Invoke`, `@Stream` and
+ * `@Subscribe` method on controllers and providers, wraps each with Nest's external context creator (so
+ * guards, interceptors, pipes and exception filters apply as on HTTP routes, global ones included), and
+ * serves it on the injected BusClient's transport.
+ *
+ * @example
+ * // HTTP app with the bus attached:
+ * const app = await NestFactory.create(AppModule);
+ * app.connectMicroservice({ strategy: app.get(BusServer) }, { inheritAppConfig: true });
+ * await app.startAllMicroservices();
+ * await app.listen(3000);
+ */
+@Injectable()
+export class BusServer extends Server implements CustomTransportStrategy {
+  override readonly transportId = BUS_TRANSPORT;
+  private readonly registrations: BusSubscription[] = [];
+  private readonly discovered: DiscoveredBusHandler[] = [];
+  private readonly rawResults = new WeakMap<CallContext, unknown>();
+  private readonly paramsFactory = new BusParamsFactory();
+  private readonly streamContextCreator: ExternalContextCreator;
+  private serving = false;
+  private readonly busLogger = new Logger('BusServer');
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly contextCreator: ExternalContextCreator,
+  ) {
+    super();
+    // The external context creator reduces an Observable result to its last value; stream handlers need
+    // every value, so they use a view of it that hands Observables back untouched.
+    this.streamContextCreator = Object.create(contextCreator, {
+      transformToResult: { value: (r: unknown) => r },
+    }) as ExternalContextCreator;
+  }
+
+  listen(callback: (...optionalParams: unknown[]) => unknown): void {
+    try {
+      this.serve();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  close(): void {
+    for (const r of this.registrations.splice(0)) r.unsubscribe();
+    this.serving = false;
+  }
+
+  /** `on('status', (status, detail) => …)`: the transport's connection status. */
+  on<EventKey extends string = string, EventCallback extends Function = Function>(event: EventKey, callback: EventCallback): () => void {
+    if (event !== 'status') throw new Error(`BusServer emits only "status" events, not "${event}"`);
+    return this.bus.transport.onStatus(callback as unknown as (s: TransportStatus, d?: string) => void);
+  }
+
+  unwrap<T>(): T {
+    return this.bus as unknown as T;
+  }
+
+  /** The handlers found at bootstrap (for diagnostics and documentation tools). */
+  get handlers(): readonly DiscoveredBusHandler[] {
+    return this.discovered;
+  }
+
+  /** Finds and registers every decorated handler. Idempotent. */
+  serve(): void {
+    if (this.serving) return;
+    this.serving = true;
+    const seen = new Set<object>();
+    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
+      seen.add(instance);
+      const proto = Object.getPrototypeOf(instance) as object | null;
+      if (!proto) continue;
+      for (const methodName of this.scanner.getAllMethodNames(proto)) {
+        const method = (proto as Record<string, unknown>)[methodName];
+        if (typeof method !== 'function') continue;
+        const meta = Reflect.getMetadata(BUS_HANDLER_METADATA, method) as BusHandlerMetadata | undefined;
+        if (!meta) continue;
+        if (!wrapper.isDependencyTreeStatic()) {
+          throw new BusError(
+            ErrorCodes.INVALID_REQUEST,
+            `${instance.constructor.name}.${methodName}: bus handlers must live in singleton-scoped classes (request/transient scope is not supported)`,
+          );
+        }
+        this.register(instance, methodName, method as (...a: unknown[]) => unknown, meta);
+      }
+    }
+    this.busLogger.log(`serving ${this.discovered.length} bus handler(s) as agent "${this.bus.agentId}" on ${this.bus.transport.kind}`);
+  }
+
+  private register(instance: Record<string, unknown>, methodName: string, method: (...a: unknown[]) => unknown, meta: BusHandlerMetadata): void {
+    const callback = this.recordingCallback(method);
+    const creator = meta.kind === 'stream' ? this.streamContextCreator : this.contextCreator;
+    const handler = creator.create(
+      instance,
+      callback,
+      methodName,
+      ROUTE_ARGS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      'rpc',
+    ) as NestHandler;
+    let registration: BusSubscription;
+    switch (meta.kind) {
+      case 'invoke':
+        registration = this.bus.handleInvoke(meta.name, (payload, ctx) => this.runInvoke(handler, payload, ctx), meta.options);
+        break;
+      case 'stream':
+        registration = this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, payload, ctx), meta.options);
+        break;
+      case 'subscribe':
+        registration = this.bus.subscribe(meta.name, (payload) => this.runEvent(handler, payload), meta.options);
+        break;
+    }
+    this.registrations.push(registration);
+    this.discovered.push({ kind: meta.kind, name: meta.name, className: instance.constructor.name, methodName });
+  }
+
+  // The method itself is wrapped so the server knows what it returned before interceptors mapped it: an
+  // async iterable, an Observable, or a plain value mean different things for a stream. Nest reads guards,
+  // interceptors, pipes and filters from the function's metadata, so the wrapper carries the same metadata.
+  private recordingCallback(method: (...a: unknown[]) => unknown): (...a: unknown[]) => unknown {
+    const rawResults = this.rawResults;
+    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+      const result = method.apply(this, args);
+      const ctx = currentCallContext();
+      if (ctx) rawResults.set(ctx, result);
+      return result;
+    };
+    for (const key of Reflect.getMetadataKeys(method)) {
+      Reflect.defineMetadata(key, Reflect.getMetadata(key, method), wrapper);
+    }
+    Object.defineProperty(wrapper, 'name', { value: method.name });
+    return wrapper;
+  }
+
+  private async runInvoke(handler: NestHandler, payload: unknown, ctx: HandlerContext): Promise<unknown> {
+    const result = await handler(payload, new BusRpcContext(ctx));
+    return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
+  }
+
+  private async runStream(handler: NestHandler, payload: unknown, ctx: HandlerContext): Promise<unknown> {
+    const result = await handler(payload, new BusRpcContext(ctx, ctx.writer));
+    if (!isObservable(result)) return result;
+    const store = currentCallContext();
+    const raw = store ? await this.rawResults.get(store) : undefined;
+    if (isObservable(raw)) return result;
+    if (isAsyncIterable(raw)) return flattenIterables(result);
+    // A plain value (writer-style handler) that interceptors turned into an Observable: it is the result.
+    return lastValueFrom(result, { defaultValue: undefined });
+  }
+
+  private async runEvent(handler: NestHandler, payload: unknown): Promise<void> {
+    const ctx = currentCallContext();
+    if (!ctx) return;
+    const result = await handler(payload, new BusRpcContext(ctx));
+    if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  }
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return !!v && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * Interceptors wrap an async generator's object in an Observable; expand it back into its items, keeping the
+ * generator's return value as the final result.
+ */
+async function* flattenIterables(source: Observable<unknown>): AsyncGenerator<unknown, unknown, undefined> {
+  let returned: unknown;
+  let last: unknown;
+  let sawItem = false;
+  for await (const value of observableToAsyncIterable(source)) {
+    if (isAsyncIterable(value)) {
+      const it = value[Symbol.asyncIterator]();
+      let finished = false;
+      try {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) {
+            finished = true;
+            if (r.value !== undefined) returned = r.value;
+            break;
+          }
+          last = r.value;
+          sawItem = true;
+          yield r.value;
+        }
+      } finally {
+        if (!finished) await it.return?.(undefined);
+      }
+    } else {
+      last = value;
+      sawItem = true;
+      yield value;
+    }
+  }
+  return returned !== undefined ? returned : sawItem ? last : undefined;
+}

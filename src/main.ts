@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { Logger, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BusErrorHttpFilter, BusServer } from '../libs/bus/src/index.js';
+import { AppModule } from './app.module.js';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule);
+  app.useGlobalPipes(new ValidationPipe({ transform: true }));
+  app.useGlobalFilters(new BusErrorHttpFilter());
+  app.enableShutdownHooks();
+  // The bus serves @Invoke/@Stream/@Subscribe handlers; inheritAppConfig applies the global pipe to them too.
+  app.connectMicroservice({ strategy: app.get(BusServer) }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+  const bus = app.get(BusServer).unwrap<{ transport: { kind: string } }>();
+  new Logger('Demo').log(`ready: http://localhost:${port} (bus on ${bus.transport.kind}); try: curl -s -XPOST localhost:${port}/demo/ask -H 'content-type: application/json' -d '{"text":"NATS is fast"}'`);
+}
+
+void bootstrap();
