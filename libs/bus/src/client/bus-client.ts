@@ -40,6 +40,8 @@ export interface BusClientOptions {
 /** A live event subscription or handler registration. */
 export interface BusSubscription {
   unsubscribe(): void;
+  /** Resolves once the server has the subscription (a transport flush): await it before relying on delivery. */
+  readonly ready: Promise<void>;
 }
 
 export type EventHandler<P = unknown> = (payload: P, envelope: Envelope) => unknown;
@@ -139,18 +141,18 @@ export class BusClient {
 
   /** Like invoke, but resolves with the whole final reply envelope. */
   invokeEnvelope(target: string, payload?: unknown, options: CallOptions = {}): Promise<Envelope> {
+    const ctx = currentCallContext();
+    const deadline = effectiveDeadline(Date.now(), options.timeout, this.options.defaultTimeout, ctx);
+    const callId = this.newCallId();
+    const replySubject = `${this.inbox}.${callId}`;
+    let request: Envelope;
     try {
       this.assertOpen();
       assertName(target, 'invoke target');
+      request = this.buildRequest(target, payload, options, ctx, replySubject, deadline);
     } catch (err) {
       return Promise.reject(err);
     }
-    const ctx = currentCallContext();
-    const now = Date.now();
-    const deadline = effectiveDeadline(now, options.timeout, this.options.defaultTimeout, ctx);
-    const callId = this.newCallId();
-    const replySubject = `${this.inbox}.${callId}`;
-    const request = this.buildRequest(target, payload, options, ctx, replySubject, deadline);
     const call = new PendingInvoke(this, callId, target, request, deadline, [options.signal, ctx?.signal]);
     this.invokes.set(callId, call);
     if (call.settled) return call.promise;
@@ -233,6 +235,7 @@ export class BusClient {
         sub.unsubscribe();
         this.eventSubs.delete(sub);
       },
+      ready: this.transport.flush(),
     };
   }
 

@@ -66,10 +66,15 @@ export class BusServer extends Server implements CustomTransportStrategy {
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
     try {
       this.serve();
-      callback();
     } catch (err) {
       callback(err);
+      return;
     }
+    // Report ready only once the server has every subscription, so no early call meets NO_HANDLER.
+    Promise.all(this.registrations.map((r) => r.ready)).then(
+      () => callback(),
+      (err: unknown) => callback(err),
+    );
   }
 
   close(): void {

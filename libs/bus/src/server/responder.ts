@@ -101,6 +101,7 @@ export class Responder {
     reg.subs.push(transport.subscribe(this.bus.subjects.cancel(target), (m) => this.onBroadcastCancel(m)));
     this.registrations.set(target, reg);
     return {
+      ready: transport.flush(),
       unsubscribe: () => {
         if (this.registrations.get(target) !== reg) return;
         for (const s of reg.subs) s.unsubscribe();
@@ -189,7 +190,7 @@ export class Responder {
       if (signal.aborted) throw signal.reason;
       if (call.credit <= 0) await this.waitForCredit(call);
       const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, metadata });
-      this.bus.transport.publish(call.replyTo, frame);
+      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK) });
       seq++;
       call.credit--;
       this.bus.stats.framesSent++;
@@ -232,7 +233,7 @@ export class Responder {
   private sendTerminal(call: Inflight, eventType: string, payload: unknown, seq: number): void {
     const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, isFinal: true });
     try {
-      this.bus.transport.publish(call.replyTo, frame);
+      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK) });
       this.bus.stats.framesSent++;
       return;
     } catch (err) {

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assertName, assertPattern, SubjectScheme } from '../../libs/bus/src/protocol/subjects.js';
+import { subjectMatches } from '../../libs/bus/src/transport/memory/subject-match.js';
+import { BusError } from '../../libs/bus/src/errors/bus-error.js';
+
+describe('subjects (PROTOCOL §2)', () => {
+  it('builds invoke, event, dead-letter subjects, tenant-scoped except dead letters', () => {
+    const s = new SubjectScheme();
+    assert.equal(s.invoke('mcp.fs.read_file'), 'acp.v1.invoke.mcp.fs.read_file');
+    assert.equal(s.event('orders.created'), 'acp.v1.events.orders.created');
+    assert.equal(s.deadLetter('orders.created'), 'acp.v1.dlq.orders.created');
+    const t = new SubjectScheme('acp.v1', 'acme');
+    assert.equal(t.invoke('x'), 'acp.v1.acme.invoke.x');
+    assert.equal(t.event('e.f'), 'acp.v1.acme.events.e.f');
+    assert.equal(t.deadLetter('e.f'), 'acp.v1.dlq.e.f');
+  });
+
+  it('rejects bad names with a message that says what is wrong', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['a..b', /empty token/], ['a b', /white space/], ['a.*', /wildcard/], ['a.>', /wildcard/], ['.a', /empty token/], ['a.', /empty token/],
+    ];
+    for (const [name, why] of cases) {
+      assert.throws(() => assertName(name, 'invoke target'), (e: BusError) => e.code === 'INVALID_REQUEST' && why.test(e.message) && e.message.includes(name), name);
+    }
+    assert.throws(() => assertName('', 't'), /non-empty/);
+    assert.throws(() => assertName(42 as unknown as string, 't'), /non-empty string/);
+    assert.doesNotThrow(() => assertName('mcp.fs.read_file', 't'));
+  });
+
+  it('accepts * and a final > in patterns only', () => {
+    for (const p of ['a.*', 'a.>', '*.b', '>', 'a.*.c']) assert.doesNotThrow(() => assertPattern(p), p);
+    for (const p of ['a.>.c', 'a.b*', 'a..b', 'a b']) assert.throws(() => assertPattern(p), BusError, p);
+  });
+
+  it('matches like NATS', () => {
+    const yes: Array<[string, string]> = [['a.b', 'a.b'], ['a.*', 'a.b'], ['a.>', 'a.b.c'], ['>', 'a'], ['*.b.*', 'x.b.y']];
+    const no: Array<[string, string]> = [['a.*', 'a.b.c'], ['a.>', 'a'], ['a.b', 'a.b.c'], ['*', 'a.b'], ['a.*.c', 'a.b.d']];
+    for (const [p, s] of yes) assert.ok(subjectMatches(p, s), `${p} ~ ${s}`);
+    for (const [p, s] of no) assert.ok(!subjectMatches(p, s), `${p} !~ ${s}`);
+  });
+});
