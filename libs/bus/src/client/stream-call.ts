@@ -92,6 +92,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
   /** Leaving a for-await loop early lands here: cancel the remote handler and release everything. */
   async return(): Promise<IteratorResult<Envelope>> {
     this.cancel('consumer stopped reading');
+    this.done = true;
     return DONE;
   }
 
@@ -102,10 +103,10 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
         this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
         this.bus.stats.cancelledByCaller++;
       }
-      this.fail(cancelledError(reason, `stream "${this.target}"`), false);
       this.queue = [];
       this.head = 0;
-      this.done = true;
+      // The next read (or the one waiting) rejects with the cancellation.
+      this.fail(cancelledError(reason, `stream "${this.target}"`), false);
     }
   }
 
