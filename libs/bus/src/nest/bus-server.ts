@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
-import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { BusClient, type BusSubscription } from '../client/bus-client.js';
 import { currentCallContext, type CallContext } from '../context/call-context.js';
 import { BusRpcContext } from '../ctx-host/bus-rpc-context.js';
@@ -13,7 +13,7 @@ import type { HandlerContext } from '../server/responder.js';
 import type { TransportStatus } from '../transport/transport.interface.js';
 import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from './bus.constants.js';
 import { BusParamsFactory } from './bus-params-factory.js';
-import { observableToAsyncIterable } from './observable-iterable.js';
+import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
 
 type NestHandler = (...args: unknown[]) => Promise<unknown>;
 
@@ -43,8 +43,9 @@ export class BusServer extends Server implements CustomTransportStrategy {
   override readonly transportId = BUS_TRANSPORT;
   private readonly registrations: BusSubscription[] = [];
   private readonly discovered: DiscoveredBusHandler[] = [];
-  private readonly rawResults = new WeakMap<CallContext, unknown>();
+  private readonly streamRecords = new WeakMap<CallContext, StreamResultRecord>();
   private readonly paramsFactory = new BusParamsFactory();
+  private readonly invokeContextCreator: ExternalContextCreator;
   private readonly streamContextCreator: ExternalContextCreator;
   private serving = false;
   private readonly busLogger = new Logger('BusServer');
@@ -56,9 +57,10 @@ export class BusServer extends Server implements CustomTransportStrategy {
     private readonly contextCreator: ExternalContextCreator,
   ) {
     super();
+    this.invokeContextCreator = withControllerModules(contextCreator);
     // The external context creator reduces an Observable result to its last value; stream handlers need
     // every value, so they use a view of it that hands Observables back untouched.
-    this.streamContextCreator = Object.create(contextCreator, {
+    this.streamContextCreator = Object.create(this.invokeContextCreator, {
       transformToResult: { value: (r: unknown) => r },
     }) as ExternalContextCreator;
   }
@@ -126,8 +128,8 @@ export class BusServer extends Server implements CustomTransportStrategy {
   }
 
   private register(instance: Record<string, unknown>, methodName: string, method: (...a: unknown[]) => unknown, meta: BusHandlerMetadata): void {
-    const callback = this.recordingCallback(method);
-    const creator = meta.kind === 'stream' ? this.streamContextCreator : this.contextCreator;
+    const callback = meta.kind === 'stream' ? this.streamCallback(method) : method;
+    const creator = meta.kind === 'stream' ? this.streamContextCreator : this.invokeContextCreator;
     const handler = creator.create(
       instance,
       callback,
@@ -155,16 +157,15 @@ export class BusServer extends Server implements CustomTransportStrategy {
     this.discovered.push({ kind: meta.kind, name: meta.name, className: instance.constructor.name, methodName });
   }
 
-  // The method itself is wrapped so the server knows what it returned before interceptors mapped it: an
-  // async iterable, an Observable, or a plain value mean different things for a stream. Nest reads guards,
-  // interceptors, pipes and filters from the function's metadata, so the wrapper carries the same metadata.
-  private recordingCallback(method: (...a: unknown[]) => unknown): (...a: unknown[]) => unknown {
-    const rawResults = this.rawResults;
+  // A @Stream method is wrapped so interceptors see each item of an async iterable (not the iterator object),
+  // and so the server knows what the method returned. Nest reads guards, interceptors, pipes and filters from
+  // the function's metadata, so the wrapper carries the same metadata.
+  private streamCallback(method: (...a: unknown[]) => unknown): (...a: unknown[]) => unknown {
+    const records = this.streamRecords;
     const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-      const result = method.apply(this, args);
       const ctx = currentCallContext();
-      if (ctx) rawResults.set(ctx, result);
-      return result;
+      const rec = (ctx && records.get(ctx)) ?? newStreamRecord();
+      return adaptStreamResult(method.apply(this, args), rec);
     };
     for (const key of Reflect.getMetadataKeys(method)) {
       Reflect.defineMetadata(key, Reflect.getMetadata(key, method), wrapper);
@@ -179,14 +180,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
   }
 
   private async runStream(handler: NestHandler, payload: unknown, ctx: HandlerContext): Promise<unknown> {
-    const result = await handler(payload, new BusRpcContext(ctx, ctx.writer));
-    if (!isObservable(result)) return result;
     const store = currentCallContext();
-    const raw = store ? await this.rawResults.get(store) : undefined;
-    if (isObservable(raw)) return result;
-    if (isAsyncIterable(raw)) return flattenIterables(result);
-    // A plain value (writer-style handler) that interceptors turned into an Observable: it is the result.
-    return lastValueFrom(result, { defaultValue: undefined });
+    const rec = newStreamRecord();
+    if (store) this.streamRecords.set(store, rec);
+    const result = await handler(payload, new BusRpcContext(ctx, ctx.writer));
+    return isObservable(result) ? streamFromObservable(result, rec) : result;
   }
 
   private async runEvent(handler: NestHandler, payload: unknown): Promise<void> {
@@ -197,42 +195,27 @@ export class BusServer extends Server implements CustomTransportStrategy {
   }
 }
 
-function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
-  return !!v && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+interface ModuleLike {
+  hasProvider(token: unknown): boolean;
+  controllers: Map<unknown, unknown>;
 }
 
 /**
- * Interceptors wrap an async generator's object in an Observable; expand it back into its items, keeping the
- * generator's return value as the final result.
+ * The external context creator looks for a handler's host module among providers only, so for a controller it
+ * finds none and cannot resolve class-referenced guards, interceptors and filters (`@UseGuards(AuthGuard)`).
+ * This view also looks among controllers.
  */
-async function* flattenIterables(source: Observable<unknown>): AsyncGenerator<unknown, unknown, undefined> {
-  let returned: unknown;
-  let last: unknown;
-  let sawItem = false;
-  for await (const value of observableToAsyncIterable(source)) {
-    if (isAsyncIterable(value)) {
-      const it = value[Symbol.asyncIterator]();
-      let finished = false;
-      try {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) {
-            finished = true;
-            if (r.value !== undefined) returned = r.value;
-            break;
-          }
-          last = r.value;
-          sawItem = true;
-          yield r.value;
+function withControllerModules(creator: ExternalContextCreator): ExternalContextCreator {
+  return Object.create(creator, {
+    getContextModuleKey: {
+      value(this: { modulesContainer: Map<string, ModuleLike> }, ctor: unknown): string {
+        if (!ctor) return '';
+        for (const [key, moduleRef] of this.modulesContainer.entries()) {
+          if (moduleRef.hasProvider(ctor) || moduleRef.controllers.has(ctor)) return key;
         }
-      } finally {
-        if (!finished) await it.return?.(undefined);
-      }
-    } else {
-      last = value;
-      sawItem = true;
-      yield value;
-    }
-  }
-  return returned !== undefined ? returned : sawItem ? last : undefined;
+        return '';
+      },
+    },
+  }) as ExternalContextCreator;
 }
+

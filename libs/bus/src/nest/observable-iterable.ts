@@ -2,9 +2,13 @@ import type { Observable } from 'rxjs';
 
 /**
  * Reads an Observable as an async iterable. Observables cannot be paused, so values wait in a queue until the
- * consumer takes them; leaving the loop unsubscribes.
+ * consumer takes them; leaving the loop unsubscribes. `onWaiting` tells a pull-based source when the
+ * consumer is waiting for a value (true) and when it has one (false).
  */
-export async function* observableToAsyncIterable<T>(source: Observable<T>): AsyncGenerator<T, void, undefined> {
+export async function* observableToAsyncIterable<T>(
+  source: Observable<T>,
+  onWaiting?: (waiting: boolean) => void,
+): AsyncGenerator<T, void, undefined> {
   const queue: T[] = [];
   let done = false;
   let failure: { error: unknown } | undefined;
@@ -14,9 +18,11 @@ export async function* observableToAsyncIterable<T>(source: Observable<T>): Asyn
     wake = undefined;
     w?.();
   };
+  onWaiting?.(false);
   const sub = source.subscribe({
     next: (v) => {
       queue.push(v);
+      onWaiting?.(false);
       notify();
     },
     error: (e) => {
@@ -36,7 +42,9 @@ export async function* observableToAsyncIterable<T>(source: Observable<T>): Asyn
       }
       if (failure) throw failure.error;
       if (done) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      const waiting = new Promise<void>((resolve) => (wake = resolve));
+      onWaiting?.(true);
+      await waiting;
     }
   } finally {
     sub.unsubscribe();
