@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BusErrorHttpFilter, BusServer } from '../../libs/bus/src/index.js';
+import { ValidationPipe } from '@nestjs/common';
+import { AppModule } from '../../src/app.module.js';
+
+/** Boots the demo exactly as src/main.ts does (HTTP app + bus microservice) and drives it over HTTP. */
+describe('demo application (src/)', () => {
+  let app: INestApplication;
+  let base: string;
+
+  before(async () => {
+    delete process.env.NATS_URL;
+    app = await NestFactory.create(AppModule, { logger: false });
+    app.useGlobalPipes(new ValidationPipe({ transform: true }));
+    app.useGlobalFilters(new BusErrorHttpFilter());
+    app.connectMicroservice({ strategy: app.get(BusServer) }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+    await app.listen(0, '127.0.0.1');
+    const addr = app.getHttpServer().address() as { port: number };
+    base = `http://127.0.0.1:${addr.port}`;
+  });
+
+  after(async () => {
+    await app.close();
+  });
+
+  it('router invokes a worker, fans out to two in parallel, streams from the writer, all under one session', async () => {
+    const res = await fetch(`${base}/demo/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'sess-demo-1' },
+      body: JSON.stringify({ text: 'NATS is fast and I love good tools. More text here.' }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(body.session_id, 'sess-demo-1');
+    assert.deepEqual(body.sessions_seen_by_agents, ['sess-demo-1', 'sess-demo-1', 'sess-demo-1']);
+    assert.equal(body.sentiment, 'positive');
+    assert.equal(body.summary, 'NATS is fast and I love good tools.');
+    assert.ok((body.keywords as string[]).includes('fast'));
+    assert.ok((body.deltas as number) > 5);
+    assert.match(body.answer as string, /in session sess-demo-1\.$/);
+  });
+
+  it('the subscriber saw every step of that session', async () => {
+    const res = await fetch(`${base}/demo/events`);
+    const events = (await res.json()) as Array<{ event_type: string; session_id?: string; payload: { step: string } }>;
+    const steps = events.filter((e) => e.session_id === 'sess-demo-1').map((e) => e.payload.step);
+    assert.deepEqual(steps, ['received', 'summarized', 'analyzed', 'answered']);
+  });
+
+  it('a bad request is a 400 with an ErrorPayload naming the field, and the demo keeps serving', async () => {
+    const res = await fetch(`${base}/demo/ask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":""}' });
+    assert.equal(res.status, 400);
+    const err = (await res.json()) as { code: string; message: string; retryable: boolean };
+    assert.equal(err.code, 'INVALID_REQUEST');
+    assert.match(err.message, /text/);
+    const health = (await (await fetch(`${base}/demo/health`)).json()) as { bus: string; targets: string[] };
+    assert.equal(health.bus, 'connected');
+    assert.deepEqual([...health.targets].sort(), ['router.ask', 'worker.keywords', 'worker.sentiment', 'worker.summarize', 'writer']);
+  });
+});
