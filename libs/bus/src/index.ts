@@ -27,6 +27,9 @@ export * from './transport/transport.interface.js';
 export * from './transport/memory/memory-broker.js';
 export * from './transport/memory/memory-transport.js';
 export { subjectMatches } from './transport/memory/subject-match.js';
+export * from './transport/nats/nats-transport.js';
+export * from './transport/nats/nats-transport-options.js';
+export { ChunkHeaders } from './transport/nats/chunking.js';
 // Client and server
 export * from './client/bus-client.js';
 export * from './client/call-options.js';
@@ -54,3 +57,8 @@ export * from './decorators/subscribe.decorator.js';
 export * from './decorators/handler-metadata.js';
 export { Payload, Ctx, Session, Signal, Writer } from './decorators/param.decorators.js';
 export * from './nest/bus-error-http.filter.js';
+// Resilience
+export * from './resilience/retry-policy.js';
+export * from './resilience/circuit-breaker.js';
+export * from './resilience/bulkhead.js';
+export * from './resilience/call-policy.js';

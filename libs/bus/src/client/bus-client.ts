@@ -14,6 +14,11 @@ import { PendingInvoke } from './pending-invoke.js';
 import { DEFAULT_REORDER_LIMITS, type ReorderLimits } from './reorder-buffer.js';
 import { StreamCall } from './stream-call.js';
 import { BusStats } from './bus-stats.js';
+import { Bulkhead, type BulkheadOptions } from '../resilience/bulkhead.js';
+import { CircuitBreaker, isTargetFailure, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import { resolvePolicy, type BusPolicies, type CallPolicy } from '../resilience/call-policy.js';
+import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep } from '../resilience/retry-policy.js';
+import { toBusError } from '../errors/to-bus-error.js';
 import type { BusLogger } from './bus-logger.js';
 import { consoleBusLogger } from './bus-logger.js';
 
@@ -34,6 +39,8 @@ export interface BusClientOptions {
   reorder?: Partial<ReorderLimits>;
   /** How often a responder checks that callers of long calls are still there (ms). Default 5 000. */
   livenessInterval?: number;
+  /** Retry, circuit breaker, bulkhead and timeout defaults, per target or for all calls. */
+  policies?: BusPolicies;
   logger?: BusLogger;
 }
 
@@ -61,7 +68,8 @@ export class BusClient {
   readonly subjects: SubjectScheme;
   readonly stats = new BusStats();
   readonly logger: BusLogger;
-  readonly options: Required<Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix'>> & {
+  readonly options: Required<Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies'>> & {
+    policies?: BusPolicies;
     tenant?: string;
     reorder: ReorderLimits;
   };
@@ -72,6 +80,8 @@ export class BusClient {
   private readonly streams = new Map<string, StreamCall>();
   private readonly responder: Responder;
   private readonly eventSubs = new Set<TransportSubscription>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly bulkheads = new Map<string, Bulkhead>();
   private connected = false;
   private closing = false;
   private unwatchStatus?: () => void;
@@ -93,6 +103,7 @@ export class BusClient {
       maxBufferedFrames: options.maxBufferedFrames ?? 4096,
       livenessInterval: options.livenessInterval ?? 5_000,
       reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },
+      policies: options.policies,
     };
     this.inbox = transport.newInbox();
     this.responder = new Responder(this, this.inbox);
@@ -141,15 +152,83 @@ export class BusClient {
 
   /** Like invoke, but resolves with the whole final reply envelope. */
   invokeEnvelope(target: string, payload?: unknown, options: CallOptions = {}): Promise<Envelope> {
+    const policy = this.policyFor(target, options);
     const ctx = currentCallContext();
-    const deadline = effectiveDeadline(Date.now(), options.timeout, this.options.defaultTimeout, ctx);
+    const deadline = effectiveDeadline(Date.now(), policy ? policy.timeout : options.timeout, this.options.defaultTimeout, ctx);
+    if (!policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)) {
+      return this.invokeOnce(target, payload, options, ctx, deadline, 0);
+    }
+    return this.invokeResilient(target, payload, options, ctx, deadline, policy);
+  }
+
+  /** The call policy of `target`, or undefined when neither the call nor the bus sets one (the fast path). */
+  private policyFor(target: string, options: CallPolicy): CallPolicy | undefined {
+    if (!this.options.policies && options.retry === undefined && options.circuitBreaker === undefined && options.bulkhead === undefined) return undefined;
+    return resolvePolicy(this.options.policies, target, options);
+  }
+
+  private async invokeResilient(
+    target: string,
+    payload: unknown,
+    options: CallOptions,
+    ctx: CallContext | undefined,
+    deadline: number,
+    policy: CallPolicy,
+  ): Promise<Envelope> {
+    const retry = policy.retry ? { ...DEFAULT_RETRY, ...policy.retry } : undefined;
+    const attempts = retry ? Math.max(1, retry.attempts) : 1;
+    const breaker = policy.circuitBreaker ? this.breakerFor(target, policy.circuitBreaker) : undefined;
+    const bulkhead = policy.bulkhead ? this.bulkheadFor(target, policy.bulkhead) : undefined;
+    for (let attempt = 1; ; attempt++) {
+      let admitted = false;
+      try {
+        breaker?.acquire();
+        admitted = true;
+        if (bulkhead) await bulkhead.acquire(waitSignal(deadline, options.signal, ctx?.signal));
+        let reply: Envelope;
+        try {
+          reply = await this.invokeOnce(target, payload, options, ctx, deadline, retry ? attempt : 0);
+        } finally {
+          bulkhead?.release();
+        }
+        breaker?.record(true);
+        return reply;
+      } catch (e) {
+        const err = toBusError(e);
+        if (admitted) breaker?.record(false, isTargetFailure(err));
+        const aborted = options.signal?.aborted || ctx?.signal.aborted;
+        if (!retry || attempt >= attempts || aborted || !shouldRetry(err, retry)) throw err;
+        const delay = backoffDelay(attempt + 1, retry);
+        if (Date.now() + delay >= deadline) throw err;
+        this.stats.retries++;
+        await sleep(delay, options.signal ?? ctx?.signal).catch(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** The caller-side circuit breaker of a target (created with the first options seen). */
+  breakerFor(target: string, options: CircuitBreakerOptions = {}): CircuitBreaker {
+    let b = this.breakers.get(target);
+    if (!b) this.breakers.set(target, (b = new CircuitBreaker(target, options)));
+    return b;
+  }
+
+  private bulkheadFor(target: string, options: BulkheadOptions): Bulkhead {
+    let b = this.bulkheads.get(target);
+    if (!b) this.bulkheads.set(target, (b = new Bulkhead(target, options)));
+    return b;
+  }
+
+  private invokeOnce(target: string, payload: unknown, options: CallOptions, ctx: CallContext | undefined, deadline: number, attempt: number): Promise<Envelope> {
     const callId = this.newCallId();
     const replySubject = `${this.inbox}.${callId}`;
     let request: Envelope;
     try {
       this.assertOpen();
       assertName(target, 'invoke target');
-      request = this.buildRequest(target, payload, options, ctx, replySubject, deadline);
+      request = this.buildRequest(target, payload, options, ctx, replySubject, deadline, attempt ? { [MetaKeys.ATTEMPT]: attempt } : undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -176,23 +255,33 @@ export class BusClient {
    * }
    */
   stream(target: string, payload?: unknown, options: StreamOptions = {}): StreamCall {
-    const callId = this.newCallId();
-    return new StreamCall(this, callId, target, payload, options);
+    return new StreamCall(this, target, payload, options);
   }
 
-  /** @internal Sends the request of a StreamCall once its iteration starts. */
-  startStream(call: StreamCall, target: string, payload: unknown, options: StreamOptions, ctx: CallContext | undefined): void {
+  /** @internal Starts a StreamCall once its iteration starts. */
+  startStream(call: StreamCall, target: string, options: StreamOptions, ctx: CallContext | undefined): void {
     this.assertOpen();
     assertName(target, 'stream target');
-    const deadline = effectiveDeadline(Date.now(), options.timeout, this.options.defaultStreamTimeout, ctx);
-    const replySubject = `${this.inbox}.${call.callId}`;
+    const policy = this.policyFor(target, options);
+    const deadline = effectiveDeadline(Date.now(), policy ? policy.timeout : options.timeout, this.options.defaultStreamTimeout, ctx);
     const window = Math.max(2, options.window ?? this.options.streamWindow);
-    const request = this.buildRequest(target, payload, options, ctx, replySubject, deadline, { [MetaKeys.WINDOW]: window });
-    call.begin(request, deadline, window, [options.signal, ctx?.signal]);
-    this.streams.set(call.callId, call);
+    const retry = policy?.retry ? { ...DEFAULT_RETRY, ...policy.retry } : undefined;
+    call.begin(deadline, window, [options.signal, ctx?.signal], retry);
+    this.sendStreamRequest(call);
+  }
+
+  /** @internal Publishes (or, for a retry, publishes again) the request of a StreamCall under a fresh call id. */
+  sendStreamRequest(call: StreamCall): void {
+    const callId = this.newCallId();
+    const replySubject = `${this.inbox}.${callId}`;
+    const extra: Record<string, unknown> = { [MetaKeys.WINDOW]: call.window };
+    if (call.retryPolicy) extra[MetaKeys.ATTEMPT] = call.attempt;
+    const request = this.buildRequest(call.target, call.payload, call.options, call.ctx, replySubject, call.deadline, extra);
+    call.attach(callId, request);
+    this.streams.set(callId, call);
     if (call.finished) return;
     try {
-      this.transport.publish(this.subjects.invoke(target), request, { reply: replySubject });
+      this.transport.publish(this.subjects.invoke(call.target), request, { reply: replySubject });
       this.stats.requestsSent++;
     } catch (err) {
       call.fail(asTransportError(err), false);
@@ -226,7 +315,7 @@ export class BusClient {
     if (options.queue !== undefined) assertName(options.queue, 'queue group');
     const sub = this.transport.subscribe(
       this.subjects.event(pattern),
-      (msg) => this.responder.deliverEvent(pattern, msg, handler as EventHandler),
+      (msg) => this.responder.deliverEvent(pattern, msg, handler as EventHandler, options),
       { queue: options.queue },
     );
     this.eventSubs.add(sub);
@@ -271,6 +360,33 @@ export class BusClient {
   forgetCall(callId: string): void {
     this.invokes.delete(callId);
     this.streams.delete(callId);
+  }
+
+  /**
+   * Publishes an event whose handler failed for good to `{prefix}.dlq.{event_type}` (never tenant-scoped): the
+   * original envelope, unchanged but for metadata keys `dlq_error_code`, `dlq_error_message`, `dlq_attempts`,
+   * `dlq_subject`, `dlq_consumer`, `dlq_agent` and `dlq_failed_at`.
+   */
+  publishDeadLetter(original: Envelope, error: BusError, info: { attempts: number; subject: string; consumer: string }): void {
+    const dead: Envelope = {
+      ...original,
+      metadata: {
+        ...(original.metadata ?? {}),
+        dlq_error_code: error.code,
+        dlq_error_message: error.message,
+        dlq_attempts: info.attempts,
+        dlq_subject: info.subject,
+        dlq_consumer: info.consumer,
+        dlq_agent: this.agentId,
+        dlq_failed_at: new Date().toISOString(),
+      },
+    };
+    try {
+      this.transport.publish(this.subjects.deadLetter(original.event_type), dead);
+      this.stats.deadLetters++;
+    } catch (err) {
+      this.logger.error(`could not dead-letter ${original.event_id}: ${(err as Error).message}`);
+    }
   }
 
   /** @internal Publishes a control frame; errors are swallowed (control is best effort). */
@@ -406,6 +522,12 @@ export function resultOf(reply: Envelope): unknown {
   const p = reply.payload;
   if (p && typeof p === 'object' && !Array.isArray(p) && 'result' in (p as object)) return (p as { result: unknown }).result;
   return p;
+}
+
+// Waiting for a bulkhead slot ends at the deadline or when the call is aborted.
+function waitSignal(deadline: number, ...signals: Array<AbortSignal | undefined>): AbortSignal {
+  const timeout = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+  return AbortSignal.any([timeout, ...signals.filter((s): s is AbortSignal => !!s)]);
 }
 
 function asTransportError(err: unknown): BusError {

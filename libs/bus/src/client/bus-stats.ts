@@ -12,5 +12,7 @@ export class BusStats {
   /** Replies for calls that had already ended (after a timeout or cancel). */
   lateReplies = 0;
   handlerErrors = 0;
+  retries = 0;
+  deadLetters = 0;
   cancelledByCaller = 0;
 }

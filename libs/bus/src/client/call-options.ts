@@ -1,8 +1,10 @@
 import type { SessionInfo } from '../context/call-context.js';
+import type { CallPolicy } from '../resilience/call-policy.js';
+import type { RetryPolicy } from '../resilience/retry-policy.js';
 
 /** Options of one invoke, stream or publish. Session and trace fields default to the ambient call's. */
-export interface CallOptions extends SessionInfo {
-  /** Milliseconds; never more than what is left of the enclosing call's deadline. */
+export interface CallOptions extends SessionInfo, CallPolicy {
+  /** Milliseconds, retries included; never more than what is left of the enclosing call's deadline. */
   timeout?: number;
   /** Aborting it cancels the call (and the remote handler, when the responder supports cancellation). */
   signal?: AbortSignal;
@@ -25,6 +27,10 @@ export interface PublishOptions extends Omit<CallOptions, 'timeout' | 'signal'> 
 export interface SubscribeOptions {
   /** Queue group: one member of the group receives each event. Default: none (fan-out). */
   queue?: string;
+  /** Run a failing handler again (retryable errors only, unless `retryOn` says otherwise). */
+  retry?: RetryPolicy;
+  /** Publish events whose handler failed for good to `{prefix}.dlq.{event_type}`. Default true. */
+  deadLetter?: boolean;
 }
 
 export interface HandlerOptions {
@@ -32,4 +38,8 @@ export interface HandlerOptions {
   queue?: string;
   /** Maximum handler executions in flight for this target on this instance; default unlimited. */
   concurrency?: number;
+  /** Longest a handler may run (ms); the caller's deadline still wins when it is earlier. */
+  timeout?: number;
+  /** Run the handler again on a retryable error (streams: only while no delta has been written). */
+  retry?: RetryPolicy;
 }

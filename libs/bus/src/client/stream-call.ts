@@ -9,6 +9,7 @@ import type { BusClient } from './bus-client.js';
 import type { StreamOptions } from './call-options.js';
 import { cancelledError } from './cancelled-error.js';
 import { ReorderBuffer } from './reorder-buffer.js';
+import { backoffDelay, shouldRetry, type RetryPolicy } from '../resilience/retry-policy.js';
 
 /**
  * A stream call on the caller: an async iterable of frames in seq order. It grants the responder flow-control
@@ -16,7 +17,20 @@ import { ReorderBuffer } from './reorder-buffer.js';
  * the loop is left early, the call is aborted or its deadline passes.
  */
 export class StreamCall implements AsyncIterableIterator<Envelope> {
-  private readonly ctx: CallContext | undefined;
+  /** @internal */
+  readonly ctx: CallContext | undefined;
+  /** @internal The id of the current attempt (its reply subject token). */
+  callId = '';
+  /** @internal */
+  deadline = 0;
+  /** @internal */
+  window = 0;
+  /** @internal */
+  retryPolicy?: RetryPolicy & { attempts: number };
+  /** @internal 1 for the first try. */
+  attempt = 1;
+  private receivedAny = false;
+  private retryTimer?: NodeJS.Timeout;
   private started = false;
   /** The terminal frame has arrived (or the call failed): nothing more comes from the network. */
   finished = false;
@@ -29,7 +43,6 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
   private waiter?: { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void };
   private timer?: NodeJS.Timeout;
   private unlink?: () => void;
-  private window = 0;
   private peerFlow = false;
   private peerCancel = false;
   private controlSubject?: string;
@@ -38,10 +51,9 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
 
   constructor(
     private readonly bus: BusClient,
-    readonly callId: string,
     readonly target: string,
-    private readonly payload: unknown,
-    private readonly options: StreamOptions,
+    /** @internal */ readonly payload: unknown,
+    /** @internal */ readonly options: StreamOptions,
   ) {
     this.ctx = currentCallContext();
     this.reorder = new ReorderBuffer(bus.options.reorder);
@@ -65,7 +77,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     if (!this.started) {
       this.started = true;
       try {
-        this.bus.startStream(this, this.target, this.payload, this.options, this.ctx);
+        this.bus.startStream(this, this.target, this.options, this.ctx);
       } catch (err) {
         this.done = true;
         return Promise.reject(err);
@@ -131,17 +143,46 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     return out;
   }
 
-  /** @internal Called by BusClient right before the request is published. */
-  begin(request: Envelope, deadline: number, window: number, signals: ReadonlyArray<AbortSignal | undefined>): void {
-    this.request = request;
+  /** @internal Called by BusClient when iteration starts. */
+  begin(deadline: number, window: number, signals: ReadonlyArray<AbortSignal | undefined>, retry?: RetryPolicy & { attempts: number }): void {
+    this.deadline = deadline;
     this.window = window;
+    this.retryPolicy = retry;
     const ms = Math.max(0, deadline - Date.now());
     this.timer = setTimeout(() => {
       if (this.finished) return;
-      this.bus.cancelRemote(this.target, request, this.peerCancel ? this.controlSubject : undefined);
+      if (this.request) this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
       this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `stream "${this.target}" timed out after ${ms} ms`), false);
     }, ms);
     this.unlink = linkSignals(signals, (reason) => this.cancel(reason));
+  }
+
+  /** @internal Called by BusClient right before each attempt's request is published. */
+  attach(callId: string, request: Envelope): void {
+    this.callId = callId;
+    this.request = request;
+  }
+
+  // A stream is retried only while nothing has arrived from it: frames a consumer has seen are never replayed.
+  private retryInstead(err: BusError): boolean {
+    const policy = this.retryPolicy;
+    if (!policy || this.receivedAny || this.done || this.attempt >= policy.attempts || !shouldRetry(err, policy)) return false;
+    const delay = backoffDelay(this.attempt + 1, policy);
+    if (Date.now() + delay >= this.deadline) return false;
+    this.bus.forgetCall(this.callId);
+    this.bus.stats.retries++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.finished || this.done) return;
+      this.attempt++;
+      this.reorder = new ReorderBuffer(this.bus.options.reorder);
+      try {
+        this.bus.sendStreamRequest(this);
+      } catch (e) {
+        this.fail(e instanceof BusError ? e : new BusError(ErrorCodes.TRANSPORT_FAILURE, String(e)), false);
+      }
+    }, delay);
+    return true;
   }
 
   /** @internal */
@@ -156,6 +197,11 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
       this.fail(msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable stream frame'), true);
       return;
     }
+    if (!this.receivedAny && env.event_type === EventTypes.ERROR && (env.seq ?? 0) === 0 && this.retryPolicy) {
+      // Refused before it started (busy, unavailable): nothing reached the consumer, so it may be retried.
+      if (this.retryInstead(BusError.fromPayload(env.payload, env))) return;
+    }
+    this.receivedAny = true;
     let ready: Envelope[];
     try {
       ready = this.reorder.accept(env);
@@ -183,6 +229,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     if (this.finished) {
       return;
     }
+    if (!cancelRemote && this.retryInstead(err)) return;
     if (cancelRemote && this.request) this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
     this.failure = err;
     this.finish();
@@ -231,6 +278,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.timer) clearTimeout(this.timer);
     this.unlink?.();
     this.bus.forgetCall(this.callId);

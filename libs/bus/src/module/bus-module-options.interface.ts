@@ -1,5 +1,6 @@
 import type { MemoryTransportOptions } from '../transport/memory/memory-transport.js';
 import type { Transport } from '../transport/transport.interface.js';
+import type { BusPolicies } from '../resilience/call-policy.js';
 
 /** NATS connection settings (see NatsTransportOptions for every field). */
 export interface NatsTransportConfig {
@@ -33,4 +34,6 @@ export interface BusModuleOptions {
   streamWindow?: number;
   /** Caller liveness probe interval for long calls (ms); default 5 000. */
   livenessInterval?: number;
+  /** Retry, circuit breaker, bulkhead and timeout for calls this app makes, per target or as defaults. */
+  policies?: BusPolicies;
 }

@@ -38,6 +38,7 @@ import { createTransport } from './create-transport.js';
           defaultStreamTimeout: options.defaultStreamTimeout,
           streamWindow: options.streamWindow,
           livenessInterval: options.livenessInterval,
+          policies: options.policies,
           logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m, t) => logger.error(m, t), debug: (m) => logger.debug(m) },
         });
         await client.connect();

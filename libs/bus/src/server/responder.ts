@@ -9,7 +9,8 @@ import { newEventId, nowRfc3339 } from '../protocol/ids.js';
 import { assertName } from '../protocol/subjects.js';
 import type { TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
 import type { BusClient, BusSubscription, EventHandler } from '../client/bus-client.js';
-import type { HandlerOptions } from '../client/call-options.js';
+import type { HandlerOptions, SubscribeOptions } from '../client/call-options.js';
+import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from '../resilience/retry-policy.js';
 import { deltaPayload, finalPayload } from './frame-values.js';
 import type { StreamWriter } from './stream-writer.js';
 
@@ -27,6 +28,8 @@ interface Registration {
   readonly kind: 'invoke' | 'stream';
   readonly handler: InvokeHandler | StreamHandler;
   readonly concurrency: number;
+  readonly timeout?: number;
+  readonly retry?: Required<Omit<RetryPolicy, 'retryOn'>> & RetryPolicy;
   active: number;
   subs: TransportSubscription[];
 }
@@ -93,6 +96,8 @@ export class Responder {
       kind,
       handler,
       concurrency: options.concurrency && options.concurrency > 0 ? options.concurrency : Infinity,
+      timeout: options.timeout && options.timeout > 0 ? options.timeout : undefined,
+      retry: options.retry ? { ...DEFAULT_RETRY, ...options.retry } : undefined,
       active: 0,
       subs: [],
     };
@@ -143,6 +148,7 @@ export class Responder {
         return;
       }
     }
+    if (reg.timeout !== undefined && (deadline === undefined || now + reg.timeout < deadline)) deadline = now + reg.timeout;
     const controller = new AbortController();
     const call: Inflight = {
       request: env,
@@ -173,13 +179,33 @@ export class Responder {
 
   private async runInvoke(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
     let result: unknown;
-    try {
-      result = await callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx));
-    } catch (err) {
-      this.handlerFailed(reg, call, err, 0);
-      return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        result = await callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx));
+        break;
+      } catch (err) {
+        if (await this.retryHandler(reg, call, err, attempt)) continue;
+        this.handlerFailed(reg, call, err, 0);
+        return;
+      }
     }
     this.sendTerminal(call, EventTypes.FINAL, finalPayload(result), 0);
+  }
+
+  /** Handler-side retry: waits the backoff and says whether to run the handler again. */
+  private async retryHandler(reg: Registration, call: Inflight, err: unknown, attempt: number): Promise<boolean> {
+    const policy = reg.retry;
+    const signal = call.controller.signal;
+    if (!policy || attempt >= policy.attempts || signal.aborted) return false;
+    const error = toBusError(err);
+    if (!shouldRetry(error, policy)) return false;
+    this.bus.stats.retries++;
+    try {
+      await sleep(backoffDelay(attempt + 1, policy), signal);
+    } catch {
+      return false;
+    }
+    return true;
   }
 
   private async runStream(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
@@ -209,8 +235,18 @@ export class Responder {
         : undefined;
       await send(EventTypes.STARTED, { meta: { agent: this.bus.agentId, target: reg.target } }, startedMeta);
       const hctx: HandlerContext & { writer: StreamWriter } = { ...ctx, writer };
-      const produced = await callContextStorage.run(ctx, () => (reg.handler as StreamHandler)(call.request.payload, hctx));
-      const result = await callContextStorage.run(ctx, () => drainProduced(produced, writer, signal));
+      let result: unknown;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const produced = await callContextStorage.run(ctx, () => (reg.handler as StreamHandler)(call.request.payload, hctx));
+          result = await callContextStorage.run(ctx, () => drainProduced(produced, writer, signal));
+          break;
+        } catch (err) {
+          // Only the started frame has gone out: nothing the caller saw would be repeated.
+          if (seq <= 1 && (await this.retryHandler(reg, call, err, attempt))) continue;
+          throw err;
+        }
+      }
       this.sendTerminal(call, EventTypes.FINAL, finalPayload(result), seq);
     } catch (err) {
       this.handlerFailed(reg, call, err, seq);
@@ -350,7 +386,7 @@ export class Responder {
 
   // ------------------------------------------------------------------ events
 
-  deliverEvent(pattern: string, msg: TransportMessage, handler: EventHandler): void {
+  deliverEvent(pattern: string, msg: TransportMessage, handler: EventHandler, options: SubscribeOptions = {}): void {
     const env = msg.envelope;
     if (!env) {
       this.bus.stats.invalidMessages++;
@@ -359,16 +395,44 @@ export class Responder {
     }
     this.bus.stats.eventsDelivered++;
     const ctx = this.contextFor(env, pattern, 'event', NEVER_ABORTED, undefined);
-    const onError = (err: unknown) => {
-      this.bus.stats.handlerErrors++;
-      this.bus.logger.error(`event handler for "${pattern}" failed on ${env.event_type}: ${(err as Error)?.message ?? err}`, (err as Error)?.stack);
-    };
+    const run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));
+    // The fast path: a synchronous handler that succeeds costs no promise.
+    let first: unknown;
     try {
-      const r = callContextStorage.run(ctx, () => handler(env.payload, env));
-      if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(undefined, onError);
+      first = run();
     } catch (err) {
-      onError(err);
+      void this.eventFailed(pattern, msg.subject, env, run, options, err);
+      return;
     }
+    if (first && typeof (first as Promise<unknown>).then === 'function') {
+      (first as Promise<unknown>).then(undefined, (err: unknown) => this.eventFailed(pattern, msg.subject, env, run, options, err));
+    }
+  }
+
+  /** Retries a failed event handler per its policy; when it fails for good, logs it and dead-letters the event. */
+  private async eventFailed(pattern: string, subject: string, env: Envelope, run: () => unknown, options: SubscribeOptions, firstError: unknown): Promise<void> {
+    const policy = options.retry ? { ...DEFAULT_RETRY, ...options.retry } : undefined;
+    let error = toBusError(firstError);
+    let cause: unknown = firstError;
+    let attempt = 1;
+    while (policy && attempt < policy.attempts && shouldRetry(error, policy)) {
+      attempt++;
+      this.bus.stats.retries++;
+      await sleep(backoffDelay(attempt, policy));
+      try {
+        await run();
+        return;
+      } catch (err) {
+        error = toBusError(err);
+        cause = err;
+      }
+    }
+    this.bus.stats.handlerErrors++;
+    this.bus.logger.error(
+      `event handler for "${pattern}" failed on ${env.event_type} after ${attempt} attempt(s): ${(cause as Error)?.message ?? cause}`,
+      (cause as Error)?.stack,
+    );
+    if (options.deadLetter !== false) this.bus.publishDeadLetter(env, error, { attempts: attempt, subject, consumer: pattern });
   }
 
   private contextFor(env: Envelope, target: string, kind: CallContext['kind'], signal: AbortSignal, deadline: number | undefined): CallContext {

@@ -28,6 +28,12 @@ export interface TransportSubscription {
 export interface TransportPublishOptions {
   /** Transport reply subject; with it, a publish that reaches nobody produces a `no-responders` status. */
   reply?: string;
+  /**
+   * Whether the receiver understands chunked messages (the `chunk` extension). Default true: a message above
+   * the server's max_payload is chunked. False (a reply to a peer that did not advertise `chunk`): such a
+   * message is refused with BusError INVALID_REQUEST instead. Transports without a size limit ignore it.
+   */
+  chunk?: boolean;
 }
 
 export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';

@@ -1,0 +1,48 @@
+import type { BusError } from '../errors/bus-error.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+
+/** Retry with exponential backoff and full jitter. */
+export interface RetryPolicy {
+  /** Total tries, the first included. Default 3. */
+  attempts?: number;
+  /** First backoff (ms). Default 50. */
+  initialDelay?: number;
+  /** Largest backoff (ms). Default 2 000. */
+  maxDelay?: number;
+  /** Growth per attempt. Default 2. */
+  factor?: number;
+  /** Retry only these codes; default: any error whose `retryable` flag is set. */
+  retryOn?: ErrorCode[];
+}
+
+export const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'retryOn'>> = { attempts: 3, initialDelay: 50, maxDelay: 2000, factor: 2 };
+
+export function shouldRetry(err: BusError, policy: RetryPolicy): boolean {
+  return policy.retryOn ? policy.retryOn.includes(err.code) : err.retryable;
+}
+
+/** Backoff before attempt `attempt` (2 = the first retry): a random delay up to the exponential cap. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const initial = policy.initialDelay ?? DEFAULT_RETRY.initialDelay;
+  const cap = Math.min(policy.maxDelay ?? DEFAULT_RETRY.maxDelay, initial * Math.pow(policy.factor ?? DEFAULT_RETRY.factor, attempt - 2));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+/** Sleeps `ms`, or rejects when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,572 @@
+import { readFileSync } from 'node:fs';
+import {
+  connect,
+  credsAuthenticator,
+  Empty,
+  headers as natsHeaders,
+  nkeyAuthenticator,
+  nuid,
+  type Authenticator,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type Status,
+  type Subscription,
+} from '@nats-io/transport-node';
+import { consoleBusLogger, type BusLogger } from '../../client/bus-logger.js';
+import { BusError } from '../../errors/bus-error.js';
+import { ErrorCodes } from '../../errors/error-codes.js';
+import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope-codec.js';
+import type { Envelope } from '../../protocol/envelope.js';
+import { subjectMatches } from '../memory/subject-match.js';
+import type {
+  Transport,
+  TransportMessage,
+  TransportMessageHandler,
+  TransportPublishOptions,
+  TransportStatus,
+  TransportSubscribeOptions,
+  TransportSubscription,
+} from '../transport.interface.js';
+import { ChunkHeaders, chunkSizeFor, joinChunks, splitChunks, type OutgoingTransfer } from './chunking.js';
+import { connectError, operationError, permissionError } from './nats-errors.js';
+import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOptions } from './nats-transport-options.js';
+
+const encoder = new TextEncoder();
+/** NATS servers default to 1 MiB; used until the server's INFO says otherwise. */
+const DEFAULT_SERVER_MAX_PAYLOAD = 1024 * 1024;
+/** How many recent publishes with a reply subject are remembered, to fail them on a permission violation. */
+const RECENT = 1024;
+
+interface SubRecord {
+  readonly subject: string;
+  readonly queue?: string;
+  readonly handler: TransportMessageHandler;
+  active: boolean;
+  sub?: Subscription;
+}
+
+/** A chunked message being received: chunks arrive on `<chunkInbox>.c.<key>`. */
+interface Assembly {
+  readonly rec: SubRecord;
+  readonly subject: string;
+  readonly reply?: string;
+  readonly parts: Array<Uint8Array | undefined>;
+  readonly bytes: number;
+  received: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * The NATS transport, on the v3 client (`@nats-io/transport-node`). The NATS body is the envelope JSON
+ * (no headers, as upstream peers expect); every received body is decoded with full schema validation, and a
+ * body that fails becomes `TransportMessage.error`. A publish with a reply subject that reaches nobody comes
+ * back as a `no-responders` status on the reply subject. Messages above the server's max_payload are
+ * chunked (see chunking.ts). Connection events map to transport status; calls in flight are failed by the
+ * BusClient when the connection drops.
+ *
+ * @example
+ * const bus = new BusClient(new NatsTransport({ servers: 'nats://127.0.0.1:4222', name: 'router' }), { agentId: 'router' });
+ * await bus.connect();
+ */
+export class NatsTransport implements Transport {
+  readonly kind = 'nats';
+  private nc?: NatsConnection;
+  private connecting?: Promise<void>;
+  private closing?: Promise<void>;
+  private state: TransportStatus = 'disconnected';
+  private readonly listeners = new Set<(s: TransportStatus, d?: string) => void>();
+  private readonly subs = new Set<SubRecord>();
+  private readonly servers: string[];
+  private readonly logger: BusLogger;
+  private readonly maxMessageSize: number;
+  private readonly chunkTimeout: number;
+  private serverMaxPayload = DEFAULT_SERVER_MAX_PAYLOAD;
+  /** Subjects of this transport's chunk machinery: `.s.<id>` (pull requests) and `.c.<key>` (chunks in). */
+  private readonly chunkInbox = `_INBOX.${nuid.next()}`;
+  private readonly transfers = new Map<string, OutgoingTransfer>();
+  private readonly assemblies = new Map<string, Assembly>();
+  private assemblyCounter = 0;
+  private readonly recentSubject: Array<string | undefined> = new Array(RECENT);
+  private readonly recentReply: Array<string | undefined> = new Array(RECENT);
+  private recentAt = 0;
+
+  constructor(private readonly options: NatsTransportOptions = {}) {
+    const s = options.servers ?? 'nats://127.0.0.1:4222';
+    this.servers = Array.isArray(s) ? [...s] : [s];
+    this.logger = options.logger ?? consoleBusLogger;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.chunkTimeout = options.chunkTimeout ?? DEFAULT_CHUNK_TIMEOUT;
+  }
+
+  get status(): TransportStatus {
+    return this.state;
+  }
+
+  /** The underlying nats.js connection (after connect), for what the Transport interface does not cover. */
+  get connection(): NatsConnection | undefined {
+    return this.nc;
+  }
+
+  /** Largest message sent unchunked: the server's max_payload, or the `maxPayload` option when smaller. */
+  get maxPayload(): number {
+    const server = this.nc?.info?.max_payload ?? this.serverMaxPayload;
+    return this.options.maxPayload !== undefined ? Math.min(this.options.maxPayload, server) : server;
+  }
+
+  connect(): Promise<void> {
+    if (this.closing) return Promise.reject(new BusError(ErrorCodes.TRANSPORT_FAILURE, 'NATS transport is closed'));
+    if (this.nc) return Promise.resolve();
+    return (this.connecting ??= this.doConnect().finally(() => {
+      this.connecting = undefined;
+    }));
+  }
+
+  private async doConnect(): Promise<void> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect(this.connectionOptions());
+    } catch (err) {
+      throw connectError(err, this.servers);
+    }
+    if (this.closing) {
+      await nc.close().catch(() => undefined);
+      throw new BusError(ErrorCodes.TRANSPORT_FAILURE, 'NATS transport was closed while connecting');
+    }
+    this.nc = nc;
+    if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
+    nc.subscribe(`${this.chunkInbox}.>`, { callback: (err, msg) => this.onChunkMessage(err, msg) });
+    void this.watchStatus(nc);
+    void nc.closed().then((err) => {
+      this.dropChunkState();
+      if (err) this.logger.warn(`NATS connection closed: ${(err as Error).message}`);
+      this.setStatus('closed', err ? (err as Error).message : undefined);
+    });
+    this.setStatus('connected', `connected to ${nc.getServer()}`);
+  }
+
+  private connectionOptions(): NodeConnectionOptions {
+    const o = this.options;
+    const authenticators: Authenticator[] = [];
+    if (o.credsFile) authenticators.push(credsAuthenticator(readFileSync(o.credsFile)));
+    if (o.nkeySeed) authenticators.push(nkeyAuthenticator(encoder.encode(o.nkeySeed)));
+    const opts: NodeConnectionOptions = {
+      servers: this.servers,
+      noAsyncTraces: true,
+      reconnect: o.reconnect ?? true,
+      maxReconnectAttempts: o.maxReconnectAttempts ?? -1,
+      reconnectTimeWait: o.reconnectTimeWait ?? 2000,
+      reconnectJitter: o.reconnectJitter ?? 100,
+      timeout: o.timeout ?? 5000,
+    };
+    if (o.name) opts.name = o.name;
+    if (o.user !== undefined) opts.user = o.user;
+    if (o.pass !== undefined) opts.pass = o.pass;
+    if (o.token !== undefined) opts.token = o.token;
+    if (authenticators.length > 0) opts.authenticator = authenticators.length === 1 ? authenticators[0] : authenticators;
+    if (o.tls) opts.tls = { ...o.tls };
+    if (o.pingInterval !== undefined) opts.pingInterval = o.pingInterval;
+    if (o.maxPingOut !== undefined) opts.maxPingOut = o.maxPingOut;
+    return opts;
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    try {
+      for await (const s of nc.status()) this.onNatsStatus(nc, s);
+    } catch {
+      // the iterator ends with the connection
+    }
+  }
+
+  private onNatsStatus(nc: NatsConnection, s: Status): void {
+    switch (s.type) {
+      case 'disconnect':
+        this.logger.warn(`NATS connection to ${s.server} lost; reconnecting`);
+        this.setStatus('disconnected', `lost connection to ${s.server}`);
+        break;
+      case 'reconnecting':
+        this.setStatus('reconnecting');
+        break;
+      case 'reconnect':
+        if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
+        this.logger.log(`NATS reconnected to ${s.server}`);
+        this.setStatus('connected', `reconnected to ${s.server}`);
+        break;
+      case 'close':
+        this.setStatus('closed');
+        break;
+      case 'error':
+        this.onServerError(s.error);
+        break;
+      case 'staleConnection':
+        this.logger.warn('NATS connection is stale (no PONG); reconnecting');
+        break;
+      case 'slowConsumer':
+        this.logger.warn(`NATS slow consumer on ${s.sub.getSubject()}: ${s.pending} messages pending`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onServerError(err: Error): void {
+    const pv = err as Error & { operation?: string; subject?: string; queue?: string };
+    if (err?.name === 'PermissionViolationError' && pv.subject) {
+      const error = permissionError(pv.operation ?? 'publish', pv.subject, pv.queue);
+      this.logger.error(error.message);
+      if (pv.operation === 'publish') this.failRecentPublishes(pv.subject, error);
+      this.emit(this.state, error.message);
+      return;
+    }
+    this.logger.warn(`NATS server error: ${err?.message ?? err}`);
+    this.emit(this.state, err?.message);
+  }
+
+  // A publish the server refused: requests to that subject would otherwise wait for their deadline, so each
+  // recent one gets the error on its reply subject.
+  private failRecentPublishes(subject: string, error: BusError): void {
+    const replies = new Set<string>();
+    for (let i = 0; i < RECENT; i++) {
+      if (this.recentSubject[i] === subject) {
+        const r = this.recentReply[i];
+        if (r) replies.add(r);
+        this.recentSubject[i] = undefined;
+        this.recentReply[i] = undefined;
+      }
+    }
+    for (const reply of replies) {
+      for (const rec of [...this.subs]) {
+        if (rec.active && subjectMatches(rec.subject, reply)) this.deliver(rec, { subject: reply, error });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    return (this.closing ??= this.doClose());
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.connecting) await this.connecting.catch(() => undefined);
+    for (const rec of this.subs) rec.active = false;
+    this.subs.clear();
+    this.dropChunkState();
+    const nc = this.nc;
+    if (nc && !nc.isClosed() && this.state !== 'connected') {
+      // Nothing can be drained without a server: close at once instead of waiting out the drain timeout.
+      await nc.close().catch(() => undefined);
+    } else if (nc && !nc.isClosed()) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          nc.drain(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('drain timed out')), 5000);
+          }),
+        ]);
+      } catch {
+        await nc.close().catch(() => undefined);
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    }
+    this.setStatus('closed');
+  }
+
+  publish(subject: string, envelope: Envelope, opts?: TransportPublishOptions): void {
+    const nc = this.nc;
+    if (!nc || this.closing || this.state === 'closed') {
+      throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `NATS transport is ${this.closing ? 'closed' : this.state}`);
+    }
+    const body = encodeEnvelope(envelope);
+    const reply = opts?.reply;
+    const limit = this.maxPayload;
+    try {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the byte count.
+      if (body.length * 3 <= limit && body.length * 3 <= this.maxMessageSize) {
+        nc.publish(subject, body, reply ? { reply } : undefined);
+      } else {
+        const bytes = encoder.encode(body);
+        if (bytes.length > this.maxMessageSize) {
+          throw new BusError(
+            ErrorCodes.INVALID_REQUEST,
+            `message of ${bytes.length} bytes to ${subject} exceeds the maximum message size (maxMessageSize ${this.maxMessageSize} bytes)`,
+            { cause: { size: bytes.length, limit: this.maxMessageSize } },
+          );
+        }
+        if (bytes.length <= limit) nc.publish(subject, bytes, reply ? { reply } : undefined);
+        else if (opts?.chunk === false) {
+          throw new BusError(
+            ErrorCodes.INVALID_REQUEST,
+            `message of ${bytes.length} bytes to ${subject} exceeds the NATS max_payload (${limit} bytes) and the receiver does not support chunking`,
+            { cause: { size: bytes.length, limit } },
+          );
+        } else this.publishChunked(nc, subject, bytes, reply);
+      }
+    } catch (err) {
+      throw operationError(err, `publish to ${subject}`);
+    }
+    if (reply) {
+      const i = this.recentAt;
+      this.recentSubject[i] = subject;
+      this.recentReply[i] = reply;
+      this.recentAt = (i + 1) % RECENT;
+    }
+  }
+
+  subscribe(subject: string, handler: TransportMessageHandler, opts?: TransportSubscribeOptions): TransportSubscription {
+    const nc = this.nc;
+    if (!nc || this.closing || this.state === 'closed') {
+      throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `NATS transport is ${this.closing ? 'closed' : 'not connected'}`);
+    }
+    const rec: SubRecord = { subject, queue: opts?.queue, handler, active: true };
+    try {
+      rec.sub = nc.subscribe(subject, {
+        queue: opts?.queue,
+        callback: (err, msg) => this.onMessage(rec, err, msg),
+      });
+    } catch (err) {
+      throw operationError(err, `subscribe to ${subject}`);
+    }
+    this.subs.add(rec);
+    return {
+      subject,
+      unsubscribe: () => {
+        if (!rec.active) return;
+        rec.active = false;
+        this.subs.delete(rec);
+        try {
+          rec.sub?.unsubscribe();
+        } catch {
+          // closed or draining: the subscription is gone anyway
+        }
+      },
+    };
+  }
+
+  newInbox(): string {
+    return `_INBOX.${nuid.next()}`;
+  }
+
+  async flush(): Promise<void> {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    try {
+      await nc.flush();
+    } catch (err) {
+      if (nc.isClosed()) return;
+      throw operationError(err, 'flush');
+    }
+  }
+
+  onStatus(listener: (status: TransportStatus, detail?: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  private onMessage(rec: SubRecord, err: Error | null, msg: Msg): void {
+    if (err) {
+      // nats.js ends a subscription the server refused (permission violation) through its callback.
+      const pv = err as Error & { operation?: string; queue?: string };
+      const error =
+        err.name === 'PermissionViolationError' ? permissionError('subscription', rec.subject, pv.queue ?? rec.queue) : operationError(err, `subscription ${rec.subject}`);
+      if (rec.active) {
+        rec.active = false;
+        this.subs.delete(rec);
+        if (err.name !== 'PermissionViolationError') this.logger.error(error.message);
+      }
+      return;
+    }
+    if (!rec.active) return;
+    const h = msg.headers;
+    if (h) {
+      if (h.hasError) {
+        if (h.code === 503) this.deliver(rec, { subject: msg.subject, status: 'no-responders' });
+        else this.logger.debug?.(`NATS status ${h.code} ${h.description} on ${msg.subject} ignored`);
+        return;
+      }
+      if (h.has(ChunkHeaders.ID)) {
+        this.receiveChunked(rec, msg, h);
+        return;
+      }
+    }
+    this.deliverBody(rec, msg.subject, msg.reply || undefined, msg.data);
+  }
+
+  private deliverBody(rec: SubRecord, subject: string, reply: string | undefined, data: Uint8Array): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(data);
+    } catch (err) {
+      const error = err instanceof BusError ? err : new BusError(ErrorCodes.CODEC_FAILURE, String(err));
+      this.deliver(rec, reply ? { subject, reply, error } : { subject, error });
+      return;
+    }
+    this.deliver(rec, reply ? { subject, reply, envelope } : { subject, envelope });
+  }
+
+  private deliver(rec: SubRecord, m: TransportMessage): void {
+    if (!rec.active) return;
+    try {
+      rec.handler(m);
+    } catch (err) {
+      // Like the memory transport: a subscriber's exception must not stop delivery, but must not vanish either.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ chunking
+
+  private publishChunked(nc: NatsConnection, subject: string, bytes: Uint8Array, reply: string | undefined): void {
+    const chunks = splitChunks(bytes, chunkSizeFor(this.maxPayload));
+    const id = nuid.next();
+    const timer = setTimeout(() => this.transfers.delete(id), this.chunkTimeout);
+    timer.unref();
+    this.transfers.set(id, { chunks, once: reply !== undefined || subject.startsWith('_INBOX.'), timer });
+    const h = natsHeaders();
+    h.set(ChunkHeaders.ID, id);
+    h.set(ChunkHeaders.COUNT, String(chunks.length));
+    h.set(ChunkHeaders.BYTES, String(bytes.length));
+    h.set(ChunkHeaders.SOURCE, `${this.chunkInbox}.s.${id}`);
+    try {
+      nc.publish(subject, Empty, reply ? { reply, headers: h } : { headers: h });
+    } catch (err) {
+      clearTimeout(timer);
+      this.transfers.delete(id);
+      throw err;
+    }
+  }
+
+  private receiveChunked(rec: SubRecord, msg: Msg, h: MsgHdrs): void {
+    const subject = msg.subject;
+    const reply = msg.reply || undefined;
+    const count = Number(h.get(ChunkHeaders.COUNT));
+    const bytes = Number(h.get(ChunkHeaders.BYTES));
+    const source = h.get(ChunkHeaders.SOURCE);
+    const fail = (error: BusError) => this.deliver(rec, reply ? { subject, reply, error } : { subject, error });
+    if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(bytes) || bytes < 1 || !source || count > bytes) {
+      fail(new BusError(ErrorCodes.INVALID_REQUEST, `malformed chunked message on ${subject}`));
+      return;
+    }
+    if (bytes > this.maxMessageSize) {
+      fail(
+        new BusError(
+          ErrorCodes.INVALID_REQUEST,
+          `chunked message of ${bytes} bytes on ${subject} exceeds the maximum message size (maxMessageSize ${this.maxMessageSize} bytes)`,
+          { cause: { size: bytes, limit: this.maxMessageSize } },
+        ),
+      );
+      return;
+    }
+    const key = (this.assemblyCounter++).toString(36);
+    const timer = setTimeout(() => {
+      if (!this.assemblies.delete(key)) return;
+      fail(new BusError(ErrorCodes.TRANSPORT_FAILURE, `timed out after ${this.chunkTimeout} ms waiting for the chunks of a message on ${subject}`));
+    }, this.chunkTimeout);
+    timer.unref();
+    this.assemblies.set(key, { rec, subject, reply, parts: new Array(count), bytes, received: 0, timer });
+    try {
+      this.nc!.publish(source, Empty, { reply: `${this.chunkInbox}.c.${key}` });
+    } catch (err) {
+      clearTimeout(timer);
+      this.assemblies.delete(key);
+      fail(operationError(err, `fetching the chunks of a message on ${subject}`));
+    }
+  }
+
+  /** Pull requests for chunks we sent, and chunks of messages we receive. */
+  private onChunkMessage(err: Error | null, msg: Msg): void {
+    if (err) {
+      this.logger.error(`chunk subscription ${this.chunkInbox}.> failed: ${err.message}; large messages cannot be exchanged`);
+      return;
+    }
+    const rest = msg.subject.slice(this.chunkInbox.length + 1);
+    if (rest.startsWith('s.')) this.servePull(rest.slice(2), msg);
+    else if (rest.startsWith('c.')) this.acceptChunk(rest.slice(2), msg);
+  }
+
+  private servePull(id: string, msg: Msg): void {
+    const reply = msg.reply;
+    const nc = this.nc;
+    if (!reply || !nc) return;
+    const t = this.transfers.get(id);
+    try {
+      if (!t) {
+        const h = natsHeaders();
+        h.set(ChunkHeaders.ID, id);
+        h.set(ChunkHeaders.ERROR, 'unknown or expired transfer');
+        nc.publish(reply, Empty, { headers: h });
+        return;
+      }
+      if (t.once) {
+        clearTimeout(t.timer);
+        this.transfers.delete(id);
+      }
+      t.chunks.forEach((chunk, i) => {
+        const h = natsHeaders();
+        h.set(ChunkHeaders.ID, id);
+        h.set(ChunkHeaders.INDEX, String(i));
+        nc.publish(reply, chunk, { headers: h });
+      });
+    } catch (e) {
+      this.logger.warn(`could not send chunks of ${id}: ${(e as Error).message}`);
+    }
+  }
+
+  private acceptChunk(key: string, msg: Msg): void {
+    const a = this.assemblies.get(key);
+    if (!a) return;
+    const h = msg.headers;
+    const failWith = (why: string) => {
+      clearTimeout(a.timer);
+      this.assemblies.delete(key);
+      const error = new BusError(ErrorCodes.TRANSPORT_FAILURE, `chunked message on ${a.subject} could not be fetched: ${why}`);
+      this.deliver(a.rec, a.reply ? { subject: a.subject, reply: a.reply, error } : { subject: a.subject, error });
+    };
+    if (!h) return failWith('chunk without headers');
+    if (h.hasError) return failWith(h.code === 503 ? 'the sender is gone' : `status ${h.code}`);
+    const problem = h.get(ChunkHeaders.ERROR);
+    if (problem) return failWith(problem);
+    const i = Number(h.get(ChunkHeaders.INDEX));
+    if (!Number.isInteger(i) || i < 0 || i >= a.parts.length) return failWith(`bad chunk index ${h.get(ChunkHeaders.INDEX)}`);
+    if (a.parts[i]) return;
+    a.parts[i] = msg.data.slice();
+    a.received++;
+    if (a.received < a.parts.length) return;
+    clearTimeout(a.timer);
+    this.assemblies.delete(key);
+    const whole = joinChunks(a.parts, a.bytes);
+    if (!whole) return failWith(`chunks do not add up to ${a.bytes} bytes`);
+    this.deliverBody(a.rec, a.subject, a.reply, whole);
+  }
+
+  private dropChunkState(): void {
+    for (const t of this.transfers.values()) clearTimeout(t.timer);
+    this.transfers.clear();
+    for (const a of this.assemblies.values()) clearTimeout(a.timer);
+    this.assemblies.clear();
+  }
+
+  // ------------------------------------------------------------------ status
+
+  private setStatus(s: TransportStatus, detail?: string): void {
+    if (this.state === s) return;
+    if (this.state === 'closed') return;
+    this.state = s;
+    this.emit(s, detail);
+  }
+
+  private emit(s: TransportStatus, detail?: string): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(s, detail);
+      } catch (err) {
+        this.logger.error(`transport status listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
