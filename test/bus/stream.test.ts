@@ -119,8 +119,10 @@ for (const fixture of transportFixtures) {
       assert.equal((frames.at(-1)!.payload as { code: string }).code, 'CODEC_FAILURE');
     });
 
-    it('an invoke of a stream target waits for the final result', async () => {
+    it('an invoke of a stream target waits for the final result, however many deltas come first', async () => {
       assert.equal(await caller.invoke('st.gen', { n: 3 }), 'all done');
+      // An invoke grants no flow-control credit: the producer must not stall after a window of frames.
+      assert.equal(await caller.invoke('st.gen', { n: 300 }, { timeout: 5000 }), 'all done');
     });
 
     it('NO_HANDLER at once for a stream without a handler', async () => {

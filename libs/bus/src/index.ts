@@ -62,3 +62,5 @@ export * from './resilience/retry-policy.js';
 export * from './resilience/circuit-breaker.js';
 export * from './resilience/bulkhead.js';
 export * from './resilience/call-policy.js';
+export * from './observability/bus-tracing.js';
+export * from './observability/bus-metrics.js';

@@ -19,6 +19,9 @@ import { CircuitBreaker, isTargetFailure, type CircuitBreakerOptions } from '../
 import { resolvePolicy, type BusPolicies, type CallPolicy } from '../resilience/call-policy.js';
 import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep } from '../resilience/retry-policy.js';
 import { toBusError } from '../errors/to-bus-error.js';
+import { callerParent, endSpan, injectTrace, startCallerSpan } from '../observability/bus-tracing.js';
+import { BusMetrics } from '../observability/bus-metrics.js';
+import type { Context, Span } from '@opentelemetry/api';
 import type { BusLogger } from './bus-logger.js';
 import { consoleBusLogger } from './bus-logger.js';
 
@@ -41,7 +44,15 @@ export interface BusClientOptions {
   livenessInterval?: number;
   /** Retry, circuit breaker, bulkhead and timeout defaults, per target or for all calls. */
   policies?: BusPolicies;
+  /** OpenTelemetry spans and metrics (no-ops without an SDK). Default true. */
+  telemetry?: boolean;
   logger?: BusLogger;
+}
+
+/** The caller span of a call and the context it was started in. */
+export interface CallTrace {
+  span: Span;
+  parent: Context;
 }
 
 /** A live event subscription or handler registration. */
@@ -68,6 +79,7 @@ export class BusClient {
   readonly subjects: SubjectScheme;
   readonly stats = new BusStats();
   readonly logger: BusLogger;
+  readonly metrics?: BusMetrics;
   readonly options: Required<Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies'>> & {
     policies?: BusPolicies;
     tenant?: string;
@@ -104,9 +116,17 @@ export class BusClient {
       livenessInterval: options.livenessInterval ?? 5_000,
       reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },
       policies: options.policies,
+      telemetry: options.telemetry ?? true,
     };
     this.inbox = transport.newInbox();
     this.responder = new Responder(this, this.inbox);
+    if (this.options.telemetry) {
+      this.metrics = new BusMetrics(this.agentId, this.stats, () => ({
+        calls: this.invokes.size,
+        streams: this.streams.size,
+        handlers: this.responder.inflightCount,
+      }));
+    }
   }
 
   /** Connects the transport and opens the shared reply inbox. Idempotent. */
@@ -154,11 +174,53 @@ export class BusClient {
   invokeEnvelope(target: string, payload?: unknown, options: CallOptions = {}): Promise<Envelope> {
     const policy = this.policyFor(target, options);
     const ctx = currentCallContext();
-    const deadline = effectiveDeadline(Date.now(), policy ? policy.timeout : options.timeout, this.options.defaultTimeout, ctx);
-    if (!policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)) {
-      return this.invokeOnce(target, payload, options, ctx, deadline, 0);
+    const started = Date.now();
+    const deadline = effectiveDeadline(started, policy ? policy.timeout : options.timeout, this.options.defaultTimeout, ctx);
+    const tracing = this.startTrace('invoke', target, options, ctx);
+    const call =
+      !policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)
+        ? this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing)
+        : this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing);
+    if (!tracing && !this.metrics) return call;
+    return call.then(
+      (reply) => {
+        this.endCall('invoke', target, started, tracing);
+        return reply;
+      },
+      (err: BusError) => {
+        this.endCall('invoke', target, started, tracing, err);
+        throw err;
+      },
+    );
+  }
+
+  /** @internal Starts the caller span of a call (undefined when telemetry is off). */
+  startTrace(kind: 'invoke' | 'stream' | 'publish', name: string, options: CallOptions | PublishOptions, ctx: CallContext | undefined): CallTrace | undefined {
+    if (!this.options.telemetry) return undefined;
+    const parent = callerParent(ctx?.trace, options.traceparent, options.tracestate);
+    const subject = kind === 'publish' ? this.subjects.event(name) : this.subjects.invoke(name);
+    const attributes = {
+      'messaging.system': this.transport.kind,
+      'messaging.operation.name': kind,
+      'messaging.destination.name': subject,
+      'acp.target': name,
+    } as Record<string, string>;
+    const session = options.session_id ?? ctx?.session.session_id;
+    if (session) attributes['acp.session_id'] = session;
+    const conversation = options.conversation_id ?? ctx?.session.conversation_id;
+    if (conversation) attributes['acp.conversation_id'] = conversation;
+    const tenant = options.tenant_id ?? ctx?.session.tenant_id ?? this.options.tenant;
+    if (tenant) attributes['acp.tenant_id'] = tenant;
+    return { span: startCallerSpan(kind, name, parent, attributes), parent };
+  }
+
+  /** @internal Ends a call's span and records its metrics. */
+  endCall(kind: 'invoke' | 'stream', target: string, started: number, tracing: CallTrace | undefined, err?: BusError, frames?: number): void {
+    if (tracing) {
+      if (frames !== undefined) tracing.span.setAttribute('acp.stream.frames', frames);
+      endSpan(tracing.span, err);
     }
-    return this.invokeResilient(target, payload, options, ctx, deadline, policy);
+    this.metrics?.recordCall(kind, target, err ? err.code : 'ok', Date.now() - started);
   }
 
   /** The call policy of `target`, or undefined when neither the call nor the bus sets one (the fast path). */
@@ -174,6 +236,7 @@ export class BusClient {
     ctx: CallContext | undefined,
     deadline: number,
     policy: CallPolicy,
+    tracing: CallTrace | undefined,
   ): Promise<Envelope> {
     const retry = policy.retry ? { ...DEFAULT_RETRY, ...policy.retry } : undefined;
     const attempts = retry ? Math.max(1, retry.attempts) : 1;
@@ -187,7 +250,7 @@ export class BusClient {
         if (bulkhead) await bulkhead.acquire(waitSignal(deadline, options.signal, ctx?.signal));
         let reply: Envelope;
         try {
-          reply = await this.invokeOnce(target, payload, options, ctx, deadline, retry ? attempt : 0);
+          reply = await this.invokeOnce(target, payload, options, ctx, deadline, retry ? attempt : 0, tracing);
         } finally {
           bulkhead?.release();
         }
@@ -201,6 +264,7 @@ export class BusClient {
         const delay = backoffDelay(attempt + 1, retry);
         if (Date.now() + delay >= deadline) throw err;
         this.stats.retries++;
+        tracing?.span.addEvent('retry', { 'acp.attempt': attempt + 1, 'acp.error.code': err.code, 'acp.backoff_ms': delay });
         await sleep(delay, options.signal ?? ctx?.signal).catch(() => {
           throw err;
         });
@@ -221,14 +285,22 @@ export class BusClient {
     return b;
   }
 
-  private invokeOnce(target: string, payload: unknown, options: CallOptions, ctx: CallContext | undefined, deadline: number, attempt: number): Promise<Envelope> {
+  private invokeOnce(
+    target: string,
+    payload: unknown,
+    options: CallOptions,
+    ctx: CallContext | undefined,
+    deadline: number,
+    attempt: number,
+    tracing: CallTrace | undefined,
+  ): Promise<Envelope> {
     const callId = this.newCallId();
     const replySubject = `${this.inbox}.${callId}`;
     let request: Envelope;
     try {
       this.assertOpen();
       assertName(target, 'invoke target');
-      request = this.buildRequest(target, payload, options, ctx, replySubject, deadline, attempt ? { [MetaKeys.ATTEMPT]: attempt } : undefined);
+      request = this.buildRequest(target, payload, options, ctx, replySubject, deadline, attempt ? { [MetaKeys.ATTEMPT]: attempt } : undefined, tracing);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -266,7 +338,7 @@ export class BusClient {
     const deadline = effectiveDeadline(Date.now(), policy ? policy.timeout : options.timeout, this.options.defaultStreamTimeout, ctx);
     const window = Math.max(2, options.window ?? this.options.streamWindow);
     const retry = policy?.retry ? { ...DEFAULT_RETRY, ...policy.retry } : undefined;
-    call.begin(deadline, window, [options.signal, ctx?.signal], retry);
+    call.begin(deadline, window, [options.signal, ctx?.signal], retry, this.startTrace('stream', target, options, ctx));
     this.sendStreamRequest(call);
   }
 
@@ -276,7 +348,7 @@ export class BusClient {
     const replySubject = `${this.inbox}.${callId}`;
     const extra: Record<string, unknown> = { [MetaKeys.WINDOW]: call.window };
     if (call.retryPolicy) extra[MetaKeys.ATTEMPT] = call.attempt;
-    const request = this.buildRequest(call.target, call.payload, call.options, call.ctx, replySubject, call.deadline, extra);
+    const request = this.buildRequest(call.target, call.payload, call.options, call.ctx, replySubject, call.deadline, extra, call.tracing);
     call.attach(callId, request);
     this.streams.set(callId, call);
     if (call.finished) return;
@@ -294,12 +366,19 @@ export class BusClient {
     assertName(eventType, 'event type');
     const ctx = currentCallContext();
     const env = createEvent(eventType, payload, this.envelopeFields(options, ctx));
-    const meta = this.requestMetadata(options, ctx);
+    const tracing = this.startTrace('publish', eventType, options, ctx);
+    const meta = this.requestMetadata(options, ctx, tracing, env);
     if (meta) env.metadata = meta;
     try {
       this.transport.publish(this.subjects.event(eventType), env);
     } catch (err) {
-      throw asTransportError(err);
+      const e = asTransportError(err);
+      if (tracing) endSpan(tracing.span, e);
+      throw e;
+    }
+    if (tracing) {
+      tracing.span.setAttribute('messaging.message.id', env.event_id);
+      endSpan(tracing.span);
     }
     this.stats.eventsPublished++;
     return env;
@@ -457,13 +536,14 @@ export class BusClient {
     ctx: CallContext | undefined,
     replySubject: string,
     deadline: number,
-    extraMeta?: Record<string, unknown>,
+    extraMeta: Record<string, unknown> | undefined,
+    tracing: CallTrace | undefined,
   ): Envelope {
     const fields = this.envelopeFields(options, ctx);
     fields.to = target;
     fields.reply_to = replySubject;
     const request = createRequest(payload, fields);
-    const meta: Record<string, unknown> = { ...(this.requestMetadata(options, ctx) ?? {}), ...extraMeta };
+    const meta: Record<string, unknown> = { ...(this.requestMetadata(options, ctx, tracing, request) ?? {}), ...extraMeta };
     meta[MetaKeys.EXT] = ADVERTISED_EXTENSIONS;
     meta[MetaKeys.DEADLINE] = deadline;
     request.metadata = meta;
@@ -486,7 +566,12 @@ export class BusClient {
     };
   }
 
-  private requestMetadata(options: CallOptions | PublishOptions, ctx: CallContext | undefined): Record<string, unknown> | undefined {
+  private requestMetadata(
+    options: CallOptions | PublishOptions,
+    ctx: CallContext | undefined,
+    tracing?: CallTrace,
+    env?: Envelope,
+  ): Record<string, unknown> | undefined {
     let meta: Record<string, unknown> | undefined;
     if (options.metadata) {
       for (const key in options.metadata) {
@@ -494,8 +579,9 @@ export class BusClient {
         (meta ??= {})[key] = options.metadata[key];
       }
     }
-    const tracestate = options.tracestate ?? ctx?.trace.tracestate;
-    const baggage = options.baggage ?? ctx?.trace.baggage;
+    let tracestate = options.tracestate ?? ctx?.trace.tracestate;
+    let baggage = options.baggage ?? ctx?.trace.baggage;
+    if (tracing && env) ({ tracestate, baggage } = injectTrace(tracing.span, tracing.parent, env, { tracestate, baggage }));
     if (tracestate) (meta ??= {})[MetaKeys.TRACESTATE] = tracestate;
     if (baggage) (meta ??= {})[MetaKeys.BAGGAGE] = baggage;
     return meta;

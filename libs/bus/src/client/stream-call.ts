@@ -5,7 +5,7 @@ import { EventTypes, isTerminalEventType, type Envelope } from '../protocol/enve
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
 import { linkSignals } from './abort-link.js';
-import type { BusClient } from './bus-client.js';
+import type { BusClient, CallTrace } from './bus-client.js';
 import type { StreamOptions } from './call-options.js';
 import { cancelledError } from './cancelled-error.js';
 import { ReorderBuffer } from './reorder-buffer.js';
@@ -29,6 +29,11 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
   retryPolicy?: RetryPolicy & { attempts: number };
   /** @internal 1 for the first try. */
   attempt = 1;
+  /** @internal */
+  tracing?: CallTrace;
+  private startedAt = 0;
+  private framesReceived = 0;
+  private terminalError?: BusError;
   private receivedAny = false;
   private retryTimer?: NodeJS.Timeout;
   private started = false;
@@ -144,7 +149,15 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
   }
 
   /** @internal Called by BusClient when iteration starts. */
-  begin(deadline: number, window: number, signals: ReadonlyArray<AbortSignal | undefined>, retry?: RetryPolicy & { attempts: number }): void {
+  begin(
+    deadline: number,
+    window: number,
+    signals: ReadonlyArray<AbortSignal | undefined>,
+    retry?: RetryPolicy & { attempts: number },
+    tracing?: CallTrace,
+  ): void {
+    this.startedAt = Date.now();
+    this.tracing = tracing;
     this.deadline = deadline;
     this.window = window;
     this.retryPolicy = retry;
@@ -211,8 +224,11 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     }
     for (const frame of ready) {
       if (frame.event_type === EventTypes.STARTED) this.readCapabilities(frame);
+      else if (frame.event_type === EventTypes.DELTA && this.framesReceived <= 1) this.tracing?.span.addEvent('acp.first_delta');
+      this.framesReceived++;
       this.queue.push(frame);
       if (isTerminalEventType(frame.event_type)) {
+        if (frame.event_type === EventTypes.ERROR) this.terminalError = BusError.fromPayload(frame.payload, frame);
         this.finish();
         break;
       }
@@ -280,6 +296,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     this.finished = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.timer) clearTimeout(this.timer);
+    if (this.startedAt) this.bus.endCall('stream', this.target, this.startedAt, this.tracing, this.failure ?? this.terminalError, this.framesReceived);
     this.unlink?.();
     this.bus.forgetCall(this.callId);
   }

@@ -12,6 +12,8 @@ import type { BusClient, BusSubscription, EventHandler } from '../client/bus-cli
 import type { HandlerOptions, SubscribeOptions } from '../client/call-options.js';
 import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from '../resilience/retry-policy.js';
 import { deltaPayload, finalPayload } from './frame-values.js';
+import { endSpan, handlerParent, spanAttributes, startHandlerSpan, withSpan } from '../observability/bus-tracing.js';
+import type { Span } from '@opentelemetry/api';
 import type { StreamWriter } from './stream-writer.js';
 
 /** What a programmatic handler receives besides the payload. */
@@ -45,10 +47,12 @@ interface Inflight {
   lastSeen: number;
   credit: number;
   creditWaiter?: () => void;
+  /** The error the handler ended with, for its span and metrics. */
+  error?: BusError;
 }
 
 const NEVER_ABORTED = new AbortController().signal;
-const RESPONDER_EXTENSIONS = [Extensions.NO_HANDLER, Extensions.DEADLINE, Extensions.CANCEL, Extensions.FLOW, Extensions.TRACE];
+const RESPONDER_EXTENSIONS = [Extensions.NO_HANDLER, Extensions.DEADLINE, Extensions.CANCEL, Extensions.FLOW, Extensions.CHUNK, Extensions.TRACE];
 
 /**
  * The serving half of a BusClient: registers invoke/stream targets on their subjects (queue group = target),
@@ -77,6 +81,11 @@ export class Responder {
     this.registrations.clear();
     const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
     for (const call of this.inflight.values()) call.controller.abort(reason);
+  }
+
+  /** Handler executions in flight. */
+  get inflightCount(): number {
+    return this.inflight.size;
   }
 
   targets(): string[] {
@@ -168,12 +177,24 @@ export class Responder {
     if (deadline !== undefined) {
       timer = setTimeout(() => controller.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${reg.target}" exceeded`)), deadline - now);
     }
-    const run = reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.runStream(reg, call, ctx);
+    const telemetry = this.bus.options.telemetry;
+    let span: Span | undefined;
+    let run: Promise<void>;
+    if (telemetry) {
+      const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
+      span = startHandlerSpan(reg.kind, reg.target, parent, spanAttributes(this.bus.transport.kind, 'handle', msg.subject, env, reg.target));
+      const s = span;
+      run = withSpan(parent, s, () => (reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.runStream(reg, call, ctx)));
+    } else {
+      run = reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.runStream(reg, call, ctx);
+    }
     run.finally(() => {
       if (timer) clearTimeout(timer);
       reg.active--;
       this.inflight.delete(env.event_id);
       call.creditWaiter?.();
+      if (span) endSpan(span, call.error);
+      this.bus.metrics?.recordHandled(reg.kind, reg.target, call.error ? call.error.code : 'ok', Date.now() - now);
     });
   }
 
@@ -256,6 +277,7 @@ export class Responder {
   private handlerFailed(reg: Registration, call: Inflight, err: unknown, seq: number): void {
     const signal = call.controller.signal;
     const error = signal.aborted && !(err instanceof BusError) ? toBusError(signal.reason) : toBusError(err);
+    call.error = error;
     if (!(signal.aborted && error.code !== ErrorCodes.AGENT_TIMEOUT)) {
       this.bus.stats.handlerErrors++;
       if (error.code === ErrorCodes.AGENT_UNAVAILABLE && !(err instanceof BusError)) {
@@ -394,23 +416,44 @@ export class Responder {
       return;
     }
     this.bus.stats.eventsDelivered++;
+    const started = Date.now();
     const ctx = this.contextFor(env, pattern, 'event', NEVER_ABORTED, undefined);
-    const run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));
+    let run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));
+    let span: Span | undefined;
+    if (this.bus.options.telemetry) {
+      const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
+      const s = startHandlerSpan('event', pattern, parent, spanAttributes(this.bus.transport.kind, 'process', msg.subject, env, pattern));
+      const inner = run;
+      run = () => withSpan(parent, s, inner);
+      span = s;
+    }
+    const done = (error?: BusError) => {
+      if (span) endSpan(span, error);
+      this.bus.metrics?.recordHandled('event', pattern, error ? error.code : 'ok', Date.now() - started);
+    };
     // The fast path: a synchronous handler that succeeds costs no promise.
     let first: unknown;
     try {
       first = run();
     } catch (err) {
-      void this.eventFailed(pattern, msg.subject, env, run, options, err);
+      void this.eventFailed(pattern, msg.subject, env, run, options, err).then(done);
       return;
     }
     if (first && typeof (first as Promise<unknown>).then === 'function') {
-      (first as Promise<unknown>).then(undefined, (err: unknown) => this.eventFailed(pattern, msg.subject, env, run, options, err));
+      (first as Promise<unknown>).then(
+        () => done(),
+        (err: unknown) => this.eventFailed(pattern, msg.subject, env, run, options, err).then(done),
+      );
+    } else {
+      done();
     }
   }
 
-  /** Retries a failed event handler per its policy; when it fails for good, logs it and dead-letters the event. */
-  private async eventFailed(pattern: string, subject: string, env: Envelope, run: () => unknown, options: SubscribeOptions, firstError: unknown): Promise<void> {
+  /**
+   * Retries a failed event handler per its policy; when it fails for good, logs it and dead-letters the event.
+   * Resolves with the final error, or undefined when a retry succeeded.
+   */
+  private async eventFailed(pattern: string, subject: string, env: Envelope, run: () => unknown, options: SubscribeOptions, firstError: unknown): Promise<BusError | undefined> {
     const policy = options.retry ? { ...DEFAULT_RETRY, ...options.retry } : undefined;
     let error = toBusError(firstError);
     let cause: unknown = firstError;
@@ -421,7 +464,7 @@ export class Responder {
       await sleep(backoffDelay(attempt, policy));
       try {
         await run();
-        return;
+        return undefined;
       } catch (err) {
         error = toBusError(err);
         cause = err;
@@ -433,6 +476,7 @@ export class Responder {
       (cause as Error)?.stack,
     );
     if (options.deadLetter !== false) this.bus.publishDeadLetter(env, error, { attempts: attempt, subject, consumer: pattern });
+    return error;
   }
 
   private contextFor(env: Envelope, target: string, kind: CallContext['kind'], signal: AbortSignal, deadline: number | undefined): CallContext {
@@ -461,10 +505,12 @@ export class Responder {
   }
 }
 
+// Flow control needs both the extension and a window: an invoke advertises `flow` but grants no credit (it
+// reads only the terminal frame), so without a window the producer is not limited.
 function initialCredit(ext: ReadonlySet<string>, env: Envelope): number {
   if (!ext.has(Extensions.FLOW)) return Infinity;
   const w = env.metadata?.[MetaKeys.WINDOW];
-  return typeof w === 'number' && w >= 1 ? Math.floor(w) : 64;
+  return typeof w === 'number' && w >= 1 ? Math.floor(w) : Infinity;
 }
 
 /**

@@ -1,0 +1,66 @@
+import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
+import type { BusStats } from '../client/bus-stats.js';
+
+/** Metric names (see docs/observability.md). */
+export const MetricNames = {
+  calls: 'acp.bus.calls',
+  callDuration: 'acp.bus.call.duration',
+  handled: 'acp.bus.handled',
+  handleDuration: 'acp.bus.handle.duration',
+  inflight: 'acp.bus.inflight',
+  framesSent: 'acp.bus.frames.sent',
+  invalid: 'acp.bus.messages.invalid',
+  dropped: 'acp.bus.messages.dropped',
+  retries: 'acp.bus.retries',
+  deadLetters: 'acp.bus.dead_letters',
+  eventsPublished: 'acp.bus.events.published',
+  eventsDelivered: 'acp.bus.events.delivered',
+} as const;
+
+/**
+ * The bus's metrics through the OpenTelemetry metrics API (no-ops until an SDK is installed). Calls and
+ * handler executions are recorded as they end; counters the bus already keeps (frames, invalid messages,
+ * retries, dead letters) and in-flight gauges are observed at collection time, so they cost nothing per message.
+ */
+export class BusMetrics {
+  private readonly calls: Counter;
+  private readonly callDuration: Histogram;
+  private readonly handled: Counter;
+  private readonly handleDuration: Histogram;
+
+  constructor(agentId: string, stats: BusStats, inflight: () => { calls: number; streams: number; handlers: number }) {
+    const meter = metrics.getMeter('openagentio-bus');
+    const base = { 'acp.agent': agentId };
+    this.calls = meter.createCounter(MetricNames.calls, { description: 'Calls made, by kind, target and outcome (ok or the error code)' });
+    this.callDuration = meter.createHistogram(MetricNames.callDuration, { description: 'Call latency, first request to terminal frame', unit: 'ms' });
+    this.handled = meter.createCounter(MetricNames.handled, { description: 'Requests and events handled, by kind, target and outcome' });
+    this.handleDuration = meter.createHistogram(MetricNames.handleDuration, { description: 'Handler execution time', unit: 'ms' });
+    const observe = (name: string, description: string, read: () => number) =>
+      meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(read(), base));
+    observe(MetricNames.framesSent, 'Reply frames sent', () => stats.framesSent);
+    observe(MetricNames.invalid, 'Messages that failed to decode or validate', () => stats.invalidMessages);
+    observe(MetricNames.dropped, 'Requests dropped (no reply subject)', () => stats.droppedMessages);
+    observe(MetricNames.retries, 'Retries (calls, streams, handlers, subscribers)', () => stats.retries);
+    observe(MetricNames.deadLetters, 'Events published to the dead-letter subject', () => stats.deadLetters);
+    observe(MetricNames.eventsPublished, 'Events published', () => stats.eventsPublished);
+    observe(MetricNames.eventsDelivered, 'Events delivered to subscribers', () => stats.eventsDelivered);
+    meter.createObservableUpDownCounter(MetricNames.inflight, { description: 'Calls, streams and handler executions in flight' }).addCallback((r) => {
+      const n = inflight();
+      r.observe(n.calls, { ...base, 'acp.kind': 'invoke' });
+      r.observe(n.streams, { ...base, 'acp.kind': 'stream' });
+      r.observe(n.handlers, { ...base, 'acp.kind': 'handle' });
+    });
+  }
+
+  recordCall(kind: 'invoke' | 'stream', target: string, outcome: string, ms: number): void {
+    const attrs = { 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
+    this.calls.add(1, attrs);
+    this.callDuration.record(ms, attrs);
+  }
+
+  recordHandled(kind: 'invoke' | 'stream' | 'event', target: string, outcome: string, ms: number): void {
+    const attrs = { 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
+    this.handled.add(1, attrs);
+    this.handleDuration.record(ms, attrs);
+  }
+}
