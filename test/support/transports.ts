@@ -1,6 +1,8 @@
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
 import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
 import type { Transport } from '../../libs/bus/src/transport/transport.interface.js';
+import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import { NatsServer } from './nats-server.js';
 
 /**
  * A transport under test. `setup` starts whatever the transport needs (a broker, a nats-server) and returns
@@ -28,5 +30,26 @@ export const memoryFixture: TransportFixture = {
   },
 };
 
-/** Every transport the shared suite runs on. The NATS fixture is added here by the NATS transport work. */
-export const transportFixtures: TransportFixture[] = [memoryFixture];
+/** A nats-server of its own on a free loopback port; every transport is a separate NATS connection to it. */
+export const natsFixture: TransportFixture = {
+  name: 'nats',
+  async setup() {
+    const server = await NatsServer.start();
+    const made: NatsTransport[] = [];
+    return {
+      newTransport: () => {
+        const t = new NatsTransport({ servers: server.url, reconnectTimeWait: 100, timeout: 2000 });
+        made.push(t);
+        return t;
+      },
+      // Connections a test left open would otherwise try to reconnect to the dead server for ever.
+      teardown: async () => {
+        await Promise.all(made.map((t) => t.close().catch(() => undefined)));
+        await server.stop();
+      },
+    };
+  },
+};
+
+/** Every transport the shared suite runs on. */
+export const transportFixtures: TransportFixture[] = [memoryFixture, natsFixture];

@@ -1,0 +1,535 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Readable, Writable } from 'node:stream';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema,
+  CancelledNotificationSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { BusClient, BusSubscription } from '../../../bus/src/client/bus-client.js';
+import type { BusLogger } from '../../../bus/src/client/bus-logger.js';
+import type { CallOptions } from '../../../bus/src/client/call-options.js';
+import { BusError } from '../../../bus/src/errors/bus-error.js';
+import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
+import { toBusError } from '../../../bus/src/errors/to-bus-error.js';
+import { EventTypes } from '../../../bus/src/protocol/envelope.js';
+import { assertName } from '../../../bus/src/protocol/subjects.js';
+import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
+import { McpMetaKeys } from './mcp-tool-bridge.js';
+import { schemaFromDto } from './mcp-dto-schema.js';
+
+/** One bus invoke/stream target exposed as an MCP tool. */
+export interface McpExposedTool {
+  /** The bus target called. */
+  target: string;
+  /** MCP tool name; default: the target (dots are allowed in MCP tool names). */
+  name?: string;
+  title?: string;
+  description?: string;
+  /** JSON Schema of the arguments (an object schema). Default: `dto`'s schema, else `{ "type": "object" }`. */
+  inputSchema?: Record<string, unknown>;
+  /** A class-validator DTO class to derive `inputSchema` from (best effort: common decorators only). */
+  dto?: abstract new (...args: never[]) => unknown;
+  /** JSON Schema of `structuredContent`; a non-object result is then wrapped as `{ result }`. */
+  outputSchema?: Record<string, unknown>;
+  annotations?: Tool['annotations'];
+  /** Bus call timeout (ms). Default: the endpoint's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+export interface McpBusEndpointOptions {
+  /** The connected bus the tools are called through. */
+  bus: BusClient;
+  tools: McpExposedTool[];
+  /** serverInfo of the MCP server. Default `openagentio-bus` / `0.1.0`. */
+  name?: string;
+  version?: string;
+  instructions?: string;
+  /** Default bus call timeout (ms). Default 60 000. */
+  timeoutMs?: number;
+  /** Check arguments against the input schema before calling (default true). */
+  validateArguments?: boolean;
+  /**
+   * HMAC key for session ids. With it, a session id is `<uuid>.<signature>` and every replica sharing the key
+   * accepts the sessions any replica issued, and rejects forged ones with 404. Without it any session id is
+   * accepted (sessions carry no server state either way).
+   */
+  sessionSecret?: string;
+  /** Bearer token HTTP callers must send (`Authorization: Bearer <token>`); else 401. */
+  token?: string;
+  /** Custom HTTP authorization; false → 401. Runs after the token check. */
+  authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /**
+   * Bus event type on which replicas broadcast MCP cancellations they cannot match locally (the cancel can
+   * reach another replica than the call). Default `mcp.endpoint.cancel`; false disables.
+   */
+  cancelEvent?: string | false;
+  /** Path `listen()` serves. Default `/mcp`. */
+  path?: string;
+  /** Maximum HTTP request body (bytes). Default 4 MiB. */
+  maxBodyBytes?: number;
+  logger?: BusLogger;
+}
+
+interface ToolBinding {
+  spec: McpExposedTool;
+  tool: Tool;
+  validator?: ArgumentValidator;
+}
+
+/** Payload of the cancellation broadcast (`cancelEvent`); `all: true` ends every call of the session. */
+interface CancelMessage {
+  session_id: string;
+  request_id?: string | number;
+  all?: boolean;
+  reason?: string;
+}
+
+/** A running HTTP listener made by `listen()`. */
+export interface McpHttpListener {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Exposes bus targets as an MCP server (bus → MCP), built on the SDK's low-level `Server` with raw JSON Schema
+ * tools, over Streamable HTTP (`handle(req, res)` for node:http or express, or `listen(port)`) and stdio
+ * (`serveStdio()`).
+ *
+ * Each tool call becomes a bus stream call on the tool's target (an invoke handler answers it with its final
+ * frame) with the MCP session id as the bus `session_id` (and `_meta.traceparent` as trace context); when the
+ * client sent a `progressToken`, every delta frame is sent as `notifications/progress`. `notifications/cancelled` aborts the bus
+ * call; so does the HTTP client going away.
+ *
+ * Replicas: HTTP sessions keep no server state. Each POST is served by a fresh stateless SDK transport; the
+ * session id is issued at `initialize` (HMAC-signed with `sessionSecret`, so any replica can verify it) and
+ * read back from the `Mcp-Session-Id` header. A cancellation that reaches a replica without the call is
+ * broadcast on the bus (`cancelEvent`) to the replica that has it. GET (a standalone SSE stream) answers 405,
+ * which the protocol allows: the tool list is static, so there is nothing to push.
+ *
+ * @example
+ * const endpoint = new McpBusEndpoint({ bus, tools: [{ target: 'math.add', inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] } }] });
+ * await endpoint.start();
+ * const http = await endpoint.listen(3100); // http://127.0.0.1:3100/mcp
+ */
+export class McpBusEndpoint {
+  /** Counters: tool calls, cancellations matched here, broadcast to other replicas, and received from them. */
+  readonly stats = { calls: 0, cancelledLocal: 0, cancelsBroadcast: 0, cancelledFromBroadcast: 0 };
+  private readonly bus: BusClient;
+  private readonly tools = new Map<string, ToolBinding>();
+  private readonly inflight = new Map<string, AbortController>();
+  private readonly logger: BusLogger;
+  private readonly cancelEvent?: string;
+  private cancelSub?: BusSubscription;
+  private readonly listeners = new Set<McpHttpListener>();
+  private readonly stdioServers = new Set<Server>();
+
+  constructor(readonly options: McpBusEndpointOptions) {
+    this.bus = options.bus;
+    this.logger = options.logger ?? options.bus.logger;
+    this.cancelEvent = options.cancelEvent === false ? undefined : (options.cancelEvent ?? 'mcp.endpoint.cancel');
+    if (this.cancelEvent) assertName(this.cancelEvent, 'cancelEvent');
+    for (const spec of options.tools) {
+      assertName(spec.target, 'exposed target');
+      const name = spec.name ?? spec.target;
+      if (this.tools.has(name)) throw new Error(`MCP tool "${name}" is exposed twice`);
+      const inputSchema = (spec.inputSchema ?? (spec.dto ? schemaFromDto(spec.dto) : { type: 'object' })) as Tool['inputSchema'];
+      const tool: Tool = { name, inputSchema };
+      if (spec.title) tool.title = spec.title;
+      if (spec.description) tool.description = spec.description;
+      if (spec.outputSchema) tool.outputSchema = spec.outputSchema as Tool['outputSchema'];
+      if (spec.annotations) tool.annotations = spec.annotations;
+      const validator =
+        options.validateArguments === false
+          ? undefined
+          : compileArgumentValidator(inputSchema, (err) => this.logger.warn(`mcp endpoint: input schema of "${name}" does not compile: ${err.message}`));
+      this.tools.set(name, { spec, tool, validator });
+    }
+  }
+
+  /** Subscribes to the cancellation broadcast of the replicas. Call once the bus is connected. */
+  async start(): Promise<void> {
+    if (!this.cancelEvent || this.cancelSub) return;
+    this.cancelSub = this.bus.subscribe<CancelMessage>(this.cancelEvent, (msg) => {
+      if (!msg || typeof msg.session_id !== 'string') return;
+      if (msg.all) {
+        this.stats.cancelledFromBroadcast += this.cancelSessionLocal(msg.session_id);
+        return;
+      }
+      if (msg.request_id === undefined) return;
+      if (this.abortLocal(msg.session_id, msg.request_id, msg.reason ?? 'cancelled by the MCP client')) this.stats.cancelledFromBroadcast++;
+    });
+  }
+
+  /** Stops listeners and stdio servers, aborts calls in flight. */
+  async close(): Promise<void> {
+    this.cancelSub?.unsubscribe();
+    this.cancelSub = undefined;
+    for (const ac of this.inflight.values()) ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'MCP endpoint closed'));
+    this.inflight.clear();
+    for (const l of [...this.listeners]) await l.close();
+    for (const s of [...this.stdioServers]) await s.close().catch(() => undefined);
+    this.stdioServers.clear();
+  }
+
+  /** The MCP tool list served. */
+  get toolList(): Tool[] {
+    return [...this.tools.values()].map((b) => b.tool);
+  }
+
+  /**
+   * Builds an SDK `Server` whose tools call the bus, for one MCP session (the bus `session_id` of its calls).
+   * Usable with any SDK server transport; `handle` and `serveStdio` use it.
+   */
+  createServer(sessionId: string | undefined): Server {
+    const server = new Server(
+      { name: this.options.name ?? 'openagentio-bus', version: this.options.version ?? '0.1.0' },
+      { capabilities: { tools: { listChanged: false } }, instructions: this.options.instructions },
+    );
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: this.toolList }));
+    server.setRequestHandler(CallToolRequestSchema, (req, extra) => this.callTool(sessionId, req.params, extra));
+    // Cancellations go through the endpoint's registry: the call may run under another Server instance
+    // (another POST) or another replica.
+    server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
+      const { requestId, reason } = n.params;
+      if (requestId === undefined) return;
+      this.cancel(sessionId, requestId, reason ?? 'cancelled by the MCP client');
+    });
+    return server;
+  }
+
+  /**
+   * Serves one HTTP request on the MCP endpoint (node:http or express; pass express's parsed body if any).
+   * POST: JSON-RPC; GET: 405 (no standalone stream); DELETE: ends the session (aborts its calls).
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void> {
+    try {
+      if (!(await this.authorized(req))) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized' }, id: null }));
+        return;
+      }
+      const method = (req.method ?? 'GET').toUpperCase();
+      if (method === 'GET') {
+        res.writeHead(405, { allow: 'POST, DELETE', 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this endpoint offers no standalone SSE stream' }, id: null }));
+        return;
+      }
+      const headerSession = headerValue(req, 'mcp-session-id');
+      if (headerSession !== undefined && !this.validSession(headerSession)) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+        return;
+      }
+      if (method === 'DELETE') {
+        if (headerSession) this.cancelSession(headerSession);
+        res.writeHead(200).end();
+        return;
+      }
+      if (method !== 'POST') {
+        res.writeHead(405, { allow: 'POST, DELETE' }).end();
+        return;
+      }
+      let body = parsedBody;
+      if (body === undefined) {
+        try {
+          body = await readJson(req, this.options.maxBodyBytes ?? 4 * 1024 * 1024);
+        } catch (err) {
+          res.writeHead((err as { status?: number }).status ?? 400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(err as Error).message}` }, id: null }));
+          return;
+        }
+      }
+      const messages = Array.isArray(body) ? body : [body];
+      const initializing = messages.some((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize');
+      let sessionId = headerSession;
+      if (initializing) {
+        sessionId = this.newSessionId();
+        res.setHeader('mcp-session-id', sessionId);
+      }
+      const server = this.createServer(sessionId);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on('close', () => {
+        void transport.close().catch(() => undefined);
+        void server.close().catch(() => undefined);
+      });
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+    } catch (err) {
+      this.logger.warn(`mcp endpoint: request failed: ${(err as Error).message}`);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }));
+      }
+    }
+  }
+
+  /** Starts a node:http server serving `handle` on `options.path` (default `/mcp`). */
+  async listen(port = 0, host = '127.0.0.1'): Promise<McpHttpListener> {
+    const path = this.options.path ?? '/mcp';
+    const http = createHttpServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== path) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        return;
+      }
+      void this.handle(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => resolve());
+    });
+    const actual = (http.address() as { port: number }).port;
+    const listener: McpHttpListener = {
+      port: actual,
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}${path}`,
+      close: () =>
+        new Promise<void>((resolve) => {
+          this.listeners.delete(listener);
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
+    };
+    this.listeners.add(listener);
+    return listener;
+  }
+
+  /**
+   * Serves MCP over stdio (a bus-only process launched by an MCP client). One session per process; its id is
+   * `sessionId` or a new UUID.
+   */
+  async serveStdio(options: { stdin?: Readable; stdout?: Writable; sessionId?: string } = {}): Promise<Server> {
+    const server = this.createServer(options.sessionId ?? randomUUID());
+    this.stdioServers.add(server);
+    server.onclose = () => this.stdioServers.delete(server);
+    await server.connect(new StdioServerTransport(options.stdin, options.stdout));
+    return server;
+  }
+
+  // ------------------------------------------------------------------ calls
+
+  private async callTool(
+    sessionId: string | undefined,
+    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
+    extra: { signal: AbortSignal; requestId: string | number; sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void> },
+  ): Promise<CallToolResult> {
+    const binding = this.tools.get(params.name);
+    if (!binding) throw new McpError(ErrorCode.InvalidParams, `Tool ${params.name} not found`);
+    const args = params.arguments ?? {};
+    if (binding.validator) {
+      try {
+        binding.validator.check(args, `tool "${params.name}"`);
+      } catch (err) {
+        return errorResult(toBusError(err));
+      }
+    }
+    this.stats.calls++;
+    const key = this.key(sessionId, extra.requestId);
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(extra.signal.reason);
+    if (extra.signal.aborted) onAbort();
+    else extra.signal.addEventListener('abort', onAbort, { once: true });
+    if (key) this.inflight.set(key, ac);
+    const meta = params._meta ?? {};
+    const opts: CallOptions = {
+      signal: ac.signal,
+      timeout: binding.spec.timeoutMs ?? this.options.timeoutMs ?? 60_000,
+    };
+    if (sessionId) opts.session_id = sessionId;
+    if (typeof meta[McpMetaKeys.TRACEPARENT] === 'string') opts.traceparent = meta[McpMetaKeys.TRACEPARENT] as string;
+    if (typeof meta[McpMetaKeys.TRACESTATE] === 'string') opts.tracestate = meta[McpMetaKeys.TRACESTATE] as string;
+    if (typeof meta[McpMetaKeys.BAGGAGE] === 'string') opts.baggage = meta[McpMetaKeys.BAGGAGE] as string;
+    const progressToken = meta.progressToken as string | number | undefined;
+    try {
+      // Always a bus stream (an invoke handler answers it with its final frame alone): the stream consumer grants
+      // flow-control credit, so a stream handler with many deltas cannot stall (see responder initialCredit).
+      const call = this.bus.stream(binding.spec.target, args, opts);
+      let n = 0;
+      let last = 0;
+      for await (const frame of call) {
+        if (frame.event_type !== EventTypes.DELTA || progressToken === undefined) continue;
+        n++;
+        const p = frame.payload as { delta?: unknown; data?: { progress?: unknown; total?: unknown; message?: unknown } } | undefined;
+        const data = p?.data && typeof p.data === 'object' ? p.data : undefined;
+        let progress = typeof data?.progress === 'number' ? data.progress : n;
+        if (progress <= last) progress = last + 1; // progress must increase
+        last = progress;
+        const note: { progressToken: string | number; progress: number; total?: number; message?: string } = { progressToken, progress };
+        if (typeof data?.total === 'number') note.total = data.total;
+        const message = typeof p?.delta === 'string' ? p.delta : typeof data?.message === 'string' ? data.message : undefined;
+        if (message !== undefined) note.message = message;
+        await extra.sendNotification({ method: 'notifications/progress', params: note }).catch(() => undefined);
+      }
+      const finalPayload = call.final?.payload as { result?: unknown } | undefined;
+      const result = finalPayload && typeof finalPayload === 'object' && 'result' in finalPayload ? finalPayload.result : finalPayload;
+      return toCallToolResult(result, binding.tool);
+    } catch (err) {
+      return errorResult(toBusError(err));
+    } finally {
+      extra.signal.removeEventListener('abort', onAbort);
+      if (key && this.inflight.get(key) === ac) this.inflight.delete(key);
+    }
+  }
+
+  private cancel(sessionId: string | undefined, requestId: string | number, reason: string): void {
+    if (this.abortLocal(sessionId, requestId, reason)) {
+      this.stats.cancelledLocal++;
+      return;
+    }
+    if (!sessionId || !this.cancelEvent) return;
+    this.stats.cancelsBroadcast++;
+    const msg: CancelMessage = { session_id: sessionId, request_id: requestId, reason };
+    this.bus.publish(this.cancelEvent, msg, { session_id: sessionId }).catch((err) => {
+      this.logger.debug?.(`mcp endpoint: cancel broadcast failed: ${(err as Error).message}`);
+    });
+  }
+
+  private abortLocal(sessionId: string | undefined, requestId: string | number, reason: string): boolean {
+    const key = this.key(sessionId, requestId);
+    const ac = key ? this.inflight.get(key) : undefined;
+    if (!ac) return false;
+    ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, `cancelled by the MCP client: ${reason}`, { retryable: false, cause: { reason: 'cancelled' } }));
+    return true;
+  }
+
+  /** DELETE of a session: ends its calls here and, through the broadcast, on the other replicas. */
+  private cancelSession(sessionId: string): void {
+    this.cancelSessionLocal(sessionId);
+    if (!this.cancelEvent) return;
+    const msg: CancelMessage = { session_id: sessionId, all: true, reason: 'MCP session ended' };
+    this.bus.publish(this.cancelEvent, msg, { session_id: sessionId }).catch(() => undefined);
+  }
+
+  private cancelSessionLocal(sessionId: string): number {
+    const prefix = `${sessionId}\u0000`;
+    let n = 0;
+    for (const [key, ac] of this.inflight) {
+      if (!key.startsWith(prefix)) continue;
+      ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'MCP session ended', { retryable: false, cause: { reason: 'cancelled' } }));
+      n++;
+    }
+    return n;
+  }
+
+  // Calls without a session cannot be cancelled by a later request: request ids are only unique per session.
+  private key(sessionId: string | undefined, requestId: string | number): string | undefined {
+    return sessionId ? `${sessionId}\u0000${typeof requestId}:${String(requestId)}` : undefined;
+  }
+
+  // ------------------------------------------------------------------ sessions and auth
+
+  private newSessionId(): string {
+    const id = randomUUID();
+    const secret = this.options.sessionSecret;
+    return secret ? `${id}.${sign(secret, id)}` : id;
+  }
+
+  private validSession(sessionId: string): boolean {
+    if (!/^[\x21-\x7e]{1,256}$/.test(sessionId)) return false;
+    const secret = this.options.sessionSecret;
+    if (!secret) return true;
+    const dot = sessionId.lastIndexOf('.');
+    if (dot <= 0) return false;
+    const expected = Buffer.from(sign(secret, sessionId.slice(0, dot)));
+    const given = Buffer.from(sessionId.slice(dot + 1));
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  private async authorized(req: IncomingMessage): Promise<boolean> {
+    const token = this.options.token;
+    if (token) {
+      const auth = headerValue(req, 'authorization') ?? '';
+      const m = /^Bearer\s+(.+)$/i.exec(auth);
+      const given = Buffer.from(m ? m[1].trim() : '');
+      const want = Buffer.from(token);
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return false;
+    }
+    if (this.options.authorize) return !!(await this.options.authorize(req));
+    return true;
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/**
+ * A bus result as an MCP tool result: a result that already is one (e.g. from an mcp_tool bridge) passes
+ * through; a string is one text item; an object is JSON text plus `structuredContent`; anything else is JSON
+ * text (and `structuredContent: {result}` when the tool declares an output schema).
+ */
+export function toCallToolResult(result: unknown, tool?: Tool): CallToolResult {
+  if (isCallToolResult(result)) {
+    const out: CallToolResult = { content: result.content };
+    if (result.structuredContent !== undefined) out.structuredContent = result.structuredContent;
+    if (result._meta !== undefined) out._meta = result._meta;
+    if (result.isError) out.isError = true;
+    return out;
+  }
+  if (result === undefined || result === null) {
+    return tool?.outputSchema ? { content: [], structuredContent: {} } : { content: [] };
+  }
+  if (typeof result === 'string') {
+    return tool?.outputSchema ? { content: [{ type: 'text', text: result }], structuredContent: { result } } : { content: [{ type: 'text', text: result }] };
+  }
+  const text = JSON.stringify(result);
+  if (typeof result === 'object' && !Array.isArray(result)) {
+    return { content: [{ type: 'text', text }], structuredContent: result as Record<string, unknown> };
+  }
+  return tool?.outputSchema ? { content: [{ type: 'text', text }], structuredContent: { result } } : { content: [{ type: 'text', text }] };
+}
+
+function isCallToolResult(v: unknown): v is CallToolResult {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const c = (v as { content?: unknown }).content;
+  return Array.isArray(c) && c.every((i) => i && typeof i === 'object' && typeof (i as { type?: unknown }).type === 'string');
+}
+
+/** A bus error as an MCP tool error result (`isError`), with the ErrorPayload in `_meta["openagentio/error"]`. */
+export function errorResult(err: BusError): CallToolResult {
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${err.code}: ${err.message}` }],
+    _meta: { 'openagentio/error': err.toPayload() },
+  };
+}
+
+function sign(secret: string, id: string): string {
+  return createHmac('sha256', secret).update(id).digest('base64url').slice(0, 32);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  if (Array.isArray(v)) return v[0];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(Object.assign(new Error('request body too large'), { status: 413 }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    req.on('error', reject);
+  });
+}

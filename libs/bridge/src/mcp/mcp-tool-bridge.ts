@@ -1,0 +1,680 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  ErrorCode,
+  ListRootsRequestSchema,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { BusSubscription } from '../../../bus/src/client/bus-client.js';
+import { BusError } from '../../../bus/src/errors/bus-error.js';
+import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
+import type { HandlerContext } from '../../../bus/src/server/responder.js';
+import { Extensions, MetaKeys, parseExtensions } from '../../../bus/src/protocol/extensions.js';
+import type { Envelope } from '../../../bus/src/protocol/envelope.js';
+import {
+  PermanentBridgeError,
+  type Bridge,
+  type BridgeContext,
+  type BridgeDefinition,
+  type BridgeFactory,
+} from '../bridge.interface.js';
+import { parseMcpToolConfig, type McpToolBridgeConfig } from './mcp-config.js';
+import { Redactor, toolAllowed, toolTargetToken } from './mcp-names.js';
+import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
+
+export const MCP_TOOL_BRIDGE_TYPE = 'mcp_tool';
+
+/** `_meta` keys the bridge sets on every `tools/call` request (besides `progressToken`, set by the SDK). */
+export const McpMetaKeys = {
+  SESSION_ID: 'openagentio/session_id',
+  CONVERSATION_ID: 'openagentio/conversation_id',
+  TENANT_ID: 'openagentio/tenant_id',
+  USER_ID: 'openagentio/user_id',
+  CHANNEL: 'openagentio/channel',
+  CALLER: 'openagentio/caller',
+  REQUEST_ID: 'openagentio/request_id',
+  /** W3C trace context, under the names the OpenTelemetry MCP conventions use. */
+  TRACEPARENT: 'traceparent',
+  TRACESTATE: 'tracestate',
+  BAGGAGE: 'baggage',
+} as const;
+
+/** What a tool target answers (the `result` of the final frame). */
+export interface McpToolResult {
+  content: CallToolResult['content'];
+  structuredContent?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+  /** The text of the only content item, when the result is exactly one text item. */
+  text?: string;
+}
+
+/** A progress notification as a `delta` frame: `{ data: McpProgress }`. */
+export interface McpProgress {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+export interface McpToolBridgeStats {
+  calls: number;
+  failures: number;
+  cancellationsSent: number;
+  progressNotifications: number;
+  toolListRefreshes: number;
+  connects: number;
+}
+
+type BridgeState = 'stopped' | 'starting' | 'ready' | 'failed';
+
+interface ToolEntry {
+  tool: Tool;
+  target: string;
+  validator?: ArgumentValidator;
+  schemaKey: string;
+  sub: BusSubscription;
+}
+
+const CLIENT_INFO = { name: 'openagentio-nest', version: '0.1.0' };
+const MAX_QUEUED_PROGRESS = 32;
+
+/**
+ * Bridge type `mcp_tool`: connects to one MCP server (stdio, Streamable HTTP or legacy SSE) and serves each of
+ * its tools as the bus target `<target_prefix or bridge name>.<tool>` (see `toolTargetToken` for names that
+ * are not a valid token).
+ *
+ * Every tool target is registered as a *stream* handler: a stream caller gets MCP progress notifications as
+ * `delta` frames (`{data:{progress,total,message}}`) and the tool result in the `final` frame; an invoke caller
+ * just gets the result. Arguments are the payload object (null means `{}`), validated against the tool's
+ * inputSchema first. Session and trace context travel in the request `_meta` (`McpMetaKeys`); aborting the bus
+ * call sends `notifications/cancelled`; the bus deadline is the MCP request timeout.
+ *
+ * When the server goes away (stdio child exits, HTTP session dropped, connection refused) the bridge calls
+ * `ctx.reportFailure` so supervision restarts it; until a restart succeeds its targets answer AGENT_UNAVAILABLE
+ * (retryable) at once, also after the `stop()` supervision sends first (see `stop`).
+ *
+ * @example
+ * const bridge = new McpToolBridge('everything', { command: 'node', args: ['…/server-everything/dist/index.js', 'stdio'] });
+ * await bridge.start({ bus, logger: bus.logger, reportFailure: (e) => console.error(e) });
+ * await bus.invoke('everything.get-sum', { a: 2, b: 40 }); // { content: [...], text: 'The sum of 2 and 40 is 42.' }
+ */
+export class McpToolBridge implements Bridge {
+  readonly type = MCP_TOOL_BRIDGE_TYPE;
+  readonly config: McpToolBridgeConfig;
+  readonly stats: McpToolBridgeStats = { calls: 0, failures: 0, cancellationsSent: 0, progressNotifications: 0, toolListRefreshes: 0, connects: 0 };
+  private readonly prefix: string;
+  private readonly redactor: Redactor;
+  private state: BridgeState = 'stopped';
+  private ctx?: BridgeContext;
+  private client?: Client;
+  private transport?: Transport;
+  private readonly tools = new Map<string, ToolEntry>();
+  private refreshTimer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private refreshAgain = false;
+  private lastError?: string;
+  private generation = 0;
+  /** After a reported failure: targets kept registered (answering AGENT_UNAVAILABLE) across stop/start. */
+  private holding = false;
+  private holdTimer?: NodeJS.Timeout;
+  private permanentFailure = false;
+
+  constructor(
+    readonly name: string,
+    config: Partial<McpToolBridgeConfig> | Record<string, unknown>,
+  ) {
+    this.config = parseMcpToolConfig(name, config);
+    this.prefix = this.config.target_prefix ?? name;
+    if (!/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(this.prefix)) {
+      throw new PermanentBridgeError(`bridge "${name}" (mcp_tool): the bridge name is not a valid target prefix; set config.target_prefix`);
+    }
+    this.redactor = Redactor.forConfig(this.config);
+  }
+
+  /** Targets currently served, sorted. */
+  get targets(): string[] {
+    return [...this.tools.values()].map((t) => t.target).sort();
+  }
+
+  /** The MCP tools currently served, by target. */
+  get toolsByTarget(): ReadonlyMap<string, Tool> {
+    return new Map([...this.tools.values()].map((t) => [t.target, t.tool]));
+  }
+
+  /** Pid of the stdio child, while it runs. */
+  get pid(): number | undefined {
+    const t = this.transport;
+    return t instanceof StdioClientTransport ? (t.pid ?? undefined) : undefined;
+  }
+
+  get status(): BridgeState {
+    return this.state;
+  }
+
+  /** The bus target of an MCP tool name under this bridge. */
+  targetOf(toolName: string): string {
+    return `${this.prefix}.${toolTargetToken(toolName)}`;
+  }
+
+  async start(ctx: BridgeContext): Promise<void> {
+    if (this.state !== 'stopped') await this.stop();
+    this.ctx = ctx;
+    this.state = 'starting';
+    this.permanentFailure = false;
+    const generation = ++this.generation;
+    const client = new Client(CLIENT_INFO, { capabilities: this.config.roots ? { roots: { listChanged: true } } : {} });
+    const transport = this.createTransport();
+    this.client = client;
+    this.transport = transport;
+    this.instrument(transport);
+    if (this.config.roots) {
+      const roots = this.config.roots;
+      client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: roots.map((r) => ({ ...r })) }));
+    }
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      if (generation === this.generation) this.scheduleRefresh();
+    });
+    client.onerror = (err) => {
+      if (generation !== this.generation) return;
+      const msg = err?.message ?? String(err);
+      // Pitfall (REFERENCE §1.7.1): the last progress notification can race the result; harmless.
+      if (msg.includes('unknown token')) return;
+      this.ctx?.logger.debug?.(`mcp bridge "${this.name}": ${this.redactor.redact(msg)}`);
+      if (msg.includes('Maximum reconnection attempts')) this.connectionLost(new Error(`MCP server ${this.endpointLabel()} unreachable: ${msg}`));
+    };
+    client.onclose = () => {
+      if (generation !== this.generation) return;
+      this.connectionLost(new Error(`MCP server ${this.endpointLabel()} closed the connection`));
+    };
+    try {
+      await withTimeout(client.connect(transport), this.config.connect_timeout_ms, `connecting to MCP server ${this.endpointLabel()}`);
+      this.stats.connects++;
+      await this.refreshTools();
+      if (generation !== this.generation) throw new Error(this.lastError ?? 'MCP connection lost during start');
+    } catch (err) {
+      const e = this.startError(err);
+      this.lastError = e.message;
+      this.generation++;
+      this.state = 'stopped';
+      // While supervision retries after a failure, the old targets keep answering AGENT_UNAVAILABLE.
+      if (e instanceof PermanentBridgeError || !this.holding) this.releaseTargets();
+      await closeQuietly(client);
+      this.client = undefined;
+      this.transport = undefined;
+      throw e;
+    }
+    this.state = 'ready';
+    this.endHold();
+    ctx.logger.log(`mcp bridge "${this.name}": ${this.tools.size} tool target(s) from ${this.endpointLabel()} under "${this.prefix}."`);
+  }
+
+  /**
+   * Releases the connection and the targets. Exception: after a reported (non-permanent) failure the targets stay
+   * registered, answering AGENT_UNAVAILABLE (retryable) at once, until the next successful `start` takes them
+   * over or `config.unavailable_grace_ms` passes: supervision stops a failed bridge before its backoff, and callers
+   * should see "unavailable, retry" during it rather than NO_HANDLER.
+   */
+  async stop(): Promise<void> {
+    const hold = this.config.unavailable_grace_ms > 0 && ((this.state === 'failed' && !this.permanentFailure) || this.holding);
+    this.generation++;
+    this.state = 'stopped';
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (hold) this.startHold();
+    else this.releaseTargets();
+    const client = this.client;
+    this.client = undefined;
+    this.transport = undefined;
+    if (client) await closeQuietly(client);
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      transport: this.config.transport,
+      endpoint: this.endpointLabel(),
+      server: this.client?.getServerVersion(),
+      state: this.state,
+      target_prefix: this.prefix,
+      targets: this.targets,
+      pid: this.pid,
+      last_error: this.lastError,
+      holding_targets: this.holding,
+      stats: { ...this.stats },
+    };
+  }
+
+  /** Re-lists the tools now (all pages) and updates the registered targets. */
+  refreshTools(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    const run = async () => {
+      do {
+        this.refreshAgain = false;
+        await this.listAndSync();
+      } while (this.refreshAgain);
+    };
+    this.refreshing = run().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  private createTransport(): Transport {
+    const c = this.config;
+    if (c.transport === 'stdio') {
+      const t = new StdioClientTransport({
+        command: c.command!,
+        args: c.args ?? [],
+        env: { ...getDefaultEnvironment(), ...(c.env ?? {}) },
+        cwd: c.cwd,
+        stderr: c.stderr ?? 'pipe',
+      });
+      const stderr = t.stderr;
+      if (stderr) {
+        stderr.on('data', (chunk: Buffer) => {
+          const text = chunk.toString('utf8').trimEnd();
+          if (text) this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`);
+        });
+      }
+      return t;
+    }
+    const headers: Record<string, string> = { ...(c.headers ?? {}) };
+    if (c.token) headers.Authorization = `Bearer ${c.token}`;
+    const url = new URL(c.url!);
+    if (c.transport === 'sse') {
+      // requestInit headers also go on the SSE GET (the SDK merges them into the EventSource fetch).
+      return new SSEClientTransport(url, { requestInit: { headers } });
+    }
+    return new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+  }
+
+  /** Counts outgoing cancellations (what tests and health details show). */
+  private instrument(transport: Transport): void {
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      if ((message as { method?: string }).method === 'notifications/cancelled') this.stats.cancellationsSent++;
+      return send(message, options);
+    };
+  }
+
+  private connectionLost(err: Error): void {
+    if (this.state !== 'ready' && this.state !== 'starting') return;
+    const wasReady = this.state === 'ready';
+    this.state = 'failed';
+    this.permanentFailure = err instanceof PermanentBridgeError;
+    this.lastError = this.redactor.redact(err.message);
+    const client = this.client;
+    // Release the dead connection (timers, reconnect loops); targets stay registered and answer AGENT_UNAVAILABLE.
+    this.generation++;
+    if (client) void closeQuietly(client);
+    if (!wasReady) return; // start() is still running: it fails and supervision retries
+    this.ctx?.logger.warn(`mcp bridge "${this.name}": ${this.lastError}`);
+    this.ctx?.reportFailure(err instanceof PermanentBridgeError ? err : new Error(this.lastError));
+  }
+
+  private startError(err: unknown): Error {
+    if (err instanceof PermanentBridgeError) return err;
+    const e = err as Error & { code?: unknown };
+    const msg = this.redactor.redact(e?.message ?? String(err));
+    if (isAuthError(err)) {
+      return new PermanentBridgeError(`bridge "${this.name}": MCP server ${this.endpointLabel()} refused the credentials: ${msg}`, { cause: err });
+    }
+    if (e?.code === 'ENOENT' || e?.code === 'EACCES') {
+      return new PermanentBridgeError(`bridge "${this.name}": cannot run ${this.config.command}: ${msg}`, { cause: err });
+    }
+    return new Error(`bridge "${this.name}": ${msg}`, { cause: err });
+  }
+
+  private endpointLabel(): string {
+    const c = this.config;
+    if (c.transport === 'stdio') return `stdio:${c.command}${c.args?.length ? ` ${c.args.join(' ')}` : ''}`;
+    try {
+      const u = new URL(c.url!);
+      u.username = '';
+      u.password = '';
+      u.search = '';
+      return `${c.transport}:${u.toString()}`;
+    } catch {
+      return c.transport;
+    }
+  }
+
+  // ------------------------------------------------------------------ tool list
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.refreshTools().catch((err) => {
+        this.ctx?.logger.warn(`mcp bridge "${this.name}": tool list refresh failed: ${this.redactor.redact((err as Error).message)}`);
+      });
+    }, this.config.list_changed_debounce_ms);
+    this.refreshTimer.unref?.();
+  }
+
+  private async listAndSync(): Promise<void> {
+    const client = this.client;
+    const bus = this.ctx?.bus;
+    if (!client || !bus) return;
+    const generation = this.generation;
+    const listed: Tool[] = [];
+    const seenCursors = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.config.connect_timeout_ms });
+      listed.push(...page.tools);
+      cursor = page.nextCursor;
+      if (cursor !== undefined) {
+        if (seenCursors.has(cursor)) break; // a server that repeats a cursor would loop forever
+        seenCursors.add(cursor);
+      }
+    } while (cursor);
+    if (generation !== this.generation) return;
+    this.stats.toolListRefreshes++;
+
+    const wanted = new Map<string, Tool>();
+    for (const tool of listed) {
+      if (!toolAllowed(tool.name, this.config.allow_tools, this.config.deny_tools)) continue;
+      if ((tool.execution as { taskSupport?: string } | undefined)?.taskSupport === 'required') {
+        this.ctx?.logger.debug?.(`mcp bridge "${this.name}": tool "${tool.name}" requires MCP tasks; not served`);
+        continue;
+      }
+      const target = this.targetOf(tool.name);
+      if (wanted.has(target)) {
+        this.ctx?.logger.warn(`mcp bridge "${this.name}": tools "${wanted.get(target)!.name}" and "${tool.name}" map to the same target ${target}; keeping the first`);
+        continue;
+      }
+      wanted.set(target, tool);
+    }
+    for (const [target, entry] of [...this.tools]) {
+      if (!wanted.has(target)) {
+        entry.sub.unsubscribe();
+        this.tools.delete(target);
+      }
+    }
+    for (const [target, tool] of wanted) {
+      const existing = this.tools.get(target);
+      const schemaKey = JSON.stringify(tool.inputSchema ?? {});
+      if (existing) {
+        existing.tool = tool;
+        if (existing.schemaKey !== schemaKey) {
+          existing.schemaKey = schemaKey;
+          existing.validator = this.compile(tool);
+        }
+        continue;
+      }
+      let sub: BusSubscription;
+      try {
+        sub = bus.handleStream(target, (payload: unknown, hctx) => this.serve(target, payload, hctx));
+      } catch (err) {
+        // A closed bus is fatal for the whole bridge; a name clash only skips this tool.
+        if (err instanceof BusError && err.code === ErrorCodes.TRANSPORT_FAILURE) throw err;
+        this.ctx?.logger.warn(`mcp bridge "${this.name}": cannot serve ${target}: ${(err as Error).message}`);
+        continue;
+      }
+      this.tools.set(target, { tool, target, validator: this.compile(tool), schemaKey, sub });
+    }
+  }
+
+  private compile(tool: Tool): ArgumentValidator | undefined {
+    if (!this.config.validate_arguments) return undefined;
+    return compileArgumentValidator(tool.inputSchema, (err) =>
+      this.ctx?.logger.warn(`mcp bridge "${this.name}": input schema of "${tool.name}" does not compile (${err.message}); arguments go unchecked`),
+    );
+  }
+
+  private unregisterAll(): void {
+    for (const entry of this.tools.values()) entry.sub.unsubscribe();
+    this.tools.clear();
+  }
+
+  private startHold(): void {
+    this.holding = true;
+    if (this.holdTimer) return;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      if (this.holding && this.state !== 'ready' && this.state !== 'starting') this.releaseTargets();
+    }, this.config.unavailable_grace_ms);
+    this.holdTimer.unref?.();
+  }
+
+  private endHold(): void {
+    this.holding = false;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+  }
+
+  private releaseTargets(): void {
+    this.endHold();
+    this.unregisterAll();
+  }
+
+  // ------------------------------------------------------------------ calls
+
+  private serve(target: string, payload: unknown, hctx: HandlerContext): AsyncIterable<unknown> | Promise<McpToolResult> {
+    const entry = this.tools.get(target);
+    const client = this.client;
+    if (!entry) throw new BusError(ErrorCodes.NO_HANDLER, `tool target "${target}" is no longer served by bridge "${this.name}"`);
+    if (this.state !== 'ready' || !client) {
+      throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server of bridge "${this.name}" is unavailable${this.lastError ? `: ${this.lastError}` : ''}`, {
+        retryable: true,
+      });
+    }
+    const args = argumentsOf(payload, target);
+    entry.validator?.check(args, `"${target}"`);
+    this.stats.calls++;
+    const toolName = entry.tool.name;
+    const now = Date.now();
+    const timeout = Math.max(1, Math.min(this.config.timeout_ms, hctx.deadline !== undefined ? hctx.deadline - now : Infinity));
+    const request = { name: toolName, arguments: args, _meta: metaFor(hctx) };
+    const signal = hctx.signal;
+    const generation = this.generation;
+
+    if (!wantsDeltas(hctx.envelope)) {
+      return client.callTool(request, undefined, { signal, timeout }).then(
+        (r) => this.toResult(toolName, r as CallToolResult),
+        (err) => {
+          throw this.callError(err, signal, toolName, generation);
+        },
+      );
+    }
+
+    // Stream caller: progress notifications become delta frames while the call runs.
+    const queue: McpProgress[] = [];
+    let wake: (() => void) | undefined;
+    let outcome: { ok: true; value: CallToolResult } | { ok: false; error: unknown } | undefined;
+    const onprogress = (p: { progress: number; total?: number; message?: string }) => {
+      this.stats.progressNotifications++;
+      const item: McpProgress = { progress: p.progress };
+      if (p.total !== undefined) item.total = p.total;
+      if (p.message !== undefined) item.message = p.message;
+      // A consumer slower than the server: keep the newest progress, drop intermediate ones.
+      if (queue.length >= MAX_QUEUED_PROGRESS) queue[queue.length - 1] = item;
+      else queue.push(item);
+      wake?.();
+    };
+    client.callTool(request, undefined, { signal, timeout, onprogress }).then(
+      (value) => {
+        outcome = { ok: true, value: value as CallToolResult };
+        wake?.();
+      },
+      (error) => {
+        outcome = { ok: false, error };
+        wake?.();
+      },
+    );
+    const self = this;
+    return (async function* () {
+      for (;;) {
+        if (queue.length > 0) {
+          yield { data: queue.shift() };
+          continue;
+        }
+        if (outcome) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+      const done = outcome!;
+      if (!done.ok) throw self.callError(done.error, signal, toolName, generation);
+      return self.toResult(toolName, done.value);
+    })();
+  }
+
+  private toResult(toolName: string, r: CallToolResult): McpToolResult {
+    const content = Array.isArray(r.content) ? r.content : [];
+    if (r.isError) {
+      this.stats.failures++;
+      const text = content
+        .filter((c): c is { type: 'text'; text: string } => c.type === 'text' && typeof (c as { text?: unknown }).text === 'string')
+        .map((c) => c.text)
+        .join('\n');
+      const message = this.redactor.redact(text || `tool "${toolName}" failed`);
+      const invalid = /MCP error -32602|input validation error|invalid arguments/i.test(text);
+      const cause: Record<string, unknown> = { tool: toolName, bridge: this.name, mcp_is_error: true };
+      if (r.structuredContent !== undefined) cause.structuredContent = this.redactor.redactDeep(r.structuredContent);
+      throw new BusError(invalid ? ErrorCodes.INVALID_REQUEST : ErrorCodes.AGENT_UNAVAILABLE, message, { retryable: false, cause });
+    }
+    const out: McpToolResult = { content };
+    if (r.structuredContent !== undefined) out.structuredContent = r.structuredContent as Record<string, unknown>;
+    if (r._meta !== undefined) out._meta = r._meta as Record<string, unknown>;
+    const legacy = (r as { toolResult?: unknown }).toolResult;
+    if (legacy !== undefined && content.length === 0) (out as unknown as Record<string, unknown>).toolResult = legacy;
+    if (content.length === 1 && content[0].type === 'text') out.text = (content[0] as { text: string }).text;
+    return out;
+  }
+
+  /** Maps a failed `tools/call` to a BusError; a lost connection also reports the failure to supervision. */
+  private callError(err: unknown, signal: AbortSignal, toolName: string, generation: number): BusError {
+    this.stats.failures++;
+    if (err instanceof BusError) return err;
+    if (signal.aborted) {
+      const reason = signal.reason;
+      if (reason instanceof BusError) return reason;
+      return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `call of "${toolName}" was cancelled`, { retryable: false, cause: { reason: 'cancelled' } });
+    }
+    const msg = this.redactor.redact((err as Error)?.message ?? String(err));
+    const cause = { tool: toolName, bridge: this.name };
+    if (isAuthError(err)) {
+      const e = new BusError(ErrorCodes.AUTH_FAILURE, `MCP server refused the credentials: ${msg}`, { retryable: false, cause });
+      if (generation === this.generation) this.connectionLost(new PermanentBridgeError(`bridge "${this.name}": ${e.message}`));
+      return e;
+    }
+    if (err instanceof McpError) {
+      switch (err.code) {
+        case ErrorCode.RequestTimeout:
+          return new BusError(ErrorCodes.AGENT_TIMEOUT, `MCP tool "${toolName}" timed out: ${msg}`, { cause });
+        case ErrorCode.InvalidParams:
+        case ErrorCode.InvalidRequest:
+          return new BusError(ErrorCodes.INVALID_REQUEST, msg, { cause: { ...cause, mcp_code: err.code } });
+        case ErrorCode.MethodNotFound:
+          return new BusError(ErrorCodes.NO_HANDLER, msg, { cause: { ...cause, mcp_code: err.code } });
+        case ErrorCode.ConnectionClosed:
+          if (generation === this.generation) this.connectionLost(new Error(`MCP server ${this.endpointLabel()} closed the connection`));
+          return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server connection lost: ${msg}`, { retryable: true, cause });
+        default:
+          return new BusError(ErrorCodes.AGENT_UNAVAILABLE, msg, { retryable: false, cause: { ...cause, mcp_code: err.code } });
+      }
+    }
+    if (isConnectionError(err)) {
+      if (generation === this.generation) this.connectionLost(new Error(`MCP server ${this.endpointLabel()} unreachable: ${msg}`));
+      return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server unreachable: ${msg}`, { retryable: true, cause });
+    }
+    return new BusError(ErrorCodes.AGENT_UNAVAILABLE, msg, { retryable: false, cause });
+  }
+}
+
+/** `BridgeFactory` for type `mcp_tool`: `new McpToolBridge(definition.name, definition.config)`. */
+export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition) => new McpToolBridge(definition.name, definition.config ?? {});
+
+// ------------------------------------------------------------------ helpers
+
+/** The tool arguments of a payload: an object as is, null/undefined as `{}`, anything else INVALID_REQUEST. */
+export function argumentsOf(payload: unknown, target: string): Record<string, unknown> {
+  if (payload === null || payload === undefined) return {};
+  if (typeof payload === 'object' && !Array.isArray(payload)) return payload as Record<string, unknown>;
+  const kind = Array.isArray(payload) ? 'an array' : `a ${typeof payload}`;
+  throw new BusError(ErrorCodes.INVALID_REQUEST, `"${target}" takes a JSON object of tool arguments, not ${kind}`, { cause: { fields: ['(arguments)'] } });
+}
+
+/** Session and trace context of the bus call, as `tools/call` `_meta`. */
+export function metaFor(hctx: HandlerContext): Record<string, unknown> {
+  const meta: Record<string, unknown> = {};
+  const s = hctx.session;
+  const t = hctx.trace;
+  if (s.session_id) meta[McpMetaKeys.SESSION_ID] = s.session_id;
+  if (s.conversation_id) meta[McpMetaKeys.CONVERSATION_ID] = s.conversation_id;
+  if (s.tenant_id) meta[McpMetaKeys.TENANT_ID] = s.tenant_id;
+  if (s.user_id) meta[McpMetaKeys.USER_ID] = s.user_id;
+  if (s.channel) meta[McpMetaKeys.CHANNEL] = s.channel;
+  if (hctx.envelope.from) meta[McpMetaKeys.CALLER] = hctx.envelope.from;
+  meta[McpMetaKeys.REQUEST_ID] = hctx.envelope.event_id;
+  if (t.traceparent) meta[McpMetaKeys.TRACEPARENT] = t.traceparent;
+  if (t.tracestate) meta[McpMetaKeys.TRACESTATE] = t.tracestate;
+  if (t.baggage) meta[McpMetaKeys.BAGGAGE] = t.baggage;
+  return meta;
+}
+
+/**
+ * Whether the caller reads delta frames. A stream caller of this runtime sends a flow-control window; an invoke
+ * caller advertises `flow` but sends no window and never grants credit, so deltas would only use up the
+ * responder's default credit (see the report on responder.ts `initialCredit`). A peer without the `flow`
+ * extension (upstream stream caller) gets deltas.
+ */
+function wantsDeltas(env: Envelope): boolean {
+  const ext = parseExtensions(env.metadata?.[MetaKeys.EXT]);
+  if (!ext.has(Extensions.FLOW)) return true;
+  return typeof env.metadata?.[MetaKeys.WINDOW] === 'number';
+}
+
+function isAuthError(err: unknown): boolean {
+  if (err instanceof UnauthorizedError) return true;
+  if (err instanceof StreamableHTTPError) return err.code === 401 || err.code === 403;
+  const e = err as { code?: unknown; message?: unknown };
+  if (e && (e.code === 401 || e.code === 403) && !(err instanceof McpError)) return true;
+  return typeof e?.message === 'string' && /\(HTTP 40[13]\)|Non-200 status code \(40[13]\)|\b40[13] Unauthorized|\b403 Forbidden/.test(e.message);
+}
+
+function isConnectionError(err: unknown): boolean {
+  // A dropped session: the spec says 404; some servers (server-everything) answer 400 "No valid session ID".
+  if (err instanceof StreamableHTTPError) {
+    return err.code === 404 || (err.code === 400 && /session/i.test(err.message)) || (err.code ?? 0) >= 500 || err.code === -1;
+  }
+  const e = err as { message?: unknown; cause?: { code?: unknown } };
+  const msg = typeof e?.message === 'string' ? e.message : '';
+  const code = e?.cause?.code;
+  return (
+    msg === 'Not connected' ||
+    /fetch failed|ECONNREFUSED|ECONNRESET|socket hang up|EPIPE|other side closed|Session not found|\(HTTP (404|5\d\d)\)/i.test(msg) ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'UND_ERR_SOCKET'
+  );
+}
+
+async function closeQuietly(client: Client): Promise<void> {
+  try {
+    await client.close();
+  } catch {
+    // already closed
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,159 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BusClient } from '../../libs/bus/src/client/bus-client.js';
+import { BusError } from '../../libs/bus/src/errors/bus-error.js';
+import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
+import { NatsServer, startCluster } from '../support/nats-server.js';
+import { deferred, nextStatus, quietLogger, within } from './helpers.js';
+
+function bus(agentId: string, opts: NatsTransportOptions): BusClient {
+  return new BusClient(new NatsTransport({ reconnectTimeWait: 50, reconnectJitter: 20, logger: quietLogger, ...opts }), {
+    agentId,
+    logger: quietLogger,
+  });
+}
+
+type Outcome = { ok: unknown } | { err: BusError };
+const settle = (p: Promise<unknown>): Promise<Outcome> => p.then((ok) => ({ ok }), (err: BusError) => ({ err }));
+
+/** invoke with retries on retryable errors (BusClient has no retry option yet). */
+async function invokeWithRetry<R>(client: BusClient, target: string, payload: unknown, attempts = 20): Promise<{ result: R; tries: number }> {
+  for (let i = 1; ; i++) {
+    try {
+      return { result: await client.invoke<R>(target, payload, { timeout: 500 }), tries: i };
+    } catch (err) {
+      if (!(err instanceof BusError) || !err.retryable || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 25)); // backoff before the retry, not synchronisation
+    }
+  }
+}
+
+describe('NATS faults', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+  });
+
+  it('server restart mid-run: calls in flight end with retryable TRANSPORT_FAILURE, subscriptions come back', async () => {
+    const server = await NatsServer.start();
+    cleanup.push(() => server.stop());
+    const caller = bus('caller', { servers: server.url });
+    const worker = bus('worker', { servers: server.url });
+    cleanup.push(() => caller.close(), () => worker.close());
+    await caller.connect();
+    await worker.connect();
+    const started = deferred();
+    let running = 0;
+    worker.handleInvoke('slow', async (p: number, ctx) => {
+      if (++running === 10) started.resolve();
+      await new Promise((r, j) => {
+        const t = setTimeout(r, 300);
+        ctx.signal.addEventListener('abort', () => (clearTimeout(t), j(ctx.signal.reason)));
+      });
+      return p;
+    });
+    worker.handleStream('ticks', async function* () {
+      for (let i = 0; i < 1000; i++) {
+        yield i;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+    await worker.transport.flush();
+
+    const calls = Array.from({ length: 10 }, (_, i) => settle(caller.invoke('slow', i, { timeout: 3000 })));
+    const stream = caller.stream('ticks', {}, { timeout: 3000 });
+    const streamDone = settle(
+      (async () => {
+        let n = 0;
+        for await (const _ of stream) n++;
+        return n;
+      })(),
+    );
+    await started.promise;
+    const callerDown = nextStatus(caller.transport, 'disconnected');
+    const callerUp = nextStatus(caller.transport, 'connected');
+    const workerUp = nextStatus(worker.transport, 'connected');
+    const t0 = Date.now();
+    await server.kill();
+    await callerDown;
+
+    const outcomes = await within(Promise.all(calls), 2500, 'calls in flight at the crash');
+    for (const o of outcomes) {
+      if ('err' in o) {
+        assert.equal(o.err.code, 'TRANSPORT_FAILURE', o.err.message);
+        assert.equal(o.err.retryable, true);
+      }
+    }
+    assert.ok(outcomes.some((o) => 'err' in o), 'the calls in flight at the crash failed');
+    const s = await within(streamDone, 2500, 'stream in flight at the crash');
+    assert.ok('err' in s && s.err.code === 'TRANSPORT_FAILURE' && s.err.retryable, 'the stream failed with a retryable TRANSPORT_FAILURE');
+    assert.ok(Date.now() - t0 < 2500);
+
+    await server.startAgain();
+    await within(Promise.all([callerUp, workerUp]), 5000, 'reconnect');
+    assert.equal(caller.transport.status, 'connected');
+    await worker.transport.flush(); // the worker's re-sent subscriptions have reached the server
+    assert.equal(await caller.invoke('slow', 42, { timeout: 3000 }), 42);
+    const again = [];
+    for await (const f of caller.stream('ticks', {}, { timeout: 3000 })) {
+      again.push(f);
+      if (again.length === 3) break;
+    }
+    assert.equal(again.length, 3);
+  });
+
+  it('3-node cluster: killing the responder’s node moves traffic to the others, zero failed invokes with retries', async () => {
+    const nodes = await startCluster(3);
+    cleanup.push(() => Promise.all(nodes.map((n) => n.stop())).then(() => undefined));
+    // r1 knows only node 0 and learns the others from the cluster (INFO connect_urls)
+    const r1 = bus('r1', { servers: nodes[0].url });
+    const r2 = bus('r2', { servers: nodes[1].url });
+    const caller = bus('caller', { servers: nodes[2].url });
+    cleanup.push(() => caller.close(), () => r1.close(), () => r2.close());
+    await Promise.all([r1.connect(), r2.connect(), caller.connect()]);
+    const served = { r1: 0, r2: 0 };
+    r1.handleInvoke('svc.echo', (p: number) => (served.r1++, p));
+    r2.handleInvoke('svc.echo', (p: number) => (served.r2++, p));
+    await Promise.all([r1.transport.flush(), r2.transport.flush()]);
+
+    const r1Moved = nextStatus(r1.transport, 'connected');
+    const total = 200;
+    let next = 0;
+    let failures = 0;
+    let retried = 0;
+    let killed: Promise<void> | undefined;
+    let servedAtKill = 0;
+    const results = new Array<number>(total);
+    const workerLoop = async () => {
+      while (next < total) {
+        const i = next++;
+        if (i === 60) {
+          servedAtKill = served.r1;
+          killed = nodes[0].kill();
+        }
+        try {
+          const { result, tries } = await invokeWithRetry<number>(caller, 'svc.echo', i);
+          results[i] = result;
+          if (tries > 1) retried++;
+        } catch {
+          failures++;
+        }
+      }
+    };
+    await within(Promise.all(Array.from({ length: 8 }, workerLoop)), 30_000, 'invoke run');
+    await killed;
+    assert.equal(failures, 0);
+    assert.deepEqual(results, Array.from({ length: total }, (_, i) => i));
+    const detail = await within(r1Moved, 10_000, 'r1 reconnect');
+    assert.ok(detail && !detail.includes(`:${nodes[0].port}`), `r1 reconnected to another node (${detail})`);
+    // after the move, r1 still serves: stop r2, and the calls go to r1 on its new node
+    await r2.close();
+    await r1.transport.flush();
+    const before = served.r1;
+    for (let i = 0; i < 5; i++) assert.equal((await invokeWithRetry<number>(caller, 'svc.echo', i)).result, i);
+    assert.ok(served.r1 >= before + 5);
+    assert.ok(servedAtKill > 0, 'r1 (on the killed node) was taking traffic before the kill');
+    void retried; // calls in flight at r1 when its node died took a retry (0 when none happened to be there)
+  });
+});

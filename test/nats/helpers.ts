@@ -1,0 +1,66 @@
+import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
+import type { Transport, TransportStatus } from '../../libs/bus/src/transport/transport.interface.js';
+
+/** A logger that keeps what it is told, for assertions (and keeps test output clean). */
+export class RecordingLogger implements BusLogger {
+  readonly lines: string[] = [];
+  private waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
+  log(m: string): void {
+    this.push(m);
+  }
+  warn(m: string): void {
+    this.push(m);
+  }
+  error(m: string): void {
+    this.push(m);
+  }
+  debug(m: string): void {
+    this.push(m);
+  }
+  /** Resolves with the first line (already logged or to come) matching `re`. */
+  waitFor(re: RegExp): Promise<string> {
+    const hit = this.lines.find((l) => re.test(l));
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve) => this.waiters.push({ re, resolve }));
+  }
+  private push(m: string): void {
+    this.lines.push(m);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.re.test(m)) return true;
+      w.resolve(m);
+      return false;
+    });
+  }
+}
+
+export const quietLogger: BusLogger = { log() {}, warn() {}, error() {}, debug() {} };
+
+/** Resolves (with the detail) the next time `transport` reports `status`. */
+export function nextStatus(transport: Transport, status: TransportStatus, match?: (detail?: string) => boolean): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const off = transport.onStatus((s, detail) => {
+      if (s === status && (!match || match(detail))) {
+        off();
+        resolve(detail);
+      }
+    });
+  });
+}
+
+/** A promise with its resolve function. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Rejects when `p` takes longer than `ms`: a hang becomes a clear failure instead of the runner's timeout. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    }),
+  ]);
+}
