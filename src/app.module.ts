@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type Type } from '@nestjs/common';
 import { BusModule } from '../libs/bus/src/index.js';
 import { EventLogAgent } from './agents/event-log.agent.js';
 import { RouterAgent } from './agents/router.agent.js';
@@ -7,11 +7,32 @@ import { WriterAgent } from './agents/writer.agent.js';
 import { DemoController } from './demo.controller.js';
 
 /**
- * The demo: four agents on one bus. With NATS_URL set they talk over that NATS server, else in memory.
+ * Which agents this process runs: `AGENTS` is a comma-separated list of `router` (the router agent, the HTTP
+ * entry points and the event log), `workers` and `writer`; default all of them. With NATS_URL set, processes
+ * started with different AGENTS form one application over NATS (see README, "Across processes").
  */
+export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controllers: Type[]; providers: Type[] } {
+  const roles = new Set((env.AGENTS ?? 'router,workers,writer').split(',').map((r) => r.trim()).filter(Boolean));
+  for (const r of roles) {
+    if (!['router', 'workers', 'writer'].includes(r)) throw new Error(`AGENTS: unknown role "${r}" (use router, workers, writer)`);
+  }
+  const controllers: Type[] = [];
+  const providers: Type[] = [];
+  if (roles.has('router')) {
+    controllers.push(DemoController, RouterAgent);
+    providers.push(EventLogAgent);
+  }
+  if (roles.has('workers')) controllers.push(WorkerAgent);
+  if (roles.has('writer')) controllers.push(WriterAgent);
+  return { controllers, providers };
+}
+
+const agents = selectedAgents();
+
+/** The demo: four agents on one bus. With NATS_URL set they talk over that NATS server, else in memory. */
 @Module({
   imports: [BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo' })],
-  controllers: [DemoController, RouterAgent, WorkerAgent, WriterAgent],
-  providers: [EventLogAgent],
+  controllers: agents.controllers,
+  providers: agents.providers,
 })
 export class AppModule {}

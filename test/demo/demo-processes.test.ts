@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { freePort, NatsServer } from '../support/nats-server.js';
+
+const root = new URL('../../../', import.meta.url).pathname;
+
+/** Starts `node dist/src/main.js` with the given env and resolves once it logs that it is ready. */
+function startDemo(env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready: http://')) resolve({ child, log: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`demo (${env.AGENTS}) exited with ${code}:\n${out}`)));
+  });
+}
+
+describe('demo as separate processes over NATS (README "Across processes")', () => {
+  let nats: NatsServer;
+  const procs: ChildProcess[] = [];
+  let routerPort = 0;
+
+  before(async () => {
+    nats = await NatsServer.start();
+    routerPort = await freePort();
+    const common = { NATS_URL: nats.url, NODE_ENV: 'test' };
+    // Workers and writer first, then the router with the HTTP front.
+    const started = await Promise.all([
+      startDemo({ ...common, AGENTS: 'workers', AGENT_ID: 'workers', PORT: String(await freePort()) }),
+      startDemo({ ...common, AGENTS: 'writer', AGENT_ID: 'writer', PORT: String(await freePort()) }),
+    ]);
+    procs.push(...started.map((s) => s.child));
+    procs.push((await startDemo({ ...common, AGENTS: 'router', AGENT_ID: 'router', PORT: String(routerPort) })).child);
+  });
+
+  after(async () => {
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.exitCode !== null ? undefined : new Promise((r) => p.once('exit', r)))));
+    await nats.stop();
+  });
+
+  it('the router process calls workers and the writer in two other processes, under one session', async () => {
+    const res = await fetch(`http://127.0.0.1:${routerPort}/demo/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'across' },
+      body: JSON.stringify({ text: 'NATS is fast. Processes talk.' }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.deepEqual(body.sessions_seen_by_agents, ['across', 'across', 'across']);
+    assert.match(body.answer as string, /in session across\.$/);
+    const health = (await (await fetch(`http://127.0.0.1:${routerPort}/demo/health`)).json()) as { transport: string; targets: string[] };
+    assert.equal(health.transport, 'nats');
+    assert.deepEqual(health.targets, ['router.ask'], 'this process serves only the router; the rest is remote');
+  });
+});
