@@ -11,7 +11,19 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * is_final false, empty metadata and an absent payload.
  */
 export function encodeEnvelope(env: Envelope): string {
-  return JSON.stringify(wireForm(env));
+  // Envelopes built by the factory are already in wire form: serialise them without a copy.
+  return JSON.stringify(inWireForm(env) ? env : wireForm(env));
+}
+
+function inWireForm(env: Envelope): boolean {
+  for (const key in env) {
+    const v = (env as unknown as Record<string, unknown>)[key];
+    if (v === undefined || v === null || v === '') return false;
+    if (key === 'seq' && v === 0) return false;
+    if (key === 'is_final' && v === false) return false;
+    if (key === 'metadata' && isEmptyObject(v)) return false;
+  }
+  return true;
 }
 
 export function encodeEnvelopeBytes(env: Envelope): Uint8Array {
