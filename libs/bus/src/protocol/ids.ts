@@ -35,7 +35,15 @@ export function newEventId(): string {
   return uuidv7({ random, msecs: lastMsecs, seq });
 }
 
-/** RFC 3339 UTC time with milliseconds, as the upstream runtimes write it. */
+let lastTimeMs = 0;
+let lastTimeText = '';
+
+/** RFC 3339 UTC time with milliseconds, as the upstream runtimes write it (formatted once per millisecond). */
 export function nowRfc3339(): string {
-  return new Date().toISOString();
+  const now = Date.now();
+  if (now !== lastTimeMs) {
+    lastTimeMs = now;
+    lastTimeText = new Date(now).toISOString();
+  }
+  return lastTimeText;
 }
