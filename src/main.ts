@@ -1,11 +1,15 @@
 import 'reflect-metadata';
+import { fileURLToPath } from 'node:url';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { BusErrorHttpFilter, BusServer } from '../libs/bus/src/index.js';
 import { AppModule } from './app.module.js';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule);
+  // The demo page (no build step): dist/src/main.js serves src/public.
+  app.useStaticAssets(fileURLToPath(new URL('../../src/public', import.meta.url)));
   app.useGlobalPipes(new ValidationPipe({ transform: true }));
   app.useGlobalFilters(new BusErrorHttpFilter());
   app.enableShutdownHooks();
@@ -15,7 +19,9 @@ async function bootstrap(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   const bus = app.get(BusServer).unwrap<{ transport: { kind: string } }>();
-  new Logger('Demo').log(`ready: http://localhost:${port} (bus on ${bus.transport.kind}); try: curl -s -XPOST localhost:${port}/demo/ask -H 'content-type: application/json' -d '{"text":"NATS is fast"}'`);
+  new Logger('Demo').log(
+    `ready: http://localhost:${port} (bus on ${bus.transport.kind}); open it in a browser, or try: curl -s -XPOST localhost:${port}/demo/ask -H 'content-type: application/json' -d '{"text":"NATS is fast"}'`,
+  );
 }
 
 void bootstrap();

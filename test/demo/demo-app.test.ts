@@ -48,8 +48,9 @@ describe('demo application (src/)', () => {
   it('the subscriber saw every step of that session', async () => {
     const res = await fetch(`${base}/demo/events`);
     const events = (await res.json()) as Array<{ event_type: string; session_id?: string; payload: { step: string } }>;
-    const steps = events.filter((e) => e.session_id === 'sess-demo-1').map((e) => e.payload.step);
-    assert.deepEqual(steps, ['received', 'summarized', 'analyzed', 'answered']);
+    const mine = events.filter((e) => e.session_id === 'sess-demo-1');
+    assert.deepEqual(mine.filter((e) => e.event_type === 'demo.step').map((e) => e.payload.step), ['received', 'summarized', 'analyzed', 'answered']);
+    assert.deepEqual(mine.filter((e) => e.event_type.startsWith('demo.writer.')).map((e) => e.event_type), ['demo.writer.started', 'demo.writer.finished']);
   });
 
   it('a bad request is a 400 with an ErrorPayload naming the field, and the demo keeps serving', async () => {
@@ -60,6 +61,8 @@ describe('demo application (src/)', () => {
     assert.match(err.message, /text/);
     const health = (await (await fetch(`${base}/demo/health`)).json()) as { bus: string; targets: string[] };
     assert.equal(health.bus, 'connected');
-    assert.deepEqual([...health.targets].sort(), ['router.ask', 'worker.keywords', 'worker.sentiment', 'worker.summarize', 'writer']);
+    const agents = health.targets.filter((t) => !t.startsWith('mcp.'));
+    assert.deepEqual(agents.sort(), ['router.ask', 'worker.keywords', 'worker.sentiment', 'worker.summarize', 'writer']);
+    assert.ok(health.targets.includes('mcp.everything.get-sum'), 'bridges.yaml: the MCP server tools are targets');
   });
 });

@@ -1,0 +1,15 @@
+import type { BridgeFactory } from './bridge.interface.js';
+import { MCP_TOOL_BRIDGE_TYPE, mcpToolBridgeFactory } from './mcp/mcp-tool-bridge.js';
+import { OPENCLAW_CHAT_SSE, openClawChatSseBridgeFactory } from './openai/openclaw-chat-sse.bridge.js';
+
+/**
+ * Bridge types every BridgeModule knows without registration: `openclaw_chat_sse` (OpenAI-compatible chat
+ * endpoint → stream target) and `mcp_tool` (MCP server tools → invoke targets). More types:
+ * `registerBridgeFactory(type, factory)` or `BridgeModule.forRoot({ factories: { type: factory } })`.
+ */
+export function builtinBridgeFactories(): Record<string, BridgeFactory> {
+  return {
+    [OPENCLAW_CHAT_SSE]: openClawChatSseBridgeFactory,
+    [MCP_TOOL_BRIDGE_TYPE]: mcpToolBridgeFactory,
+  };
+}

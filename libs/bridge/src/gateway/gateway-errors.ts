@@ -1,0 +1,92 @@
+import { ArgumentsHost, Catch, HttpException, Injectable } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
+import { BusError } from '../../../bus/src/errors/bus-error.js';
+import { ErrorCodes, type ErrorCode } from '../../../bus/src/errors/error-codes.js';
+import { toBusError } from '../../../bus/src/errors/to-bus-error.js';
+import type { ErrorPayload } from '../../../bus/src/protocol/envelope.js';
+
+/** An error the gateway answers with: an acp/1.0 code, and the HTTP status (the code's, unless given). */
+export class GatewayHttpError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    status?: number,
+    readonly cause_?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'GatewayHttpError';
+    this.status = status ?? new BusError(code, message).status;
+  }
+
+  toPayload(): ErrorPayload {
+    const p: ErrorPayload = { code: this.code, message: this.message, retryable: false };
+    if (this.cause_) p.cause = this.cause_;
+    return p;
+  }
+}
+
+/** Any error → (HTTP status, ErrorPayload). Body-parser errors become 400 / 413. */
+export function toGatewayError(err: unknown): { status: number; payload: ErrorPayload } {
+  if (err instanceof GatewayHttpError) return { status: err.status, payload: err.toPayload() };
+  if (err instanceof BusError) return { status: err.status, payload: err.toPayload() };
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
+  if (e?.type === 'entity.too.large' || e?.status === 413 || (err instanceof HttpException && err.getStatus() === 413)) {
+    return { status: 413, payload: { code: ErrorCodes.INVALID_REQUEST, message: 'request body is too large', retryable: false } };
+  }
+  if (e?.type === 'entity.parse.failed' || err instanceof SyntaxError) {
+    return { status: 400, payload: { code: ErrorCodes.INVALID_REQUEST, message: `request body is not valid JSON: ${e?.message ?? ''}`.trim(), retryable: false } };
+  }
+  if (err instanceof HttpException && err.getStatus() === 403) {
+    return { status: 401, payload: { code: ErrorCodes.AUTH_FAILURE, message: err.message || 'forbidden', retryable: false } };
+  }
+  const b = toBusError(err);
+  const status = err instanceof HttpException ? err.getStatus() : b.status;
+  return { status, payload: b.toPayload() };
+}
+
+export function sendError(res: ServerResponse, err: unknown, shape: 'acp' | 'openai' = 'acp'): void {
+  const { status, payload } = toGatewayError(err);
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = shape === 'openai' ? openAiErrorBody(status, payload) : payload;
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+/** The OpenAI error shape `{error:{message,type,param,code}}`. */
+export function openAiErrorBody(status: number, p: ErrorPayload, param: string | null = null, code?: string): { error: Record<string, unknown> } {
+  const type =
+    status === 401 ? 'authentication_error' : status === 404 || status === 400 || status === 413 ? 'invalid_request_error' : status === 429 ? 'rate_limit_error' : 'server_error';
+  return { error: { message: p.message, type, param, code: code ?? p.code.toLowerCase() } };
+}
+
+const GATEWAY_PATH = /\/v1\/(agents|events|streams|chat\/completions|models)(\/|\?|$)/;
+
+export function isGatewayPath(url: string | undefined): boolean {
+  return !!url && GATEWAY_PATH.test(url);
+}
+
+/**
+ * Error filter of the gateway routes (guards included): every error is an ErrorPayload body with the §1 status
+ * (OpenAI routes use OpenAI's error shape). Should it be registered globally, paths outside the gateway keep
+ * Nest's default handling.
+ */
+@Catch()
+@Injectable()
+export class GatewayExceptionFilter extends BaseExceptionFilter {
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return super.catch(exception, host);
+    const http = host.switchToHttp();
+    const req = http.getRequest<{ originalUrl?: string; url?: string }>();
+    const url = req.originalUrl ?? req.url;
+    if (!isGatewayPath(url)) return super.catch(exception, host);
+    const res = http.getResponse<ServerResponse>();
+    const openai = /\/v1\/(chat\/completions|models)/.test(url ?? '');
+    sendError(res, exception, openai ? 'openai' : 'acp');
+  }
+}

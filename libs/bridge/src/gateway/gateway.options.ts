@@ -1,0 +1,137 @@
+import { ConfigurableModuleBuilder, type CanActivate, type Type } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+
+/** Who a request is: set by the authenticator; its tenant and user cannot be overridden by request headers. */
+export interface GatewayIdentity {
+  /** Free-form principal name (for logs). */
+  subject?: string;
+  tenant_id?: string;
+  user_id?: string;
+}
+
+/**
+ * Decides who a request is. Return an identity, or `undefined` / throw for 401. `token` is the bearer token
+ * (`Authorization: Bearer …`, or `?access_token=` on GET event streams, which EventSource cannot set headers for).
+ */
+export type GatewayAuthenticator = (req: IncomingMessage, token: string | undefined) => GatewayIdentity | undefined | Promise<GatewayIdentity | undefined>;
+
+export interface GatewayCorsOptions {
+  /** Allowed origins, or '*' for any. */
+  origins: '*' | string[];
+  credentials?: boolean;
+  /** Preflight cache (seconds). Default 600. */
+  maxAge?: number;
+}
+
+export interface GatewayOpenAiOptions {
+  /** Model name → bus stream target (or a list of targets served under their own names). */
+  models: Record<string, string> | string[];
+  /** `owned_by` of GET /v1/models entries. Default "openagentio". */
+  ownedBy?: string;
+  /**
+   * Builds the bus payload from the chat-completions request body. Default:
+   * `{ messages, model, text: <last user message>, …sampling options }`.
+   */
+  toPayload?: (body: Record<string, any>, target: string) => unknown;
+}
+
+export interface GatewayModuleOptions {
+  /** Targets callable with POST /v1/agents/{t}/invoke: names or patterns (`*`, `>`). Nothing by default. */
+  invokeTargets?: string[];
+  /** Targets streamable with POST /v1/agents/{t}/stream(s). Nothing by default. */
+  streamTargets?: string[];
+  /** Event types (or patterns) a client may publish with POST /v1/events/{type}. Nothing by default. */
+  publishEvents?: string[];
+  /** Patterns a client may subscribe to with GET /v1/events?pattern=… (a pattern must lie inside one of these). */
+  subscribeEvents?: string[];
+  /** Bus stream targets served as an OpenAI-compatible API (POST /v1/chat/completions, GET /v1/models). */
+  openai?: GatewayOpenAiOptions;
+  /**
+   * Authentication: a map of bearer token → identity, or an authenticator function. Without it (and without
+   * `guards`) requests are anonymous and tenant/user come from the X-Tenant-Id / X-User-Id headers.
+   */
+  auth?: { bearerTokens: Record<string, GatewayIdentity> } | GatewayAuthenticator;
+  /**
+   * Nest guards run on every gateway route (after `auth`). A guard that returns false is a 401; an identity is
+   * read from `req.user` ({tenant_id|tenantId|tenant, user_id|userId|sub|id}).
+   */
+  guards?: Type<CanActivate>[];
+  /** Largest accepted request body in bytes (413 above). Default 1 MiB. */
+  bodyLimit?: number;
+  /** CORS for browser apps on other origins. Default: no CORS headers (same-origin only). */
+  cors?: GatewayCorsOptions;
+  /** SSE heartbeat comment interval (ms). Default 15 000. */
+  heartbeatMs?: number;
+  /** Reconnection delay an EventSource is told to use (SSE `retry:`, ms). Default 1 000. */
+  retryMs?: number;
+  /** Frames kept per stream for resumption (Last-Event-ID). Default 2 000. */
+  streamReplayFrames?: number;
+  /** Events kept per subscribed pattern for resumption. Default 500. */
+  eventReplayEvents?: number;
+  /** A detached stream (POST …/streams) with no client attached is cancelled after this long (ms). Default 30 000. */
+  detachGraceMs?: number;
+  /** Finished streams (and idle event feeds) stay attachable this long (ms). Default 60 000. */
+  retentionMs?: number;
+  /** Timeouts passed to the bus (ms). Default: the bus defaults. */
+  invokeTimeout?: number;
+  streamTimeout?: number;
+  /** Accept `?access_token=` on GET SSE endpoints (EventSource cannot send headers). Default true. */
+  allowQueryToken?: boolean;
+}
+
+export interface GatewayModuleExtras {
+  isGlobal?: boolean;
+  /**
+   * Answer errors of the application's body parser (bad JSON, body over its limit) on gateway paths with
+   * ErrorPayload bodies (an Express error middleware, installed before Nest's error handler); errors on other
+   * paths pass through untouched. Default true.
+   */
+  handleParserErrors?: boolean;
+}
+
+export const {
+  ConfigurableModuleClass: GatewayConfigurableModule,
+  MODULE_OPTIONS_TOKEN: GATEWAY_MODULE_OPTIONS,
+  OPTIONS_TYPE: GATEWAY_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: GATEWAY_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<GatewayModuleOptions>({ moduleName: 'Gateway' })
+  .setClassMethodName('forRoot')
+  .setExtras<GatewayModuleExtras>({ isGlobal: false, handleParserErrors: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal ?? false,
+    providers: [...(definition.providers ?? []), { provide: GATEWAY_EXTRAS, useValue: extras }],
+  }))
+  .build();
+
+export const GATEWAY_EXTRAS = Symbol('GATEWAY_EXTRAS');
+
+export interface ResolvedGatewayOptions extends Required<Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout'>> {
+  openai?: GatewayOpenAiOptions;
+  auth?: GatewayModuleOptions['auth'];
+  cors?: GatewayCorsOptions;
+  invokeTimeout?: number;
+  streamTimeout?: number;
+}
+
+export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayOptions {
+  return {
+    invokeTargets: o.invokeTargets ?? [],
+    streamTargets: o.streamTargets ?? [],
+    publishEvents: o.publishEvents ?? [],
+    subscribeEvents: o.subscribeEvents ?? [],
+    guards: o.guards ?? [],
+    bodyLimit: o.bodyLimit ?? 1024 * 1024,
+    heartbeatMs: o.heartbeatMs ?? 15_000,
+    retryMs: o.retryMs ?? 1_000,
+    streamReplayFrames: o.streamReplayFrames ?? 2_000,
+    eventReplayEvents: o.eventReplayEvents ?? 500,
+    detachGraceMs: o.detachGraceMs ?? 30_000,
+    retentionMs: o.retentionMs ?? 60_000,
+    allowQueryToken: o.allowQueryToken ?? true,
+    openai: o.openai,
+    auth: o.auth,
+    cors: o.cors,
+    invokeTimeout: o.invokeTimeout,
+    streamTimeout: o.streamTimeout,
+  };
+}

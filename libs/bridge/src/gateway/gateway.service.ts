@@ -1,0 +1,441 @@
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
+import { BusClient } from '../../../bus/src/client/bus-client.js';
+import type { CallOptions } from '../../../bus/src/client/call-options.js';
+import { BusError } from '../../../bus/src/errors/bus-error.js';
+import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
+import { EventTypes, isTerminalEventType, type Envelope } from '../../../bus/src/protocol/envelope.js';
+import { assertName, assertPattern } from '../../../bus/src/protocol/subjects.js';
+import { subjectMatches } from '../../../bus/src/transport/memory/subject-match.js';
+import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
+import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
+import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayModuleExtras, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
+import { EventHub, patternCovers } from './event-hub.js';
+import { onClientGone, SseChannel } from './sse.js';
+import { GatewayStream, StreamRegistry } from './stream-registry.js';
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * The browser / web-app HTTP + SSE gateway onto the bus (PROTOCOL.md §5 plus resumable streams and event
+ * feeds). Controllers call into it; it can also be used from your own routes.
+ */
+@Injectable()
+export class GatewayService implements OnModuleInit, OnModuleDestroy {
+  readonly options: ResolvedGatewayOptions;
+  readonly streams: StreamRegistry;
+  private hub?: EventHub;
+  private readonly channels = new Set<SseChannel>();
+  private readonly logger = new Logger('Gateway');
+
+  constructor(
+    @Inject(GATEWAY_MODULE_OPTIONS) options: GatewayModuleOptions,
+    @Inject(BusClient) readonly bus: BusClient,
+    @Optional() @Inject(GATEWAY_EXTRAS) private readonly extras?: GatewayModuleExtras,
+    @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
+  ) {
+    this.options = resolveGatewayOptions(options);
+    this.streams = new StreamRegistry(this.options.retentionMs);
+  }
+
+  /**
+   * Installs an Express error middleware (after the routes, before Nest's own error handler) that answers the
+   * application body parser's errors on gateway paths as ErrorPayloads: 400 bad JSON, 413 too large.
+   */
+  onModuleInit(): void {
+    if (this.extras?.handleParserErrors === false) return;
+    const adapter = this.adapterHost?.httpAdapter;
+    if (!adapter || adapter.getType?.() !== 'express') return;
+    adapter.use((err: unknown, req: GatewayRequest, res: ServerResponse, next: (e?: unknown) => void) => {
+      const e = err as { type?: string; status?: number };
+      const parserError = e?.type === 'entity.parse.failed' || e?.type === 'entity.too.large' || e?.type === 'request.aborted' || (err instanceof SyntaxError && e.status === 400);
+      if (!parserError || !isGatewayPath(req.originalUrl ?? req.url) || res.headersSent) return next(err);
+      this.applyCors(req, res);
+      const openai = /\/v1\/(chat\/completions|models)/.test(req.originalUrl ?? req.url ?? '');
+      sendError(res, err, openai ? 'openai' : 'acp');
+    });
+  }
+
+  get events(): EventHub {
+    this.hub ??= new EventHub(this.bus, this.options.eventReplayEvents, this.options.retentionMs);
+    return this.hub;
+  }
+
+  onModuleDestroy(): void {
+    this.streams.cancelAll();
+    this.hub?.close();
+    for (const c of this.channels) c.end();
+    this.channels.clear();
+  }
+
+  /** Drops every open SSE connection (clients with EventSource reconnect and resume). */
+  dropConnections(): number {
+    const n = this.channels.size;
+    for (const c of [...this.channels]) c.destroy();
+    return n;
+  }
+
+  get openConnections(): number {
+    return this.channels.size;
+  }
+
+  // ------------------------------------------------------------------ request helpers
+
+  identity(req: GatewayRequest): GatewayIdentity | null {
+    return req[IDENTITY_KEY] ?? null;
+  }
+
+  /** Envelope fields from the request headers; an authenticated identity sets tenant and user, headers cannot. */
+  callOptions(req: GatewayRequest): CallOptions {
+    const h = (name: string): string | undefined => {
+      const v = req.headers[name];
+      const s = Array.isArray(v) ? v[0] : v;
+      return typeof s === 'string' && s.trim() ? s.trim() : undefined;
+    };
+    // GET requests (EventSource cannot send headers) may carry session fields as query parameters.
+    const q = (name: string): string | undefined => {
+      if (req.method !== 'GET') return undefined;
+      const v = req.query?.[name];
+      return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+    };
+    const id = this.identity(req);
+    const opts: CallOptions = {
+      session_id: h('x-session-id') ?? q('session_id'),
+      conversation_id: h('x-conversation-id') ?? q('conversation_id'),
+      channel: h('x-channel') ?? q('channel'),
+      tenant_id: id ? id.tenant_id : h('x-tenant-id'),
+      user_id: id ? id.user_id : h('x-user-id'),
+    };
+    const tp = (h('x-traceparent') ?? h('traceparent'))?.toLowerCase();
+    if (tp && TRACEPARENT.test(tp)) opts.traceparent = tp;
+    else {
+      const tid = h('x-trace-id')?.toLowerCase();
+      if (tid && TRACE_ID.test(tid)) opts.traceparent = `00-${tid}-${randomHex(16)}-01`;
+    }
+    const ts = h('tracestate');
+    if (ts) opts.tracestate = ts;
+    const bg = h('baggage');
+    if (bg) opts.baggage = bg;
+    for (const k of Object.keys(opts) as Array<keyof CallOptions>) if (opts[k] === undefined) delete opts[k];
+    return opts;
+  }
+
+  /** Throws 400 for a malformed name and 404 for one the configuration does not expose. */
+  assertExposed(list: string[], name: string, what: string): void {
+    try {
+      assertName(name, what);
+    } catch (err) {
+      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, (err as Error).message);
+    }
+    if (!list.some((p) => p === name || subjectMatches(p, name))) {
+      throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `${what} "${name}" is not exposed by this gateway`);
+    }
+  }
+
+  /** Reads the JSON body (undefined when empty) within the size limit: 413 above it, 400 for bad JSON. */
+  async readBody(req: GatewayRequest): Promise<unknown> {
+    const limit = this.options.bodyLimit;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`, 413);
+    }
+    if (req._body || req.readableEnded) {
+      // parsed by the application's body parser
+      const b = req.body;
+      if (b === undefined || (typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0 && !declared)) return undefined;
+      if (Buffer.isBuffer(b) || typeof b === 'string') return parseJson(b.toString());
+      return b;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      const buf = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+      size += buf.length;
+      if (size > limit) {
+        req.pause();
+        throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `request body exceeds the limit of ${limit} bytes`, 413);
+      }
+      chunks.push(buf);
+    }
+    if (size === 0) return undefined;
+    return parseJson(Buffer.concat(chunks).toString('utf8'));
+  }
+
+  /** CORS headers; answers a preflight. Returns true when the response was sent. */
+  applyCors(req: GatewayRequest, res: ServerResponse): boolean {
+    const cors = this.options.cors;
+    const origin = req.headers.origin;
+    const preflight = req.method === 'OPTIONS';
+    if (cors && typeof origin === 'string' && (cors.origins === '*' || cors.origins.includes(origin))) {
+      res.setHeader('access-control-allow-origin', cors.origins === '*' && !cors.credentials ? '*' : origin);
+      res.setHeader('vary', 'Origin');
+      if (cors.credentials) res.setHeader('access-control-allow-credentials', 'true');
+      res.setHeader('access-control-expose-headers', 'X-Stream-Id, X-Correlation-Id, X-Event-Id');
+      if (preflight) {
+        res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
+        const asked = req.headers['access-control-request-headers'];
+        res.setHeader(
+          'access-control-allow-headers',
+          typeof asked === 'string' && asked
+            ? asked
+            : 'Authorization, Content-Type, Last-Event-ID, X-Session-Id, X-Conversation-Id, X-Tenant-Id, X-User-Id, X-Channel, X-Trace-Id, X-Traceparent, traceparent, tracestate, baggage',
+        );
+        res.setHeader('access-control-max-age', String(cors.maxAge ?? 600));
+      }
+    }
+    if (preflight) {
+      res.statusCode = 204;
+      res.end();
+      return true;
+    }
+    return false;
+  }
+
+  openSse(res: ServerResponse): SseChannel {
+    const ch = new SseChannel(res, this.options.heartbeatMs, this.options.retryMs);
+    this.channels.add(ch);
+    ch.onClose(() => this.channels.delete(ch));
+    return ch;
+  }
+
+  private ownerKey(req: GatewayRequest): string {
+    const id = this.identity(req);
+    return id ? `${id.tenant_id ?? ''}/${id.user_id ?? ''}/${id.subject ?? ''}` : '';
+  }
+
+  // ------------------------------------------------------------------ endpoints
+
+  /** POST /v1/agents/{target}/invoke → 200 with the reply payload, 204 without one. Disconnect cancels. */
+  async invoke(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
+    this.assertExposed(this.options.invokeTargets, target, 'invoke target');
+    const payload = await this.readBody(req);
+    const ac = new AbortController();
+    onClientGone(res, () => ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'HTTP client disconnected', { retryable: false, cause: { reason: 'cancelled' } })));
+    const reply = await this.bus.invokeEnvelope(target, payload, { ...this.callOptions(req), timeout: this.options.invokeTimeout, signal: ac.signal });
+    if (res.destroyed) return;
+    if (reply.event_type === EventTypes.ERROR) throw BusError.fromPayload(reply.payload, reply);
+    res.setHeader('x-correlation-id', reply.correlation_id ?? '');
+    res.setHeader('x-event-id', reply.event_id);
+    const p = reply.payload;
+    if (p === undefined || p === null || (typeof p === 'object' && !Array.isArray(p) && Object.keys(p).length === 0)) {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(p));
+  }
+
+  private newStream(req: GatewayRequest, target: string, payload: unknown, graceMs: number): GatewayStream {
+    return this.streams.create(
+      (onEnded) =>
+        new GatewayStream(
+          this.bus,
+          target,
+          payload,
+          { ...this.callOptions(req), timeout: this.options.streamTimeout },
+          this.ownerKey(req),
+          graceMs,
+          this.options.streamReplayFrames,
+          onEnded,
+        ),
+    );
+  }
+
+  /**
+   * POST /v1/agents/{target}/stream → text/event-stream, one event per frame. Headers wait for the first frame
+   * (at most 1 s), so an immediate failure (NO_HANDLER…) is a JSON ErrorPayload with its status; later errors
+   * are a final `agent.response.error` frame. The stream id is in `X-Stream-Id`; closing the connection
+   * cancels the call at once.
+   */
+  async stream(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
+    this.assertExposed(this.options.streamTargets, target, 'stream target');
+    const payload = await this.readBody(req);
+    const s = this.newStream(req, target, payload, 0);
+    const ch = this.openSse(res);
+    let opened = false;
+    const early: Envelope[] = [];
+    const open = () => {
+      if (opened || ch.closed) return;
+      opened = true;
+      ch.open({ 'x-stream-id': s.id });
+      for (const f of early.splice(0)) this.writeFrame(ch, f);
+    };
+    const detach = s.attach((frame) => {
+      if (!opened) {
+        if (early.length === 0 && frame.event_type === EventTypes.ERROR) {
+          opened = true;
+          sendError(res, BusError.fromPayload(frame.payload, frame));
+          return;
+        }
+        early.push(frame);
+        open();
+        return;
+      }
+      this.writeFrame(ch, frame);
+    });
+    ch.onClose(detach);
+    const timer = setTimeout(open, Math.min(1000, this.options.heartbeatMs));
+    ch.onClose(() => clearTimeout(timer));
+    s.start();
+    await s.firstFrame(1000);
+    clearTimeout(timer);
+    open();
+  }
+
+  /**
+   * GET /v1/agents/{target}/stream?payload=<JSON>[&session_id=…] → SSE: starts a stream from an EventSource.
+   * The id is announced in `X-Stream-Id` and a first `: stream_id <id>` comment. When the EventSource
+   * reconnects (same URL, `Last-Event-ID`), the gateway finds the stream by that frame id and resumes it instead
+   * of starting a new one; the stream is cancelled when no client has been attached for `detachGraceMs`.
+   */
+  streamFromGet(req: GatewayRequest, res: ServerResponse, target: string): void {
+    this.assertExposed(this.options.streamTargets, target, 'stream target');
+    const last = lastEventId(req);
+    if (last) {
+      const existing = this.streams.findByEventId(last);
+      if (!existing || existing.target !== target || existing.ownerKey !== this.ownerKey(req)) {
+        throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream of "${target}" has frame ${last}`);
+      }
+      this.attachStream(req, res, existing.id);
+      return;
+    }
+    const raw = typeof req.query?.payload === 'string' ? req.query.payload : undefined;
+    if (raw && Buffer.byteLength(raw) > this.options.bodyLimit) {
+      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `payload exceeds the limit of ${this.options.bodyLimit} bytes`, 413);
+    }
+    const payload = raw === undefined ? undefined : parseJson(raw);
+    const s = this.newStream(req, target, payload, this.options.detachGraceMs);
+    const ch = this.openSse(res);
+    ch.open({ 'x-stream-id': s.id });
+    ch.comment(`stream_id ${s.id}`);
+    const detach = s.attach((frame) => this.writeFrame(ch, frame), undefined, false);
+    ch.onClose(detach);
+    s.start();
+  }
+
+  private writeFrame(ch: SseChannel, frame: Envelope): void {
+    ch.send(frame);
+    if (isTerminalEventType(frame.event_type)) ch.end();
+  }
+
+  /**
+   * POST /v1/agents/{target}/streams → 201 `{stream_id, target, events_url}`: starts a stream that runs
+   * detached; clients attach with GET /v1/streams/{id} (EventSource) and stop it with DELETE. It is cancelled
+   * when no client has been attached for `detachGraceMs`.
+   */
+  async startDetached(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
+    this.assertExposed(this.options.streamTargets, target, 'stream target');
+    const payload = await this.readBody(req);
+    const s = this.newStream(req, target, payload, this.options.detachGraceMs);
+    s.start();
+    await s.firstFrame(1000);
+    const frames = s.buffer.all();
+    if (s.ended && frames.length === 1 && frames[0].event_type === EventTypes.ERROR) {
+      throw BusError.fromPayload(frames[0].payload, frames[0]);
+    }
+    res.statusCode = 201;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('x-stream-id', s.id);
+    res.end(JSON.stringify({ stream_id: s.id, target, events_url: `/v1/streams/${s.id}` }));
+  }
+
+  private findStream(req: GatewayRequest, id: string): GatewayStream {
+    const s = this.streams.get(id);
+    if (!s || s.ownerKey !== this.ownerKey(req)) throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream "${id}"`);
+    return s;
+  }
+
+  /**
+   * GET /v1/streams/{id} → SSE: replays the buffered frames after `Last-Event-ID` (header, or `last_event_id`
+   * query), then live frames to the end. A finished stream with nothing left to send answers 204 (EventSource
+   * then stops reconnecting).
+   */
+  attachStream(req: GatewayRequest, res: ServerResponse, id: string): void {
+    const s = this.findStream(req, id);
+    const last = lastEventId(req);
+    const missed = s.buffer.after(last);
+    if (s.ended && missed.length === 0) {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    const ch = this.openSse(res);
+    ch.open({ 'x-stream-id': s.id });
+    const detach = s.attach((frame) => this.writeFrame(ch, frame), last);
+    ch.onClose(detach);
+  }
+
+  /** DELETE /v1/streams/{id} → 204: cancels the stream (the agent's handler is aborted). */
+  cancelStream(req: GatewayRequest, res: ServerResponse, id: string): void {
+    const s = this.findStream(req, id);
+    s.cancel('cancelled by the client');
+    res.statusCode = 204;
+    res.end();
+  }
+
+  /** POST /v1/events/{event_type} → 202 `{event_id}`. */
+  async publish(req: GatewayRequest, res: ServerResponse, eventType: string): Promise<void> {
+    this.assertExposed(this.options.publishEvents, eventType, 'event type');
+    const payload = await this.readBody(req);
+    const env = await this.bus.publish(eventType, payload, this.callOptions(req));
+    res.statusCode = 202;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('x-event-id', env.event_id);
+    res.end(JSON.stringify({ event_id: env.event_id }));
+  }
+
+  /**
+   * GET /v1/events?pattern=<p>[&session_id=<s>][&named=false] → SSE of the events matching the pattern (which must lie inside
+   * an exposed one), restricted to the caller's tenant and, when given, one session; resumes after
+   * Last-Event-ID from the feed's replay buffer.
+   */
+  subscribe(req: GatewayRequest, res: ServerResponse): void {
+    const pattern = typeof req.query?.pattern === 'string' ? req.query.pattern : undefined;
+    if (!pattern) throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, 'query parameter "pattern" is required');
+    try {
+      assertPattern(pattern, 'event pattern');
+    } catch (err) {
+      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, (err as Error).message);
+    }
+    if (!this.options.subscribeEvents.some((a) => patternCovers(a, pattern))) {
+      throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `event pattern "${pattern}" is not exposed by this gateway`);
+    }
+    const opts = this.callOptions(req);
+    const sessionQ = typeof req.query?.session_id === 'string' && req.query.session_id ? req.query.session_id : undefined;
+    const filter = { tenant_id: opts.tenant_id, session_id: sessionQ ?? opts.session_id };
+    if (filter.tenant_id === undefined) delete filter.tenant_id;
+    if (filter.session_id === undefined) delete filter.session_id;
+    const ch = this.openSse(res);
+    ch.open();
+    // `named=false` leaves out the `event:` field so an EventSource's onmessage sees every event type.
+    const named = req.query?.named !== 'false' && req.query?.named !== '0';
+    const detach = this.events.attach(pattern, filter, lastEventId(req), (env) => ch.send(env, named));
+    ch.onClose(detach);
+  }
+}
+
+function lastEventId(req: GatewayRequest): string | undefined {
+  const h = req.headers['last-event-id'];
+  if (typeof h === 'string' && h) return h;
+  const q = req.query?.last_event_id;
+  return typeof q === 'string' && q ? q : undefined;
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function randomHex(n: number): string {
+  let s = '';
+  while (s.length < n) s += Math.floor(Math.random() * 16).toString(16);
+  return s === '0'.repeat(n) ? '1'.padStart(n, '0') : s;
+}

@@ -1,0 +1,214 @@
+import type { BusClient } from '../../../bus/src/client/bus-client.js';
+import type { BusLogger } from '../../../bus/src/client/bus-logger.js';
+import { PermanentBridgeError, type Bridge, type BridgeContext, type BridgeHealth, type BridgeHealthStatus } from '../bridge.interface.js';
+
+/** How supervision restarts a failed bridge. */
+export interface SupervisionOptions {
+  /** First restart delay (ms). Default 250. */
+  initialDelayMs?: number;
+  /** Upper bound of the delay (ms). Default 30 000. */
+  maxDelayMs?: number;
+  /** Delay multiplier per consecutive failure. Default 2. */
+  factor?: number;
+  /** Random part of each delay, 0..1 (0.2 = ±20 %). Default 0.2. */
+  jitter?: number;
+  /** Restarts allowed within `budgetWindowMs`; beyond it the bridge is left unhealthy. Default 5. */
+  maxRestarts?: number;
+  /** Window of the restart budget (ms). Default 60 000. */
+  budgetWindowMs?: number;
+  /** A bridge that ran this long without failing resets its backoff (ms). Default 30 000. */
+  resetAfterMs?: number;
+}
+
+export const DEFAULT_SUPERVISION: Required<SupervisionOptions> = {
+  initialDelayMs: 250,
+  maxDelayMs: 30_000,
+  factor: 2,
+  jitter: 0.2,
+  maxRestarts: 5,
+  budgetWindowMs: 60_000,
+  resetAfterMs: 30_000,
+};
+
+/** Exponential backoff with jitter: the delay before restart number `attempt` (1-based). */
+export function backoffDelay(attempt: number, o: Required<SupervisionOptions>, random: () => number = Math.random): number {
+  const base = Math.min(o.maxDelayMs, o.initialDelayMs * Math.pow(o.factor, Math.max(0, attempt - 1)));
+  const spread = base * o.jitter;
+  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+}
+
+/** A health snapshot of one supervised bridge. */
+export interface SupervisedBridgeHealth extends BridgeHealth {
+  name: string;
+  type: string;
+  since: string;
+}
+
+/**
+ * Runs one bridge: starts it, restarts it with exponential backoff and jitter when its start fails or it
+ * reports a failure, within a restart budget; a PermanentBridgeError is never retried. Tracks health.
+ */
+export class BridgeSupervisor {
+  private state: BridgeHealthStatus = 'stopped';
+  private lastError?: string;
+  private restarts = 0;
+  private consecutiveFailures = 0;
+  private readonly restartTimes: number[] = [];
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private stopping = false;
+  private generation = 0;
+  private startedAt = 0;
+  private since = new Date().toISOString();
+  private readonly opts: Required<SupervisionOptions>;
+  private startPromise?: Promise<void>;
+
+  constructor(
+    readonly bridge: Bridge,
+    private readonly bus: BusClient,
+    private readonly logger: BusLogger,
+    options: SupervisionOptions = {},
+    private readonly onChange?: (s: BridgeSupervisor) => void,
+  ) {
+    this.opts = { ...DEFAULT_SUPERVISION, ...stripUndefined(options) };
+  }
+
+  get name(): string {
+    return this.bridge.name;
+  }
+
+  get status(): BridgeHealthStatus {
+    return this.state;
+  }
+
+  health(): SupervisedBridgeHealth {
+    const h: SupervisedBridgeHealth = { name: this.bridge.name, type: this.bridge.type, status: this.state, restarts: this.restarts, since: this.since };
+    if (this.lastError) h.lastError = this.lastError;
+    let details: Record<string, unknown> | undefined;
+    try {
+      details = this.bridge.describe?.();
+    } catch (err) {
+      details = { describeError: (err as Error).message };
+    }
+    if (details && Object.keys(details).length > 0) h.details = details;
+    return h;
+  }
+
+  /** First start. Resolves when the first attempt has finished (successfully or not); failures are supervised. */
+  start(): Promise<void> {
+    this.stopping = false;
+    this.setState('starting');
+    this.startPromise = this.attempt();
+    return this.startPromise;
+  }
+
+  /** Stops the bridge and cancels a pending restart. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.startPromise?.catch(() => undefined);
+    if (this.running) {
+      this.running = false;
+      try {
+        await this.bridge.stop();
+      } catch (err) {
+        this.logger.warn(`bridge "${this.name}" failed to stop cleanly: ${(err as Error).message}`);
+      }
+    }
+    this.setState('stopped');
+  }
+
+  private async attempt(): Promise<void> {
+    const gen = this.generation;
+    const ctx: BridgeContext = {
+      bus: this.bus,
+      logger: this.logger,
+      reportFailure: (error: Error) => this.onFailure(gen, error),
+    };
+    try {
+      await this.bridge.start(ctx);
+    } catch (err) {
+      if (gen !== this.generation || this.stopping) return;
+      // A failed start may have registered part of its handlers: release them before trying again.
+      try {
+        await this.bridge.stop();
+      } catch {
+        // best effort
+      }
+      this.handleFailure(err as Error, 'start failed');
+      return;
+    }
+    if (gen !== this.generation || this.stopping) {
+      // stopped while starting
+      try {
+        await this.bridge.stop();
+      } catch {
+        // best effort
+      }
+      return;
+    }
+    this.running = true;
+    this.startedAt = Date.now();
+    this.setState('healthy');
+    this.logger.log(`bridge "${this.name}" (${this.bridge.type}) started`);
+  }
+
+  private onFailure(gen: number, error: Error): void {
+    if (gen !== this.generation || this.stopping || !this.running) return;
+    this.generation++;
+    this.running = false;
+    const failedGen = this.generation;
+    void Promise.resolve()
+      .then(() => this.bridge.stop())
+      .catch((err) => this.logger.warn(`bridge "${this.name}" failed to stop after a failure: ${(err as Error).message}`))
+      .then(() => {
+        if (failedGen === this.generation && !this.stopping) this.handleFailure(error, 'failed');
+      });
+  }
+
+  private handleFailure(error: Error, what: string): void {
+    this.lastError = error?.message ?? String(error);
+    if (error instanceof PermanentBridgeError || (error as Error)?.name === 'PermanentBridgeError') {
+      this.logger.error(`bridge "${this.name}" ${what} permanently: ${this.lastError}`);
+      this.setState('unhealthy');
+      return;
+    }
+    const now = Date.now();
+    if (this.startedAt && now - this.startedAt >= this.opts.resetAfterMs) this.consecutiveFailures = 0;
+    this.startedAt = 0;
+    while (this.restartTimes.length > 0 && now - this.restartTimes[0] > this.opts.budgetWindowMs) this.restartTimes.shift();
+    if (this.restartTimes.length >= this.opts.maxRestarts) {
+      this.logger.error(`bridge "${this.name}" ${what}: ${this.lastError}; restart budget (${this.opts.maxRestarts} in ${this.opts.budgetWindowMs} ms) exhausted`);
+      this.setState('unhealthy');
+      return;
+    }
+    this.consecutiveFailures++;
+    const delay = backoffDelay(this.consecutiveFailures, this.opts);
+    this.logger.warn(`bridge "${this.name}" ${what}: ${this.lastError}; restarting in ${delay} ms`);
+    this.setState('degraded');
+    const gen = ++this.generation;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (gen !== this.generation || this.stopping) return;
+      this.restarts++;
+      this.restartTimes.push(Date.now());
+      this.startPromise = this.attempt();
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  private setState(s: BridgeHealthStatus): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.since = new Date().toISOString();
+    this.onChange?.(this);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

@@ -1,0 +1,32 @@
+import { BusClient } from '../../libs/bus/src/client/bus-client.js';
+import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
+import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
+import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
+
+export const quietLogger: BusLogger = { log: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+
+/** Connected bus clients on one in-memory broker. */
+export async function memoryBuses(...agentIds: string[]): Promise<{ broker: MemoryBroker; buses: BusClient[]; close(): Promise<void> }> {
+  const broker = new MemoryBroker();
+  const buses = agentIds.map((agentId) => new BusClient(new MemoryTransport({ broker, validate: true }), { agentId, logger: quietLogger, livenessInterval: 500 }));
+  for (const b of buses) await b.connect();
+  return { broker, buses, close: async () => void (await Promise.all(buses.map((b) => b.close()))) };
+}
+
+export async function until(pred: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+import { Module, type DynamicModule } from '@nestjs/common';
+
+@Module({})
+class TestBusModule {}
+
+/** A global module providing an already-connected BusClient, as BusModule.forRoot does. */
+export function testBusModule(bus: BusClient): DynamicModule {
+  return { module: TestBusModule, global: true, providers: [{ provide: BusClient, useValue: bus }], exports: [BusClient] };
+}
