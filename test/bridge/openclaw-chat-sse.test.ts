@@ -43,9 +43,9 @@ describe('openclaw_chat_sse bridge: OpenAI-compatible endpoint as a stream targe
     const types = frames.map((f) => f.event_type);
     assert.equal(types[0], 'agent.response.started');
     assert.equal(types.at(-1), 'agent.response.final');
-    const meta = frames[1].payload as { data: { meta: { model: string; id: string } } };
-    assert.equal(meta.data.meta.model, 'normal');
-    assert.match(meta.data.meta.id, /^chatcmpl-/);
+    const meta = frames[0].payload as { meta: { model: string; id: string } };
+    assert.equal(meta.meta.model, 'normal');
+    assert.match(meta.meta.id, /^chatcmpl-/);
     const deltas = frames.filter((f) => (f.payload as { delta?: string })?.delta !== undefined).map((f) => (f.payload as { delta: string }).delta);
     assert.deepEqual(deltas, ['Hel', 'lo', ', ', 'bus', '!']);
     const result = (frames.at(-1)!.payload as { result: Record<string, unknown> }).result;

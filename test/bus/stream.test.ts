@@ -119,6 +119,21 @@ for (const fixture of transportFixtures) {
       assert.equal((frames.at(-1)!.payload as { code: string }).code, 'CODEC_FAILURE');
     });
 
+    it('deferStarted: started carries what the handler learned first; a failure before it is a lone error frame', async () => {
+      await server.handleStream('st.deferred', async (p: { fail?: boolean }, ctx: StreamCtx) => {
+        await new Promise((r) => setTimeout(r, 5));
+        if (p.fail) throw new BusError('BACKPRESSURE_DROP', 'upstream said 429');
+        await ctx.writer.started({ model: 'm-1' });
+        await ctx.writer.delta('x');
+        return 'ok';
+      }, { deferStarted: true }).ready;
+      const frames = await collect(caller.stream('st.deferred', {}));
+      assertNoSeqHoles(frames);
+      assert.deepEqual(frames[0].payload, { meta: { agent: 'server', target: 'st.deferred', model: 'm-1' } });
+      const failed = await collect(caller.stream('st.deferred', { fail: true }, { yieldErrors: true }));
+      assert.deepEqual(failed.map((f) => [f.event_type, f.seq ?? 0]), [['agent.response.error', 0]]);
+    });
+
     it('an invoke of a stream target waits for the final result, however many deltas come first', async () => {
       assert.equal(await caller.invoke('st.gen', { n: 3 }), 'all done');
       // An invoke grants no flow-control credit: the producer must not stall after a window of frames.

@@ -42,7 +42,7 @@ const PASSTHROUGH = ['temperature', 'top_p', 'max_tokens', 'max_completion_token
 /**
  * An OpenAI-compatible chat-completions endpoint as a bus stream target named after the bridge.
  *
- * Frames: `started`; a first `delta` `{data:{meta:{model,id}}}`; `delta` `{delta:"text"}` per content token,
+ * Frames: `started` `{meta:{model,id,created}}` (sent with the upstream's first chunk); `delta` `{delta:"text"}` per content token,
  * `{data:{tool_calls}}` / `{data:{reasoning}}` for tool-call and reasoning deltas; `final` `{result:{text,
  * finish_reason, usage, model, id}}`. A mid-stream error chunk, an HTTP error or a stream that ends without
  * `[DONE]` is an error frame (never a truncated success). Cancelling the bus call aborts the HTTP request.
@@ -90,7 +90,10 @@ export class OpenClawChatSseBridge implements Bridge {
 
   async start(ctx: BridgeContext): Promise<void> {
     this.ctx = ctx;
-    this.sub = ctx.bus.handleStream(this.name, (payload: unknown, hctx: HandlerContext & { writer: StreamWriter }) => this.serve(payload, hctx));
+    this.sub = ctx.bus.handleStream(this.name, (payload: unknown, hctx: HandlerContext & { writer: StreamWriter }) => this.serve(payload, hctx), {
+      // `started` waits for the upstream's first chunk so it can carry the model and completion id.
+      deferStarted: true,
+    });
   }
 
   async stop(): Promise<void> {
@@ -231,7 +234,7 @@ export class OpenClawChatSseBridge implements Bridge {
             sawChunk = true;
             result.model = json.model;
             result.id = json.id;
-            await hctx.writer.data({ meta: { model: json.model, id: json.id, created: json.created } });
+            await hctx.writer.started({ model: json.model, id: json.id, created: json.created });
           }
           if (json.usage) result.usage = json.usage;
           const choice = Array.isArray(json.choices) ? json.choices.find((c: any) => (c?.index ?? 0) === 0) : undefined;
@@ -272,7 +275,7 @@ export class OpenClawChatSseBridge implements Bridge {
     if (json.error) throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": upstream error: ${json.error.message ?? 'unknown'}`);
     const choice = json.choices?.[0];
     const content = choice?.message?.content ?? '';
-    await writer.data({ meta: { model: json.model, id: json.id, created: json.created } });
+    await writer.started({ model: json.model, id: json.id, created: json.created });
     if (content) await writer.delta(content);
     return { text: content, finish_reason: choice?.finish_reason ?? null, usage: json.usage, model: json.model, id: json.id };
   }

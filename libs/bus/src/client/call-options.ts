@@ -42,4 +42,10 @@ export interface HandlerOptions {
   timeout?: number;
   /** Run the handler again on a retryable error (streams: only while no delta has been written). */
   retry?: RetryPolicy;
+  /**
+   * Streams only: send `started` when the handler calls `writer.started(meta)` (or, at the latest, before its first
+   * delta or final frame) instead of before the handler runs, so it can carry what the handler learns first.
+   * A handler that fails before that sends its error frame alone, which a caller may retry.
+   */
+  deferStarted?: boolean;
 }

@@ -32,6 +32,7 @@ interface Registration {
   readonly concurrency: number;
   readonly timeout?: number;
   readonly retry?: Required<Omit<RetryPolicy, 'retryOn'>> & RetryPolicy;
+  readonly deferStarted: boolean;
   active: number;
   subs: TransportSubscription[];
 }
@@ -107,6 +108,7 @@ export class Responder {
       concurrency: options.concurrency && options.concurrency > 0 ? options.concurrency : Infinity,
       timeout: options.timeout && options.timeout > 0 ? options.timeout : undefined,
       retry: options.retry ? { ...DEFAULT_RETRY, ...options.retry } : undefined,
+      deferStarted: options.deferStarted === true,
       active: 0,
       subs: [],
     };
@@ -242,19 +244,32 @@ export class Responder {
       call.credit--;
       this.bus.stats.framesSent++;
     };
+    let startedSent = false;
+    const startedMeta = useExt
+      ? { [MetaKeys.EXT]: RESPONDER_EXTENSIONS.filter((e) => call.ext.has(e)).join(','), [MetaKeys.CONTROL]: call.controlSubject }
+      : undefined;
+    const sendStarted = async (meta?: Record<string, unknown>): Promise<void> => {
+      if (startedSent) return;
+      startedSent = true;
+      await send(EventTypes.STARTED, { meta: { agent: this.bus.agentId, target: reg.target, ...meta } }, startedMeta);
+    };
     const writer: StreamWriter = {
-      delta: (v) => send(EventTypes.DELTA, deltaPayload(v)),
-      data: (v) => send(EventTypes.DELTA, { data: v }),
+      delta: async (v) => {
+        if (!startedSent) await sendStarted();
+        return send(EventTypes.DELTA, deltaPayload(v));
+      },
+      data: async (v) => {
+        if (!startedSent) await sendStarted();
+        return send(EventTypes.DELTA, { data: v });
+      },
+      started: (meta) => sendStarted(meta),
       get sent() {
         return seq;
       },
       signal,
     };
     try {
-      const startedMeta = useExt
-        ? { [MetaKeys.EXT]: RESPONDER_EXTENSIONS.filter((e) => call.ext.has(e)).join(','), [MetaKeys.CONTROL]: call.controlSubject }
-        : undefined;
-      await send(EventTypes.STARTED, { meta: { agent: this.bus.agentId, target: reg.target } }, startedMeta);
+      if (!reg.deferStarted) await sendStarted();
       const hctx: HandlerContext & { writer: StreamWriter } = { ...ctx, writer };
       let result: unknown;
       for (let attempt = 1; ; attempt++) {
@@ -268,6 +283,7 @@ export class Responder {
           throw err;
         }
       }
+      if (!startedSent) await sendStarted();
       this.sendTerminal(call, EventTypes.FINAL, finalPayload(result), seq);
     } catch (err) {
       this.handlerFailed(reg, call, err, seq);

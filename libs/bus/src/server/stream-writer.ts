@@ -14,6 +14,12 @@ export interface StreamWriter {
   delta(value: unknown): Promise<void>;
   /** Sends a `delta` frame with `{data: value}`. */
   data(value: unknown): Promise<void>;
+  /**
+   * Sends the `started` frame now, with `meta` merged into its `{meta}` payload (e.g. an upstream model and id).
+   * Only handlers registered with `deferStarted` choose when `started` goes out; for others it has already been
+   * sent and this does nothing.
+   */
+  started(meta?: Record<string, unknown>): Promise<void>;
   /** Frames written so far (started included). */
   readonly sent: number;
   /** Aborted when the caller cancels or the deadline passes; writes then reject. */
