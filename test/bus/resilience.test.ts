@@ -36,6 +36,15 @@ for (const fixture of transportFixtures) {
       assert.deepEqual(attempts, [1, 2, 3]);
     });
 
+    it('attemptTimeout: a try that gets no answer times out in time for another try', async () => {
+      let calls = 0;
+      await server.handleInvoke('rs.lost-first', () => (++calls === 1 ? new Promise(() => undefined) : 'second try')).ready;
+      const t0 = Date.now();
+      assert.equal(await caller.invoke('rs.lost-first', {}, { timeout: 5000, retry: { attempts: 3, attemptTimeout: 100, ...FAST } }), 'second try');
+      assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+      assert.equal(calls, 2);
+    });
+
     it('honours the retryable flag: a non-retryable error is tried once', async () => {
       let calls = 0;
       await server.handleInvoke('rs.bad', () => {

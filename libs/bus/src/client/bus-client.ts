@@ -250,7 +250,8 @@ export class BusClient {
         if (bulkhead) await bulkhead.acquire(waitSignal(deadline, options.signal, ctx?.signal));
         let reply: Envelope;
         try {
-          reply = await this.invokeOnce(target, payload, options, ctx, deadline, retry ? attempt : 0, tracing);
+          const tryDeadline = retry?.attemptTimeout ? Math.min(deadline, Date.now() + retry.attemptTimeout) : deadline;
+          reply = await this.invokeOnce(target, payload, options, ctx, tryDeadline, retry ? attempt : 0, tracing);
         } finally {
           bulkhead?.release();
         }

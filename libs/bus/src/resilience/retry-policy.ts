@@ -13,9 +13,14 @@ export interface RetryPolicy {
   factor?: number;
   /** Retry only these codes; default: any error whose `retryable` flag is set. */
   retryOn?: ErrorCode[];
+  /**
+   * Timeout of each try (ms), within the call's deadline: a request lost with a failed server then times out
+   * (AGENT_TIMEOUT, retryable) in time for another try. Default: none (each try may use all the time left).
+   */
+  attemptTimeout?: number;
 }
 
-export const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'retryOn'>> = { attempts: 3, initialDelay: 50, maxDelay: 2000, factor: 2 };
+export const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'retryOn' | 'attemptTimeout'>> = { attempts: 3, initialDelay: 50, maxDelay: 2000, factor: 2 };
 
 export function shouldRetry(err: BusError, policy: RetryPolicy): boolean {
   return policy.retryOn ? policy.retryOn.includes(err.code) : err.retryable;

@@ -31,7 +31,7 @@ interface Registration {
   readonly handler: InvokeHandler | StreamHandler;
   readonly concurrency: number;
   readonly timeout?: number;
-  readonly retry?: Required<Omit<RetryPolicy, 'retryOn'>> & RetryPolicy;
+  readonly retry?: typeof DEFAULT_RETRY & RetryPolicy;
   readonly deferStarted: boolean;
   active: number;
   subs: TransportSubscription[];
