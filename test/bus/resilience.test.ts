@@ -43,6 +43,7 @@ for (const fixture of transportFixtures) {
       assert.equal(await caller.invoke('rs.lost-first', {}, { timeout: 5000, retry: { attempts: 3, attemptTimeout: 100, ...FAST } }), 'second try');
       assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
       assert.equal(calls, 2);
+      await until(() => server.stats.requestsServed > 0 && (server as unknown as { responder: { inflightCount: number } }).responder.inflightCount === 0, 2000, 'the ignored try to release its slot');
     });
 
     it('honours the retryable flag: a non-retryable error is tried once', async () => {

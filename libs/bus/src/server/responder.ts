@@ -204,7 +204,7 @@ export class Responder {
     let result: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
-        result = await callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx));
+        result = await untilAborted(callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx)), call.controller.signal);
         break;
       } catch (err) {
         if (await this.retryHandler(reg, call, err, attempt)) continue;
@@ -274,8 +274,8 @@ export class Responder {
       let result: unknown;
       for (let attempt = 1; ; attempt++) {
         try {
-          const produced = await callContextStorage.run(ctx, () => (reg.handler as StreamHandler)(call.request.payload, hctx));
-          result = await callContextStorage.run(ctx, () => drainProduced(produced, writer, signal));
+          const produced = await untilAborted(callContextStorage.run(ctx, () => (reg.handler as StreamHandler)(call.request.payload, hctx)), signal);
+          result = await untilAborted(callContextStorage.run(ctx, () => drainProduced(produced, writer, signal)), signal);
           break;
         } catch (err) {
           // Only the started frame has gone out: nothing the caller saw would be repeated.
@@ -523,6 +523,29 @@ export class Responder {
 
 // Flow control needs both the extension and a window: an invoke advertises `flow` but grants no credit (it
 // reads only the terminal frame), so without a window the producer is not limited.
+/**
+ * Waits for a handler, but no longer than its signal: a handler that ignores its AbortSignal must not keep its
+ * caller waiting past the deadline or hold its concurrency slot; what it returns later is dropped.
+ */
+function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
+  if (!value || typeof (value as Promise<T>).then !== 'function') return Promise.resolve(value as T);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    (value as Promise<T>).then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 function initialCredit(ext: ReadonlySet<string>, env: Envelope): number {
   if (!ext.has(Extensions.FLOW)) return Infinity;
   const w = env.metadata?.[MetaKeys.WINDOW];
