@@ -51,5 +51,17 @@ export const natsFixture: TransportFixture = {
   },
 };
 
+/** The memory transport as apps use it by default: object copies (jsonClone) instead of validated JSON text. */
+export const memoryCopyFixture: TransportFixture = {
+  name: 'memory (object copies)',
+  async setup() {
+    const broker = new MemoryBroker();
+    return {
+      newTransport: () => new MemoryTransport({ broker, validate: false }),
+      teardown: async () => {},
+    };
+  },
+};
+
 /** Every transport the shared suite runs on. */
-export const transportFixtures: TransportFixture[] = [memoryFixture, natsFixture];
+export const transportFixtures: TransportFixture[] = [memoryFixture, memoryCopyFixture, natsFixture];

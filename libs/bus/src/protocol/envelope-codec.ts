@@ -11,8 +11,12 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * is_final false, empty metadata and an absent payload.
  */
 export function encodeEnvelope(env: Envelope): string {
-  // Envelopes built by the factory are already in wire form: serialise them without a copy.
-  return JSON.stringify(inWireForm(env) ? env : wireForm(env));
+  return JSON.stringify(asWireForm(env));
+}
+
+/** The envelope itself when it is already in wire form (as the factory builds them), else a cleaned copy. */
+export function asWireForm(env: Envelope): Envelope | Record<string, unknown> {
+  return inWireForm(env) ? env : wireForm(env);
 }
 
 function inWireForm(env: Envelope): boolean {

@@ -1,12 +1,17 @@
 import { hasWildcard, subjectMatches } from './subject-match.js';
 
-/** A subscription inside the broker; `deliver` receives the JSON text so every receiver parses its own copy. */
+/**
+ * A subscription inside the broker. `deliver` receives the receiver's own copy of the envelope (or its JSON
+ * text, when the receiving transport validates bodies like a network transport does).
+ */
 export interface BrokerSubscription {
   readonly id: number;
   readonly subject: string;
   readonly queue?: string;
   readonly owner: object;
-  deliver(subject: string, body: string, reply: string | undefined, status?: 'no-responders'): void;
+  /** Whether this receiver wants JSON text (to decode and validate) rather than an object copy. */
+  readonly wantsText: boolean;
+  deliver(subject: string, body: unknown, reply: string | undefined, status?: 'no-responders'): void;
 }
 
 /**

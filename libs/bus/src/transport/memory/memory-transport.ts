@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
-import { encodeEnvelope, decodeEnvelope } from '../../protocol/envelope-codec.js';
+import { asWireForm, decodeEnvelope } from '../../protocol/envelope-codec.js';
+import { jsonClone } from './json-clone.js';
 import type { Envelope } from '../../protocol/envelope.js';
 import type {
   Transport,
@@ -25,9 +26,10 @@ export interface MemoryTransportOptions {
 }
 
 /**
- * The embedded transport: a connection to an in-process MemoryBroker with NATS semantics. Bodies travel as
- * JSON text and every receiver parses its own copy, so a handler can never mutate the caller's objects and
- * what works here serialises the same way over NATS.
+ * The embedded transport: a connection to an in-process MemoryBroker with NATS semantics. Every receiver gets
+ * its own copy of the envelope, made at publish time with JSON's semantics (`jsonClone`), so a handler can never
+ * mutate the caller's objects and what works here serialises the same way over NATS. With `validate`, bodies
+ * travel as JSON text and are decoded with full schema validation, as a network transport does.
  */
 export class MemoryTransport implements Transport {
   readonly kind = 'memory';
@@ -63,14 +65,23 @@ export class MemoryTransport implements Transport {
     if (this.state !== 'connected') {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `memory transport is ${this.state}`);
     }
-    const body = encodeEnvelope(envelope);
+    const wire = asWireForm(envelope);
+    // Copied (or serialised) before routing, so an envelope that cannot be encoded always fails here, as over NATS.
+    let first: unknown = this.validate ? JSON.stringify(wire) : jsonClone(wire);
     const reply = opts?.reply;
     const targets = this.broker.route(subject);
     if (targets.length === 0) {
       if (reply) this.bounceNoResponders(reply);
       return;
     }
+    let text: string | undefined = typeof first === 'string' ? first : undefined;
     for (const sub of targets) {
+      let body: unknown;
+      if (sub.wantsText) body = text ??= JSON.stringify(wire);
+      else if (first !== undefined && typeof first !== 'string') {
+        body = first;
+        first = undefined;
+      } else body = jsonClone(wire);
       enqueueDelivery(() => sub.deliver(subject, body, reply));
     }
   }
@@ -90,6 +101,7 @@ export class MemoryTransport implements Transport {
       subject,
       queue: opts?.queue,
       owner: this,
+      wantsText: validate,
       deliver(subj, body, reply, status) {
         if (!active) return;
         if (status) {
@@ -98,7 +110,7 @@ export class MemoryTransport implements Transport {
         }
         let envelope: Envelope;
         try {
-          envelope = validate ? decodeEnvelope(body) : (JSON.parse(body) as Envelope);
+          envelope = typeof body === 'string' ? decodeEnvelope(body) : (body as Envelope);
         } catch (err) {
           handler({ subject: subj, reply, error: err instanceof BusError ? err : new BusError(ErrorCodes.CODEC_FAILURE, String(err)) });
           return;
