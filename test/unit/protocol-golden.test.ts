@@ -8,6 +8,7 @@ import { schemaProblems } from '../../libs/bus/src/protocol/envelope-validator.j
 import { createEvent, createReply, createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
 import { newEventId, nowRfc3339 } from '../../libs/bus/src/protocol/ids.js';
 import { BusError } from '../../libs/bus/src/errors/bus-error.js';
+import { validate as uuidValidate, version as uuidVersion } from 'uuid';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const fixtures = join(root, 'test/fixtures/protocol');
@@ -123,8 +124,13 @@ describe('encode/decode rules', () => {
     const id = newEventId();
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.match(nowRfc3339(), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    const ids = Array.from({ length: 100 }, newEventId);
+    const ids = Array.from({ length: 5000 }, newEventId);
     assert.deepEqual([...ids].sort(), ids, 'UUIDv7 ids sort by creation time');
+    assert.equal(new Set(ids).size, ids.length, 'ids are unique');
+    for (const x of ids) assert.ok(uuidValidate(x) && uuidVersion(x) === 7, x);
+    // The time prefix is the creation time (48-bit big-endian milliseconds).
+    const ms = parseInt(ids[0].slice(0, 8) + ids[0].slice(9, 13), 16);
+    assert.ok(Math.abs(ms - Date.now()) < 5000, `timestamp ${ms}`);
   });
 });
 

@@ -15,6 +15,7 @@ import { deltaPayload, finalPayload } from './frame-values.js';
 import { endSpan, handlerParent, spanAttributes, startHandlerSpan, withSpan } from '../observability/bus-tracing.js';
 import type { Span } from '@opentelemetry/api';
 import type { StreamWriter } from './stream-writer.js';
+import { LazyAbort, type AbortLike } from './lazy-abort.js';
 
 /** What a programmatic handler receives besides the payload. */
 export interface HandlerContext extends CallContext {
@@ -42,7 +43,7 @@ interface Inflight {
   readonly request: Envelope;
   readonly replyTo: string;
   readonly ext: ReadonlySet<string>;
-  readonly controller: AbortController;
+  readonly abort: LazyAbort;
   readonly controlSubject: string;
   readonly startedAt: number;
   lastSeen: number;
@@ -81,7 +82,7 @@ export class Responder {
     for (const reg of this.registrations.values()) for (const s of reg.subs) s.unsubscribe();
     this.registrations.clear();
     const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
-    for (const call of this.inflight.values()) call.controller.abort(reason);
+    for (const call of this.inflight.values()) call.abort.abort(reason);
   }
 
   /** Handler executions in flight. */
@@ -160,12 +161,12 @@ export class Responder {
       }
     }
     if (reg.timeout !== undefined && (deadline === undefined || now + reg.timeout < deadline)) deadline = now + reg.timeout;
-    const controller = new AbortController();
+    const abort = new LazyAbort();
     const call: Inflight = {
       request: env,
       replyTo,
       ext,
-      controller,
+      abort,
       controlSubject: `${this.inbox}.ctl.${env.event_id}`,
       startedAt: now,
       lastSeen: now,
@@ -174,10 +175,10 @@ export class Responder {
     this.inflight.set(env.event_id, call);
     reg.active++;
     this.bus.stats.requestsServed++;
-    const ctx = this.contextFor(env, reg.target, reg.kind, controller.signal, deadline);
+    const ctx = this.contextFor(env, reg.target, reg.kind, abort, deadline);
     let timer: NodeJS.Timeout | undefined;
     if (deadline !== undefined) {
-      timer = setTimeout(() => controller.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${reg.target}" exceeded`)), deadline - now);
+      timer = setTimeout(() => abort.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${reg.target}" exceeded`)), deadline - now);
     }
     const telemetry = this.bus.options.telemetry;
     let span: Span | undefined;
@@ -204,7 +205,7 @@ export class Responder {
     let result: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
-        result = await untilAborted(callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx)), call.controller.signal);
+        result = await untilAborted(callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx)), call.abort);
         break;
       } catch (err) {
         if (await this.retryHandler(reg, call, err, attempt)) continue;
@@ -218,13 +219,12 @@ export class Responder {
   /** Handler-side retry: waits the backoff and says whether to run the handler again. */
   private async retryHandler(reg: Registration, call: Inflight, err: unknown, attempt: number): Promise<boolean> {
     const policy = reg.retry;
-    const signal = call.controller.signal;
-    if (!policy || attempt >= policy.attempts || signal.aborted) return false;
+    if (!policy || attempt >= policy.attempts || call.abort.aborted) return false;
     const error = toBusError(err);
     if (!shouldRetry(error, policy)) return false;
     this.bus.stats.retries++;
     try {
-      await sleep(backoffDelay(attempt + 1, policy), signal);
+      await sleep(backoffDelay(attempt + 1, policy), call.abort.signal);
     } catch {
       return false;
     }
@@ -233,7 +233,7 @@ export class Responder {
 
   private async runStream(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
     let seq = 0;
-    const signal = call.controller.signal;
+    const signal = call.abort.signal;
     const useExt = call.ext.has(Extensions.CANCEL) || call.ext.has(Extensions.FLOW);
     const send = async (eventType: string, payload: unknown, metadata?: Record<string, unknown>): Promise<void> => {
       if (signal.aborted) throw signal.reason;
@@ -291,7 +291,7 @@ export class Responder {
   }
 
   private handlerFailed(reg: Registration, call: Inflight, err: unknown, seq: number): void {
-    const signal = call.controller.signal;
+    const signal = call.abort;
     const error = signal.aborted && !(err instanceof BusError) ? toBusError(signal.reason) : toBusError(err);
     call.error = error;
     if (!(signal.aborted && error.code !== ErrorCodes.AGENT_TIMEOUT)) {
@@ -361,7 +361,7 @@ export class Responder {
     const call = this.inflight.get(requestId);
     if (!call) return;
     if (msg.status === 'no-responders') {
-      call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller is gone', { retryable: false }));
+      call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller is gone', { retryable: false }));
       return;
     }
     const env = msg.envelope;
@@ -370,7 +370,7 @@ export class Responder {
     switch (env.event_type) {
       case ControlEventTypes.CANCEL:
         this.bus.stats.cancelledByCaller++;
-        call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+        call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
         break;
       case ControlEventTypes.CREDIT: {
         const n = env.metadata?.[MetaKeys.CREDIT];
@@ -393,11 +393,11 @@ export class Responder {
     const call = this.inflight.get(env.correlation_id);
     if (!call) return;
     this.bus.stats.cancelledByCaller++;
-    call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+    call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
   }
 
   private waitForCredit(call: Inflight): Promise<void> {
-    const signal = call.controller.signal;
+    const signal = call.abort;
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -415,7 +415,7 @@ export class Responder {
     for (const call of this.inflight.values()) {
       if (!call.ext.has(Extensions.CANCEL) || now - call.startedAt < every) continue;
       if (now - call.lastSeen > every * 3) {
-        call.controller.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller stopped answering liveness probes', { retryable: false }));
+        call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller stopped answering liveness probes', { retryable: false }));
         continue;
       }
       this.bus.sendControl(call.replyTo, ControlEventTypes.PING, call.request.event_id, undefined, call.controlSubject);
@@ -495,13 +495,15 @@ export class Responder {
     return error;
   }
 
-  private contextFor(env: Envelope, target: string, kind: CallContext['kind'], signal: AbortSignal, deadline: number | undefined): CallContext {
+  private contextFor(env: Envelope, target: string, kind: CallContext['kind'], abort: LazyAbort | AbortSignal, deadline: number | undefined): CallContext {
     const meta = env.metadata;
     return {
       envelope: env,
       target,
       kind,
-      signal,
+      get signal(): AbortSignal {
+        return abort instanceof LazyAbort ? abort.signal : abort;
+      },
       deadline,
       session: {
         session_id: env.session_id,
@@ -527,7 +529,7 @@ export class Responder {
  * Waits for a handler, but no longer than its signal: a handler that ignores its AbortSignal must not keep its
  * caller waiting past the deadline or hold its concurrency slot; what it returns later is dropped.
  */
-function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
+function untilAborted<T>(value: T | Promise<T>, signal: AbortLike): Promise<T> {
   if (!value || typeof (value as Promise<T>).then !== 'function') return Promise.resolve(value as T);
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
