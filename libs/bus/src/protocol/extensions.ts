@@ -48,8 +48,18 @@ export const ControlEventTypes = {
   PONG: 'acp.control.pong',
 } as const;
 
+// Requests from one kind of peer carry the same advertisement every time: parse each distinct one once.
+const parsed = new Map<string, ReadonlySet<string>>();
+
 export function parseExtensions(value: unknown): ReadonlySet<string> {
-  if (typeof value === 'string' && value.length > 0) return new Set(value.split(','));
+  if (typeof value === 'string' && value.length > 0) {
+    let set = parsed.get(value);
+    if (!set) {
+      set = new Set(value.split(','));
+      if (parsed.size < 64) parsed.set(value, set);
+    }
+    return set;
+  }
   if (Array.isArray(value)) return new Set(value.filter((v): v is string => typeof v === 'string'));
   return EMPTY;
 }

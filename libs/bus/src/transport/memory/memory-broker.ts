@@ -23,6 +23,8 @@ export class MemoryBroker {
   private static sharedBroker?: MemoryBroker;
   private nextId = 1;
   private readonly exact = new Map<string, BrokerSubscription[]>();
+  /** `<prefix>.>` subscriptions (every bus client's reply inbox), by prefix: found without scanning. */
+  private readonly prefixed = new Map<string, BrokerSubscription[]>();
   private readonly wildcard: BrokerSubscription[] = [];
   private readonly roundRobin = new Map<string, number>();
   private matchCache = new Map<string, BrokerSubscription[]>();
@@ -36,27 +38,20 @@ export class MemoryBroker {
   }
 
   add(sub: BrokerSubscription): void {
-    if (hasWildcard(sub.subject)) this.wildcard.push(sub);
-    else {
-      const list = this.exact.get(sub.subject);
-      if (list) list.push(sub);
-      else this.exact.set(sub.subject, [sub]);
-    }
+    const prefix = tailPrefix(sub.subject);
+    if (prefix !== undefined) addTo(this.prefixed, prefix, sub);
+    else if (hasWildcard(sub.subject)) this.wildcard.push(sub);
+    else addTo(this.exact, sub.subject, sub);
     this.matchCache = new Map();
   }
 
   remove(sub: BrokerSubscription): void {
-    if (hasWildcard(sub.subject)) {
+    const prefix = tailPrefix(sub.subject);
+    if (prefix !== undefined) removeFrom(this.prefixed, prefix, sub);
+    else if (hasWildcard(sub.subject)) {
       const i = this.wildcard.indexOf(sub);
       if (i >= 0) this.wildcard.splice(i, 1);
-    } else {
-      const list = this.exact.get(sub.subject);
-      if (list) {
-        const i = list.indexOf(sub);
-        if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.exact.delete(sub.subject);
-      }
-    }
+    } else removeFrom(this.exact, sub.subject, sub);
     this.matchCache = new Map();
   }
 
@@ -91,6 +86,13 @@ export class MemoryBroker {
     if (cached) return cached;
     const exact = this.exact.get(subject);
     let result: BrokerSubscription[] = exact ? [...exact] : [];
+    if (this.prefixed.size > 0) {
+      // `a.b.>` matches `a.b.c…`: look up every proper prefix of the subject.
+      for (let i = subject.indexOf('.'); i > 0; i = subject.indexOf('.', i + 1)) {
+        const subs = this.prefixed.get(subject.slice(0, i));
+        if (subs) result.push(...subs);
+      }
+    }
     for (const sub of this.wildcard) if (subjectMatches(sub.subject, subject)) result.push(sub);
     // Inbox subjects are unique per call; caching them would only grow the map.
     if (!subject.startsWith('_INBOX.')) {
@@ -101,4 +103,25 @@ export class MemoryBroker {
     }
     return result;
   }
+}
+
+/** For `a.b.>` (no other wildcard), `a.b`; undefined for anything else. */
+function tailPrefix(subject: string): string | undefined {
+  if (!subject.endsWith('.>')) return undefined;
+  const prefix = subject.slice(0, -2);
+  return hasWildcard(prefix) || prefix.length === 0 ? undefined : prefix;
+}
+
+function addTo(map: Map<string, BrokerSubscription[]>, key: string, sub: BrokerSubscription): void {
+  const list = map.get(key);
+  if (list) list.push(sub);
+  else map.set(key, [sub]);
+}
+
+function removeFrom(map: Map<string, BrokerSubscription[]>, key: string, sub: BrokerSubscription): void {
+  const list = map.get(key);
+  if (!list) return;
+  const i = list.indexOf(sub);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) map.delete(key);
 }
