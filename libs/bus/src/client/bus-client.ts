@@ -19,7 +19,7 @@ import { CircuitBreaker, isTargetFailure, type CircuitBreakerOptions } from '../
 import { resolvePolicy, type BusPolicies, type CallPolicy } from '../resilience/call-policy.js';
 import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep } from '../resilience/retry-policy.js';
 import { toBusError } from '../errors/to-bus-error.js';
-import { callerParent, endSpan, injectTrace, startCallerSpan } from '../observability/bus-tracing.js';
+import { callerParent, endSpan, injectTrace, startCallerSpan, tracingActive } from '../observability/bus-tracing.js';
 import { BusMetrics } from '../observability/bus-metrics.js';
 import type { Context, Span } from '@opentelemetry/api';
 import type { BusLogger } from './bus-logger.js';
@@ -181,7 +181,7 @@ export class BusClient {
       !policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)
         ? this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing)
         : this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing);
-    if (!tracing && !this.metrics) return call;
+    if (!tracing && !this.metrics?.active) return call;
     return call.then(
       (reply) => {
         this.endCall('invoke', target, started, tracing);
@@ -196,7 +196,7 @@ export class BusClient {
 
   /** @internal Starts the caller span of a call (undefined when telemetry is off). */
   startTrace(kind: 'invoke' | 'stream' | 'publish', name: string, options: CallOptions | PublishOptions, ctx: CallContext | undefined): CallTrace | undefined {
-    if (!this.options.telemetry) return undefined;
+    if (!this.options.telemetry || !tracingActive()) return undefined;
     const parent = callerParent(ctx?.trace, options.traceparent, options.tracestate);
     const subject = kind === 'publish' ? this.subjects.event(name) : this.subjects.invoke(name);
     const attributes = {

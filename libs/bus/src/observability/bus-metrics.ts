@@ -27,8 +27,18 @@ export class BusMetrics {
   private readonly callDuration: Histogram;
   private readonly handled: Counter;
   private readonly handleDuration: Histogram;
+  /** False with the API's no-op meter provider: then recording would only allocate attribute objects. */
+  private readonly enabled: boolean;
+
+  /** Whether calls are recorded (an SDK meter provider was registered when the bus was created). */
+  get active(): boolean {
+    return this.enabled;
+  }
 
   constructor(agentId: string, stats: BusStats, inflight: () => { calls: number; streams: number; handlers: number }) {
+    // The metrics API has no proxy: instruments come from the provider registered when the bus is created, so
+    // an SDK must be started before the bus (the demo starts telemetry first thing in main.ts).
+    this.enabled = metrics.getMeterProvider().constructor.name !== 'NoopMeterProvider';
     const meter = metrics.getMeter('openagentio-bus');
     const base = { 'acp.agent': agentId };
     this.calls = meter.createCounter(MetricNames.calls, { description: 'Calls made, by kind, target and outcome (ok or the error code)' });
@@ -53,12 +63,14 @@ export class BusMetrics {
   }
 
   recordCall(kind: 'invoke' | 'stream', target: string, outcome: string, ms: number): void {
+    if (!this.enabled) return;
     const attrs = { 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
     this.calls.add(1, attrs);
     this.callDuration.record(ms, attrs);
   }
 
   recordHandled(kind: 'invoke' | 'stream' | 'event', target: string, outcome: string, ms: number): void {
+    if (!this.enabled) return;
     const attrs = { 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
     this.handled.add(1, attrs);
     this.handleDuration.record(ms, attrs);

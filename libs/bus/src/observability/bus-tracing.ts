@@ -1,4 +1,5 @@
 import {
+  ProxyTracerProvider,
   context as otelContext,
   createTraceState,
   propagation,
@@ -24,6 +25,18 @@ export const SpanNames = {
 } as const;
 
 const TRACER_NAME = 'openagentio-bus';
+
+// The API's global provider is a proxy whose delegate is a no-op until an SDK registers one.
+const NOOP_DELEGATE = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether an OpenTelemetry SDK is tracing. Without one, spans would only be thrown away, so the bus skips them
+ * and passes the inbound trace context through unchanged. Checked per call: an SDK started later takes effect.
+ */
+export function tracingActive(): boolean {
+  const provider = trace.getTracerProvider() as ProxyTracerProvider;
+  return typeof provider.getDelegate !== 'function' || provider.getDelegate() !== NOOP_DELEGATE;
+}
 
 function tracer() {
   return trace.getTracer(TRACER_NAME);

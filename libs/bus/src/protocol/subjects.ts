@@ -41,7 +41,11 @@ const TOKEN = /^[^\s.*>]+$/;
  * Checks a target, event type or tenant: dot-separated non-empty tokens, no white space and no wildcards.
  * Throws INVALID_REQUEST naming the problem, so `a..b`, `a b` or `a.*` never reach the transport.
  */
+// Names are checked on every call; the ones seen recently are remembered (a bounded set of valid names).
+const validNames = new Set<string>();
+
 export function assertName(name: unknown, what: string, singleToken = false): asserts name is string {
+  if (!singleToken && typeof name === 'string' && validNames.has(name)) return;
   if (typeof name !== 'string' || name.length === 0) {
     throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} must be a non-empty string`);
   }
@@ -53,6 +57,10 @@ export function assertName(name: unknown, what: string, singleToken = false): as
       const why = t.length === 0 ? 'has an empty token' : /\s/.test(t) ? 'contains white space' : 'contains a wildcard (* or >)';
       throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} "${name}" ${why}`);
     }
+  }
+  if (!singleToken) {
+    if (validNames.size >= 4096) validNames.clear();
+    validNames.add(name);
   }
 }
 

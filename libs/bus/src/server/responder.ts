@@ -12,7 +12,7 @@ import type { BusClient, BusSubscription, EventHandler } from '../client/bus-cli
 import type { HandlerOptions, SubscribeOptions } from '../client/call-options.js';
 import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from '../resilience/retry-policy.js';
 import { deltaPayload, finalPayload } from './frame-values.js';
-import { endSpan, handlerParent, spanAttributes, startHandlerSpan, withSpan } from '../observability/bus-tracing.js';
+import { endSpan, handlerParent, spanAttributes, startHandlerSpan, tracingActive, withSpan } from '../observability/bus-tracing.js';
 import type { Span } from '@opentelemetry/api';
 import type { StreamWriter } from './stream-writer.js';
 import { LazyAbort, type AbortLike } from './lazy-abort.js';
@@ -180,7 +180,7 @@ export class Responder {
     if (deadline !== undefined) {
       timer = setTimeout(() => abort.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${reg.target}" exceeded`)), deadline - now);
     }
-    const telemetry = this.bus.options.telemetry;
+    const telemetry = this.bus.options.telemetry && tracingActive();
     let span: Span | undefined;
     let run: Promise<void>;
     if (telemetry) {
@@ -436,7 +436,7 @@ export class Responder {
     const ctx = this.contextFor(env, pattern, 'event', NEVER_ABORTED, undefined);
     let run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));
     let span: Span | undefined;
-    if (this.bus.options.telemetry) {
+    if (this.bus.options.telemetry && tracingActive()) {
       const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
       const s = startHandlerSpan('event', pattern, parent, spanAttributes(this.bus.transport.kind, 'process', msg.subject, env, pattern));
       const inner = run;

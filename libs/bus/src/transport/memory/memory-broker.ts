@@ -84,26 +84,32 @@ export class MemoryBroker {
   private matching(subject: string): BrokerSubscription[] {
     const cached = this.matchCache.get(subject);
     if (cached) return cached;
+    // One source of matches (the common case: a reply inbox, or one exact subject) is returned without a copy.
+    const sources: BrokerSubscription[][] = [];
     const exact = this.exact.get(subject);
-    let result: BrokerSubscription[] = exact ? [...exact] : [];
+    if (exact) sources.push(exact);
     if (this.prefixed.size > 0) {
       // `a.b.>` matches `a.b.c…`: look up every proper prefix of the subject.
       for (let i = subject.indexOf('.'); i > 0; i = subject.indexOf('.', i + 1)) {
         const subs = this.prefixed.get(subject.slice(0, i));
-        if (subs) result.push(...subs);
+        if (subs) sources.push(subs);
       }
     }
-    for (const sub of this.wildcard) if (subjectMatches(sub.subject, subject)) result.push(sub);
+    let wild: BrokerSubscription[] | undefined;
+    for (const sub of this.wildcard) if (subjectMatches(sub.subject, subject)) (wild ??= []).push(sub);
+    if (wild) sources.push(wild);
+    const result = sources.length === 0 ? NO_SUBS : sources.length === 1 ? sources[0] : sources.flat();
     // Inbox subjects are unique per call; caching them would only grow the map.
     if (!subject.startsWith('_INBOX.')) {
       if (this.matchCache.size > 10_000) this.matchCache = new Map();
-      this.matchCache.set(subject, result);
-    } else if (result.length === 0) {
-      result = [];
+      // The lists behind a single source change with (un)subscribes, which clear the cache anyway; copy to be safe.
+      this.matchCache.set(subject, sources.length === 1 ? [...result] : result);
     }
     return result;
   }
 }
+
+const NO_SUBS: BrokerSubscription[] = [];
 
 /** For `a.b.>` (no other wildcard), `a.b`; undefined for anything else. */
 function tailPrefix(subject: string): string | undefined {
