@@ -92,6 +92,25 @@ describe('bridge supervision', () => {
     await s.stop();
   });
 
+  it('while a bridge restarts, its targets answer a retryable AGENT_UNAVAILABLE, never NO_HANDLER', async () => {
+    const b = new ScriptedBridge('held');
+    const slow = { ...fast, initialDelayMs: 300, maxDelayMs: 300, jitter: 0 };
+    const s = new BridgeSupervisor(b, bus, quietLogger, slow);
+    await s.start();
+    assert.equal(await caller.invoke('echo.held', 'hi'), 'hi');
+    b.ctx!.reportFailure(new Error('peer connection lost'));
+    await until(() => b.stops === 1 && s.status === 'degraded', 1000, 'stopped after the failure');
+    await bus.transport.flush();
+    await assert.rejects(caller.invoke('echo.held', 'hi'), (e: { code: string; retryable: boolean; message: string }) =>
+      e.code === 'AGENT_UNAVAILABLE' && e.retryable && /restarting: peer connection lost/.test(e.message));
+    // A caller with a retry policy rides through the restart.
+    assert.equal(await caller.invoke('echo.held', 'again', { retry: { attempts: 20, initialDelay: 50, maxDelay: 100 } }), 'again');
+    assert.equal(s.status, 'healthy');
+    await s.stop();
+    await bus.transport.flush();
+    await assert.rejects(caller.invoke('echo.held', 'x'), (e: { code: string }) => e.code === 'NO_HANDLER');
+  });
+
   it('gives up when the restart budget is spent', async () => {
     const b = new ScriptedBridge('broken', 100);
     const s = new BridgeSupervisor(b, bus, quietLogger, fast);

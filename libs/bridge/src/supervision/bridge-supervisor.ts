@@ -1,4 +1,6 @@
 import type { BusClient } from '../../../bus/src/client/bus-client.js';
+import { BusError } from '../../../bus/src/errors/bus-error.js';
+import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
 import type { BusLogger } from '../../../bus/src/client/bus-logger.js';
 import { PermanentBridgeError, type Bridge, type BridgeContext, type BridgeHealth, type BridgeHealthStatus } from '../bridge.interface.js';
 
@@ -62,6 +64,10 @@ export class BridgeSupervisor {
   private since = new Date().toISOString();
   private readonly opts: Required<SupervisionOptions>;
   private startPromise?: Promise<void>;
+  /** Targets the bridge registered when it last ran; while it is down they answer AGENT_UNAVAILABLE. */
+  private readonly targets = new Set<string>();
+  private placeholders: Array<{ unsubscribe(): void }> = [];
+  private readonly trackingBus: BusClient;
 
   constructor(
     readonly bridge: Bridge,
@@ -71,6 +77,7 @@ export class BridgeSupervisor {
     private readonly onChange?: (s: BridgeSupervisor) => void,
   ) {
     this.opts = { ...DEFAULT_SUPERVISION, ...stripUndefined(options) };
+    this.trackingBus = trackRegistrations(bus, this.targets);
   }
 
   get name(): string {
@@ -108,6 +115,7 @@ export class BridgeSupervisor {
     this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.releasePlaceholders();
     await this.startPromise?.catch(() => undefined);
     if (this.running) {
       this.running = false;
@@ -122,8 +130,9 @@ export class BridgeSupervisor {
 
   private async attempt(): Promise<void> {
     const gen = this.generation;
+    this.releasePlaceholders();
     const ctx: BridgeContext = {
-      bus: this.bus,
+      bus: this.trackingBus,
       logger: this.logger,
       reportFailure: (error: Error) => this.onFailure(gen, error),
     };
@@ -138,6 +147,7 @@ export class BridgeSupervisor {
         // best effort
       }
       this.handleFailure(err as Error, 'start failed');
+      this.holdTargets();
       return;
     }
     if (gen !== this.generation || this.stopping) {
@@ -164,7 +174,10 @@ export class BridgeSupervisor {
       .then(() => this.bridge.stop())
       .catch((err) => this.logger.warn(`bridge "${this.name}" failed to stop after a failure: ${(err as Error).message}`))
       .then(() => {
-        if (failedGen === this.generation && !this.stopping) this.handleFailure(error, 'failed');
+        if (failedGen === this.generation && !this.stopping) {
+          this.handleFailure(error, 'failed');
+          this.holdTargets();
+        }
       });
   }
 
@@ -199,12 +212,60 @@ export class BridgeSupervisor {
     this.timer.unref?.();
   }
 
+  /**
+   * While the bridge is down, the targets it served answer at once with AGENT_UNAVAILABLE — retryable during a
+   * restart, final once supervision has given up — instead of NO_HANDLER. Targets the bridge still holds itself
+   * (some bridges keep answering through a restart) are left to it.
+   */
+  private holdTargets(): void {
+    if (this.stopping || this.placeholders.length > 0) return;
+    const registered = new Set(this.bus.targets);
+    for (const target of this.targets) {
+      if (registered.has(target)) continue;
+      try {
+        this.placeholders.push(
+          this.bus.handleStream(target, () => {
+            const restarting = this.state !== 'unhealthy';
+            throw new BusError(
+              ErrorCodes.AGENT_UNAVAILABLE,
+              restarting ? `bridge "${this.name}" is restarting: ${this.lastError ?? 'peer failed'}` : `bridge "${this.name}" is unhealthy: ${this.lastError ?? 'peer failed'}`,
+              { retryable: restarting, cause: { bridge: this.name, status: this.state } },
+            );
+          }),
+        );
+      } catch (err) {
+        this.logger.debug?.(`bridge "${this.name}": no placeholder for ${target}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private releasePlaceholders(): void {
+    for (const p of this.placeholders.splice(0)) p.unsubscribe();
+  }
+
   private setState(s: BridgeHealthStatus): void {
     if (this.state === s) return;
     this.state = s;
     this.since = new Date().toISOString();
     this.onChange?.(this);
   }
+}
+
+/** The bus as a bridge sees it: the same client, but the targets it registers are remembered. */
+function trackRegistrations(bus: BusClient, targets: Set<string>): BusClient {
+  return new Proxy(bus, {
+    get(target, prop) {
+      if (prop === 'handleInvoke' || prop === 'handleStream') {
+        return (name: string, ...rest: unknown[]) => {
+          const reg = (target[prop] as (...a: unknown[]) => { unsubscribe(): void }).call(target, name, ...rest);
+          targets.add(name);
+          return reg;
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
