@@ -6,6 +6,7 @@ import { RouterAgent } from './agents/router.agent.js';
 import { WorkerAgent } from './agents/worker.agent.js';
 import { WriterAgent } from './agents/writer.agent.js';
 import { DemoController } from './demo.controller.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 
 /**
  * Which agents this process runs: `AGENTS` is a comma-separated list of `router` (the router agent, the HTTP
@@ -45,7 +46,7 @@ const agents = selectedAgents();
 
 /** The demo: four agents on one bus. With NATS_URL set they talk over that NATS server, else in memory. */
 @Module({
-  imports: [BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo' }), ...agents.imports],
+  imports: [BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo' }), ObservabilityModule.forRoot(), ...agents.imports],
   controllers: agents.controllers,
   providers: agents.providers,
 })

@@ -5,8 +5,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { BusErrorHttpFilter, BusServer } from '../libs/bus/src/index.js';
 import { AppModule } from './app.module.js';
+import { startTelemetry } from './observability/telemetry.js';
 
 async function bootstrap(): Promise<void> {
+  // OpenTelemetry first: the metrics API binds instruments when the bus is created (docs/observability.md).
+  await startTelemetry();
   const app = await NestFactory.create<NestExpressApplication>(AppModule);
   // The demo page (no build step): dist/src/main.js serves src/public.
   app.useStaticAssets(fileURLToPath(new URL('../../src/public', import.meta.url)));

@@ -64,3 +64,4 @@ export * from './resilience/bulkhead.js';
 export * from './resilience/call-policy.js';
 export * from './observability/bus-tracing.js';
 export * from './observability/bus-metrics.js';
+export * from './observability/bus-health.indicator.js';

@@ -155,6 +155,7 @@ export class BusClient {
     for (const call of [...this.streams.values()]) call.fail(closed, false);
     this.inboxSub?.unsubscribe();
     this.unwatchStatus?.();
+    this.metrics?.close();
     await this.transport.close();
     this.connected = false;
   }

@@ -33,6 +33,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
   tracing?: CallTrace;
   private startedAt = 0;
   private framesReceived = 0;
+  private firstDeltaSeen = false;
   private terminalError?: BusError;
   private receivedAny = false;
   private retryTimer?: NodeJS.Timeout;
@@ -224,7 +225,10 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     }
     for (const frame of ready) {
       if (frame.event_type === EventTypes.STARTED) this.readCapabilities(frame);
-      else if (frame.event_type === EventTypes.DELTA && this.framesReceived <= 1) this.tracing?.span.addEvent('acp.first_delta');
+      else if (frame.event_type === EventTypes.DELTA && !this.firstDeltaSeen) {
+        this.firstDeltaSeen = true;
+        this.tracing?.span.addEvent('acp.first_delta');
+      }
       this.framesReceived++;
       this.queue.push(frame);
       if (isTerminalEventType(frame.event_type)) {

@@ -36,4 +36,6 @@ export interface BusModuleOptions {
   livenessInterval?: number;
   /** Retry, circuit breaker, bulkhead and timeout for calls this app makes, per target or as defaults. */
   policies?: BusPolicies;
+  /** OpenTelemetry spans and metrics (free without an SDK). Default true. */
+  telemetry?: boolean;
 }

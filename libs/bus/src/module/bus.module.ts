@@ -39,6 +39,7 @@ import { createTransport } from './create-transport.js';
           streamWindow: options.streamWindow,
           livenessInterval: options.livenessInterval,
           policies: options.policies,
+          telemetry: options.telemetry,
           logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m, t) => logger.error(m, t), debug: (m) => logger.debug(m) },
         });
         await client.connect();

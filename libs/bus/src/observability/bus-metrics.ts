@@ -1,4 +1,4 @@
-import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
+import { metrics, type Counter, type Histogram, type Observable, type ObservableCallback } from '@opentelemetry/api';
 import type { BusStats } from '../client/bus-stats.js';
 
 /** Metric names (see docs/observability.md). */
@@ -27,6 +27,7 @@ export class BusMetrics {
   private readonly callDuration: Histogram;
   private readonly handled: Counter;
   private readonly handleDuration: Histogram;
+  private readonly observers: Array<[Observable, ObservableCallback]> = [];
   /** False with the API's no-op meter provider: then recording would only allocate attribute objects. */
   private readonly enabled: boolean;
 
@@ -35,7 +36,7 @@ export class BusMetrics {
     return this.enabled;
   }
 
-  constructor(agentId: string, stats: BusStats, inflight: () => { calls: number; streams: number; handlers: number }) {
+  constructor(private readonly agentId: string, stats: BusStats, inflight: () => { calls: number; streams: number; handlers: number }) {
     // The metrics API has no proxy: instruments come from the provider registered when the bus is created, so
     // an SDK must be started before the bus (the demo starts telemetry first thing in main.ts).
     this.enabled = metrics.getMeterProvider().constructor.name !== 'NoopMeterProvider';
@@ -45,8 +46,12 @@ export class BusMetrics {
     this.callDuration = meter.createHistogram(MetricNames.callDuration, { description: 'Call latency, first request to terminal frame', unit: 'ms' });
     this.handled = meter.createCounter(MetricNames.handled, { description: 'Requests and events handled, by kind, target and outcome' });
     this.handleDuration = meter.createHistogram(MetricNames.handleDuration, { description: 'Handler execution time', unit: 'ms' });
+    const watch = (instrument: Observable, callback: ObservableCallback) => {
+      instrument.addCallback(callback);
+      this.observers.push([instrument, callback]);
+    };
     const observe = (name: string, description: string, read: () => number) =>
-      meter.createObservableCounter(name, { description }).addCallback((r) => r.observe(read(), base));
+      watch(meter.createObservableCounter(name, { description }), (r) => r.observe(read(), base));
     observe(MetricNames.framesSent, 'Reply frames sent', () => stats.framesSent);
     observe(MetricNames.invalid, 'Messages that failed to decode or validate', () => stats.invalidMessages);
     observe(MetricNames.dropped, 'Requests dropped (no reply subject)', () => stats.droppedMessages);
@@ -54,7 +59,7 @@ export class BusMetrics {
     observe(MetricNames.deadLetters, 'Events published to the dead-letter subject', () => stats.deadLetters);
     observe(MetricNames.eventsPublished, 'Events published', () => stats.eventsPublished);
     observe(MetricNames.eventsDelivered, 'Events delivered to subscribers', () => stats.eventsDelivered);
-    meter.createObservableUpDownCounter(MetricNames.inflight, { description: 'Calls, streams and handler executions in flight' }).addCallback((r) => {
+    watch(meter.createObservableUpDownCounter(MetricNames.inflight, { description: 'Calls, streams and handler executions in flight' }), (r) => {
       const n = inflight();
       r.observe(n.calls, { ...base, 'acp.kind': 'invoke' });
       r.observe(n.streams, { ...base, 'acp.kind': 'stream' });
@@ -62,16 +67,24 @@ export class BusMetrics {
     });
   }
 
+  /**
+   * Stops observing this bus's counters (call when the bus closes): otherwise the meter keeps the closed client
+   * reachable and keeps reporting its last values for ever.
+   */
+  close(): void {
+    for (const [instrument, callback] of this.observers.splice(0)) instrument.removeCallback(callback);
+  }
+
   recordCall(kind: 'invoke' | 'stream', target: string, outcome: string, ms: number): void {
     if (!this.enabled) return;
-    const attrs = { 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
+    const attrs = { 'acp.agent': this.agentId, 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
     this.calls.add(1, attrs);
     this.callDuration.record(ms, attrs);
   }
 
   recordHandled(kind: 'invoke' | 'stream' | 'event', target: string, outcome: string, ms: number): void {
     if (!this.enabled) return;
-    const attrs = { 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
+    const attrs = { 'acp.agent': this.agentId, 'acp.kind': kind, 'acp.target': target, 'acp.outcome': outcome };
     this.handled.add(1, attrs);
     this.handleDuration.record(ms, attrs);
   }

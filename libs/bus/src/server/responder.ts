@@ -147,6 +147,7 @@ export class Responder {
     }
     if (reg.active >= reg.concurrency) {
       this.replyError(env, replyTo, new BusError(ErrorCodes.BACKPRESSURE_DROP, `"${reg.target}" is at its concurrency limit (${reg.concurrency})`), 0);
+      this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
       return;
     }
     const ext = parseExtensions(env.metadata?.[MetaKeys.EXT]);
@@ -157,6 +158,7 @@ export class Responder {
       deadline = rawDeadline;
       if (deadline <= now) {
         this.replyError(env, replyTo, new BusError(ErrorCodes.AGENT_TIMEOUT, 'deadline already passed on arrival'), 0);
+        this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
         return;
       }
     }

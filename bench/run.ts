@@ -1,0 +1,252 @@
+/**
+ * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
+ *
+ *   node dist/bench/run.js [--quick] [--only=invoke,stream,pubsub,memory,payload,scale] [--runs=N] [--json=path]
+ *
+ * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
+ * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
+ * to stderr, the result table (markdown) to stdout.
+ */
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { configFor } from './config.js';
+import { startNatsServer, type BenchNatsServer } from './lib/nats-server.js';
+import { buildRows, Metrics, renderTable, type RowDef } from './lib/results.js';
+import { BusPair, memoryTransports, natsTransports, type TransportFactory } from './stacks/bus.js';
+import { busNestStack } from './stacks/bus-nest.js';
+import { nestNatsStack, type NestNatsStack } from './stacks/nest-nats.js';
+import { rawNatsInvokeStack, rawNatsPubSubStack } from './stacks/raw-nats.js';
+import type { InvokeStack, PubSubStack } from './stacks/types.js';
+import { invokeSuite, payloadSuite } from './suites/invoke.js';
+import { directStack, memorySuite } from './suites/memory.js';
+import { pubsubSuite } from './suites/pubsub.js';
+import { scaleSuite } from './suites/scale.js';
+import { streamSuite } from './suites/stream.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const cfg = configFor(quick);
+if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
+const only = new Set((arg('only') ?? 'invoke,stream,pubsub,memory,payload,scale').split(','));
+const jsonPath = arg('json') ?? 'dist/bench-results.json';
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+export function machineInfo(): Record<string, string> {
+  const safe = (f: () => string) => {
+    try {
+      return f().trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    nproc: String(cpus().length),
+    cpu: safe(() => /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown'),
+    node: process.version,
+    natsServer: safe(() => execFileSync(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', ['--version'], { encoding: 'utf8' })),
+    natsClient: safe(() => JSON.parse(readFileSync('node_modules/@nats-io/transport-node/package.json', 'utf8')).version),
+    nestMicroservices: safe(() => JSON.parse(readFileSync('node_modules/@nestjs/microservices/package.json', 'utf8')).version),
+    loadavg: safe(() => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')),
+  };
+}
+
+const ROWS: RowDef[] = [
+  // Invoke over NATS, 100 B
+  { figure: 'NATS invoke, sequential p50', unit: 'µs', ours: ['bus', 'seq.p50'], peer: ['raw', 'seq.p50'], peerLabel: 'raw request()', target: { on: 'ratio', op: '<=', value: 1.1 } },
+  { figure: 'NATS invoke, sequential p50', unit: 'µs', ours: ['bus', 'seq.p50'], peer: ['nest', 'seq.p50'], peerLabel: 'Nest Transport.NATS' },
+  { figure: 'NATS invoke, sequential p99', unit: 'µs', ours: ['bus', 'seq.p99'], peer: ['raw', 'seq.p99'], peerLabel: 'raw request()' },
+  { figure: 'NATS invoke, 64 in flight', unit: 'ops/s', ours: ['bus', 'conc.ops'], peer: ['nest', 'conc.ops'], peerLabel: 'Nest Transport.NATS', target: { on: 'ratio', op: '>=', value: 1.5 } },
+  { figure: 'NATS invoke, 64 in flight', unit: 'ops/s', ours: ['bus', 'conc.ops'], peer: ['raw', 'conc.ops'], peerLabel: 'raw request()', target: { on: 'ratio', op: '>=', value: 1.2 } },
+  { figure: 'NATS invoke, 64 in flight (vs leanest raw)', unit: 'ops/s', ours: ['bus', 'conc.ops'], peer: ['raw-nt', 'conc.ops'], peerLabel: 'raw request() noAsyncTraces' },
+  { figure: 'NATS invoke, sequential p50 (vs leanest raw)', unit: 'µs', ours: ['bus', 'seq.p50'], peer: ['raw-nt', 'seq.p50'], peerLabel: 'raw request() noAsyncTraces' },
+  { figure: 'NATS invoke, 64 in flight, p99 latency', unit: 'µs', ours: ['bus', 'conc.p99'], peer: ['raw', 'conc.p99'], peerLabel: 'raw request()' },
+  { figure: 'NATS invoke, CPU per call (both ends)', unit: 'µs CPU', ours: ['bus', 'conc.cpu'], peer: ['raw', 'conc.cpu'], peerLabel: 'raw request()', target: { on: 'ours', op: '<=', value: 20 } },
+  { figure: 'NATS invoke → decorated Nest handler, seq p50', unit: 'µs', ours: ['bus+nest', 'seq.p50'], peer: ['raw', 'seq.p50'], peerLabel: 'raw request()', target: { on: 'ratio', op: '<=', value: 1.1 } },
+  { figure: 'NATS invoke → decorated Nest handler, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'conc.ops'], peer: ['nest', 'conc.ops'], peerLabel: 'Nest Transport.NATS', target: { on: 'ratio', op: '>=', value: 1.5 } },
+  { figure: 'NATS invoke → decorated Nest handler, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'conc.ops'], peer: ['raw', 'conc.ops'], peerLabel: 'raw request()', target: { on: 'ratio', op: '>=', value: 1.2 } },
+  { figure: 'NATS invoke, CPU per call (both ends)', unit: 'µs CPU', ours: ['bus', 'conc.cpu'], peer: ['nest', 'conc.cpu'], peerLabel: 'Nest Transport.NATS' },
+  { figure: 'NATS invoke → decorated Nest handler, CPU per call', unit: 'µs CPU', ours: ['bus+nest', 'conc.cpu'], peer: ['nest', 'conc.cpu'], peerLabel: 'Nest Transport.NATS', target: { on: 'ours', op: '<=', value: 20 } },
+  // Streams over NATS
+  { figure: 'NATS stream, one stream (flow control on)', unit: 'deltas/s', ours: ['bus', 'stream1'], peer: ['nest', 'stream1'], peerLabel: 'Nest Observable reply (no flow ctl)', target: { on: 'ours', op: '>=', value: 100_000 } },
+  { figure: 'NATS stream, 100 concurrent streams (total)', unit: 'deltas/s', ours: ['bus', 'stream100'] },
+  { figure: 'NATS stream, time to first delta p50', unit: 'µs', ours: ['bus', 'ttfd.p50'], peer: ['bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['bus', 'ttfd.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  { figure: 'NATS stream, time to first delta p50, handler with deferStarted', unit: 'µs', ours: ['bus', 'ttfd.deferred.p50'], peer: ['bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['bus', 'ttfd.deferred.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  { figure: 'NATS stream, cancel latency p50 (abort → handler signal)', unit: 'µs', ours: ['bus', 'cancel.p50'] },
+  { figure: 'NATS stream, cancel latency p99', unit: 'µs', ours: ['bus', 'cancel.p99'] },
+  // Pub/sub over NATS
+  { figure: 'NATS publish/subscribe', unit: 'events/s', ours: ['bus', 'pubsub'], peer: ['raw', 'pubsub'], peerLabel: 'raw publish/subscribe' },
+  // In-memory
+  { figure: 'In-memory invoke, 64 in flight', unit: 'ops/s', ours: ['mem.bus', 'mem.ops'], peer: ['direct', 'mem.ops'], peerLabel: 'direct async call', target: { on: 'ours', op: '>=', value: 1_000_000 } },
+  { figure: 'In-memory invoke → decorated Nest handler', unit: 'ops/s', ours: ['mem.bus+nest', 'mem.ops'], peer: ['direct', 'mem.ops'], peerLabel: 'direct async call', target: { on: 'ours', op: '>=', value: 300_000 } },
+  { figure: 'In-memory invoke, one at a time', unit: 'ops/s', ours: ['mem.bus', 'mem.seq.ops'], peer: ['direct', 'mem.seq.ops'], peerLabel: 'direct async call' },
+  { figure: 'In-memory invoke → decorated Nest handler, one at a time', unit: 'ops/s', ours: ['mem.bus+nest', 'mem.seq.ops'], peer: ['direct', 'mem.seq.ops'], peerLabel: 'direct async call' },
+  { figure: 'In-memory invoke, CPU per call', unit: 'µs CPU', ours: ['mem.bus', 'mem.cpu'], peer: ['direct', 'mem.cpu'], peerLabel: 'direct async call' },
+  { figure: 'In-memory stream, one stream', unit: 'deltas/s', ours: ['mem.bus', 'stream1'] },
+  { figure: 'In-memory stream, time to first delta p50', unit: 'µs', ours: ['mem.bus', 'ttfd.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  { figure: 'In-memory stream, time to first delta p50, deferStarted', unit: 'µs', ours: ['mem.bus', 'ttfd.deferred.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.deferred.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  { figure: 'In-memory stream, cancel latency p50', unit: 'µs', ours: ['mem.bus', 'cancel.p50'] },
+  // Scale
+  { figure: '10,000 open streams, in-memory: RSS per stream', unit: 'KB', ours: ['mem.bus', 'scale.rssKB'], target: { on: 'ours', op: '<=', value: 20 } },
+  { figure: '10,000 open streams, in-memory: heap per stream', unit: 'KB', ours: ['mem.bus', 'scale.heapKB'] },
+  { figure: '10,000 open streams, NATS: RSS per stream', unit: 'KB', ours: ['bus', 'scale.rssKB'], target: { on: 'ours', op: '<=', value: 20 } },
+  { figure: '10,000 open streams, NATS: heap per stream', unit: 'KB', ours: ['bus', 'scale.heapKB'] },
+];
+for (const size of cfg.payload) {
+  if (size.bytes >= 1 << 20) {
+    ROWS.push(
+      { figure: `NATS invoke ${size.label} chunked into 64 KB (max_payload 64 KB server), sequential p50`, unit: 'µs', ours: ['bus-64k', `size.${size.label}.p50`], peer: ['bus', `size.${size.label}.p50`], peerLabel: 'ours on the 1 MB max_payload server' },
+      { figure: `NATS invoke ${size.label} chunked into 64 KB, ${size.concurrency} in flight`, unit: 'ops/s', ours: ['bus-64k', `size.${size.label}.ops`], peer: ['bus', `size.${size.label}.ops`], peerLabel: 'ours on the 1 MB max_payload server' },
+    );
+  }
+  ROWS.push(
+    { figure: `NATS invoke ${size.label}, sequential p50`, unit: 'µs', ours: ['bus', `size.${size.label}.p50`], peer: ['raw', `size.${size.label}.p50`], peerLabel: size.bytes >= 1 << 20 ? 'raw request() (8 MB max_payload server)' : 'raw request()' },
+    { figure: `NATS invoke ${size.label}, ${size.concurrency} in flight`, unit: 'ops/s', ours: ['bus', `size.${size.label}.ops`], peer: ['raw', `size.${size.label}.ops`], peerLabel: size.bytes >= 1 << 20 ? 'raw request() (8 MB max_payload server)' : 'raw request()' },
+  );
+}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const info = machineInfo();
+  log(`bench ${quick ? '--quick' : 'full'}: ${cfg.runs} runs; ${info.nproc} CPUs (${info.cpu}), node ${info.node}, ${info.natsServer}, load ${info.loadavg}`);
+  const metrics = new Metrics();
+  const closers: Array<() => Promise<unknown>> = [];
+  const servers: BenchNatsServer[] = [];
+  const attempt = async <T>(what: string, f: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await f();
+    } catch (err) {
+      metrics.notes.push(`${what}: ${(err as Error).message}`);
+      log(`  ${what} FAILED: ${(err as Error).stack ?? err}`);
+      return undefined;
+    }
+  };
+  try {
+    const nats = await startNatsServer();
+    servers.push(nats);
+    log(`nats-server ${nats.url} (pid ${nats.pid}, max_payload ${nats.maxPayload})`);
+    const natsMake: TransportFactory | undefined = await natsTransports(nats.url);
+    if (!natsMake) metrics.notes.push('our NATS transport (libs/bus/src/transport/nats/nats-transport.ts) is not there yet: "ours" over NATS not measured');
+
+    // ---- stacks
+    const invokeStacks = new Map<string, InvokeStack>();
+    const raw = await rawNatsInvokeStack(nats.url);
+    closers.push(() => raw.close());
+    invokeStacks.set('raw', raw);
+    // Extra peer: raw request() with noAsyncTraces (no Error captured per request), the leanest raw variant.
+    const rawNt = await rawNatsInvokeStack(nats.url, { name: 'raw request() noAsyncTraces', noAsyncTraces: true });
+    closers.push(() => rawNt.close());
+    invokeStacks.set('raw-nt', rawNt);
+    const nest: NestNatsStack | undefined = await attempt('Nest built-in NATS stack', () => nestNatsStack(nats.url));
+    if (nest) {
+      closers.push(() => nest.close());
+      invokeStacks.set('nest', nest);
+    }
+    let busPair: BusPair | undefined;
+    if (natsMake) {
+      busPair = await attempt('bus over NATS', () => BusPair.create('nats', natsMake));
+      if (busPair) {
+        const p = busPair;
+        closers.push(() => p.close());
+        invokeStacks.set('bus', p.invokeStack('bus → plain handler'));
+      }
+      const bn = await attempt('bus over NATS → decorated Nest handler', () => busNestStack('bus → decorated Nest handler', natsMake));
+      if (bn) {
+        closers.push(() => bn.close());
+        invokeStacks.set('bus+nest', bn);
+      } else metrics.notes.push('decorated Nest handler over NATS: Nest integration not available');
+    }
+    const memStacks = new Map<string, InvokeStack>([['direct', directStack()]]);
+    const memPair = await BusPair.create('memory', memoryTransports());
+    closers.push(() => memPair.close());
+    memStacks.set('mem.bus', memPair.invokeStack('bus (memory)'));
+    const memNest = await attempt('in-memory decorated Nest handler', () => busNestStack('bus (memory) → decorated Nest handler', memoryTransports()));
+    if (memNest) {
+      closers.push(() => memNest.close());
+      memStacks.set('mem.bus+nest', memNest);
+    }
+    const pubsubStacks = new Map<string, PubSubStack>();
+    const rawPs = await rawNatsPubSubStack(nats.url);
+    closers.push(() => rawPs.close());
+    pubsubStacks.set('raw', rawPs);
+    if (busPair) pubsubStacks.set('bus', busPair.pubSubStack('bus publish/subscribe'));
+
+    let rawBig: InvokeStack | undefined;
+    let busSmall: InvokeStack | undefined;
+    if (only.has('payload')) {
+      // Raw request() cannot send 1 MB to a default server (max_payload 1 MB): its 1 MB peer runs on a server
+      // with max_payload 8 MB. Ours sends 1 MB chunked on the default server, and on a 64 KB server (17 chunks).
+      const big = await startNatsServer({ maxPayload: 8 * 1024 * 1024 });
+      servers.push(big);
+      const rb = await rawNatsInvokeStack(big.url, { name: 'raw request() (8 MB max_payload)' });
+      rawBig = rb;
+      closers.push(() => rb.close());
+      if (natsMake) {
+        const small = await startNatsServer({ maxPayload: 64 * 1024 });
+        servers.push(small);
+        const smallMake = await natsTransports(small.url);
+        const sp = smallMake ? await attempt('bus over NATS with max_payload 64 KB', () => BusPair.create('nats-64k', smallMake)) : undefined;
+        if (sp) {
+          closers.push(() => sp.close());
+          busSmall = sp.invokeStack('bus, max_payload 64 KB');
+        }
+      }
+    }
+
+    // ---- runs
+    for (let run = 0; run < cfg.runs; run++) {
+      log(`-- run ${run + 1}/${cfg.runs} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      if (only.has('invoke')) await invokeSuite(invokeStacks, cfg, metrics, run, log);
+      if (only.has('stream')) {
+        if (busPair) await attempt('NATS stream suite', () => streamSuite('bus', busPair!, nest, cfg, metrics, log));
+        await attempt('in-memory stream suite', () => streamSuite('mem.bus', memPair, undefined, cfg, metrics, log));
+      }
+      if (only.has('pubsub')) await pubsubSuite(pubsubStacks, cfg, metrics, run, log);
+      if (only.has('memory')) await memorySuite(memStacks, cfg, metrics, run, log);
+      if (only.has('payload')) {
+        for (const size of cfg.payload) {
+          const m = new Map<string, InvokeStack>();
+          m.set('raw', size.bytes >= 1 << 20 ? rawBig! : raw);
+          if (busPair) m.set('bus', invokeStacks.get('bus')!);
+          if (busSmall && size.bytes >= 1 << 20) m.set('bus-64k', busSmall);
+          await payloadSuite(m, size, metrics, run, log);
+        }
+      }
+    }
+    if (only.has('scale')) {
+      const scaleRuns = quick ? 1 : Math.min(cfg.runs, 3);
+      for (let i = 0; i < scaleRuns; i++) {
+        await attempt('scale in-memory', () => scaleSuite('mem.bus', 'memory', cfg.scaleStreams, metrics, log));
+        if (natsMake) await attempt('scale NATS', () => scaleSuite('bus', nats.url, cfg.scaleStreams, metrics, log));
+      }
+    }
+  } finally {
+    for (const c of closers.reverse()) await c().catch((e) => log(`close: ${(e as Error).message}`));
+    for (const s of servers) await s.stop();
+  }
+
+  const rows = buildRows(metrics, ROWS).filter((r) => r.ours !== undefined || r.target);
+  const seconds = (Date.now() - t0) / 1000;
+  const cmd = `node dist/bench/run.js ${argv.join(' ')}`.trim();
+  const out = [
+    `Machine: ${info.nproc} vCPU ${info.cpu}, node ${info.node}, ${info.natsServer}, @nats-io/transport-node ${info.natsClient}, @nestjs/microservices ${info.nestMicroservices}; load average at start ${info.loadavg}`,
+    `Command: ${cmd} (${cfg.runs} runs, medians; ${seconds.toFixed(0)} s)`,
+    '',
+    renderTable(rows),
+  ];
+  if (metrics.notes.length) out.push('', 'Notes:', ...[...new Set(metrics.notes)].map((n) => `- ${n}`));
+  process.stdout.write(`${out.join('\n')}\n`);
+  writeFileSync(jsonPath, JSON.stringify({ machine: info, command: cmd, quick, runs: cfg.runs, seconds, rows, metrics: metrics.toJSON(), notes: metrics.notes }, null, 2));
+  log(`results written to ${jsonPath}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    log(`bench failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
