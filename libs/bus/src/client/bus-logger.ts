@@ -6,8 +6,12 @@ export interface BusLogger {
   debug?(message: string): void;
 }
 
+/**
+ * The default logger outside Nest. Everything goes to stderr: stdout belongs to the application (and, for a
+ * bus-only process serving MCP over stdio, to the protocol).
+ */
 export const consoleBusLogger: BusLogger = {
-  log: (m) => console.log(`[bus] ${m}`),
-  warn: (m) => console.warn(`[bus] ${m}`),
-  error: (m, t) => console.error(`[bus] ${m}${t ? `\n${t}` : ''}`),
+  log: (m) => console.error(`[bus] ${m}`),
+  warn: (m) => console.error(`[bus] warn: ${m}`),
+  error: (m, t) => console.error(`[bus] error: ${m}${t ? `\n${t}` : ''}`),
 };
