@@ -1,39 +1,50 @@
 /**
- * Runs deliveries after the publisher has returned (NATS never calls a subscriber inside publish), in order,
- * in batches: a burst drains in microtasks, and every BATCH deliveries the queue yields to the event loop
- * through setImmediate so that timers and I/O still run while agents exchange messages.
+ * Runs deliveries after the publisher has returned (NATS never calls a subscriber inside publish), in order.
+ * Deliveries run as microtasks, but never more than BATCH of them per turn of the event loop: in-process
+ * request/reply can otherwise keep the microtask queue busy for ever, and timers (deadlines, liveness probes)
+ * and I/O (HTTP, NATS) of the process would starve. The count is per event-loop turn, across drains, because
+ * ping-pong traffic empties the queue and starts a new drain at every step.
  */
-const BATCH = 2048;
+const BATCH = 1024;
 let queue: Array<() => void> = [];
 let scheduled = false;
+let ranThisTurn = 0;
+let turnMarked = false;
 
 export function enqueueDelivery(task: () => void): void {
   queue.push(task);
-  if (!scheduled) {
-    scheduled = true;
-    queueMicrotask(drain);
-  }
+  if (scheduled) return;
+  scheduled = true;
+  if (ranThisTurn >= BATCH) setImmediate(drain);
+  else queueMicrotask(drain);
+}
+
+function markTurn(): void {
+  if (turnMarked) return;
+  turnMarked = true;
+  // Runs once the current turn's microtasks are done: the next turn starts with a fresh allowance.
+  setImmediate(() => {
+    turnMarked = false;
+    ranThisTurn = 0;
+  });
 }
 
 function drain(): void {
-  let ran = 0;
+  markTurn();
   while (queue.length > 0) {
-    const batch = queue;
-    queue = [];
-    for (let i = 0; i < batch.length; i++) {
-      try {
-        batch[i]();
-      } catch (err) {
-        // A subscriber's exception must not stop delivery to others; surface it like an uncaught error would be.
-        process.nextTick(() => {
-          throw err;
-        });
-      }
-      if (++ran >= BATCH && (i < batch.length - 1 || queue.length > 0)) {
-        queue = batch.slice(i + 1).concat(queue);
-        setImmediate(drain);
-        return;
-      }
+    if (ranThisTurn >= BATCH) {
+      setImmediate(drain);
+      return;
+    }
+    const task = queue.shift()!;
+    ranThisTurn++;
+    try {
+      task();
+    } catch (err) {
+      // A subscriber's exception must not stop delivery to others; surface it like an uncaught error would be.
+      process.nextTick(() => {
+        throw err;
+      });
     }
   }
   scheduled = false;
