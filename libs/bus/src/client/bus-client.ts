@@ -35,7 +35,7 @@ export interface BusClientOptions {
   defaultTimeout?: number;
   /** Default stream timeout (ms), for the whole stream. Default 300 000. */
   defaultStreamTimeout?: number;
-  /** Flow-control window a stream consumer grants (frames). Default 64. */
+  /** Flow-control window a stream consumer grants (frames). Default 256. */
   streamWindow?: number;
   /** Frames a consumer buffers from a responder without flow control before BACKPRESSURE_DROP. Default 4096. */
   maxBufferedFrames?: number;
@@ -111,7 +111,7 @@ export class BusClient {
       tenant: options.tenant || undefined,
       defaultTimeout: options.defaultTimeout ?? 30_000,
       defaultStreamTimeout: options.defaultStreamTimeout ?? 300_000,
-      streamWindow: Math.max(2, options.streamWindow ?? 64),
+      streamWindow: Math.max(2, options.streamWindow ?? 256),
       maxBufferedFrames: options.maxBufferedFrames ?? 4096,
       livenessInterval: options.livenessInterval ?? 5_000,
       reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },

@@ -18,7 +18,7 @@ export interface CallOptions extends SessionInfo, CallPolicy {
 export interface StreamOptions extends CallOptions {
   /** Yield the terminal error frame instead of throwing a BusError from the iterator. Default false. */
   yieldErrors?: boolean;
-  /** Flow-control window in frames (default: the bus option, 64). */
+  /** Flow-control window in frames (default: the bus option, 256). */
   window?: number;
 }
 

@@ -30,7 +30,7 @@ export interface BusModuleOptions {
   defaultTimeout?: number;
   /** Default stream timeout (ms); default 300 000. */
   defaultStreamTimeout?: number;
-  /** Flow-control window of stream consumers (frames); default 64. */
+  /** Flow-control window of stream consumers (frames); default 256. */
   streamWindow?: number;
   /** Caller liveness probe interval for long calls (ms); default 5 000. */
   livenessInterval?: number;

@@ -235,13 +235,15 @@ export class Responder {
 
   private async runStream(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
     let seq = 0;
-    const signal = call.abort.signal;
+    // The lazy abort source: an AbortSignal is made only if the handler reads writer.signal / ctx.signal.
+    const signal = call.abort;
     const useExt = call.ext.has(Extensions.CANCEL) || call.ext.has(Extensions.FLOW);
     const send = async (eventType: string, payload: unknown, metadata?: Record<string, unknown>): Promise<void> => {
       if (signal.aborted) throw signal.reason;
       if (call.credit <= 0) await this.waitForCredit(call);
       const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, metadata });
-      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK) });
+      // Deltas may share a socket write with the others of this turn; the terminal frame goes at once (after them).
+      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK), defer: eventType === EventTypes.DELTA });
       seq++;
       call.credit--;
       this.bus.stats.framesSent++;
@@ -268,11 +270,25 @@ export class Responder {
       get sent() {
         return seq;
       },
-      signal,
+      get signal() {
+        return call.abort.signal;
+      },
     };
     try {
       if (!reg.deferStarted) await sendStarted();
-      const hctx: HandlerContext & { writer: StreamWriter } = { ...ctx, writer };
+      // Not a spread: that would read the lazy `signal` getter and create the AbortController for every stream.
+      const hctx: HandlerContext & { writer: StreamWriter } = {
+        envelope: ctx.envelope,
+        target: ctx.target,
+        kind: ctx.kind,
+        deadline: ctx.deadline,
+        session: ctx.session,
+        trace: ctx.trace,
+        get signal() {
+          return call.abort.signal;
+        },
+        writer,
+      };
       let result: unknown;
       for (let attempt = 1; ; attempt++) {
         try {
@@ -561,7 +577,7 @@ function initialCredit(ext: ReadonlySet<string>, env: Envelope): number {
  * the result, else the last item), an Observable (each value a delta, the last value the result), or a plain
  * value (the result). Every delta waits for flow-control credit.
  */
-async function drainProduced(produced: unknown, writer: StreamWriter, signal: AbortSignal): Promise<unknown> {
+async function drainProduced(produced: unknown, writer: StreamWriter, signal: AbortLike): Promise<unknown> {
   if (isAsyncIterable(produced)) {
     const it = produced[Symbol.asyncIterator]();
     let last: unknown;
@@ -597,7 +613,7 @@ function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
 }
 
 // An Observable cannot be paused, so its values queue here and are written one by one as credit allows.
-function drainObservable(source: ObservableLike, writer: StreamWriter, signal: AbortSignal): Promise<unknown> {
+function drainObservable(source: ObservableLike, writer: StreamWriter, signal: AbortLike): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const pending: unknown[] = [];
     let last: unknown;

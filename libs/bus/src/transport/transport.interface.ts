@@ -34,6 +34,11 @@ export interface TransportPublishOptions {
    * message is refused with BusError INVALID_REQUEST instead. Transports without a size limit ignore it.
    */
   chunk?: boolean;
+  /**
+   * May go out with the other publishes of this event-loop turn in one write (stream deltas: a producer writing
+   * frame after frame). Order with immediate publishes is kept. Errors of encoding still throw at once.
+   */
+  defer?: boolean;
 }
 
 export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';

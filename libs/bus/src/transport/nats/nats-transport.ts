@@ -86,6 +86,9 @@ export class NatsTransport implements Transport {
   /** Subjects of this transport's chunk machinery: `.s.<id>` (pull requests) and `.c.<key>` (chunks in). */
   private readonly chunkInbox = `_INBOX.${nuid.next()}`;
   private readonly transfers = new Map<string, OutgoingTransfer>();
+  /** Publishes marked `defer`, sent together at the end of the turn (one socket write instead of one each). */
+  private deferred: Array<[string, string | Uint8Array, { reply: string } | undefined]> = [];
+  private deferScheduled = false;
   private readonly assemblies = new Map<string, Assembly>();
   private assemblyCounter = 0;
   private readonly recentSubject: Array<string | undefined> = new Array(RECENT);
@@ -248,6 +251,7 @@ export class NatsTransport implements Transport {
 
   private async doClose(): Promise<void> {
     if (this.connecting) await this.connecting.catch(() => undefined);
+    this.flushDeferred();
     for (const rec of this.subs) rec.active = false;
     this.subs.clear();
     this.dropChunkState();
@@ -284,7 +288,7 @@ export class NatsTransport implements Transport {
     try {
       // A UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the byte count.
       if (body.length * 3 <= limit && body.length * 3 <= this.maxMessageSize) {
-        nc.publish(subject, body, reply ? { reply } : undefined);
+        this.send(nc, subject, body, reply ? { reply } : undefined, opts?.defer === true);
       } else {
         const bytes = encoder.encode(body);
         if (bytes.length > this.maxMessageSize) {
@@ -294,14 +298,17 @@ export class NatsTransport implements Transport {
             { cause: { size: bytes.length, limit: this.maxMessageSize } },
           );
         }
-        if (bytes.length <= limit) nc.publish(subject, bytes, reply ? { reply } : undefined);
+        if (bytes.length <= limit) this.send(nc, subject, bytes, reply ? { reply } : undefined, opts?.defer === true);
         else if (opts?.chunk === false) {
           throw new BusError(
             ErrorCodes.INVALID_REQUEST,
             `message of ${bytes.length} bytes to ${subject} exceeds the NATS max_payload (${limit} bytes) and the receiver does not support chunking`,
             { cause: { size: bytes.length, limit } },
           );
-        } else this.publishChunked(nc, subject, bytes, reply);
+        } else {
+          this.flushDeferred();
+          this.publishChunked(nc, subject, bytes, reply);
+        }
       }
     } catch (err) {
       throw operationError(err, `publish to ${subject}`);
@@ -311,6 +318,35 @@ export class NatsTransport implements Transport {
       this.recentSubject[i] = subject;
       this.recentReply[i] = reply;
       this.recentAt = (i + 1) % RECENT;
+    }
+  }
+
+  private send(nc: NatsConnection, subject: string, body: string | Uint8Array, pub: { reply: string } | undefined, defer: boolean): void {
+    if (defer) {
+      this.deferred.push([subject, body, pub]);
+      if (!this.deferScheduled) {
+        this.deferScheduled = true;
+        setImmediate(() => this.flushDeferred());
+      }
+      return;
+    }
+    if (this.deferred.length > 0) this.flushDeferred();
+    nc.publish(subject, body, pub);
+  }
+
+  private flushDeferred(): void {
+    this.deferScheduled = false;
+    if (this.deferred.length === 0) return;
+    const list = this.deferred;
+    this.deferred = [];
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    for (const [subject, body, pub] of list) {
+      try {
+        nc.publish(subject, body, pub);
+      } catch (err) {
+        this.logger.warn(`deferred publish to ${subject} failed: ${(err as Error).message}`);
+      }
     }
   }
 
