@@ -1,24 +1,20 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BusErrorHttpFilter, BusServer } from '../../libs/bus/src/index.js';
-import { ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module.js';
+import { configureDemoApp } from '../../src/configure-app.js';
 
-/** Boots the demo exactly as src/main.ts does (HTTP app + bus microservice) and drives it over HTTP. */
+/** Boots the demo as src/main.ts does (configureDemoApp: HTTP app + bus microservice) and drives it over HTTP. */
 describe('demo application (src/)', () => {
-  let app: INestApplication;
+  let app: NestExpressApplication;
   let base: string;
 
   before(async () => {
     delete process.env.NATS_URL;
-    app = await NestFactory.create(AppModule, { logger: false });
-    app.useGlobalPipes(new ValidationPipe({ transform: true }));
-    app.useGlobalFilters(new BusErrorHttpFilter());
-    app.connectMicroservice({ strategy: app.get(BusServer) }, { inheritAppConfig: true });
-    await app.startAllMicroservices();
+    app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: false });
+    await configureDemoApp(app);
     await app.listen(0, '127.0.0.1');
     const addr = app.getHttpServer().address() as { port: number };
     base = `http://127.0.0.1:${addr.port}`;

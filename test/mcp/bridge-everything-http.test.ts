@@ -1,21 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
 import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
 import { McpToolBridge, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
-import { bridgeContext, newBus, spawnEverythingHttp, waitFor, type SpawnedServer } from './helpers.js';
-
-async function busError(p: Promise<unknown>): Promise<BusError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof BusError, `expected BusError, got ${err}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
+import { bridgeContext, newBus, spawnEverythingHttp, waitFor, type SpawnedServer, busError } from './helpers.js';
 
 describe('mcp_tool bridge: server-everything over Streamable HTTP', () => {
   const broker = new MemoryBroker();

@@ -5,17 +5,7 @@ import { BusError } from '../../libs/bus/src/errors/bus-error.js';
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
 import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
 import { McpToolBridge, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
-import { bridgeContext, EVERYTHING, newBus, pidAlive, waitFor } from './helpers.js';
-
-async function rejects(p: Promise<unknown>): Promise<BusError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof BusError, `expected BusError, got ${err}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
+import { bridgeContext, EVERYTHING, newBus, pidAlive, waitFor, busError } from './helpers.js';
 
 describe('mcp_tool bridge: server-everything over stdio', () => {
   const broker = new MemoryBroker();
@@ -97,7 +87,7 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     const started = Date.now();
     setTimeout(() => ac.abort('user cancelled'), 300);
     const frames: Envelope[] = [];
-    const err = await rejects(
+    const err = await busError(
       (async () => {
         for await (const f of caller.stream('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 10 }, { signal: ac.signal })) frames.push(f);
       })(),
@@ -110,20 +100,20 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     const ac2 = new AbortController();
     setTimeout(() => ac2.abort(), 200);
     const t0 = Date.now();
-    await rejects(caller.invoke('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 5 }, { signal: ac2.signal }));
+    await busError(caller.invoke('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 5 }, { signal: ac2.signal }));
     assert.ok(Date.now() - t0 < 1500);
     await waitFor(() => bridge.stats.cancellationsSent > before + 1, 3000, 'second notifications/cancelled');
   });
 
   it('turns the bus deadline into the MCP request timeout (AGENT_TIMEOUT)', async () => {
     const t0 = Date.now();
-    const err = await rejects(caller.invoke('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 5 }, { timeout: 400 }));
+    const err = await busError(caller.invoke('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 5 }, { timeout: 400 }));
     assert.equal(err.code, 'AGENT_TIMEOUT');
     assert.ok(Date.now() - t0 < 2000);
   });
 
   it('validates arguments against the inputSchema (INVALID_REQUEST naming the fields)', async () => {
-    const err = await rejects(caller.invoke('mcp.ev.get-sum', { a: 'two' }));
+    const err = await busError(caller.invoke('mcp.ev.get-sum', { a: 'two' }));
     assert.equal(err.code, 'INVALID_REQUEST');
     const fields = (err.details?.fields ?? []) as string[];
     assert.ok(fields.includes('a'), `fields: ${fields}`);
@@ -131,18 +121,18 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     assert.match(err.message, /\ba\b/);
     assert.match(err.message, /\bb\b/);
 
-    const enumErr = await rejects(caller.invoke('mcp.ev.get-structured-content', { location: 'Paris' }));
+    const enumErr = await busError(caller.invoke('mcp.ev.get-structured-content', { location: 'Paris' }));
     assert.equal(enumErr.code, 'INVALID_REQUEST');
     assert.deepEqual(enumErr.details?.fields, ['location']);
   });
 
   it('rejects payloads that are not an object; null means {}', async () => {
     for (const bad of [[1, 2], 'text', 42, true]) {
-      const err = await rejects(caller.invoke('mcp.ev.echo', bad));
+      const err = await busError(caller.invoke('mcp.ev.echo', bad));
       assert.equal(err.code, 'INVALID_REQUEST');
       assert.match(err.message, /JSON object/);
     }
-    const missing = await rejects(caller.invoke('mcp.ev.echo', null));
+    const missing = await busError(caller.invoke('mcp.ev.echo', null));
     assert.equal(missing.code, 'INVALID_REQUEST');
     assert.deepEqual(missing.details?.fields, ['message']);
   });
@@ -155,7 +145,7 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     assert.match(failure.message, /closed the connection/);
     assert.equal(bridge.status, 'failed');
     const t0 = Date.now();
-    const err = await rejects(caller.invoke('mcp.ev.echo', { message: 'anyone?' }, { timeout: 5000 }));
+    const err = await busError(caller.invoke('mcp.ev.echo', { message: 'anyone?' }, { timeout: 5000 }));
     assert.equal(err.code, 'AGENT_UNAVAILABLE');
     assert.equal(err.retryable, true);
     assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
@@ -163,7 +153,7 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     // What supervision does: stop at once, back off, start again. During the backoff the targets still answer
     // AGENT_UNAVAILABLE (retryable), not NO_HANDLER.
     await bridge.stop();
-    const during = await rejects(caller.invoke('mcp.ev.echo', { message: 'backoff' }, { timeout: 5000 }));
+    const during = await busError(caller.invoke('mcp.ev.echo', { message: 'backoff' }, { timeout: 5000 }));
     assert.equal(during.code, 'AGENT_UNAVAILABLE');
     assert.equal(during.retryable, true);
     await bridge.start(ctx);
@@ -176,7 +166,7 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     const call = caller.invoke('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 5 }, { timeout: 10_000 });
     setTimeout(() => process.kill(bridge.pid!, 'SIGKILL'), 200);
     const t0 = Date.now();
-    const err = await rejects(call);
+    const err = await busError(call);
     assert.equal(err.code, 'AGENT_UNAVAILABLE');
     assert.equal(err.retryable, true);
     assert.ok(Date.now() - t0 < 2000);

@@ -4,23 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
 import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
 import { McpToolBridge, mcpToolBridgeFactory, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
-import { bridgeContext, newBus, ROOT, waitFor } from './helpers.js';
+import { bridgeContext, newBus, ROOT, waitFor, busError } from './helpers.js';
 
 const FIXTURE = join(ROOT, 'dist/test/mcp/fixtures/fixture-server.js');
-
-async function busError(p: Promise<unknown>): Promise<BusError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof BusError, `expected BusError, got ${err}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('mcp_tool bridge: protocol details (fixture server, stdio)', () => {
   const broker = new MemoryBroker();

@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { BusError } from '../../libs/bus/src/errors/bus-error.js';
 import { BusClient } from '../../libs/bus/src/client/bus-client.js';
 import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
@@ -134,4 +136,15 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Awaits a call that must fail and returns its BusError. */
+export async function busError(p: Promise<unknown>): Promise<BusError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof BusError, `expected BusError, got ${err}`);
+    return err;
+  }
+  assert.fail('expected the call to fail');
 }

@@ -1,18 +1,18 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Module, ValidationPipe, type INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataPointType, MetricReader, type CollectionResult, type Histogram } from '@opentelemetry/sdk-metrics';
 import { BusClient } from '../../libs/bus/src/client/bus-client.js';
 import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { BusErrorHttpFilter, BusServer } from '../../libs/bus/src/index.js';
 import { MetricNames } from '../../libs/bus/src/observability/bus-metrics.js';
 import { createEvent } from '../../libs/bus/src/protocol/envelope-factory.js';
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
 import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
 import { AppModule } from '../../src/app.module.js';
-import { ObservabilityModule } from '../../src/observability/observability.module.js';
+import { configureDemoApp } from '../../src/configure-app.js';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { startTelemetry } from '../../src/observability/telemetry.js';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 
@@ -182,19 +182,12 @@ describe('demo /metrics and /health (ObservabilityModule)', () => {
   let app: INestApplication;
   let base: string;
 
-  // The demo plus ObservabilityModule (unless src/app.module.ts already imports it).
-  const appImports = (Reflect.getMetadata('imports', AppModule) ?? []) as Array<{ module?: unknown }>;
-  const wired = appImports.some((m) => m === ObservabilityModule || m?.module === ObservabilityModule);
-  @Module({ imports: wired ? [AppModule] : [AppModule, ObservabilityModule.forRoot()] })
-  class DemoWithObservability {}
-
   before(async () => {
     delete process.env.NATS_URL;
-    app = await NestFactory.create(DemoWithObservability, { logger: false });
-    app.useGlobalPipes(new ValidationPipe({ transform: true }));
-    app.useGlobalFilters(new BusErrorHttpFilter());
-    app.connectMicroservice({ strategy: app.get(BusServer) }, { inheritAppConfig: true });
-    await app.startAllMicroservices();
+    // The demo app as main.ts boots it (its AppModule imports ObservabilityModule).
+    const demo = await NestFactory.create<NestExpressApplication>(AppModule, { logger: false });
+    await configureDemoApp(demo);
+    app = demo;
     await app.listen(0, '127.0.0.1');
     const addr = app.getHttpServer().address() as { port: number };
     base = `http://127.0.0.1:${addr.port}`;
