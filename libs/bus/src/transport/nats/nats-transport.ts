@@ -288,7 +288,8 @@ export class NatsTransport implements Transport {
     try {
       // A UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the byte count.
       if (body.length * 3 <= limit && body.length * 3 <= this.maxMessageSize) {
-        this.send(nc, subject, body, reply ? { reply } : undefined, opts?.defer === true);
+        // Buffer.from encodes UTF-8 about 4x faster than the TextEncoder nats-core would use on a string.
+        this.send(nc, subject, Buffer.from(body), reply ? { reply } : undefined, opts?.defer === true);
       } else {
         const bytes = encoder.encode(body);
         if (bytes.length > this.maxMessageSize) {
