@@ -132,6 +132,13 @@ class WeatherAgent {
     }
   }
 
+  @Stream('nest.stream-domain')
+  @UseFilters(DomainErrorFilter)
+  async *streamDomain() {
+    yield 'partial';
+    throw new DomainError('lost mid-stream');
+  }
+
   @Subscribe('nest.events.>')
   onEvent(@Payload() payload: unknown, @Envelope() env: Envelope) {
     events.push({ type: env.event_type, session: env.session_id, payload });
@@ -193,6 +200,17 @@ describe('NestJS integration (bus-only microservice)', () => {
       assert.deepEqual(e.details, { filter: 'DomainErrorFilter' });
       return true;
     });
+  });
+
+  it('an exception filter also shapes an error a stream raises after it started', async () => {
+    const seen: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const f of caller.stream('nest.stream-domain')) seen.push(f.event_type);
+      })(),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && e.message === 'shaped by filter: lost mid-stream',
+    );
+    assert.deepEqual(seen, ['agent.response.started', 'agent.response.delta']);
   });
 
   it('interceptors map the reply; @Payload(property) picks a field', async () => {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { BusClient, type BusSubscription } from '../client/bus-client.js';
@@ -16,6 +17,11 @@ import { BusParamsFactory } from './bus-params-factory.js';
 import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
 
 type NestHandler = (...args: unknown[]) => Promise<unknown>;
+
+/** Nest's handler of exceptions for one method: its filters (method, class, global), or a rethrow. */
+interface ExceptionsHandler {
+  next(exception: unknown, host: ExecutionContextHost): unknown;
+}
 
 /** A handler BusServer found at bootstrap. */
 export interface DiscoveredBusHandler {
@@ -146,9 +152,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
       case 'invoke':
         registration = this.bus.handleInvoke(meta.name, (payload, ctx) => this.runInvoke(handler, payload, ctx), meta.options);
         break;
-      case 'stream':
-        registration = this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, payload, ctx), meta.options);
+      case 'stream': {
+        const filters = this.exceptionsHandlerFor(instance, callback);
+        registration = this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, filters, payload, ctx), meta.options);
         break;
+      }
       case 'subscribe':
         registration = this.bus.subscribe(meta.name, (payload) => this.runEvent(handler, payload), meta.options);
         break;
@@ -179,12 +187,27 @@ export class BusServer extends Server implements CustomTransportStrategy {
     return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
   }
 
-  private async runStream(handler: NestHandler, payload: unknown, ctx: HandlerContext): Promise<unknown> {
+  private async runStream(handler: NestHandler, filters: ExceptionsHandler | undefined, payload: unknown, ctx: HandlerContext): Promise<unknown> {
     const store = currentCallContext();
     const rec = newStreamRecord();
     if (store) this.streamRecords.set(store, rec);
-    const result = await handler(payload, new BusRpcContext(ctx, ctx.writer));
-    return isObservable(result) ? streamFromObservable(result, rec) : result;
+    const rpc = new BusRpcContext(ctx, ctx.writer);
+    const result = await handler(payload, rpc);
+    if (!isObservable(result)) return result;
+    const items = streamFromObservable(result, rec);
+    return filters ? filterStreamErrors(items, (err) => applyFilters(filters, err, [payload, rpc])) : items;
+  }
+
+  /**
+   * Errors a stream raises after its handler has returned (while its items are produced) happen outside Nest's
+   * pipeline; this is the same exception-filter handler Nest builds for the method, so filters apply to them too.
+   */
+  private exceptionsHandlerFor(instance: object, callback: (...a: unknown[]) => unknown): ExceptionsHandler | undefined {
+    const creator = this.invokeContextCreator as unknown as {
+      filtersContextCreator?: { create(instance: object, callback: unknown, moduleKey: string): ExceptionsHandler };
+      getContextModuleKey(ctor: unknown): string;
+    };
+    return creator.filtersContextCreator?.create(instance, callback, creator.getContextModuleKey(instance.constructor));
   }
 
   private async runEvent(handler: NestHandler, payload: unknown): Promise<void> {
@@ -192,6 +215,40 @@ export class BusServer extends Server implements CustomTransportStrategy {
     if (!ctx) return;
     const result = await handler(payload, new BusRpcContext(ctx));
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  }
+}
+
+/** Runs the method's exception filters on a stream error: a filter that throws (or returns an erroring Observable) replaces it. */
+async function applyFilters(filters: ExceptionsHandler, err: unknown, args: unknown[]): Promise<unknown> {
+  const host = new ExecutionContextHost(args);
+  host.setType('rpc');
+  const r = filters.next(err, host);
+  return isObservable(r) ? lastValueFrom(r, { defaultValue: undefined }) : r;
+}
+
+/** Passes the items through; an error is handed to `onError`, whose result (or throw) ends the stream. */
+async function* filterStreamErrors(
+  source: AsyncGenerator<unknown, unknown, undefined>,
+  onError: (err: unknown) => Promise<unknown>,
+): AsyncGenerator<unknown, unknown, undefined> {
+  let finished = false;
+  try {
+    for (;;) {
+      let r: IteratorResult<unknown, unknown>;
+      try {
+        r = await source.next();
+      } catch (err) {
+        finished = true;
+        return await onError(err);
+      }
+      if (r.done) {
+        finished = true;
+        return r.value;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!finished) await source.return(undefined);
   }
 }
 
