@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { BusClient } from '../../../bus/src/client/bus-client.js';
@@ -28,7 +28,6 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
   readonly streams: StreamRegistry;
   private hub?: EventHub;
   private readonly channels = new Set<SseChannel>();
-  private readonly logger = new Logger('Gateway');
 
   constructor(
     @Inject(GATEWAY_MODULE_OPTIONS) options: GatewayModuleOptions,

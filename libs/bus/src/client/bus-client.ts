@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { callContextStorage, currentCallContext, type CallContext } from '../context/call-context.js';
+import { currentCallContext, type CallContext } from '../context/call-context.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { EventTypes, type Envelope } from '../protocol/envelope.js';
+import type { Envelope } from '../protocol/envelope.js';
 import { createEvent, createRequest, type EnvelopeFields } from '../protocol/envelope-factory.js';
 import { ADVERTISED_EXTENSIONS, ControlEventTypes, MetaKeys } from '../protocol/extensions.js';
 import { assertName, assertPattern, DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/subjects.js';
@@ -598,11 +597,6 @@ export class BusClient {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, this.closing ? 'bus client is closed' : 'bus client is not connected; call connect() first');
     }
   }
-
-  /** Runs `fn` inside a call context (used by the responder and by tests). */
-  static runInContext<T>(ctx: CallContext, fn: () => T): T {
-    return callContextStorage.run(ctx, fn);
-  }
 }
 
 /** invoke() result: `payload.result` of a final frame, or the payload itself for peers that send another shape. */
@@ -633,9 +627,4 @@ function spanIdOf(traceparent: string): string | undefined {
   return parts.length >= 4 ? parts[2] : undefined;
 }
 
-/** Random id for things that need one without a UUID's cost. */
-export function shortId(): string {
-  return randomBytes(6).toString('hex');
-}
 
-export { EventTypes };

@@ -60,7 +60,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
     private readonly bus: BusClient,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-    private readonly contextCreator: ExternalContextCreator,
+    contextCreator: ExternalContextCreator,
   ) {
     super();
     this.invokeContextCreator = withControllerModules(contextCreator);
