@@ -5,23 +5,11 @@ import { Controller, Module, ValidationPipe, type INestMicroservice } from '@nes
 import { NestFactory } from '@nestjs/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { ForecastDto } from './fixtures/forecast.dto.js';
 import { BusClient, BusModule, Invoke, NatsTransport, Payload, Session, Signal, busMicroservice, type SessionInfo } from '../../libs/bus/src/index.js';
 import { McpBusEndpoint, type McpHttpListener } from '../../libs/bridge/src/mcp/index.js';
 import { NatsServer } from '../support/nats-server.js';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
-
-class ForecastDto {
-  @IsString()
-  @IsIn(['Paris', 'Oslo'])
-  city!: string;
-
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(14)
-  days?: number;
-}
 
 const started = deferred<void>();
 const aborted = deferred<unknown>();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { ForecastDto } from './fixtures/forecast.dto.js';
 import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
 import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
@@ -16,18 +16,6 @@ import {
   type McpToolResult,
 } from '../../libs/bridge/src/mcp/index.js';
 import { bridgeContext, newBus, sleep, waitFor } from './helpers.js';
-
-class ForecastDto {
-  @IsString()
-  @IsIn(['Paris', 'Oslo'])
-  city!: string;
-
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(14)
-  days?: number;
-}
 
 const addSchema = {
   type: 'object',

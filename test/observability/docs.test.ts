@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { MetricNames } from '../../libs/bus/src/observability/bus-metrics.js';
+import { THREE_AGENT_ERROR_TREE } from './otel-test-sdk.js';
 
 const root = new URL('../../../', import.meta.url);
 const doc = readFileSync(new URL('docs/observability.md', root), 'utf8');
@@ -24,14 +25,7 @@ describe('docs/observability.md', () => {
       .trim()
       .split('\n')
       .map((l) => l.replace(/ trace=.*?(acp\.error\.code=\w+)?( acp\.stream\.frames=\d+)?( event:\S+)?$/, ' $1$2$3').trimEnd());
-    assert.deepEqual(shape, [
-      'invoke obs.a [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE',
-      '  └─ handle obs.a [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
-      '    └─ stream obs.b [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE acp.stream.frames=6 event:acp.first_delta',
-      '      └─ handle obs.b [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
-      '        └─ invoke obs.c [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE',
-      '          └─ handle obs.c [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
-    ]);
+    assert.deepEqual(shape, THREE_AGENT_ERROR_TREE);
     const traceIds = new Set([...block.matchAll(/trace=([0-9a-f]{32})/g)].map((m) => m[1]));
     assert.equal(traceIds.size, 1, 'one trace');
   });

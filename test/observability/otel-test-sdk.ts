@@ -66,3 +66,16 @@ export function renderTree(spans: ReadableSpan[], opts: { ids?: boolean; attribu
   for (const r of roots.sort((a, b) => start(a) - start(b))) walk(r, 0);
   return lines.join('\n');
 }
+
+/**
+ * The span tree of the three-agent call in tracing.test.ts (gateway → A → stream B → C, C fails), as renderTree
+ * prints it; docs.test.ts checks that the trace dump in docs/observability.md has the same shape.
+ */
+export const THREE_AGENT_ERROR_TREE: readonly string[] = [
+  'invoke obs.a [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE',
+  '  └─ handle obs.a [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
+  '    └─ stream obs.b [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE acp.stream.frames=6 event:acp.first_delta',
+  '      └─ handle obs.b [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
+  '        └─ invoke obs.c [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE',
+  '          └─ handle obs.c [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
+];

@@ -11,7 +11,7 @@ import { newEventId } from '../../libs/bus/src/protocol/ids.js';
 import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
 import { BusCluster, deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
-import { installTracing, kindName, renderTree } from './otel-test-sdk.js';
+import { installTracing, kindName, renderTree, THREE_AGENT_ERROR_TREE } from './otel-test-sdk.js';
 
 const otel = installTracing();
 
@@ -79,17 +79,7 @@ describe('tracing over NATS', () => {
 
     // Exactly six spans: the four stream deltas (plus started and error frames) did not create any.
     assert.equal(spans.length, 6, tree);
-    assert.equal(
-      tree,
-      [
-        'invoke obs.a [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE',
-        '  └─ handle obs.a [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
-        '    └─ stream obs.b [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE acp.stream.frames=6 event:acp.first_delta',
-        '      └─ handle obs.b [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
-        '        └─ invoke obs.c [CLIENT] ERROR acp.error.code=AGENT_UNAVAILABLE',
-        '          └─ handle obs.c [SERVER] ERROR acp.error.code=AGENT_UNAVAILABLE',
-      ].join('\n'),
-    );
+    assert.equal(tree, THREE_AGENT_ERROR_TREE.join('\n'));
 
     const byName = (n: string): ReadableSpan => {
       const s = spans.find((x) => x.name === n);
