@@ -2,7 +2,7 @@ import { callContextStorage, type CallContext } from '../context/call-context.js
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { toBusError } from '../errors/to-bus-error.js';
-import { EventTypes, type Envelope } from '../protocol/envelope.js';
+import { EventTypes, SCHEMA_VERSION, SPEC_VERSION, type Envelope } from '../protocol/envelope.js';
 import { createReply } from '../protocol/envelope-factory.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import { newEventId, nowRfc3339 } from '../protocol/ids.js';
@@ -358,18 +358,17 @@ export class Responder {
     this.bus.logger.warn(`invalid message on ${msg.subject}: ${error.message}`);
     const replyTo = env?.reply_to || msg.reply;
     if (!replyTo) return;
+    // An undecodable body has no event_id to correlate with: the error frame stands on a placeholder request and
+    // reaches the caller through its reply subject, which is how callers match replies.
     const request: Envelope = env ?? {
-      spec_version: 'acp/1.0',
-      schema_version: 1,
+      spec_version: SPEC_VERSION,
+      schema_version: SCHEMA_VERSION,
       event_id: newEventId(),
       event_type: EventTypes.REQUEST,
       occurred_at: nowRfc3339(),
     };
     const code = error.code === ErrorCodes.CODEC_FAILURE ? ErrorCodes.INVALID_REQUEST : error.code;
     this.replyError(request, replyTo, new BusError(code, error.message, { cause: error.details }), 0);
-    if (!env) {
-      // The synthetic request has no id of the caller's; correlation_id would point nowhere.
-    }
   }
 
   // ------------------------------------------------------------------ control
