@@ -149,9 +149,7 @@ export class BusClient {
     this.responder.stop();
     for (const sub of this.eventSubs) sub.unsubscribe();
     this.eventSubs.clear();
-    const closed = new BusError(ErrorCodes.TRANSPORT_FAILURE, 'bus client closed');
-    for (const call of [...this.invokes.values()]) call.fail(closed);
-    for (const call of [...this.streams.values()]) call.fail(closed, false);
+    this.failInFlight(new BusError(ErrorCodes.TRANSPORT_FAILURE, 'bus client closed'));
     this.inboxSub?.unsubscribe();
     this.unwatchStatus?.();
     this.metrics?.close();
@@ -518,7 +516,10 @@ export class BusClient {
   private onTransportStatus(status: string, detail?: string): void {
     if (status !== 'disconnected' && status !== 'reconnecting') return;
     if (this.invokes.size === 0 && this.streams.size === 0) return;
-    const err = new BusError(ErrorCodes.TRANSPORT_FAILURE, `transport ${status}${detail ? `: ${detail}` : ''}`, { retryable: true });
+    this.failInFlight(new BusError(ErrorCodes.TRANSPORT_FAILURE, `transport ${status}${detail ? `: ${detail}` : ''}`, { retryable: true }));
+  }
+
+  private failInFlight(err: BusError): void {
     for (const call of [...this.invokes.values()]) call.fail(err);
     for (const call of [...this.streams.values()]) call.fail(err, false);
   }

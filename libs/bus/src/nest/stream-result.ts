@@ -1,5 +1,6 @@
 import { isObservable, Observable } from 'rxjs';
 import { observableToAsyncIterable } from './observable-iterable.js';
+import { isAsyncIterable } from '../server/async-iterable.js';
 
 /**
  * What a @Stream method returned, recorded when Nest calls it (for handlers with interceptors that is only
@@ -90,8 +91,4 @@ function iterableToObservable(iterable: AsyncIterable<unknown>, rec: StreamResul
       void it.return?.(undefined)?.catch(() => undefined);
     };
   });
-}
-
-function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
-  return !!v && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }

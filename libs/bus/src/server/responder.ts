@@ -16,6 +16,7 @@ import { endSpan, handlerParent, spanAttributes, startHandlerSpan, tracingActive
 import type { Span } from '@opentelemetry/api';
 import type { StreamWriter } from './stream-writer.js';
 import { LazyAbort, type AbortLike } from './lazy-abort.js';
+import { isAsyncIterable } from './async-iterable.js';
 
 /** What a programmatic handler receives besides the payload. */
 export interface HandlerContext extends CallContext {
@@ -334,12 +335,7 @@ export class Responder {
         this.bus.logger.warn(`could not send error reply for ${call.request.event_id}: ${cause.message}`);
         return;
       }
-      const errorFrame = createReply(call.request, EventTypes.ERROR, cause.toPayload(), { from: this.bus.agentId, seq, isFinal: true });
-      try {
-        this.bus.transport.publish(call.replyTo, errorFrame);
-      } catch (err2) {
-        this.bus.logger.warn(`could not send reply for ${call.request.event_id}: ${(err2 as Error).message}`);
-      }
+      this.replyError(call.request, call.replyTo, cause, seq);
     }
   }
 
@@ -386,8 +382,7 @@ export class Responder {
     call.lastSeen = Date.now();
     switch (env.event_type) {
       case ControlEventTypes.CANCEL:
-        this.bus.stats.cancelledByCaller++;
-        call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+        this.cancelByCaller(call);
         break;
       case ControlEventTypes.CREDIT: {
         const n = env.metadata?.[MetaKeys.CREDIT];
@@ -409,6 +404,10 @@ export class Responder {
     if (!env || env.event_type !== ControlEventTypes.CANCEL || !env.correlation_id) return;
     const call = this.inflight.get(env.correlation_id);
     if (!call) return;
+    this.cancelByCaller(call);
+  }
+
+  private cancelByCaller(call: Inflight): void {
     this.bus.stats.cancelledByCaller++;
     call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
   }
@@ -607,9 +606,6 @@ function isObservableLike(v: unknown): v is ObservableLike {
   return !!v && typeof (v as ObservableLike).subscribe === 'function' && typeof (v as { pipe?: unknown }).pipe === 'function';
 }
 
-function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
-  return !!v && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-}
 
 // An Observable cannot be paused, so its values queue here and are written one by one as credit allows.
 function drainObservable(source: ObservableLike, writer: StreamWriter, signal: AbortLike): Promise<unknown> {
