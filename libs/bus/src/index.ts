@@ -34,6 +34,7 @@ export { ChunkHeaders } from './transport/nats/chunking.js';
 export * from './client/bus-client.js';
 export * from './client/call-options.js';
 export * from './client/stream-call.js';
+export * from './client/result-of.js';
 export * from './client/reorder-buffer.js';
 export * from './client/bus-stats.js';
 export * from './client/bus-logger.js';

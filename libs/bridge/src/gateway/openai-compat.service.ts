@@ -8,6 +8,7 @@ import { EventTypes, type Envelope } from '../../../bus/src/protocol/envelope.js
 import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError, openAiErrorBody, toGatewayError } from './gateway-errors.js';
 import { GatewayService } from './gateway.service.js';
+import { resultOf } from '../../../bus/src/client/result-of.js';
 import { onClientGone } from './sse.js';
 
 const SAMPLING = ['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'tools', 'tool_choice', 'response_format', 'seed', 'user', 'presence_penalty', 'frequency_penalty'];
@@ -145,7 +146,7 @@ export class OpenAiCompatService {
           }
         } else if (frame.event_type === EventTypes.FINAL) {
           begin();
-          const r = resultOf(frame);
+          const r = resultOf(frame) as any;
           const finalText = typeof r === 'string' ? r : typeof r?.text === 'string' ? r.text : undefined;
           if (!text && finalText) ch.data(JSON.stringify(chunk({ content: finalText })));
           ch.data(JSON.stringify(chunk({}, typeof r?.finish_reason === 'string' ? r.finish_reason : 'stop')));
@@ -181,7 +182,7 @@ export class OpenAiCompatService {
         if (typeof p.delta === 'string') text += p.delta;
         if (Array.isArray(p.data?.tool_calls)) mergeToolCalls(toolCalls, p.data.tool_calls);
       } else if (frame.event_type === EventTypes.FINAL) {
-        const r = resultOf(frame);
+        const r = resultOf(frame) as any;
         const finalText = typeof r === 'string' ? r : typeof r?.text === 'string' ? r.text : undefined;
         if (!text && finalText) text = finalText;
         const message: Record<string, unknown> = { role: 'assistant', content: text, refusal: null };
@@ -207,11 +208,6 @@ export class OpenAiCompatService {
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(body));
   }
-}
-
-function resultOf(frame: Envelope): any {
-  const p = frame.payload as { result?: unknown } | undefined;
-  return p && typeof p === 'object' && 'result' in p ? p.result : p;
 }
 
 function usageOf(r: any): Record<string, number> {

@@ -12,6 +12,7 @@ import { effectiveDeadline } from './deadline.js';
 import { PendingInvoke } from './pending-invoke.js';
 import { DEFAULT_REORDER_LIMITS, type ReorderLimits } from './reorder-buffer.js';
 import { StreamCall } from './stream-call.js';
+import { resultOf } from './result-of.js';
 import { BusStats } from './bus-stats.js';
 import { Bulkhead, type BulkheadOptions } from '../resilience/bulkhead.js';
 import { CircuitBreaker, isTargetFailure, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
@@ -598,13 +599,6 @@ export class BusClient {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, this.closing ? 'bus client is closed' : 'bus client is not connected; call connect() first');
     }
   }
-}
-
-/** invoke() result: `payload.result` of a final frame, or the payload itself for peers that send another shape. */
-export function resultOf(reply: Envelope): unknown {
-  const p = reply.payload;
-  if (p && typeof p === 'object' && !Array.isArray(p) && 'result' in (p as object)) return (p as { result: unknown }).result;
-  return p;
 }
 
 // Waiting for a bulkhead slot ends at the deadline or when the call is aborted.

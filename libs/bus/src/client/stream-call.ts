@@ -9,6 +9,7 @@ import type { BusClient, CallTrace } from './bus-client.js';
 import type { StreamOptions } from './call-options.js';
 import { cancelledError } from './cancelled-error.js';
 import { ReorderBuffer } from './reorder-buffer.js';
+import { resultOf } from './result-of.js';
 import { backoffDelay, shouldRetry, type RetryPolicy } from '../resilience/retry-policy.js';
 
 /**
@@ -133,8 +134,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     for await (const _ of this) {
       // frames are consumed for their side effects on finalFrame
     }
-    const p = this.finalFrame?.payload as { result?: unknown } | undefined;
-    return (p && typeof p === 'object' && 'result' in p ? p.result : p) as R;
+    return (this.finalFrame ? resultOf(this.finalFrame) : undefined) as R;
   }
 
   /** Reads the stream to its end and returns the concatenated text deltas. */
