@@ -2,6 +2,7 @@ import { BusClient } from '../../libs/bus/src/client/bus-client.js';
 import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
 import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
 import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
+import { until as pollUntil } from '../support/bus-fixture.js';
 
 export const quietLogger: BusLogger = { log: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
@@ -13,12 +14,8 @@ export async function memoryBuses(...agentIds: string[]): Promise<{ broker: Memo
   return { broker, buses, close: async () => void (await Promise.all(buses.map((b) => b.close()))) };
 }
 
-export async function until(pred: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function until(pred: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  return pollUntil(pred, timeoutMs, what);
 }
 
 import { Module, type DynamicModule } from '@nestjs/common';

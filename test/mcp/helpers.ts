@@ -121,13 +121,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `cond` until it holds or `ms` pass. */
-export async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export { until as waitFor } from '../support/bus-fixture.js';
 
 export function pidAlive(pid: number): boolean {
   try {

@@ -48,11 +48,7 @@ export function nextStatus(transport: Transport, status: TransportStatus, match?
 }
 
 /** A promise with its resolve function. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+export { deferred } from '../support/bus-fixture.js';
 
 /** Rejects when `p` takes longer than `ms`: a hang becomes a clear failure instead of the runner's timeout. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
