@@ -6,12 +6,15 @@ import { createEvent, createRequest, type EnvelopeFields } from '../protocol/env
 import { ADVERTISED_EXTENSIONS, ControlEventTypes, MetaKeys } from '../protocol/extensions.js';
 import { assertName, assertPattern, DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/subjects.js';
 import { Responder, type InvokeHandler, type StreamHandler } from '../server/responder.js';
-import type { Transport, TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
+import type { DirectEndpoint, Transport, TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
 import type { CallOptions, HandlerOptions, PublishOptions, StreamOptions, SubscribeOptions } from './call-options.js';
 import { effectiveDeadline } from './deadline.js';
 import { PendingInvoke } from './pending-invoke.js';
 import { DEFAULT_REORDER_LIMITS, type ReorderLimits } from './reorder-buffer.js';
 import { StreamCall } from './stream-call.js';
+import { DirectCall } from './direct-call.js';
+import { linkSignals } from './abort-link.js';
+import { jsonClone } from '../transport/memory/json-clone.js';
 import { resultOf } from './result-of.js';
 import { BusStats } from './bus-stats.js';
 import { Bulkhead, type BulkheadOptions } from '../resilience/bulkhead.js';
@@ -90,6 +93,7 @@ export class BusClient {
   private nextCallId = 0;
   private readonly invokes = new Map<string, PendingInvoke>();
   private readonly streams = new Map<string, StreamCall>();
+  private readonly directCalls = new Set<DirectCall>();
   private readonly responder: Responder;
   private readonly eventSubs = new Set<TransportSubscription>();
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -122,7 +126,7 @@ export class BusClient {
     this.responder = new Responder(this, this.inbox);
     if (this.options.telemetry) {
       this.metrics = new BusMetrics(this.agentId, this.stats, () => ({
-        calls: this.invokes.size,
+        calls: this.invokes.size + this.directCalls.size,
         streams: this.streams.size,
         handlers: this.responder.inflightCount,
       }));
@@ -166,7 +170,74 @@ export class BusClient {
    * target, AGENT_TIMEOUT at the deadline, the remote error for an error reply.
    */
   invoke<R = unknown>(target: string, payload?: unknown, options: CallOptions = {}): Promise<R> {
+    // In-process fast path: the handler is on this process's memory broker and nothing else listens. Calls that
+    // need an envelope up front (retries, breakers, user metadata, tracing) take the message path.
+    if (this.transport.routeDirect && options.metadata === undefined && this.isConnected && !tracingActive()) {
+      const policy = this.policyFor(target, options);
+      if (!policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)) {
+        try {
+          assertName(target, 'invoke target');
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        const endpoint = this.transport.routeDirect(this.subjects.invoke(target));
+        if (endpoint !== undefined) {
+          const timeout = policy ? policy.timeout : options.timeout;
+          return this.invokeDirect(endpoint as DirectEndpoint<DirectCall> | null, target, payload, options, timeout) as Promise<R>;
+        }
+      }
+    }
     return this.invokeEnvelope(target, payload, options).then(resultOf) as Promise<R>;
+  }
+
+  private invokeDirect(endpoint: DirectEndpoint<DirectCall> | null, target: string, payload: unknown, options: CallOptions, timeout: number | undefined): Promise<unknown> {
+    this.stats.requestsSent++;
+    const ctx = currentCallContext();
+    const started = Date.now();
+    const deadline = effectiveDeadline(started, timeout, this.options.defaultTimeout, ctx);
+    let result: Promise<unknown>;
+    if (endpoint === null) {
+      result = Promise.reject(new BusError(ErrorCodes.NO_HANDLER, `no handler for target "${target}"`));
+    } else {
+      let copy: unknown;
+      try {
+        copy = jsonClone(payload);
+      } catch (err) {
+        return Promise.reject(asTransportError(err));
+      }
+      const call = new DirectCall(this, target, copy, options, ctx, deadline, Math.max(0, deadline - started));
+      this.directCalls.add(call);
+      this.stats.directCalls++;
+      const unlink = options.signal || ctx ? linkSignals([options.signal, ctx?.signal], (reason) => call.cancel(reason)) : noop;
+      if (call.start(unlink)) this.transport.deliverDirect!(endpoint, call);
+      result = call.promise;
+    }
+    if (!this.metrics?.active) return result;
+    return result.then(
+      (value) => {
+        this.endCall('invoke', target, started, undefined);
+        return value;
+      },
+      (err: BusError) => {
+        this.endCall('invoke', target, started, undefined, err);
+        throw err;
+      },
+    );
+  }
+
+  /** @internal The request envelope of a direct call, as the message path would have delivered it. */
+  directRequest(call: DirectCall, options: CallOptions, ctx: CallContext | undefined): Envelope {
+    // A null placeholder keeps the payload's place among the keys; the handler's copy goes there.
+    const placeholder = call.payload === undefined ? undefined : null;
+    const request = this.buildRequest(call.target, placeholder, options, ctx, `${this.inbox}.${this.newCallId()}`, call.callerDeadline, undefined, undefined);
+    const copy = jsonClone(request);
+    if (call.payload !== undefined) copy.payload = call.payload;
+    return copy;
+  }
+
+  /** @internal */
+  forgetDirect(call: DirectCall): void {
+    this.directCalls.delete(call);
   }
 
   /** Like invoke, but resolves with the whole final reply envelope. */
@@ -516,13 +587,14 @@ export class BusClient {
   // error instead of waiting for their deadline; a retry policy can take them up again after reconnecting.
   private onTransportStatus(status: string, detail?: string): void {
     if (status !== 'disconnected' && status !== 'reconnecting') return;
-    if (this.invokes.size === 0 && this.streams.size === 0) return;
+    if (this.invokes.size === 0 && this.streams.size === 0 && this.directCalls.size === 0) return;
     this.failInFlight(new BusError(ErrorCodes.TRANSPORT_FAILURE, `transport ${status}${detail ? `: ${detail}` : ''}`, { retryable: true }));
   }
 
   private failInFlight(err: BusError): void {
     for (const call of [...this.invokes.values()]) call.fail(err);
     for (const call of [...this.streams.values()]) call.fail(err, false);
+    for (const call of [...this.directCalls]) call.fail(err);
   }
 
   // Liveness probe from a responder: say whether this call is still wanted.
@@ -606,6 +678,8 @@ function waitSignal(deadline: number, ...signals: Array<AbortSignal | undefined>
   const timeout = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
   return AbortSignal.any([timeout, ...signals.filter((s): s is AbortSignal => !!s)]);
 }
+
+function noop(): void {}
 
 function asTransportError(err: unknown): BusError {
   if (err instanceof BusError) return err;

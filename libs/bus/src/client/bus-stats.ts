@@ -1,6 +1,8 @@
 /** Counters the bus keeps about itself; metrics (OpenTelemetry) read them. */
 export class BusStats {
   requestsSent = 0;
+  /** Of requestsSent: invokes handed straight to a handler in this process (memory transport), without messages. */
+  directCalls = 0;
   requestsServed = 0;
   eventsPublished = 0;
   eventsDelivered = 0;

@@ -5,14 +5,16 @@ import type { TransportMessage } from '../transport/transport.interface.js';
 import { linkSignals } from './abort-link.js';
 import type { BusClient } from './bus-client.js';
 import { cancelledError } from './cancelled-error.js';
+import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */
-export class PendingInvoke {
+export class PendingInvoke implements Expiring {
   readonly promise: Promise<Envelope>;
   settled = false;
   private resolve!: (env: Envelope) => void;
   private reject!: (err: BusError) => void;
-  private readonly timer: NodeJS.Timeout;
+  private readonly slot: DeadlineSlot;
+  private readonly timeoutMs: number;
   private readonly unlink: () => void;
 
   constructor(
@@ -27,8 +29,8 @@ export class PendingInvoke {
       this.resolve = res;
       this.reject = rej;
     });
-    const ms = Math.max(0, deadline - Date.now());
-    this.timer = setTimeout(() => this.expire(ms), ms);
+    this.timeoutMs = Math.max(0, deadline - Date.now());
+    this.slot = scheduleDeadline(deadline, this);
     this.unlink = linkSignals(signals, (reason) => this.abort(reason));
   }
 
@@ -58,10 +60,11 @@ export class PendingInvoke {
     this.reject(err);
   }
 
-  private expire(ms: number): void {
+  /** @internal The deadline passed (called by the deadline wheel). */
+  expire(): void {
     if (this.settled) return;
     this.bus.cancelRemote(this.target, this.request);
-    this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${ms} ms`));
+    this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${this.timeoutMs} ms`));
   }
 
   private abort(reason: unknown): void {
@@ -73,7 +76,7 @@ export class PendingInvoke {
 
   private settle(): void {
     this.settled = true;
-    clearTimeout(this.timer);
+    cancelDeadline(this.slot, this);
     this.unlink();
     this.bus.forgetCall(this.callId);
   }

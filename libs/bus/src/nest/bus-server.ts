@@ -14,14 +14,10 @@ import type { HandlerContext } from '../server/responder.js';
 import type { TransportStatus } from '../transport/transport.interface.js';
 import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from './bus.constants.js';
 import { BusParamsFactory } from './bus-params-factory.js';
+import { plainHandler, type ExceptionsHandler } from './plain-handler.js';
 import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
 
-type NestHandler = (...args: unknown[]) => Promise<unknown>;
-
-/** Nest's handler of exceptions for one method: its filters (method, class, global), or a rethrow. */
-interface ExceptionsHandler {
-  next(exception: unknown, host: ExecutionContextHost): unknown;
-}
+type NestHandler = (...args: unknown[]) => unknown;
 
 /** A handler BusServer found at bootstrap. */
 export interface DiscoveredBusHandler {
@@ -29,6 +25,11 @@ export interface DiscoveredBusHandler {
   readonly name: string;
   readonly className: string;
   readonly methodName: string;
+  /**
+   * `plain`: no guard, interceptor or pipe applies (method, class, global or parameter), so the method is
+   * called directly with the same arguments and filters; `nest`: through Nest's full pipeline.
+   */
+  readonly pipeline: 'plain' | 'nest';
 }
 
 /**
@@ -136,17 +137,21 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private register(instance: Record<string, unknown>, methodName: string, method: (...a: unknown[]) => unknown, meta: BusHandlerMetadata): void {
     const callback = meta.kind === 'stream' ? this.streamCallback(method) : method;
     const creator = meta.kind === 'stream' ? this.streamContextCreator : this.invokeContextCreator;
-    const handler = creator.create(
-      instance,
-      callback,
-      methodName,
-      ROUTE_ARGS_METADATA,
-      this.paramsFactory,
-      undefined,
-      undefined,
-      { guards: true, interceptors: true, filters: true },
-      'rpc',
-    ) as NestHandler;
+    // Invoke and event handlers without any guard, interceptor or pipe skip Nest's promise-heavy pipeline.
+    const plain = meta.kind === 'stream' ? undefined : plainHandler(creator, instance, callback, methodName, this.paramsFactory);
+    const handler =
+      plain ??
+      (creator.create(
+        instance,
+        callback,
+        methodName,
+        ROUTE_ARGS_METADATA,
+        this.paramsFactory,
+        undefined,
+        undefined,
+        { guards: true, interceptors: true, filters: true },
+        'rpc',
+      ) as NestHandler);
     let registration: BusSubscription;
     switch (meta.kind) {
       case 'invoke':
@@ -162,7 +167,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
         break;
     }
     this.registrations.push(registration);
-    this.discovered.push({ kind: meta.kind, name: meta.name, className: instance.constructor.name, methodName });
+    this.discovered.push({ kind: meta.kind, name: meta.name, className: instance.constructor.name, methodName, pipeline: plain ? 'plain' : 'nest' });
   }
 
   // A @Stream method is wrapped so interceptors see each item of an async iterable (not the iterator object),
@@ -182,9 +187,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
     return wrapper;
   }
 
-  private async runInvoke(handler: NestHandler, payload: unknown, ctx: HandlerContext): Promise<unknown> {
-    const result = await handler(payload, new BusRpcContext(ctx));
-    return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
+  // Not async: a handler that returns a plain value answers without a promise (see plainHandler).
+  private runInvoke(handler: NestHandler, payload: unknown, ctx: HandlerContext): unknown {
+    const result = handler(payload, new BusRpcContext(ctx));
+    if (isThenable(result)) return result.then(lastOfObservable);
+    return lastOfObservable(result);
   }
 
   private async runStream(handler: NestHandler, filters: ExceptionsHandler | undefined, payload: unknown, ctx: HandlerContext): Promise<unknown> {
@@ -192,7 +199,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
     const rec = newStreamRecord();
     if (store) this.streamRecords.set(store, rec);
     const rpc = new BusRpcContext(ctx, ctx.writer);
-    const result = await handler(payload, rpc);
+    const result = await (handler(payload, rpc) as Promise<unknown>);
     if (!isObservable(result)) return result;
     const items = streamFromObservable(result, rec);
     return filters ? filterStreamErrors(items, (err) => applyFilters(filters, err, [payload, rpc])) : items;
@@ -216,6 +223,15 @@ export class BusServer extends Server implements CustomTransportStrategy {
     const result = await handler(payload, new BusRpcContext(ctx));
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }
+}
+
+function isThenable(v: unknown): v is Promise<unknown> {
+  return !!v && typeof (v as Promise<unknown>).then === 'function';
+}
+
+/** What the pipeline's result (or an exception filter's) stands for: the last value of an Observable. */
+function lastOfObservable(result: unknown): unknown {
+  return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
 }
 
 /** Runs the method's exception filters on a stream error: a filter that throws (or returns an erroring Observable) replaces it. */

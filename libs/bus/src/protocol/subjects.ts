@@ -6,6 +6,9 @@ export const DEFAULT_SUBJECT_PREFIX = 'acp.v1';
 /** Builds the NATS subjects of PROTOCOL.md §2 for one prefix and optional tenant scope. */
 export class SubjectScheme {
   private readonly scope: string;
+  // The same string object for the same target on every call: the in-memory broker's route cache then hashes
+  // a string it has seen instead of a fresh concatenation.
+  private readonly invokeSubjects = new Map<string, string>();
 
   constructor(
     readonly prefix: string = DEFAULT_SUBJECT_PREFIX,
@@ -17,7 +20,13 @@ export class SubjectScheme {
   }
 
   invoke(target: string): string {
-    return `${this.scope}.invoke.${target}`;
+    let subject = this.invokeSubjects.get(target);
+    if (subject === undefined) {
+      if (this.invokeSubjects.size >= 4096) this.invokeSubjects.clear();
+      subject = `${this.scope}.invoke.${target}`;
+      this.invokeSubjects.set(target, subject);
+    }
+    return subject;
   }
 
   event(eventType: string): string {

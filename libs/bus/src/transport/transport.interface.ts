@@ -18,6 +18,16 @@ export type TransportMessageHandler = (msg: TransportMessage) => void;
 export interface TransportSubscribeOptions {
   /** Queue group: each message goes to one member of the group. */
   queue?: string;
+  /**
+   * The same handler reached without a message, for a transport that can hand a call straight to a receiver in
+   * its own process (`routeDirect`). Transports without that ignore it.
+   */
+  direct?: DirectEndpoint;
+}
+
+/** A receiver in this process that takes a call object instead of a message; the bus defines the call. */
+export interface DirectEndpoint<C = never> {
+  serve(call: C): void;
 }
 
 export interface TransportSubscription {
@@ -63,5 +73,13 @@ export interface Transport {
   /** Resolves when everything published so far has reached the server. */
   flush(): Promise<void>;
   readonly status: TransportStatus;
+  /**
+   * Optional, for in-process transports. The direct endpoint a message on `subject` would reach, picked the way
+   * `publish` picks (queue-group rotation), when every receiver of the subject is one; `null` when nothing would
+   * receive it; `undefined` when it must travel as a message (another receiver listens, or bodies are validated).
+   */
+  routeDirect?(subject: string): DirectEndpoint<unknown> | null | undefined;
+  /** With `routeDirect`: runs `endpoint.serve(call)` later, in order with deliveries, as a delivery would run. */
+  deliverDirect?<C>(endpoint: DirectEndpoint<C>, call: C): void;
   onStatus(listener: (status: TransportStatus, detail?: string) => void): () => void;
 }

@@ -37,6 +37,15 @@ function clone(v: unknown, depth: number): unknown {
     return out;
   }
   const out: Record<string, unknown> = {};
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    // A plain object: for-in gives its own enumerable keys (Object.prototype has none) without allocating an array.
+    for (const key in v as object) {
+      const c = clone((v as Record<string, unknown>)[key], depth + 1);
+      if (c !== undefined) out[key] = c;
+    }
+    return out;
+  }
   for (const key of Object.keys(v as object)) {
     const c = clone((v as Record<string, unknown>)[key], depth + 1);
     if (c !== undefined) out[key] = c;

@@ -1,3 +1,4 @@
+import type { DirectEndpoint } from '../transport.interface.js';
 import { hasWildcard, subjectMatches } from './subject-match.js';
 
 /**
@@ -11,6 +12,8 @@ export interface BrokerSubscription {
   readonly owner: object;
   /** Whether this receiver wants JSON text (to decode and validate) rather than an object copy. */
   readonly wantsText: boolean;
+  /** Set when the receiver can also take a call without a message (see Transport.routeDirect). */
+  readonly direct?: DirectEndpoint<unknown>;
   deliver(subject: string, body: unknown, reply: string | undefined, status?: 'no-responders'): void;
 }
 
@@ -79,6 +82,21 @@ export class MemoryBroker {
       }
     }
     return out;
+  }
+
+  /**
+   * The direct endpoint `route(subject)` would pick, when every matching subscription has one and they form one
+   * queue group (or there is only one); `null` when none matches; `undefined` when a message is needed. The
+   * queue rotation advances only when an endpoint is returned, so falling back to `route` does not skip a member.
+   */
+  routeDirect(subject: string): DirectEndpoint<unknown> | null | undefined {
+    const matching = this.matching(subject);
+    if (matching.length === 0) return null;
+    if (matching.length === 1) return matching[0].direct;
+    const queue = matching[0].queue;
+    if (queue === undefined) return undefined;
+    for (const sub of matching) if (!sub.direct || sub.queue !== queue) return undefined;
+    return this.route(subject)[0].direct;
   }
 
   private matching(subject: string): BrokerSubscription[] {

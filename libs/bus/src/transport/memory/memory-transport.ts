@@ -5,6 +5,7 @@ import { asWireForm, decodeEnvelope } from '../../protocol/envelope-codec.js';
 import { jsonClone } from './json-clone.js';
 import type { Envelope } from '../../protocol/envelope.js';
 import type {
+  DirectEndpoint,
   Transport,
   TransportMessageHandler,
   TransportPublishOptions,
@@ -86,6 +87,16 @@ export class MemoryTransport implements Transport {
     }
   }
 
+  routeDirect(subject: string): DirectEndpoint<unknown> | null | undefined {
+    // A validating transport stands in for a network one: everything travels as checked JSON text.
+    if (this.validate || this.state !== 'connected') return undefined;
+    return this.broker.routeDirect(subject);
+  }
+
+  deliverDirect<C>(endpoint: DirectEndpoint<C>, call: C): void {
+    enqueueDelivery(() => endpoint.serve(call));
+  }
+
   private bounceNoResponders(reply: string): void {
     for (const sub of this.broker.route(reply)) {
       enqueueDelivery(() => sub.deliver(reply, '', undefined, 'no-responders'));
@@ -102,6 +113,7 @@ export class MemoryTransport implements Transport {
       queue: opts?.queue,
       owner: this,
       wantsText: validate,
+      direct: validate ? undefined : opts?.direct,
       deliver(subj, body, reply, status) {
         if (!active) return;
         if (status) {

@@ -1,0 +1,172 @@
+import type { CallContext, SessionInfo, TraceInfo } from '../context/call-context.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { EventTypes, type Envelope } from '../protocol/envelope.js';
+import { createReply } from '../protocol/envelope-factory.js';
+import { LazyAbort } from '../server/lazy-abort.js';
+import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
+import { jsonClone } from '../transport/memory/json-clone.js';
+import type { BusClient } from './bus-client.js';
+import type { CallOptions } from './call-options.js';
+import { cancelledError } from './cancelled-error.js';
+
+/** The serving side of a direct call, as the call needs to reach it when the caller gives up first. */
+export interface DirectServer {
+  /** Ends the handler's part of `call`: aborts its signal with `reason`, frees its slot, records it. */
+  abandon(call: DirectCall, reason: BusError): void;
+}
+
+/**
+ * An invoke handed straight to a handler in the same process (MemoryTransport, one receiver): both ends of the
+ * call in one object, with no envelope, no message and no timer of its own. It is the caller's pending call, the
+ * handler's abort source (it is a LazyAbort) and the handler's CallContext, whose envelope, session and trace are
+ * built only when read, equal to what the message path would have delivered. Payload and result are copied with
+ * JSON semantics, as on the message path, so neither side can mutate the other's objects.
+ */
+export class DirectCall extends LazyAbort implements CallContext, Expiring {
+  readonly kind = 'invoke' as const;
+  readonly promise: Promise<unknown>;
+  settled = false;
+  /** Set by the responder while the handler runs. */
+  server?: DirectServer;
+  /** When the handler started (epoch ms), for the responder's metrics. */
+  servedAt = 0;
+  /** The responder's registration serving the call, until the handler's part ends (opaque here). */
+  registration?: object = undefined;
+  /** Whether `deadline` is the handler's own (tighter) timeout rather than the caller's. */
+  private handlerDeadline = false;
+  private slot?: DeadlineSlot;
+  private unlink?: () => void;
+  private resolveFn!: (value: unknown) => void;
+  private rejectFn!: (err: BusError) => void;
+  private request?: Envelope;
+  private sessionInfo?: SessionInfo;
+  private traceInfo?: TraceInfo;
+  /** The caller's deadline, as the request envelope carries it (`deadline` may become the handler's). */
+  readonly callerDeadline: number;
+
+  constructor(
+    private readonly caller: BusClient,
+    readonly target: string,
+    /** The handler's own copy of the payload. */
+    readonly payload: unknown,
+    private readonly options: CallOptions,
+    private readonly callerCtx: CallContext | undefined,
+    public deadline: number,
+    private readonly timeoutMs: number,
+  ) {
+    super();
+    this.callerDeadline = deadline;
+    this.promise = new Promise<unknown>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+  }
+
+  /** @internal Arms the deadline; returns false when the call already ended (an aborted signal). */
+  start(unlink: () => void): boolean {
+    if (this.settled) {
+      unlink();
+      return false;
+    }
+    this.unlink = unlink;
+    this.slot = scheduleDeadline(this.deadline, this);
+    return true;
+  }
+
+  /** @internal The handler's timeout is tighter than the caller's deadline: the call now ends at `at`. */
+  tightenDeadline(at: number): void {
+    this.deadline = at;
+    this.handlerDeadline = true;
+    if (this.slot) cancelDeadline(this.slot, this);
+    this.slot = scheduleDeadline(at, this);
+  }
+
+  // ------------------------------------------------------------ CallContext, built on first read
+
+  get envelope(): Envelope {
+    return (this.request ??= this.caller.directRequest(this, this.options, this.callerCtx));
+  }
+
+  get session(): Readonly<SessionInfo> {
+    if (!this.sessionInfo) {
+      const e = this.envelope;
+      this.sessionInfo = { session_id: e.session_id, conversation_id: e.conversation_id, tenant_id: e.tenant_id, user_id: e.user_id, channel: e.channel };
+    }
+    return this.sessionInfo;
+  }
+
+  get trace(): Readonly<TraceInfo> {
+    if (!this.traceInfo) {
+      const e = this.envelope;
+      const meta = e.metadata;
+      this.traceInfo = {
+        trace_id: e.trace_id,
+        span_id: e.span_id,
+        traceparent: e.traceparent,
+        tracestate: typeof meta?.['acp.tracestate'] === 'string' ? meta['acp.tracestate'] : undefined,
+        baggage: typeof meta?.['acp.baggage'] === 'string' ? meta['acp.baggage'] : undefined,
+      };
+    }
+    return this.traceInfo;
+  }
+
+  // ------------------------------------------------------------ endings
+
+  /** The handler returned `result`: the caller gets its copy (a value that cannot be encoded is CODEC_FAILURE). */
+  complete(result: unknown, from: string): void {
+    if (this.settled) return;
+    let copy: unknown;
+    try {
+      copy = result === undefined ? undefined : jsonClone(result);
+    } catch (err) {
+      this.failFromServer(new BusError(ErrorCodes.CODEC_FAILURE, `reply could not be encoded: ${(err as Error).message}`), from);
+      return;
+    }
+    this.settle();
+    // As `resultOf` reads a final frame: `{result}` gives the result, an empty payload (no result) gives `{}`.
+    this.resolveFn(copy === undefined ? {} : copy);
+  }
+
+  /** The handler failed (or was refused): the caller gets the error as it would read it from an error frame. */
+  failFromServer(error: BusError, from: string): void {
+    if (this.settled) return;
+    this.settle();
+    const frame = jsonClone(createReply(this.envelope, EventTypes.ERROR, error.toPayload(), { from, isFinal: true }));
+    this.rejectFn(BusError.fromPayload(frame.payload, frame));
+  }
+
+  /** The caller side ends the call (closed client, transport failure): the handler, if running, is abandoned. */
+  fail(err: BusError): void {
+    if (this.settled) return;
+    this.settle();
+    this.server?.abandon(this, new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller is gone', { retryable: false }));
+    this.rejectFn(err);
+  }
+
+  /** @internal The deadline passed (called by the deadline wheel). */
+  expire(): void {
+    if (this.settled) return;
+    this.slot = undefined;
+    const reason = new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${this.target}" exceeded`);
+    this.settle();
+    this.server?.abandon(this, reason);
+    this.rejectFn(this.handlerDeadline ? reason : new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${this.timeoutMs} ms`));
+  }
+
+  /** @internal The caller's signal (or its enclosing call's) aborted. */
+  cancel(reason: unknown): void {
+    if (this.settled) return;
+    this.caller.stats.cancelledByCaller++;
+    this.settle();
+    this.server?.abandon(this, new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+    this.rejectFn(cancelledError(reason, `invoke "${this.target}"`));
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (this.slot) cancelDeadline(this.slot, this);
+    this.unlink?.();
+    this.caller.forgetDirect(this);
+  }
+}
