@@ -15,6 +15,7 @@ import { StreamCall } from './stream-call.js';
 import { DirectCall } from './direct-call.js';
 import { linkSignals } from './abort-link.js';
 import { jsonClone } from '../transport/memory/json-clone.js';
+import { scheduledItems } from '../timers/deadline-wheel.js';
 import { resultOf } from './result-of.js';
 import { BusStats } from './bus-stats.js';
 import { Bulkhead, type BulkheadOptions } from '../resilience/bulkhead.js';
@@ -93,7 +94,8 @@ export class BusClient {
   private nextCallId = 0;
   private readonly invokes = new Map<string, PendingInvoke>();
   private readonly streams = new Map<string, StreamCall>();
-  private readonly directCalls = new Set<DirectCall>();
+  /** Direct calls pending (they themselves sit in the deadline wheel, see failInFlight). */
+  private directPending = 0;
   private readonly responder: Responder;
   private readonly eventSubs = new Set<TransportSubscription>();
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -126,7 +128,7 @@ export class BusClient {
     this.responder = new Responder(this, this.inbox);
     if (this.options.telemetry) {
       this.metrics = new BusMetrics(this.agentId, this.stats, () => ({
-        calls: this.invokes.size + this.directCalls.size,
+        calls: this.invokes.size + this.directPending,
         streams: this.streams.size,
         handlers: this.responder.inflightCount,
       }));
@@ -187,7 +189,7 @@ export class BusClient {
         }
       }
     }
-    return this.invokeEnvelope(target, payload, options).then(resultOf) as Promise<R>;
+    return this.invokeCall(target, payload, options, true) as Promise<R>;
   }
 
   private invokeDirect(endpoint: DirectEndpoint<DirectCall> | null, target: string, payload: unknown, options: CallOptions, timeout: number | undefined): Promise<unknown> {
@@ -206,7 +208,7 @@ export class BusClient {
         return Promise.reject(asTransportError(err));
       }
       const call = new DirectCall(this, target, copy, options, ctx, deadline, Math.max(0, deadline - started));
-      this.directCalls.add(call);
+      this.directPending++;
       this.stats.directCalls++;
       const unlink = options.signal || ctx ? linkSignals([options.signal, ctx?.signal], (reason) => call.cancel(reason)) : noop;
       if (call.start(unlink)) this.transport.deliverDirect!(endpoint, call);
@@ -237,11 +239,16 @@ export class BusClient {
 
   /** @internal */
   forgetDirect(call: DirectCall): void {
-    this.directCalls.delete(call);
+    this.directPending--;
   }
 
   /** Like invoke, but resolves with the whole final reply envelope. */
   invokeEnvelope(target: string, payload?: unknown, options: CallOptions = {}): Promise<Envelope> {
+    return this.invokeCall(target, payload, options, false) as Promise<Envelope>;
+  }
+
+  /** An invoke over messages; `unwrap`: resolve with the result (as `resultOf` reads it) instead of the envelope. */
+  private invokeCall(target: string, payload: unknown, options: CallOptions, unwrap: boolean): Promise<unknown> {
     const policy = this.policyFor(target, options);
     const ctx = currentCallContext();
     const started = Date.now();
@@ -249,8 +256,10 @@ export class BusClient {
     const tracing = this.startTrace('invoke', target, options, ctx);
     const call =
       !policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)
-        ? this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing)
-        : this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing);
+        ? this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing, unwrap)
+        : unwrap
+          ? this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing).then(resultOf)
+          : this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing);
     if (!tracing && !this.metrics?.active) return call;
     return call.then(
       (reply) => {
@@ -321,7 +330,7 @@ export class BusClient {
         let reply: Envelope;
         try {
           const tryDeadline = retry?.attemptTimeout ? Math.min(deadline, Date.now() + retry.attemptTimeout) : deadline;
-          reply = await this.invokeOnce(target, payload, options, ctx, tryDeadline, retry ? attempt : 0, tracing);
+          reply = (await this.invokeOnce(target, payload, options, ctx, tryDeadline, retry ? attempt : 0, tracing)) as Envelope;
         } finally {
           bulkhead?.release();
         }
@@ -364,7 +373,8 @@ export class BusClient {
     deadline: number,
     attempt: number,
     tracing: CallTrace | undefined,
-  ): Promise<Envelope> {
+    unwrap = false,
+  ): Promise<unknown> {
     const callId = this.newCallId();
     const replySubject = `${this.inbox}.${callId}`;
     let request: Envelope;
@@ -375,7 +385,7 @@ export class BusClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    const call = new PendingInvoke(this, callId, target, request, deadline, [options.signal, ctx?.signal]);
+    const call = new PendingInvoke(this, callId, target, request, deadline, [options.signal, ctx?.signal], unwrap);
     this.invokes.set(callId, call);
     if (call.settled) return call.promise;
     try {
@@ -587,14 +597,16 @@ export class BusClient {
   // error instead of waiting for their deadline; a retry policy can take them up again after reconnecting.
   private onTransportStatus(status: string, detail?: string): void {
     if (status !== 'disconnected' && status !== 'reconnecting') return;
-    if (this.invokes.size === 0 && this.streams.size === 0 && this.directCalls.size === 0) return;
+    if (this.invokes.size === 0 && this.streams.size === 0 && this.directPending === 0) return;
     this.failInFlight(new BusError(ErrorCodes.TRANSPORT_FAILURE, `transport ${status}${detail ? `: ${detail}` : ''}`, { retryable: true }));
   }
 
   private failInFlight(err: BusError): void {
     for (const call of [...this.invokes.values()]) call.fail(err);
     for (const call of [...this.streams.values()]) call.fail(err, false);
-    for (const call of [...this.directCalls]) call.fail(err);
+    if (this.directPending > 0) {
+      for (const item of scheduledItems()) if (item instanceof DirectCall && item.caller === this) item.fail(err);
+    }
   }
 
   // Liveness probe from a responder: say whether this call is still wanted.

@@ -1,4 +1,5 @@
 import type { CallContext, SessionInfo, TraceInfo } from '../context/call-context.js';
+import { sessionOf, traceOf } from '../context/envelope-call-context.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, type Envelope } from '../protocol/envelope.js';
@@ -46,7 +47,8 @@ export class DirectCall extends LazyAbort implements CallContext, Expiring {
   readonly callerDeadline: number;
 
   constructor(
-    private readonly caller: BusClient,
+    /** @internal */
+    readonly caller: BusClient,
     readonly target: string,
     /** The handler's own copy of the payload. */
     readonly payload: unknown,
@@ -89,26 +91,11 @@ export class DirectCall extends LazyAbort implements CallContext, Expiring {
   }
 
   get session(): Readonly<SessionInfo> {
-    if (!this.sessionInfo) {
-      const e = this.envelope;
-      this.sessionInfo = { session_id: e.session_id, conversation_id: e.conversation_id, tenant_id: e.tenant_id, user_id: e.user_id, channel: e.channel };
-    }
-    return this.sessionInfo;
+    return (this.sessionInfo ??= sessionOf(this.envelope));
   }
 
   get trace(): Readonly<TraceInfo> {
-    if (!this.traceInfo) {
-      const e = this.envelope;
-      const meta = e.metadata;
-      this.traceInfo = {
-        trace_id: e.trace_id,
-        span_id: e.span_id,
-        traceparent: e.traceparent,
-        tracestate: typeof meta?.['acp.tracestate'] === 'string' ? meta['acp.tracestate'] : undefined,
-        baggage: typeof meta?.['acp.baggage'] === 'string' ? meta['acp.baggage'] : undefined,
-      };
-    }
-    return this.traceInfo;
+    return (this.traceInfo ??= traceOf(this.envelope));
   }
 
   // ------------------------------------------------------------ endings

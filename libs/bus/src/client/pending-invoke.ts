@@ -5,13 +5,15 @@ import type { TransportMessage } from '../transport/transport.interface.js';
 import { linkSignals } from './abort-link.js';
 import type { BusClient } from './bus-client.js';
 import { cancelledError } from './cancelled-error.js';
+import { resultOf } from './result-of.js';
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */
 export class PendingInvoke implements Expiring {
-  readonly promise: Promise<Envelope>;
+  /** The reply envelope, or with `unwrap` its result. */
+  readonly promise: Promise<unknown>;
   settled = false;
-  private resolve!: (env: Envelope) => void;
+  private resolve!: (value: unknown) => void;
   private reject!: (err: BusError) => void;
   private readonly slot: DeadlineSlot;
   private readonly timeoutMs: number;
@@ -24,8 +26,10 @@ export class PendingInvoke implements Expiring {
     private readonly request: Envelope,
     deadline: number,
     signals: ReadonlyArray<AbortSignal | undefined>,
+    /** Resolve with the result (as `resultOf` reads it) instead of the reply envelope: one promise less for invoke(). */
+    private readonly unwrap = false,
   ) {
-    this.promise = new Promise<Envelope>((res, rej) => {
+    this.promise = new Promise<unknown>((res, rej) => {
       this.resolve = res;
       this.reject = rej;
     });
@@ -47,7 +51,7 @@ export class PendingInvoke implements Expiring {
     }
     if (env.event_type === EventTypes.FINAL || env.event_type === EventTypes.TOOL_RESULT) {
       this.settle();
-      this.resolve(env);
+      this.resolve(this.unwrap ? resultOf(env) : env);
     } else if (env.event_type === EventTypes.ERROR) {
       this.fail(BusError.fromPayload(env.payload, env));
     }

@@ -1,4 +1,5 @@
 import { callContextStorage, type CallContext } from '../context/call-context.js';
+import { EnvelopeCallContext } from '../context/envelope-call-context.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { toBusError } from '../errors/to-bus-error.js';
@@ -8,7 +9,7 @@ import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../pro
 import { newEventId, nowRfc3339 } from '../protocol/ids.js';
 import { assertName } from '../protocol/subjects.js';
 import type { DirectEndpoint, TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
-import type { DirectCall, DirectServer } from '../client/direct-call.js';
+import { DirectCall, type DirectServer } from '../client/direct-call.js';
 import type { BusClient, BusSubscription, EventHandler } from '../client/bus-client.js';
 import type { HandlerOptions, SubscribeOptions } from '../client/call-options.js';
 import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from '../resilience/retry-policy.js';
@@ -18,7 +19,7 @@ import type { Span } from '@opentelemetry/api';
 import type { StreamWriter } from './stream-writer.js';
 import { LazyAbort, type AbortLike } from './lazy-abort.js';
 import { isAsyncIterable } from './async-iterable.js';
-import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
+import { cancelDeadline, scheduleDeadline, scheduledItems, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /** What a programmatic handler receives besides the payload. */
 export interface HandlerContext extends CallContext {
@@ -68,7 +69,8 @@ export class Responder {
   private readonly registrations = new Map<string, Registration>();
   private readonly inflight = new Map<string, Inflight>();
   /** Direct calls being served (see DirectCall), and how each ends when its caller gives up first. */
-  private readonly directInflight = new Set<DirectCall>();
+  /** Direct calls being served (they sit in the deadline wheel while they run, see stop()). */
+  private directServed = 0;
   private readonly directServer: DirectServer = { abandon: (call, reason) => this.abandonDirect(call, reason) };
   private livenessTimer?: NodeJS.Timeout;
 
@@ -89,15 +91,19 @@ export class Responder {
     this.registrations.clear();
     const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
     for (const call of this.inflight.values()) call.abort.abort(reason);
-    for (const call of [...this.directInflight]) {
-      call.abort(reason);
-      this.directFailed(call, reason);
+    if (this.directServed > 0) {
+      for (const item of scheduledItems()) {
+        if (item instanceof DirectCall && item.server === this.directServer) {
+          item.abort(reason);
+          this.directFailed(item, reason);
+        }
+      }
     }
   }
 
   /** Handler executions in flight. */
   get inflightCount(): number {
-    return this.inflight.size + this.directInflight.size;
+    return this.inflight.size + this.directServed;
   }
 
   targets(): string[] {
@@ -199,7 +205,7 @@ export class Responder {
     }
     const telemetry = this.bus.options.telemetry && tracingActive();
     let span: Span | undefined;
-    let run: Promise<void>;
+    let run: Promise<void> | undefined;
     if (telemetry) {
       const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
       span = startHandlerSpan(reg.kind, reg.target, parent, spanAttributes(this.bus.transport.kind, 'handle', msg.subject, env, reg.target));
@@ -208,17 +214,42 @@ export class Responder {
     } else {
       run = reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.runStream(reg, call, ctx);
     }
-    run.finally(() => {
+    const done = (): void => {
       if (slot) cancelDeadline(slot, expiry!);
       reg.active--;
       this.inflight.delete(env.event_id);
       call.creditWaiter?.();
       if (span) endSpan(span, call.error);
       this.bus.metrics?.recordHandled(reg.kind, reg.target, call.error ? call.error.code : 'ok', Date.now() - now);
-    });
+    };
+    if (run) run.then(done);
+    else done();
   }
 
-  private async runInvoke(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
+  /**
+   * Runs an invoke handler. Not async: a handler that returns a plain value is answered at once, with no promise
+   * (each promise also costs an AsyncLocalStorage hook on Node 20); handler-side retries take the loop below.
+   */
+  private runInvoke(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> | undefined {
+    if (reg.retry) return this.runInvokeRetrying(reg, call, ctx);
+    let produced: unknown;
+    try {
+      produced = callContextStorage.run(ctx, reg.handler as InvokeHandler, call.request.payload, ctx);
+    } catch (err) {
+      this.handlerFailed(reg, call, err, 0);
+      return undefined;
+    }
+    if (!produced || typeof (produced as Promise<unknown>).then !== 'function') {
+      this.sendTerminal(call, EventTypes.FINAL, finalPayload(produced), 0);
+      return undefined;
+    }
+    return untilAborted(produced as Promise<unknown>, call.abort).then(
+      (result) => this.sendTerminal(call, EventTypes.FINAL, finalPayload(result), 0),
+      (err: unknown) => this.handlerFailed(reg, call, err, 0),
+    );
+  }
+
+  private async runInvokeRetrying(reg: Registration, call: Inflight, ctx: CallContext): Promise<void> {
     let result: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -257,7 +288,7 @@ export class Responder {
     if (reg.timeout !== undefined && now + reg.timeout < call.deadline) call.tightenDeadline(now + reg.timeout);
     reg.active++;
     this.bus.stats.requestsServed++;
-    this.directInflight.add(call);
+    this.directServed++;
     call.server = this.directServer;
     call.registration = reg;
     call.servedAt = now;
@@ -307,7 +338,7 @@ export class Responder {
     const reg = call.registration as Registration | undefined;
     if (!reg) return false;
     call.registration = undefined;
-    this.directInflight.delete(call);
+    this.directServed--;
     reg.active--;
     const metrics = this.bus.metrics;
     if (metrics?.active) metrics.recordHandled('invoke', reg.target, error ? error.code : 'ok', Date.now() - call.servedAt);
@@ -611,31 +642,9 @@ export class Responder {
   }
 
   private contextFor(env: Envelope, target: string, kind: CallContext['kind'], abort: LazyAbort | AbortSignal, deadline: number | undefined): CallContext {
-    const meta = env.metadata;
-    return {
-      envelope: env,
-      target,
-      kind,
-      get signal(): AbortSignal {
-        return abort instanceof LazyAbort ? abort.signal : abort;
-      },
-      deadline,
-      session: {
-        session_id: env.session_id,
-        conversation_id: env.conversation_id,
-        tenant_id: env.tenant_id,
-        user_id: env.user_id,
-        channel: env.channel,
-      },
-      trace: {
-        trace_id: env.trace_id,
-        span_id: env.span_id,
-        traceparent: env.traceparent,
-        tracestate: typeof meta?.[MetaKeys.TRACESTATE] === 'string' ? (meta[MetaKeys.TRACESTATE] as string) : undefined,
-        baggage: typeof meta?.[MetaKeys.BAGGAGE] === 'string' ? (meta[MetaKeys.BAGGAGE] as string) : undefined,
-      },
-    };
+    return new EnvelopeCallContext(env, target, kind, abort, deadline);
   }
+
 }
 
 // Flow control needs both the extension and a window: an invoke advertises `flow` but grants no credit (it

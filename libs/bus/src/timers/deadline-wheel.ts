@@ -54,6 +54,14 @@ export function cancelDeadline(slot: DeadlineSlot, item: Expiring): void {
   }
 }
 
+/**
+ * Every item scheduled and not yet cancelled or expired. Also how a bus finds its direct calls when it closes:
+ * every pending call has a deadline, so the wheel already holds them all and no other registry is kept per call.
+ */
+export function* scheduledItems(): Generator<Expiring> {
+  for (const slot of [...slots.values()]) yield* [...slot.items];
+}
+
 function arm(key: number): void {
   if (timer) clearTimeout(timer);
   timerKey = key;

@@ -6,7 +6,9 @@
  * ping-pong traffic empties the queue and starts a new drain at every step.
  */
 const BATCH = 1024;
-let queue: Array<() => void> = [];
+// A queue read from `head` (Array.shift would move every remaining item on each delivery).
+let queue: Array<(() => void) | undefined> = [];
+let head = 0;
 let scheduled = false;
 let ranThisTurn = 0;
 let turnMarked = false;
@@ -20,7 +22,6 @@ export function enqueueDelivery(task: () => void): void {
 }
 
 function markTurn(): void {
-  if (turnMarked) return;
   turnMarked = true;
   // Runs once the current turn's microtasks are done: the next turn starts with a fresh allowance.
   setImmediate(() => {
@@ -30,13 +31,17 @@ function markTurn(): void {
 }
 
 function drain(): void {
-  markTurn();
-  while (queue.length > 0) {
+  if (!turnMarked) markTurn();
+  while (head < queue.length) {
     if (ranThisTurn >= BATCH) {
+      // Under sustained load the queue may never run empty: drop the delivered part before yielding.
+      queue = queue.slice(head);
+      head = 0;
       setImmediate(drain);
       return;
     }
-    const task = queue.shift()!;
+    const task = queue[head]!;
+    queue[head++] = undefined;
     ranThisTurn++;
     try {
       task();
@@ -47,5 +52,7 @@ function drain(): void {
       });
     }
   }
+  queue = [];
+  head = 0;
   scheduled = false;
 }
