@@ -385,7 +385,7 @@ export class BusClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    const call = new PendingInvoke(this, callId, target, request, deadline, [options.signal, ctx?.signal], unwrap);
+    const call = new PendingInvoke(this, callId, target, request, deadline, options.signal, ctx, unwrap);
     this.invokes.set(callId, call);
     if (call.settled) return call.promise;
     try {
@@ -630,7 +630,8 @@ export class BusClient {
     fields.to = target;
     fields.reply_to = replySubject;
     const request = createRequest(payload, fields);
-    const meta: Record<string, unknown> = { ...(this.requestMetadata(options, ctx, tracing, request) ?? {}), ...extraMeta };
+    const meta: Record<string, unknown> = this.requestMetadata(options, ctx, tracing, request) ?? {};
+    if (extraMeta) Object.assign(meta, extraMeta);
     meta[MetaKeys.EXT] = ADVERTISED_EXTENSIONS;
     meta[MetaKeys.DEADLINE] = deadline;
     request.metadata = meta;

@@ -6,6 +6,9 @@ import { linkSignals } from './abort-link.js';
 import type { BusClient } from './bus-client.js';
 import { cancelledError } from './cancelled-error.js';
 import { resultOf } from './result-of.js';
+import type { CallContext } from '../context/call-context.js';
+
+function noop(): void {}
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */
@@ -25,7 +28,8 @@ export class PendingInvoke implements Expiring {
     private readonly target: string,
     private readonly request: Envelope,
     deadline: number,
-    signals: ReadonlyArray<AbortSignal | undefined>,
+    signal: AbortSignal | undefined,
+    parent: CallContext | undefined,
     /** Resolve with the result (as `resultOf` reads it) instead of the reply envelope: one promise less for invoke(). */
     private readonly unwrap = false,
   ) {
@@ -35,7 +39,7 @@ export class PendingInvoke implements Expiring {
     });
     this.timeoutMs = Math.max(0, deadline - Date.now());
     this.slot = scheduleDeadline(deadline, this);
-    this.unlink = linkSignals(signals, (reason) => this.abort(reason));
+    this.unlink = signal || parent ? linkSignals([signal, parent?.signal], (reason) => this.abort(reason)) : noop;
   }
 
   onMessage(msg: TransportMessage): void {

@@ -48,7 +48,6 @@ interface Inflight {
   readonly replyTo: string;
   readonly ext: ReadonlySet<string>;
   readonly abort: LazyAbort;
-  readonly controlSubject: string;
   readonly startedAt: number;
   lastSeen: number;
   credit: number;
@@ -188,7 +187,6 @@ export class Responder {
       replyTo,
       ext,
       abort,
-      controlSubject: `${this.inbox}.ctl.${env.event_id}`,
       startedAt: now,
       lastSeen: now,
       credit: initialCredit(ext, env),
@@ -377,7 +375,7 @@ export class Responder {
     };
     let startedSent = false;
     const startedMeta = useExt
-      ? { [MetaKeys.EXT]: RESPONDER_EXTENSIONS.filter((e) => call.ext.has(e)).join(','), [MetaKeys.CONTROL]: call.controlSubject }
+      ? { [MetaKeys.EXT]: RESPONDER_EXTENSIONS.filter((e) => call.ext.has(e)).join(','), [MetaKeys.CONTROL]: this.controlSubject(call) }
       : undefined;
     const sendStarted = async (meta?: Record<string, unknown>): Promise<void> => {
       if (startedSent) return;
@@ -499,6 +497,11 @@ export class Responder {
 
   // ------------------------------------------------------------------ control
 
+  /** Where the caller sends credit and cancellation for a call (built when needed: invokes rarely need it). */
+  private controlSubject(call: Inflight): string {
+    return `${this.inbox}.ctl.${call.request.event_id}`;
+  }
+
   /** A message on `<inbox>.ctl.<request id>`: cancel, credit, pong, or the no-responders of a liveness probe. */
   onControl(requestId: string, msg: TransportMessage): void {
     const call = this.inflight.get(requestId);
@@ -564,7 +567,7 @@ export class Responder {
         call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller stopped answering liveness probes', { retryable: false }));
         continue;
       }
-      this.bus.sendControl(call.replyTo, ControlEventTypes.PING, call.request.event_id, undefined, call.controlSubject);
+      this.bus.sendControl(call.replyTo, ControlEventTypes.PING, call.request.event_id, undefined, this.controlSubject(call));
     }
   }
 
