@@ -17,34 +17,36 @@ export const DEFAULT_REORDER_LIMITS: ReorderLimits = { maxPending: 256, maxGap: 
  */
 export class ReorderBuffer {
   private expected = 0;
-  private readonly pending = new Map<number, Envelope>();
+  /** Frames ahead of a gap; made on the first one (in-order streams, the usual case, never need it). */
+  private pending?: Map<number, Envelope>;
 
   constructor(private readonly limits: ReorderLimits = DEFAULT_REORDER_LIMITS) {}
 
   /** Accepts a frame and returns the frames now deliverable in order (possibly none). Throws BusError on overflow. */
   accept(frame: Envelope): Envelope[] {
     const seq = frame.seq ?? 0;
-    if (seq < this.expected || this.pending.has(seq)) return NONE;
+    const pending = this.pending;
+    if (seq < this.expected || pending?.has(seq)) return NONE;
     if (seq === this.expected) {
       this.expected++;
-      if (this.pending.size === 0) return [frame];
+      if (!pending || pending.size === 0) return [frame];
       const out = [frame];
-      let next = this.pending.get(this.expected);
+      let next = pending.get(this.expected);
       while (next) {
-        this.pending.delete(this.expected);
+        pending.delete(this.expected);
         out.push(next);
         this.expected++;
-        next = this.pending.get(this.expected);
+        next = pending.get(this.expected);
       }
       return out;
     }
     if (seq - this.expected > this.limits.maxGap) {
       throw new BusError(ErrorCodes.BACKPRESSURE_DROP, `stream frame seq ${seq} is more than ${this.limits.maxGap} ahead of ${this.expected}`);
     }
-    if (this.pending.size >= this.limits.maxPending) {
+    if (pending && pending.size >= this.limits.maxPending) {
       throw new BusError(ErrorCodes.BACKPRESSURE_DROP, `more than ${this.limits.maxPending} out-of-order stream frames pending`);
     }
-    this.pending.set(seq, frame);
+    (this.pending ??= new Map()).set(seq, frame);
     return NONE;
   }
 
@@ -53,7 +55,7 @@ export class ReorderBuffer {
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending?.size ?? 0;
   }
 }
 

@@ -11,13 +11,14 @@ import { cancelledError } from './cancelled-error.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 import { resultOf } from './result-of.js';
 import { backoffDelay, shouldRetry, type RetryPolicy } from '../resilience/retry-policy.js';
+import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /**
  * A stream call on the caller: an async iterable of frames in seq order. It grants the responder flow-control
  * credit as frames are consumed (so a slow consumer slows the producer), and cancels the remote handler when
  * the loop is left early, the call is aborted or its deadline passes.
  */
-export class StreamCall implements AsyncIterableIterator<Envelope> {
+export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   /** @internal */
   readonly ctx: CallContext | undefined;
   /** @internal The id of the current attempt (its reply subject token). */
@@ -48,7 +49,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
   private head = 0;
   private failure?: BusError;
   private waiter?: { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void };
-  private timer?: NodeJS.Timeout;
+  private slot?: DeadlineSlot;
+  private timeoutMs = 0;
   private unlink?: () => void;
   private peerFlow = false;
   private peerCancel = false;
@@ -162,13 +164,17 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     this.deadline = deadline;
     this.window = window;
     this.retryPolicy = retry;
-    const ms = Math.max(0, deadline - Date.now());
-    this.timer = setTimeout(() => {
-      if (this.finished) return;
-      if (this.request) this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
-      this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `stream "${this.target}" timed out after ${ms} ms`), false);
-    }, ms);
-    this.unlink = linkSignals(signals, (reason) => this.cancel(reason));
+    this.timeoutMs = Math.max(0, deadline - this.startedAt);
+    this.slot = scheduleDeadline(deadline, this);
+    if (signals.some((s) => s)) this.unlink = linkSignals(signals, (reason) => this.cancel(reason));
+  }
+
+  /** @internal The deadline passed (called by the deadline wheel). */
+  expire(): void {
+    this.slot = undefined;
+    if (this.finished) return;
+    if (this.request) this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
+    this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `stream "${this.target}" timed out after ${this.timeoutMs} ms`), false);
   }
 
   /** @internal Called by BusClient right before each attempt's request is published. */
@@ -299,7 +305,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope> {
     if (this.finished) return;
     this.finished = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.timer) clearTimeout(this.timer);
+    if (this.slot) cancelDeadline(this.slot, this);
     if (this.startedAt) this.bus.endCall('stream', this.target, this.startedAt, this.tracing, this.failure ?? this.terminalError, this.framesReceived);
     this.unlink?.();
     this.bus.forgetCall(this.callId);
