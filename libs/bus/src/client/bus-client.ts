@@ -177,12 +177,13 @@ export class BusClient {
     if (this.transport.routeDirect && options.metadata === undefined && this.isConnected && !tracingActive()) {
       const policy = this.policyFor(target, options);
       if (!policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)) {
+        let subject: string;
         try {
-          assertName(target, 'invoke target');
+          subject = this.subjects.checkedInvoke(target);
         } catch (err) {
           return Promise.reject(err);
         }
-        const endpoint = this.transport.routeDirect(this.subjects.invoke(target));
+        const endpoint = this.transport.routeDirect(subject);
         if (endpoint !== undefined) {
           const timeout = policy ? policy.timeout : options.timeout;
           return this.invokeDirect(endpoint as DirectEndpoint<DirectCall> | null, target, payload, options, timeout) as Promise<R>;
@@ -378,9 +379,10 @@ export class BusClient {
     const callId = this.newCallId();
     const replySubject = `${this.inbox}.${callId}`;
     let request: Envelope;
+    let subject: string;
     try {
       this.assertOpen();
-      assertName(target, 'invoke target');
+      subject = this.subjects.checkedInvoke(target);
       request = this.buildRequest(target, payload, options, ctx, replySubject, deadline, attempt ? { [MetaKeys.ATTEMPT]: attempt } : undefined, tracing);
     } catch (err) {
       return Promise.reject(err);
@@ -389,7 +391,7 @@ export class BusClient {
     this.invokes.set(callId, call);
     if (call.settled) return call.promise;
     try {
-      this.transport.publish(this.subjects.invoke(target), request, { reply: replySubject });
+      this.transport.publish(subject, request, { reply: replySubject });
       this.stats.requestsSent++;
     } catch (err) {
       call.fail(asTransportError(err));

@@ -5,7 +5,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, type Envelope } from '../protocol/envelope.js';
 import { createReply } from '../protocol/envelope-factory.js';
 import { LazyAbort } from '../server/lazy-abort.js';
-import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
+import { cancelDeadline, scheduleDeadline, scheduleDeadlineAfterTurn, type DeadlineSlot, type DeferredExpiring } from '../timers/deadline-wheel.js';
 import { jsonClone } from '../transport/memory/json-clone.js';
 import type { BusClient } from './bus-client.js';
 import type { CallOptions } from './call-options.js';
@@ -24,8 +24,7 @@ export interface DirectServer {
  * built only when read, equal to what the message path would have delivered. Payload and result are copied with
  * JSON semantics, as on the message path, so neither side can mutate the other's objects.
  */
-export class DirectCall extends LazyAbort implements CallContext, Expiring {
-  readonly kind = 'invoke' as const;
+export class DirectCall extends LazyAbort implements CallContext, DeferredExpiring {
   readonly promise: Promise<unknown>;
   settled = false;
   /** Set by the responder while the handler runs. */
@@ -36,7 +35,8 @@ export class DirectCall extends LazyAbort implements CallContext, Expiring {
   registration?: object = undefined;
   /** Whether `deadline` is the handler's own (tighter) timeout rather than the caller's. */
   private handlerDeadline = false;
-  private slot?: DeadlineSlot;
+  /** @internal Where the deadline sits on the wheel, once it is there. */
+  slot?: DeadlineSlot = undefined;
   private unlink?: () => void;
   private resolveFn!: (value: unknown) => void;
   private rejectFn!: (err: BusError) => void;
@@ -59,10 +59,19 @@ export class DirectCall extends LazyAbort implements CallContext, Expiring {
   ) {
     super();
     this.callerDeadline = deadline;
-    this.promise = new Promise<unknown>((resolve, reject) => {
-      this.resolveFn = resolve;
-      this.rejectFn = reject;
-    });
+    // One shared executor instead of a closure per call (this is the hottest allocation site of a direct call).
+    constructing = this;
+    this.promise = new Promise<unknown>(captureResolvers);
+  }
+
+  get kind(): 'invoke' {
+    return 'invoke';
+  }
+
+  /** @internal Called by the Promise executor, synchronously inside the constructor. */
+  setResolvers(resolve: (value: unknown) => void, reject: (err: BusError) => void): void {
+    this.resolveFn = resolve;
+    this.rejectFn = reject;
   }
 
   /** @internal Arms the deadline; returns false when the call already ended (an aborted signal). */
@@ -72,7 +81,8 @@ export class DirectCall extends LazyAbort implements CallContext, Expiring {
       return false;
     }
     this.unlink = unlink;
-    this.slot = scheduleDeadline(this.deadline, this);
+    // Most direct calls end within the turn they start in: their deadline goes on the wheel only if not.
+    scheduleDeadlineAfterTurn(this);
     return true;
   }
 
@@ -80,8 +90,10 @@ export class DirectCall extends LazyAbort implements CallContext, Expiring {
   tightenDeadline(at: number): void {
     this.deadline = at;
     this.handlerDeadline = true;
-    if (this.slot) cancelDeadline(this.slot, this);
-    this.slot = scheduleDeadline(at, this);
+    if (this.slot) {
+      cancelDeadline(this.slot, this);
+      this.slot = scheduleDeadline(at, this);
+    }
   }
 
   // ------------------------------------------------------------ CallContext, built on first read
@@ -156,4 +168,11 @@ export class DirectCall extends LazyAbort implements CallContext, Expiring {
     this.unlink?.();
     this.caller.forgetDirect(this);
   }
+}
+
+let constructing: DirectCall | undefined;
+
+function captureResolvers(resolve: (value: unknown) => void, reject: (err: BusError) => void): void {
+  constructing!.setResolvers(resolve, reject);
+  constructing = undefined;
 }

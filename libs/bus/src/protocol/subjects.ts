@@ -6,8 +6,7 @@ export const DEFAULT_SUBJECT_PREFIX = 'acp.v1';
 /** Builds the NATS subjects of PROTOCOL.md §2 for one prefix and optional tenant scope. */
 export class SubjectScheme {
   private readonly scope: string;
-  // The same string object for the same target on every call: the in-memory broker's route cache then hashes
-  // a string it has seen instead of a fresh concatenation.
+  /** Checked targets and their subjects (see checkedInvoke). */
   private readonly invokeSubjects = new Map<string, string>();
 
   constructor(
@@ -19,14 +18,23 @@ export class SubjectScheme {
     this.scope = tenant ? `${prefix}.${tenant}` : prefix;
   }
 
-  invoke(target: string): string {
+  /**
+   * `invoke(target)` after checking the target with assertName, for the call path: a target seen before gets the
+   * same subject string back without a second check, which the in-memory broker's route cache then hashes once.
+   */
+  checkedInvoke(target: string): string {
     let subject = this.invokeSubjects.get(target);
     if (subject === undefined) {
+      assertName(target, 'invoke target');
       if (this.invokeSubjects.size >= 4096) this.invokeSubjects.clear();
-      subject = `${this.scope}.invoke.${target}`;
+      subject = this.invoke(target);
       this.invokeSubjects.set(target, subject);
     }
     return subject;
+  }
+
+  invoke(target: string): string {
+    return `${this.scope}.invoke.${target}`;
   }
 
   event(eventType: string): string {
