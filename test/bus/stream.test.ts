@@ -222,6 +222,19 @@ for (const fixture of transportFixtures) {
       assert.equal(produced, 200);
     });
 
+
+    it('flow control: deltas written without awaiting each one wait for credit in call order, none lost', async () => {
+      await server.handleStream('st.burst', async (_p, ctx: StreamCtx) => {
+        // Forty writes at once against a window of four: most of them have to wait for credit together.
+        await Promise.all(Array.from({ length: 40 }, (_, i) => ctx.writer.delta(String(i))));
+        return 'done';
+      }).ready;
+      const frames = await collect(caller.stream('st.burst', {}, { window: 4, timeout: 10_000 }));
+      assertNoSeqHoles(frames);
+      const deltas = frames.filter((f) => f.event_type === 'agent.response.delta').map((f) => (f.payload as { delta: string }).delta);
+      assert.deepEqual(deltas, Array.from({ length: 40 }, (_, i) => String(i)));
+      assert.deepEqual(frames[frames.length - 1].payload, { result: 'done' });
+    });
     it('a caller that vanishes is noticed by the responder (liveness), which aborts the handler', async () => {
       const ghost = await cluster.bus('ghost', { livenessInterval: 200 });
       const aborted = deferred<unknown>();

@@ -57,6 +57,7 @@ interface Inflight {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
+const RESOLVED: Promise<void> = Promise.resolve();
 const RESPONDER_EXTENSIONS = [Extensions.NO_HANDLER, Extensions.DEADLINE, Extensions.CANCEL, Extensions.FLOW, Extensions.CHUNK, Extensions.TRACE];
 
 /**
@@ -363,9 +364,7 @@ export class Responder {
     // The lazy abort source: an AbortSignal is made only if the handler reads writer.signal / ctx.signal.
     const signal = call.abort;
     const useExt = call.ext.has(Extensions.CANCEL) || call.ext.has(Extensions.FLOW);
-    const send = async (eventType: string, payload: unknown, metadata?: Record<string, unknown>): Promise<void> => {
-      if (signal.aborted) throw signal.reason;
-      if (call.credit <= 0) await this.waitForCredit(call);
+    const publishFrame = (eventType: string, payload: unknown, metadata?: Record<string, unknown>): void => {
       const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, metadata });
       // Deltas may share a socket write with the others of this turn; the terminal frame goes at once (after them).
       this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK), defer: eventType === EventTypes.DELTA });
@@ -373,24 +372,46 @@ export class Responder {
       call.credit--;
       this.bus.stats.framesSent++;
     };
+    // Sends that had to wait for credit, in call order; while one waits, later ones queue behind it.
+    let waiting: Promise<void> | undefined;
+    const send = (eventType: string, payload: unknown, metadata?: Record<string, unknown>): Promise<void> => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      if (!waiting && call.credit > 0) {
+        // The common case costs no promise: a handler awaiting every delta would otherwise make two per frame.
+        try {
+          publishFrame(eventType, payload, metadata);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return RESOLVED;
+      }
+      const sent = (waiting ?? RESOLVED).then(async () => {
+        while (call.credit <= 0) {
+          if (signal.aborted) throw signal.reason;
+          await this.waitForCredit(call);
+        }
+        if (signal.aborted) throw signal.reason;
+        publishFrame(eventType, payload, metadata);
+      });
+      waiting = sent;
+      const clear = () => {
+        if (waiting === sent) waiting = undefined;
+      };
+      sent.then(clear, clear);
+      return sent;
+    };
     let startedSent = false;
     const startedMeta = useExt
       ? { [MetaKeys.EXT]: RESPONDER_EXTENSIONS.filter((e) => call.ext.has(e)).join(','), [MetaKeys.CONTROL]: this.controlSubject(call) }
       : undefined;
-    const sendStarted = async (meta?: Record<string, unknown>): Promise<void> => {
-      if (startedSent) return;
+    const sendStarted = (meta?: Record<string, unknown>): Promise<void> => {
+      if (startedSent) return RESOLVED;
       startedSent = true;
-      await send(EventTypes.STARTED, { meta: { agent: this.bus.agentId, target: reg.target, ...meta } }, startedMeta);
+      return send(EventTypes.STARTED, { meta: { agent: this.bus.agentId, target: reg.target, ...meta } }, startedMeta);
     };
     const writer: StreamWriter = {
-      delta: async (v) => {
-        if (!startedSent) await sendStarted();
-        return send(EventTypes.DELTA, deltaPayload(v));
-      },
-      data: async (v) => {
-        if (!startedSent) await sendStarted();
-        return send(EventTypes.DELTA, { data: v });
-      },
+      delta: (v) => (startedSent ? send(EventTypes.DELTA, deltaPayload(v)) : sendStarted().then(() => send(EventTypes.DELTA, deltaPayload(v)))),
+      data: (v) => (startedSent ? send(EventTypes.DELTA, { data: v }) : sendStarted().then(() => send(EventTypes.DELTA, { data: v }))),
       started: (meta) => sendStarted(meta),
       get sent() {
         return seq;
