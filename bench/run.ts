@@ -1,7 +1,7 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,stream,pubsub,memory,payload,scale] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
@@ -24,13 +24,14 @@ import { directStack, memorySuite } from './suites/memory.js';
 import { pubsubSuite } from './suites/pubsub.js';
 import { scaleSuite } from './suites/scale.js';
 import { streamSuite } from './suites/stream.js';
+import { splitSuite } from './suites/split.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,stream,pubsub,memory,payload,scale').split(','));
+const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -68,7 +69,17 @@ const ROWS: RowDef[] = [
   { figure: 'NATS invoke → decorated Nest handler, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'conc.ops'], peer: ['nest', 'conc.ops'], peerLabel: 'Nest Transport.NATS', target: { on: 'ratio', op: '>=', value: 1.5 } },
   { figure: 'NATS invoke → decorated Nest handler, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'conc.ops'], peer: ['raw', 'conc.ops'], peerLabel: 'raw request()', target: { on: 'ratio', op: '>=', value: 1.2 } },
   { figure: 'NATS invoke, CPU per call (both ends)', unit: 'µs CPU', ours: ['bus', 'conc.cpu'], peer: ['nest', 'conc.cpu'], peerLabel: 'Nest Transport.NATS' },
-  { figure: 'NATS invoke → decorated Nest handler, CPU per call', unit: 'µs CPU', ours: ['bus+nest', 'conc.cpu'], peer: ['nest', 'conc.cpu'], peerLabel: 'Nest Transport.NATS', target: { on: 'ours', op: '<=', value: 20 } },
+  { figure: 'NATS invoke → decorated Nest handler, CPU per call (both ends)', unit: 'µs CPU', ours: ['bus+nest', 'conc.cpu'], peer: ['nest', 'conc.cpu'], peerLabel: 'Nest Transport.NATS', target: { on: 'ours', op: '<=', value: 20 } },
+  // The same calls with caller and responder in separate processes (bench/suites/split.ts): the CPU each process pays.
+  { figure: 'NATS invoke, separate processes, CPU per call: caller', unit: 'µs CPU', ours: ['bus', 'split.caller.cpu'], peer: ['raw', 'split.caller.cpu'], peerLabel: 'raw request()', target: { on: 'ours', op: '<=', value: 20 } },
+  { figure: 'NATS invoke, separate processes, CPU per call: responder', unit: 'µs CPU', ours: ['bus', 'split.responder.cpu'], peer: ['raw', 'split.responder.cpu'], peerLabel: 'raw msg.respond()', target: { on: 'ours', op: '<=', value: 20 } },
+  { figure: 'NATS invoke, separate processes, CPU per call: caller', unit: 'µs CPU', ours: ['bus', 'split.caller.cpu'], peer: ['nest', 'split.caller.cpu'], peerLabel: 'Nest ClientProxy' },
+  { figure: 'NATS invoke, separate processes, CPU per call: responder', unit: 'µs CPU', ours: ['bus', 'split.responder.cpu'], peer: ['nest', 'split.responder.cpu'], peerLabel: 'Nest @MessagePattern' },
+  { figure: 'NATS invoke → decorated Nest handler, separate processes, CPU per call: responder', unit: 'µs CPU', ours: ['bus+nest', 'split.responder.cpu'], peer: ['nest', 'split.responder.cpu'], peerLabel: 'Nest @MessagePattern', target: { on: 'ours', op: '<=', value: 20 } },
+  // Throughput in this setup is shown for context; the throughput targets are judged on the one-process method above.
+  { figure: 'NATS invoke, separate processes, 64 in flight', unit: 'ops/s', ours: ['bus', 'split.ops'], peer: ['nest', 'split.ops'], peerLabel: 'Nest Transport.NATS' },
+  { figure: 'NATS invoke, separate processes, 64 in flight', unit: 'ops/s', ours: ['bus', 'split.ops'], peer: ['raw', 'split.ops'], peerLabel: 'raw request()' },
+  { figure: 'NATS invoke → decorated Nest handler, separate processes, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'split.ops'], peer: ['nest', 'split.ops'], peerLabel: 'Nest Transport.NATS' },
   // Streams over NATS
   { figure: 'NATS stream, one stream (flow control on)', unit: 'deltas/s', ours: ['bus', 'stream1'], peer: ['nest', 'stream1'], peerLabel: 'Nest Observable reply (no flow ctl)', target: { on: 'ours', op: '>=', value: 100_000 } },
   { figure: 'NATS stream, 100 concurrent streams (total)', unit: 'deltas/s', ours: ['bus', 'stream100'] },
@@ -173,6 +184,15 @@ async function main(): Promise<number> {
     pubsubStacks.set('raw', rawPs);
     if (busPair) pubsubStacks.set('bus', busPair.pubSubStack('bus publish/subscribe'));
 
+    // The split-process figures use a server of their own: their responders (forked children) serve the same
+    // subjects as this process's stacks, and must not share queue groups with them.
+    let splitUrl: string | undefined;
+    if (only.has('split') && natsMake) {
+      const splitNats = await startNatsServer();
+      servers.push(splitNats);
+      splitUrl = splitNats.url;
+    }
+
     let rawBig: InvokeStack | undefined;
     let busSmall: InvokeStack | undefined;
     if (only.has('payload')) {
@@ -199,6 +219,7 @@ async function main(): Promise<number> {
     for (let run = 0; run < cfg.runs; run++) {
       log(`-- run ${run + 1}/${cfg.runs} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       if (only.has('invoke')) await invokeSuite(invokeStacks, cfg, metrics, run, log);
+      if (splitUrl) await attempt('split-process suite', () => splitSuite(splitUrl!, cfg, metrics, run, log));
       if (only.has('stream')) {
         if (busPair) await attempt('NATS stream suite', () => streamSuite('bus', busPair!, nest, cfg, metrics, log));
         await attempt('in-memory stream suite', () => streamSuite('mem.bus', memPair, undefined, cfg, metrics, log));

@@ -15,6 +15,23 @@ export const NEST_ECHO = 'bench.nest-bus.echo';
  * whatever state that integration is in; it returns undefined when the pieces are not exported.
  */
 export async function busNestStack(name: string, make: TransportFactory): Promise<InvokeStack | undefined> {
+  const app = await startBusNestResponder(make);
+  if (!app) return undefined;
+  const quiet: BusLogger | undefined = process.env.BENCH_VERBOSE ? undefined : { log() {}, warn() {}, error() {} };
+  const client = new BusClient(make('nest-client'), { agentId: 'bench-nest-client', logger: quiet });
+  await client.connect();
+  return {
+    name,
+    invoke: (p) => client.invoke(NEST_ECHO, p),
+    close: async () => {
+      await client.close().catch(() => {});
+      await app.close();
+    },
+  };
+}
+
+/** The responder half: the Nest microservice on BusServer serving `@Invoke(NEST_ECHO)`. */
+export async function startBusNestResponder(make: TransportFactory): Promise<INestMicroservice | undefined> {
   const L = busLib as unknown as Record<string, any>;
   if (!L.BusModule?.forRoot || !L.Invoke || !L.Payload || !L.busMicroservice) return undefined;
 
@@ -37,15 +54,5 @@ export async function busNestStack(name: string, make: TransportFactory): Promis
     logger: ['error', 'warn'],
   });
   await app.listen();
-  const quiet: BusLogger | undefined = process.env.BENCH_VERBOSE ? undefined : { log() {}, warn() {}, error() {} };
-  const client = new BusClient(make('nest-client'), { agentId: 'bench-nest-client', logger: quiet });
-  await client.connect();
-  return {
-    name,
-    invoke: (p) => client.invoke(NEST_ECHO, p),
-    close: async () => {
-      await client.close().catch(() => {});
-      await app.close();
-    },
-  };
+  return app;
 }

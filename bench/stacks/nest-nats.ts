@@ -33,22 +33,34 @@ export interface NestNatsStack extends InvokeStack {
   stream(n: number): Promise<number>;
 }
 
-/** NestJS' built-in NATS transport: a Transport.NATS microservice and a ClientProxy from ClientProxyFactory. */
-export async function nestNatsStack(url: string): Promise<NestNatsStack> {
+/** The responder half of Nest's built-in NATS stack: a Transport.NATS microservice serving `@MessagePattern`s. */
+export async function startNestNatsResponder(url: string): Promise<{ close(): Promise<void> }> {
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(NestNatsBenchModule, {
     transport: Transport.NATS,
     options: { servers: [url] },
     logger: ['error', 'warn'],
   });
   await app.listen();
+  return { close: () => app.close() };
+}
+
+/** The caller half: a ClientProxy from ClientProxyFactory, `firstValueFrom(client.send())`. */
+export async function nestNatsCaller(url: string): Promise<InvokeStack & { client: ClientProxy }> {
   const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url] } });
   await client.connect();
+  return { name: 'Nest built-in Transport.NATS', client, invoke: (payload) => firstValueFrom(client.send(ECHO, payload)), close: () => client.close() };
+}
+
+/** NestJS' built-in NATS transport: a Transport.NATS microservice and a ClientProxy from ClientProxyFactory. */
+export async function nestNatsStack(url: string): Promise<NestNatsStack> {
+  const app = await startNestNatsResponder(url);
+  const caller = await nestNatsCaller(url);
   return {
-    name: 'Nest built-in Transport.NATS',
-    invoke: (payload) => firstValueFrom(client.send(ECHO, payload)),
-    stream: (n) => lastValueFrom(client.send(STREAM, { n }).pipe(count())),
+    name: caller.name,
+    invoke: caller.invoke,
+    stream: (n) => lastValueFrom(caller.client.send(STREAM, { n }).pipe(count())),
     close: async () => {
-      await client.close();
+      await caller.close();
       await app.close();
     },
   };

@@ -2,6 +2,19 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { InvokeStack, PubSubStack } from './types.js';
 import { nowUs, sleep } from '../lib/measure.js';
 
+/** The subject the raw responder of the split-process figures answers on (bench/split-responder.ts). */
+export const RAW_SPLIT_SUBJECT = 'bench.raw.split.echo';
+
+/** The caller half of the raw stack: nc.request() with default options to `subject`. */
+export async function rawNatsCaller(url: string, subject: string): Promise<InvokeStack> {
+  const client = await connect({ servers: url, name: 'bench-raw-requester' });
+  return {
+    name: 'raw nc.request()',
+    invoke: async (payload) => (await client.request(subject, JSON.stringify(payload), { timeout: 10_000 })).json(),
+    close: () => client.close(),
+  };
+}
+
 /**
  * Raw @nats-io/transport-node: a responder connection answering with msg.respond and a requester using
  * nc.request(), both JSON-encoding and decoding, default connect options (as an application would write it).

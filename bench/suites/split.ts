@@ -1,0 +1,81 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BusClient, NatsTransport, type BusLogger } from '../../libs/bus/src/index.js';
+import type { BenchConfig } from '../config.js';
+import { closedLoop, payloadOfSize, withTimeout } from '../lib/measure.js';
+import type { Metrics } from '../lib/results.js';
+import { ECHO } from '../stacks/bus.js';
+import { NEST_ECHO } from '../stacks/bus-nest.js';
+import { nestNatsCaller } from '../stacks/nest-nats.js';
+import { RAW_SPLIT_SUBJECT, rawNatsCaller } from '../stacks/raw-nats.js';
+import type { InvokeStack } from '../stacks/types.js';
+
+const RESPONDER = fileURLToPath(new URL('../split-responder.js', import.meta.url));
+const quiet: BusLogger = { log() {}, warn() {}, error() {} };
+
+/** The stacks measured with each end in its own process: the responder kind and how to make the caller. */
+const STACKS: Array<{ key: string; responder: string; caller: (url: string) => Promise<InvokeStack> }> = [
+  { key: 'raw', responder: 'raw', caller: (url) => rawNatsCaller(url, RAW_SPLIT_SUBJECT) },
+  { key: 'nest', responder: 'nest', caller: (url) => nestNatsCaller(url) },
+  { key: 'bus', responder: 'bus', caller: (url) => busCaller(url, ECHO) },
+  { key: 'bus+nest', responder: 'bus+nest', caller: (url) => busCaller(url, NEST_ECHO) },
+];
+
+async function busCaller(url: string, target: string): Promise<InvokeStack> {
+  const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-caller' }), { agentId: 'bench-client', logger: quiet });
+  await bus.connect();
+  return { name: 'bus', invoke: (p) => bus.invoke(target, p), close: () => bus.close() };
+}
+
+function next(child: ChildProcess, want: (m: unknown) => boolean, what: string): Promise<unknown> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const onMessage = (m: unknown) => {
+        if (!want(m)) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m);
+      };
+      const onExit = (code: number | null) => reject(new Error(`responder exited (${code}) before ${what}`));
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+    }),
+    30_000,
+    what,
+  );
+}
+
+/**
+ * CPU per call with the caller and the responder in separate processes, as they run in production: the caller
+ * loop (64 in flight) runs here, the responder in a forked child (bench/split-responder.ts), and each process's
+ * CPU is divided by the calls completed. Metrics: split.ops, split.caller.cpu, split.responder.cpu, split.cpu (sum).
+ */
+export async function splitSuite(url: string, cfg: BenchConfig, metrics: Metrics, run: number, log: (s: string) => void): Promise<void> {
+  const payload = payloadOfSize(100);
+  for (let i = 0; i < STACKS.length; i++) {
+    const stack = STACKS[(i + run) % STACKS.length];
+    const child = fork(RESPONDER, [stack.responder, url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let caller: InvokeStack | undefined;
+    try {
+      await next(child, (m) => m === 'ready', 'ready');
+      caller = await stack.caller(url);
+      await closedLoop(() => caller!.invoke(payload), { concurrency: cfg.concurrency, durationMs: cfg.concWarmupMs });
+      child.send('mark');
+      await next(child, (m) => m === 'marked', 'mark');
+      const r = await closedLoop(() => caller!.invoke(payload), { concurrency: cfg.concurrency, durationMs: cfg.concMs });
+      child.send('report');
+      const { cpuUs } = (await next(child, (m) => typeof (m as { cpuUs?: unknown })?.cpuUs === 'number', 'report')) as { cpuUs: number };
+      const responderCpu = cpuUs / Math.max(1, r.ops);
+      metrics.put(stack.key, 'split.ops', r.opsPerSec);
+      metrics.put(stack.key, 'split.caller.cpu', r.cpuUsPerOp);
+      metrics.put(stack.key, 'split.responder.cpu', responderCpu);
+      metrics.put(stack.key, 'split.cpu', r.cpuUsPerOp + responderCpu);
+      log(`  split ${stack.key.padEnd(9)} ${Math.round(r.opsPerSec)} ops/s  CPU per call: caller ${r.cpuUsPerOp.toFixed(1)} µs, responder ${responderCpu.toFixed(1)} µs`);
+    } catch (err) {
+      metrics.notes.push(`split-process ${stack.key}: ${(err as Error).message}`);
+    } finally {
+      await caller?.close().catch(() => undefined);
+      child.kill('SIGKILL');
+    }
+  }
+}
