@@ -118,6 +118,11 @@ for (const size of cfg.payload) {
   );
 }
 
+/** A full collection when the bench runs with --expose-gc (npm run bench does). */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 async function main(): Promise<number> {
   const t0 = Date.now();
   const info = machineInfo();
@@ -218,14 +223,21 @@ async function main(): Promise<number> {
     // ---- runs
     for (let run = 0; run < cfg.runs; run++) {
       log(`-- run ${run + 1}/${cfg.runs} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      // Each suite starts on a collected heap, so that one suite's garbage is not collected on another's time.
+      collectGarbage();
       if (only.has('invoke')) await invokeSuite(invokeStacks, cfg, metrics, run, log);
+      collectGarbage();
       if (splitUrl) await attempt('split-process suite', () => splitSuite(splitUrl!, cfg, metrics, run, log));
+      collectGarbage();
       if (only.has('stream')) {
         if (busPair) await attempt('NATS stream suite', () => streamSuite('bus', busPair!, nest, cfg, metrics, log));
         await attempt('in-memory stream suite', () => streamSuite('mem.bus', memPair, undefined, cfg, metrics, log));
       }
+      collectGarbage();
       if (only.has('pubsub')) await pubsubSuite(pubsubStacks, cfg, metrics, run, log);
+      collectGarbage();
       if (only.has('memory')) await memorySuite(memStacks, cfg, metrics, run, log);
+      collectGarbage();
       if (only.has('payload')) {
         for (const size of cfg.payload) {
           const m = new Map<string, InvokeStack>();

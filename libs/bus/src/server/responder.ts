@@ -5,6 +5,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { toBusError } from '../errors/to-bus-error.js';
 import { EventTypes, SCHEMA_VERSION, SPEC_VERSION, type Envelope } from '../protocol/envelope.js';
 import { createReply } from '../protocol/envelope-factory.js';
+import { replyEncoder, type ReplyEncoder } from '../protocol/reply-encoder.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import { newEventId, nowRfc3339 } from '../protocol/ids.js';
 import { assertName } from '../protocol/subjects.js';
@@ -52,6 +53,8 @@ interface Inflight {
   lastSeen: number;
   credit: number;
   creditWaiter?: () => void;
+  /** Encodes this call's reply frames (made on first use). */
+  encode?: ReplyEncoder;
   /** The error the handler ended with, for its span and metrics. */
   error?: BusError;
 }
@@ -367,7 +370,7 @@ export class Responder {
     const publishFrame = (eventType: string, payload: unknown, metadata?: Record<string, unknown>): void => {
       const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, metadata });
       // Deltas may share a socket write with the others of this turn; the terminal frame goes at once (after them).
-      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK), defer: eventType === EventTypes.DELTA });
+      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK), defer: eventType === EventTypes.DELTA, encode: this.encoderOf(call) });
       seq++;
       call.credit--;
       this.bus.stats.framesSent++;
@@ -475,7 +478,7 @@ export class Responder {
   private sendTerminal(call: Inflight, eventType: string, payload: unknown, seq: number): void {
     const frame = createReply(call.request, eventType, payload, { from: this.bus.agentId, seq, isFinal: true });
     try {
-      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK) });
+      this.bus.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK), encode: this.encoderOf(call) });
       this.bus.stats.framesSent++;
       return;
     } catch (err) {
@@ -495,6 +498,10 @@ export class Responder {
     } catch (err) {
       this.bus.logger.warn(`could not send error reply: ${(err as Error).message}`);
     }
+  }
+
+  private encoderOf(call: Inflight): ReplyEncoder {
+    return (call.encode ??= replyEncoder(call.request, this.bus.agentId));
   }
 
   /** Bad input on a request subject: count it, log it, answer INVALID_REQUEST where there is a reply subject. */

@@ -49,6 +49,11 @@ export interface TransportPublishOptions {
    * frame after frame). Order with immediate publishes is kept. Errors of encoding still throw at once.
    */
   defer?: boolean;
+  /**
+   * Encodes this envelope to its wire JSON in place of the generic encoder, for a sender that can do it faster
+   * (the responder's reply frames, see replyEncoder). Transports that send objects ignore it.
+   */
+  encode?: (envelope: Envelope) => string;
 }
 
 export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';

@@ -282,7 +282,7 @@ export class NatsTransport implements Transport {
     if (!nc || this.closing || this.state === 'closed') {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `NATS transport is ${this.closing ? 'closed' : this.state}`);
     }
-    const body = encodeEnvelope(envelope);
+    const body = opts?.encode ? opts.encode(envelope) : encodeEnvelope(envelope);
     const reply = opts?.reply;
     const limit = this.maxPayload;
     try {
