@@ -216,13 +216,18 @@ export class BusClient {
       result = call.promise;
     }
     if (!this.metrics?.active) return result;
-    return result.then(
+    return this.recordedCall(result, target, started, undefined);
+  }
+
+  /** `call`, with its span ended and its metrics recorded when it settles. */
+  private recordedCall<T>(call: Promise<T>, target: string, started: number, tracing: CallTrace | undefined): Promise<T> {
+    return call.then(
       (value) => {
-        this.endCall('invoke', target, started, undefined);
+        this.endCall('invoke', target, started, tracing);
         return value;
       },
       (err: BusError) => {
-        this.endCall('invoke', target, started, undefined, err);
+        this.endCall('invoke', target, started, tracing, err);
         throw err;
       },
     );
@@ -238,8 +243,8 @@ export class BusClient {
     return copy;
   }
 
-  /** @internal */
-  forgetDirect(call: DirectCall): void {
+  /** @internal A direct call has settled. */
+  forgetDirect(): void {
     this.directPending--;
   }
 
@@ -262,16 +267,7 @@ export class BusClient {
           ? this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing).then(resultOf)
           : this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing);
     if (!tracing && !this.metrics?.active) return call;
-    return call.then(
-      (reply) => {
-        this.endCall('invoke', target, started, tracing);
-        return reply;
-      },
-      (err: BusError) => {
-        this.endCall('invoke', target, started, tracing, err);
-        throw err;
-      },
-    );
+    return this.recordedCall(call, target, started, tracing);
   }
 
   /** @internal Starts the caller span of a call (undefined when telemetry is off). */

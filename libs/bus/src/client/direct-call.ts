@@ -166,7 +166,7 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
     this.settled = true;
     if (this.slot) cancelDeadline(this.slot, this);
     this.unlink?.();
-    this.caller.forgetDirect(this);
+    this.caller.forgetDirect();
   }
 }
 
