@@ -208,11 +208,11 @@ export class BusClient {
       } catch (err) {
         return Promise.reject(asTransportError(err));
       }
-      const call = new DirectCall(this, target, copy, options, ctx, deadline, Math.max(0, deadline - started));
+      const call = new DirectCall(this, endpoint, target, copy, options, ctx, deadline, started);
       this.directPending++;
       this.stats.directCalls++;
       const unlink = options.signal || ctx ? linkSignals([options.signal, ctx?.signal], (reason) => call.cancel(reason)) : noop;
-      if (call.start(unlink)) this.transport.deliverDirect!(endpoint, call);
+      if (call.start(unlink)) this.transport.deliverDirect!(call);
       result = call.promise;
     }
     if (!this.metrics?.active) return result;

@@ -281,7 +281,7 @@ export class Responder {
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
       return;
     }
-    const now = Date.now();
+    const now = call.arrivalTime();
     if (call.deadline <= now) {
       call.failFromServer(new BusError(ErrorCodes.AGENT_TIMEOUT, 'deadline already passed on arrival'), from);
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.AGENT_TIMEOUT, 0);

@@ -84,7 +84,7 @@ export interface Transport {
    * receive it; `undefined` when it must travel as a message (another receiver listens, or bodies are validated).
    */
   routeDirect?(subject: string): DirectEndpoint<unknown> | null | undefined;
-  /** With `routeDirect`: runs `endpoint.serve(call)` later, in order with deliveries, as a delivery would run. */
-  deliverDirect?<C>(endpoint: DirectEndpoint<C>, call: C): void;
+  /** With `routeDirect`: runs `call.run()` later, in order with deliveries, as a delivery would run. */
+  deliverDirect?(call: { run(): void }): void;
   onStatus(listener: (status: TransportStatus, detail?: string) => void): () => void;
 }

@@ -6,14 +6,31 @@
  * ping-pong traffic empties the queue and starts a new drain at every step.
  */
 const BATCH = 1024;
+/** A delivery that is an object rather than a closure (an in-process call carries its own `run`). */
+export interface QueuedDelivery {
+  run(): void;
+}
+
+type Delivery = (() => void) | QueuedDelivery;
+
 // A queue read from `head` (Array.shift would move every remaining item on each delivery).
-let queue: Array<(() => void) | undefined> = [];
+let queue: Array<Delivery | undefined> = [];
 let head = 0;
 let scheduled = false;
 let ranThisTurn = 0;
 let turnMarked = false;
+/** Counts event-loop turns in which deliveries ran (see deliveryTurn). */
+let turn = 0;
 
-export function enqueueDelivery(task: () => void): void {
+/**
+ * The current delivery turn: it changes between two event-loop turns in which deliveries run. A delivery that
+ * sees the turn it was enqueued in ran in the same turn, within microseconds: it may use the enqueue time as now.
+ */
+export function deliveryTurn(): number {
+  return turn;
+}
+
+export function enqueueDelivery(task: Delivery): void {
   queue.push(task);
   if (scheduled) return;
   scheduled = true;
@@ -27,6 +44,7 @@ function markTurn(): void {
   setImmediate(() => {
     turnMarked = false;
     ranThisTurn = 0;
+    turn++;
   });
 }
 
@@ -44,7 +62,8 @@ function drain(): void {
     queue[head++] = undefined;
     ranThisTurn++;
     try {
-      task();
+      if (typeof task === 'function') task();
+      else task.run();
     } catch (err) {
       // A subscriber's exception must not stop delivery to others; surface it like an uncaught error would be.
       process.nextTick(() => {

@@ -13,7 +13,7 @@ import type {
   TransportSubscribeOptions,
   TransportSubscription,
 } from '../transport.interface.js';
-import { enqueueDelivery } from './delivery-queue.js';
+import { enqueueDelivery, type QueuedDelivery } from './delivery-queue.js';
 import { MemoryBroker, type BrokerSubscription } from './memory-broker.js';
 
 export interface MemoryTransportOptions {
@@ -93,8 +93,8 @@ export class MemoryTransport implements Transport {
     return this.broker.routeDirect(subject);
   }
 
-  deliverDirect<C>(endpoint: DirectEndpoint<C>, call: C): void {
-    enqueueDelivery(() => endpoint.serve(call));
+  deliverDirect(call: QueuedDelivery): void {
+    enqueueDelivery(call);
   }
 
   private bounceNoResponders(reply: string): void {
