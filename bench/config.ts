@@ -12,6 +12,8 @@ export interface BenchConfig {
   concWarmupMs: number;
   /** Time a one-stream measurement aims at (the delta count is sized from a warm-up rate), and its cap. */
   streamSeconds: number;
+  /** One-stream figure: the median of this many streams, which share streamSeconds. */
+  streamSamples: number;
   streamMaxDeltas: number;
   streamsConcurrent: number;
   ttfdSamples: number;
@@ -36,6 +38,7 @@ export function configFor(quick: boolean): BenchConfig {
       concMs: 600,
       concWarmupMs: 200,
       streamSeconds: 0.6,
+      streamSamples: 1,
       streamMaxDeltas: 100_000,
       streamsConcurrent: 100,
       ttfdSamples: 150,
@@ -62,6 +65,7 @@ export function configFor(quick: boolean): BenchConfig {
     concMs: 3000,
     concWarmupMs: 500,
     streamSeconds: 2,
+    streamSamples: 3,
     streamMaxDeltas: 400_000,
     streamsConcurrent: 100,
     ttfdSamples: 500,

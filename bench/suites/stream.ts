@@ -1,19 +1,27 @@
 import type { BenchConfig } from '../config.js';
-import { nowUs, payloadOfSize, summarize, withTimeout } from '../lib/measure.js';
+import { median, nowUs, payloadOfSize, summarize, withTimeout } from '../lib/measure.js';
 import type { Metrics } from '../lib/results.js';
 import type { BusPair } from '../stacks/bus.js';
 import type { NestNatsStack } from '../stacks/nest-nats.js';
 
-/** Deltas per second of one stream, sized to last about `seconds` from a warm-up rate. */
+/**
+ * Deltas per second of one stream: the median of `streamSamples` streams one after another, each sized from a
+ * warm-up rate to last about streamSeconds / streamSamples (one 2-second stream moved by ±20 % from run to run on
+ * a shared machine; the median of three shorter ones moves less).
+ */
 async function oneStreamRate(stream: (n: number) => Promise<number>, cfg: BenchConfig): Promise<number> {
   const warmN = cfg.quick ? 2000 : 5000;
   const w0 = nowUs();
   await withTimeout(stream(warmN), 30_000, 'stream warm-up');
   const warmRate = warmN / ((nowUs() - w0) / 1e6);
-  const n = Math.max(1000, Math.min(cfg.streamMaxDeltas, Math.round(warmRate * cfg.streamSeconds)));
-  const t0 = nowUs();
-  const got = await withTimeout(stream(n), 60_000, 'one stream');
-  return got / ((nowUs() - t0) / 1e6);
+  const n = Math.max(1000, Math.min(cfg.streamMaxDeltas, Math.round((warmRate * cfg.streamSeconds) / cfg.streamSamples)));
+  const rates: number[] = [];
+  for (let i = 0; i < cfg.streamSamples; i++) {
+    const t0 = nowUs();
+    const got = await withTimeout(stream(n), 60_000, 'one stream');
+    rates.push(got / ((nowUs() - t0) / 1e6));
+  }
+  return median(rates);
 }
 
 /**
