@@ -153,6 +153,50 @@ describe('bus metrics (OpenTelemetry metrics API)', () => {
     assert.equal(value(r, MetricNames.eventsDelivered, { 'acp.agent': 'm-server' }), 1);
   });
 
+  it('in-process direct calls record the same calls, handler executions and in-flight gauges', async () => {
+    const broker = new MemoryBroker();
+    const dCaller = new BusClient(new MemoryTransport({ broker, validate: false }), { agentId: 'd-caller', logger: new RecordingLogger() });
+    const dServer = new BusClient(new MemoryTransport({ broker, validate: false }), { agentId: 'd-server', logger: new RecordingLogger() });
+    await dCaller.connect();
+    await dServer.connect();
+    try {
+      await dServer.handleInvoke('d.ok', (n: number) => n + 1).ready;
+      await dServer.handleInvoke('d.fail', () => {
+        throw new BusError('INVALID_REQUEST', 'no');
+      }).ready;
+      const gate = deferred<void>();
+      const entered = deferred<void>();
+      await dServer.handleInvoke('d.slow', async () => {
+        entered.resolve();
+        await gate.promise;
+        return 'late';
+      }).ready;
+      assert.equal(await dCaller.invoke('d.ok', 1), 2);
+      assert.equal(await dCaller.invoke('d.ok', 2), 3);
+      await assert.rejects(dCaller.invoke('d.fail'), (e: BusError) => e.code === 'INVALID_REQUEST');
+      const slow = dCaller.invoke('d.slow');
+      await entered.promise;
+      const during = await reader.collect();
+      assert.equal(value(during, MetricNames.inflight, { 'acp.agent': 'd-caller', 'acp.kind': 'invoke' }), 1);
+      assert.equal(value(during, MetricNames.inflight, { 'acp.agent': 'd-server', 'acp.kind': 'handle' }), 1);
+      gate.resolve();
+      assert.equal(await slow, 'late');
+      assert.equal(dCaller.stats.directCalls, 4, 'all four were direct calls');
+
+      const r = await reader.collect();
+      assert.equal(value(r, MetricNames.calls, { 'acp.agent': 'd-caller', 'acp.target': 'd.ok', 'acp.outcome': 'ok' }), 2);
+      assert.equal(value(r, MetricNames.calls, { 'acp.agent': 'd-caller', 'acp.target': 'd.fail', 'acp.outcome': 'INVALID_REQUEST' }), 1);
+      assert.equal(value(r, MetricNames.handled, { 'acp.agent': 'd-server', 'acp.target': 'd.ok', 'acp.outcome': 'ok' }), 2);
+      assert.equal(value(r, MetricNames.handled, { 'acp.agent': 'd-server', 'acp.target': 'd.fail', 'acp.outcome': 'INVALID_REQUEST' }), 1);
+      assert.equal(histogram(r, MetricNames.handleDuration, { 'acp.agent': 'd-server', 'acp.target': 'd.slow' })?.count, 1);
+      assert.equal(value(r, MetricNames.inflight, { 'acp.agent': 'd-caller', 'acp.kind': 'invoke' }), 0);
+      assert.equal(value(r, MetricNames.inflight, { 'acp.agent': 'd-server', 'acp.kind': 'handle' }), 0);
+    } finally {
+      await dCaller.close();
+      await dServer.close();
+    }
+  });
+
   it('BusMetrics.close() stops observing a bus (the meter no longer calls into a closed client)', async () => {
     const temp = new BusClient(new MemoryTransport({ broker: new MemoryBroker() }), { agentId: 'm-temp', logger: new RecordingLogger() });
     await temp.connect();
