@@ -18,12 +18,13 @@ export interface EnvelopeFields {
 }
 
 function base(eventType: string): Envelope {
+  const now = Date.now();
   const env: Envelope = {
     spec_version: SPEC_VERSION,
     schema_version: SCHEMA_VERSION,
-    event_id: newEventId(),
+    event_id: newEventId(now),
     event_type: eventType,
-    occurred_at: nowRfc3339(),
+    occurred_at: nowRfc3339(now),
   };
   const frameType = FRAME_TYPE_OF[eventType];
   if (frameType) env.frame_type = frameType;
