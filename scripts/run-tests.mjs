@@ -42,6 +42,8 @@ const args = [
 ];
 const child = spawn(process.execPath, args, {
   stdio: 'inherit',
-  env: { ...process.env, ACP_VALIDATE_ALL: '1', NODE_ENV: 'test' },
+  // Memory transports validate every body like a network transport unless ACP_VALIDATE_ALL=0 says otherwise
+  // (then in-process invokes take the direct path, as in an app with default options).
+  env: { ...process.env, ACP_VALIDATE_ALL: process.env.ACP_VALIDATE_ALL ?? '1', NODE_ENV: 'test' },
 });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
