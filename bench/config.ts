@@ -35,9 +35,9 @@ export function configFor(quick: boolean): BenchConfig {
       seqBlock: 200,
       seqBlockCapMs: 1500,
       concurrency: 64,
-      concMs: 600,
+      concMs: 450,
       concWarmupMs: 200,
-      streamSeconds: 0.6,
+      streamSeconds: 0.5,
       streamSamples: 1,
       streamMaxDeltas: 100_000,
       streamsConcurrent: 100,
@@ -45,12 +45,12 @@ export function configFor(quick: boolean): BenchConfig {
       cancelSamples: 60,
       pubsubCount: 100_000,
       pubsubCapMs: 1000,
-      memMs: 400,
+      memMs: 300,
       scaleStreams: 10_000,
       payload: [
         { bytes: 100, label: '100 B', seq: 200, capMs: 1000, concurrency: 16, concMs: 400 },
         { bytes: 10 * 1024, label: '10 KB', seq: 200, capMs: 1000, concurrency: 16, concMs: 400 },
-        { bytes: 1024 * 1024, label: '1 MB', seq: 8, capMs: 2000, concurrency: 4, concMs: 600 },
+        { bytes: 1024 * 1024, label: '1 MB', seq: 6, capMs: 1500, concurrency: 4, concMs: 400 },
       ],
     };
   }

@@ -227,7 +227,8 @@ async function main(): Promise<number> {
       collectGarbage();
       if (only.has('invoke')) await invokeSuite(invokeStacks, cfg, metrics, run, log);
       collectGarbage();
-      if (splitUrl) await attempt('split-process suite', () => splitSuite(splitUrl!, cfg, metrics, run, log));
+      // Quick mode measures the split-process figures once (forking four responders takes seconds).
+      if (splitUrl && (!quick || run === 0)) await attempt('split-process suite', () => splitSuite(splitUrl!, cfg, metrics, run, log));
       collectGarbage();
       if (only.has('stream')) {
         if (busPair) await attempt('NATS stream suite', () => streamSuite('bus', busPair!, nest, cfg, metrics, log));
