@@ -9,18 +9,20 @@ import { replyEncoder, type ReplyEncoder } from '../protocol/reply-encoder.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import { newEventId, nowRfc3339 } from '../protocol/ids.js';
 import { assertName } from '../protocol/subjects.js';
-import type { DirectEndpoint, TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
-import { DirectCall, type DirectServer } from '../client/direct-call.js';
+import type { TransportMessage } from '../transport/transport.interface.js';
+import { DirectInvokeServer } from './direct-invoke-server.js';
+import { countHandlerFailure } from './handler-failures.js';
+import type { Registration } from './registration.js';
 import type { BusClient, BusSubscription, EventHandler } from '../client/bus-client.js';
 import type { HandlerOptions, SubscribeOptions } from '../client/call-options.js';
-import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from '../resilience/retry-policy.js';
+import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep } from '../resilience/retry-policy.js';
 import { deltaPayload, finalPayload } from './frame-values.js';
 import { endSpan, handlerParent, spanAttributes, startHandlerSpan, tracingActive, withSpan } from '../observability/bus-tracing.js';
 import type { Span } from '@opentelemetry/api';
 import type { StreamWriter } from './stream-writer.js';
 import { LazyAbort, type AbortLike } from './lazy-abort.js';
 import { isAsyncIterable } from './async-iterable.js';
-import { cancelDeadline, scheduleDeadline, scheduledItems, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
+import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /** What a programmatic handler receives besides the payload. */
 export interface HandlerContext extends CallContext {
@@ -31,17 +33,6 @@ export interface HandlerContext extends CallContext {
 export type InvokeHandler<P = any, R = unknown> = (payload: P, ctx: HandlerContext) => R | Promise<R>;
 export type StreamHandler<P = any> = (payload: P, ctx: HandlerContext & { writer: StreamWriter }) => unknown;
 
-interface Registration {
-  readonly target: string;
-  readonly kind: 'invoke' | 'stream';
-  readonly handler: InvokeHandler | StreamHandler;
-  readonly concurrency: number;
-  readonly timeout?: number;
-  readonly retry?: typeof DEFAULT_RETRY & RetryPolicy;
-  readonly deferStarted: boolean;
-  active: number;
-  subs: TransportSubscription[];
-}
 
 /** One request being served. */
 interface Inflight {
@@ -71,16 +62,16 @@ const RESPONDER_EXTENSIONS = [Extensions.NO_HANDLER, Extensions.DEADLINE, Extens
 export class Responder {
   private readonly registrations = new Map<string, Registration>();
   private readonly inflight = new Map<string, Inflight>();
-  /** Direct calls being served (see DirectCall), and how each ends when its caller gives up first. */
-  /** Direct calls being served (they sit in the deadline wheel while they run, see stop()). */
-  private directServed = 0;
-  private readonly directServer: DirectServer = { abandon: (call, reason) => this.abandonDirect(call, reason) };
+  /** Serves invoke handlers to callers in this process without messages (memory transport). */
+  private readonly direct: DirectInvokeServer;
   private livenessTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly bus: BusClient,
     private readonly inbox: string,
-  ) {}
+  ) {
+    this.direct = new DirectInvokeServer(bus, (reg) => this.registrations.get(reg.target) === reg);
+  }
 
   start(): void {
     const every = this.bus.options.livenessInterval;
@@ -94,19 +85,12 @@ export class Responder {
     this.registrations.clear();
     const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
     for (const call of this.inflight.values()) call.abort.abort(reason);
-    if (this.directServed > 0) {
-      for (const item of scheduledItems()) {
-        if (item instanceof DirectCall && item.server === this.directServer) {
-          item.abort(reason);
-          this.directFailed(item, reason);
-        }
-      }
-    }
+    this.direct.stop(reason);
   }
 
   /** Handler executions in flight. */
   get inflightCount(): number {
-    return this.inflight.size + this.directServed;
+    return this.inflight.size + this.direct.inflightCount;
   }
 
   targets(): string[] {
@@ -135,7 +119,7 @@ export class Responder {
     const transport = this.bus.transport;
     // Invoke handlers can also be handed a call straight from a caller in this process (memory transport);
     // handler-side retries stay on the message path.
-    const direct: DirectEndpoint<DirectCall> | undefined = kind === 'invoke' && !reg.retry ? { serve: (call) => this.serveDirect(reg, call) } : undefined;
+    const direct = kind === 'invoke' && !reg.retry ? this.direct.endpointFor(reg) : undefined;
     reg.subs.push(transport.subscribe(this.bus.subjects.invoke(target), (m) => this.onRequest(reg, m), { queue, direct }));
     reg.subs.push(transport.subscribe(this.bus.subjects.cancel(target), (m) => this.onBroadcastCancel(m)));
     this.registrations.set(target, reg);
@@ -266,87 +250,6 @@ export class Responder {
     this.sendTerminal(call, EventTypes.FINAL, finalPayload(result), 0);
   }
 
-  // ------------------------------------------------------------------ direct calls (same process, no messages)
-
-  /** The message path's onRequest + runInvoke for a DirectCall: same checks, same context, same outcomes. */
-  private serveDirect(reg: Registration, call: DirectCall): void {
-    if (call.settled) return;
-    const from = this.bus.agentId;
-    if (this.registrations.get(reg.target) !== reg) {
-      call.failFromServer(new BusError(ErrorCodes.NO_HANDLER, `no handler for target "${reg.target}"`), from);
-      return;
-    }
-    if (reg.active >= reg.concurrency) {
-      call.failFromServer(new BusError(ErrorCodes.BACKPRESSURE_DROP, `"${reg.target}" is at its concurrency limit (${reg.concurrency})`), from);
-      this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
-      return;
-    }
-    const now = call.arrivalTime();
-    if (call.deadline <= now) {
-      call.failFromServer(new BusError(ErrorCodes.AGENT_TIMEOUT, 'deadline already passed on arrival'), from);
-      this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
-      return;
-    }
-    if (reg.timeout !== undefined && now + reg.timeout < call.deadline) call.tightenDeadline(now + reg.timeout);
-    reg.active++;
-    this.bus.stats.requestsServed++;
-    this.directServed++;
-    call.server = this.directServer;
-    call.registration = reg;
-    call.servedAt = now;
-    let result: unknown;
-    try {
-      result = callContextStorage.run(call, reg.handler as InvokeHandler, call.payload, call);
-    } catch (err) {
-      this.directFailed(call, err);
-      return;
-    }
-    if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(
-        (value) => this.directDone(call, value),
-        (err: unknown) => this.directFailed(call, err),
-      );
-    } else {
-      this.directDone(call, result);
-    }
-  }
-
-  private directDone(call: DirectCall, value: unknown): void {
-    if (!this.releaseDirect(call)) return;
-    call.complete(value, this.bus.agentId);
-  }
-
-  /** As handlerFailed: the error the handler ended with (its abort reason if it was aborted) goes to the caller. */
-  private directFailed(call: DirectCall, err: unknown): void {
-    const reg = call.registration as Registration | undefined;
-    if (!reg) return;
-    const error = call.aborted && !(err instanceof BusError) ? toBusError(call.reason) : toBusError(err);
-    this.countFailure(reg, error, err, call.aborted);
-    this.releaseDirect(call, error);
-    call.failFromServer(error, this.bus.agentId);
-  }
-
-  /** The caller ended the call first (deadline, cancel, gone): abort the handler and free its slot now. */
-  private abandonDirect(call: DirectCall, reason: BusError): void {
-    const reg = call.registration as Registration | undefined;
-    if (!reg) return;
-    if (reason.code === ErrorCodes.AGENT_TIMEOUT) this.countFailure(reg, reason, reason, true);
-    else if (reason.details?.reason === 'cancelled') this.bus.stats.cancelledByCaller++;
-    call.abort(reason);
-    this.releaseDirect(call, reason);
-  }
-
-  private releaseDirect(call: DirectCall, error?: BusError): boolean {
-    const reg = call.registration as Registration | undefined;
-    if (!reg) return false;
-    call.registration = undefined;
-    this.directServed--;
-    reg.active--;
-    const metrics = this.bus.metrics;
-    if (metrics?.active) metrics.recordHandled('invoke', reg.target, error ? error.code : 'ok', Date.now() - call.servedAt);
-    return true;
-  }
-
   /** Handler-side retry: waits the backoff and says whether to run the handler again. */
   private async retryHandler(reg: Registration, call: Inflight, err: unknown, attempt: number): Promise<boolean> {
     const policy = reg.retry;
@@ -461,17 +364,8 @@ export class Responder {
     const signal = call.abort;
     const error = signal.aborted && !(err instanceof BusError) ? toBusError(signal.reason) : toBusError(err);
     call.error = error;
-    this.countFailure(reg, error, err, signal.aborted);
+    countHandlerFailure(this.bus, reg.target, error, err, signal.aborted);
     this.sendTerminal(call, EventTypes.ERROR, error.toPayload(), seq);
-  }
-
-  /** Counts a handler failure (a cancelled handler is not one, a timed-out one is) and logs unexpected errors. */
-  private countFailure(reg: Registration, error: BusError, raw: unknown, aborted: boolean): void {
-    if (aborted && error.code !== ErrorCodes.AGENT_TIMEOUT) return;
-    this.bus.stats.handlerErrors++;
-    if (error.code === ErrorCodes.AGENT_UNAVAILABLE && !(raw instanceof BusError)) {
-      this.bus.logger.error(`handler for "${reg.target}" failed: ${error.message}`, (raw as Error)?.stack);
-    }
   }
 
   /** Sends the terminal frame; if that publish fails, an error frame takes the same seq so no hole is left. */

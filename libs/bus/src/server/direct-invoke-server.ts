@@ -1,0 +1,125 @@
+import type { BusClient } from '../client/bus-client.js';
+import { DirectCall, type DirectServer } from '../client/direct-call.js';
+import { callContextStorage } from '../context/call-context.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { toBusError } from '../errors/to-bus-error.js';
+import { scheduledItems } from '../timers/deadline-wheel.js';
+import type { DirectEndpoint } from '../transport/transport.interface.js';
+import { countHandlerFailure } from './handler-failures.js';
+import type { Registration } from './registration.js';
+import type { InvokeHandler } from './responder.js';
+
+/**
+ * The serving half of in-process direct calls (see DirectCall): what the responder's onRequest and runInvoke do
+ * for a request message, done for a call object. The same checks (handler still registered, concurrency limit,
+ * deadline, the handler's own timeout), the same context, the same outcomes and counts; no envelope, no message.
+ */
+export class DirectInvokeServer implements DirectServer {
+  /** Direct calls being served (they sit in the deadline wheel while they run, see stop()). */
+  private served = 0;
+
+  constructor(
+    private readonly bus: BusClient,
+    /** Whether a registration is still the live one for its target. */
+    private readonly isRegistered: (reg: Registration) => boolean,
+  ) {}
+
+  get inflightCount(): number {
+    return this.served;
+  }
+
+  /** The endpoint a memory transport hands direct calls for `reg` to. */
+  endpointFor(reg: Registration): DirectEndpoint<DirectCall> {
+    return { serve: (call) => this.serve(reg, call) };
+  }
+
+  /** Ends every call this server is running, as a responder shutting down ends its requests. */
+  stop(reason: BusError): void {
+    if (this.served === 0) return;
+    for (const item of scheduledItems()) {
+      if (item instanceof DirectCall && item.server === this) {
+        item.abort(reason);
+        this.failed(item, reason);
+      }
+    }
+  }
+
+  /** The caller ended the call first (deadline, cancel, gone): abort the handler and free its slot now. */
+  abandon(call: DirectCall, reason: BusError): void {
+    const reg = call.registration as Registration | undefined;
+    if (!reg) return;
+    if (reason.code === ErrorCodes.AGENT_TIMEOUT) countHandlerFailure(this.bus, reg.target, reason, reason, true);
+    else if (reason.details?.reason === 'cancelled') this.bus.stats.cancelledByCaller++;
+    call.abort(reason);
+    this.release(call, reason);
+  }
+
+  private serve(reg: Registration, call: DirectCall): void {
+    if (call.settled) return;
+    const from = this.bus.agentId;
+    if (!this.isRegistered(reg)) {
+      call.failFromServer(new BusError(ErrorCodes.NO_HANDLER, `no handler for target "${reg.target}"`), from);
+      return;
+    }
+    if (reg.active >= reg.concurrency) {
+      call.failFromServer(new BusError(ErrorCodes.BACKPRESSURE_DROP, `"${reg.target}" is at its concurrency limit (${reg.concurrency})`), from);
+      this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
+      return;
+    }
+    const now = call.arrivalTime();
+    if (call.deadline <= now) {
+      call.failFromServer(new BusError(ErrorCodes.AGENT_TIMEOUT, 'deadline already passed on arrival'), from);
+      this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
+      return;
+    }
+    if (reg.timeout !== undefined && now + reg.timeout < call.deadline) call.tightenDeadline(now + reg.timeout);
+    reg.active++;
+    this.bus.stats.requestsServed++;
+    this.served++;
+    call.server = this;
+    call.registration = reg;
+    call.servedAt = now;
+    let result: unknown;
+    try {
+      result = callContextStorage.run(call, reg.handler as InvokeHandler, call.payload, call);
+    } catch (err) {
+      this.failed(call, err);
+      return;
+    }
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(
+        (value) => this.done(call, value),
+        (err: unknown) => this.failed(call, err),
+      );
+    } else {
+      this.done(call, result);
+    }
+  }
+
+  private done(call: DirectCall, value: unknown): void {
+    if (!this.release(call)) return;
+    call.complete(value, this.bus.agentId);
+  }
+
+  /** As the responder's handlerFailed: the error the handler ended with (its abort reason if aborted) goes back. */
+  private failed(call: DirectCall, err: unknown): void {
+    const reg = call.registration as Registration | undefined;
+    if (!reg) return;
+    const error = call.aborted && !(err instanceof BusError) ? toBusError(call.reason) : toBusError(err);
+    countHandlerFailure(this.bus, reg.target, error, err, call.aborted);
+    this.release(call, error);
+    call.failFromServer(error, this.bus.agentId);
+  }
+
+  private release(call: DirectCall, error?: BusError): boolean {
+    const reg = call.registration as Registration | undefined;
+    if (!reg) return false;
+    call.registration = undefined;
+    this.served--;
+    reg.active--;
+    const metrics = this.bus.metrics;
+    if (metrics?.active) metrics.recordHandled('invoke', reg.target, error ? error.code : 'ok', Date.now() - call.servedAt);
+    return true;
+  }
+}
