@@ -51,9 +51,12 @@ export const natsFixture: TransportFixture = {
   },
 };
 
-/** The memory transport as apps use it by default: object copies (jsonClone) instead of validated JSON text. */
+/**
+ * The memory transport as apps use it by default: object copies (jsonClone) instead of validated JSON text, and
+ * invokes to a handler in the process as direct calls (DirectCall) instead of messages.
+ */
 export const memoryCopyFixture: TransportFixture = {
-  name: 'memory (object copies)',
+  name: 'memory (object copies, direct calls)',
   async setup() {
     const broker = new MemoryBroker();
     return {
