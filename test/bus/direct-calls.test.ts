@@ -10,7 +10,7 @@ import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-tran
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 
 // The in-process fast path of the memory transport (DirectCall): an invoke handed straight to the handler when it
-// is the only receiver. The shared suite (test/bus/*.test.ts, fixture "memory (object copies)") already runs every
+// is the only receiver. The shared suite (test/bus/*.test.ts, fixture "memory (object copies, direct calls)") runs every
 // invoke behaviour through it; these tests pin what is particular to it: when it is taken, and that nothing a
 // handler or caller can observe differs from the message path.
 describe('in-process direct calls (memory transport)', () => {
