@@ -3,7 +3,7 @@ export interface Expiring {
   expire(): void;
 }
 
-/** Where a scheduled item sits: pass it back to `cancelDeadline`. */
+/** Where a scheduled item sits (slot keys count granules of the monotonic clock): pass it back to `cancelDeadline`. */
 export interface DeadlineSlot {
   readonly key: number;
   readonly items: Set<Expiring>;
@@ -58,9 +58,13 @@ function promoteYoung(): void {
   for (const item of items) if (!item.settled) item.slot = scheduleDeadline(item.deadline, item);
 }
 
-/** Calls `item.expire()` once `at` (epoch ms) has passed, unless `cancelDeadline` comes first. */
+/**
+ * Calls `item.expire()` once `at` (epoch ms) has passed, unless `cancelDeadline` comes first. The time left is
+ * measured on the monotonic clock from now on, as a setTimeout would: a wall-clock step after scheduling (a VM
+ * resumed, a clock set by hand) moves no deadline.
+ */
 export function scheduleDeadline(at: number, item: Expiring): DeadlineSlot {
-  const key = Math.ceil(at / DEADLINE_GRANULARITY_MS);
+  const key = Math.ceil((performance.now() + (at - Date.now())) / DEADLINE_GRANULARITY_MS);
   let slot = lastSlot !== undefined && lastSlot.key === key ? lastSlot : slots.get(key);
   if (!slot) {
     slot = { key, items: new Set() };
@@ -97,7 +101,7 @@ export function* scheduledItems(): Generator<Expiring> {
 function arm(key: number): void {
   if (timer) clearTimeout(timer);
   timerKey = key;
-  timer = setTimeout(fire, Math.max(0, key * DEADLINE_GRANULARITY_MS - Date.now()));
+  timer = setTimeout(fire, Math.max(0, key * DEADLINE_GRANULARITY_MS - performance.now()));
   refed = live > 0;
   if (!refed) timer.unref();
 }
@@ -105,7 +109,7 @@ function arm(key: number): void {
 function fire(): void {
   timer = undefined;
   timerKey = Infinity;
-  const now = Date.now();
+  const now = performance.now();
   const due: DeadlineSlot[] = [];
   while (heap.length > 0 && heap[0] * DEADLINE_GRANULARITY_MS <= now) {
     const slot = slots.get(heapPop())!;
