@@ -31,12 +31,8 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
   settled = false;
   /** Set by the responder while the handler runs. */
   server?: DirectServer;
-  /** When the handler started (epoch ms), for the responder's metrics. */
-  servedAt = 0;
   /** The responder's registration serving the call, until the handler's part ends (opaque here). */
   registration?: object = undefined;
-  /** Whether `deadline` is the handler's own (tighter) timeout rather than the caller's. */
-  private handlerDeadline = false;
   /** @internal Where the deadline sits on the wheel, once it is there. */
   slot?: DeadlineSlot = undefined;
   private unlink?: () => void;
@@ -110,7 +106,6 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
   /** @internal The handler's timeout is tighter than the caller's deadline: the call now ends at `at`. */
   tightenDeadline(at: number): void {
     this.deadline = at;
-    this.handlerDeadline = true;
     if (this.slot) {
       cancelDeadline(this.slot, this);
       this.slot = scheduleDeadline(at, this);
@@ -171,7 +166,8 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
     const reason = new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${this.target}" exceeded`);
     this.settle();
     this.server?.abandon(this, reason);
-    this.rejectFn(this.handlerDeadline ? reason : new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${Math.max(0, this.callerDeadline - this.startedAt)} ms`));
+    // The deadline is the handler's own (tighter) timeout when it is no longer the caller's.
+    this.rejectFn(this.deadline !== this.callerDeadline ? reason : new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${Math.max(0, this.callerDeadline - this.startedAt)} ms`));
   }
 
   /** @internal The caller's signal (or its enclosing call's) aborted. */

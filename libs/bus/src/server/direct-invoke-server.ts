@@ -19,11 +19,7 @@ export class DirectInvokeServer implements DirectServer {
   /** Direct calls being served (they sit in the deadline wheel while they run, see stop()). */
   private served = 0;
 
-  constructor(
-    private readonly bus: BusClient,
-    /** Whether a registration is still the live one for its target. */
-    private readonly isRegistered: (reg: Registration) => boolean,
-  ) {}
+  constructor(private readonly bus: BusClient) {}
 
   get inflightCount(): number {
     return this.served;
@@ -58,7 +54,7 @@ export class DirectInvokeServer implements DirectServer {
   private serve(reg: Registration, call: DirectCall): void {
     if (call.settled) return;
     const from = this.bus.agentId;
-    if (!this.isRegistered(reg)) {
+    if (!reg.live) {
       call.failFromServer(new BusError(ErrorCodes.NO_HANDLER, `no handler for target "${reg.target}"`), from);
       return;
     }
@@ -79,7 +75,6 @@ export class DirectInvokeServer implements DirectServer {
     this.served++;
     call.server = this;
     call.registration = reg;
-    call.servedAt = now;
     let result: unknown;
     try {
       result = callContextStorage.run(call, reg.handler as InvokeHandler, call.payload, call);
@@ -119,7 +114,7 @@ export class DirectInvokeServer implements DirectServer {
     this.served--;
     reg.active--;
     const metrics = this.bus.metrics;
-    if (metrics?.active) metrics.recordHandled('invoke', reg.target, error ? error.code : 'ok', Date.now() - call.servedAt);
+    if (metrics?.active) metrics.recordHandled('invoke', reg.target, error ? error.code : 'ok', Date.now() - call.startedAt);
     return true;
   }
 }

@@ -13,4 +13,6 @@ export interface Registration {
   readonly deferStarted: boolean;
   active: number;
   subs: TransportSubscription[];
+  /** False once unsubscribed or its responder stopped. */
+  live: boolean;
 }

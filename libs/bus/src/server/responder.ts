@@ -70,7 +70,7 @@ export class Responder {
     private readonly bus: BusClient,
     private readonly inbox: string,
   ) {
-    this.direct = new DirectInvokeServer(bus, (reg) => this.registrations.get(reg.target) === reg);
+    this.direct = new DirectInvokeServer(bus);
   }
 
   start(): void {
@@ -81,7 +81,10 @@ export class Responder {
 
   stop(): void {
     if (this.livenessTimer) clearInterval(this.livenessTimer);
-    for (const reg of this.registrations.values()) for (const s of reg.subs) s.unsubscribe();
+    for (const reg of this.registrations.values()) {
+      reg.live = false;
+      for (const s of reg.subs) s.unsubscribe();
+    }
     this.registrations.clear();
     const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
     for (const call of this.inflight.values()) call.abort.abort(reason);
@@ -114,6 +117,7 @@ export class Responder {
       retry: options.retry ? { ...DEFAULT_RETRY, ...options.retry } : undefined,
       deferStarted: options.deferStarted === true,
       active: 0,
+      live: true,
       subs: [],
     };
     const transport = this.bus.transport;
@@ -127,6 +131,7 @@ export class Responder {
       ready: transport.flush(),
       unsubscribe: () => {
         if (this.registrations.get(target) !== reg) return;
+        reg.live = false;
         for (const s of reg.subs) s.unsubscribe();
         this.registrations.delete(target);
       },
