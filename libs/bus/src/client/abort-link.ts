@@ -17,4 +17,5 @@ export function linkSignals(signals: ReadonlyArray<AbortSignal | undefined>, onA
   };
 }
 
-function noop(): void {}
+/** Does nothing: what linkSignals returns when there is nothing to unlink. */
+export function noop(): void {}

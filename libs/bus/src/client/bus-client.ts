@@ -13,14 +13,14 @@ import { PendingInvoke } from './pending-invoke.js';
 import { DEFAULT_REORDER_LIMITS, type ReorderLimits } from './reorder-buffer.js';
 import { StreamCall } from './stream-call.js';
 import { DirectCall } from './direct-call.js';
-import { linkSignals } from './abort-link.js';
+import { linkSignals, noop } from './abort-link.js';
 import { jsonClone } from '../transport/memory/json-clone.js';
 import { scheduledItems } from '../timers/deadline-wheel.js';
 import { resultOf } from './result-of.js';
 import { BusStats } from './bus-stats.js';
 import { Bulkhead, type BulkheadOptions } from '../resilience/bulkhead.js';
 import { CircuitBreaker, isTargetFailure, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
-import { resolvePolicy, type BusPolicies, type CallPolicy } from '../resilience/call-policy.js';
+import { needsResilience, resolvePolicy, type BusPolicies, type CallPolicy } from '../resilience/call-policy.js';
 import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep } from '../resilience/retry-policy.js';
 import { toBusError } from '../errors/to-bus-error.js';
 import { callerParent, endSpan, injectTrace, startCallerSpan, tracingActive } from '../observability/bus-tracing.js';
@@ -176,7 +176,7 @@ export class BusClient {
     // need an envelope up front (retries, breakers, user metadata, tracing) take the message path.
     if (this.transport.routeDirect && options.metadata === undefined && this.isConnected && !tracingActive()) {
       const policy = this.policyFor(target, options);
-      if (!policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)) {
+      if (!needsResilience(policy)) {
         let subject: string;
         try {
           subject = this.subjects.checkedInvoke(target);
@@ -260,12 +260,12 @@ export class BusClient {
     const started = Date.now();
     const deadline = effectiveDeadline(started, policy ? policy.timeout : options.timeout, this.options.defaultTimeout, ctx);
     const tracing = this.startTrace('invoke', target, options, ctx);
-    const call =
-      !policy || (!policy.retry && !policy.circuitBreaker && !policy.bulkhead)
-        ? this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing, unwrap)
-        : unwrap
-          ? this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing).then(resultOf)
-          : this.invokeResilient(target, payload, options, ctx, deadline, policy, tracing);
+    let call: Promise<unknown>;
+    if (!needsResilience(policy)) call = this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing, unwrap);
+    else {
+      const resilient = this.invokeResilient(target, payload, options, ctx, deadline, policy!, tracing);
+      call = unwrap ? resilient.then(resultOf) : resilient;
+    }
     if (!tracing && !this.metrics?.active) return call;
     return this.recordedCall(call, target, started, tracing);
   }
@@ -689,8 +689,6 @@ function waitSignal(deadline: number, ...signals: Array<AbortSignal | undefined>
   const timeout = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
   return AbortSignal.any([timeout, ...signals.filter((s): s is AbortSignal => !!s)]);
 }
-
-function noop(): void {}
 
 function asTransportError(err: unknown): BusError {
   if (err instanceof BusError) return err;

@@ -5,6 +5,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, type Envelope } from '../protocol/envelope.js';
 import { createReply } from '../protocol/envelope-factory.js';
 import { LazyAbort } from '../server/lazy-abort.js';
+import { callerGoneError, cancelledByCallerError, deadlineExceededError } from '../server/handler-failures.js';
 import { cancelDeadline, scheduleDeadline, scheduleDeadlineAfterTurn, type DeadlineSlot, type DeferredExpiring } from '../timers/deadline-wheel.js';
 import { jsonClone } from '../transport/memory/json-clone.js';
 import type { BusClient } from './bus-client.js';
@@ -133,7 +134,7 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
     if (this.settled) return;
     let copy: unknown;
     try {
-      copy = result === undefined ? undefined : jsonClone(result);
+      copy = jsonClone(result);
     } catch (err) {
       this.failFromServer(new BusError(ErrorCodes.CODEC_FAILURE, `reply could not be encoded: ${(err as Error).message}`), from);
       return;
@@ -155,7 +156,7 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
   fail(err: BusError): void {
     if (this.settled) return;
     this.settle();
-    this.server?.abandon(this, new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller is gone', { retryable: false }));
+    this.server?.abandon(this, callerGoneError());
     this.rejectFn(err);
   }
 
@@ -163,7 +164,7 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
   expire(): void {
     if (this.settled) return;
     this.slot = undefined;
-    const reason = new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${this.target}" exceeded`);
+    const reason = deadlineExceededError(this.target);
     this.settle();
     this.server?.abandon(this, reason);
     // The deadline is the handler's own (tighter) timeout when it is no longer the caller's.
@@ -175,7 +176,7 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
     if (this.settled) return;
     this.caller.stats.cancelledByCaller++;
     this.settle();
-    this.server?.abandon(this, new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+    this.server?.abandon(this, cancelledByCallerError());
     this.rejectFn(cancelledError(reason, `invoke "${this.target}"`));
   }
 

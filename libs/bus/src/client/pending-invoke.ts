@@ -2,13 +2,11 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, type Envelope } from '../protocol/envelope.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
-import { linkSignals } from './abort-link.js';
+import { linkSignals, noop } from './abort-link.js';
 import type { BusClient } from './bus-client.js';
 import { cancelledError } from './cancelled-error.js';
 import { resultOf } from './result-of.js';
 import type { CallContext } from '../context/call-context.js';
-
-function noop(): void {}
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */

@@ -22,6 +22,11 @@ export interface BusPolicies {
   targets?: Record<string, CallPolicy>;
 }
 
+/** Whether a call under `policy` needs the resilient path (a retry, a circuit breaker or a bulkhead). */
+export function needsResilience(policy: CallPolicy | undefined): boolean {
+  return !!policy && (!!policy.retry || !!policy.circuitBreaker || !!policy.bulkhead);
+}
+
 export function resolvePolicy(policies: BusPolicies | undefined, target: string, call: CallPolicy): CallPolicy {
   const d = policies?.defaults ?? {};
   const t = policies?.targets?.[target] ?? {};

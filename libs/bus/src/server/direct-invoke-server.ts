@@ -6,7 +6,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { toBusError } from '../errors/to-bus-error.js';
 import { scheduledItems } from '../timers/deadline-wheel.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
-import { countHandlerFailure } from './handler-failures.js';
+import { concurrencyLimitError, countHandlerFailure, deadlinePassedError } from './handler-failures.js';
 import type { Registration } from './registration.js';
 import type { InvokeHandler } from './responder.js';
 
@@ -59,13 +59,13 @@ export class DirectInvokeServer implements DirectServer {
       return;
     }
     if (reg.active >= reg.concurrency) {
-      call.failFromServer(new BusError(ErrorCodes.BACKPRESSURE_DROP, `"${reg.target}" is at its concurrency limit (${reg.concurrency})`), from);
+      call.failFromServer(concurrencyLimitError(reg.target, reg.concurrency), from);
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
       return;
     }
     const now = call.arrivalTime();
     if (call.deadline <= now) {
-      call.failFromServer(new BusError(ErrorCodes.AGENT_TIMEOUT, 'deadline already passed on arrival'), from);
+      call.failFromServer(deadlinePassedError(), from);
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
       return;
     }

@@ -11,7 +11,14 @@ import { newEventId, nowRfc3339 } from '../protocol/ids.js';
 import { assertName } from '../protocol/subjects.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
 import { DirectInvokeServer } from './direct-invoke-server.js';
-import { countHandlerFailure } from './handler-failures.js';
+import {
+  callerGoneError,
+  cancelledByCallerError,
+  concurrencyLimitError,
+  countHandlerFailure,
+  deadlineExceededError,
+  deadlinePassedError,
+} from './handler-failures.js';
 import type { Registration } from './registration.js';
 import type { BusClient, BusSubscription, EventHandler } from '../client/bus-client.js';
 import type { HandlerOptions, SubscribeOptions } from '../client/call-options.js';
@@ -157,7 +164,7 @@ export class Responder {
       return;
     }
     if (reg.active >= reg.concurrency) {
-      this.replyError(env, replyTo, new BusError(ErrorCodes.BACKPRESSURE_DROP, `"${reg.target}" is at its concurrency limit (${reg.concurrency})`), 0);
+      this.replyError(env, replyTo, concurrencyLimitError(reg.target, reg.concurrency), 0);
       this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
       return;
     }
@@ -168,7 +175,7 @@ export class Responder {
     if (ext.has(Extensions.DEADLINE) && typeof rawDeadline === 'number' && Number.isFinite(rawDeadline)) {
       deadline = rawDeadline;
       if (deadline <= now) {
-        this.replyError(env, replyTo, new BusError(ErrorCodes.AGENT_TIMEOUT, 'deadline already passed on arrival'), 0);
+        this.replyError(env, replyTo, deadlinePassedError(), 0);
         this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
         return;
       }
@@ -191,7 +198,7 @@ export class Responder {
     let slot: DeadlineSlot | undefined;
     let expiry: Expiring | undefined;
     if (deadline !== undefined) {
-      expiry = { expire: () => abort.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `deadline of "${reg.target}" exceeded`)) };
+      expiry = { expire: () => abort.abort(deadlineExceededError(reg.target)) };
       slot = scheduleDeadline(deadline, expiry);
     }
     const telemetry = this.bus.options.telemetry && tracingActive();
@@ -434,7 +441,7 @@ export class Responder {
     const call = this.inflight.get(requestId);
     if (!call) return;
     if (msg.status === 'no-responders') {
-      call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller is gone', { retryable: false }));
+      call.abort.abort(callerGoneError());
       return;
     }
     const env = msg.envelope;
@@ -469,7 +476,7 @@ export class Responder {
 
   private cancelByCaller(call: Inflight): void {
     this.bus.stats.cancelledByCaller++;
-    call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'cancelled by caller', { retryable: false, cause: { reason: 'cancelled' } }));
+    call.abort.abort(cancelledByCallerError());
   }
 
   private waitForCredit(call: Inflight): Promise<void> {
