@@ -82,6 +82,9 @@ const ROWS: RowDef[] = [
   { figure: 'NATS invoke → decorated Nest handler, separate processes, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'split.ops'], peer: ['nest', 'split.ops'], peerLabel: 'Nest Transport.NATS' },
   // Streams over NATS
   { figure: 'NATS stream, one stream (flow control on)', unit: 'deltas/s', ours: ['bus', 'stream1'], peer: ['nest', 'stream1'], peerLabel: 'Nest Observable reply (no flow ctl)', target: { on: 'ours', op: '>=', value: 100_000 } },
+  { figure: 'NATS stream, one stream, separate processes (handler in its own process)', unit: 'deltas/s', ours: ['bus', 'split.stream1'] },
+  { figure: 'NATS stream, separate processes, CPU per delta: caller', unit: 'µs CPU', ours: ['bus', 'split.stream.caller.cpu'] },
+  { figure: 'NATS stream, separate processes, CPU per delta: handler', unit: 'µs CPU', ours: ['bus', 'split.stream.responder.cpu'] },
   { figure: 'NATS stream, 100 concurrent streams (total)', unit: 'deltas/s', ours: ['bus', 'stream100'] },
   { figure: 'NATS stream, time to first delta p50', unit: 'µs', ours: ['bus', 'ttfd.p50'], peer: ['bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['bus', 'ttfd.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
   { figure: 'NATS stream, time to first delta p50, handler with deferStarted', unit: 'µs', ours: ['bus', 'ttfd.deferred.p50'], peer: ['bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['bus', 'ttfd.deferred.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },

@@ -1,13 +1,14 @@
 /**
  * The responder of one stack in a process of its own, for the "CPU per call, each end in its own process" figures
  * (bench/suites/split.ts forks it): `node dist/bench/split-responder.js <raw|nest|bus|bus+nest> <nats url>`.
- * It answers the same echo the in-process stacks answer, says `ready` over IPC, and on `mark`/`report` messages
+ * It answers the same echo the in-process stacks answer (the bus also serves the bench stream), says `ready` over IPC,
+ * and on `mark`/`report` messages
  * reports the CPU time (user + system, µs) it has used since the last mark.
  */
 import 'reflect-metadata';
 import { connect } from '@nats-io/transport-node';
 import { BusClient, NatsTransport, type BusLogger } from '../libs/bus/src/index.js';
-import { ECHO } from './stacks/bus.js';
+import { benchStream, ECHO, STREAM } from './stacks/bus.js';
 import { startBusNestResponder } from './stacks/bus-nest.js';
 import { startNestNatsResponder } from './stacks/nest-nats.js';
 import { RAW_SPLIT_SUBJECT } from './stacks/raw-nats.js';
@@ -35,6 +36,7 @@ async function start(): Promise<void> {
       const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-responder' }), { agentId: 'bench-server', logger: quiet });
       await bus.connect();
       await bus.handleInvoke(ECHO, (p: unknown) => p).ready;
+      await bus.handleStream(STREAM, benchStream).ready;
       return;
     }
     case 'bus+nest':

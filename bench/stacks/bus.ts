@@ -1,4 +1,4 @@
-import { BusClient, EventTypes, MemoryBroker, MemoryTransport, type BusLogger, type Transport } from '../../libs/bus/src/index.js';
+import { BusClient, EventTypes, MemoryBroker, MemoryTransport, type BusLogger, type StreamHandler, type Transport } from '../../libs/bus/src/index.js';
 import { importIfPresent } from '../lib/optional.js';
 import { nowUs, sleep, withTimeout } from '../lib/measure.js';
 import type { InvokeStack, PubSubStack } from './types.js';
@@ -8,6 +8,13 @@ export const STREAM = 'bench.stream';
 export const HOLD = 'bench.hold';
 export const STREAM_DEFERRED = 'bench.stream.deferred';
 export const EVENTS = 'bench.events';
+
+/** The bench's stream handler: `n` deltas of `delta` (default "tok "), each awaited, then the result "done". */
+export const benchStream: StreamHandler<{ n: number; delta?: string }> = async (p, ctx) => {
+  const d = p.delta ?? 'tok ';
+  for (let i = 0; i < p.n; i++) await ctx.writer.delta(d);
+  return 'done';
+};
 
 export type TransportFactory = (role: string) => Transport;
 
@@ -66,21 +73,13 @@ export class BusPair {
     await client.connect();
     const pair = new BusPair(label, server, client);
     server.handleInvoke(ECHO, (p: unknown) => p);
-    server.handleStream(STREAM, async (p: { n: number; delta?: string }, ctx) => {
-      const d = p.delta ?? 'tok ';
-      for (let i = 0; i < p.n; i++) await ctx.writer.delta(d);
-      return 'done';
-    });
+    server.handleStream(STREAM, benchStream);
     // The same stream handler registered with `deferStarted` (started is sent with the first delta, not before
     // the handler runs); options passed untyped so this compiles whatever HandlerOptions looks like.
     const deferred: Record<string, unknown> = { deferStarted: true };
     server.handleStream(
       STREAM_DEFERRED,
-      async (p: { n: number; delta?: string }, ctx) => {
-        const d = p.delta ?? 'tok ';
-        for (let i = 0; i < p.n; i++) await ctx.writer.delta(d);
-        return 'done';
-      },
+      benchStream,
       deferred,
     );
     server.handleStream(HOLD, async (_p: unknown, ctx) => {

@@ -7,21 +7,29 @@ import type { NestNatsStack } from '../stacks/nest-nats.js';
 /**
  * Deltas per second of one stream: the median of `streamSamples` streams one after another, each sized from a
  * warm-up rate to last about streamSeconds / streamSamples (one 2-second stream moved by ±20 % from run to run on
- * a shared machine; the median of three shorter ones moves less).
+ * a shared machine; the median of three shorter ones moves less). `beforeMeasured` runs after the warm-up, right
+ * before the measured streams (the split suite marks CPU there); `deltas` is how many the measured streams carried.
  */
-async function oneStreamRate(stream: (n: number) => Promise<number>, cfg: BenchConfig): Promise<number> {
+export async function oneStreamRate(
+  stream: (n: number) => Promise<number>,
+  cfg: BenchConfig,
+  beforeMeasured?: () => Promise<void>,
+): Promise<{ rate: number; deltas: number }> {
   const warmN = cfg.quick ? 2000 : 5000;
   const w0 = nowUs();
   await withTimeout(stream(warmN), 30_000, 'stream warm-up');
   const warmRate = warmN / ((nowUs() - w0) / 1e6);
   const n = Math.max(1000, Math.min(cfg.streamMaxDeltas, Math.round((warmRate * cfg.streamSeconds) / cfg.streamSamples)));
+  await beforeMeasured?.();
   const rates: number[] = [];
+  let deltas = 0;
   for (let i = 0; i < cfg.streamSamples; i++) {
     const t0 = nowUs();
     const got = await withTimeout(stream(n), 60_000, 'one stream');
     rates.push(got / ((nowUs() - t0) / 1e6));
+    deltas += got;
   }
-  return median(rates);
+  return { rate: median(rates), deltas };
 }
 
 /**
@@ -38,12 +46,12 @@ export async function streamSuite(
   metrics: Metrics,
   log: (s: string) => void,
 ): Promise<void> {
-  const rate1 = await oneStreamRate((n) => pair.stream(n), cfg);
+  const rate1 = (await oneStreamRate((n) => pair.stream(n), cfg)).rate;
   metrics.put(key, 'stream1', rate1);
   log(`  stream ${key.padEnd(10)} one stream ${Math.round(rate1)} deltas/s`);
   if (nest) {
     try {
-      const nestRate = await oneStreamRate((n) => nest.stream(n), cfg);
+      const nestRate = (await oneStreamRate((n) => nest.stream(n), cfg)).rate;
       metrics.put('nest', 'stream1', nestRate);
       log(`  stream nest       one stream ${Math.round(nestRate)} deltas/s`);
     } catch (err) {

@@ -40,6 +40,7 @@ const frames = (request: Envelope, from?: string): Record<string, Envelope> => (
   error: createReply(request, 'agent.response.error', { code: 'AGENT_TIMEOUT', message: 'late', retryable: true }, { from, seq: 3, isFinal: true }),
   'payload with its own toJSON': createReply(request, 'agent.response.final', { toJSON: (key: string) => ({ key }) }, { from, isFinal: true }),
   'unknown event type': createReply(request, 'orders.created', [1, 'two'], { from }),
+  'event type that needs escaping': createReply(request, 'odd."type"\\ü', { x: 1 }, { from }),
   'own metadata merged over inherited': createReply(request, 'agent.response.delta', { delta: 'x' }, { from, seq: 2, metadata: { user: 'override', extra: true } }),
 });
 

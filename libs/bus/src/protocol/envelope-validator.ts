@@ -31,9 +31,6 @@ export function schemaProblems(value: unknown): string[] {
   return (validate.errors ?? []).map(describe);
 }
 
-const STRING_FIELDS = [
-  'trace_id', 'span_id', 'traceparent', 'session_id', 'conversation_id', 'correlation_id', 'reply_to', 'from', 'to', 'channel', 'tenant_id', 'user_id',
-] as const;
 const FINAL_EVENT_TYPES = new Set(['agent.response.final', 'agent.response.error', 'agent.tool.result', 'agent.task.completed']);
 const FINAL_FRAME_TYPES = new Set(['response.final', 'response.error', 'tool.result']);
 const ERROR_CODES = new Set(['AGENT_TIMEOUT', 'AGENT_UNAVAILABLE', 'BACKPRESSURE_DROP', 'TRANSPORT_FAILURE', 'CODEC_FAILURE', 'AUTH_FAILURE', 'INVALID_REQUEST', 'NO_HANDLER']);
@@ -56,10 +53,11 @@ export function surelyValid(value: unknown): boolean {
   const frameType = e.frame_type;
   if (frameType !== undefined && (typeof frameType !== 'string' || frameType.length === 0)) return false;
   if (!isRfc3339(e.occurred_at)) return false;
-  for (const key of STRING_FIELDS) {
-    const v = e[key];
-    if (v !== undefined && typeof v !== 'string') return false;
-  }
+  // Written out, not a loop over the names: each access site then stays monomorphic (a keyed load in a loop over
+  // twelve names was a third of this function's time).
+  if (!optionalString(e.trace_id) || !optionalString(e.span_id) || !optionalString(e.traceparent) || !optionalString(e.session_id)) return false;
+  if (!optionalString(e.conversation_id) || !optionalString(e.correlation_id) || !optionalString(e.reply_to) || !optionalString(e.from)) return false;
+  if (!optionalString(e.to) || !optionalString(e.channel) || !optionalString(e.tenant_id) || !optionalString(e.user_id)) return false;
   const seq = e.seq;
   if (seq !== undefined && (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0)) return false;
   const isFinal = e.is_final;
@@ -69,6 +67,10 @@ export function surelyValid(value: unknown): boolean {
   if (isFinal === true && !FINAL_EVENT_TYPES.has(eventType) && !(typeof frameType === 'string' && FINAL_FRAME_TYPES.has(frameType))) return false;
   if (eventType === 'agent.response.error' && e.payload !== undefined && !isErrorPayload(e.payload)) return false;
   return true;
+}
+
+function optionalString(v: unknown): boolean {
+  return v === undefined || typeof v === 'string';
 }
 
 function isErrorPayload(p: unknown): boolean {

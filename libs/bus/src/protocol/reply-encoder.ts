@@ -30,8 +30,9 @@ export function replyEncoder(request: Envelope, from: string | undefined): Reply
       return encodeEnvelope(frame);
     }
     common ??= commonPart(request, from);
-    let s = `${HEAD}${JSON.stringify(frame.event_id)},"event_type":${JSON.stringify(frame.event_type)},"occurred_at":${JSON.stringify(frame.occurred_at)}`;
-    if (frame.frame_type) s += `,"frame_type":${JSON.stringify(frame.frame_type)}`;
+    // The id (a UUID) and the time (RFC 3339) that createReply wrote need no escaping; the type names are quoted once.
+    let s = `${HEAD}"${frame.event_id}","event_type":${quoted(frame.event_type)},"occurred_at":"${frame.occurred_at}"`;
+    if (frame.frame_type) s += `,"frame_type":${quoted(frame.frame_type)}`;
     s += common;
     if (frame.seq) s += `,"seq":${frame.seq}`;
     if (frame.is_final) s += ',"is_final":true';
@@ -55,6 +56,18 @@ function commonPart(request: Envelope, from: string | undefined): string {
   if (from) s += `,"from":${JSON.stringify(from)}`;
   if (request.from) s += `,"to":${JSON.stringify(request.from)}`;
   return s;
+}
+
+const QUOTED = new Map<string, string>();
+
+/** JSON.stringify of an event or frame type name, kept: a stream writes the same few names on every frame. */
+function quoted(name: string): string {
+  let q = QUOTED.get(name);
+  if (q === undefined) {
+    q = JSON.stringify(name);
+    if (QUOTED.size < 256) QUOTED.set(name, q);
+  }
+  return q;
 }
 
 function hasToJSON(v: unknown): boolean {
