@@ -8,7 +8,9 @@ export interface BenchConfig {
   seqBlock: number;
   seqBlockCapMs: number;
   concurrency: number;
+  /** 64-in-flight time per stack, cut into concRounds blocks interleaved across the stacks. */
   concMs: number;
+  concRounds: number;
   concWarmupMs: number;
   /** Time a one-stream measurement aims at (the delta count is sized from a warm-up rate), and its cap. */
   streamSeconds: number;
@@ -36,6 +38,7 @@ export function configFor(quick: boolean): BenchConfig {
       seqBlockCapMs: 1500,
       concurrency: 64,
       concMs: 450,
+      concRounds: 2,
       concWarmupMs: 200,
       streamSeconds: 0.5,
       streamSamples: 1,
@@ -63,6 +66,7 @@ export function configFor(quick: boolean): BenchConfig {
     seqBlockCapMs: 4000,
     concurrency: 64,
     concMs: 3000,
+    concRounds: 6,
     concWarmupMs: 500,
     streamSeconds: 2,
     streamSamples: 3,

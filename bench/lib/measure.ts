@@ -55,7 +55,7 @@ export interface ClosedLoopResult {
  */
 export async function closedLoop(
   fn: () => Promise<unknown>,
-  opts: { concurrency: number; durationMs: number; warmupMs?: number; maxOps?: number; latency?: boolean },
+  opts: { concurrency: number; durationMs: number; warmupMs?: number; maxOps?: number; latency?: boolean; samples?: number[] },
 ): Promise<ClosedLoopResult> {
   const maxOps = opts.maxOps ?? Number.MAX_SAFE_INTEGER;
   if (opts.warmupMs && opts.warmupMs > 0) {
@@ -67,8 +67,9 @@ export async function closedLoop(
       }),
     );
   }
-  const samples: number[] = [];
-  const recordLatency = opts.latency ?? false;
+  // `samples`: the caller's array, to pool the latencies of several blocks.
+  const samples: number[] = opts.samples ?? [];
+  const recordLatency = (opts.latency ?? false) || opts.samples !== undefined;
   let ops = 0;
   let stop = false;
   // The time cap is checked inline, not with a timer: an in-process workload made only of microtasks never

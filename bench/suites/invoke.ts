@@ -5,7 +5,8 @@ import type { InvokeStack } from '../stacks/types.js';
 
 /**
  * Request/reply, 100-byte JSON, every stack in this process: sequential latency interleaved block by block
- * (so host noise hits every stack alike), then `concurrency` closed-loop workers per stack, with CPU per call.
+ * (so host noise hits every stack alike), then `concurrency` closed-loop workers per stack, also interleaved in
+ * `concRounds` blocks, with CPU per call.
  * Metrics per stack key: seq.p50, seq.p99, conc.ops, conc.cpu, conc.p50, conc.p99.
  */
 export async function invokeSuite(stacks: Map<string, InvokeStack>, cfg: BenchConfig, metrics: Metrics, run: number, log: (s: string) => void): Promise<void> {
@@ -41,24 +42,47 @@ export async function invokeSuite(stacks: Map<string, InvokeStack>, cfg: BenchCo
     metrics.put(key, 'seq.p99', sum.p99);
     log(`  invoke seq   ${key.padEnd(14)} p50 ${sum.p50.toFixed(0)} µs  p99 ${sum.p99.toFixed(0)} µs  (n=${sum.n})`);
   }
-  for (let i = 0; i < entries.length; i++) {
-    const [key, s] = entries[(i + run) % entries.length];
+  // 64 in flight: each stack warmed up, then every stack's time cut into blocks interleaved round by round (the
+  // order rotating), like the sequential figures: one 3-second stretch per stack let a drift of the shared host
+  // between stretches move the ratios by 10-15 %.
+  const conc = new Map<string, { ops: number; seconds: number; cpuUs: number; samples: number[] }>();
+  for (const [key, s] of entries) {
     if (!live.has(key)) continue;
     try {
-      const res = await closedLoop(() => s.invoke(payload), {
-        concurrency: cfg.concurrency,
-        durationMs: cfg.concMs,
-        warmupMs: cfg.concWarmupMs,
-        latency: true,
-      });
-      metrics.put(key, 'conc.ops', res.opsPerSec);
-      metrics.put(key, 'conc.cpu', res.cpuUsPerOp);
-      metrics.put(key, 'conc.p50', res.latency!.p50);
-      metrics.put(key, 'conc.p99', res.latency!.p99);
-      log(`  invoke ${cfg.concurrency}-in-flight ${key.padEnd(14)} ${Math.round(res.opsPerSec)} ops/s  cpu ${res.cpuUsPerOp.toFixed(1)} µs/call  p50 ${res.latency!.p50.toFixed(0)} µs`);
+      await closedLoop(() => s.invoke(payload), { concurrency: cfg.concurrency, durationMs: cfg.concWarmupMs });
+      conc.set(key, { ops: 0, seconds: 0, cpuUs: 0, samples: [] });
     } catch (err) {
-      metrics.notes.push(`invoke ${key}: ${cfg.concurrency}-in-flight failed: ${(err as Error).message}`);
+      live.delete(key);
+      metrics.notes.push(`invoke ${key}: ${cfg.concurrency}-in-flight warm-up failed: ${(err as Error).message}`);
     }
+  }
+  const blockMs = cfg.concMs / cfg.concRounds;
+  for (let r = 0; r < cfg.concRounds; r++) {
+    for (let i = 0; i < entries.length; i++) {
+      const [key, s] = entries[(i + run + r) % entries.length];
+      const acc = conc.get(key);
+      if (!acc || !live.has(key)) continue;
+      try {
+        const res = await closedLoop(() => s.invoke(payload), { concurrency: cfg.concurrency, durationMs: blockMs, samples: acc.samples });
+        acc.ops += res.ops;
+        acc.seconds += res.seconds;
+        acc.cpuUs += res.cpuUsPerOp * res.ops;
+      } catch (err) {
+        live.delete(key);
+        metrics.notes.push(`invoke ${key}: ${cfg.concurrency}-in-flight failed: ${(err as Error).message}`);
+      }
+    }
+  }
+  for (const [key, acc] of conc) {
+    if (!live.has(key) || acc.ops === 0) continue;
+    const lat = summarize(acc.samples);
+    const opsPerSec = acc.ops / acc.seconds;
+    const cpu = acc.cpuUs / acc.ops;
+    metrics.put(key, 'conc.ops', opsPerSec);
+    metrics.put(key, 'conc.cpu', cpu);
+    metrics.put(key, 'conc.p50', lat.p50);
+    metrics.put(key, 'conc.p99', lat.p99);
+    log(`  invoke ${cfg.concurrency}-in-flight ${key.padEnd(14)} ${Math.round(opsPerSec)} ops/s  cpu ${cpu.toFixed(1)} µs/call  p50 ${lat.p50.toFixed(0)} µs`);
   }
 }
 
