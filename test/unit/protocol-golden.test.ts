@@ -8,6 +8,7 @@ import { schemaProblems } from '../../libs/bus/src/protocol/envelope-validator.j
 import { createEvent, createReply, createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
 import { newEventId, nowRfc3339 } from '../../libs/bus/src/protocol/ids.js';
 import { BusError } from '../../libs/bus/src/errors/bus-error.js';
+import { REPLY_COPIED_FIELDS } from '../../libs/bus/src/protocol/envelope.js';
 import { validate as uuidValidate, version as uuidVersion } from 'uuid';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -145,6 +146,11 @@ describe('reply frames copy the request (PROTOCOL §1)', () => {
     for (const k of ['session_id', 'conversation_id', 'tenant_id', 'user_id', 'channel', 'trace_id', 'span_id', 'traceparent'] as const) {
       assert.equal(reply[k], req[k], k);
     }
+    assert.deepEqual(
+      Object.keys(reply),
+      ['spec_version', 'schema_version', 'event_id', 'event_type', 'occurred_at', 'frame_type', ...REPLY_COPIED_FIELDS, 'correlation_id', 'from', 'to', 'is_final', 'payload', 'metadata'],
+      'every copied field, in the order of REPLY_COPIED_FIELDS',
+    );
     assert.equal(reply.correlation_id, req.event_id);
     assert.equal(reply.from, 'svc');
     assert.equal(reply.to, 'caller');
