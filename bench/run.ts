@@ -99,8 +99,8 @@ const ROWS: RowDef[] = [
   { figure: 'In-memory invoke → decorated Nest handler, one at a time', unit: 'ops/s', ours: ['mem.bus+nest', 'mem.seq.ops'], peer: ['direct', 'mem.seq.ops'], peerLabel: 'direct async call' },
   { figure: 'In-memory invoke, CPU per call', unit: 'µs CPU', ours: ['mem.bus', 'mem.cpu'], peer: ['direct', 'mem.cpu'], peerLabel: 'direct async call' },
   { figure: 'In-memory stream, one stream', unit: 'deltas/s', ours: ['mem.bus', 'stream1'] },
-  { figure: 'In-memory stream, time to first delta p50', unit: 'µs', ours: ['mem.bus', 'ttfd.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
-  { figure: 'In-memory stream, time to first delta p50, deferStarted', unit: 'µs', ours: ['mem.bus', 'ttfd.deferred.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.deferred.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  { figure: 'In-memory stream, time to first delta p50 (line ours; the issue sets it for NATS)', unit: 'µs', ours: ['mem.bus', 'ttfd.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  { figure: 'In-memory stream, time to first delta p50, deferStarted (line ours)', unit: 'µs', ours: ['mem.bus', 'ttfd.deferred.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.deferred.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
   { figure: 'In-memory stream, cancel latency p50', unit: 'µs', ours: ['mem.bus', 'cancel.p50'] },
   // Scale
   { figure: '10,000 open streams, in-memory: RSS per stream', unit: 'KB', ours: ['mem.bus', 'scale.rssKB'], target: { on: 'ours', op: '<=', value: 20 } },
