@@ -18,9 +18,43 @@ export function isAuthError(err: unknown): boolean {
   return n === 'AuthorizationError' || n === 'UserAuthenticationExpiredError' || /authori[sz]ation violation|authentication/i.test(describe(err));
 }
 
-/** A failed connect as a BusError: AUTH_FAILURE for bad credentials, TRANSPORT_FAILURE naming the URL otherwise. */
+// Node's TLS error codes (err.code) for a server certificate this client does not trust.
+const UNTRUSTED_SERVER = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+/**
+ * What to do about a failed TLS handshake, from Node's error code; undefined when it is not one. OpenSSL's own
+ * text for a refused client certificate is a line of library internals, so the code stands in for it.
+ */
+function tlsProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (UNTRUSTED_SERVER.has(code)) {
+    return `TLS: ${describe(err)}; the server's certificate is not signed by a CA this client trusts (set tls.caFile or tls.ca to that CA)`;
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `TLS: ${describe(err)}; the server's certificate is outside its validity period`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS: ${describe(err)}; connect by a name or address the server's certificate lists`;
+  if (/^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code)) {
+    return `TLS: the server refused this client's certificate or its absence (${code}); set tls.certFile and tls.keyFile to a certificate signed by a CA the server trusts`;
+  }
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return `TLS handshake failed (${code})`;
+  return undefined;
+}
+
+/**
+ * A failed connect as a BusError: AUTH_FAILURE for bad credentials; TRANSPORT_FAILURE naming the URL otherwise,
+ * not retryable when a TLS handshake failed on certificates (configuration, which a retry does not mend).
+ */
 export function connectError(err: unknown, servers: string[]): BusError {
   const where = servers.join(', ');
+  const tls = tlsProblem(err);
+  if (tls) return new BusError(ErrorCodes.TRANSPORT_FAILURE, `cannot connect to NATS server ${where}: ${tls}`, { retryable: false, cause: { servers } });
   if (isAuthError(err)) {
     return new BusError(ErrorCodes.AUTH_FAILURE, `NATS server ${where} rejected the credentials: ${describe(err)}`, {
       retryable: false,
