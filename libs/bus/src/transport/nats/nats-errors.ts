@@ -52,6 +52,7 @@ function tlsProblem(err: unknown): string | undefined {
  * not retryable when a TLS handshake failed on certificates (configuration, which a retry does not mend).
  */
 export function connectError(err: unknown, servers: string[]): BusError {
+  if (err instanceof BusError) return err;
   const where = servers.join(', ');
   const tls = tlsProblem(err);
   if (tls) return new BusError(ErrorCodes.TRANSPORT_FAILURE, `cannot connect to NATS server ${where}: ${tls}`, { retryable: false, cause: { servers } });

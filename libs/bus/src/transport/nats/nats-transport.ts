@@ -34,6 +34,28 @@ import { connectError, operationError, permissionError } from './nats-errors.js'
 import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOptions } from './nats-transport-options.js';
 
 const encoder = new TextEncoder();
+
+/**
+ * A `.creds` file's bytes. One that cannot be read, or is not a creds file, is a credentials problem (nats.js
+ * would report the second only at connect, as a connection failure to retry).
+ */
+function readCredsFile(path: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new BusError(ErrorCodes.AUTH_FAILURE, `NATS credentials file ${path} cannot be read: ${(err as Error).message}`, { retryable: false, cause: { credsFile: path } });
+  }
+  const text = Buffer.from(bytes).toString('utf8');
+  if (!/-{3,}BEGIN NATS USER JWT-{3,}/.test(text) || !/-{3,}BEGIN USER NKEY SEED-{3,}/.test(text)) {
+    throw new BusError(
+      ErrorCodes.AUTH_FAILURE,
+      `NATS credentials file ${path} is not a .creds file: it needs a "BEGIN NATS USER JWT" and a "BEGIN USER NKEY SEED" block (as nsc writes them)`,
+      { retryable: false, cause: { credsFile: path } },
+    );
+  }
+  return bytes;
+}
 /** NATS servers default to 1 MiB; used until the server's INFO says otherwise. */
 const DEFAULT_SERVER_MAX_PAYLOAD = 1024 * 1024;
 /** How many recent publishes with a reply subject are remembered, to fail them on a permission violation. */
@@ -152,7 +174,7 @@ export class NatsTransport implements Transport {
   private connectionOptions(): NodeConnectionOptions {
     const o = this.options;
     const authenticators: Authenticator[] = [];
-    if (o.credsFile) authenticators.push(credsAuthenticator(readFileSync(o.credsFile)));
+    if (o.credsFile) authenticators.push(credsAuthenticator(readCredsFile(o.credsFile)));
     if (o.nkeySeed) authenticators.push(nkeyAuthenticator(encoder.encode(o.nkeySeed)));
     const opts: NodeConnectionOptions = {
       servers: this.servers,
