@@ -1,12 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nkeys } from '@nats-io/transport-node';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
 import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
 import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
 import { NatsServer } from '../support/nats-server.js';
-import { nextStatus, quietLogger, RecordingLogger, within } from './helpers.js';
+import { isAuthFailure, NatsClients, nextStatus, quietLogger, RecordingLogger, within } from './helpers.js';
 
 const USERS = `authorization {
   users = [
@@ -22,24 +20,12 @@ const NKEY_USER = nkeys.createUser();
 const NKEY_SEED = new TextDecoder().decode(NKEY_USER.getSeed());
 const OTHER_SEED = new TextDecoder().decode(nkeys.createUser().getSeed());
 
-const isAuthFailure = (re: RegExp) => (e: unknown) => {
-  assert.ok(e instanceof BusError, String(e));
-  assert.equal(e.code, 'AUTH_FAILURE');
-  assert.equal(e.retryable, false);
-  assert.match(e.message, re);
-  return true;
-};
-
 describe('NATS authentication and permissions', () => {
   let users: NatsServer;
   let tokens: NatsServer;
   let nkeyServer: NatsServer;
-  const open: BusClient[] = [];
-  const client = (agentId: string, opts: NatsTransportOptions, logger = quietLogger) => {
-    const c = new BusClient(new NatsTransport({ logger, timeout: 2000, ...opts }), { agentId, logger: quietLogger });
-    open.push(c);
-    return c;
-  };
+  const clients = new NatsClients({ timeout: 2000 });
+  const client = (agentId: string, opts: NatsTransportOptions, logger = quietLogger) => clients.bus(agentId, opts, logger);
 
   before(async () => {
     [users, tokens, nkeyServer] = await Promise.all([
@@ -49,7 +35,7 @@ describe('NATS authentication and permissions', () => {
     ]);
   });
   after(async () => {
-    await Promise.all(open.map((c) => c.close()));
+    await clients.closeAll();
     await Promise.all([users?.stop(), tokens?.stop(), nkeyServer?.stop()]);
   });
 

@@ -3,21 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
 import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
 import { TestOperator } from '../support/nats-jwt.js';
 import { NatsServer } from '../support/nats-server.js';
-import { quietLogger } from './helpers.js';
-
-const isAuthFailure = (re: RegExp) => (e: unknown) => {
-  assert.ok(e instanceof BusError, String(e));
-  assert.equal(e.code, 'AUTH_FAILURE');
-  assert.equal(e.retryable, false);
-  assert.match(e.message, re);
-  return true;
-};
+import { isAuthFailure, NatsClients } from './helpers.js';
 
 describe('NATS decentralised auth: a .creds file (operator, account and user JWTs on a real nats-server)', () => {
   const op = new TestOperator();
@@ -28,19 +17,15 @@ describe('NATS decentralised auth: a .creds file (operator, account and user JWT
     return path;
   };
   let server: NatsServer;
-  const open: BusClient[] = [];
-  const client = (agentId: string, opts: NatsTransportOptions) => {
-    const c = new BusClient(new NatsTransport({ logger: quietLogger, timeout: 3000, reconnect: false, ...opts }), { agentId, logger: quietLogger });
-    open.push(c);
-    return c;
-  };
-  const refused = (opts: NatsTransportOptions) => new NatsTransport({ logger: quietLogger, timeout: 3000, reconnect: false, ...opts }).connect();
+  const clients = new NatsClients({ reconnect: false });
+  const client = (agentId: string, opts: NatsTransportOptions) => clients.bus(agentId, opts);
+  const refused = (opts: NatsTransportOptions) => clients.refused(opts);
 
   before(async () => {
     server = await NatsServer.start({ extraConfig: op.serverConfig() });
   });
   after(async () => {
-    await Promise.all(open.map((c) => c.close()));
+    await clients.closeAll();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

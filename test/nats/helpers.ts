@@ -1,4 +1,9 @@
+import assert from 'node:assert/strict';
+import { BusClient } from '../../libs/bus/src/client/bus-client.js';
 import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
+import { BusError } from '../../libs/bus/src/errors/bus-error.js';
+import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
 import type { Transport, TransportStatus } from '../../libs/bus/src/transport/transport.interface.js';
 
 /** A logger that keeps what it is told, for assertions (and keeps test output clean). */
@@ -59,4 +64,40 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
     }),
   ]);
+}
+
+/** An assert.rejects check: a BusError with `code`, not retryable (configuration a retry does not mend), matching `re`. */
+export function isFinalError(code: string, re: RegExp): (e: unknown) => true {
+  return (e: unknown) => {
+    assert.ok(e instanceof BusError, String(e));
+    assert.equal(e.code, code);
+    assert.equal(e.retryable, false);
+    assert.match(e.message, re);
+    return true;
+  };
+}
+
+export const isAuthFailure = (re: RegExp) => isFinalError('AUTH_FAILURE', re);
+
+/**
+ * Buses on NATS connections made with shared options (quiet, a short connect timeout), closed together after the
+ * tests; `refused(opts)` is a bare connect attempt for the ones that must fail.
+ */
+export class NatsClients {
+  private readonly open: BusClient[] = [];
+  constructor(private readonly defaults: NatsTransportOptions = {}) {}
+
+  bus(agentId: string, opts: NatsTransportOptions, logger: BusLogger = quietLogger): BusClient {
+    const c = new BusClient(new NatsTransport({ logger, timeout: 3000, ...this.defaults, ...opts }), { agentId, logger: quietLogger });
+    this.open.push(c);
+    return c;
+  }
+
+  refused(opts: NatsTransportOptions): Promise<void> {
+    return new NatsTransport({ logger: quietLogger, timeout: 3000, ...this.defaults, ...opts }).connect();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.open.map((c) => c.close()));
+  }
 }

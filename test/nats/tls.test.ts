@@ -2,12 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
 import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
 import { NatsServer } from '../support/nats-server.js';
-import { quietLogger } from './helpers.js';
+import { isFinalError, NatsClients } from './helpers.js';
 
 // Test-only certificates (test/fixtures/tls/README.md says how they were made).
 const TLS_DIR = fileURLToPath(new URL('../../../test/fixtures/tls/', import.meta.url));
@@ -22,30 +19,20 @@ const serverTls = (verifyClients: boolean) => `tls {
 }`;
 
 // A certificate problem is configuration: a clear TRANSPORT_FAILURE that says what to set, and not retryable.
-const isTlsFailure = (re: RegExp) => (e: unknown) => {
-  assert.ok(e instanceof BusError, String(e));
-  assert.equal(e.code, 'TRANSPORT_FAILURE');
-  assert.equal(e.retryable, false);
-  assert.match(e.message, re);
-  return true;
-};
+const isTlsFailure = (re: RegExp) => isFinalError('TRANSPORT_FAILURE', re);
 
 describe('NATS over TLS (a real nats-server with a test CA)', () => {
   let tlsServer: NatsServer;
   let mtlsServer: NatsServer;
-  const open: BusClient[] = [];
-  const client = (agentId: string, opts: NatsTransportOptions) => {
-    const c = new BusClient(new NatsTransport({ logger: quietLogger, timeout: 3000, reconnect: false, ...opts }), { agentId, logger: quietLogger });
-    open.push(c);
-    return c;
-  };
-  const refused = (opts: NatsTransportOptions) => new NatsTransport({ logger: quietLogger, timeout: 3000, reconnect: false, ...opts }).connect();
+  const clients = new NatsClients({ reconnect: false });
+  const client = (agentId: string, opts: NatsTransportOptions) => clients.bus(agentId, opts);
+  const refused = (opts: NatsTransportOptions) => clients.refused(opts);
 
   before(async () => {
     [tlsServer, mtlsServer] = await Promise.all([NatsServer.start({ extraConfig: serverTls(false) }), NatsServer.start({ extraConfig: serverTls(true) })]);
   });
   after(async () => {
-    await Promise.all(open.map((c) => c.close()));
+    await clients.closeAll();
     await Promise.all([tlsServer?.stop(), mtlsServer?.stop()]);
   });
 
