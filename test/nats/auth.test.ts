@@ -13,6 +13,10 @@ const USERS = `authorization {
         publish: { allow: [">"], deny: ["acp.v1.invoke.secret"] }
         subscribe: { allow: [">"], deny: ["acp.v1.events.hidden.>"] }
     } }
+    { user: carol, password: "carol-pw", permissions: {
+        publish: { allow: [">"] }
+        subscribe: { allow: ["acp.>", "_INBOX_carol.>"] }
+    } }
   ]
 }`;
 
@@ -95,5 +99,38 @@ describe('NATS authentication and permissions', () => {
     bob.handleInvoke('bob.ok', () => 'yes');
     await bob.transport.flush();
     assert.equal(await bob.invoke('bob.ok'), 'yes');
+  });
+
+  it('a user that may not subscribe to the reply inbox fails at connect with AUTH_FAILURE that says what to allow, not at each call\'s deadline', async () => {
+    const carol = client('carol', { servers: users.url, user: 'carol', pass: 'carol-pw' });
+    const t0 = Date.now();
+    await assert.rejects(carol.connect(), isAuthFailure(/may not subscribe to "_INBOX\.\w+\.>".*reply inbox.*allow the user to subscribe to "_INBOX\.>".*inboxPrefix/));
+    assert.ok(Date.now() - t0 < 2000, 'refused at connect, at once');
+    assert.equal(carol.isConnected, false);
+  });
+
+  it('with an inboxPrefix the user may subscribe to, calls, streams and chunked messages work', async () => {
+    const opts: NatsTransportOptions = { servers: users.url, user: 'carol', pass: 'carol-pw', inboxPrefix: '_INBOX_carol', maxPayload: 1024 };
+    const server = client('carol-server', opts);
+    const caller = client('carol-caller', opts);
+    await server.connect();
+    await caller.connect();
+    server.handleInvoke('carol.echo', (p: unknown) => p);
+    server.handleStream('carol.count', async (p: { n: number }, ctx) => {
+      for (let i = 0; i < p.n; i++) await ctx.writer.delta(String(i));
+      return 'done';
+    });
+    await server.transport.flush();
+    assert.equal(await caller.invoke('carol.echo', 'hi'), 'hi');
+    assert.equal(await caller.stream('carol.count', { n: 4 }).text(), '0123');
+    // Above maxPayload, so it travels in chunks through the chunk machinery's own inbox, also under the prefix.
+    const big = { text: 'x'.repeat(5000) };
+    assert.deepEqual(await caller.invoke('carol.echo', big), big);
+  });
+
+  it('an inboxPrefix that is not a subject prefix is refused when the transport is made', () => {
+    for (const bad of ['', '_INBOX.>', 'a b', 'a..b', '*']) {
+      assert.throws(() => new NatsTransport({ inboxPrefix: bad }), (e: unknown) => e instanceof Error && /inboxPrefix .* is not a NATS subject prefix/.test(e.message), bad);
+    }
   });
 });

@@ -102,6 +102,8 @@ export class BusClient {
   private readonly bulkheads = new Map<string, Bulkhead>();
   private connected = false;
   private closing = false;
+  /** Set when the server refused the reply inbox subscription: calls fail with it. */
+  private inboxError?: BusError;
   private unwatchStatus?: () => void;
 
   constructor(
@@ -139,10 +141,30 @@ export class BusClient {
   async connect(): Promise<void> {
     if (this.connected) return;
     await this.transport.connect();
-    this.inboxSub = this.transport.subscribe(`${this.inbox}.>`, (m) => this.onInboxMessage(m));
+    this.inboxError = undefined;
+    this.inboxSub = this.transport.subscribe(`${this.inbox}.>`, (m) => this.onInboxMessage(m), { onRefused: (e) => this.onInboxRefused(e) });
+    // The server answers a subscription it refuses before the flush's PONG: such a connection could send calls
+    // but never hear a reply, so it fails here instead of every call waiting out its deadline.
+    await this.transport.flush();
+    if (this.inboxError) {
+      this.inboxSub.unsubscribe();
+      await this.transport.close().catch(() => undefined);
+      throw this.inboxError;
+    }
     this.unwatchStatus = this.transport.onStatus((status, detail) => this.onTransportStatus(status, detail));
     this.connected = true;
     this.responder.start();
+  }
+
+  // The reply inbox subscription was refused (after connect too, e.g. permissions reloaded): calls cannot be
+  // answered, so those in flight end now and new ones fail at once; handlers and events still work.
+  private onInboxRefused(error: BusError): void {
+    this.inboxError = new BusError(
+      ErrorCodes.AUTH_FAILURE,
+      `${error.message}: that is this bus's reply inbox, so its calls could not be answered; allow the user to subscribe to "${this.inbox.slice(0, this.inbox.lastIndexOf('.'))}.>", or set the transport's inboxPrefix to a prefix it may subscribe to`,
+      { retryable: false, cause: { inbox: this.inbox } },
+    );
+    if (this.connected) this.failInFlight(this.inboxError);
   }
 
   get isConnected(): boolean {
@@ -377,7 +399,7 @@ export class BusClient {
     let request: Envelope;
     let subject: string;
     try {
-      this.assertOpen();
+      this.assertCanCall();
       subject = this.subjects.checkedInvoke(target);
       request = this.buildRequest(target, payload, options, ctx, replySubject, deadline, attempt ? { [MetaKeys.ATTEMPT]: attempt } : undefined, tracing);
     } catch (err) {
@@ -411,7 +433,7 @@ export class BusClient {
 
   /** @internal Starts a StreamCall once its iteration starts. */
   startStream(call: StreamCall, target: string, options: StreamOptions, ctx: CallContext | undefined): void {
-    this.assertOpen();
+    this.assertCanCall();
     assertName(target, 'stream target');
     const policy = this.policyFor(target, options);
     const deadline = effectiveDeadline(Date.now(), policy ? policy.timeout : options.timeout, this.options.defaultStreamTimeout, ctx);
@@ -681,6 +703,12 @@ export class BusClient {
     if (!this.connected || this.closing) {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, this.closing ? 'bus client is closed' : 'bus client is not connected; call connect() first');
     }
+  }
+
+  /** Open, and able to hear replies. */
+  private assertCanCall(): void {
+    this.assertOpen();
+    if (this.inboxError) throw this.inboxError;
   }
 }
 

@@ -23,6 +23,11 @@ export interface TransportSubscribeOptions {
    * its own process (`routeDirect`). Transports without that ignore it.
    */
   direct?: DirectEndpoint;
+  /**
+   * Called once if the server refuses the subscription (a permission the connection lacks); it receives nothing
+   * after that. Transports that never refuse never call it.
+   */
+  onRefused?: (error: BusError) => void;
 }
 
 /** A receiver in this process that takes a call object instead of a message; the bus defines the call. */

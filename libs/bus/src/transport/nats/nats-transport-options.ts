@@ -27,6 +27,12 @@ export interface NatsTransportOptions {
   /** An nkey seed (`SU...`) for nkey authentication. */
   nkeySeed?: string;
   tls?: NatsTlsOptions;
+  /**
+   * First token(s) of this connection's reply subjects (the bus's call inbox and the chunk machinery's), for
+   * accounts whose users may subscribe only below their own prefix. Default `_INBOX`. Example: `_INBOX_billing`,
+   * with subscribe permission on `_INBOX_billing.>`.
+   */
+  inboxPrefix?: string;
   /** Reconnect after a lost connection. Default true. */
   reconnect?: boolean;
   /** Reconnect attempts per server before giving up; -1 for ever. Default -1 (a bus keeps trying). */

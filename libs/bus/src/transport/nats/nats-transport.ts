@@ -35,6 +35,14 @@ import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOpti
 
 const encoder = new TextEncoder();
 
+/** An inbox prefix must be one or more plain subject tokens: no wildcards, spaces or empty tokens. */
+function checkInboxPrefix(prefix: string): string {
+  if (!/^[^.*>\s]+(\.[^.*>\s]+)*$/.test(prefix)) {
+    throw new BusError(ErrorCodes.INVALID_REQUEST, `inboxPrefix "${prefix}" is not a NATS subject prefix: use tokens without wildcards or spaces, like "_INBOX_billing"`);
+  }
+  return prefix;
+}
+
 /**
  * A `.creds` file's bytes. One that cannot be read, or is not a creds file, is a credentials problem (nats.js
  * would report the second only at connect, as a connection failure to retry).
@@ -65,6 +73,7 @@ interface SubRecord {
   readonly subject: string;
   readonly queue?: string;
   readonly handler: TransportMessageHandler;
+  readonly onRefused?: (error: BusError) => void;
   active: boolean;
   sub?: Subscription;
 }
@@ -106,7 +115,8 @@ export class NatsTransport implements Transport {
   private readonly chunkTimeout: number;
   private serverMaxPayload = DEFAULT_SERVER_MAX_PAYLOAD;
   /** Subjects of this transport's chunk machinery: `.s.<id>` (pull requests) and `.c.<key>` (chunks in). */
-  private readonly chunkInbox = `_INBOX.${nuid.next()}`;
+  private readonly inboxPrefix: string;
+  private readonly chunkInbox: string;
   private readonly transfers = new Map<string, OutgoingTransfer>();
   /** Publishes marked `defer`, sent together at the end of the turn (one socket write instead of one each). */
   private deferred: Array<[string, string | Uint8Array, { reply: string } | undefined]> = [];
@@ -123,6 +133,8 @@ export class NatsTransport implements Transport {
     this.logger = options.logger ?? consoleBusLogger;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.chunkTimeout = options.chunkTimeout ?? DEFAULT_CHUNK_TIMEOUT;
+    this.inboxPrefix = checkInboxPrefix(options.inboxPrefix ?? '_INBOX');
+    this.chunkInbox = this.newInbox();
   }
 
   get status(): TransportStatus {
@@ -378,7 +390,7 @@ export class NatsTransport implements Transport {
     if (!nc || this.closing || this.state === 'closed') {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `NATS transport is ${this.closing ? 'closed' : 'not connected'}`);
     }
-    const rec: SubRecord = { subject, queue: opts?.queue, handler, active: true };
+    const rec: SubRecord = { subject, queue: opts?.queue, handler, onRefused: opts?.onRefused, active: true };
     try {
       rec.sub = nc.subscribe(subject, {
         queue: opts?.queue,
@@ -404,7 +416,7 @@ export class NatsTransport implements Transport {
   }
 
   newInbox(): string {
-    return `_INBOX.${nuid.next()}`;
+    return `${this.inboxPrefix}.${nuid.next()}`;
   }
 
   async flush(): Promise<void> {
@@ -435,6 +447,7 @@ export class NatsTransport implements Transport {
         rec.active = false;
         this.subs.delete(rec);
         if (err.name !== 'PermissionViolationError') this.logger.error(error.message);
+        else rec.onRefused?.(error);
       }
       return;
     }
@@ -485,7 +498,7 @@ export class NatsTransport implements Transport {
     const id = nuid.next();
     const timer = setTimeout(() => this.transfers.delete(id), this.chunkTimeout);
     timer.unref();
-    this.transfers.set(id, { chunks, once: reply !== undefined || subject.startsWith('_INBOX.'), timer });
+    this.transfers.set(id, { chunks, once: reply !== undefined || subject.startsWith(`${this.inboxPrefix}.`), timer });
     const h = natsHeaders();
     h.set(ChunkHeaders.ID, id);
     h.set(ChunkHeaders.COUNT, String(chunks.length));
