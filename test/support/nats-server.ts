@@ -40,8 +40,8 @@ process.on('exit', () => {
   }
 });
 
-/** A free TCP port on 127.0.0.1 (asks the kernel for one; never 4222). */
-export async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (asks the kernel for one; never 4222, nor one of `besides`). */
+export async function freePort(besides: number[] = []): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const srv = createServer();
@@ -52,7 +52,7 @@ export async function freePort(): Promise<number> {
         srv.close(() => resolve(p));
       });
     });
-    if (port !== 4222 && port !== 0) return port;
+    if (port !== 4222 && port !== 0 && !besides.includes(port)) return port;
   }
 }
 
@@ -74,14 +74,20 @@ export class NatsServer {
 
   /** Starts a server and resolves once it accepts clients. */
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
-    const server = new NatsServer(options.port ?? (await freePort()), await freePort(), options);
-    try {
-      await server.spawn();
-    } catch (err) {
-      await server.stop();
-      throw err;
+    // A port found free can be taken before the server binds it (test files run in parallel, and the kernel may
+    // hand the same free port out twice): on "address already in use", try again on other ports.
+    for (let attempt = 1; ; attempt++) {
+      const taken = options.cluster ? [options.cluster.port] : [];
+      const port = options.port ?? (await freePort(taken));
+      const server = new NatsServer(port, await freePort([port, ...taken]), options);
+      try {
+        await server.spawn();
+        return server;
+      } catch (err) {
+        await server.stop();
+        if (attempt >= 3 || options.port !== undefined || !/address already in use/.test(String((err as Error).message))) throw err;
+      }
     }
-    return server;
   }
 
   get url(): string {
