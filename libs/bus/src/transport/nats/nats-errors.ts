@@ -50,12 +50,22 @@ function tlsProblem(err: unknown): string | undefined {
 /**
  * A failed connect as a BusError: AUTH_FAILURE for bad credentials; TRANSPORT_FAILURE naming the URL otherwise,
  * not retryable when a TLS handshake failed on certificates (configuration, which a retry does not mend).
+ * `usesTls`: the connection was configured for TLS, so a reset is explained as a likely refused certificate.
  */
-export function connectError(err: unknown, servers: string[]): BusError {
+export function connectError(err: unknown, servers: string[], usesTls = false): BusError {
   if (err instanceof BusError) return err;
   const where = servers.join(', ');
   const tls = tlsProblem(err);
   if (tls) return new BusError(ErrorCodes.TRANSPORT_FAILURE, `cannot connect to NATS server ${where}: ${tls}`, { retryable: false, cause: { servers } });
+  if (usesTls && (err as { code?: unknown } | undefined)?.code === 'ECONNRESET') {
+    // A server that refuses a client certificate sends an alert and closes; the client often sees the reset
+    // first. A reset can also be the network, so this stays retryable and the hint conditional.
+    return new BusError(
+      ErrorCodes.TRANSPORT_FAILURE,
+      `cannot connect to NATS server ${where}: ${describe(err)}; the server closed the connection during the TLS handshake (if it verifies client certificates, set tls.certFile and tls.keyFile to one signed by a CA it trusts)`,
+      { retryable: true, cause: { servers } },
+    );
+  }
   if (isAuthError(err)) {
     return new BusError(ErrorCodes.AUTH_FAILURE, `NATS server ${where} rejected the credentials: ${describe(err)}`, {
       retryable: false,

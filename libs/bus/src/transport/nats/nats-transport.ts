@@ -165,7 +165,7 @@ export class NatsTransport implements Transport {
     try {
       nc = await connect(this.connectionOptions());
     } catch (err) {
-      throw connectError(err, this.servers);
+      throw connectError(err, this.servers, this.options.tls !== undefined);
     }
     if (this.closing) {
       await nc.close().catch(() => undefined);
