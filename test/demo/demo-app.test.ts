@@ -57,8 +57,10 @@ describe('demo application (src/)', () => {
     assert.match(err.message, /text/);
     const health = (await (await fetch(`${base}/demo/health`)).json()) as { bus: string; targets: string[] };
     assert.equal(health.bus, 'connected');
-    const agents = health.targets.filter((t) => !t.startsWith('mcp.'));
+    const agents = health.targets.filter((t) => !t.startsWith('mcp.') && !t.startsWith('gateway.peer.'));
     assert.deepEqual(agents.sort(), ['router.ask', 'worker.keywords', 'worker.sentiment', 'worker.summarize', 'writer']);
+    // The gateway serves its detached streams to other gateway replicas (docs/gateway.md, peerStreams).
+    assert.deepEqual(health.targets.filter((t) => t.startsWith('gateway.peer.')).map((t) => t.replace(/^gateway\.peer\.[^.]+\./, '')).sort(), ['attach', 'cancel']);
     assert.ok(health.targets.includes('mcp.everything.get-sum'), 'bridges.yaml: the MCP server tools are targets');
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ConfigurableModuleBuilder, type CanActivate, type Type } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 
@@ -77,6 +78,17 @@ export interface GatewayModuleOptions {
   streamTimeout?: number;
   /** Accept `?access_token=` on GET SSE endpoints (EventSource cannot send headers). Default true. */
   allowQueryToken?: boolean;
+  /**
+   * Several gateway replicas behind one load balancer: each serves its detached streams to the others over the
+   * bus, so GET and DELETE /v1/streams/{id} work on any replica, whichever started the stream. Stream ids carry
+   * the replica that runs them (`<replicaId>~<uuid>`). Default true; false keeps streams to their replica.
+   */
+  peerStreams?: boolean;
+  /**
+   * This replica's name in stream ids and in its bus targets (`gateway.peer.<replicaId>.attach|cancel`):
+   * letters, digits, `_` and `-`. Default: random per process.
+   */
+  replicaId?: string;
 }
 
 export interface GatewayModuleExtras {
@@ -128,10 +140,17 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     detachGraceMs: o.detachGraceMs ?? 30_000,
     retentionMs: o.retentionMs ?? 60_000,
     allowQueryToken: o.allowQueryToken ?? true,
+    peerStreams: o.peerStreams ?? true,
+    replicaId: checkReplicaId(o.replicaId ?? randomBytes(4).toString('hex')),
     openai: o.openai,
     auth: o.auth,
     cors: o.cors,
     invokeTimeout: o.invokeTimeout,
     streamTimeout: o.streamTimeout,
   };
+}
+
+function checkReplicaId(id: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new Error(`gateway replicaId "${id}" must be 1 to 64 letters, digits, "_" or "-"`);
+  return id;
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { BusClient } from '../../../bus/src/client/bus-client.js';
 import type { CallOptions } from '../../../bus/src/client/call-options.js';
@@ -13,6 +14,7 @@ import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js'
 import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayModuleExtras, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
 import { EventHub, patternCovers } from './event-hub.js';
 import { onClientGone, SseChannel } from './sse.js';
+import { PeerStreams } from './peer-streams.js';
 import { GatewayStream, StreamRegistry } from './stream-registry.js';
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -26,6 +28,8 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 export class GatewayService implements OnModuleInit, OnModuleDestroy {
   readonly options: ResolvedGatewayOptions;
   readonly streams: StreamRegistry;
+  /** Detached streams across gateway replicas (`peerStreams`). */
+  readonly peers: PeerStreams;
   private hub?: EventHub;
   private readonly channels = new Set<SseChannel>();
 
@@ -37,6 +41,7 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
   ) {
     this.options = resolveGatewayOptions(options);
     this.streams = new StreamRegistry(this.options.retentionMs);
+    this.peers = new PeerStreams(bus, this.options.replicaId, this.streams);
   }
 
   /**
@@ -44,6 +49,7 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
    * application body parser's errors on gateway paths as ErrorPayloads: 400 bad JSON, 413 too large.
    */
   onModuleInit(): void {
+    if (this.options.peerStreams) this.peers.start();
     if (this.extras?.handleParserErrors === false) return;
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter || adapter.getType?.() !== 'express') return;
@@ -63,6 +69,7 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.peers.stop();
     this.streams.cancelAll();
     this.hub?.close();
     for (const c of this.channels) c.end();
@@ -232,6 +239,7 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
     return this.streams.create(
       (onEnded) =>
         new GatewayStream(
+          this.peers.newId(randomUUID()),
           this.bus,
           target,
           payload,
@@ -353,7 +361,9 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
    * query), then live frames to the end. A finished stream with nothing left to send answers 204 (EventSource
    * then stops reconnecting).
    */
-  attachStream(req: GatewayRequest, res: ServerResponse, id: string): void {
+  attachStream(req: GatewayRequest, res: ServerResponse, id: string): void | Promise<void> {
+    const replica = this.remoteReplica(id);
+    if (replica) return this.attachRemote(req, res, replica, id);
     const s = this.findStream(req, id);
     const last = lastEventId(req);
     const missed = s.buffer.after(last);
@@ -368,12 +378,60 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
     ch.onClose(detach);
   }
 
-  /** DELETE /v1/streams/{id} → 204: cancels the stream (the agent's handler is aborted). */
-  cancelStream(req: GatewayRequest, res: ServerResponse, id: string): void {
-    const s = this.findStream(req, id);
-    s.cancel('cancelled by the client');
+  /** DELETE /v1/streams/{id} → 204: cancels the stream (the agent's handler is aborted), on whichever replica runs it. */
+  async cancelStream(req: GatewayRequest, res: ServerResponse, id: string): Promise<void> {
+    const replica = this.remoteReplica(id);
+    if (replica) {
+      await this.peers.cancel(replica, { id, owner: this.ownerKey(req) }).catch((err: unknown) => {
+        throw noStreamIfUnknown(err, id);
+      });
+    } else this.findStream(req, id).cancel('cancelled by the client');
     res.statusCode = 204;
     res.end();
+  }
+
+  /** The replica that runs stream `id`, when it is another one and replicas share streams. */
+  private remoteReplica(id: string): string | undefined {
+    return this.options.peerStreams && !this.streams.get(id) ? this.peers.remoteReplica(id) : undefined;
+  }
+
+  /**
+   * GET /v1/streams/{id} for a stream another replica runs: its frames come over the bus (PeerStreams) and go
+   * out as SSE exactly as a local attach sends them; closing the connection detaches there.
+   */
+  private async attachRemote(req: GatewayRequest, res: ServerResponse, replica: string, id: string): Promise<void> {
+    const call = this.peers.attach(replica, { id, owner: this.ownerKey(req), last_event_id: lastEventId(req) });
+    const frames = call[Symbol.asyncIterator]();
+    let first: IteratorResult<Envelope>;
+    try {
+      do first = await frames.next();
+      while (!first.done && first.value.event_type === EventTypes.STARTED);
+    } catch (err) {
+      throw noStreamIfUnknown(err, id);
+    }
+    if (first.done || first.value.event_type !== EventTypes.DELTA) {
+      // ended, with nothing after Last-Event-ID: as for a local stream, 204 stops an EventSource reconnecting
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    const ch = this.openSse(res);
+    ch.open({ 'x-stream-id': id });
+    ch.onClose(() => call.cancel('client disconnected'));
+    const forward = (delta: Envelope) => {
+      const frame = (delta.payload as { data?: Envelope } | undefined)?.data;
+      if (frame && typeof frame === 'object') this.writeFrame(ch, frame);
+    };
+    forward(first.value);
+    void (async () => {
+      try {
+        for (let r = await frames.next(); !r.done; r = await frames.next()) if (r.value.event_type === EventTypes.DELTA) forward(r.value);
+      } catch {
+        // the replica went away or the client left: the client reconnects with Last-Event-ID
+      } finally {
+        ch.end();
+      }
+    })();
   }
 
   /** POST /v1/events/{event_type} → 202 `{event_id}`. */
@@ -437,4 +495,9 @@ function randomHex(n: number): string {
   let s = '';
   while (s.length < n) s += Math.floor(Math.random() * 16).toString(16);
   return s === '0'.repeat(n) ? '1'.padStart(n, '0') : s;
+}
+
+/** NO_HANDLER from a peer replica (no such stream there, or no such replica) is the 404 a local miss gives. */
+function noStreamIfUnknown(err: unknown, id: string): unknown {
+  return err instanceof BusError && err.code === ErrorCodes.NO_HANDLER ? new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream "${id}"`) : err;
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { BusClient } from '../../../bus/src/client/bus-client.js';
 import type { StreamOptions } from '../../../bus/src/client/call-options.js';
 import type { StreamCall } from '../../../bus/src/client/stream-call.js';
@@ -14,7 +13,6 @@ export type FrameListener = (frame: Envelope) => void;
  * Last-Event-ID; the call is cancelled when its last client leaves (at once, or after a grace period).
  */
 export class GatewayStream {
-  readonly id = randomUUID();
   readonly buffer: ReplayBuffer;
   private readonly listeners = new Set<FrameListener>();
   private call?: StreamCall;
@@ -27,6 +25,8 @@ export class GatewayStream {
   endedAt = 0;
 
   constructor(
+    /** Unique among the gateway's replicas (PeerStreams names the replica in it). */
+    readonly id: string,
     private readonly bus: BusClient,
     readonly target: string,
     private readonly payload: unknown,

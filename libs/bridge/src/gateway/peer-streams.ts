@@ -1,0 +1,121 @@
+import type { BusClient, BusSubscription } from '../../../bus/src/client/bus-client.js';
+import type { StreamCall } from '../../../bus/src/client/stream-call.js';
+import { BusError } from '../../../bus/src/errors/bus-error.js';
+import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
+import { isTerminalEventType, type Envelope } from '../../../bus/src/protocol/envelope.js';
+import type { HandlerContext } from '../../../bus/src/server/responder.js';
+import type { StreamWriter } from '../../../bus/src/server/stream-writer.js';
+import type { StreamRegistry } from './stream-registry.js';
+
+/** What a replica asks the replica that runs a stream. `owner` is the identity key the stream was started under. */
+interface PeerRequest {
+  id: string;
+  owner: string;
+  last_event_id?: string;
+}
+
+/** The attach call's result: `gone` when the stream has ended and nothing is left after `last_event_id`. */
+export interface PeerAttachResult {
+  gone: boolean;
+}
+
+const SEPARATOR = '~';
+/** How long a client may stay attached through another replica (the bus call's deadline). */
+const ATTACH_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Detached gateway streams across replicas. A stream runs on the replica that started it; its id names that
+ * replica (`<replicaId>~<uuid>`). Every replica serves two bus targets for its own streams:
+ * `gateway.peer.<replicaId>.attach` (a stream of the gateway stream's frames, each as a delta's `data`, after a
+ * Last-Event-ID) and `gateway.peer.<replicaId>.cancel`. Another replica that receives GET or DELETE
+ * /v1/streams/{id} calls them. The owner key travels with the request and is checked where the stream runs, as
+ * for a local request; replicas trust each other as bus participants.
+ */
+export class PeerStreams {
+  private subs: BusSubscription[] = [];
+
+  constructor(
+    private readonly bus: BusClient,
+    readonly replicaId: string,
+    private readonly streams: StreamRegistry,
+  ) {}
+
+  /** A new stream id on this replica. */
+  newId(uuid: string): string {
+    return `${this.replicaId}${SEPARATOR}${uuid}`;
+  }
+
+  /** The replica a stream id names, when it is another one. */
+  remoteReplica(id: string): string | undefined {
+    const at = id.indexOf(SEPARATOR);
+    if (at <= 0) return undefined;
+    const replica = id.slice(0, at);
+    return replica !== this.replicaId && /^[A-Za-z0-9_-]{1,64}$/.test(replica) ? replica : undefined;
+  }
+
+  /** Serves this replica's streams to the others. Call once the bus is connected. */
+  start(): void {
+    if (this.subs.length > 0) return;
+    this.subs.push(
+      this.bus.handleStream(target(this.replicaId, 'attach'), (p: PeerRequest, ctx) => this.serveAttach(p, ctx)),
+      this.bus.handleInvoke(target(this.replicaId, 'cancel'), (p: PeerRequest) => this.serveCancel(p)),
+    );
+  }
+
+  stop(): void {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+  }
+
+  /** Attaches to a stream another replica runs: its frames arrive as the `data` of the call's deltas. */
+  attach(replica: string, request: PeerRequest): StreamCall {
+    return this.bus.stream(target(replica, 'attach'), request, { timeout: ATTACH_TIMEOUT_MS });
+  }
+
+  /** Cancels a stream another replica runs; NO_HANDLER when it has no such stream (or is gone). */
+  async cancel(replica: string, request: PeerRequest): Promise<void> {
+    await this.bus.invoke(target(replica, 'cancel'), request);
+  }
+
+  private async serveAttach(p: PeerRequest, ctx: HandlerContext & { writer: StreamWriter }): Promise<PeerAttachResult> {
+    const s = this.find(p);
+    if (s.ended && s.buffer.after(p.last_event_id).length === 0) return { gone: true };
+    // Frames are written as they come (the writer keeps their order while it waits for credit); the result goes
+    // after the last of them, so the terminal frame of the gateway stream is forwarded before the call ends.
+    let last: Promise<void> = Promise.resolve();
+    await new Promise<void>((resolve) => {
+      let detach: (() => void) | undefined;
+      let done = false;
+      const end = () => {
+        if (done) return;
+        done = true;
+        ctx.signal.removeEventListener('abort', end);
+        detach?.();
+        resolve();
+      };
+      ctx.signal.addEventListener('abort', end, { once: true });
+      detach = s.attach((frame: Envelope) => {
+        last = ctx.writer.data(frame).catch(() => undefined);
+        if (isTerminalEventType(frame.event_type)) end();
+      }, p.last_event_id);
+      if (s.ended) end();
+    });
+    await last;
+    return { gone: false };
+  }
+
+  private serveCancel(p: PeerRequest): boolean {
+    this.find(p).cancel('cancelled by the client');
+    return true;
+  }
+
+  private find(p: PeerRequest) {
+    const s = p && typeof p.id === 'string' ? this.streams.get(p.id) : undefined;
+    if (!s || s.ownerKey !== p.owner) throw new BusError(ErrorCodes.NO_HANDLER, `no stream "${p?.id}"`);
+    return s;
+  }
+}
+
+function target(replica: string, op: 'attach' | 'cancel'): string {
+  return `gateway.peer.${replica}.${op}`;
+}

@@ -1,0 +1,141 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { INestApplication } from '@nestjs/common';
+import { BusClient } from '../../libs/bus/src/client/bus-client.js';
+import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
+import type { StreamWriter } from '../../libs/bus/src/server/stream-writer.js';
+import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import type { GatewayModuleOptions } from '../../libs/bridge/src/gateway/gateway.options.js';
+import { quietLogger } from '../nats/helpers.js';
+import { NatsServer } from '../support/nats-server.js';
+import { until } from '../bridge/helpers.js';
+import { gatewayApp } from './gateway-app.js';
+import { openSse } from './sse-client.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Two gateway replicas (as behind one load balancer) and an agent, each on its own NATS connection.
+describe('gateway replicas: a detached stream is reachable from every replica (peerStreams)', () => {
+  let nats: NatsServer;
+  const buses: BusClient[] = [];
+  const apps: INestApplication[] = [];
+  let urlA: string;
+  let urlB: string;
+  let urlSolo: string;
+  let aborted = 0;
+  const auth = { 'alice-token': { tenant_id: 'acme', user_id: 'alice' }, 'bob-token': { tenant_id: 'acme', user_id: 'bob' } };
+  const alice = { authorization: 'Bearer alice-token' };
+  const bob = { authorization: 'Bearer bob-token' };
+
+  const bus = async (agentId: string) => {
+    const b = new BusClient(new NatsTransport({ servers: nats.url, logger: quietLogger }), { agentId, logger: quietLogger });
+    await b.connect();
+    buses.push(b);
+    return b;
+  };
+  const gateway = async (agentId: string, extra: Partial<GatewayModuleOptions> = {}) => {
+    const { app, url } = await gatewayApp(await bus(agentId), { streamTargets: ['writer'], auth: { bearerTokens: auth }, detachGraceMs: 2000, ...extra });
+    apps.push(app);
+    return url;
+  };
+
+  before(async () => {
+    nats = await NatsServer.start();
+    const agent = await bus('agent');
+    agent.handleStream('writer', async (p: { n: number; delay: number }, ctx: HandlerContext & { writer: StreamWriter }) => {
+      ctx.signal.addEventListener('abort', () => aborted++);
+      for (let i = 0; i < p.n && !ctx.signal.aborted; i++) {
+        await ctx.writer.delta(`w${i} `);
+        await sleep(p.delay);
+      }
+      return { words: p.n };
+    });
+    await agent.transport.flush();
+    urlA = await gateway('gateway-a', { replicaId: 'gw-a' });
+    urlB = await gateway('gateway-b', { replicaId: 'gw-b' });
+    urlSolo = await gateway('gateway-solo', { replicaId: 'gw-solo', peerStreams: false });
+  });
+  after(async () => {
+    for (const app of apps) await app.close();
+    for (const b of buses) await b.close();
+    await nats?.stop();
+  });
+
+  const start = async (url: string, body: unknown, headers = alice) => {
+    const r = await fetch(`${url}/v1/agents/writer/streams`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    assert.equal(r.status, 201);
+    return ((await r.json()) as { stream_id: string }).stream_id;
+  };
+
+  it('stream ids name the replica that runs them', async () => {
+    const id = await start(urlA, { n: 1, delay: 1 });
+    assert.match(id, /^gw-a~[0-9a-f-]{36}$/);
+  });
+
+  it('started on A, read on B: every frame in order, then resumed on B after Last-Event-ID, then 204 once all is seen', async () => {
+    const id = await start(urlA, { n: 8, delay: 25 });
+    const first = await openSse(`${urlB}/v1/streams/${id}`, { headers: alice });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-stream-id'), id);
+    await first.waitEvents(3);
+    first.close();
+    const lastId = first.events[2].id!;
+    const rest = await openSse(`${urlB}/v1/streams/${id}`, { headers: { ...alice, 'last-event-id': lastId } });
+    await rest.waitEnd();
+    const frames = [...first.events.slice(0, 3), ...rest.events].map((e) => JSON.parse(e.data));
+    assert.deepEqual(frames.map((f) => f.seq ?? 0), Array.from({ length: 10 }, (_, i) => i)); // started, 8 deltas, final
+    assert.equal(frames.at(-1).event_type, 'agent.response.final');
+    assert.deepEqual(frames.at(-1).payload, { result: { words: 8 } });
+    // The same frames a client attached on A gets, byte for byte.
+    const onA = await openSse(`${urlA}/v1/streams/${id}`, { headers: alice });
+    await onA.waitEnd();
+    assert.deepEqual(onA.events.map((e) => e.data), [...first.events.slice(0, 3), ...rest.events].map((e) => e.data));
+    const done = await fetch(`${urlB}/v1/streams/${id}`, { headers: { ...alice, 'last-event-id': frames.at(-1).event_id } });
+    assert.equal(done.status, 204);
+  });
+
+  it('DELETE on B cancels a stream A runs: the agent handler is aborted and the stream ends with an error frame', async () => {
+    const before = aborted;
+    const id = await start(urlA, { n: 1000, delay: 10 });
+    const del = await fetch(`${urlB}/v1/streams/${id}`, { method: 'DELETE', headers: alice });
+    assert.equal(del.status, 204);
+    await until(() => aborted > before, 3000, 'agent handler aborted');
+    const tail = await openSse(`${urlB}/v1/streams/${id}`, { headers: alice });
+    await tail.waitEnd();
+    assert.equal(tail.events.at(-1)!.event, 'agent.response.error');
+  });
+
+  it('a client attached through B keeps the stream alive past the grace period; leaving B lets A cancel it', async () => {
+    const before = aborted;
+    const id = await start(urlA, { n: 1000, delay: 20 });
+    const viaB = await openSse(`${urlB}/v1/streams/${id}`, { headers: alice });
+    await viaB.waitEvents(2);
+    await sleep(2300); // longer than detachGraceMs: only the attachment through B keeps it running
+    assert.equal(aborted, before, 'still running while attached through B');
+    const seen = viaB.events.length;
+    await until(() => viaB.events.length > seen, 2000, 'frames still flowing');
+    viaB.close();
+    await until(() => aborted > before, 5000, 'cancelled after the grace period once B detached');
+  });
+
+  it("another user's stream, an unknown id, or a replica that does not exist is 404 on every replica", async () => {
+    const id = await start(urlA, { n: 50, delay: 20 });
+    assert.equal((await fetch(`${urlB}/v1/streams/${id}`, { headers: bob })).status, 404);
+    assert.equal((await fetch(`${urlB}/v1/streams/${id}`, { method: 'DELETE', headers: bob })).status, 404);
+    assert.equal((await fetch(`${urlA}/v1/streams/${id}`, { headers: bob })).status, 404);
+    const unknown = 'gw-a~00000000-0000-4000-8000-000000000000';
+    assert.equal((await fetch(`${urlB}/v1/streams/${unknown}`, { headers: alice })).status, 404);
+    assert.equal((await fetch(`${urlB}/v1/streams/gw-gone~${unknown.slice(5)}`, { method: 'DELETE', headers: alice })).status, 404);
+    // bob's failed attempts did not disturb alice's stream
+    const mine = await openSse(`${urlB}/v1/streams/${id}`, { headers: alice });
+    await mine.waitEnd();
+    assert.equal(mine.events.at(-1)!.event, 'agent.response.final');
+  });
+
+  it('with peerStreams: false a replica neither serves its streams to others nor reaches theirs', async () => {
+    const solo = await start(urlSolo, { n: 20, delay: 10 });
+    assert.equal((await fetch(`${urlA}/v1/streams/${solo}`, { headers: alice })).status, 404);
+    const onA = await start(urlA, { n: 20, delay: 10 });
+    assert.equal((await fetch(`${urlSolo}/v1/streams/${onA}`, { headers: alice })).status, 404);
+  });
+});
