@@ -60,7 +60,7 @@ describe('demo application (src/)', () => {
     const agents = health.targets.filter((t) => !t.startsWith('mcp.') && !t.startsWith('gateway.peer.'));
     assert.deepEqual(agents.sort(), ['router.ask', 'worker.keywords', 'worker.sentiment', 'worker.summarize', 'writer']);
     // The gateway serves its detached streams to other gateway replicas (docs/gateway.md, peerStreams).
-    assert.deepEqual(health.targets.filter((t) => t.startsWith('gateway.peer.')).map((t) => t.replace(/^gateway\.peer\.[^.]+\./, '')).sort(), ['attach', 'cancel']);
+    assert.deepEqual(health.targets.filter((t) => t.startsWith('gateway.peer.')).map((t) => t.replace(/^gateway\.peer\.[^.]+\./, '')).sort(), ['attach', 'cancel', 'found']);
     assert.ok(health.targets.includes('mcp.everything.get-sum'), 'bridges.yaml: the MCP server tools are targets');
   });
 });

@@ -23,6 +23,7 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
   let urlB: string;
   let urlSolo: string;
   let aborted = 0;
+  let runs = 0;
   const auth = { 'alice-token': { tenant_id: 'acme', user_id: 'alice' }, 'bob-token': { tenant_id: 'acme', user_id: 'bob' } };
   const alice = { authorization: 'Bearer alice-token' };
   const bob = { authorization: 'Bearer bob-token' };
@@ -43,6 +44,7 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
     nats = await NatsServer.start();
     const agent = await bus('agent');
     agent.handleStream('writer', async (p: { n: number; delay: number }, ctx: HandlerContext & { writer: StreamWriter }) => {
+      runs++;
       ctx.signal.addEventListener('abort', () => aborted++);
       for (let i = 0; i < p.n && !ctx.signal.aborted; i++) {
         await ctx.writer.delta(`w${i} `);
@@ -130,6 +132,27 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
     const mine = await openSse(`${urlB}/v1/streams/${id}`, { headers: alice });
     await mine.waitEnd();
     assert.equal(mine.events.at(-1)!.event, 'agent.response.final');
+  });
+
+  it('an EventSource started on A (GET …/stream) that reconnects to B with Last-Event-ID resumes the same stream', async () => {
+    const runsBefore = runs;
+    const q = `/v1/agents/writer/stream?payload=${encodeURIComponent(JSON.stringify({ n: 8, delay: 25 }))}`;
+    const a = await openSse(urlA + q, { headers: alice });
+    const id = a.headers.get('x-stream-id');
+    assert.match(id ?? '', /^gw-a~/);
+    await a.waitEvents(3);
+    a.close();
+    const b = await openSse(urlB + q, { headers: { ...alice, 'last-event-id': a.events.at(-1)!.id! } });
+    assert.equal(b.status, 200);
+    assert.equal(b.headers.get('x-stream-id'), id);
+    await b.waitEnd();
+    const seqs = [...a.events, ...b.events].map((e) => JSON.parse(e.data).seq ?? 0);
+    assert.deepEqual(seqs, Array.from({ length: 10 }, (_, i) => i));
+    assert.equal(runs, runsBefore + 1, 'resumed on B, not started again');
+    assert.equal((await fetch(urlB + q, { headers: { ...alice, 'last-event-id': b.events.at(-1)!.id! } })).status, 204);
+    // Someone else's Last-Event-ID, or one no replica has, is a 404 (after the other replicas had their say).
+    assert.equal((await fetch(urlB + q, { headers: { ...bob, 'last-event-id': a.events.at(-1)!.id! } })).status, 404);
+    assert.equal((await fetch(urlB + q, { headers: { ...alice, 'last-event-id': '00000000-0000-7000-8000-000000000000' } })).status, 404);
   });
 
   it('with peerStreams: false a replica neither serves its streams to others nor reaches theirs', async () => {

@@ -299,16 +299,17 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
    * reconnects (same URL, `Last-Event-ID`), the gateway finds the stream by that frame id and resumes it instead
    * of starting a new one; the stream is cancelled when no client has been attached for `detachGraceMs`.
    */
-  streamFromGet(req: GatewayRequest, res: ServerResponse, target: string): void {
+  async streamFromGet(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
     this.assertExposed(this.options.streamTargets, target, 'stream target');
     const last = lastEventId(req);
     if (last) {
       const existing = this.streams.findByEventId(last);
-      if (!existing || existing.target !== target || existing.ownerKey !== this.ownerKey(req)) {
-        throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream of "${target}" has frame ${last}`);
-      }
-      this.attachStream(req, res, existing.id);
-      return;
+      if (existing && existing.target === target && existing.ownerKey === this.ownerKey(req)) return this.attachStream(req, res, existing.id);
+      // The EventSource may have reconnected through another replica than the one running its stream.
+      const elsewhere = this.options.peerStreams && !existing ? await this.peers.find(last, target, this.ownerKey(req)) : undefined;
+      const replica = elsewhere && this.peers.remoteReplica(elsewhere);
+      if (replica) return this.attachRemote(req, res, replica, elsewhere!);
+      throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream of "${target}" has frame ${last}`);
     }
     const raw = typeof req.query?.payload === 'string' ? req.query.payload : undefined;
     if (raw && Buffer.byteLength(raw) > this.options.bodyLimit) {

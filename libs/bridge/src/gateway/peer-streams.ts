@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { BusClient, BusSubscription } from '../../../bus/src/client/bus-client.js';
 import type { StreamCall } from '../../../bus/src/client/stream-call.js';
 import { BusError } from '../../../bus/src/errors/bus-error.js';
@@ -19,6 +20,19 @@ export interface PeerAttachResult {
   gone: boolean;
 }
 
+/** A broadcast asking which replica has a frame (a GET-started stream resumed by Last-Event-ID alone). */
+interface FindQuery {
+  query_id: string;
+  event_id: string;
+  target: string;
+  owner: string;
+  /** The replica asking: the one that has the frame answers with an invoke of its `found` target. */
+  asker: string;
+}
+
+const FIND_EVENT = 'gateway.peer.find';
+/** How long a replica waits for another to say it has a frame before answering 404. */
+const FIND_TIMEOUT_MS = 1000;
 const SEPARATOR = '~';
 /** How long a client may stay attached through another replica (the bus call's deadline). */
 const ATTACH_TIMEOUT_MS = 24 * 60 * 60 * 1000;
@@ -28,11 +42,14 @@ const ATTACH_TIMEOUT_MS = 24 * 60 * 60 * 1000;
  * replica (`<replicaId>~<uuid>`). Every replica serves two bus targets for its own streams:
  * `gateway.peer.<replicaId>.attach` (a stream of the gateway stream's frames, each as a delta's `data`, after a
  * Last-Event-ID) and `gateway.peer.<replicaId>.cancel`. Another replica that receives GET or DELETE
- * /v1/streams/{id} calls them. The owner key travels with the request and is checked where the stream runs, as
- * for a local request; replicas trust each other as bus participants.
+ * /v1/streams/{id} calls them. An EventSource that reconnects to another replica with only a Last-Event-ID (a
+ * GET-started stream) is found by a broadcast (`gateway.peer.find`) that the replica holding the frame answers
+ * on the asker's `gateway.peer.<replicaId>.found`. The owner key travels with the request and is checked where
+ * the stream runs, as for a local request; replicas trust each other as bus participants.
  */
 export class PeerStreams {
   private subs: BusSubscription[] = [];
+  private readonly finding = new Map<string, (id: string) => void>();
 
   constructor(
     private readonly bus: BusClient,
@@ -59,6 +76,11 @@ export class PeerStreams {
     this.subs.push(
       this.bus.handleStream(target(this.replicaId, 'attach'), (p: PeerRequest, ctx) => this.serveAttach(p, ctx)),
       this.bus.handleInvoke(target(this.replicaId, 'cancel'), (p: PeerRequest) => this.serveCancel(p)),
+      this.bus.handleInvoke(target(this.replicaId, 'found'), (p: { query_id: string; id: string }) => {
+        this.finding.get(p?.query_id)?.(p.id);
+        return true;
+      }),
+      this.bus.subscribe<FindQuery>(FIND_EVENT, (q) => this.answerFind(q)),
     );
   }
 
@@ -72,13 +94,42 @@ export class PeerStreams {
     return this.bus.stream(target(replica, 'attach'), request, { timeout: ATTACH_TIMEOUT_MS });
   }
 
+  /**
+   * The id of the stream (on another replica) one of whose frames is `eventId`, started by `owner` on `target`;
+   * undefined when no replica says so within FIND_TIMEOUT_MS. For an EventSource that reconnects to another
+   * replica with only its Last-Event-ID.
+   */
+  async find(eventId: string, streamTarget: string, owner: string): Promise<string | undefined> {
+    const queryId = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const found = new Promise<string | undefined>((resolve) => {
+      this.finding.set(queryId, resolve);
+      timer = setTimeout(() => resolve(undefined), FIND_TIMEOUT_MS);
+    });
+    try {
+      const query: FindQuery = { query_id: queryId, event_id: eventId, target: streamTarget, owner, asker: this.replicaId };
+      await this.bus.publish(FIND_EVENT, query);
+      return await found;
+    } finally {
+      clearTimeout(timer);
+      this.finding.delete(queryId);
+    }
+  }
+
+  private answerFind(q: FindQuery): void {
+    if (!q || q.asker === this.replicaId || typeof q.event_id !== 'string') return;
+    const s = this.streams.findByEventId(q.event_id);
+    if (!s || s.target !== q.target || s.ownerKey !== q.owner) return;
+    this.bus.invoke(target(q.asker, 'found'), { query_id: q.query_id, id: s.id }).catch(() => undefined);
+  }
+
   /** Cancels a stream another replica runs; NO_HANDLER when it has no such stream (or is gone). */
   async cancel(replica: string, request: PeerRequest): Promise<void> {
     await this.bus.invoke(target(replica, 'cancel'), request);
   }
 
   private async serveAttach(p: PeerRequest, ctx: HandlerContext & { writer: StreamWriter }): Promise<PeerAttachResult> {
-    const s = this.find(p);
+    const s = this.local(p);
     if (s.ended && s.buffer.after(p.last_event_id).length === 0) return { gone: true };
     // Frames are written as they come (the writer keeps their order while it waits for credit); the result goes
     // after the last of them, so the terminal frame of the gateway stream is forwarded before the call ends.
@@ -105,17 +156,17 @@ export class PeerStreams {
   }
 
   private serveCancel(p: PeerRequest): boolean {
-    this.find(p).cancel('cancelled by the client');
+    this.local(p).cancel('cancelled by the client');
     return true;
   }
 
-  private find(p: PeerRequest) {
+  private local(p: PeerRequest) {
     const s = p && typeof p.id === 'string' ? this.streams.get(p.id) : undefined;
     if (!s || s.ownerKey !== p.owner) throw new BusError(ErrorCodes.NO_HANDLER, `no stream "${p?.id}"`);
     return s;
   }
 }
 
-function target(replica: string, op: 'attach' | 'cancel'): string {
+function target(replica: string, op: 'attach' | 'cancel' | 'found'): string {
   return `gateway.peer.${replica}.${op}`;
 }
