@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -25,7 +25,7 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
  * feeds). Controllers call into it; it can also be used from your own routes.
  */
 @Injectable()
-export class GatewayService implements OnModuleInit, OnModuleDestroy {
+export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   readonly options: ResolvedGatewayOptions;
   readonly streams: StreamRegistry;
   /** Detached streams across gateway replicas (`peerStreams`). */
@@ -49,7 +49,8 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
    * application body parser's errors on gateway paths as ErrorPayloads: 400 bad JSON, 413 too large.
    */
   onModuleInit(): void {
-    if (this.options.peerStreams) this.peers.start();
+    // BusModule connects the bus before modules initialise; a BusClient provided otherwise may connect later.
+    if (this.options.peerStreams && this.bus.isConnected) this.peers.start();
     if (this.extras?.handleParserErrors === false) return;
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter || adapter.getType?.() !== 'express') return;
@@ -63,7 +64,13 @@ export class GatewayService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  get events(): EventHub {
+  onApplicationBootstrap(): void {
+    if (!this.options.peerStreams) return;
+    if (this.bus.isConnected) this.peers.start();
+    else this.bus.logger.warn('gateway: the bus is not connected at bootstrap, so detached streams are not shared with other replicas');
+  }
+
+    get events(): EventHub {
     this.hub ??= new EventHub(this.bus, this.options.eventReplayEvents, this.options.retentionMs);
     return this.hub;
   }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { BusClient, BusSubscription } from '../../../bus/src/client/bus-client.js';
 import type { StreamCall } from '../../../bus/src/client/stream-call.js';
 import { BusError } from '../../../bus/src/errors/bus-error.js';
@@ -25,7 +25,8 @@ interface FindQuery {
   query_id: string;
   event_id: string;
   target: string;
-  owner: string;
+  /** A digest of the owner key: a broadcast event may reach feeds that a plain key should not. */
+  owner_digest: string;
   /** The replica asking: the one that has the frame answers with an invoke of its `found` target. */
   asker: string;
 }
@@ -107,7 +108,7 @@ export class PeerStreams {
       timer = setTimeout(() => resolve(undefined), FIND_TIMEOUT_MS);
     });
     try {
-      const query: FindQuery = { query_id: queryId, event_id: eventId, target: streamTarget, owner, asker: this.replicaId };
+      const query: FindQuery = { query_id: queryId, event_id: eventId, target: streamTarget, owner_digest: digest(owner), asker: this.replicaId };
       await this.bus.publish(FIND_EVENT, query);
       return await found;
     } finally {
@@ -119,7 +120,7 @@ export class PeerStreams {
   private answerFind(q: FindQuery): void {
     if (!q || q.asker === this.replicaId || typeof q.event_id !== 'string') return;
     const s = this.streams.findByEventId(q.event_id);
-    if (!s || s.target !== q.target || s.ownerKey !== q.owner) return;
+    if (!s || s.target !== q.target || digest(s.ownerKey) !== q.owner_digest) return;
     this.bus.invoke(target(q.asker, 'found'), { query_id: q.query_id, id: s.id }).catch(() => undefined);
   }
 
@@ -169,4 +170,8 @@ export class PeerStreams {
 
 function target(replica: string, op: 'attach' | 'cancel' | 'found'): string {
   return `gateway.peer.${replica}.${op}`;
+}
+
+function digest(ownerKey: string): string {
+  return createHash('sha256').update(ownerKey).digest('base64url');
 }
