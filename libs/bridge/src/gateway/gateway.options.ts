@@ -150,7 +150,10 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
   };
 }
 
+/** What a gateway replica id may be: it stands in stream ids and in bus target names. */
+export const REPLICA_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 function checkReplicaId(id: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new Error(`gateway replicaId "${id}" must be 1 to 64 letters, digits, "_" or "-"`);
+  if (!REPLICA_ID.test(id)) throw new Error(`gateway replicaId "${id}" must be 1 to 64 letters, digits, "_" or "-"`);
   return id;
 }

@@ -49,8 +49,6 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
    * application body parser's errors on gateway paths as ErrorPayloads: 400 bad JSON, 413 too large.
    */
   onModuleInit(): void {
-    // BusModule connects the bus before modules initialise; a BusClient provided otherwise may connect later.
-    if (this.options.peerStreams && this.bus.isConnected) this.peers.start();
     if (this.extras?.handleParserErrors === false) return;
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter || adapter.getType?.() !== 'express') return;
@@ -64,13 +62,15 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
     });
   }
 
+  // At bootstrap, not module init: a BusClient provided without BusModule may connect in another module's init;
+  // requests arrive only after bootstrap (listen).
   onApplicationBootstrap(): void {
     if (!this.options.peerStreams) return;
     if (this.bus.isConnected) this.peers.start();
     else this.bus.logger.warn('gateway: the bus is not connected at bootstrap, so detached streams are not shared with other replicas');
   }
 
-    get events(): EventHub {
+  get events(): EventHub {
     this.hub ??= new EventHub(this.bus, this.options.eventReplayEvents, this.options.retentionMs);
     return this.hub;
   }

@@ -6,6 +6,7 @@ import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
 import { isTerminalEventType, type Envelope } from '../../../bus/src/protocol/envelope.js';
 import type { HandlerContext } from '../../../bus/src/server/responder.js';
 import type { StreamWriter } from '../../../bus/src/server/stream-writer.js';
+import { REPLICA_ID } from './gateway.options.js';
 import type { StreamRegistry } from './stream-registry.js';
 
 /** What a replica asks the replica that runs a stream. `owner` is the identity key the stream was started under. */
@@ -68,7 +69,7 @@ export class PeerStreams {
     const at = id.indexOf(SEPARATOR);
     if (at <= 0) return undefined;
     const replica = id.slice(0, at);
-    return replica !== this.replicaId && /^[A-Za-z0-9_-]{1,64}$/.test(replica) ? replica : undefined;
+    return replica !== this.replicaId && REPLICA_ID.test(replica) ? replica : undefined;
   }
 
   /** Serves this replica's streams to the others. Call once the bus is connected. */
