@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nkeys } from '@nats-io/transport-node';
+import { BusError } from '../../libs/bus/src/errors/bus-error.js';
 import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
 import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
 import { NatsServer } from '../support/nats-server.js';
@@ -128,9 +129,16 @@ describe('NATS authentication and permissions', () => {
     assert.deepEqual(await caller.invoke('carol.echo', big), big);
   });
 
-  it('an inboxPrefix that is not a subject prefix is refused when the transport is made', () => {
-    for (const bad of ['', '_INBOX.>', 'a b', 'a..b', '*']) {
-      assert.throws(() => new NatsTransport({ inboxPrefix: bad }), (e: unknown) => e instanceof Error && /inboxPrefix .* is not a NATS subject prefix/.test(e.message), bad);
+  it('an inboxPrefix that is not a subject prefix is refused with INVALID_REQUEST when the transport is made', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['', /inboxPrefix must be a non-empty string/],
+      ['_INBOX.>', /inboxPrefix "_INBOX\.>" contains a wildcard/],
+      ['*', /inboxPrefix "\*" contains a wildcard/],
+      ['a b', /inboxPrefix "a b" contains white space/],
+      ['a..b', /inboxPrefix "a\.\.b" has an empty token/],
+    ];
+    for (const [bad, re] of cases) {
+      assert.throws(() => new NatsTransport({ inboxPrefix: bad }), (e: unknown) => e instanceof BusError && e.code === 'INVALID_REQUEST' && re.test(e.message), bad);
     }
   });
 });

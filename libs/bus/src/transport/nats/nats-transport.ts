@@ -18,6 +18,7 @@ import { consoleBusLogger, type BusLogger } from '../../client/bus-logger.js';
 import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope-codec.js';
+import { assertName } from '../../protocol/subjects.js';
 import type { Envelope } from '../../protocol/envelope.js';
 import { subjectMatches } from '../memory/subject-match.js';
 import type {
@@ -34,14 +35,6 @@ import { connectError, operationError, permissionError } from './nats-errors.js'
 import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOptions } from './nats-transport-options.js';
 
 const encoder = new TextEncoder();
-
-/** An inbox prefix must be one or more plain subject tokens: no wildcards, spaces or empty tokens. */
-function checkInboxPrefix(prefix: string): string {
-  if (!/^[^.*>\s]+(\.[^.*>\s]+)*$/.test(prefix)) {
-    throw new BusError(ErrorCodes.INVALID_REQUEST, `inboxPrefix "${prefix}" is not a NATS subject prefix: use tokens without wildcards or spaces, like "_INBOX_billing"`);
-  }
-  return prefix;
-}
 
 /**
  * A `.creds` file's bytes. One that cannot be read, or is not a creds file, is a credentials problem (nats.js
@@ -133,7 +126,9 @@ export class NatsTransport implements Transport {
     this.logger = options.logger ?? consoleBusLogger;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.chunkTimeout = options.chunkTimeout ?? DEFAULT_CHUNK_TIMEOUT;
-    this.inboxPrefix = checkInboxPrefix(options.inboxPrefix ?? '_INBOX');
+    const prefix = options.inboxPrefix ?? '_INBOX';
+    assertName(prefix, 'inboxPrefix');
+    this.inboxPrefix = prefix;
     this.chunkInbox = this.newInbox();
   }
 
