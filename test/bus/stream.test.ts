@@ -256,6 +256,49 @@ for (const fixture of transportFixtures) {
       await consuming;
     });
 
+    it('a responder that vanishes is noticed by the caller (liveness): the stream ends with a retryable AGENT_UNAVAILABLE, not at its deadline', async () => {
+      const phantom = await cluster.bus('phantom', { livenessInterval: 200 });
+      const started = deferred<void>();
+      await phantom.handleStream('st.vanish', async (_p, ctx: StreamCtx) => {
+        await ctx.writer.delta('first');
+        started.resolve();
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      }).ready;
+      const s = caller.stream('st.vanish', {}, { timeout: 60_000 });
+      const frames: Envelope[] = [];
+      const t0 = Date.now();
+      const outcome = (async () => {
+        for await (const f of s) frames.push(f);
+      })().then(
+        () => assert.fail('the stream must not end normally'),
+        (err: unknown) => err,
+      );
+      await started.promise;
+      // The responder's process "dies": no more frames, no more probes, no goodbye.
+      (phantom as unknown as { responder: { inflight: Map<string, unknown> } }).responder.inflight.clear();
+      await phantom.transport.close();
+      const err = (await outcome) as BusError;
+      assert.ok(err instanceof BusError, String(err));
+      assert.equal(err.code, 'AGENT_UNAVAILABLE');
+      assert.equal(err.retryable, true);
+      assert.match(err.message, /st\.vanish.*responder went silent/);
+      assert.ok(Date.now() - t0 < 5000, `noticed after ${Date.now() - t0} ms, not at the 60 s deadline`);
+      assert.deepEqual(frames.map((f) => f.event_type), ['agent.response.started', 'agent.response.delta']);
+      await phantom.close();
+    });
+
+    it('a responder that is slow but alive keeps its stream: its probes count as signs of life', async () => {
+      await server.handleStream('st.pause', async (_p, ctx: StreamCtx) => {
+        await ctx.writer.delta('before');
+        await new Promise((r) => setTimeout(r, 1300)); // over 3 probe intervals (3 × 200 ms) without a frame
+        await ctx.writer.delta('after');
+        return 'done';
+      }).ready;
+      const frames = await collect(caller.stream('st.pause', {}, { timeout: 10_000 }));
+      assert.deepEqual(frames.map((f) => f.event_type), ['agent.response.started', 'agent.response.delta', 'agent.response.delta', 'agent.response.final']);
+      assert.equal(frames[0].metadata?.['acp.liveness'], 200, 'the started frame says how often the responder probes');
+    });
+
     it('the reorder buffer restores order of frames sent out of order (upstream peer)', async () => {
       // A raw responder written in the upstream shape: no started frame, seq from 0, frames published out of order.
       const { createReply } = await import('../../libs/bus/src/protocol/envelope-factory.js');

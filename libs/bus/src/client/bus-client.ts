@@ -105,6 +105,8 @@ export class BusClient {
   /** Set when the server refused the reply inbox subscription: calls fail with it. */
   private inboxError?: BusError;
   private unwatchStatus?: () => void;
+  /** Checks, every livenessInterval, that the responders of open streams still send frames or probes. */
+  private responderWatch?: NodeJS.Timeout;
 
   constructor(
     readonly transport: Transport,
@@ -154,6 +156,12 @@ export class BusClient {
     this.unwatchStatus = this.transport.onStatus((status, detail) => this.onTransportStatus(status, detail));
     this.connected = true;
     this.responder.start();
+    this.responderWatch = setInterval(() => {
+      if (this.streams.size === 0) return;
+      const now = Date.now();
+      for (const s of this.streams.values()) s.checkResponder(now);
+    }, this.options.livenessInterval);
+    this.responderWatch.unref();
   }
 
   // The reply inbox subscription was refused (after connect too, e.g. permissions reloaded): calls cannot be
@@ -176,6 +184,7 @@ export class BusClient {
     if (this.closing) return;
     this.closing = true;
     this.responder.stop();
+    if (this.responderWatch) clearInterval(this.responderWatch);
     for (const sub of this.eventSubs) sub.unsubscribe();
     this.eventSubs.clear();
     this.failInFlight(new BusError(ErrorCodes.TRANSPORT_FAILURE, 'bus client closed'));
@@ -632,7 +641,9 @@ export class BusClient {
   // Liveness probe from a responder: say whether this call is still wanted.
   private answerPing(callId: string, ping: Envelope, reply: string | undefined): void {
     if (!reply) return;
-    const alive = this.invokes.has(callId) || this.streams.has(callId);
+    const stream = this.streams.get(callId);
+    stream?.heardFromResponder();
+    const alive = stream !== undefined || this.invokes.has(callId);
     this.sendControl(reply, alive ? ControlEventTypes.PONG : ControlEventTypes.CANCEL, ping.correlation_id ?? '');
   }
 

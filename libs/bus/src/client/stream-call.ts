@@ -57,6 +57,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private controlSubject?: string;
   private consumedSinceCredit = 0;
   private finalFrame?: Envelope;
+  /** Watch on the responder, when its `started` frame said how often it probes (`acp.liveness`). */
+  private responderWatch?: { everyMs: number; frames: number; pinged: boolean; quietSince: number };
 
   constructor(
     private readonly bus: BusClient,
@@ -269,6 +271,41 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       this.controlSubject = ctl;
       this.peerFlow = ext.has(Extensions.FLOW);
       this.peerCancel = ext.has(Extensions.CANCEL);
+      const every = started.metadata?.[MetaKeys.LIVENESS];
+      if (this.peerCancel && typeof every === 'number' && every > 0) {
+        this.responderWatch = { everyMs: every, frames: this.framesReceived, pinged: false, quietSince: Date.now() };
+      }
+    }
+  }
+
+  /** @internal A liveness probe from the responder arrived. */
+  heardFromResponder(): void {
+    if (this.responderWatch) this.responderWatch.pinged = true;
+  }
+
+  /**
+   * @internal Called by BusClient every livenessInterval. A responder that probes every N ms sends a frame or a
+   * probe at least every 2N; after 3N of neither it is taken as gone (its process died, or its connection), so
+   * the stream ends now with a retryable AGENT_UNAVAILABLE instead of at its deadline. Counting frames here
+   * keeps the per-frame path free of clock reads.
+   */
+  checkResponder(now: number): void {
+    const w = this.responderWatch;
+    if (!w || this.finished) return;
+    if (w.pinged || w.frames !== this.framesReceived) {
+      w.pinged = false;
+      w.frames = this.framesReceived;
+      w.quietSince = now;
+      return;
+    }
+    const quietMs = now - w.quietSince;
+    if (quietMs > 3 * w.everyMs) {
+      this.fail(
+        new BusError(ErrorCodes.AGENT_UNAVAILABLE, `stream "${this.target}": the responder went silent (no frame and no liveness probe for ${quietMs} ms)`, {
+          retryable: true,
+        }),
+        true,
+      );
     }
   }
 

@@ -19,6 +19,8 @@ export const MetaKeys = {
   BAGGAGE: 'acp.baggage',
   /** Retry attempt number of this request (1 = first try). */
   ATTEMPT: 'acp.attempt',
+  /** Stream reply (started frame): how often (ms) the responder sends liveness probes to the caller. */
+  LIVENESS: 'acp.liveness',
 } as const;
 
 export const Extensions = {

@@ -319,9 +319,11 @@ export class Responder {
       return sent;
     };
     let startedSent = false;
-    const startedMeta = useExt
+    const startedMeta: Record<string, unknown> | undefined = useExt
       ? { [MetaKeys.EXT]: RESPONDER_EXTENSIONS.filter((e) => call.ext.has(e)).join(','), [MetaKeys.CONTROL]: this.controlSubject(call) }
       : undefined;
+    // With `cancel` this call gets liveness probes; saying how often lets the caller notice when they stop.
+    if (startedMeta && call.ext.has(Extensions.CANCEL)) startedMeta[MetaKeys.LIVENESS] = this.bus.options.livenessInterval;
     const sendStarted = (meta?: Record<string, unknown>): Promise<void> => {
       if (startedSent) return RESOLVED;
       startedSent = true;
