@@ -28,17 +28,21 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
   const alice = { authorization: 'Bearer alice-token' };
   const bob = { authorization: 'Bearer bob-token' };
 
+  // Short liveness probes, so that a replica that dies is noticed within a second (the default is 5 s).
   const bus = async (agentId: string) => {
-    const b = new BusClient(new NatsTransport({ servers: nats.url, logger: quietLogger }), { agentId, logger: quietLogger });
+    const b = new BusClient(new NatsTransport({ servers: nats.url, logger: quietLogger }), { agentId, logger: quietLogger, livenessInterval: 200 });
     await b.connect();
     buses.push(b);
     return b;
   };
   const gateway = async (agentId: string, extra: Partial<GatewayModuleOptions> = {}) => {
-    const { app, url } = await gatewayApp(await bus(agentId), { streamTargets: ['writer'], auth: { bearerTokens: auth }, detachGraceMs: 2000, ...extra });
+    const b = await bus(agentId);
+    const { app, url } = await gatewayApp(b, { streamTargets: ['writer'], auth: { bearerTokens: auth }, detachGraceMs: 2000, ...extra });
     apps.push(app);
+    gatewayBuses.set(url, b);
     return url;
   };
+  const gatewayBuses = new Map<string, BusClient>();
 
   before(async () => {
     nats = await NatsServer.start();
@@ -153,6 +157,22 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
     // Someone else's Last-Event-ID, or one no replica has, is a 404 (after the other replicas had their say).
     assert.equal((await fetch(urlB + q, { headers: { ...bob, 'last-event-id': a.events.at(-1)!.id! } })).status, 404);
     assert.equal((await fetch(urlB + q, { headers: { ...alice, 'last-event-id': '00000000-0000-7000-8000-000000000000' } })).status, 404);
+  });
+
+  it('when the replica running a stream dies, a client attached through another replica sees its connection end soon', async () => {
+    const urlC = await gateway('gateway-c', { replicaId: 'gw-c' });
+    const id = await start(urlC, { n: 1000, delay: 20 });
+    const viaB = await openSse(`${urlB}/v1/streams/${id}`, { headers: alice });
+    await viaB.waitEvents(2);
+    // C's process "dies": no more frames or probes from it, no goodbye.
+    const c = gatewayBuses.get(urlC)!;
+    (c as unknown as { responder: { inflight: Map<string, unknown> } }).responder.inflight.clear();
+    await c.transport.close();
+    const t0 = Date.now();
+    await viaB.waitEnd(5000);
+    assert.ok(Date.now() - t0 < 3000, `ended ${Date.now() - t0} ms after the replica died`);
+    // Reconnecting finds nothing: the stream died with its replica.
+    assert.equal((await fetch(`${urlB}/v1/streams/${id}`, { headers: alice })).status, 404);
   });
 
   it('with peerStreams: false a replica neither serves its streams to others nor reaches theirs', async () => {
