@@ -299,6 +299,26 @@ for (const fixture of transportFixtures) {
       assert.equal(frames[0].metadata?.['acp.liveness'], 200, 'the started frame says how often the responder probes');
     });
 
+    it('a caller whose own process stalls does not take the responder for gone', async () => {
+      await server.handleStream('st.stall', async (_p, ctx: StreamCtx) => {
+        await ctx.writer.delta('before');
+        await new Promise((r) => setTimeout(r, 300));
+        return 'done';
+      }).ready;
+      const frames: Envelope[] = [];
+      for await (const f of caller.stream('st.stall', {}, { timeout: 10_000 })) {
+        frames.push(f);
+        if (f.event_type === 'agent.response.delta') {
+          // Block this process (caller and responder alike) for over 3 probe intervals (3 × 200 ms).
+          const until = Date.now() + 900;
+          while (Date.now() < until) {
+            // busy
+          }
+        }
+      }
+      assert.deepEqual(frames.map((f) => f.event_type), ['agent.response.started', 'agent.response.delta', 'agent.response.final']);
+    });
+
     it('the reorder buffer restores order of frames sent out of order (upstream peer)', async () => {
       // A raw responder written in the upstream shape: no started frame, seq from 0, frames published out of order.
       const { createReply } = await import('../../libs/bus/src/protocol/envelope-factory.js');

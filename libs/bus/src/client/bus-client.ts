@@ -156,11 +156,16 @@ export class BusClient {
     this.unwatchStatus = this.transport.onStatus((status, detail) => this.onTransportStatus(status, detail));
     this.connected = true;
     this.responder.start();
+    const every = this.options.livenessInterval;
+    let lastTick = Date.now();
     this.responderWatch = setInterval(() => {
-      if (this.streams.size === 0) return;
       const now = Date.now();
-      for (const s of this.streams.values()) s.checkResponder(now);
-    }, this.options.livenessInterval);
+      // A tick this late means this process was blocked: it cannot tell a silent responder from its own stall.
+      const stalled = now - lastTick > 2 * every;
+      lastTick = now;
+      if (this.streams.size === 0) return;
+      for (const s of this.streams.values()) s.checkResponder(now, stalled);
+    }, every);
     this.responderWatch.unref();
   }
 

@@ -287,12 +287,13 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
    * @internal Called by BusClient every livenessInterval. A responder that probes every N ms sends a frame or a
    * probe at least every 2N; after 3N of neither it is taken as gone (its process died, or its connection), so
    * the stream ends now with a retryable AGENT_UNAVAILABLE instead of at its deadline. Counting frames here
-   * keeps the per-frame path free of clock reads.
+   * keeps the per-frame path free of clock reads. `stalled`: this process was blocked since the last check, so
+   * the quiet time restarts instead of counting against the responder.
    */
-  checkResponder(now: number): void {
+  checkResponder(now: number, stalled = false): void {
     const w = this.responderWatch;
     if (!w || this.finished) return;
-    if (w.pinged || w.frames !== this.framesReceived) {
+    if (stalled || w.pinged || w.frames !== this.framesReceived) {
       w.pinged = false;
       w.frames = this.framesReceived;
       w.quietSince = now;

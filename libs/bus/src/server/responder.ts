@@ -82,7 +82,14 @@ export class Responder {
 
   start(): void {
     const every = this.bus.options.livenessInterval;
-    this.livenessTimer = setInterval(() => this.checkLiveness(every), every);
+    let lastTick = Date.now();
+    this.livenessTimer = setInterval(() => {
+      const now = Date.now();
+      // A tick this late means this process was blocked: its callers' silence may be its own stall.
+      const stalled = now - lastTick > 2 * every;
+      lastTick = now;
+      this.checkLiveness(every, now, stalled);
+    }, every);
     this.livenessTimer.unref();
   }
 
@@ -495,11 +502,11 @@ export class Responder {
   }
 
   /** Probes the callers of long calls; a vanished caller (no-responders) or a silent one aborts the handler. */
-  private checkLiveness(every: number): void {
-    const now = Date.now();
+  private checkLiveness(every: number, now: number, stalled: boolean): void {
     for (const call of this.inflight.values()) {
       if (!call.ext.has(Extensions.CANCEL) || now - call.startedAt < every) continue;
-      if (now - call.lastSeen > every * 3) {
+      if (stalled) call.lastSeen = now;
+      else if (now - call.lastSeen > every * 3) {
         call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller stopped answering liveness probes', { retryable: false }));
         continue;
       }
