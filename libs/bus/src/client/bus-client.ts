@@ -16,6 +16,7 @@ import { DirectCall } from './direct-call.js';
 import { linkSignals, noop } from './abort-link.js';
 import { jsonClone } from '../transport/memory/json-clone.js';
 import { scheduledItems } from '../timers/deadline-wheel.js';
+import { livenessTicker } from '../timers/liveness-ticker.js';
 import { resultOf } from './result-of.js';
 import { BusStats } from './bus-stats.js';
 import { Bulkhead, type BulkheadOptions } from '../resilience/bulkhead.js';
@@ -156,17 +157,9 @@ export class BusClient {
     this.unwatchStatus = this.transport.onStatus((status, detail) => this.onTransportStatus(status, detail));
     this.connected = true;
     this.responder.start();
-    const every = this.options.livenessInterval;
-    let lastTick = Date.now();
-    this.responderWatch = setInterval(() => {
-      const now = Date.now();
-      // A tick this late means this process was blocked: it cannot tell a silent responder from its own stall.
-      const stalled = now - lastTick > 2 * every;
-      lastTick = now;
-      if (this.streams.size === 0) return;
+    this.responderWatch = livenessTicker(this.options.livenessInterval, (now, stalled) => {
       for (const s of this.streams.values()) s.checkResponder(now, stalled);
-    }, every);
-    this.responderWatch.unref();
+    });
   }
 
   // The reply inbox subscription was refused (after connect too, e.g. permissions reloaded): calls cannot be

@@ -30,6 +30,7 @@ import type { StreamWriter } from './stream-writer.js';
 import { LazyAbort, type AbortLike } from './lazy-abort.js';
 import { isAsyncIterable } from './async-iterable.js';
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
+import { livenessTicker } from '../timers/liveness-ticker.js';
 
 /** What a programmatic handler receives besides the payload. */
 export interface HandlerContext extends CallContext {
@@ -82,15 +83,7 @@ export class Responder {
 
   start(): void {
     const every = this.bus.options.livenessInterval;
-    let lastTick = Date.now();
-    this.livenessTimer = setInterval(() => {
-      const now = Date.now();
-      // A tick this late means this process was blocked: its callers' silence may be its own stall.
-      const stalled = now - lastTick > 2 * every;
-      lastTick = now;
-      this.checkLiveness(every, now, stalled);
-    }, every);
-    this.livenessTimer.unref();
+    this.livenessTimer = livenessTicker(every, (now, stalled) => this.checkLiveness(every, now, stalled));
   }
 
   stop(): void {
