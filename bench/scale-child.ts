@@ -5,7 +5,7 @@
  * the caller and the responder of each stream.
  */
 import { BusPair, memoryTransports, natsTransports, HOLD } from './stacks/bus.js';
-import { EventTypes } from '../libs/bus/src/index.js';
+import { EventTypes } from '@openagentio/nestjs';
 import { sleep, withTimeout } from './lib/measure.js';
 
 const [, , where = 'memory', nArg = '10000'] = process.argv;

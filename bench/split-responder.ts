@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { connect } from '@nats-io/transport-node';
-import { BusClient, NatsTransport, type BusLogger } from '../libs/bus/src/index.js';
+import { BusClient, NatsTransport, type BusLogger } from '@openagentio/nestjs';
 import { benchStream, ECHO, STREAM } from './stacks/bus.js';
 import { startBusNestResponder } from './stacks/bus-nest.js';
 import { startNestNatsResponder } from './stacks/nest-nats.js';

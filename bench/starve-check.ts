@@ -2,7 +2,7 @@
  * Does a timer still fire while in-process invokes run back to back? `node dist/bench/starve-check.js [concurrency]`
  * Prints when a 200 ms timer fired during a 3 s closed loop on a MemoryTransport pair (it should, at about 200 ms).
  */
-import { BusClient, MemoryBroker, MemoryTransport } from '../libs/bus/src/index.js';
+import { BusClient, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
 
 const concurrency = Number(process.argv[2] ?? 64);
 const broker = new MemoryBroker();

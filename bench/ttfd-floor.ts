@@ -6,11 +6,9 @@
  * flow control, no deadline, no cancellation, no reorder buffer. It shows how close to an invoke any stream
  * implementation could get (BENCHMARKS.md, "Targets not met").
  */
-import { callContextStorage, type CallContext } from '../libs/bus/src/context/call-context.js';
-import { createReply, createRequest } from '../libs/bus/src/protocol/envelope-factory.js';
-import type { Envelope } from '../libs/bus/src/protocol/envelope.js';
-import { enqueueDelivery } from '../libs/bus/src/transport/memory/delivery-queue.js';
-import { jsonClone } from '../libs/bus/src/transport/memory/json-clone.js';
+import { type CallContext, callContextStorage, createReply, createRequest, type Envelope } from '@openagentio/nestjs';
+import { enqueueDelivery } from '@openagentio/nestjs/internal/transport/memory/delivery-queue.js';
+import { jsonClone } from '@openagentio/nestjs/internal/transport/memory/json-clone.js';
 import { nowUs, payloadOfSize } from './lib/measure.js';
 import { BusPair, ECHO, memoryTransports } from './stacks/bus.js';
 

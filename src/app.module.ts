@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import { BusModule } from '../libs/bus/src/index.js';
-import { BridgeModule, GatewayModule } from '../libs/bridge/src/index.js';
+import { BusModule } from '@openagentio/nestjs';
+import { BridgeModule, GatewayModule } from '@openagentio/nestjs-bridges';
 import { EventLogAgent } from './agents/event-log.agent.js';
 import { RouterAgent } from './agents/router.agent.js';
 import { WorkerAgent } from './agents/worker.agent.js';

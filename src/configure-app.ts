@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { BusErrorHttpFilter, BusServer } from '../libs/bus/src/index.js';
+import { BusErrorHttpFilter, BusServer } from '@openagentio/nestjs';
 
 /**
  * Everything main.ts does to the demo app before it listens, in one place so the tests boot exactly the same app.

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
-import { BusClient } from '../libs/bus/src/index.js';
+import { BusClient } from '@openagentio/nestjs';
 import { EventLogAgent } from './agents/event-log.agent.js';
 
 /** HTTP entry points of the demo: ask the router agent, and look at the events it published. */

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { BusServer } from '../libs/bus/src/index.js';
+import { BusServer } from '@openagentio/nestjs';
 import { AppModule } from './app.module.js';
 import { configureDemoApp } from './configure-app.js';
 import { startTelemetry } from './observability/telemetry.js';

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import * as busLib from '../../libs/bus/src/index.js';
-import { BusClient, type BusLogger } from '../../libs/bus/src/index.js';
+import * as busLib from '@openagentio/nestjs';
+import { BusClient, type BusLogger } from '@openagentio/nestjs';
 import type { TransportFactory } from './bus.js';
 import type { InvokeStack } from './types.js';
 

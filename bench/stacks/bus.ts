@@ -1,5 +1,4 @@
-import { BusClient, EventTypes, MemoryBroker, MemoryTransport, type BusLogger, type StreamHandler, type Transport } from '../../libs/bus/src/index.js';
-import { importIfPresent } from '../lib/optional.js';
+import { BusClient, EventTypes, MemoryBroker, MemoryTransport, NatsTransport, type BusLogger, type StreamHandler, type Transport } from '@openagentio/nestjs';
 import { nowUs, sleep, withTimeout } from '../lib/measure.js';
 import type { InvokeStack, PubSubStack } from './types.js';
 
@@ -18,34 +17,13 @@ export const benchStream: StreamHandler<{ n: number; delta?: string }> = async (
 
 export type TransportFactory = (role: string) => Transport;
 
-/** Structural view of the NATS transport being written in libs/bus/src/transport/nats (loaded when present). */
-type NatsTransportCtor = new (options: { servers: string | string[]; name?: string; [k: string]: unknown }) => Transport;
-
-let natsCtor: NatsTransportCtor | null | undefined;
-
-/** Our NATS transport, or undefined while libs/bus/src/transport/nats/nats-transport.ts does not exist yet. */
-export async function loadNatsTransport(): Promise<NatsTransportCtor | undefined> {
-  if (natsCtor === undefined) {
-    const mod = await importIfPresent<{ NatsTransport?: NatsTransportCtor }>('libs/bus/src/transport/nats/nats-transport.js').catch(
-      (err) => {
-        console.error(`[bench] NatsTransport present but failed to load: ${(err as Error).message}`);
-        return undefined;
-      },
-    );
-    natsCtor = mod?.NatsTransport ?? null;
-  }
-  return natsCtor ?? undefined;
-}
-
 export function memoryTransports(): TransportFactory {
   const broker = new MemoryBroker();
   return () => new MemoryTransport({ broker });
 }
 
 export async function natsTransports(url: string): Promise<TransportFactory | undefined> {
-  const Ctor = await loadNatsTransport();
-  if (!Ctor) return undefined;
-  return (role) => new Ctor({ servers: url, name: `bench-${role}` });
+  return (role) => new NatsTransport({ servers: url, name: `bench-${role}` });
 }
 
 /**

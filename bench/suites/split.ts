@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BusClient, EventTypes, NatsTransport, type BusLogger } from '../../libs/bus/src/index.js';
+import { BusClient, EventTypes, NatsTransport, type BusLogger } from '@openagentio/nestjs';
 import type { BenchConfig } from '../config.js';
 import { closedLoop, payloadOfSize, withTimeout } from '../lib/measure.js';
 import { oneStreamRate } from './stream.js';

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Envelope, Payload, Subscribe } from '../../libs/bus/src/index.js';
+import { Envelope, Payload, Subscribe } from '@openagentio/nestjs';
 
 /** Logs every demo event with the session it belongs to, and keeps the last few for GET /demo/events. */
 @Injectable()

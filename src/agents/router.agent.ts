@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { IsString, MaxLength, MinLength } from 'class-validator';
-import { BusClient, BusSession, Invoke, Payload } from '../../libs/bus/src/index.js';
+import { BusClient, BusSession, Invoke, Payload } from '@openagentio/nestjs';
 
 export class AskRequest {
   @IsString()

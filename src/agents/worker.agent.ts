@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { BusSession, Invoke, Payload, Signal } from '../../libs/bus/src/index.js';
+import { BusSession, Invoke, Payload, Signal } from '@openagentio/nestjs';
 
 export class AnalyzeRequest {
   @IsString()

@@ -1,5 +1,5 @@
 import { Controller } from '@nestjs/common';
-import { BusClient, BusSession, Payload, Signal, Stream } from '../../libs/bus/src/index.js';
+import { BusClient, BusSession, Payload, Signal, Stream } from '@openagentio/nestjs';
 
 /** The writer agent streams its answer token by token (an LLM stand-in that needs no model). */
 @Controller()

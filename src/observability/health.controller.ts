@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { BusHealthIndicator } from '../../libs/bus/src/observability/bus-health.indicator.js';
+import { BusHealthIndicator } from '@openagentio/nestjs';
 
 /**
  * `GET /health`: the bus health indicator (plus bridge health when a BridgeModule is loaded), in the

@@ -1,8 +1,8 @@
 import { Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { BridgeHealthService } from '../../libs/bridge/src/index.js';
-import { BUS_HEALTH_SOURCES, BusHealthIndicator, type BusHealthSource } from '../../libs/bus/src/observability/bus-health.indicator.js';
+import { BridgeHealthService } from '@openagentio/nestjs-bridges';
+import { BUS_HEALTH_SOURCES, BusHealthIndicator, type BusHealthSource } from '@openagentio/nestjs';
 import { HealthController } from './health.controller.js';
 import { MetricsController, PROMETHEUS_EXPORTER } from './metrics.controller.js';
 import { currentTelemetry } from './telemetry.js';

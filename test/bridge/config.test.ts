@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BridgeConfigError, interpolateEnv, loadBridgeConfig } from '../../libs/bridge/src/config/bridge-config.js';
-import { buildBridges } from '../../libs/bridge/src/bridge-manager.js';
-import { OpenClawChatSseBridge } from '../../libs/bridge/src/openai/openclaw-chat-sse.bridge.js';
+import { BridgeConfigError, buildBridges, interpolateEnv, loadBridgeConfig, OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
 
 describe('bridge configuration documents (openagentio.bridge/v1)', () => {
   let dir: string;
@@ -95,8 +93,8 @@ bridges:
 
 describe('bridge factory registry', () => {
   it('knows openclaw_chat_sse and mcp_tool built in, and takes registered factories', async () => {
-    const { builtinBridgeFactories } = await import('../../libs/bridge/src/builtin-factories.js');
-    const { registerBridgeFactory } = await import('../../libs/bridge/src/bridge-registry.js');
+    const { builtinBridgeFactories } = await import('@openagentio/nestjs-bridges');
+    const { registerBridgeFactory } = await import('@openagentio/nestjs-bridges');
     assert.deepEqual(Object.keys(builtinBridgeFactories()).sort(), ['mcp_tool', 'openclaw_chat_sse']);
     registerBridgeFactory('registered_type', (def) => ({ name: def.name, type: def.type, start: async () => {}, stop: async () => {} }));
     const [b] = buildBridges({ config: { version: 'openagentio.bridge/v1', bridges: [{ name: 'r', type: 'registered_type' }] } });

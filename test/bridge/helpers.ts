@@ -1,7 +1,4 @@
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
+import { BusClient, type BusLogger, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
 import { until as pollUntil } from '../support/bus-fixture.js';
 
 export const quietLogger: BusLogger = { log: () => {}, warn: () => {}, error: () => {}, debug: () => {} };

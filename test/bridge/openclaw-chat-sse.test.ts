@@ -1,10 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { BridgeSupervisor } from '../../libs/bridge/src/supervision/bridge-supervisor.js';
-import { OpenClawChatSseBridge } from '../../libs/bridge/src/openai/openclaw-chat-sse.bridge.js';
+import { type BusClient, BusError, type Envelope } from '@openagentio/nestjs';
+import { BridgeSupervisor, OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
 import { OpenAiPeer } from '../support/openai-peer.js';
 import { memoryBuses, quietLogger } from './helpers.js';
 

@@ -2,12 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { PermanentBridgeError, type Bridge, type BridgeContext } from '../../libs/bridge/src/bridge.interface.js';
-import { BridgeSupervisor, backoffDelay, DEFAULT_SUPERVISION } from '../../libs/bridge/src/supervision/bridge-supervisor.js';
-import { BridgeModule } from '../../libs/bridge/src/bridge.module.js';
-import { BridgeHealthService, aggregateStatus } from '../../libs/bridge/src/bridge-health.service.js';
-import { BridgeManager } from '../../libs/bridge/src/bridge-manager.js';
+import type { BusClient } from '@openagentio/nestjs';
+import { aggregateStatus, backoffDelay, type Bridge, type BridgeContext, BridgeHealthService, BridgeManager, BridgeModule, BridgeSupervisor, DEFAULT_SUPERVISION, PermanentBridgeError } from '@openagentio/nestjs-bridges';
 import { memoryBuses, quietLogger, testBusModule, until } from './helpers.js';
 
 /** A bridge whose behaviour is scripted: `failStarts` starts throw, then it serves `echo.<name>`. */

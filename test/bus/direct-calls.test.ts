@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { schemaProblems } from '../../libs/bus/src/protocol/envelope-validator.js';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
+import { BusClient, BusError, type Envelope, type HandlerContext, MemoryBroker, MemoryTransport, schemaProblems } from '@openagentio/nestjs';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 
 // The in-process fast path of the memory transport (DirectCall): an invoke handed straight to the handler when it

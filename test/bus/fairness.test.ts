@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
+import type { BusClient } from '@openagentio/nestjs';
 import { BusCluster } from '../support/bus-fixture.js';
 import { memoryCopyFixture, memoryFixture } from '../support/transports.js';
 

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { currentCallContext } from '../../libs/bus/src/context/call-context.js';
+import { type BusClient, BusError, currentCallContext, type Envelope } from '@openagentio/nestjs';
 import { BusCluster, RecordingLogger, until } from '../support/bus-fixture.js';
 import { transportFixtures } from '../support/transports.js';
 

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
+import { type BusClient, BusError, type Envelope, type HandlerContext } from '@openagentio/nestjs';
 import { BusCluster, deferred, until } from '../support/bus-fixture.js';
 import { transportFixtures } from '../support/transports.js';
 

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { currentCallContext } from '../../libs/bus/src/context/call-context.js';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
+import { type BusClient, currentCallContext, type HandlerContext } from '@openagentio/nestjs';
 import { BusCluster, until } from '../support/bus-fixture.js';
 import { transportFixtures } from '../support/transports.js';
 

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Observable } from 'rxjs';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
-import type { StreamWriter } from '../../libs/bus/src/server/stream-writer.js';
+import { type BusClient, BusError, type Envelope, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
 import { BusCluster, deferred, until } from '../support/bus-fixture.js';
 import { transportFixtures } from '../support/transports.js';
 
@@ -321,7 +317,7 @@ for (const fixture of transportFixtures) {
 
     it('the reorder buffer restores order of frames sent out of order (upstream peer)', async () => {
       // A raw responder written in the upstream shape: no started frame, seq from 0, frames published out of order.
-      const { createReply } = await import('../../libs/bus/src/protocol/envelope-factory.js');
+      const { createReply } = await import('@openagentio/nestjs');
       const sub = server.transport.subscribe(server.subjects.invoke('st.upstream'), (msg) => {
         const req = msg.envelope!;
         const to = req.reply_to!;

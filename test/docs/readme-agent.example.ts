@@ -2,7 +2,7 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   BusClient, BusModule, BusSession, Invoke, Payload, Signal, Stream, busMicroservice,
-} from '../../libs/bus/src/index.js';
+} from '@openagentio/nestjs';
 
 @Controller()
 export class WeatherAgent {

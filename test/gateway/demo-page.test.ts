@@ -5,9 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
-import type { StreamWriter } from '../../libs/bus/src/server/stream-writer.js';
-import { GatewayService } from '../../libs/bridge/src/gateway/gateway.service.js';
+import type { HandlerContext, StreamWriter } from '@openagentio/nestjs';
+import { GatewayService } from '@openagentio/nestjs-bridges';
 import { memoryBuses, until } from '../bridge/helpers.js';
 import { gatewayApp } from './gateway-app.js';
 

@@ -1,9 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { GatewayModule } from '../../libs/bridge/src/gateway/gateway.module.js';
-import type { GatewayModuleOptions } from '../../libs/bridge/src/gateway/gateway.options.js';
+import type { BusClient } from '@openagentio/nestjs';
+import { GatewayModule, type GatewayModuleOptions } from '@openagentio/nestjs-bridges';
 import { testBusModule } from '../bridge/helpers.js';
 
 /** A Nest HTTP app with the gateway over `bus`, listening on a free port. */

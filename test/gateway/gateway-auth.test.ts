@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Injectable, type CanActivate, type ExecutionContext, type INestApplication } from '@nestjs/common';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
+import type { HandlerContext } from '@openagentio/nestjs';
 import { memoryBuses } from '../bridge/helpers.js';
 import { gatewayApp } from './gateway-app.js';
 import { openSse } from './sse-client.js';

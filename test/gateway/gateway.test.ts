@@ -1,12 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { INestApplication } from '@nestjs/common';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
-import type { StreamWriter } from '../../libs/bus/src/server/stream-writer.js';
-import { GatewayService } from '../../libs/bridge/src/gateway/gateway.service.js';
-import { patternCovers } from '../../libs/bridge/src/gateway/event-hub.js';
+import { type BusClient, BusError, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
+import { GatewayService, patternCovers } from '@openagentio/nestjs-bridges';
 import { memoryBuses, until } from '../bridge/helpers.js';
 import { gatewayApp } from './gateway-app.js';
 import { openSse } from './sse-client.js';

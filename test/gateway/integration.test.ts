@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
-import { BusModule } from '../../libs/bus/src/module/bus.module.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { BridgeHealthService, BridgeModule, GatewayModule } from '../../libs/bridge/src/index.js';
+import { BusModule, MemoryBroker } from '@openagentio/nestjs';
+import { BridgeHealthService, BridgeModule, GatewayModule } from '@openagentio/nestjs-bridges';
 import { OpenAiPeer } from '../support/openai-peer.js';
 import { openSse } from './sse-client.js';
 

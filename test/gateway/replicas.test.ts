@@ -1,11 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { INestApplication } from '@nestjs/common';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
-import type { StreamWriter } from '../../libs/bus/src/server/stream-writer.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
-import type { GatewayModuleOptions } from '../../libs/bridge/src/gateway/gateway.options.js';
+import { BusClient, type HandlerContext, NatsTransport, type StreamWriter } from '@openagentio/nestjs';
+import type { GatewayModuleOptions } from '@openagentio/nestjs-bridges';
 import { quietLogger } from '../nats/helpers.js';
 import { NatsServer } from '../support/nats-server.js';
 import { until } from '../bridge/helpers.js';

@@ -1,10 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { McpToolBridge, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
+import { type BusClient, BusError, type Envelope, MemoryBroker } from '@openagentio/nestjs';
+import { McpToolBridge, type McpToolResult } from '@openagentio/nestjs-bridges';
 import { bridgeContext, EVERYTHING, newBus, pidAlive, waitFor, busError } from './helpers.js';
 
 describe('mcp_tool bridge: server-everything over stdio', () => {

@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { McpToolBridge, mcpToolBridgeFactory, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
+import { type BusClient, type Envelope, MemoryBroker } from '@openagentio/nestjs';
+import { McpToolBridge, mcpToolBridgeFactory, type McpToolResult } from '@openagentio/nestjs-bridges';
 import { bridgeContext, newBus, ROOT, waitFor, busError } from './helpers.js';
 
 const FIXTURE = join(ROOT, 'dist/test/mcp/fixtures/fixture-server.js');

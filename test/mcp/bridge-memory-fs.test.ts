@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { McpToolBridge, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
+import { type BusClient, BusError, MemoryBroker } from '@openagentio/nestjs';
+import { McpToolBridge, type McpToolResult } from '@openagentio/nestjs-bridges';
 import { bridgeContext, FILESYSTEM, MEMORY, newBus } from './helpers.js';
 
 describe('mcp_tool bridge: server-memory and server-filesystem over stdio', () => {

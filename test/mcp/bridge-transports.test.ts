@@ -1,9 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { McpToolBridge, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
+import { BusClient, BusError, type Envelope } from '@openagentio/nestjs';
+import { McpToolBridge, type McpToolResult } from '@openagentio/nestjs-bridges';
 import { transportFixtures, type TransportEnv } from '../support/transports.js';
 import { bridgeContext, EVERYTHING, quietLogger, waitFor } from './helpers.js';
 

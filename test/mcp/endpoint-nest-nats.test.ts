@@ -6,8 +6,8 @@ import { NestFactory } from '@nestjs/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ForecastDto } from './fixtures/forecast.dto.js';
-import { BusClient, BusModule, Invoke, NatsTransport, Payload, Session, Signal, busMicroservice, type SessionInfo } from '../../libs/bus/src/index.js';
-import { McpBusEndpoint, type McpHttpListener } from '../../libs/bridge/src/mcp/index.js';
+import { BusClient, BusModule, Invoke, NatsTransport, Payload, Session, Signal, busMicroservice, type SessionInfo } from '@openagentio/nestjs';
+import { McpBusEndpoint, type McpHttpListener } from '@openagentio/nestjs-bridges';
 import { NatsServer } from '../support/nats-server.js';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 

@@ -1,10 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { McpToolBridge, type McpToolResult } from '../../libs/bridge/src/mcp/index.js';
+import { type BusClient, BusError, MemoryBroker } from '@openagentio/nestjs';
+import { McpToolBridge, type McpToolResult } from '@openagentio/nestjs-bridges';
 import { bridgeContext, newBus, ROOT } from './helpers.js';
 
 const BUS_STDIO = join(ROOT, 'dist/test/mcp/fixtures/bus-stdio-server.js');

@@ -4,9 +4,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ForecastDto } from './fixtures/forecast.dto.js';
-import type { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import type { HandlerContext } from '../../libs/bus/src/server/responder.js';
+import { type BusClient, type HandlerContext, MemoryBroker } from '@openagentio/nestjs';
 import {
   McpBusEndpoint,
   McpToolBridge,
@@ -14,7 +12,7 @@ import {
   type McpExposedTool,
   type McpHttpListener,
   type McpToolResult,
-} from '../../libs/bridge/src/mcp/index.js';
+} from '@openagentio/nestjs-bridges';
 import { bridgeContext, newBus, sleep, waitFor } from './helpers.js';
 
 const addSchema = {

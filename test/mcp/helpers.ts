@@ -3,12 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
-import type { BridgeContext } from '../../libs/bridge/src/bridge.interface.js';
+import { BusClient, BusError, type BusLogger, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
+import type { BridgeContext } from '@openagentio/nestjs-bridges';
 
 /** Repository root (the compiled test runs from dist/test/mcp). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -2,12 +2,12 @@ import 'reflect-metadata';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { IsEmail, IsEnum, IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { parseMcpToolConfig, schemaFromDto, toCallToolResult, toolTargetToken } from '../../libs/bridge/src/mcp/index.js';
-import { argumentsOf } from '../../libs/bridge/src/mcp/mcp-tool-bridge.js';
-import { globMatches, Redactor, toolAllowed } from '../../libs/bridge/src/mcp/mcp-names.js';
-import { compileArgumentValidator } from '../../libs/bridge/src/mcp/mcp-schema.js';
-import { assertName } from '../../libs/bus/src/protocol/subjects.js';
+import { assertName, BusError } from '@openagentio/nestjs';
+import { parseMcpToolConfig, schemaFromDto, toCallToolResult, toolTargetToken } from '@openagentio/nestjs-bridges';
+// Internals under unit test, reached through the package's internal/ entry (not public API).
+import { argumentsOf } from '@openagentio/nestjs-bridges/internal/mcp/mcp-tool-bridge.js';
+import { globMatches, Redactor, toolAllowed } from '@openagentio/nestjs-bridges/internal/mcp/mcp-names.js';
+import { compileArgumentValidator } from '@openagentio/nestjs-bridges/internal/mcp/mcp-schema.js';
 
 enum Level {
   Low = 'low',

@@ -1,9 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nkeys } from '@nats-io/transport-node';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
-import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
+import { BusError, NatsTransport, type NatsTransportOptions } from '@openagentio/nestjs';
 import { NatsServer } from '../support/nats-server.js';
 import { isAuthFailure, NatsClients, nextStatus, quietLogger, RecordingLogger, within } from './helpers.js';
 

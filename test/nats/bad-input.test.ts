@@ -1,12 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { decodeEnvelope, encodeEnvelope } from '../../libs/bus/src/protocol/envelope-codec.js';
-import { createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { ChunkHeaders } from '../../libs/bus/src/transport/nats/chunking.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import { BusClient, ChunkHeaders, createRequest, decodeEnvelope, encodeEnvelope, type Envelope, NatsTransport } from '@openagentio/nestjs';
 import { NatsServer } from '../support/nats-server.js';
 import { quietLogger } from './helpers.js';
 

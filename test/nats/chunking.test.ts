@@ -1,13 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { decodeEnvelope } from '../../libs/bus/src/protocol/envelope-codec.js';
-import { createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
-import { encodeEnvelope } from '../../libs/bus/src/protocol/envelope-codec.js';
-import { ChunkHeaders } from '../../libs/bus/src/transport/nats/chunking.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import { BusClient, BusError, ChunkHeaders, createRequest, decodeEnvelope, encodeEnvelope, NatsTransport } from '@openagentio/nestjs';
 import { NatsServer } from '../support/nats-server.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };

@@ -1,10 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { schemaProblems } from '../../libs/bus/src/protocol/envelope-validator.js';
-import { newEventId } from '../../libs/bus/src/protocol/ids.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import { BusClient, NatsTransport, newEventId, schemaProblems } from '@openagentio/nestjs';
 import { NatsServer } from '../support/nats-server.js';
 import { deferred, quietLogger } from './helpers.js';
 

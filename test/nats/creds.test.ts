@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
+import type { NatsTransportOptions } from '@openagentio/nestjs';
 import { TestOperator } from '../support/nats-jwt.js';
 import { NatsServer } from '../support/nats-server.js';
 import { isAuthFailure, NatsClients } from './helpers.js';

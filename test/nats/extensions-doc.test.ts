@@ -1,9 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ADVERTISED_EXTENSIONS, ControlEventTypes, MetaKeys } from '../../libs/bus/src/protocol/extensions.js';
-import { schemaProblems } from '../../libs/bus/src/protocol/envelope-validator.js';
-import { ChunkHeaders } from '../../libs/bus/src/transport/nats/chunking.js';
+import { ADVERTISED_EXTENSIONS, ChunkHeaders, ControlEventTypes, MetaKeys, schemaProblems } from '@openagentio/nestjs';
 
 // dist/test/nats/ → project root
 const DOC = new URL('../../../docs/PROTOCOL-EXTENSIONS.md', import.meta.url);

@@ -1,10 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { ErrorCode } from '../../libs/bus/src/errors/error-codes.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
-import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
+import { BusClient, BusError, type ErrorCode, NatsTransport, type NatsTransportOptions } from '@openagentio/nestjs';
 import { NatsServer, startCluster } from '../support/nats-server.js';
 import { deferred, nextStatus, quietLogger, within } from './helpers.js';
 

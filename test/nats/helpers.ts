@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
-import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
-import type { Transport, TransportStatus } from '../../libs/bus/src/transport/transport.interface.js';
+import { BusClient, BusError, type BusLogger, NatsTransport, type NatsTransportOptions, type Transport, type TransportStatus } from '@openagentio/nestjs';
 
 /** A logger that keeps what it is told, for assertions (and keeps test output clean). */
 export class RecordingLogger implements BusLogger {

@@ -2,9 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { NatsTransportOptions } from '../../libs/bus/src/transport/nats/nats-transport-options.js';
+import { BusError, type NatsTransportOptions } from '@openagentio/nestjs';
 import { NatsServer } from '../support/nats-server.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
 import { isFinalError, NatsClients } from './helpers.js';
 
 // Test-only certificates (test/fixtures/tls/README.md says how they were made).

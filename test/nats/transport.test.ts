@@ -1,11 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { createEvent } from '../../libs/bus/src/protocol/envelope-factory.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
-import type { TransportMessage, TransportStatus } from '../../libs/bus/src/transport/transport.interface.js';
+import { BusClient, BusError, createEvent, NatsTransport, type TransportMessage, type TransportStatus } from '@openagentio/nestjs';
 import { freePort, NatsServer } from '../support/nats-server.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };

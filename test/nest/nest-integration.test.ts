@@ -11,7 +11,7 @@ import { map, Observable, of } from 'rxjs';
 import {
   BusClient, BusError, BusModule, BusRpcContext, BusSession, Envelope, Invoke, MemoryBroker, MemoryTransport, Payload, Session,
   Signal, Stream, Subscribe, Writer, busMicroservice, type SessionInfo, type StreamWriter,
-} from '../../libs/bus/src/index.js';
+} from '@openagentio/nestjs';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 
 class ForecastQuery {

@@ -10,7 +10,7 @@ import { of, throwError } from 'rxjs';
 import {
   BusClient, BusError, BusModule, BusRpcContext, BusServer, Ctx, Envelope, Invoke, MemoryBroker, MemoryTransport, Payload, Session, Signal,
   Subscribe, busMicroservice, type SessionInfo,
-} from '../../libs/bus/src/index.js';
+} from '@openagentio/nestjs';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 
 // Handlers with no guard, interceptor or pipe skip Nest's pipeline (BusServer's `plain` handlers): the same

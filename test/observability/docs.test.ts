@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { MetricNames } from '../../libs/bus/src/observability/bus-metrics.js';
+import { MetricNames } from '@openagentio/nestjs';
 import { THREE_AGENT_ERROR_TREE } from './otel-test-sdk.js';
 
 const root = new URL('../../../', import.meta.url);

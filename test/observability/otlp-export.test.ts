@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
+import { BusClient, BusError, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
 import { RecordingLogger, until } from '../support/bus-fixture.js';
 import { installTracing } from './otel-test-sdk.js';
 import { attr, OtlpReceiver } from './otlp-receiver.js';

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BusClient } from '../../libs/bus/src/client/bus-client.js';
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
+import { BusClient, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
 import { currentTelemetry, metricsExportersFromEnv, startTelemetry, tracesExportersFromEnv } from '../../src/observability/telemetry.js';
 import { RecordingLogger, until } from '../support/bus-fixture.js';
 import { OtlpReceiver } from './otlp-receiver.js';

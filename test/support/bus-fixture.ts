@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { BusClient, type BusClientOptions } from '../../libs/bus/src/client/bus-client.js';
-import type { BusLogger } from '../../libs/bus/src/client/bus-logger.js';
+import { BusClient, type BusClientOptions, type BusLogger } from '@openagentio/nestjs';
 import type { TransportEnv, TransportFixture } from './transports.js';
 
 /** A logger that records what the bus says, so tests can assert on warnings instead of printing them. */

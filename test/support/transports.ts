@@ -1,7 +1,4 @@
-import { MemoryBroker } from '../../libs/bus/src/transport/memory/memory-broker.js';
-import { MemoryTransport } from '../../libs/bus/src/transport/memory/memory-transport.js';
-import type { Transport } from '../../libs/bus/src/transport/transport.interface.js';
-import { NatsTransport } from '../../libs/bus/src/transport/nats/nats-transport.js';
+import { MemoryBroker, MemoryTransport, NatsTransport, type Transport } from '@openagentio/nestjs';
 import { NatsServer } from './nats-server.js';
 
 /**

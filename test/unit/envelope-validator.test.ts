@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createEvent, createReply, createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
-import { envelopeValidator, schemaProblems, surelyValid } from '../../libs/bus/src/protocol/envelope-validator.js';
+import { createEvent, createReply, createRequest, envelopeValidator, schemaProblems, surelyValid } from '@openagentio/nestjs';
 
 // surelyValid is the hand-written fast path of schema validation: whenever it says yes, the upstream schema (Ajv)
 // must say yes too; and it must say yes to the envelopes this runtime and its peers actually send, or it saves

@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException, ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { ErrorCodes, HTTP_STATUS_OF } from '../../libs/bus/src/errors/error-codes.js';
-import { toBusError } from '../../libs/bus/src/errors/to-bus-error.js';
+import { BusError, ErrorCodes, HTTP_STATUS_OF, toBusError } from '@openagentio/nestjs';
 
 describe('BusError', () => {
   it('carries code, message, retryable and cause, and serialises to an ErrorPayload', () => {

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeEnvelope, encodeEnvelope, normalizeEnvelope, wireForm } from '../../libs/bus/src/protocol/envelope-codec.js';
-import { ENVELOPE_SCHEMA } from '../../libs/bus/src/protocol/envelope.schema.js';
-import { schemaProblems } from '../../libs/bus/src/protocol/envelope-validator.js';
-import { createEvent, createReply, createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
-import { newEventId, nowRfc3339 } from '../../libs/bus/src/protocol/ids.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
-import { REPLY_COPIED_FIELDS } from '../../libs/bus/src/protocol/envelope.js';
+import { BusError, createEvent, createReply, createRequest, decodeEnvelope, encodeEnvelope, newEventId, normalizeEnvelope, nowRfc3339, REPLY_COPIED_FIELDS, schemaProblems, wireForm } from '@openagentio/nestjs';
+import { ENVELOPE_SCHEMA } from '@openagentio/nestjs/internal/protocol/envelope.schema.js';
 import { validate as uuidValidate, version as uuidVersion } from 'uuid';
 
 const root = new URL('../../../', import.meta.url).pathname;

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ReorderBuffer } from '../../libs/bus/src/client/reorder-buffer.js';
-import { createReply, createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
+import { BusError, createReply, createRequest, type Envelope, ReorderBuffer } from '@openagentio/nestjs';
 
 const req = createRequest(null, { from: 'c' });
 const frame = (seq: number): Envelope => createReply(req, 'agent.response.delta', { delta: String(seq) }, { seq });

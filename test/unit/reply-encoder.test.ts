@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Envelope } from '../../libs/bus/src/protocol/envelope.js';
-import { encodeEnvelope } from '../../libs/bus/src/protocol/envelope-codec.js';
-import { createReply, createRequest } from '../../libs/bus/src/protocol/envelope-factory.js';
-import { replyEncoder } from '../../libs/bus/src/protocol/reply-encoder.js';
+import { createReply, createRequest, encodeEnvelope, type Envelope } from '@openagentio/nestjs';
+import { replyEncoder } from '@openagentio/nestjs/internal/protocol/reply-encoder.js';
 
 // The fast reply encoder must give exactly the bytes encodeEnvelope gives, for every frame the responder makes.
 const requests: Record<string, Envelope> = {

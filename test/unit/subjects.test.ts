@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertName, assertPattern, SubjectScheme } from '../../libs/bus/src/protocol/subjects.js';
-import { subjectMatches } from '../../libs/bus/src/transport/memory/subject-match.js';
-import { BusError } from '../../libs/bus/src/errors/bus-error.js';
+import { assertName, assertPattern, BusError, subjectMatches, SubjectScheme } from '@openagentio/nestjs';
 
 describe('subjects (PROTOCOL §2)', () => {
   it('builds invoke, event, dead-letter subjects, tenant-scoped except dead letters', () => {

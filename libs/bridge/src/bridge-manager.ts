@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { BusClient } from '../../bus/src/client/bus-client.js';
-import type { BusLogger } from '../../bus/src/client/bus-logger.js';
+import { BusClient, type BusLogger } from '@openagentio/nestjs';
 import type { Bridge, BridgeDefinition, BridgeFactory } from './bridge.interface.js';
 import { BridgeHealthService } from './bridge-health.service.js';
 import { registeredBridgeFactories } from './bridge-registry.js';

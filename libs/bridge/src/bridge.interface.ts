@@ -1,5 +1,4 @@
-import type { BusClient } from '../../bus/src/client/bus-client.js';
-import type { BusLogger } from '../../bus/src/client/bus-logger.js';
+import type { BusClient, BusLogger } from '@openagentio/nestjs';
 
 /** Health a bridge reports; the bridge module aggregates it for the health indicator. */
 export type BridgeHealthStatus = 'starting' | 'healthy' | 'degraded' | 'unhealthy' | 'stopped';

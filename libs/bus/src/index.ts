@@ -58,6 +58,8 @@ export * from './decorators/subscribe.decorator.js';
 export * from './decorators/handler-metadata.js';
 export { Payload, Ctx, Session, Signal, Writer } from './decorators/param.decorators.js';
 export * from './nest/bus-error-http.filter.js';
+// Optional peer dependencies
+export * from './utils/load-package.js';
 // Resilience
 export * from './resilience/retry-policy.js';
 export * from './resilience/circuit-breaker.js';

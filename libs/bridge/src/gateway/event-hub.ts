@@ -1,5 +1,4 @@
-import type { BusClient, BusSubscription } from '../../../bus/src/client/bus-client.js';
-import type { Envelope } from '../../../bus/src/protocol/envelope.js';
+import type { BusClient, BusSubscription, Envelope } from '@openagentio/nestjs';
 import { ReplayBuffer } from './replay-buffer.js';
 
 export interface EventFilter {

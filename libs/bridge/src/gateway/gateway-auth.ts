@@ -1,7 +1,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
+import { ErrorCodes } from '@openagentio/nestjs';
 import { GatewayHttpError } from './gateway-errors.js';
 import { GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
 

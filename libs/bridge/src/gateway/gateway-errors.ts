@@ -1,10 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Injectable } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes, type ErrorCode } from '../../../bus/src/errors/error-codes.js';
-import { toBusError } from '../../../bus/src/errors/to-bus-error.js';
-import type { ErrorPayload } from '../../../bus/src/protocol/envelope.js';
+import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload, toBusError } from '@openagentio/nestjs';
 
 /** An error the gateway answers with: an acp/1.0 code, and the HTTP status (the code's, unless given). */
 export class GatewayHttpError extends Error {

@@ -2,13 +2,7 @@ import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModul
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { BusClient } from '../../../bus/src/client/bus-client.js';
-import type { CallOptions } from '../../../bus/src/client/call-options.js';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
-import { EventTypes, isTerminalEventType, type Envelope } from '../../../bus/src/protocol/envelope.js';
-import { assertName, assertPattern } from '../../../bus/src/protocol/subjects.js';
-import { subjectMatches } from '../../../bus/src/transport/memory/subject-match.js';
+import { assertName, assertPattern, BusClient, BusError, type CallOptions, type Envelope, ErrorCodes, EventTypes, isTerminalEventType, subjectMatches } from '@openagentio/nestjs';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
 import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayModuleExtras, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';

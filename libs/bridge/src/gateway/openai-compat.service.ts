@@ -1,14 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
-import { toBusError } from '../../../bus/src/errors/to-bus-error.js';
-import { EventTypes, type Envelope } from '../../../bus/src/protocol/envelope.js';
+import { BusError, type Envelope, ErrorCodes, EventTypes, resultOf, toBusError } from '@openagentio/nestjs';
 import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError, openAiErrorBody, toGatewayError } from './gateway-errors.js';
 import { GatewayService } from './gateway.service.js';
-import { resultOf } from '../../../bus/src/client/result-of.js';
 import { onClientGone } from './sse.js';
 
 const SAMPLING = ['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'tools', 'tool_choice', 'response_format', 'seed', 'user', 'presence_penalty', 'frequency_penalty'];

@@ -1,11 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { BusClient, BusSubscription } from '../../../bus/src/client/bus-client.js';
-import type { StreamCall } from '../../../bus/src/client/stream-call.js';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
-import { isTerminalEventType, type Envelope } from '../../../bus/src/protocol/envelope.js';
-import type { HandlerContext } from '../../../bus/src/server/responder.js';
-import type { StreamWriter } from '../../../bus/src/server/stream-writer.js';
+import { type BusClient, BusError, type BusSubscription, type Envelope, ErrorCodes, type HandlerContext, isTerminalEventType, type StreamCall, type StreamWriter } from '@openagentio/nestjs';
 import { REPLICA_ID } from './gateway.options.js';
 import type { StreamRegistry } from './stream-registry.js';
 

@@ -1,4 +1,4 @@
-import type { Envelope } from '../../../bus/src/protocol/envelope.js';
+import type { Envelope } from '@openagentio/nestjs';
 
 /** A bounded buffer of recent frames/events for Last-Event-ID resumption. */
 export class ReplayBuffer {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Envelope } from '../../../bus/src/protocol/envelope.js';
+import type { Envelope } from '@openagentio/nestjs';
 
 /**
  * One server-sent-events response: headers (`Cache-Control: no-cache`, `X-Accel-Buffering: no`), frames as

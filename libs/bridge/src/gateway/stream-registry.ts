@@ -1,9 +1,4 @@
-import type { BusClient } from '../../../bus/src/client/bus-client.js';
-import type { StreamOptions } from '../../../bus/src/client/call-options.js';
-import type { StreamCall } from '../../../bus/src/client/stream-call.js';
-import { toBusError } from '../../../bus/src/errors/to-bus-error.js';
-import { EventTypes, isTerminalEventType, type Envelope } from '../../../bus/src/protocol/envelope.js';
-import { createEvent, createReply } from '../../../bus/src/protocol/envelope-factory.js';
+import { type BusClient, createEvent, createReply, type Envelope, EventTypes, isTerminalEventType, type StreamCall, type StreamOptions, toBusError } from '@openagentio/nestjs';
 import { ReplayBuffer } from './replay-buffer.js';
 
 export type FrameListener = (frame: Envelope) => void;

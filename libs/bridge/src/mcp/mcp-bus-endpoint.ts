@@ -13,14 +13,7 @@ import {
   type CallToolResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { BusClient, BusSubscription } from '../../../bus/src/client/bus-client.js';
-import type { BusLogger } from '../../../bus/src/client/bus-logger.js';
-import type { CallOptions } from '../../../bus/src/client/call-options.js';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
-import { toBusError } from '../../../bus/src/errors/to-bus-error.js';
-import { EventTypes } from '../../../bus/src/protocol/envelope.js';
-import { assertName } from '../../../bus/src/protocol/subjects.js';
+import { assertName, type BusClient, BusError, type BusLogger, type BusSubscription, type CallOptions, ErrorCodes, EventTypes, toBusError } from '@openagentio/nestjs';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
 import { McpMetaKeys } from './mcp-tool-bridge.js';
 import { schemaFromDto } from './mcp-dto-schema.js';

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
+import { BusError, ErrorCodes } from '@openagentio/nestjs';
 
 // ajv and ajv-formats are CommonJS with `export default` typings; require() sidesteps the interop mismatch.
 const require = createRequire(import.meta.url);

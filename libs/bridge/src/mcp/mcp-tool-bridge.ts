@@ -12,12 +12,7 @@ import {
   type CallToolResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { BusSubscription } from '../../../bus/src/client/bus-client.js';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
-import type { HandlerContext } from '../../../bus/src/server/responder.js';
-import { Extensions, MetaKeys, parseExtensions } from '../../../bus/src/protocol/extensions.js';
-import type { Envelope } from '../../../bus/src/protocol/envelope.js';
+import { BusError, type BusSubscription, type Envelope, ErrorCodes, Extensions, type HandlerContext, MetaKeys, parseExtensions } from '@openagentio/nestjs';
 import {
   PermanentBridgeError,
   type Bridge,

@@ -1,10 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { BusSubscription } from '../../../bus/src/client/bus-client.js';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes, type ErrorCode } from '../../../bus/src/errors/error-codes.js';
-import type { HandlerContext } from '../../../bus/src/server/responder.js';
-import type { StreamWriter } from '../../../bus/src/server/stream-writer.js';
-import { assertName } from '../../../bus/src/protocol/subjects.js';
+import { assertName, BusError, type BusSubscription, type ErrorCode, ErrorCodes, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
 import type { Bridge, BridgeContext, BridgeDefinition } from '../bridge.interface.js';
 import { BridgeConfigError, ConfigReader } from '../config/bridge-config.js';
 

@@ -1,7 +1,4 @@
-import type { BusClient } from '../../../bus/src/client/bus-client.js';
-import { BusError } from '../../../bus/src/errors/bus-error.js';
-import { ErrorCodes } from '../../../bus/src/errors/error-codes.js';
-import type { BusLogger } from '../../../bus/src/client/bus-logger.js';
+import { type BusClient, BusError, type BusLogger, ErrorCodes } from '@openagentio/nestjs';
 import { PermanentBridgeError, type Bridge, type BridgeContext, type BridgeHealth, type BridgeHealthStatus } from '../bridge.interface.js';
 
 /** How supervision restarts a failed bridge. */
