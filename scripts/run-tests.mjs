@@ -33,6 +33,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Which Node runs the suite matters (we support the LTS lines 22 and 24): say it first.
+console.log(`node ${process.version} (${process.execPath}): ${files.length} test files`);
+
 const args = [
   '--test',
   '--test-reporter=spec',

@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 
 /**
  * A tracing SDK for tests, registered globally once per test process: every span ends up in `spans`
@@ -8,7 +8,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
  */
 export interface TestTracing {
   readonly spans: InMemorySpanExporter;
-  readonly provider: BasicTracerProvider;
+  readonly provider: TracerProvider;
   reset(): void;
   finished(): ReadableSpan[];
 }
@@ -18,7 +18,7 @@ let installed: TestTracing | undefined;
 export function installTracing(extra: SpanExporter[] = []): TestTracing {
   if (installed) return installed;
   const spans = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans), ...extra.map((e) => new SimpleSpanProcessor(e))] });
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans }), ...extra.map((e) => new SimpleSpanProcessor({ exporter: e }))] });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
   installed = {

@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { context, createTraceState, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { type BusClient, BusError, type HandlerContext, NatsTransport, newEventId } from '@openagentio/nestjs';
 import { BusCluster, deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
