@@ -243,7 +243,7 @@ for (const fixture of transportFixtures) {
       const consuming = collect(s).catch(() => undefined);
       await started.promise;
       // The process "dies": its connection goes away without a cancel message.
-      (ghost as unknown as { streams: Map<string, unknown> }).streams.clear();
+      (ghost as unknown as { router: { streams: Map<string, unknown> } }).router.streams.clear();
       await ghost.transport.close();
       const reason = (await aborted.promise) as BusError;
       assert.equal(reason.code, 'AGENT_UNAVAILABLE');

@@ -30,16 +30,20 @@ export { subjectMatches } from './transport/memory/subject-match.js';
 export * from './transport/nats/nats-transport.js';
 export * from './transport/nats/nats-transport-options.js';
 export { ChunkHeaders } from './transport/nats/chunking.js';
-// Client and server
-export * from './client/bus-client.js';
-export * from './client/call-options.js';
-export * from './client/stream-call.js';
-export * from './client/result-of.js';
-export * from './client/reorder-buffer.js';
-export * from './client/bus-stats.js';
-export * from './client/bus-logger.js';
-export * from './server/responder.js';
-export * from './server/stream-writer.js';
+// The bus API
+export { BusClient } from './bus/bus-client.js';
+export * from './interfaces/bus-client-options.interface.js';
+export * from './interfaces/bus-subscription.interface.js';
+export * from './interfaces/call-options.interface.js';
+export * from './interfaces/handler.interface.js';
+export * from './interfaces/stream-writer.interface.js';
+export { StreamCall } from './caller/stream-call.js';
+export type { CallTrace } from './caller/call-trace.js';
+export * from './caller/result-of.js';
+export * from './caller/reorder-buffer.js';
+export * from './runtime/bus-stats.js';
+export * from './runtime/bus-logger.js';
+export type { DeadLetterInfo } from './responder/dead-letter.js';
 // Context
 export * from './context/call-context.js';
 // NestJS integration

@@ -1,7 +1,7 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { CallContext, SessionInfo, TraceInfo } from '../context/call-context.js';
 import type { Envelope } from '../protocol/envelope.js';
-import type { StreamWriter } from '../server/stream-writer.js';
+import type { StreamWriter } from '../interfaces/stream-writer.interface.js';
 
 /**
  * The RPC context of a bus handler: `@Ctx()` gives it, and guards/interceptors/filters reach it through

@@ -1,4 +1,4 @@
-import type { HandlerOptions, SubscribeOptions } from '../client/call-options.js';
+import type { HandlerOptions, SubscribeOptions } from '../interfaces/call-options.interface.js';
 
 export type BusHandlerKind = 'invoke' | 'stream' | 'subscribe';
 

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { HandlerOptions } from '../client/call-options.js';
+import type { HandlerOptions } from '../interfaces/call-options.interface.js';
 import { assertName } from '../protocol/subjects.js';
 import { BUS_HANDLER_METADATA } from '../nest/bus.constants.js';
 import type { BusHandlerMetadata } from './handler-metadata.js';

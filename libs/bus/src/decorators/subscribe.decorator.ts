@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { SubscribeOptions } from '../client/call-options.js';
+import type { SubscribeOptions } from '../interfaces/call-options.interface.js';
 import { assertPattern } from '../protocol/subjects.js';
 import { BUS_HANDLER_METADATA } from '../nest/bus.constants.js';
 import type { BusHandlerMetadata } from './handler-metadata.js';

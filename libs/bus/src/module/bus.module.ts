@@ -1,6 +1,6 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { BusClient } from '../client/bus-client.js';
+import { BusClient } from '../bus/bus-client.js';
 import { BusServer } from '../nest/bus-server.js';
 import { BUS_MODULE_OPTIONS, BusConfigurableModule } from './bus-module-definition.js';
 import type { BusModuleOptions } from './bus-module-options.interface.js';

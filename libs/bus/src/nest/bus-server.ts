@@ -4,13 +4,14 @@ import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nest
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { BusClient, type BusSubscription } from '../client/bus-client.js';
+import { BusClient } from '../bus/bus-client.js';
+import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
 import { currentCallContext, type CallContext } from '../context/call-context.js';
 import { BusRpcContext } from '../ctx-host/bus-rpc-context.js';
 import type { BusHandlerMetadata } from '../decorators/handler-metadata.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import type { HandlerContext } from '../server/responder.js';
+import type { HandlerContext } from '../interfaces/handler.interface.js';
 import type { TransportStatus } from '../transport/transport.interface.js';
 import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from './bus.constants.js';
 import { BusParamsFactory } from './bus-params-factory.js';

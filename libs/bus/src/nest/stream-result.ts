@@ -1,6 +1,6 @@
 import { isObservable, Observable } from 'rxjs';
 import { observableToAsyncIterable } from './observable-iterable.js';
-import { isAsyncIterable } from '../server/async-iterable.js';
+import { isAsyncIterable } from '../responder/async-iterable.js';
 
 /**
  * What a @Stream method returned, recorded when Nest calls it (for handlers with interceptors that is only

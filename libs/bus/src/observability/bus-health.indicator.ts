@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { BusClient } from '../client/bus-client.js';
+import { BusClient } from '../bus/bus-client.js';
 
 /**
  * The shape `@nestjs/terminus` expects from a health indicator (`HealthIndicatorResult`), declared here so the

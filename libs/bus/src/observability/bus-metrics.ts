@@ -1,5 +1,5 @@
 import { metrics, type Counter, type Histogram, type Observable, type ObservableCallback } from '@opentelemetry/api';
-import type { BusStats } from '../client/bus-stats.js';
+import type { BusStats } from '../runtime/bus-stats.js';
 
 /** Metric names (see docs/observability.md). */
 export const MetricNames = {

@@ -1,4 +1,4 @@
-import type { BusLogger } from '../../client/bus-logger.js';
+import type { BusLogger } from '../../runtime/bus-logger.js';
 
 /** TLS settings for the NATS connection (Node: file paths or PEM strings). `{}` requires TLS with the system CAs. */
 export interface NatsTlsOptions {

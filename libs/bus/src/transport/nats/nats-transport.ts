@@ -14,7 +14,7 @@ import {
   type Status,
   type Subscription,
 } from '@nats-io/transport-node';
-import { consoleBusLogger, type BusLogger } from '../../client/bus-logger.js';
+import { consoleBusLogger, type BusLogger } from '../../runtime/bus-logger.js';
 import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope-codec.js';

@@ -4,15 +4,24 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, type Envelope } from '../protocol/envelope.js';
 import { createReply } from '../protocol/envelope-factory.js';
-import { LazyAbort } from '../server/lazy-abort.js';
-import { callerGoneError, cancelledByCallerError, deadlineExceededError } from '../server/handler-failures.js';
+import { LazyAbort } from '../utils/lazy-abort.js';
+import { callerGoneError, cancelledByCallerError, deadlineExceededError } from '../errors/handler-failures.js';
 import { cancelDeadline, scheduleDeadline, scheduleDeadlineAfterTurn, type DeadlineSlot, type DeferredExpiring } from '../timers/deadline-wheel.js';
 import { jsonClone } from '../transport/memory/json-clone.js';
-import type { BusClient } from './bus-client.js';
+import type { BusStats } from '../runtime/bus-stats.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
 import { deliveryTurn } from '../transport/memory/delivery-queue.js';
-import type { CallOptions } from './call-options.js';
-import { cancelledError } from './cancelled-error.js';
+import type { CallOptions } from '../interfaces/call-options.interface.js';
+import { cancelledError } from '../caller/cancelled-error.js';
+
+/** What a direct call needs from the caller that made it. */
+export interface DirectCallerHost {
+  readonly stats: BusStats;
+  /** The request envelope of the call, as the message path would have delivered it. */
+  directRequest(call: DirectCall, options: CallOptions, ctx: CallContext | undefined): Envelope;
+  /** The call has settled. */
+  forgetDirect(): void;
+}
 
 /** The serving side of a direct call, as the call needs to reach it when the caller gives up first. */
 export interface DirectServer {
@@ -49,7 +58,7 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
 
   constructor(
     /** @internal */
-    readonly caller: BusClient,
+    readonly caller: DirectCallerHost,
     private readonly endpoint: DirectEndpoint<DirectCall>,
     readonly target: string,
     /** The handler's own copy of the payload. */

@@ -1,14 +1,14 @@
-import type { BusClient } from '../client/bus-client.js';
-import { DirectCall, type DirectServer } from '../client/direct-call.js';
+import type { BusRuntime } from '../runtime/bus-runtime.js';
+import { DirectCall, type DirectServer } from './direct-call.js';
 import { callContextStorage } from '../context/call-context.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { toBusError } from '../errors/to-bus-error.js';
 import { scheduledItems } from '../timers/deadline-wheel.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
-import { concurrencyLimitError, countHandlerFailure, deadlinePassedError } from './handler-failures.js';
-import type { Registration } from './registration.js';
-import type { InvokeHandler } from './responder.js';
+import { concurrencyLimitError, countHandlerFailure, deadlinePassedError } from '../errors/handler-failures.js';
+import type { Registration } from '../responder/registration.js';
+import type { InvokeHandler } from '../interfaces/handler.interface.js';
 
 /**
  * The serving half of in-process direct calls (see DirectCall): what the responder's onRequest and runInvoke do
@@ -19,7 +19,7 @@ export class DirectInvokeServer implements DirectServer {
   /** Direct calls being served (they sit in the deadline wheel while they run, see stop()). */
   private served = 0;
 
-  constructor(private readonly bus: BusClient) {}
+  constructor(private readonly bus: BusRuntime) {}
 
   get inflightCount(): number {
     return this.served;
@@ -45,7 +45,7 @@ export class DirectInvokeServer implements DirectServer {
   abandon(call: DirectCall, reason: BusError): void {
     const reg = call.registration as Registration | undefined;
     if (!reg) return;
-    if (reason.code === ErrorCodes.AGENT_TIMEOUT) countHandlerFailure(this.bus, reg.target, reason, reason, true);
+    if (reason.code === ErrorCodes.AGENT_TIMEOUT) countHandlerFailure(this.bus.stats, this.bus.logger, reg.target, reason, reason, true);
     else if (reason.details?.reason === 'cancelled') this.bus.stats.cancelledByCaller++;
     call.abort(reason);
     this.release(call, reason);
@@ -102,7 +102,7 @@ export class DirectInvokeServer implements DirectServer {
     const reg = call.registration as Registration | undefined;
     if (!reg) return;
     const error = call.aborted && !(err instanceof BusError) ? toBusError(call.reason) : toBusError(err);
-    countHandlerFailure(this.bus, reg.target, error, err, call.aborted);
+    countHandlerFailure(this.bus.stats, this.bus.logger, reg.target, error, err, call.aborted);
     this.release(call, error);
     call.failFromServer(error, this.bus.agentId);
   }

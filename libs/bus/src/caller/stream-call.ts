@@ -4,14 +4,28 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, isTerminalEventType, type Envelope } from '../protocol/envelope.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
-import { linkSignals } from './abort-link.js';
-import type { BusClient, CallTrace } from './bus-client.js';
-import type { StreamOptions } from './call-options.js';
+import { linkSignals } from '../utils/abort-link.js';
+import type { CallTrace } from './call-trace.js';
+import type { ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
+import type { BusStats } from '../runtime/bus-stats.js';
+import type { StreamOptions } from '../interfaces/call-options.interface.js';
 import { cancelledError } from './cancelled-error.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 import { resultOf } from './result-of.js';
-import { backoffDelay, shouldRetry, type RetryPolicy } from '../resilience/retry-policy.js';
+import type { RetryExecutor } from '../resilience/retry-executor.js';
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
+
+/** What a stream call needs from the caller that made it. */
+export interface StreamHost {
+  readonly options: ResolvedBusOptions;
+  readonly stats: BusStats;
+  startStream(call: StreamCall, target: string, options: StreamOptions, ctx: CallContext | undefined): void;
+  sendStreamRequest(call: StreamCall): void;
+  forgetCall(callId: string): void;
+  cancelRemote(target: string, request: Envelope, controlSubject?: string): void;
+  sendControl(subject: string, eventType: string, correlationId: string, metadata?: Record<string, unknown>): void;
+  endCall(kind: 'stream', target: string, started: number, tracing: CallTrace | undefined, err?: BusError, frames?: number): void;
+}
 
 /**
  * A stream call on the caller: an async iterable of frames in seq order. It grants the responder flow-control
@@ -28,7 +42,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   /** @internal */
   window = 0;
   /** @internal */
-  retryPolicy?: RetryPolicy & { attempts: number };
+  retry?: RetryExecutor;
   /** @internal 1 for the first try. */
   attempt = 1;
   /** @internal */
@@ -61,7 +75,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private responderWatch?: { everyMs: number; frames: number; pinged: boolean; quietSince: number };
 
   constructor(
-    private readonly bus: BusClient,
+    private readonly bus: StreamHost,
     readonly target: string,
     /** @internal */ readonly payload: unknown,
     /** @internal */ readonly options: StreamOptions,
@@ -153,19 +167,19 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     return out;
   }
 
-  /** @internal Called by BusClient when iteration starts. */
+  /** @internal Called by the caller when iteration starts. */
   begin(
     deadline: number,
     window: number,
     signals: ReadonlyArray<AbortSignal | undefined>,
-    retry?: RetryPolicy & { attempts: number },
+    retry?: RetryExecutor,
     tracing?: CallTrace,
   ): void {
     this.startedAt = Date.now();
     this.tracing = tracing;
     this.deadline = deadline;
     this.window = window;
-    this.retryPolicy = retry;
+    this.retry = retry;
     this.timeoutMs = Math.max(0, deadline - this.startedAt);
     this.slot = scheduleDeadline(deadline, this);
     if (signals.some((s) => s)) this.unlink = linkSignals(signals, (reason) => this.cancel(reason));
@@ -179,7 +193,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `stream "${this.target}" timed out after ${this.timeoutMs} ms`), false);
   }
 
-  /** @internal Called by BusClient right before each attempt's request is published. */
+  /** @internal Called by the caller right before each attempt's request is published. */
   attach(callId: string, request: Envelope): void {
     this.callId = callId;
     this.request = request;
@@ -187,12 +201,12 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
 
   // A stream is retried only while nothing has arrived from it: frames a consumer has seen are never replayed.
   private retryInstead(err: BusError): boolean {
-    const policy = this.retryPolicy;
-    if (!policy || this.receivedAny || this.done || this.attempt >= policy.attempts || !shouldRetry(err, policy)) return false;
-    const delay = backoffDelay(this.attempt + 1, policy);
-    if (Date.now() + delay >= this.deadline) return false;
+    const retry = this.retry;
+    if (!retry || this.receivedAny || this.done) return false;
+    const delay = retry.nextDelay(err, this.attempt, this.deadline);
+    if (delay === undefined) return false;
     this.bus.forgetCall(this.callId);
-    this.bus.stats.retries++;
+    retry.counted();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.finished || this.done) return;
@@ -219,7 +233,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       this.fail(msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable stream frame'), true);
       return;
     }
-    if (!this.receivedAny && env.event_type === EventTypes.ERROR && (env.seq ?? 0) === 0 && this.retryPolicy) {
+    if (!this.receivedAny && env.event_type === EventTypes.ERROR && (env.seq ?? 0) === 0 && this.retry) {
       // Refused before it started (busy, unavailable): nothing reached the consumer, so it may be retried.
       if (this.retryInstead(BusError.fromPayload(env.payload, env))) return;
     }
@@ -284,7 +298,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   }
 
   /**
-   * @internal Called by BusClient every livenessInterval. A responder that probes every N ms sends a frame or a
+   * @internal Called by the caller every livenessInterval. A responder that probes every N ms sends a frame or a
    * probe at least every 2N; after 3N of neither it is taken as gone (its process died, or its connection), so
    * the stream ends now with a retryable AGENT_UNAVAILABLE instead of at its deadline. Counting frames here
    * keeps the per-frame path free of clock reads. `stalled`: this process was blocked since the last check, so

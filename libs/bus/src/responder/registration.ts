@@ -1,6 +1,6 @@
 import type { TransportSubscription } from '../transport/transport.interface.js';
-import type { DEFAULT_RETRY, RetryPolicy } from '../resilience/retry-policy.js';
-import type { InvokeHandler, StreamHandler } from './responder.js';
+import type { RetryExecutor } from '../resilience/retry-executor.js';
+import type { InvokeHandler, StreamHandler } from '../interfaces/handler.interface.js';
 
 /** A handler registered on a responder, with its options and the executions it has in flight. */
 export interface Registration {
@@ -9,7 +9,8 @@ export interface Registration {
   readonly handler: InvokeHandler | StreamHandler;
   readonly concurrency: number;
   readonly timeout?: number;
-  readonly retry?: typeof DEFAULT_RETRY & RetryPolicy;
+  /** Handler-side retries, when the handler was registered with a retry policy. */
+  readonly retry?: RetryExecutor;
   readonly deferStarted: boolean;
   active: number;
   subs: TransportSubscription[];

@@ -2,12 +2,19 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, type Envelope } from '../protocol/envelope.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
-import { linkSignals, noop } from './abort-link.js';
-import type { BusClient } from './bus-client.js';
+import { linkSignals, noop } from '../utils/abort-link.js';
+import type { BusStats } from '../runtime/bus-stats.js';
 import { cancelledError } from './cancelled-error.js';
 import { resultOf } from './result-of.js';
 import type { CallContext } from '../context/call-context.js';
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
+
+/** What a pending invoke needs from the caller that made it. */
+export interface InvokeHost {
+  readonly stats: BusStats;
+  forgetCall(callId: string): void;
+  cancelRemote(target: string, request: Envelope): void;
+}
 
 /** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */
 export class PendingInvoke implements Expiring {
@@ -21,7 +28,7 @@ export class PendingInvoke implements Expiring {
   private readonly unlink: () => void;
 
   constructor(
-    private readonly bus: BusClient,
+    private readonly bus: InvokeHost,
     readonly callId: string,
     private readonly target: string,
     private readonly request: Envelope,

@@ -1,0 +1,212 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { Caller } from '../caller/caller.js';
+import { publishEvent } from '../caller/publisher.js';
+import type { StreamCall } from '../caller/stream-call.js';
+import type { BusClientOptions, ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
+import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
+import type { CallOptions, HandlerOptions, PublishOptions, StreamOptions, SubscribeOptions } from '../interfaces/call-options.interface.js';
+import type { EventHandler, InvokeHandler, StreamHandler } from '../interfaces/handler.interface.js';
+import { BusMetrics } from '../observability/bus-metrics.js';
+import type { Envelope } from '../protocol/envelope.js';
+import type { SubjectScheme } from '../protocol/subjects.js';
+import type { CircuitBreaker, CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import { publishDeadLetter, type DeadLetterInfo } from '../responder/dead-letter.js';
+import { EventDispatcher } from '../responder/event-dispatcher.js';
+import { Responder } from '../responder/responder.js';
+import type { BusLogger } from '../runtime/bus-logger.js';
+import { BusRuntime } from '../runtime/bus-runtime.js';
+import type { BusStats } from '../runtime/bus-stats.js';
+import { ControlChannel } from '../runtime/control-channel.js';
+import { InboxRouter } from '../runtime/inbox-router.js';
+import type { Transport } from '../transport/transport.interface.js';
+
+/**
+ * The bus API: `invoke`, `stream`, `publish`, `subscribe`, and handler registration, over any Transport.
+ * Usable without Nest (bridges use it directly); in Nest it is the injectable `BusClient`. It wires the shared
+ * runtime, the caller, the responder and the event dispatcher together and holds no logic of its own.
+ *
+ * @example
+ * const bus = new BusClient(new MemoryTransport(), { agentId: 'router' });
+ * await bus.connect();
+ * bus.handleInvoke('math.add', ({ a, b }: { a: number; b: number }) => a + b);
+ * const sum = await bus.invoke<number>('math.add', { a: 1, b: 2 }); // 3
+ */
+export class BusClient {
+  private readonly rt: BusRuntime;
+  private readonly router: InboxRouter;
+  private readonly caller: Caller;
+  private readonly responder: Responder;
+  private readonly events: EventDispatcher;
+  private unwatchStatus?: () => void;
+
+  constructor(
+    readonly transport: Transport,
+    options: BusClientOptions,
+  ) {
+    const rt = (this.rt = new BusRuntime(transport, options));
+    const control = new ControlChannel(rt);
+    this.router = new InboxRouter(rt, control);
+    this.caller = new Caller(rt, this.router, control);
+    this.responder = new Responder(rt, control);
+    this.events = new EventDispatcher(rt);
+    this.router.onControl = (requestId, msg) => this.responder.onControl(requestId, msg);
+    this.router.onLost = (err) => this.caller.failInFlight(err);
+    if (rt.options.telemetry) {
+      rt.metrics = new BusMetrics(rt.agentId, rt.stats, () => ({
+        calls: this.caller.pendingCalls,
+        streams: this.caller.pendingStreams,
+        handlers: this.responder.inflightCount,
+      }));
+    }
+  }
+
+  get agentId(): string {
+    return this.rt.agentId;
+  }
+
+  get subjects(): SubjectScheme {
+    return this.rt.subjects;
+  }
+
+  get stats(): BusStats {
+    return this.rt.stats;
+  }
+
+  get logger(): BusLogger {
+    return this.rt.logger;
+  }
+
+  get metrics(): BusMetrics | undefined {
+    return this.rt.metrics;
+  }
+
+  /** The options with their defaults applied. */
+  get options(): ResolvedBusOptions {
+    return this.rt.options;
+  }
+
+  /** Connects the transport and opens the shared reply inbox. Idempotent. */
+  async connect(): Promise<void> {
+    const { rt } = this;
+    if (rt.connected) return;
+    await this.transport.connect();
+    try {
+      await this.router.open();
+    } catch (err) {
+      await this.transport.close().catch(() => undefined);
+      throw err;
+    }
+    this.unwatchStatus = this.transport.onStatus((status, detail) => this.onTransportStatus(status, detail));
+    rt.connected = true;
+    this.responder.start();
+    this.caller.start();
+  }
+
+  get isConnected(): boolean {
+    return this.rt.isOpen;
+  }
+
+  /** Stops serving, fails calls still in flight with TRANSPORT_FAILURE, and closes the transport. */
+  async close(): Promise<void> {
+    const { rt } = this;
+    if (rt.closing) return;
+    rt.closing = true;
+    this.responder.stop();
+    this.caller.stop();
+    this.events.stop();
+    this.caller.failInFlight(new BusError(ErrorCodes.TRANSPORT_FAILURE, 'bus client closed'));
+    this.router.close();
+    this.unwatchStatus?.();
+    rt.metrics?.close();
+    await this.transport.close();
+    rt.connected = false;
+  }
+
+  /**
+   * Calls `target` and resolves with its result (`payload.result` of the final frame, or the whole payload
+   * when a peer sends another shape). Rejects with BusError: NO_HANDLER at once when nothing serves the
+   * target, AGENT_TIMEOUT at the deadline, the remote error for an error reply.
+   */
+  invoke<R = unknown>(target: string, payload?: unknown, options: CallOptions = {}): Promise<R> {
+    return this.caller.invoke<R>(target, payload, options);
+  }
+
+  /** Like invoke, but resolves with the whole final reply envelope. */
+  invokeEnvelope(target: string, payload?: unknown, options: CallOptions = {}): Promise<Envelope> {
+    return this.caller.invokeEnvelope(target, payload, options);
+  }
+
+  /**
+   * Streams from `target`: an async iterable of frames (started, deltas, the final frame). Frames arrive in
+   * seq order with duplicates dropped; an error frame throws BusError (or is yielded, with `yieldErrors`).
+   * The request is sent when iteration starts; breaking out of the loop, or aborting, cancels the call.
+   *
+   * @example
+   * for await (const frame of bus.stream('writer', { topic: 'NATS' })) {
+   *   if (frame.event_type === 'agent.response.delta') process.stdout.write((frame.payload as any).delta);
+   * }
+   */
+  stream(target: string, payload?: unknown, options: StreamOptions = {}): StreamCall {
+    return this.caller.stream(target, payload, options);
+  }
+
+  /** Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. */
+  async publish(eventType: string, payload?: unknown, options: PublishOptions = {}): Promise<Envelope> {
+    return publishEvent(this.rt, eventType, payload, options);
+  }
+
+  /**
+   * Subscribes to events matching `pattern` (NATS wildcards `*` and `>`). The handler runs inside the event's
+   * call context, so calls it makes carry the event's session. Its errors are logged, never sent back.
+   */
+  subscribe<P = unknown>(pattern: string, handler: EventHandler<P>, options: SubscribeOptions = {}): BusSubscription {
+    return this.events.subscribe(pattern, handler, options);
+  }
+
+  /**
+   * Serves invoke requests for `target`: the handler's return value is the result of the final frame, a throw
+   * becomes an error frame. Replicas share a queue group (default: the target name).
+   */
+  handleInvoke<P = any, R = unknown>(target: string, handler: InvokeHandler<P, R>, options: HandlerOptions = {}): BusSubscription {
+    this.rt.assertOpen();
+    return this.responder.register(target, 'invoke', handler as InvokeHandler, options);
+  }
+
+  /**
+   * Serves stream requests for `target`. The handler may return an async iterable or Observable (each value
+   * is a delta, the return value or last value the final result) or write through `ctx.writer`. A `started`
+   * frame is sent first; a terminal frame is always sent, numbered without gaps.
+   */
+  handleStream<P = any>(target: string, handler: StreamHandler<P>, options: HandlerOptions = {}): BusSubscription {
+    this.rt.assertOpen();
+    return this.responder.register(target, 'stream', handler as StreamHandler, options);
+  }
+
+  /** Targets this client serves. */
+  get targets(): string[] {
+    return this.responder.targets();
+  }
+
+  /** The caller-side circuit breaker of a target (created with the first options seen). */
+  breakerFor(target: string, options: CircuitBreakerOptions = {}): CircuitBreaker {
+    return this.caller.breakerFor(target, options);
+  }
+
+  /**
+   * Publishes an event whose handler failed for good to `{prefix}.dlq.{event_type}` (never tenant-scoped), with
+   * `dlq_*` metadata saying why (see docs/observability.md).
+   */
+  publishDeadLetter(original: Envelope, error: BusError, info: DeadLetterInfo): void {
+    publishDeadLetter(this.rt, original, error, info);
+  }
+
+  // Replies published while the connection is down are lost, so calls in flight end now with a retryable
+  // error instead of waiting for their deadline; a retry policy can take them up again after reconnecting.
+  private onTransportStatus(status: string, detail?: string): void {
+    if (status !== 'disconnected' && status !== 'reconnecting') return;
+    if (this.caller.pendingCalls === 0 && this.caller.pendingStreams === 0) return;
+    const err = new BusError(ErrorCodes.TRANSPORT_FAILURE, `transport ${status}${detail ? `: ${detail}` : ''}`, { retryable: true });
+    this.caller.failInFlight(err);
+  }
+}

@@ -1,0 +1,294 @@
+import { currentCallContext, type CallContext } from '../context/call-context.js';
+import { DirectCall } from '../direct/direct-call.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import type { CallOptions, StreamOptions } from '../interfaces/call-options.interface.js';
+import { tracingActive } from '../observability/bus-tracing.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { MetaKeys } from '../protocol/extensions.js';
+import { assertName } from '../protocol/subjects.js';
+import type { BulkheadOptions } from '../resilience/bulkhead.js';
+import type { CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import { needsResilience, resolvePolicy, type CallPolicy } from '../resilience/call-policy.js';
+import { resolveRetry, RetryExecutor } from '../resilience/retry-executor.js';
+import { asTransportError, type BusRuntime } from '../runtime/bus-runtime.js';
+import type { ControlChannel } from '../runtime/control-channel.js';
+import type { InboxRouter } from '../runtime/inbox-router.js';
+import { scheduledItems } from '../timers/deadline-wheel.js';
+import { livenessTicker } from '../timers/liveness-ticker.js';
+import type { DirectEndpoint } from '../transport/transport.interface.js';
+import { jsonClone } from '../transport/memory/json-clone.js';
+import { linkSignals, noop } from '../utils/abort-link.js';
+import type { CallTrace } from './call-trace.js';
+import { endCall, startTrace } from './call-tracing.js';
+import { effectiveDeadline } from './deadline.js';
+import { PendingInvoke } from './pending-invoke.js';
+import { buildRequest } from './request-builder.js';
+import { ResilientInvoker } from './resilient-invoker.js';
+import { StreamCall } from './stream-call.js';
+
+/**
+ * The calling half of a bus: invokes (in-process direct calls, plain message calls, and calls with retry,
+ * circuit breaker and bulkhead) and streams. Replies reach it through the shared inbox router.
+ */
+export class Caller {
+  /** Direct calls pending (they themselves sit in the deadline wheel, see failInFlight). */
+  private directPending = 0;
+  /** Checks, every livenessInterval, that the responders of open streams still send frames or probes. */
+  private responderWatch?: NodeJS.Timeout;
+  private readonly resilient: ResilientInvoker;
+
+  constructor(
+    private readonly rt: BusRuntime,
+    private readonly router: InboxRouter,
+    private readonly control: ControlChannel,
+  ) {
+    this.resilient = new ResilientInvoker(rt, (target, payload, options, ctx, deadline, attempt, tracing) =>
+      this.invokeOnce(target, payload, options, ctx, deadline, attempt, tracing),
+    );
+  }
+
+  get options() {
+    return this.rt.options;
+  }
+
+  get stats() {
+    return this.rt.stats;
+  }
+
+  /** Calls waiting for a reply, direct ones included. */
+  get pendingCalls(): number {
+    return this.router.invokes.size + this.directPending;
+  }
+
+  get pendingStreams(): number {
+    return this.router.streams.size;
+  }
+
+  start(): void {
+    this.responderWatch = livenessTicker(this.rt.options.livenessInterval, (now, stalled) => {
+      for (const s of this.router.streams.values()) (s as StreamCall).checkResponder(now, stalled);
+    });
+  }
+
+  stop(): void {
+    if (this.responderWatch) clearInterval(this.responderWatch);
+  }
+
+  invoke<R>(target: string, payload: unknown, options: CallOptions): Promise<R> {
+    // In-process fast path: the handler is on this process's memory broker and nothing else listens. Calls that
+    // need an envelope up front (retries, breakers, user metadata, tracing) take the message path.
+    const { rt } = this;
+    if (rt.transport.routeDirect && options.metadata === undefined && rt.isOpen && !tracingActive()) {
+      const policy = this.policyFor(target, options);
+      if (!needsResilience(policy)) {
+        let subject: string;
+        try {
+          subject = rt.subjects.checkedInvoke(target);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        const endpoint = rt.transport.routeDirect(subject);
+        if (endpoint !== undefined) {
+          const timeout = policy ? policy.timeout : options.timeout;
+          return this.invokeDirect(endpoint as DirectEndpoint<DirectCall> | null, target, payload, options, timeout) as Promise<R>;
+        }
+      }
+    }
+    return this.invokeCall(target, payload, options, true) as Promise<R>;
+  }
+
+  /** Like invoke, but resolves with the whole final reply envelope. */
+  invokeEnvelope(target: string, payload: unknown, options: CallOptions): Promise<Envelope> {
+    return this.invokeCall(target, payload, options, false) as Promise<Envelope>;
+  }
+
+  private invokeDirect(
+    endpoint: DirectEndpoint<DirectCall> | null,
+    target: string,
+    payload: unknown,
+    options: CallOptions,
+    timeout: number | undefined,
+  ): Promise<unknown> {
+    const { rt } = this;
+    rt.stats.requestsSent++;
+    const ctx = currentCallContext();
+    const started = Date.now();
+    const deadline = effectiveDeadline(started, timeout, rt.options.defaultTimeout, ctx);
+    let result: Promise<unknown>;
+    if (endpoint === null) {
+      result = Promise.reject(new BusError(ErrorCodes.NO_HANDLER, `no handler for target "${target}"`));
+    } else {
+      let copy: unknown;
+      try {
+        copy = jsonClone(payload);
+      } catch (err) {
+        return Promise.reject(asTransportError(err));
+      }
+      const call = new DirectCall(this, endpoint, target, copy, options, ctx, deadline, started);
+      this.directPending++;
+      rt.stats.directCalls++;
+      const unlink = options.signal || ctx ? linkSignals([options.signal, ctx?.signal], (reason) => call.cancel(reason)) : noop;
+      if (call.start(unlink)) rt.transport.deliverDirect!(call);
+      result = call.promise;
+    }
+    if (!rt.metrics?.active) return result;
+    return this.recordedCall(result, target, started, undefined);
+  }
+
+  /** `call`, with its span ended and its metrics recorded when it settles. */
+  private recordedCall<T>(call: Promise<T>, target: string, started: number, tracing: CallTrace | undefined): Promise<T> {
+    return call.then(
+      (value) => {
+        endCall(this.rt, 'invoke', target, started, tracing);
+        return value;
+      },
+      (err: BusError) => {
+        endCall(this.rt, 'invoke', target, started, tracing, err);
+        throw err;
+      },
+    );
+  }
+
+  /** The request envelope of a direct call, as the message path would have delivered it. */
+  directRequest(call: DirectCall, options: CallOptions, ctx: CallContext | undefined): Envelope {
+    // A null placeholder keeps the payload's place among the keys; the handler's copy goes there.
+    const placeholder = call.payload === undefined ? undefined : null;
+    const reply = `${this.rt.inbox}.${this.rt.newCallId()}`;
+    const request = buildRequest(this.rt, call.target, placeholder, options, ctx, reply, call.callerDeadline, undefined, undefined);
+    const copy = jsonClone(request);
+    if (call.payload !== undefined) copy.payload = call.payload;
+    return copy;
+  }
+
+  forgetDirect(): void {
+    this.directPending--;
+  }
+
+  /** An invoke over messages; `unwrap`: resolve with the result (as `resultOf` reads it) instead of the envelope. */
+  private invokeCall(target: string, payload: unknown, options: CallOptions, unwrap: boolean): Promise<unknown> {
+    const policy = this.policyFor(target, options);
+    const ctx = currentCallContext();
+    const started = Date.now();
+    const deadline = effectiveDeadline(started, policy ? policy.timeout : options.timeout, this.rt.options.defaultTimeout, ctx);
+    const tracing = startTrace(this.rt, 'invoke', target, options, ctx);
+    const call = needsResilience(policy)
+      ? this.resilient.invoke(target, payload, options, ctx, deadline, policy!, tracing, unwrap)
+      : this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing, unwrap);
+    if (!tracing && !this.rt.metrics?.active) return call;
+    return this.recordedCall(call, target, started, tracing);
+  }
+
+  /** The call policy of `target`, or undefined when neither the call nor the bus sets one (the fast path). */
+  private policyFor(target: string, options: CallPolicy): CallPolicy | undefined {
+    if (!this.rt.options.policies && options.retry === undefined && options.circuitBreaker === undefined && options.bulkhead === undefined) {
+      return undefined;
+    }
+    return resolvePolicy(this.rt.options.policies, target, options);
+  }
+
+  /** The caller-side circuit breaker of a target (created with the first options seen). */
+  breakerFor(target: string, options: CircuitBreakerOptions = {}) {
+    return this.resilient.breakerFor(target, options);
+  }
+
+  bulkheadFor(target: string, options: BulkheadOptions) {
+    return this.resilient.bulkheadFor(target, options);
+  }
+
+  private invokeOnce(
+    target: string,
+    payload: unknown,
+    options: CallOptions,
+    ctx: CallContext | undefined,
+    deadline: number,
+    attempt: number,
+    tracing: CallTrace | undefined,
+    unwrap = false,
+  ): Promise<unknown> {
+    const { rt } = this;
+    const callId = rt.newCallId();
+    const replySubject = `${rt.inbox}.${callId}`;
+    let request: Envelope;
+    let subject: string;
+    try {
+      rt.assertCanCall();
+      subject = rt.subjects.checkedInvoke(target);
+      const extra = attempt ? { [MetaKeys.ATTEMPT]: attempt } : undefined;
+      request = buildRequest(rt, target, payload, options, ctx, replySubject, deadline, extra, tracing);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const call = new PendingInvoke(this, callId, target, request, deadline, options.signal, ctx, unwrap);
+    this.router.invokes.set(callId, call);
+    if (call.settled) return call.promise;
+    try {
+      rt.transport.publish(subject, request, { reply: replySubject });
+      rt.stats.requestsSent++;
+    } catch (err) {
+      call.fail(asTransportError(err));
+    }
+    return call.promise;
+  }
+
+  stream(target: string, payload: unknown, options: StreamOptions): StreamCall {
+    return new StreamCall(this, target, payload, options);
+  }
+
+  /** Starts a StreamCall once its iteration starts. */
+  startStream(call: StreamCall, target: string, options: StreamOptions, ctx: CallContext | undefined): void {
+    const { rt } = this;
+    rt.assertCanCall();
+    assertName(target, 'stream target');
+    const policy = this.policyFor(target, options);
+    const deadline = effectiveDeadline(Date.now(), policy ? policy.timeout : options.timeout, rt.options.defaultStreamTimeout, ctx);
+    const window = Math.max(2, options.window ?? rt.options.streamWindow);
+    const retryPolicy = resolveRetry(policy?.retry);
+    const retry = retryPolicy ? new RetryExecutor(retryPolicy, rt.stats) : undefined;
+    call.begin(deadline, window, [options.signal, ctx?.signal], retry, startTrace(rt, 'stream', target, options, ctx));
+    this.sendStreamRequest(call);
+  }
+
+  /** Publishes (or, for a retry, publishes again) the request of a StreamCall under a fresh call id. */
+  sendStreamRequest(call: StreamCall): void {
+    const { rt } = this;
+    const callId = rt.newCallId();
+    const replySubject = `${rt.inbox}.${callId}`;
+    const extra: Record<string, unknown> = { [MetaKeys.WINDOW]: call.window };
+    if (call.retry) extra[MetaKeys.ATTEMPT] = call.attempt;
+    const request = buildRequest(rt, call.target, call.payload, call.options, call.ctx, replySubject, call.deadline, extra, call.tracing);
+    call.attach(callId, request);
+    this.router.streams.set(callId, call);
+    if (call.finished) return;
+    try {
+      rt.transport.publish(rt.subjects.invoke(call.target), request, { reply: replySubject });
+      rt.stats.requestsSent++;
+    } catch (err) {
+      call.fail(asTransportError(err), false);
+    }
+  }
+
+  endCall(kind: 'invoke' | 'stream', target: string, started: number, tracing: CallTrace | undefined, err?: BusError, frames?: number): void {
+    endCall(this.rt, kind, target, started, tracing, err, frames);
+  }
+
+  forgetCall(callId: string): void {
+    this.router.forget(callId);
+  }
+
+  cancelRemote(target: string, request: Envelope, controlSubject?: string): void {
+    this.control.cancelRemote(target, request, controlSubject);
+  }
+
+  sendControl(subject: string, eventType: string, correlationId: string, metadata?: Record<string, unknown>): void {
+    this.control.send(subject, eventType, correlationId, metadata);
+  }
+
+  /** Ends every call in flight with `err`: those waiting on the inbox and the direct ones. */
+  failInFlight(err: BusError): void {
+    this.router.failAll(err);
+    if (this.directPending > 0) {
+      for (const item of scheduledItems()) if (item instanceof DirectCall && item.caller === this) item.fail(err);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { ReorderLimits } from '../caller/reorder-buffer.js';
+import type { BusPolicies } from '../resilience/call-policy.js';
+import type { BusLogger } from '../runtime/bus-logger.js';
+
+/** How a BusClient is set up; `BusModule` options extend these. */
+export interface BusClientOptions {
+  /** This agent's id: `from` of everything it sends. */
+  agentId: string;
+  subjectPrefix?: string;
+  /** Tenant scope of subjects (`{prefix}.{tenant}.invoke.*`) and default tenant_id. */
+  tenant?: string;
+  /** Default invoke timeout (ms). Default 30 000. */
+  defaultTimeout?: number;
+  /** Default stream timeout (ms), for the whole stream. Default 300 000. */
+  defaultStreamTimeout?: number;
+  /** Flow-control window a stream consumer grants (frames). Default 256. */
+  streamWindow?: number;
+  /** Frames a consumer buffers from a responder without flow control before BACKPRESSURE_DROP. Default 4096. */
+  maxBufferedFrames?: number;
+  /** Limits of the buffer that puts stream frames arriving out of order back in seq order. */
+  reorder?: Partial<ReorderLimits>;
+  /** How often a responder checks that callers of long calls are still there (ms). Default 5 000. */
+  livenessInterval?: number;
+  /** Retry, circuit breaker, bulkhead and timeout defaults, per target or for all calls. */
+  policies?: BusPolicies;
+  /** OpenTelemetry spans and metrics (no-ops without an SDK). Default true. */
+  telemetry?: boolean;
+  logger?: BusLogger;
+}
+
+/** BusClientOptions with every default applied (`bus.options`). */
+export type ResolvedBusOptions = Required<Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies'>> & {
+  policies?: BusPolicies;
+  tenant?: string;
+  reorder: ReorderLimits;
+};

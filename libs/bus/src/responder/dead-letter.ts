@@ -1,0 +1,37 @@
+import type { BusError } from '../errors/bus-error.js';
+import type { Envelope } from '../protocol/envelope.js';
+import type { BusRuntime } from '../runtime/bus-runtime.js';
+
+/** Where a dead letter came from. */
+export interface DeadLetterInfo {
+  attempts: number;
+  subject: string;
+  consumer: string;
+}
+
+/**
+ * Publishes an event whose handler failed for good to `{prefix}.dlq.{event_type}` (never tenant-scoped): the
+ * original envelope, unchanged but for metadata keys `dlq_error_code`, `dlq_error_message`, `dlq_attempts`,
+ * `dlq_subject`, `dlq_consumer`, `dlq_agent` and `dlq_failed_at`.
+ */
+export function publishDeadLetter(rt: BusRuntime, original: Envelope, error: BusError, info: DeadLetterInfo): void {
+  const dead: Envelope = {
+    ...original,
+    metadata: {
+      ...(original.metadata ?? {}),
+      dlq_error_code: error.code,
+      dlq_error_message: error.message,
+      dlq_attempts: info.attempts,
+      dlq_subject: info.subject,
+      dlq_consumer: info.consumer,
+      dlq_agent: rt.agentId,
+      dlq_failed_at: new Date().toISOString(),
+    },
+  };
+  try {
+    rt.transport.publish(rt.subjects.deadLetter(original.event_type), dead);
+    rt.stats.deadLetters++;
+  } catch (err) {
+    rt.logger.error(`could not dead-letter ${original.event_id}: ${(err as Error).message}`);
+  }
+}

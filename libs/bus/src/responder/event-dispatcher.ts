@@ -1,0 +1,118 @@
+import type { Span } from '@opentelemetry/api';
+import { callContextStorage } from '../context/call-context.js';
+import { EnvelopeCallContext } from '../context/envelope-call-context.js';
+import type { BusError } from '../errors/bus-error.js';
+import { toBusError } from '../errors/to-bus-error.js';
+import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
+import type { SubscribeOptions } from '../interfaces/call-options.interface.js';
+import type { EventHandler } from '../interfaces/handler.interface.js';
+import { endSpan, handlerParent, spanAttributes, startHandlerSpan, tracingActive, withSpan } from '../observability/bus-tracing.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { assertName, assertPattern } from '../protocol/subjects.js';
+import { resolveRetry, RetryExecutor } from '../resilience/retry-executor.js';
+import type { BusRuntime } from '../runtime/bus-runtime.js';
+import type { TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
+import { publishDeadLetter } from './dead-letter.js';
+
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * Event subscriptions: each event runs its handler in the event's call context (with a span when tracing is on),
+ * a failing handler is retried per its policy, and an event whose handler fails for good is dead-lettered.
+ */
+export class EventDispatcher {
+  private readonly subs = new Set<TransportSubscription>();
+
+  constructor(private readonly rt: BusRuntime) {}
+
+  /**
+   * Subscribes to events matching `pattern` (NATS wildcards `*` and `>`). The handler runs inside the event's
+   * call context, so calls it makes carry the event's session. Its errors are logged, never sent back.
+   */
+  subscribe<P = unknown>(pattern: string, handler: EventHandler<P>, options: SubscribeOptions = {}): BusSubscription {
+    this.rt.assertOpen();
+    assertPattern(pattern, 'event pattern');
+    if (options.queue !== undefined) assertName(options.queue, 'queue group');
+    const sub = this.rt.transport.subscribe(this.rt.subjects.event(pattern), (msg) => this.deliver(pattern, msg, handler as EventHandler, options), {
+      queue: options.queue,
+    });
+    this.subs.add(sub);
+    return {
+      unsubscribe: () => {
+        sub.unsubscribe();
+        this.subs.delete(sub);
+      },
+      ready: this.rt.transport.flush(),
+    };
+  }
+
+  /** Ends every subscription (the bus is closing). */
+  stop(): void {
+    for (const sub of this.subs) sub.unsubscribe();
+    this.subs.clear();
+  }
+
+  private deliver(pattern: string, msg: TransportMessage, handler: EventHandler, options: SubscribeOptions): void {
+    const env = msg.envelope;
+    if (!env) {
+      this.rt.stats.invalidMessages++;
+      this.rt.logger.warn(`invalid event on ${msg.subject}: ${msg.error?.message ?? 'no body'}`);
+      return;
+    }
+    this.rt.stats.eventsDelivered++;
+    const started = Date.now();
+    const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
+    let run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));
+    let span: Span | undefined;
+    if (this.rt.options.telemetry && tracingActive()) {
+      const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
+      const s = startHandlerSpan('event', pattern, parent, spanAttributes(this.rt.transport.kind, 'process', msg.subject, env, pattern));
+      const inner = run;
+      run = () => withSpan(parent, s, inner);
+      span = s;
+    }
+    const done = (error?: BusError) => {
+      if (span) endSpan(span, error);
+      this.rt.metrics?.recordHandled('event', pattern, error ? error.code : 'ok', Date.now() - started);
+    };
+    // The fast path: a synchronous handler that succeeds costs no promise.
+    let first: unknown;
+    try {
+      first = run();
+    } catch (err) {
+      void this.eventFailed(pattern, msg.subject, env, run, options, err).then(done);
+      return;
+    }
+    if (first && typeof (first as Promise<unknown>).then === 'function') {
+      (first as Promise<unknown>).then(
+        () => done(),
+        (err: unknown) => this.eventFailed(pattern, msg.subject, env, run, options, err).then(done),
+      );
+    } else {
+      done();
+    }
+  }
+
+  /**
+   * Retries a failed event handler per its policy; when it fails for good, logs it and dead-letters the event.
+   * Resolves with the final error, or undefined when a retry succeeded.
+   */
+  private async eventFailed(pattern: string, subject: string, env: Envelope, run: () => unknown, options: SubscribeOptions, firstError: unknown): Promise<BusError | undefined> {
+    const policy = resolveRetry(options.retry);
+    let attempt = 1;
+    let error = toBusError(firstError);
+    let cause: unknown = firstError;
+    if (policy) {
+      const outcome = await new RetryExecutor(policy, this.rt.stats).run(() => run(), { firstFailure: firstError });
+      if (outcome.ok) return undefined;
+      ({ error, cause, attempts: attempt } = outcome);
+    }
+    this.rt.stats.handlerErrors++;
+    this.rt.logger.error(
+      `event handler for "${pattern}" failed on ${env.event_type} after ${attempt} attempt(s): ${(cause as Error)?.message ?? cause}`,
+      (cause as Error)?.stack,
+    );
+    if (options.deadLetter !== false) publishDeadLetter(this.rt, env, error, { attempts: attempt, subject, consumer: pattern });
+    return error;
+  }
+}

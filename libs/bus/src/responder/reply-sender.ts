@@ -1,0 +1,86 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { countHandlerFailure } from '../errors/handler-failures.js';
+import { toBusError } from '../errors/to-bus-error.js';
+import { createReply } from '../protocol/envelope-factory.js';
+import { EventTypes, SCHEMA_VERSION, SPEC_VERSION, type Envelope } from '../protocol/envelope.js';
+import { Extensions } from '../protocol/extensions.js';
+import { newEventId, nowRfc3339 } from '../protocol/ids.js';
+import { replyEncoder, type ReplyEncoder } from '../protocol/reply-encoder.js';
+import type { BusRuntime } from '../runtime/bus-runtime.js';
+import type { TransportMessage } from '../transport/transport.interface.js';
+import type { Inflight } from './inflight.js';
+
+/** Writes a responder's reply frames: stream frames, the terminal frame, error frames and INVALID_REQUEST answers. */
+export class ReplySender {
+  constructor(private readonly rt: BusRuntime) {}
+
+  /** Publishes a non-terminal frame of a stream (deltas may share a socket write with the rest of this turn). */
+  frame(call: Inflight, eventType: string, payload: unknown, seq: number, metadata?: Record<string, unknown>): void {
+    const frame = createReply(call.request, eventType, payload, { from: this.rt.agentId, seq, metadata });
+    this.rt.transport.publish(call.replyTo, frame, {
+      chunk: call.ext.has(Extensions.CHUNK),
+      defer: eventType === EventTypes.DELTA,
+      encode: this.encoderOf(call),
+    });
+    this.rt.stats.framesSent++;
+  }
+
+  /** Sends the terminal frame; if that publish fails, an error frame takes the same seq so no hole is left. */
+  terminal(call: Inflight, eventType: string, payload: unknown, seq: number): void {
+    const frame = createReply(call.request, eventType, payload, { from: this.rt.agentId, seq, isFinal: true });
+    try {
+      this.rt.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK), encode: this.encoderOf(call) });
+      this.rt.stats.framesSent++;
+      return;
+    } catch (err) {
+      const cause = err instanceof BusError ? err : new BusError(ErrorCodes.CODEC_FAILURE, `reply could not be encoded: ${(err as Error).message}`);
+      if (eventType === EventTypes.ERROR && err instanceof BusError && err.code === ErrorCodes.TRANSPORT_FAILURE) {
+        this.rt.logger.warn(`could not send error reply for ${call.request.event_id}: ${cause.message}`);
+        return;
+      }
+      this.error(call.request, call.replyTo, cause, seq);
+    }
+  }
+
+  /** Ends a call whose handler failed: the error (the abort reason when it was aborted) as the terminal frame. */
+  handlerFailed(target: string, call: Inflight, err: unknown, seq: number): void {
+    const signal = call.abort;
+    const error = signal.aborted && !(err instanceof BusError) ? toBusError(signal.reason) : toBusError(err);
+    call.error = error;
+    countHandlerFailure(this.rt.stats, this.rt.logger, target, error, err, signal.aborted);
+    this.terminal(call, EventTypes.ERROR, error.toPayload(), seq);
+  }
+
+  error(request: Envelope, replyTo: string, error: BusError, seq: number): void {
+    const frame = createReply(request, EventTypes.ERROR, error.toPayload(), { from: this.rt.agentId, seq, isFinal: true });
+    try {
+      this.rt.transport.publish(replyTo, frame);
+    } catch (err) {
+      this.rt.logger.warn(`could not send error reply: ${(err as Error).message}`);
+    }
+  }
+
+  /** Bad input on a request subject: count it, log it, answer INVALID_REQUEST where there is a reply subject. */
+  invalid(msg: TransportMessage, error: BusError, env?: Envelope): void {
+    this.rt.stats.invalidMessages++;
+    this.rt.logger.warn(`invalid message on ${msg.subject}: ${error.message}`);
+    const replyTo = env?.reply_to || msg.reply;
+    if (!replyTo) return;
+    // An undecodable body has no event_id to correlate with: the error frame stands on a placeholder request and
+    // reaches the caller through its reply subject, which is how callers match replies.
+    const request: Envelope = env ?? {
+      spec_version: SPEC_VERSION,
+      schema_version: SCHEMA_VERSION,
+      event_id: newEventId(),
+      event_type: EventTypes.REQUEST,
+      occurred_at: nowRfc3339(),
+    };
+    const code = error.code === ErrorCodes.CODEC_FAILURE ? ErrorCodes.INVALID_REQUEST : error.code;
+    this.error(request, replyTo, new BusError(code, error.message, { cause: error.details }), 0);
+  }
+
+  private encoderOf(call: Inflight): ReplyEncoder {
+    return (call.encode ??= replyEncoder(call.request, this.rt.agentId));
+  }
+}

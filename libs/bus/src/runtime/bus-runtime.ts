@@ -1,0 +1,85 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { DEFAULT_REORDER_LIMITS } from '../caller/reorder-buffer.js';
+import type { BusClientOptions, ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
+import type { BusMetrics } from '../observability/bus-metrics.js';
+import { assertName, DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/subjects.js';
+import type { Transport } from '../transport/transport.interface.js';
+import { consoleBusLogger, type BusLogger } from './bus-logger.js';
+import { BusStats } from './bus-stats.js';
+
+/**
+ * What the caller, the responder and the inbox router of one bus share: who this agent is, the transport, the
+ * subject scheme, the resolved options, the counters and the connection state. Neither side owns it, so neither
+ * side needs the other.
+ */
+export class BusRuntime {
+  readonly agentId: string;
+  readonly subjects: SubjectScheme;
+  readonly stats = new BusStats();
+  readonly logger: BusLogger;
+  readonly options: ResolvedBusOptions;
+  /** The reply inbox of this bus: replies arrive on `{inbox}.{callId}`, control frames on `{inbox}.ctl.{id}`. */
+  readonly inbox: string;
+  /** Set once the bus is built, when telemetry is on. */
+  metrics?: BusMetrics;
+  connected = false;
+  closing = false;
+  /** Set when the server refused the reply inbox subscription: calls fail with it. */
+  inboxError?: BusError;
+  private nextCallId = 0;
+
+  constructor(
+    readonly transport: Transport,
+    options: BusClientOptions,
+  ) {
+    assertName(options.agentId, 'agent id');
+    this.agentId = options.agentId;
+    this.subjects = new SubjectScheme(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX, options.tenant || undefined);
+    this.logger = options.logger ?? consoleBusLogger;
+    this.options = resolveOptions(options);
+    this.inbox = transport.newInbox();
+  }
+
+  get isOpen(): boolean {
+    return this.connected && !this.closing;
+  }
+
+  /** A new call id, unique on this bus (the last token of a reply subject). */
+  newCallId(): string {
+    return (this.nextCallId++).toString(36);
+  }
+
+  assertOpen(): void {
+    if (!this.connected || this.closing) {
+      throw new BusError(ErrorCodes.TRANSPORT_FAILURE, this.closing ? 'bus client is closed' : 'bus client is not connected; call connect() first');
+    }
+  }
+
+  /** Open, and able to hear replies. */
+  assertCanCall(): void {
+    this.assertOpen();
+    if (this.inboxError) throw this.inboxError;
+  }
+}
+
+function resolveOptions(options: BusClientOptions): ResolvedBusOptions {
+  return {
+    agentId: options.agentId,
+    tenant: options.tenant || undefined,
+    defaultTimeout: options.defaultTimeout ?? 30_000,
+    defaultStreamTimeout: options.defaultStreamTimeout ?? 300_000,
+    streamWindow: Math.max(2, options.streamWindow ?? 256),
+    maxBufferedFrames: options.maxBufferedFrames ?? 4096,
+    livenessInterval: options.livenessInterval ?? 5_000,
+    reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },
+    policies: options.policies,
+    telemetry: options.telemetry ?? true,
+  };
+}
+
+/** A transport error as a BusError (TRANSPORT_FAILURE unless it already is one). */
+export function asTransportError(err: unknown): BusError {
+  if (err instanceof BusError) return err;
+  return new BusError(ErrorCodes.TRANSPORT_FAILURE, (err as Error)?.message ?? String(err));
+}
