@@ -1,6 +1,7 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BusClient } from '../bus/bus-client.js';
+import type { BusLogger } from '../runtime/bus-logger.js';
 import { BusServer } from '../nest/bus-server.js';
 import { BUS_MODULE_OPTIONS, BusConfigurableModule } from './bus-module-definition.js';
 import type { BusModuleOptions } from './bus-module-options.interface.js';
@@ -29,19 +30,9 @@ import { createTransport } from './create-transport.js';
       inject: [BUS_MODULE_OPTIONS],
       useFactory: async (options: BusModuleOptions): Promise<BusClient> => {
         const transport = await createTransport(options.transport);
-        const logger = new Logger('Bus');
-        const client = new BusClient(transport, {
-          agentId: options.agentId,
-          subjectPrefix: options.subjectPrefix,
-          tenant: options.tenant,
-          defaultTimeout: options.defaultTimeout,
-          defaultStreamTimeout: options.defaultStreamTimeout,
-          streamWindow: options.streamWindow,
-          livenessInterval: options.livenessInterval,
-          policies: options.policies,
-          telemetry: options.telemetry,
-          logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m, t) => logger.error(m, t), debug: (m) => logger.debug(m) },
-        });
+        // Every BusClientOptions field passes through as given; only the logger has a Nest default.
+        const { transport: _transport, ...clientOptions } = options;
+        const client = new BusClient(transport, { ...clientOptions, logger: clientOptions.logger ?? nestBusLogger() });
         await client.connect();
         return client;
       },
@@ -59,4 +50,9 @@ export class BusModule extends BusConfigurableModule implements OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     await this.bus.close();
   }
+}
+
+function nestBusLogger(): BusLogger {
+  const logger = new Logger('Bus');
+  return { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m, t) => logger.error(m, t), debug: (m) => logger.debug(m) };
 }

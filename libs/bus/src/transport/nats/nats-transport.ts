@@ -1,19 +1,4 @@
-import { readFileSync } from 'node:fs';
-import {
-  connect,
-  credsAuthenticator,
-  Empty,
-  headers as natsHeaders,
-  nkeyAuthenticator,
-  nuid,
-  type Authenticator,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type NodeConnectionOptions,
-  type Status,
-  type Subscription,
-} from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import { consoleBusLogger, type BusLogger } from '../../runtime/bus-logger.js';
 import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
@@ -30,33 +15,15 @@ import type {
   TransportSubscribeOptions,
   TransportSubscription,
 } from '../transport.interface.js';
-import { ChunkHeaders, chunkSizeFor, joinChunks, splitChunks, type OutgoingTransfer } from './chunking.js';
+import { ChunkHeaders } from './chunking.js';
+import { ChunkExchange } from './nats-chunk-exchange.js';
+import { loadNatsClient, uniqueToken, type NatsClient } from './nats-client.js';
+import { natsConnectionOptions } from './nats-connection-options.js';
 import { connectError, operationError, permissionError } from './nats-errors.js';
 import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOptions } from './nats-transport-options.js';
 
 const encoder = new TextEncoder();
 
-/**
- * A `.creds` file's bytes. One that cannot be read, or is not a creds file, is a credentials problem (nats.js
- * would report the second only at connect, as a connection failure to retry).
- */
-function readCredsFile(path: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new BusError(ErrorCodes.AUTH_FAILURE, `NATS credentials file ${path} cannot be read: ${(err as Error).message}`, { retryable: false, cause: { credsFile: path } });
-  }
-  const text = Buffer.from(bytes).toString('utf8');
-  if (!/-{3,}BEGIN NATS USER JWT-{3,}/.test(text) || !/-{3,}BEGIN USER NKEY SEED-{3,}/.test(text)) {
-    throw new BusError(
-      ErrorCodes.AUTH_FAILURE,
-      `NATS credentials file ${path} is not a .creds file: it needs a "BEGIN NATS USER JWT" and a "BEGIN USER NKEY SEED" block (as nsc writes them)`,
-      { retryable: false, cause: { credsFile: path } },
-    );
-  }
-  return bytes;
-}
 /** NATS servers default to 1 MiB; used until the server's INFO says otherwise. */
 const DEFAULT_SERVER_MAX_PAYLOAD = 1024 * 1024;
 /** How many recent publishes with a reply subject are remembered, to fail them on a permission violation. */
@@ -69,17 +36,6 @@ interface SubRecord {
   readonly onRefused?: (error: BusError) => void;
   active: boolean;
   sub?: Subscription;
-}
-
-/** A chunked message being received: chunks arrive on `<chunkInbox>.c.<key>`. */
-interface Assembly {
-  readonly rec: SubRecord;
-  readonly subject: string;
-  readonly reply?: string;
-  readonly parts: Array<Uint8Array | undefined>;
-  readonly bytes: number;
-  received: number;
-  readonly timer: NodeJS.Timeout;
 }
 
 /**
@@ -103,19 +59,24 @@ export class NatsTransport implements Transport {
   private readonly listeners = new Set<(s: TransportStatus, d?: string) => void>();
   private readonly subs = new Set<SubRecord>();
   private readonly servers: string[];
-  private readonly logger: BusLogger;
-  private readonly maxMessageSize: number;
-  private readonly chunkTimeout: number;
+  /** @internal */
+  readonly logger: BusLogger;
+  /** @internal */
+  readonly maxMessageSize: number;
+  /** @internal */
+  readonly chunkTimeout: number;
   private serverMaxPayload = DEFAULT_SERVER_MAX_PAYLOAD;
   /** Subjects of this transport's chunk machinery: `.s.<id>` (pull requests) and `.c.<key>` (chunks in). */
-  private readonly inboxPrefix: string;
-  private readonly chunkInbox: string;
-  private readonly transfers = new Map<string, OutgoingTransfer>();
+  /** @internal */
+  readonly inboxPrefix: string;
+  /** @internal */
+  readonly chunkInbox: string;
   /** Publishes marked `defer`, sent together at the end of the turn (one socket write instead of one each). */
   private deferred: Array<[string, string | Uint8Array, { reply: string } | undefined]> = [];
   private deferScheduled = false;
-  private readonly assemblies = new Map<string, Assembly>();
-  private assemblyCounter = 0;
+  private readonly chunks: ChunkExchange<SubRecord>;
+  /** The client package, loaded by connect() (an optional peer). */
+  private loadedClient?: NatsClient;
   private readonly recentSubject: Array<string | undefined> = new Array(RECENT);
   private readonly recentReply: Array<string | undefined> = new Array(RECENT);
   private recentAt = 0;
@@ -130,6 +91,7 @@ export class NatsTransport implements Transport {
     assertName(prefix, 'inboxPrefix');
     this.inboxPrefix = prefix;
     this.chunkInbox = this.newInbox();
+    this.chunks = new ChunkExchange<SubRecord>(this);
   }
 
   get status(): TransportStatus {
@@ -155,10 +117,21 @@ export class NatsTransport implements Transport {
     }));
   }
 
+  /** @internal The client package (after connect). */
+  get client(): NatsClient {
+    return this.loadedClient!;
+  }
+
+  /** @internal */
+  openConnection(): NatsConnection | undefined {
+    return this.nc;
+  }
+
   private async doConnect(): Promise<void> {
+    const client = (this.loadedClient ??= await loadNatsClient());
     let nc: NatsConnection;
     try {
-      nc = await connect(this.connectionOptions());
+      nc = await client.connect(natsConnectionOptions(client, this.options, this.servers));
     } catch (err) {
       throw connectError(err, this.servers, this.options.tls !== undefined);
     }
@@ -168,39 +141,14 @@ export class NatsTransport implements Transport {
     }
     this.nc = nc;
     if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
-    nc.subscribe(`${this.chunkInbox}.>`, { callback: (err, msg) => this.onChunkMessage(err, msg) });
+    nc.subscribe(`${this.chunkInbox}.>`, { callback: (err, msg) => this.chunks.onMessage(err, msg) });
     void this.watchStatus(nc);
     void nc.closed().then((err) => {
-      this.dropChunkState();
+      this.chunks.drop();
       if (err) this.logger.warn(`NATS connection closed: ${(err as Error).message}`);
       this.setStatus('closed', err ? (err as Error).message : undefined);
     });
     this.setStatus('connected', `connected to ${nc.getServer()}`);
-  }
-
-  private connectionOptions(): NodeConnectionOptions {
-    const o = this.options;
-    const authenticators: Authenticator[] = [];
-    if (o.credsFile) authenticators.push(credsAuthenticator(readCredsFile(o.credsFile)));
-    if (o.nkeySeed) authenticators.push(nkeyAuthenticator(encoder.encode(o.nkeySeed)));
-    const opts: NodeConnectionOptions = {
-      servers: this.servers,
-      noAsyncTraces: true,
-      reconnect: o.reconnect ?? true,
-      maxReconnectAttempts: o.maxReconnectAttempts ?? -1,
-      reconnectTimeWait: o.reconnectTimeWait ?? 2000,
-      reconnectJitter: o.reconnectJitter ?? 100,
-      timeout: o.timeout ?? 5000,
-    };
-    if (o.name) opts.name = o.name;
-    if (o.user !== undefined) opts.user = o.user;
-    if (o.pass !== undefined) opts.pass = o.pass;
-    if (o.token !== undefined) opts.token = o.token;
-    if (authenticators.length > 0) opts.authenticator = authenticators.length === 1 ? authenticators[0] : authenticators;
-    if (o.tls) opts.tls = { ...o.tls };
-    if (o.pingInterval !== undefined) opts.pingInterval = o.pingInterval;
-    if (o.maxPingOut !== undefined) opts.maxPingOut = o.maxPingOut;
-    return opts;
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -283,7 +231,7 @@ export class NatsTransport implements Transport {
     this.flushDeferred();
     for (const rec of this.subs) rec.active = false;
     this.subs.clear();
-    this.dropChunkState();
+    this.chunks.drop();
     const nc = this.nc;
     if (nc && !nc.isClosed() && this.state !== 'connected') {
       // Nothing can be drained without a server: close at once instead of waiting out the drain timeout.
@@ -337,7 +285,7 @@ export class NatsTransport implements Transport {
           );
         } else {
           this.flushDeferred();
-          this.publishChunked(nc, subject, bytes, reply);
+          this.chunks.publish(nc, subject, bytes, reply);
         }
       }
     } catch (err) {
@@ -411,7 +359,7 @@ export class NatsTransport implements Transport {
   }
 
   newInbox(): string {
-    return `${this.inboxPrefix}.${nuid.next()}`;
+    return `${this.inboxPrefix}.${uniqueToken()}`;
   }
 
   async flush(): Promise<void> {
@@ -455,14 +403,15 @@ export class NatsTransport implements Transport {
         return;
       }
       if (h.has(ChunkHeaders.ID)) {
-        this.receiveChunked(rec, msg, h);
+        this.chunks.receive(rec, msg, h);
         return;
       }
     }
     this.deliverBody(rec, msg.subject, msg.reply || undefined, msg.data);
   }
 
-  private deliverBody(rec: SubRecord, subject: string, reply: string | undefined, data: Uint8Array): void {
+  /** @internal */
+  deliverBody(rec: SubRecord, subject: string, reply: string | undefined, data: Uint8Array): void {
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(data);
@@ -474,7 +423,8 @@ export class NatsTransport implements Transport {
     this.deliver(rec, reply ? { subject, reply, envelope } : { subject, envelope });
   }
 
-  private deliver(rec: SubRecord, m: TransportMessage): void {
+  /** @internal */
+  deliver(rec: SubRecord, m: TransportMessage): void {
     if (!rec.active) return;
     try {
       rec.handler(m);
@@ -484,138 +434,6 @@ export class NatsTransport implements Transport {
         throw err;
       });
     }
-  }
-
-  // ------------------------------------------------------------------ chunking
-
-  private publishChunked(nc: NatsConnection, subject: string, bytes: Uint8Array, reply: string | undefined): void {
-    const chunks = splitChunks(bytes, chunkSizeFor(this.maxPayload));
-    const id = nuid.next();
-    const timer = setTimeout(() => this.transfers.delete(id), this.chunkTimeout);
-    timer.unref();
-    this.transfers.set(id, { chunks, once: reply !== undefined || subject.startsWith(`${this.inboxPrefix}.`), timer });
-    const h = natsHeaders();
-    h.set(ChunkHeaders.ID, id);
-    h.set(ChunkHeaders.COUNT, String(chunks.length));
-    h.set(ChunkHeaders.BYTES, String(bytes.length));
-    h.set(ChunkHeaders.SOURCE, `${this.chunkInbox}.s.${id}`);
-    try {
-      nc.publish(subject, Empty, reply ? { reply, headers: h } : { headers: h });
-    } catch (err) {
-      clearTimeout(timer);
-      this.transfers.delete(id);
-      throw err;
-    }
-  }
-
-  private receiveChunked(rec: SubRecord, msg: Msg, h: MsgHdrs): void {
-    const subject = msg.subject;
-    const reply = msg.reply || undefined;
-    const count = Number(h.get(ChunkHeaders.COUNT));
-    const bytes = Number(h.get(ChunkHeaders.BYTES));
-    const source = h.get(ChunkHeaders.SOURCE);
-    const fail = (error: BusError) => this.deliver(rec, reply ? { subject, reply, error } : { subject, error });
-    if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(bytes) || bytes < 1 || !source || count > bytes) {
-      fail(new BusError(ErrorCodes.INVALID_REQUEST, `malformed chunked message on ${subject}`));
-      return;
-    }
-    if (bytes > this.maxMessageSize) {
-      fail(
-        new BusError(
-          ErrorCodes.INVALID_REQUEST,
-          `chunked message of ${bytes} bytes on ${subject} exceeds the maximum message size (maxMessageSize ${this.maxMessageSize} bytes)`,
-          { cause: { size: bytes, limit: this.maxMessageSize } },
-        ),
-      );
-      return;
-    }
-    const key = (this.assemblyCounter++).toString(36);
-    const timer = setTimeout(() => {
-      if (!this.assemblies.delete(key)) return;
-      fail(new BusError(ErrorCodes.TRANSPORT_FAILURE, `timed out after ${this.chunkTimeout} ms waiting for the chunks of a message on ${subject}`));
-    }, this.chunkTimeout);
-    timer.unref();
-    this.assemblies.set(key, { rec, subject, reply, parts: new Array(count), bytes, received: 0, timer });
-    try {
-      this.nc!.publish(source, Empty, { reply: `${this.chunkInbox}.c.${key}` });
-    } catch (err) {
-      clearTimeout(timer);
-      this.assemblies.delete(key);
-      fail(operationError(err, `fetching the chunks of a message on ${subject}`));
-    }
-  }
-
-  /** Pull requests for chunks we sent, and chunks of messages we receive. */
-  private onChunkMessage(err: Error | null, msg: Msg): void {
-    if (err) {
-      this.logger.error(`chunk subscription ${this.chunkInbox}.> failed: ${err.message}; large messages cannot be exchanged`);
-      return;
-    }
-    const rest = msg.subject.slice(this.chunkInbox.length + 1);
-    if (rest.startsWith('s.')) this.servePull(rest.slice(2), msg);
-    else if (rest.startsWith('c.')) this.acceptChunk(rest.slice(2), msg);
-  }
-
-  private servePull(id: string, msg: Msg): void {
-    const reply = msg.reply;
-    const nc = this.nc;
-    if (!reply || !nc) return;
-    const t = this.transfers.get(id);
-    try {
-      if (!t) {
-        const h = natsHeaders();
-        h.set(ChunkHeaders.ID, id);
-        h.set(ChunkHeaders.ERROR, 'unknown or expired transfer');
-        nc.publish(reply, Empty, { headers: h });
-        return;
-      }
-      if (t.once) {
-        clearTimeout(t.timer);
-        this.transfers.delete(id);
-      }
-      t.chunks.forEach((chunk, i) => {
-        const h = natsHeaders();
-        h.set(ChunkHeaders.ID, id);
-        h.set(ChunkHeaders.INDEX, String(i));
-        nc.publish(reply, chunk, { headers: h });
-      });
-    } catch (e) {
-      this.logger.warn(`could not send chunks of ${id}: ${(e as Error).message}`);
-    }
-  }
-
-  private acceptChunk(key: string, msg: Msg): void {
-    const a = this.assemblies.get(key);
-    if (!a) return;
-    const h = msg.headers;
-    const failWith = (why: string) => {
-      clearTimeout(a.timer);
-      this.assemblies.delete(key);
-      const error = new BusError(ErrorCodes.TRANSPORT_FAILURE, `chunked message on ${a.subject} could not be fetched: ${why}`);
-      this.deliver(a.rec, a.reply ? { subject: a.subject, reply: a.reply, error } : { subject: a.subject, error });
-    };
-    if (!h) return failWith('chunk without headers');
-    if (h.hasError) return failWith(h.code === 503 ? 'the sender is gone' : `status ${h.code}`);
-    const problem = h.get(ChunkHeaders.ERROR);
-    if (problem) return failWith(problem);
-    const i = Number(h.get(ChunkHeaders.INDEX));
-    if (!Number.isInteger(i) || i < 0 || i >= a.parts.length) return failWith(`bad chunk index ${h.get(ChunkHeaders.INDEX)}`);
-    if (a.parts[i]) return;
-    a.parts[i] = msg.data.slice();
-    a.received++;
-    if (a.received < a.parts.length) return;
-    clearTimeout(a.timer);
-    this.assemblies.delete(key);
-    const whole = joinChunks(a.parts, a.bytes);
-    if (!whole) return failWith(`chunks do not add up to ${a.bytes} bytes`);
-    this.deliverBody(a.rec, a.subject, a.reply, whole);
-  }
-
-  private dropChunkState(): void {
-    for (const t of this.transfers.values()) clearTimeout(t.timer);
-    this.transfers.clear();
-    for (const a of this.assemblies.values()) clearTimeout(a.timer);
-    this.assemblies.clear();
   }
 
   // ------------------------------------------------------------------ status
