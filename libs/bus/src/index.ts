@@ -52,16 +52,16 @@ export * from './module/bus-module-definition.js';
 export * from './module/bus-module-options.interface.js';
 export * from './module/bus-session.js';
 export * from './module/create-transport.js';
-export * from './nest/bus.constants.js';
-export * from './nest/bus-server.js';
-export * from './nest/bus-microservice.js';
+export * from './constants.js';
+export * from './server/bus-server.js';
+export * from './server/bus-microservice.js';
 export * from './ctx-host/bus-rpc-context.js';
 export * from './decorators/invoke.decorator.js';
 export * from './decorators/stream.decorator.js';
 export * from './decorators/subscribe.decorator.js';
 export * from './decorators/handler-metadata.js';
 export { Payload, Ctx, Session, Signal, Writer } from './decorators/param.decorators.js';
-export * from './nest/bus-error-http.filter.js';
+export * from './exceptions/bus-error-http.filter.js';
 // Optional peer dependencies
 export * from './utils/load-package.js';
 // Resilience

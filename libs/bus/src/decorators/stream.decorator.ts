@@ -1,7 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import type { HandlerOptions } from '../interfaces/call-options.interface.js';
 import { assertName } from '../protocol/subjects.js';
-import { BUS_HANDLER_METADATA } from '../nest/bus.constants.js';
+import { BUS_HANDLER_METADATA } from '../constants.js';
 import type { BusHandlerMetadata } from './handler-metadata.js';
 
 /**

@@ -2,7 +2,7 @@ import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { DiscoveryModule } from '@nestjs/core';
 import { BusClient } from '../bus/bus-client.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
-import { BusServer } from '../nest/bus-server.js';
+import { BusServer } from '../server/bus-server.js';
 import { BUS_MODULE_OPTIONS, BusConfigurableModule } from './bus-module-definition.js';
 import type { BusModuleOptions } from './bus-module-options.interface.js';
 import { BusSession } from './bus-session.js';

@@ -13,7 +13,7 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { HandlerContext } from '../interfaces/handler.interface.js';
 import type { TransportStatus } from '../transport/transport.interface.js';
-import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from './bus.constants.js';
+import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from '../constants.js';
 import { BusParamsFactory } from './bus-params-factory.js';
 import { plainHandler, type ExceptionsHandler } from './plain-handler.js';
 import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
