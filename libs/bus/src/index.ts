@@ -44,6 +44,11 @@ export * from './caller/reorder-buffer.js';
 export * from './runtime/bus-stats.js';
 export * from './runtime/bus-logger.js';
 export type { DeadLetterInfo } from './responder/dead-letter.js';
+// Nest ClientProxy over the bus, and the pattern → bus name rule it shares with the server
+export { BusClientProxy } from './client/bus-client-proxy.js';
+export * from './interfaces/bus-client-proxy-options.interface.js';
+export { patternToTarget } from './utils/pattern-target.js';
+export type { ServedPattern } from './server/nest-pattern-handlers.js';
 // Context
 export * from './context/call-context.js';
 // NestJS integration

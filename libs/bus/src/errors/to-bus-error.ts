@@ -70,7 +70,9 @@ function fromRpcError(error: unknown, fallbackMessage: string): BusError {
     const e = error as { code?: unknown; message?: unknown };
     if (isErrorCode(e.code)) return BusError.fromPayload(error);
     const message = typeof e.message === 'string' ? e.message : fallbackMessage;
-    return new BusError(ErrorCodes.AGENT_UNAVAILABLE, message, { retryable: false, cause: { ...(error as Record<string, unknown>) } });
+    // A guard's refusal, after Nest's RPC exception filter made it `{ status: 'error', message }`.
+    const code = message === 'Forbidden resource' ? ErrorCodes.AUTH_FAILURE : ErrorCodes.AGENT_UNAVAILABLE;
+    return new BusError(code, message, { retryable: false, cause: { ...(error as Record<string, unknown>) } });
   }
   return new BusError(ErrorCodes.AGENT_UNAVAILABLE, fallbackMessage, { retryable: false });
 }

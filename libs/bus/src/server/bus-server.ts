@@ -15,6 +15,7 @@ import type { HandlerContext } from '../interfaces/handler.interface.js';
 import type { TransportStatus } from '../transport/transport.interface.js';
 import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from '../constants.js';
 import { BusParamsFactory } from './bus-params-factory.js';
+import { serveNestPatterns, type ServedPattern } from './nest-pattern-handlers.js';
 import { plainHandler, type ExceptionsHandler } from './plain-handler.js';
 import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
 
@@ -56,6 +57,7 @@ export class BusServer extends Server implements CustomTransportStrategy {
   private readonly invokeContextCreator: ExternalContextCreator;
   private readonly streamContextCreator: ExternalContextCreator;
   private serving = false;
+  private patterns: ServedPattern[] = [];
   private readonly busLogger = new Logger('BusServer');
 
   constructor(
@@ -76,6 +78,10 @@ export class BusServer extends Server implements CustomTransportStrategy {
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
     try {
       this.serve();
+      // Nest has handed over its @MessagePattern/@EventPattern handlers (addHandler) by now.
+      const { registrations, served } = serveNestPatterns(this, this.bus, this.busLogger);
+      this.registrations.push(...registrations);
+      this.patterns = served;
     } catch (err) {
       callback(err);
       return;
@@ -100,6 +106,11 @@ export class BusServer extends Server implements CustomTransportStrategy {
 
   unwrap<T>(): T {
     return this.bus as unknown as T;
+  }
+
+  /** The `@MessagePattern`/`@EventPattern` handlers served, with their bus names. */
+  get patternHandlers(): readonly ServedPattern[] {
+    return this.patterns;
   }
 
   /** The handlers found at bootstrap (for diagnostics and documentation tools). */

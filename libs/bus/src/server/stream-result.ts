@@ -1,5 +1,5 @@
 import { isObservable, Observable } from 'rxjs';
-import { observableToAsyncIterable } from './observable-iterable.js';
+import { observableToAsyncIterable } from '../utils/observable-iterable.js';
 import { isAsyncIterable } from '../responder/async-iterable.js';
 
 /**
