@@ -1,18 +1,9 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import {
-  CallToolRequestSchema,
-  CancelledNotificationSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-  type CallToolResult,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
 import { assertName, type BusClient, BusError, type BusLogger, type BusSubscription, type CallOptions, ErrorCodes, EventTypes, toBusError } from '@openagentio/nestjs';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
 import { McpMetaKeys } from './mcp-tool-bridge.js';
@@ -150,6 +141,7 @@ export class McpBusEndpoint {
 
   /** Subscribes to the cancellation broadcast of the replicas. Call once the bus is connected. */
   async start(): Promise<void> {
+    await loadMcpSdk('McpBusEndpoint');
     if (!this.cancelEvent || this.cancelSub) return;
     this.cancelSub = this.bus.subscribe<CancelMessage>(this.cancelEvent, (msg) => {
       if (!msg || typeof msg.session_id !== 'string') return;
@@ -183,15 +175,16 @@ export class McpBusEndpoint {
    * Usable with any SDK server transport; `handle` and `serveStdio` use it.
    */
   createServer(sessionId: string | undefined): Server {
-    const server = new Server(
+    const sdk = mcpSdk();
+    const server = new sdk.Server(
       { name: this.options.name ?? 'openagentio-bus', version: this.options.version ?? '0.1.0' },
       { capabilities: { tools: { listChanged: false } }, instructions: this.options.instructions },
     );
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: this.toolList }));
-    server.setRequestHandler(CallToolRequestSchema, (req, extra) => this.callTool(sessionId, req.params, extra));
+    server.setRequestHandler(sdk.types.ListToolsRequestSchema, async () => ({ tools: this.toolList }));
+    server.setRequestHandler(sdk.types.CallToolRequestSchema, (req, extra) => this.callTool(sessionId, req.params, extra));
     // Cancellations go through the endpoint's registry: the call may run under another Server instance
     // (another POST) or another replica.
-    server.setNotificationHandler(CancelledNotificationSchema, async (n) => {
+    server.setNotificationHandler(sdk.types.CancelledNotificationSchema, async (n) => {
       const { requestId, reason } = n.params;
       if (requestId === undefined) return;
       this.cancel(sessionId, requestId, reason ?? 'cancelled by the MCP client');
@@ -205,6 +198,7 @@ export class McpBusEndpoint {
    */
   async handle(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): Promise<void> {
     try {
+      await loadMcpSdk('McpBusEndpoint');
       if (!(await this.authorized(req))) {
         res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
         res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized' }, id: null }));
@@ -249,7 +243,7 @@ export class McpBusEndpoint {
         res.setHeader('mcp-session-id', sessionId);
       }
       const server = this.createServer(sessionId);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const transport = new (mcpSdk().StreamableHTTPServerTransport)({ sessionIdGenerator: undefined });
       res.on('close', () => {
         void transport.close().catch(() => undefined);
         void server.close().catch(() => undefined);
@@ -300,10 +294,11 @@ export class McpBusEndpoint {
    * `sessionId` or a new UUID.
    */
   async serveStdio(options: { stdin?: Readable; stdout?: Writable; sessionId?: string } = {}): Promise<Server> {
+    await loadMcpSdk('McpBusEndpoint');
     const server = this.createServer(options.sessionId ?? randomUUID());
     this.stdioServers.add(server);
     server.onclose = () => this.stdioServers.delete(server);
-    await server.connect(new StdioServerTransport(options.stdin, options.stdout));
+    await server.connect(new (mcpSdk().StdioServerTransport)(options.stdin, options.stdout));
     return server;
   }
 
@@ -315,7 +310,7 @@ export class McpBusEndpoint {
     extra: { signal: AbortSignal; requestId: string | number; sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void> },
   ): Promise<CallToolResult> {
     const binding = this.tools.get(params.name);
-    if (!binding) throw new McpError(ErrorCode.InvalidParams, `Tool ${params.name} not found`);
+    if (!binding) throw new (mcpSdk().types.McpError)(mcpSdk().types.ErrorCode.InvalidParams, `Tool ${params.name} not found`);
     const args = params.arguments ?? {};
     if (binding.validator) {
       try {

@@ -1,17 +1,7 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  ErrorCode,
-  ListRootsRequestSchema,
-  McpError,
-  ToolListChangedNotificationSchema,
-  type CallToolResult,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
 import { BusError, type BusSubscription, type Envelope, ErrorCodes, Extensions, type HandlerContext, MetaKeys, parseExtensions } from '@openagentio/nestjs';
 import {
   PermanentBridgeError,
@@ -145,7 +135,7 @@ export class McpToolBridge implements Bridge {
   /** Pid of the stdio child, while it runs. */
   get pid(): number | undefined {
     const t = this.transport;
-    return t instanceof StdioClientTransport ? (t.pid ?? undefined) : undefined;
+    return t instanceof mcpSdk().StdioClientTransport ? (t.pid ?? undefined) : undefined;
   }
 
   get status(): BridgeState {
@@ -163,16 +153,17 @@ export class McpToolBridge implements Bridge {
     this.state = 'starting';
     this.permanentFailure = false;
     const generation = ++this.generation;
-    const client = new Client(CLIENT_INFO, { capabilities: this.config.roots ? { roots: { listChanged: true } } : {} });
+    const sdk = await loadMcpSdk('McpToolBridge');
+    const client = new sdk.Client(CLIENT_INFO, { capabilities: this.config.roots ? { roots: { listChanged: true } } : {} });
     const transport = this.createTransport();
     this.client = client;
     this.transport = transport;
     this.instrument(transport);
     if (this.config.roots) {
       const roots = this.config.roots;
-      client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: roots.map((r) => ({ ...r })) }));
+      client.setRequestHandler(sdk.types.ListRootsRequestSchema, async () => ({ roots: roots.map((r) => ({ ...r })) }));
     }
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    client.setNotificationHandler(sdk.types.ToolListChangedNotificationSchema, async () => {
       if (generation === this.generation) this.scheduleRefresh();
     });
     client.onerror = (err) => {
@@ -267,10 +258,10 @@ export class McpToolBridge implements Bridge {
   private createTransport(): Transport {
     const c = this.config;
     if (c.transport === 'stdio') {
-      const t = new StdioClientTransport({
+      const t = new (mcpSdk().StdioClientTransport)({
         command: c.command!,
         args: c.args ?? [],
-        env: { ...getDefaultEnvironment(), ...(c.env ?? {}) },
+        env: { ...mcpSdk().getDefaultEnvironment(), ...(c.env ?? {}) },
         cwd: c.cwd,
         stderr: c.stderr ?? 'pipe',
       });
@@ -288,9 +279,9 @@ export class McpToolBridge implements Bridge {
     const url = new URL(c.url!);
     if (c.transport === 'sse') {
       // requestInit headers also go on the SSE GET (the SDK merges them into the EventSource fetch).
-      return new SSEClientTransport(url, { requestInit: { headers } });
+      return new (mcpSdk().SSEClientTransport)(url, { requestInit: { headers } });
     }
-    return new StreamableHTTPClientTransport(url, { requestInit: { headers } });
+    return new (mcpSdk().StreamableHTTPClientTransport)(url, { requestInit: { headers } });
   }
 
   /** Counts outgoing cancellations (what tests and health details show). */
@@ -566,16 +557,16 @@ export class McpToolBridge implements Bridge {
       if (generation === this.generation) this.connectionLost(new PermanentBridgeError(`bridge "${this.name}": ${e.message}`));
       return e;
     }
-    if (err instanceof McpError) {
+    if (err instanceof mcpSdk().types.McpError) {
       switch (err.code) {
-        case ErrorCode.RequestTimeout:
+        case mcpSdk().types.ErrorCode.RequestTimeout:
           return new BusError(ErrorCodes.AGENT_TIMEOUT, `MCP tool "${toolName}" timed out: ${msg}`, { cause });
-        case ErrorCode.InvalidParams:
-        case ErrorCode.InvalidRequest:
+        case mcpSdk().types.ErrorCode.InvalidParams:
+        case mcpSdk().types.ErrorCode.InvalidRequest:
           return new BusError(ErrorCodes.INVALID_REQUEST, msg, { cause: { ...cause, mcp_code: err.code } });
-        case ErrorCode.MethodNotFound:
+        case mcpSdk().types.ErrorCode.MethodNotFound:
           return new BusError(ErrorCodes.NO_HANDLER, msg, { cause: { ...cause, mcp_code: err.code } });
-        case ErrorCode.ConnectionClosed:
+        case mcpSdk().types.ErrorCode.ConnectionClosed:
           if (generation === this.generation) this.connectionLost(new Error(`MCP server ${this.endpointLabel()} closed the connection`));
           return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server connection lost: ${msg}`, { retryable: true, cause });
         default:
@@ -634,16 +625,16 @@ function wantsDeltas(env: Envelope): boolean {
 }
 
 function isAuthError(err: unknown): boolean {
-  if (err instanceof UnauthorizedError) return true;
-  if (err instanceof StreamableHTTPError) return err.code === 401 || err.code === 403;
+  if (err instanceof mcpSdk().UnauthorizedError) return true;
+  if (err instanceof mcpSdk().StreamableHTTPError) return err.code === 401 || err.code === 403;
   const e = err as { code?: unknown; message?: unknown };
-  if (e && (e.code === 401 || e.code === 403) && !(err instanceof McpError)) return true;
+  if (e && (e.code === 401 || e.code === 403) && !(err instanceof mcpSdk().types.McpError)) return true;
   return typeof e?.message === 'string' && /\(HTTP 40[13]\)|Non-200 status code \(40[13]\)|\b40[13] Unauthorized|\b403 Forbidden/.test(e.message);
 }
 
 function isConnectionError(err: unknown): boolean {
   // A dropped session: the spec says 404; some servers (server-everything) answer 400 "No valid session ID".
-  if (err instanceof StreamableHTTPError) {
+  if (err instanceof mcpSdk().StreamableHTTPError) {
     return err.code === 404 || (err.code === 400 && /session/i.test(err.message)) || (err.code ?? 0) >= 500 || err.code === -1;
   }
   const e = err as { message?: unknown; cause?: { code?: unknown } };
