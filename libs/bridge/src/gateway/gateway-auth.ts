@@ -2,6 +2,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type 
 import { ModuleRef } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { ErrorCodes } from '@openagentio/nestjs';
+import { bearerTokenOf, findToken } from '../http/bearer-token.js';
 import { GatewayHttpError } from './gateway-errors.js';
 import { GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
 
@@ -19,11 +20,8 @@ export type GatewayRequest = IncomingMessage & {
 
 /** The bearer token of a request (`Authorization: Bearer …`, or `?access_token=` when allowed). */
 export function bearerToken(req: GatewayRequest, allowQuery: boolean): string | undefined {
-  const h = req.headers.authorization;
-  if (typeof h === 'string') {
-    const m = /^Bearer\s+(.+)$/i.exec(h.trim());
-    if (m) return m[1].trim();
-  }
+  const fromHeader = bearerTokenOf(req.headers.authorization);
+  if (fromHeader) return fromHeader;
   if (allowQuery && req.method === 'GET') {
     const q = req.query?.access_token;
     if (typeof q === 'string' && q) return q;
@@ -86,8 +84,10 @@ export class GatewayAuthGuard implements CanActivate {
       } catch (err) {
         throw new GatewayHttpError(ErrorCodes.AUTH_FAILURE, (err as Error)?.message || 'unauthenticated', 401);
       }
-    } else if (token && Object.prototype.hasOwnProperty.call(auth.bearerTokens, token)) {
-      identity = auth.bearerTokens[token];
+    } else {
+      // Compared in constant time against every configured token, not looked up by key.
+      const match = findToken(token, Object.keys(auth.bearerTokens));
+      if (match !== undefined) identity = auth.bearerTokens[match];
     }
     if (!identity) throw new GatewayHttpError(ErrorCodes.AUTH_FAILURE, token ? 'invalid bearer token' : 'missing bearer token', 401);
     return identity;

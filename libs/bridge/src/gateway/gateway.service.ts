@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { assertName, assertPattern, BusClient, BusError, type CallOptions, type Envelope, ErrorCodes, EventTypes, isTerminalEventType, subjectMatches } from '@openagentio/nestjs';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
+import { JsonBodyError, parseJsonText, readJsonBody } from '../http/json-body.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
 import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayModuleExtras, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
 import { EventHub, patternCovers } from './event-hub.js';
@@ -143,31 +144,22 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
 
   /** Reads the JSON body (undefined when empty) within the size limit: 413 above it, 400 for bad JSON. */
   async readBody(req: GatewayRequest): Promise<unknown> {
-    const limit = this.options.bodyLimit;
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`, 413);
-    }
-    if (req._body || req.readableEnded) {
-      // parsed by the application's body parser
-      const b = req.body;
-      if (b === undefined || (typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0 && !declared)) return undefined;
-      if (Buffer.isBuffer(b) || typeof b === 'string') return parseJson(b.toString());
-      return b;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      const buf = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
-      size += buf.length;
-      if (size > limit) {
-        req.pause();
-        throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `request body exceeds the limit of ${limit} bytes`, 413);
+    try {
+      if (req._body || req.readableEnded) {
+        // parsed by the application's body parser
+        const declared = Number(req.headers['content-length']);
+        if (Number.isFinite(declared) && declared > this.options.bodyLimit) {
+          throw new JsonBodyError(`request body of ${declared} bytes exceeds the limit of ${this.options.bodyLimit} bytes`, 413);
+        }
+        const b = req.body;
+        if (b === undefined || (typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0 && !declared)) return undefined;
+        if (Buffer.isBuffer(b) || typeof b === 'string') return parseJsonText(b.toString());
+        return b;
       }
-      chunks.push(buf);
+      return await readJsonBody(req, this.options.bodyLimit);
+    } catch (err) {
+      throw err instanceof JsonBodyError ? new GatewayHttpError(ErrorCodes.INVALID_REQUEST, err.message, err.status) : err;
     }
-    if (size === 0) return undefined;
-    return parseJson(Buffer.concat(chunks).toString('utf8'));
   }
 
   /** CORS headers; answers a preflight. Returns true when the response was sent. */
@@ -485,11 +477,10 @@ function lastEventId(req: GatewayRequest): string | undefined {
 }
 
 function parseJson(text: string): unknown {
-  if (text.trim() === '') return undefined;
   try {
-    return JSON.parse(text);
+    return parseJsonText(text);
   } catch (err) {
-    throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `request body is not valid JSON: ${(err as Error).message}`);
+    throw err instanceof JsonBodyError ? new GatewayHttpError(ErrorCodes.INVALID_REQUEST, err.message, err.status) : err;
   }
 }
 

@@ -1,8 +1,10 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { bearerTokenOf, tokenMatches } from '../http/bearer-token.js';
+import { JsonBodyError, readJsonBody } from '../http/json-body.js';
 import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
 import { assertName, type BusClient, BusError, type BusLogger, type BusSubscription, type CallOptions, ErrorCodes, EventTypes, toBusError } from '@openagentio/nestjs';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
@@ -228,7 +230,8 @@ export class McpBusEndpoint {
       let body = parsedBody;
       if (body === undefined) {
         try {
-          body = await readJson(req, this.options.maxBodyBytes ?? 4 * 1024 * 1024);
+          body = await readJsonBody(req, this.options.maxBodyBytes ?? 4 * 1024 * 1024);
+          if (body === undefined) throw new JsonBodyError('empty request body', 400);
         } catch (err) {
           res.writeHead((err as { status?: number }).status ?? 400, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(err as Error).message}` }, id: null }));
@@ -426,19 +429,13 @@ export class McpBusEndpoint {
     if (!secret) return true;
     const dot = sessionId.lastIndexOf('.');
     if (dot <= 0) return false;
-    const expected = Buffer.from(sign(secret, sessionId.slice(0, dot)));
-    const given = Buffer.from(sessionId.slice(dot + 1));
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return tokenMatches(sessionId.slice(dot + 1), sign(secret, sessionId.slice(0, dot)));
   }
 
   private async authorized(req: IncomingMessage): Promise<boolean> {
     const token = this.options.token;
     if (token) {
-      const auth = headerValue(req, 'authorization') ?? '';
-      const m = /^Bearer\s+(.+)$/i.exec(auth);
-      const given = Buffer.from(m ? m[1].trim() : '');
-      const want = Buffer.from(token);
-      if (given.length !== want.length || !timingSafeEqual(given, want)) return false;
+      if (!tokenMatches(bearerTokenOf(req.headers.authorization), token)) return false;
     }
     if (this.options.authorize) return !!(await this.options.authorize(req));
     return true;
@@ -496,28 +493,4 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   if (Array.isArray(v)) return v[0];
   return v === undefined || v === '' ? undefined : v;
-}
-
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(Object.assign(new Error('request body too large'), { status: 413 }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    req.on('error', reject);
-  });
 }

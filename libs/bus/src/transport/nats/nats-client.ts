@@ -13,10 +13,15 @@ export function loadNatsClient(): Promise<NatsClient> {
   }));
 }
 
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
 /**
- * A unique subject token for inboxes, made without the client (a bus names its inbox before it connects):
- * 16 random bytes in base64url, characters NATS subjects accept.
+ * A unique subject token for inboxes, made without the client (a bus names its inbox before it connects): 22
+ * random alphanumeric characters, like a nuid (about 131 bits), so any peer's subject rules accept it.
  */
 export function uniqueToken(): string {
-  return randomBytes(16).toString('base64url');
+  const bytes = randomBytes(22);
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % 62];
+  return out;
 }

@@ -1,0 +1,46 @@
+import type { IncomingMessage } from 'node:http';
+
+/** A request body that cannot be read as JSON: `status` 413 (too large) or 400 (not JSON). */
+export class JsonBodyError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 413,
+  ) {
+    super(message);
+    this.name = 'JsonBodyError';
+  }
+}
+
+/**
+ * Reads a request's JSON body within `limit` bytes: undefined when empty, JsonBodyError 413 above the limit
+ * (checked against Content-Length first, so a large body is refused before it is read), 400 for bad JSON.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new JsonBodyError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`, 413);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    const buf = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    size += buf.length;
+    if (size > limit) {
+      req.pause();
+      throw new JsonBodyError(`request body exceeds the limit of ${limit} bytes`, 413);
+    }
+    chunks.push(buf);
+  }
+  if (size === 0) return undefined;
+  return parseJsonText(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** JSON text as a value (undefined when blank); JsonBodyError 400 when it is not JSON. */
+export function parseJsonText(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new JsonBodyError(`request body is not valid JSON: ${(err as Error).message}`, 400);
+  }
+}
