@@ -5,7 +5,7 @@ import { IsEmail, IsEnum, IsInt, IsOptional, IsString, MaxLength, Min } from 'cl
 import { assertName, BusError } from '@openagentio/nestjs';
 import { parseMcpToolConfig, schemaFromDto, toCallToolResult, toolTargetToken } from '@openagentio/nestjs-bridges';
 // Internals under unit test, reached through the package's internal/ entry (not public API).
-import { argumentsOf } from '@openagentio/nestjs-bridges/internal/mcp/mcp-tool-bridge.js';
+import { argumentsOf } from '@openagentio/nestjs-bridges/internal/mcp/mcp-call-helpers.js';
 import { globMatches, Redactor, toolAllowed } from '@openagentio/nestjs-bridges/internal/mcp/mcp-names.js';
 import { compileArgumentValidator } from '@openagentio/nestjs-bridges/internal/mcp/mcp-schema.js';
 

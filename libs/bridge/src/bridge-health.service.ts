@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { BridgeHealthStatus } from './bridge.interface.js';
+import type { BridgeHealthStatus } from './interfaces/bridge.interface.js';
 import type { BridgeSupervisor, SupervisedBridgeHealth } from './supervision/bridge-supervisor.js';
 
 /** Aggregate health of all bridges of a BridgeModule. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { BusClient, type BusLogger } from '@openagentio/nestjs';
-import type { Bridge, BridgeDefinition, BridgeFactory } from './bridge.interface.js';
+import type { Bridge, BridgeDefinition, BridgeFactory } from './interfaces/bridge.interface.js';
 import { BridgeHealthService } from './bridge-health.service.js';
 import { registeredBridgeFactories } from './bridge-registry.js';
 import { BRIDGE_CLASS_INSTANCES, BRIDGE_MODULE_OPTIONS, type BridgeModuleOptions } from './bridge.module-definition.js';

@@ -1,4 +1,4 @@
-import type { BridgeFactory } from './bridge.interface.js';
+import type { BridgeFactory } from './interfaces/bridge.interface.js';
 
 const globalFactories = new Map<string, BridgeFactory>();
 

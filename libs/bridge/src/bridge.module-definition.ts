@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
-import type { Bridge, BridgeDefinition, BridgeFactory } from './bridge.interface.js';
+import type { Bridge, BridgeDefinition, BridgeFactory } from './interfaces/bridge.interface.js';
 import type { BridgeConfigSource } from './config/bridge-config.js';
 import type { SupervisionOptions } from './supervision/bridge-supervisor.js';
 

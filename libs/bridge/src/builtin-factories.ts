@@ -1,4 +1,4 @@
-import type { BridgeFactory } from './bridge.interface.js';
+import type { BridgeFactory } from './interfaces/bridge.interface.js';
 import { MCP_TOOL_BRIDGE_TYPE, mcpToolBridgeFactory } from './mcp/mcp-tool-bridge.js';
 import { OPENCLAW_CHAT_SSE, openClawChatSseBridgeFactory } from './openai/openclaw-chat-sse.bridge.js';
 

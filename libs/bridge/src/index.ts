@@ -1,5 +1,5 @@
 // Bridge seam
-export * from './bridge.interface.js';
+export * from './interfaces/bridge.interface.js';
 export * from './bridge-registry.js';
 export * from './builtin-factories.js';
 // Bridge module: configuration documents, supervision, health

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { BridgeDefinition } from '../bridge.interface.js';
+import type { BridgeDefinition } from '../interfaces/bridge.interface.js';
 
 /** The only document version this runtime reads (PROTOCOL.md §6). */
 export const BRIDGE_CONFIG_VERSION = 'openagentio.bridge/v1';

@@ -1,3 +1,5 @@
+// Over 350 lines: the gateway's HTTP endpoints (invoke, three ways to stream, detached streams, events) share the
+// service's state; auth, CORS, call options, body reading, SSE, the stream registry and peers are in their own files.
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
@@ -7,13 +9,12 @@ import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
 import { JsonBodyError, parseJsonText, readJsonBody } from '../http/json-body.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
 import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayModuleExtras, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
+import { callOptionsFromRequest } from './call-options-from-headers.js';
+import { applyCors } from './cors.js';
 import { EventHub, patternCovers } from './event-hub.js';
 import { onClientGone, SseChannel } from './sse.js';
 import { PeerStreams } from './peer-streams.js';
 import { GatewayStream, StreamRegistry } from './stream-registry.js';
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /**
  * The browser / web-app HTTP + SSE gateway onto the bus (PROTOCOL.md §5 plus resumable streams and event
@@ -97,37 +98,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
 
   /** Envelope fields from the request headers; an authenticated identity sets tenant and user, headers cannot. */
   callOptions(req: GatewayRequest): CallOptions {
-    const h = (name: string): string | undefined => {
-      const v = req.headers[name];
-      const s = Array.isArray(v) ? v[0] : v;
-      return typeof s === 'string' && s.trim() ? s.trim() : undefined;
-    };
-    // GET requests (EventSource cannot send headers) may carry session fields as query parameters.
-    const q = (name: string): string | undefined => {
-      if (req.method !== 'GET') return undefined;
-      const v = req.query?.[name];
-      return typeof v === 'string' && v.trim() ? v.trim() : undefined;
-    };
-    const id = this.identity(req);
-    const opts: CallOptions = {
-      session_id: h('x-session-id') ?? q('session_id'),
-      conversation_id: h('x-conversation-id') ?? q('conversation_id'),
-      channel: h('x-channel') ?? q('channel'),
-      tenant_id: id ? id.tenant_id : h('x-tenant-id'),
-      user_id: id ? id.user_id : h('x-user-id'),
-    };
-    const tp = (h('x-traceparent') ?? h('traceparent'))?.toLowerCase();
-    if (tp && TRACEPARENT.test(tp)) opts.traceparent = tp;
-    else {
-      const tid = h('x-trace-id')?.toLowerCase();
-      if (tid && TRACE_ID.test(tid)) opts.traceparent = `00-${tid}-${randomHex(16)}-01`;
-    }
-    const ts = h('tracestate');
-    if (ts) opts.tracestate = ts;
-    const bg = h('baggage');
-    if (bg) opts.baggage = bg;
-    for (const k of Object.keys(opts) as Array<keyof CallOptions>) if (opts[k] === undefined) delete opts[k];
-    return opts;
+    return callOptionsFromRequest(req, this.identity(req));
   }
 
   /** Throws 400 for a malformed name and 404 for one the configuration does not expose. */
@@ -164,32 +135,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
 
   /** CORS headers; answers a preflight. Returns true when the response was sent. */
   applyCors(req: GatewayRequest, res: ServerResponse): boolean {
-    const cors = this.options.cors;
-    const origin = req.headers.origin;
-    const preflight = req.method === 'OPTIONS';
-    if (cors && typeof origin === 'string' && (cors.origins === '*' || cors.origins.includes(origin))) {
-      res.setHeader('access-control-allow-origin', cors.origins === '*' && !cors.credentials ? '*' : origin);
-      res.setHeader('vary', 'Origin');
-      if (cors.credentials) res.setHeader('access-control-allow-credentials', 'true');
-      res.setHeader('access-control-expose-headers', 'X-Stream-Id, X-Correlation-Id, X-Event-Id');
-      if (preflight) {
-        res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
-        const asked = req.headers['access-control-request-headers'];
-        res.setHeader(
-          'access-control-allow-headers',
-          typeof asked === 'string' && asked
-            ? asked
-            : 'Authorization, Content-Type, Last-Event-ID, X-Session-Id, X-Conversation-Id, X-Tenant-Id, X-User-Id, X-Channel, X-Trace-Id, X-Traceparent, traceparent, tracestate, baggage',
-        );
-        res.setHeader('access-control-max-age', String(cors.maxAge ?? 600));
-      }
-    }
-    if (preflight) {
-      res.statusCode = 204;
-      res.end();
-      return true;
-    }
-    return false;
+    return applyCors(this.options.cors, req, res);
   }
 
   openSse(res: ServerResponse): SseChannel {
@@ -484,11 +430,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-function randomHex(n: number): string {
-  let s = '';
-  while (s.length < n) s += Math.floor(Math.random() * 16).toString(16);
-  return s === '0'.repeat(n) ? '1'.padStart(n, '0') : s;
-}
 
 /** NO_HANDLER from a peer replica (no such stream there, or no such replica) is the 404 a local miss gives. */
 function noStreamIfUnknown(err: unknown, id: string): unknown {

@@ -1,4 +1,6 @@
-import { createHmac, randomUUID } from 'node:crypto';
+// Over 350 lines: the MCP server side's request handling, tool calls and cancellation registry share the
+// endpoint's state; session ids, tool results, auth and body reading are in their own files.
+import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -8,61 +10,11 @@ import { JsonBodyError, readJsonBody } from '../http/json-body.js';
 import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
 import { assertName, type BusClient, BusError, type BusLogger, type BusSubscription, type CallOptions, ErrorCodes, EventTypes, toBusError } from '@openagentio/nestjs';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
-import { McpMetaKeys } from './mcp-tool-bridge.js';
+import { McpMetaKeys } from './mcp-meta-keys.js';
 import { schemaFromDto } from './mcp-dto-schema.js';
-
-/** One bus invoke/stream target exposed as an MCP tool. */
-export interface McpExposedTool {
-  /** The bus target called. */
-  target: string;
-  /** MCP tool name; default: the target (dots are allowed in MCP tool names). */
-  name?: string;
-  title?: string;
-  description?: string;
-  /** JSON Schema of the arguments (an object schema). Default: `dto`'s schema, else `{ "type": "object" }`. */
-  inputSchema?: Record<string, unknown>;
-  /** A class-validator DTO class to derive `inputSchema` from (best effort: common decorators only). */
-  dto?: abstract new (...args: never[]) => unknown;
-  /** JSON Schema of `structuredContent`; a non-object result is then wrapped as `{ result }`. */
-  outputSchema?: Record<string, unknown>;
-  annotations?: Tool['annotations'];
-  /** Bus call timeout (ms). Default: the endpoint's `timeoutMs`. */
-  timeoutMs?: number;
-}
-
-export interface McpBusEndpointOptions {
-  /** The connected bus the tools are called through. */
-  bus: BusClient;
-  tools: McpExposedTool[];
-  /** serverInfo of the MCP server. Default `openagentio-bus` / `0.1.0`. */
-  name?: string;
-  version?: string;
-  instructions?: string;
-  /** Default bus call timeout (ms). Default 60 000. */
-  timeoutMs?: number;
-  /** Check arguments against the input schema before calling (default true). */
-  validateArguments?: boolean;
-  /**
-   * HMAC key for session ids. With it, a session id is `<uuid>.<signature>` and every replica sharing the key
-   * accepts the sessions any replica issued, and rejects forged ones with 404. Without it any session id is
-   * accepted (sessions carry no server state either way).
-   */
-  sessionSecret?: string;
-  /** Bearer token HTTP callers must send (`Authorization: Bearer <token>`); else 401. */
-  token?: string;
-  /** Custom HTTP authorization; false → 401. Runs after the token check. */
-  authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
-  /**
-   * Bus event type on which replicas broadcast MCP cancellations they cannot match locally (the cancel can
-   * reach another replica than the call). Default `mcp.endpoint.cancel`; false disables.
-   */
-  cancelEvent?: string | false;
-  /** Path `listen()` serves. Default `/mcp`. */
-  path?: string;
-  /** Maximum HTTP request body (bytes). Default 4 MiB. */
-  maxBodyBytes?: number;
-  logger?: BusLogger;
-}
+import { newSessionId, validSessionId } from './mcp-session-ids.js';
+import { errorResult, toCallToolResult } from './mcp-tool-result.js';
+import type { McpBusEndpointOptions, McpExposedTool, McpHttpListener } from '../interfaces/mcp-bus-endpoint-options.interface.js';
 
 interface ToolBinding {
   spec: McpExposedTool;
@@ -76,13 +28,6 @@ interface CancelMessage {
   request_id?: string | number;
   all?: boolean;
   reason?: string;
-}
-
-/** A running HTTP listener made by `listen()`. */
-export interface McpHttpListener {
-  readonly port: number;
-  readonly url: string;
-  close(): Promise<void>;
 }
 
 /**
@@ -418,18 +363,11 @@ export class McpBusEndpoint {
   // ------------------------------------------------------------------ sessions and auth
 
   private newSessionId(): string {
-    const id = randomUUID();
-    const secret = this.options.sessionSecret;
-    return secret ? `${id}.${sign(secret, id)}` : id;
+    return newSessionId(this.options.sessionSecret);
   }
 
   private validSession(sessionId: string): boolean {
-    if (!/^[\x21-\x7e]{1,256}$/.test(sessionId)) return false;
-    const secret = this.options.sessionSecret;
-    if (!secret) return true;
-    const dot = sessionId.lastIndexOf('.');
-    if (dot <= 0) return false;
-    return tokenMatches(sessionId.slice(dot + 1), sign(secret, sessionId.slice(0, dot)));
+    return validSessionId(sessionId, this.options.sessionSecret);
   }
 
   private async authorized(req: IncomingMessage): Promise<boolean> {
@@ -440,53 +378,6 @@ export class McpBusEndpoint {
     if (this.options.authorize) return !!(await this.options.authorize(req));
     return true;
   }
-}
-
-// ------------------------------------------------------------------ helpers
-
-/**
- * A bus result as an MCP tool result: a result that already is one (e.g. from an mcp_tool bridge) passes
- * through; a string is one text item; an object is JSON text plus `structuredContent`; anything else is JSON
- * text (and `structuredContent: {result}` when the tool declares an output schema).
- */
-export function toCallToolResult(result: unknown, tool?: Tool): CallToolResult {
-  if (isCallToolResult(result)) {
-    const out: CallToolResult = { content: result.content };
-    if (result.structuredContent !== undefined) out.structuredContent = result.structuredContent;
-    if (result._meta !== undefined) out._meta = result._meta;
-    if (result.isError) out.isError = true;
-    return out;
-  }
-  if (result === undefined || result === null) {
-    return tool?.outputSchema ? { content: [], structuredContent: {} } : { content: [] };
-  }
-  if (typeof result === 'string') {
-    return tool?.outputSchema ? { content: [{ type: 'text', text: result }], structuredContent: { result } } : { content: [{ type: 'text', text: result }] };
-  }
-  const text = JSON.stringify(result);
-  if (typeof result === 'object' && !Array.isArray(result)) {
-    return { content: [{ type: 'text', text }], structuredContent: result as Record<string, unknown> };
-  }
-  return tool?.outputSchema ? { content: [{ type: 'text', text }], structuredContent: { result } } : { content: [{ type: 'text', text }] };
-}
-
-function isCallToolResult(v: unknown): v is CallToolResult {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
-  const c = (v as { content?: unknown }).content;
-  return Array.isArray(c) && c.every((i) => i && typeof i === 'object' && typeof (i as { type?: unknown }).type === 'string');
-}
-
-/** A bus error as an MCP tool error result (`isError`), with the ErrorPayload in `_meta["openagentio/error"]`. */
-export function errorResult(err: BusError): CallToolResult {
-  return {
-    isError: true,
-    content: [{ type: 'text', text: `${err.code}: ${err.message}` }],
-    _meta: { 'openagentio/error': err.toPayload() },
-  };
-}
-
-function sign(secret: string, id: string): string {
-  return createHmac('sha256', secret).update(id).digest('base64url').slice(0, 32);
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -1,4 +1,4 @@
-import { PermanentBridgeError } from '../bridge.interface.js';
+import { PermanentBridgeError } from '../interfaces/bridge.interface.js';
 
 /** How the bridge reaches the MCP server. */
 export type McpTransportKind = 'stdio' | 'streamable_http' | 'sse';

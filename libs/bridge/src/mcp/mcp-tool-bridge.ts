@@ -1,60 +1,25 @@
+// Over 350 lines: one MCP connection's lifecycle (connect, tool-list sync, reconnect, hold) and the calls that run
+// on it share that connection's state; transport creation, call helpers, meta keys and types are in their own files.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
-import { BusError, type BusSubscription, type Envelope, ErrorCodes, Extensions, type HandlerContext, MetaKeys, parseExtensions } from '@openagentio/nestjs';
+import { argumentsOf, closeQuietly, isAuthError, isConnectionError, metaFor, wantsDeltas, withTimeout } from './mcp-call-helpers.js';
+import { createClientTransport } from './mcp-client-transport.js';
+import type { McpProgress, McpToolBridgeStats, McpToolResult } from '../interfaces/mcp-tool-bridge.interface.js';
+import { BusError, type BusSubscription, ErrorCodes, type HandlerContext } from '@openagentio/nestjs';
 import {
   PermanentBridgeError,
   type Bridge,
   type BridgeContext,
   type BridgeDefinition,
   type BridgeFactory,
-} from '../bridge.interface.js';
+} from '../interfaces/bridge.interface.js';
 import { parseMcpToolConfig, type McpToolBridgeConfig } from './mcp-config.js';
 import { Redactor, toolAllowed, toolTargetToken } from './mcp-names.js';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
 
 export const MCP_TOOL_BRIDGE_TYPE = 'mcp_tool';
-
-/** `_meta` keys the bridge sets on every `tools/call` request (besides `progressToken`, set by the SDK). */
-export const McpMetaKeys = {
-  SESSION_ID: 'openagentio/session_id',
-  CONVERSATION_ID: 'openagentio/conversation_id',
-  TENANT_ID: 'openagentio/tenant_id',
-  USER_ID: 'openagentio/user_id',
-  CHANNEL: 'openagentio/channel',
-  CALLER: 'openagentio/caller',
-  REQUEST_ID: 'openagentio/request_id',
-  /** W3C trace context, under the names the OpenTelemetry MCP conventions use. */
-  TRACEPARENT: 'traceparent',
-  TRACESTATE: 'tracestate',
-  BAGGAGE: 'baggage',
-} as const;
-
-/** What a tool target answers (the `result` of the final frame). */
-export interface McpToolResult {
-  content: CallToolResult['content'];
-  structuredContent?: Record<string, unknown>;
-  _meta?: Record<string, unknown>;
-  /** The text of the only content item, when the result is exactly one text item. */
-  text?: string;
-}
-
-/** A progress notification as a `delta` frame: `{ data: McpProgress }`. */
-export interface McpProgress {
-  progress: number;
-  total?: number;
-  message?: string;
-}
-
-export interface McpToolBridgeStats {
-  calls: number;
-  failures: number;
-  cancellationsSent: number;
-  progressNotifications: number;
-  toolListRefreshes: number;
-  connects: number;
-}
 
 type BridgeState = 'stopped' | 'starting' | 'ready' | 'failed';
 
@@ -256,32 +221,7 @@ export class McpToolBridge implements Bridge {
   // ------------------------------------------------------------------ connection
 
   private createTransport(): Transport {
-    const c = this.config;
-    if (c.transport === 'stdio') {
-      const t = new (mcpSdk().StdioClientTransport)({
-        command: c.command!,
-        args: c.args ?? [],
-        env: { ...mcpSdk().getDefaultEnvironment(), ...(c.env ?? {}) },
-        cwd: c.cwd,
-        stderr: c.stderr ?? 'pipe',
-      });
-      const stderr = t.stderr;
-      if (stderr) {
-        stderr.on('data', (chunk: Buffer) => {
-          const text = chunk.toString('utf8').trimEnd();
-          if (text) this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`);
-        });
-      }
-      return t;
-    }
-    const headers: Record<string, string> = { ...(c.headers ?? {}) };
-    if (c.token) headers.Authorization = `Bearer ${c.token}`;
-    const url = new URL(c.url!);
-    if (c.transport === 'sse') {
-      // requestInit headers also go on the SSE GET (the SDK merges them into the EventSource fetch).
-      return new (mcpSdk().SSEClientTransport)(url, { requestInit: { headers } });
-    }
-    return new (mcpSdk().StreamableHTTPClientTransport)(url, { requestInit: { headers } });
+    return createClientTransport(this.config, (text) => this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`));
   }
 
   /** Counts outgoing cancellations (what tests and health details show). */
@@ -584,83 +524,3 @@ export class McpToolBridge implements Bridge {
 /** `BridgeFactory` for type `mcp_tool`: `new McpToolBridge(definition.name, definition.config)`. */
 export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition) => new McpToolBridge(definition.name, definition.config ?? {});
 
-// ------------------------------------------------------------------ helpers
-
-/** The tool arguments of a payload: an object as is, null/undefined as `{}`, anything else INVALID_REQUEST. */
-export function argumentsOf(payload: unknown, target: string): Record<string, unknown> {
-  if (payload === null || payload === undefined) return {};
-  if (typeof payload === 'object' && !Array.isArray(payload)) return payload as Record<string, unknown>;
-  const kind = Array.isArray(payload) ? 'an array' : `a ${typeof payload}`;
-  throw new BusError(ErrorCodes.INVALID_REQUEST, `"${target}" takes a JSON object of tool arguments, not ${kind}`, { cause: { fields: ['(arguments)'] } });
-}
-
-/** Session and trace context of the bus call, as `tools/call` `_meta`. */
-export function metaFor(hctx: HandlerContext): Record<string, unknown> {
-  const meta: Record<string, unknown> = {};
-  const s = hctx.session;
-  const t = hctx.trace;
-  if (s.session_id) meta[McpMetaKeys.SESSION_ID] = s.session_id;
-  if (s.conversation_id) meta[McpMetaKeys.CONVERSATION_ID] = s.conversation_id;
-  if (s.tenant_id) meta[McpMetaKeys.TENANT_ID] = s.tenant_id;
-  if (s.user_id) meta[McpMetaKeys.USER_ID] = s.user_id;
-  if (s.channel) meta[McpMetaKeys.CHANNEL] = s.channel;
-  if (hctx.envelope.from) meta[McpMetaKeys.CALLER] = hctx.envelope.from;
-  meta[McpMetaKeys.REQUEST_ID] = hctx.envelope.event_id;
-  if (t.traceparent) meta[McpMetaKeys.TRACEPARENT] = t.traceparent;
-  if (t.tracestate) meta[McpMetaKeys.TRACESTATE] = t.tracestate;
-  if (t.baggage) meta[McpMetaKeys.BAGGAGE] = t.baggage;
-  return meta;
-}
-
-/**
- * Whether the caller reads delta frames. A stream caller of this runtime sends a flow-control window; an invoke
- * caller advertises `flow` but sends no window and never grants credit, so deltas would only use up the
- * responder's default credit (see the report on responder.ts `initialCredit`). A peer without the `flow`
- * extension (upstream stream caller) gets deltas.
- */
-function wantsDeltas(env: Envelope): boolean {
-  const ext = parseExtensions(env.metadata?.[MetaKeys.EXT]);
-  if (!ext.has(Extensions.FLOW)) return true;
-  return typeof env.metadata?.[MetaKeys.WINDOW] === 'number';
-}
-
-function isAuthError(err: unknown): boolean {
-  if (err instanceof mcpSdk().UnauthorizedError) return true;
-  if (err instanceof mcpSdk().StreamableHTTPError) return err.code === 401 || err.code === 403;
-  const e = err as { code?: unknown; message?: unknown };
-  if (e && (e.code === 401 || e.code === 403) && !(err instanceof mcpSdk().types.McpError)) return true;
-  return typeof e?.message === 'string' && /\(HTTP 40[13]\)|Non-200 status code \(40[13]\)|\b40[13] Unauthorized|\b403 Forbidden/.test(e.message);
-}
-
-function isConnectionError(err: unknown): boolean {
-  // A dropped session: the spec says 404; some servers (server-everything) answer 400 "No valid session ID".
-  if (err instanceof mcpSdk().StreamableHTTPError) {
-    return err.code === 404 || (err.code === 400 && /session/i.test(err.message)) || (err.code ?? 0) >= 500 || err.code === -1;
-  }
-  const e = err as { message?: unknown; cause?: { code?: unknown } };
-  const msg = typeof e?.message === 'string' ? e.message : '';
-  const code = e?.cause?.code;
-  return (
-    msg === 'Not connected' ||
-    /fetch failed|ECONNREFUSED|ECONNRESET|socket hang up|EPIPE|other side closed|Session not found|\(HTTP (404|5\d\d)\)/i.test(msg) ||
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === 'UND_ERR_SOCKET'
-  );
-}
-
-async function closeQuietly(client: Client): Promise<void> {
-  try {
-    await client.close();
-  } catch {
-    // already closed
-  }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}

@@ -1,6 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { assertName, BusError, type BusSubscription, type ErrorCode, ErrorCodes, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
-import type { Bridge, BridgeContext, BridgeDefinition } from '../bridge.interface.js';
+import type { Bridge, BridgeContext, BridgeDefinition } from '../interfaces/bridge.interface.js';
 import { BridgeConfigError, ConfigReader } from '../config/bridge-config.js';
 
 export const OPENCLAW_CHAT_SSE = 'openclaw_chat_sse';

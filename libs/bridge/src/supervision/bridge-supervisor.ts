@@ -1,5 +1,5 @@
 import { type BusClient, BusError, type BusLogger, ErrorCodes } from '@openagentio/nestjs';
-import { PermanentBridgeError, type Bridge, type BridgeContext, type BridgeHealth, type BridgeHealthStatus } from '../bridge.interface.js';
+import { PermanentBridgeError, type Bridge, type BridgeContext, type BridgeHealth, type BridgeHealthStatus } from '../interfaces/bridge.interface.js';
 
 /** How supervision restarts a failed bridge. */
 export interface SupervisionOptions {

@@ -1,3 +1,5 @@
+// Over 350 lines: a stream call's iteration, reordering, flow-control credit, retry and responder liveness all
+// act on the same per-call state, which this class keeps on the hot path without extra objects per frame.
 import { currentCallContext, type CallContext } from '../context/call-context.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';

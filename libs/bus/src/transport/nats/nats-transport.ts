@@ -1,3 +1,5 @@
+// Over 350 lines: connection, status, publishing and subscribing share one nats.js connection's state; the
+// client loading, connection options, chunk exchange and error mapping are in their own files.
 import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import { consoleBusLogger, type BusLogger } from '../../runtime/bus-logger.js';
 import { BusError } from '../../errors/bus-error.js';
