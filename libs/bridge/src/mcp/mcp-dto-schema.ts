@@ -1,4 +1,20 @@
-import { getMetadataStorage, ValidationTypes } from 'class-validator';
+import { createRequire } from 'node:module';
+import { MissingPackageError } from '@openagentio/nestjs';
+
+type ClassValidator = typeof import('class-validator');
+let loaded: ClassValidator | undefined;
+
+// class-validator is an optional peer (only DTO-described tools need it); it is CommonJS, so it loads synchronously.
+function classValidator(): ClassValidator {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('class-validator') as ClassValidator;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') throw new MissingPackageError('class-validator', "an MCP tool's dto option");
+    throw err;
+  }
+  return loaded;
+}
 
 type Schema = Record<string, unknown>;
 type Ctor = abstract new (...args: never[]) => unknown;
@@ -25,6 +41,7 @@ const getDesignType = (target: object, prop: string): unknown => {
  * validation stays authoritative.
  */
 export function schemaFromDto(dto: Ctor, depth = 0): Schema {
+  const { getMetadataStorage, ValidationTypes } = classValidator();
   const metas = getMetadataStorage().getTargetValidationMetadatas(dto as unknown as Function, '', false, false) as unknown as Meta[];
   const byProp = new Map<string, Meta[]>();
   for (const m of metas) {
