@@ -72,7 +72,9 @@ async function main(): Promise<void> {
     }
     for (const i of [0, 1]) {
       if (what.endsWith('ttfd')) {
-        console.log(`${i ? 'B' : 'A'} ${[distA, distB][i]}: time to first delta p50 ${median(res[i]).toFixed(0)} µs, invoke p50 ${median(cpu[i]).toFixed(0)} µs (same loop)`);
+        console.log(
+          `${i ? 'B' : 'A'} ${[distA, distB][i]}: time to first delta p50 ${median(res[i]).toFixed(0)} µs, invoke p50 ${median(cpu[i]).toFixed(0)} µs (same loop)`,
+        );
         continue;
       }
       console.log(

@@ -23,6 +23,8 @@ const variants: Record<string, () => Promise<unknown>> = {
 for (let r = 0; r < 2; r++) {
   for (const [name, fn] of Object.entries(variants)) {
     const res = await closedLoop(fn, { concurrency: 64, durationMs: 500, warmupMs: 100 });
-    console.log(`${name.padEnd(46)} ${Math.round(res.opsPerSec).toLocaleString('en-US').padStart(11)} ops/s  ${res.cpuUsPerOp.toFixed(2)} µs CPU`);
+    console.log(
+      `${name.padEnd(46)} ${Math.round(res.opsPerSec).toLocaleString('en-US').padStart(11)} ops/s  ${res.cpuUsPerOp.toFixed(2)} µs CPU`,
+    );
   }
 }

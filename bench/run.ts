@@ -56,68 +56,316 @@ export function machineInfo(): Record<string, string> {
 
 const ROWS: RowDef[] = [
   // Invoke over NATS, 100 B
-  { figure: 'NATS invoke, sequential p50', unit: 'µs', ours: ['bus', 'seq.p50'], peer: ['raw', 'seq.p50'], peerLabel: 'raw request()', target: { on: 'ratio', op: '<=', value: 1.1 } },
-  { figure: 'NATS invoke, sequential p50', unit: 'µs', ours: ['bus', 'seq.p50'], peer: ['nest', 'seq.p50'], peerLabel: 'Nest Transport.NATS' },
+  {
+    figure: 'NATS invoke, sequential p50',
+    unit: 'µs',
+    ours: ['bus', 'seq.p50'],
+    peer: ['raw', 'seq.p50'],
+    peerLabel: 'raw request()',
+    target: { on: 'ratio', op: '<=', value: 1.1 },
+  },
+  {
+    figure: 'NATS invoke, sequential p50',
+    unit: 'µs',
+    ours: ['bus', 'seq.p50'],
+    peer: ['nest', 'seq.p50'],
+    peerLabel: 'Nest Transport.NATS',
+  },
   { figure: 'NATS invoke, sequential p99', unit: 'µs', ours: ['bus', 'seq.p99'], peer: ['raw', 'seq.p99'], peerLabel: 'raw request()' },
-  { figure: 'NATS invoke, 64 in flight', unit: 'ops/s', ours: ['bus', 'conc.ops'], peer: ['nest', 'conc.ops'], peerLabel: 'Nest Transport.NATS', target: { on: 'ratio', op: '>=', value: 1.5 } },
-  { figure: 'NATS invoke, 64 in flight', unit: 'ops/s', ours: ['bus', 'conc.ops'], peer: ['raw', 'conc.ops'], peerLabel: 'raw request()', target: { on: 'ratio', op: '>=', value: 1.2 } },
-  { figure: 'NATS invoke, 64 in flight (vs leanest raw)', unit: 'ops/s', ours: ['bus', 'conc.ops'], peer: ['raw-nt', 'conc.ops'], peerLabel: 'raw request() noAsyncTraces' },
-  { figure: 'NATS invoke, sequential p50 (vs leanest raw)', unit: 'µs', ours: ['bus', 'seq.p50'], peer: ['raw-nt', 'seq.p50'], peerLabel: 'raw request() noAsyncTraces' },
-  { figure: 'NATS invoke, 64 in flight, p99 latency', unit: 'µs', ours: ['bus', 'conc.p99'], peer: ['raw', 'conc.p99'], peerLabel: 'raw request()' },
-  { figure: 'NATS invoke, CPU per call (both ends)', unit: 'µs CPU', ours: ['bus', 'conc.cpu'], peer: ['raw', 'conc.cpu'], peerLabel: 'raw request()', target: { on: 'ours', op: '<=', value: 20 } },
-  { figure: 'NATS invoke → decorated Nest handler, seq p50', unit: 'µs', ours: ['bus+nest', 'seq.p50'], peer: ['raw', 'seq.p50'], peerLabel: 'raw request()', target: { on: 'ratio', op: '<=', value: 1.1 } },
-  { figure: 'NATS invoke → decorated Nest handler, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'conc.ops'], peer: ['nest', 'conc.ops'], peerLabel: 'Nest Transport.NATS', target: { on: 'ratio', op: '>=', value: 1.5 } },
-  { figure: 'NATS invoke → decorated Nest handler, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'conc.ops'], peer: ['raw', 'conc.ops'], peerLabel: 'raw request()', target: { on: 'ratio', op: '>=', value: 1.2 } },
-  { figure: 'NATS invoke, CPU per call (both ends)', unit: 'µs CPU', ours: ['bus', 'conc.cpu'], peer: ['nest', 'conc.cpu'], peerLabel: 'Nest Transport.NATS' },
-  { figure: 'NATS invoke → decorated Nest handler, CPU per call (both ends)', unit: 'µs CPU', ours: ['bus+nest', 'conc.cpu'], peer: ['nest', 'conc.cpu'], peerLabel: 'Nest Transport.NATS', target: { on: 'ours', op: '<=', value: 20 } },
+  {
+    figure: 'NATS invoke, 64 in flight',
+    unit: 'ops/s',
+    ours: ['bus', 'conc.ops'],
+    peer: ['nest', 'conc.ops'],
+    peerLabel: 'Nest Transport.NATS',
+    target: { on: 'ratio', op: '>=', value: 1.5 },
+  },
+  {
+    figure: 'NATS invoke, 64 in flight',
+    unit: 'ops/s',
+    ours: ['bus', 'conc.ops'],
+    peer: ['raw', 'conc.ops'],
+    peerLabel: 'raw request()',
+    target: { on: 'ratio', op: '>=', value: 1.2 },
+  },
+  {
+    figure: 'NATS invoke, 64 in flight (vs leanest raw)',
+    unit: 'ops/s',
+    ours: ['bus', 'conc.ops'],
+    peer: ['raw-nt', 'conc.ops'],
+    peerLabel: 'raw request() noAsyncTraces',
+  },
+  {
+    figure: 'NATS invoke, sequential p50 (vs leanest raw)',
+    unit: 'µs',
+    ours: ['bus', 'seq.p50'],
+    peer: ['raw-nt', 'seq.p50'],
+    peerLabel: 'raw request() noAsyncTraces',
+  },
+  {
+    figure: 'NATS invoke, 64 in flight, p99 latency',
+    unit: 'µs',
+    ours: ['bus', 'conc.p99'],
+    peer: ['raw', 'conc.p99'],
+    peerLabel: 'raw request()',
+  },
+  {
+    figure: 'NATS invoke, CPU per call (both ends)',
+    unit: 'µs CPU',
+    ours: ['bus', 'conc.cpu'],
+    peer: ['raw', 'conc.cpu'],
+    peerLabel: 'raw request()',
+    target: { on: 'ours', op: '<=', value: 20 },
+  },
+  {
+    figure: 'NATS invoke → decorated Nest handler, seq p50',
+    unit: 'µs',
+    ours: ['bus+nest', 'seq.p50'],
+    peer: ['raw', 'seq.p50'],
+    peerLabel: 'raw request()',
+    target: { on: 'ratio', op: '<=', value: 1.1 },
+  },
+  {
+    figure: 'NATS invoke → decorated Nest handler, 64 in flight',
+    unit: 'ops/s',
+    ours: ['bus+nest', 'conc.ops'],
+    peer: ['nest', 'conc.ops'],
+    peerLabel: 'Nest Transport.NATS',
+    target: { on: 'ratio', op: '>=', value: 1.5 },
+  },
+  {
+    figure: 'NATS invoke → decorated Nest handler, 64 in flight',
+    unit: 'ops/s',
+    ours: ['bus+nest', 'conc.ops'],
+    peer: ['raw', 'conc.ops'],
+    peerLabel: 'raw request()',
+    target: { on: 'ratio', op: '>=', value: 1.2 },
+  },
+  {
+    figure: 'NATS invoke, CPU per call (both ends)',
+    unit: 'µs CPU',
+    ours: ['bus', 'conc.cpu'],
+    peer: ['nest', 'conc.cpu'],
+    peerLabel: 'Nest Transport.NATS',
+  },
+  {
+    figure: 'NATS invoke → decorated Nest handler, CPU per call (both ends)',
+    unit: 'µs CPU',
+    ours: ['bus+nest', 'conc.cpu'],
+    peer: ['nest', 'conc.cpu'],
+    peerLabel: 'Nest Transport.NATS',
+    target: { on: 'ours', op: '<=', value: 20 },
+  },
   // The same calls with caller and responder in separate processes (bench/suites/split.ts): the CPU each process pays.
-  { figure: 'NATS invoke, separate processes, CPU per call: caller', unit: 'µs CPU', ours: ['bus', 'split.caller.cpu'], peer: ['raw', 'split.caller.cpu'], peerLabel: 'raw request()', target: { on: 'ours', op: '<=', value: 20 } },
-  { figure: 'NATS invoke, separate processes, CPU per call: responder', unit: 'µs CPU', ours: ['bus', 'split.responder.cpu'], peer: ['raw', 'split.responder.cpu'], peerLabel: 'raw msg.respond()', target: { on: 'ours', op: '<=', value: 20 } },
-  { figure: 'NATS invoke, separate processes, CPU per call: caller', unit: 'µs CPU', ours: ['bus', 'split.caller.cpu'], peer: ['nest', 'split.caller.cpu'], peerLabel: 'Nest ClientProxy' },
-  { figure: 'NATS invoke, separate processes, CPU per call: responder', unit: 'µs CPU', ours: ['bus', 'split.responder.cpu'], peer: ['nest', 'split.responder.cpu'], peerLabel: 'Nest @MessagePattern' },
-  { figure: 'NATS invoke → decorated Nest handler, separate processes, CPU per call: responder', unit: 'µs CPU', ours: ['bus+nest', 'split.responder.cpu'], peer: ['nest', 'split.responder.cpu'], peerLabel: 'Nest @MessagePattern', target: { on: 'ours', op: '<=', value: 20 } },
+  {
+    figure: 'NATS invoke, separate processes, CPU per call: caller',
+    unit: 'µs CPU',
+    ours: ['bus', 'split.caller.cpu'],
+    peer: ['raw', 'split.caller.cpu'],
+    peerLabel: 'raw request()',
+    target: { on: 'ours', op: '<=', value: 20 },
+  },
+  {
+    figure: 'NATS invoke, separate processes, CPU per call: responder',
+    unit: 'µs CPU',
+    ours: ['bus', 'split.responder.cpu'],
+    peer: ['raw', 'split.responder.cpu'],
+    peerLabel: 'raw msg.respond()',
+    target: { on: 'ours', op: '<=', value: 20 },
+  },
+  {
+    figure: 'NATS invoke, separate processes, CPU per call: caller',
+    unit: 'µs CPU',
+    ours: ['bus', 'split.caller.cpu'],
+    peer: ['nest', 'split.caller.cpu'],
+    peerLabel: 'Nest ClientProxy',
+  },
+  {
+    figure: 'NATS invoke, separate processes, CPU per call: responder',
+    unit: 'µs CPU',
+    ours: ['bus', 'split.responder.cpu'],
+    peer: ['nest', 'split.responder.cpu'],
+    peerLabel: 'Nest @MessagePattern',
+  },
+  {
+    figure: 'NATS invoke → decorated Nest handler, separate processes, CPU per call: responder',
+    unit: 'µs CPU',
+    ours: ['bus+nest', 'split.responder.cpu'],
+    peer: ['nest', 'split.responder.cpu'],
+    peerLabel: 'Nest @MessagePattern',
+    target: { on: 'ours', op: '<=', value: 20 },
+  },
   // Throughput in this setup is shown for context; the throughput targets are judged on the one-process method above.
-  { figure: 'NATS invoke, separate processes, 64 in flight', unit: 'ops/s', ours: ['bus', 'split.ops'], peer: ['nest', 'split.ops'], peerLabel: 'Nest Transport.NATS' },
-  { figure: 'NATS invoke, separate processes, 64 in flight', unit: 'ops/s', ours: ['bus', 'split.ops'], peer: ['raw', 'split.ops'], peerLabel: 'raw request()' },
-  { figure: 'NATS invoke → decorated Nest handler, separate processes, 64 in flight', unit: 'ops/s', ours: ['bus+nest', 'split.ops'], peer: ['nest', 'split.ops'], peerLabel: 'Nest Transport.NATS' },
+  {
+    figure: 'NATS invoke, separate processes, 64 in flight',
+    unit: 'ops/s',
+    ours: ['bus', 'split.ops'],
+    peer: ['nest', 'split.ops'],
+    peerLabel: 'Nest Transport.NATS',
+  },
+  {
+    figure: 'NATS invoke, separate processes, 64 in flight',
+    unit: 'ops/s',
+    ours: ['bus', 'split.ops'],
+    peer: ['raw', 'split.ops'],
+    peerLabel: 'raw request()',
+  },
+  {
+    figure: 'NATS invoke → decorated Nest handler, separate processes, 64 in flight',
+    unit: 'ops/s',
+    ours: ['bus+nest', 'split.ops'],
+    peer: ['nest', 'split.ops'],
+    peerLabel: 'Nest Transport.NATS',
+  },
   // Streams over NATS
-  { figure: 'NATS stream, one stream (flow control on)', unit: 'deltas/s', ours: ['bus', 'stream1'], peer: ['nest', 'stream1'], peerLabel: 'Nest Observable reply (no flow ctl)', target: { on: 'ours', op: '>=', value: 100_000 } },
+  {
+    figure: 'NATS stream, one stream (flow control on)',
+    unit: 'deltas/s',
+    ours: ['bus', 'stream1'],
+    peer: ['nest', 'stream1'],
+    peerLabel: 'Nest Observable reply (no flow ctl)',
+    target: { on: 'ours', op: '>=', value: 100_000 },
+  },
   { figure: 'NATS stream, one stream, separate processes (handler in its own process)', unit: 'deltas/s', ours: ['bus', 'split.stream1'] },
   { figure: 'NATS stream, separate processes, CPU per delta: caller', unit: 'µs CPU', ours: ['bus', 'split.stream.caller.cpu'] },
   { figure: 'NATS stream, separate processes, CPU per delta: handler', unit: 'µs CPU', ours: ['bus', 'split.stream.responder.cpu'] },
   { figure: 'NATS stream, 100 concurrent streams (total)', unit: 'deltas/s', ours: ['bus', 'stream100'] },
-  { figure: 'NATS stream, time to first delta p50', unit: 'µs', ours: ['bus', 'ttfd.p50'], peer: ['bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['bus', 'ttfd.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
-  { figure: 'NATS stream, time to first delta p50, handler with deferStarted', unit: 'µs', ours: ['bus', 'ttfd.deferred.p50'], peer: ['bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['bus', 'ttfd.deferred.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  {
+    figure: 'NATS stream, time to first delta p50',
+    unit: 'µs',
+    ours: ['bus', 'ttfd.p50'],
+    peer: ['bus', 'ttfd.invoke.p50'],
+    peerLabel: 'our invoke p50 (same loop)',
+    ratioOf: ['bus', 'ttfd.ratio'],
+    target: { on: 'ratio', op: '<=', value: 1.2 },
+  },
+  {
+    figure: 'NATS stream, time to first delta p50, handler with deferStarted',
+    unit: 'µs',
+    ours: ['bus', 'ttfd.deferred.p50'],
+    peer: ['bus', 'ttfd.invoke.p50'],
+    peerLabel: 'our invoke p50 (same loop)',
+    ratioOf: ['bus', 'ttfd.deferred.ratio'],
+    target: { on: 'ratio', op: '<=', value: 1.2 },
+  },
   { figure: 'NATS stream, cancel latency p50 (abort → handler signal)', unit: 'µs', ours: ['bus', 'cancel.p50'] },
   { figure: 'NATS stream, cancel latency p99', unit: 'µs', ours: ['bus', 'cancel.p99'] },
   // Pub/sub over NATS
-  { figure: 'NATS publish/subscribe', unit: 'events/s', ours: ['bus', 'pubsub'], peer: ['raw', 'pubsub'], peerLabel: 'raw publish/subscribe' },
+  {
+    figure: 'NATS publish/subscribe',
+    unit: 'events/s',
+    ours: ['bus', 'pubsub'],
+    peer: ['raw', 'pubsub'],
+    peerLabel: 'raw publish/subscribe',
+  },
   // In-memory
-  { figure: 'In-memory invoke, 64 in flight', unit: 'ops/s', ours: ['mem.bus', 'mem.ops'], peer: ['direct', 'mem.ops'], peerLabel: 'direct async call', target: { on: 'ours', op: '>=', value: 1_000_000 } },
-  { figure: 'In-memory invoke → decorated Nest handler', unit: 'ops/s', ours: ['mem.bus+nest', 'mem.ops'], peer: ['direct', 'mem.ops'], peerLabel: 'direct async call', target: { on: 'ours', op: '>=', value: 300_000 } },
-  { figure: 'In-memory invoke, one at a time', unit: 'ops/s', ours: ['mem.bus', 'mem.seq.ops'], peer: ['direct', 'mem.seq.ops'], peerLabel: 'direct async call' },
-  { figure: 'In-memory invoke → decorated Nest handler, one at a time', unit: 'ops/s', ours: ['mem.bus+nest', 'mem.seq.ops'], peer: ['direct', 'mem.seq.ops'], peerLabel: 'direct async call' },
-  { figure: 'In-memory invoke, CPU per call', unit: 'µs CPU', ours: ['mem.bus', 'mem.cpu'], peer: ['direct', 'mem.cpu'], peerLabel: 'direct async call' },
+  {
+    figure: 'In-memory invoke, 64 in flight',
+    unit: 'ops/s',
+    ours: ['mem.bus', 'mem.ops'],
+    peer: ['direct', 'mem.ops'],
+    peerLabel: 'direct async call',
+    target: { on: 'ours', op: '>=', value: 1_000_000 },
+  },
+  {
+    figure: 'In-memory invoke → decorated Nest handler',
+    unit: 'ops/s',
+    ours: ['mem.bus+nest', 'mem.ops'],
+    peer: ['direct', 'mem.ops'],
+    peerLabel: 'direct async call',
+    target: { on: 'ours', op: '>=', value: 300_000 },
+  },
+  {
+    figure: 'In-memory invoke, one at a time',
+    unit: 'ops/s',
+    ours: ['mem.bus', 'mem.seq.ops'],
+    peer: ['direct', 'mem.seq.ops'],
+    peerLabel: 'direct async call',
+  },
+  {
+    figure: 'In-memory invoke → decorated Nest handler, one at a time',
+    unit: 'ops/s',
+    ours: ['mem.bus+nest', 'mem.seq.ops'],
+    peer: ['direct', 'mem.seq.ops'],
+    peerLabel: 'direct async call',
+  },
+  {
+    figure: 'In-memory invoke, CPU per call',
+    unit: 'µs CPU',
+    ours: ['mem.bus', 'mem.cpu'],
+    peer: ['direct', 'mem.cpu'],
+    peerLabel: 'direct async call',
+  },
   { figure: 'In-memory stream, one stream', unit: 'deltas/s', ours: ['mem.bus', 'stream1'] },
-  { figure: 'In-memory stream, time to first delta p50 (line ours; the issue sets it for NATS)', unit: 'µs', ours: ['mem.bus', 'ttfd.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
-  { figure: 'In-memory stream, time to first delta p50, deferStarted (line ours)', unit: 'µs', ours: ['mem.bus', 'ttfd.deferred.p50'], peer: ['mem.bus', 'ttfd.invoke.p50'], peerLabel: 'our invoke p50 (same loop)', ratioOf: ['mem.bus', 'ttfd.deferred.ratio'], target: { on: 'ratio', op: '<=', value: 1.2 } },
+  {
+    figure: 'In-memory stream, time to first delta p50 (line ours; the issue sets it for NATS)',
+    unit: 'µs',
+    ours: ['mem.bus', 'ttfd.p50'],
+    peer: ['mem.bus', 'ttfd.invoke.p50'],
+    peerLabel: 'our invoke p50 (same loop)',
+    ratioOf: ['mem.bus', 'ttfd.ratio'],
+    target: { on: 'ratio', op: '<=', value: 1.2 },
+  },
+  {
+    figure: 'In-memory stream, time to first delta p50, deferStarted (line ours)',
+    unit: 'µs',
+    ours: ['mem.bus', 'ttfd.deferred.p50'],
+    peer: ['mem.bus', 'ttfd.invoke.p50'],
+    peerLabel: 'our invoke p50 (same loop)',
+    ratioOf: ['mem.bus', 'ttfd.deferred.ratio'],
+    target: { on: 'ratio', op: '<=', value: 1.2 },
+  },
   { figure: 'In-memory stream, cancel latency p50', unit: 'µs', ours: ['mem.bus', 'cancel.p50'] },
   // Scale
-  { figure: '10,000 open streams, in-memory: RSS per stream', unit: 'KB', ours: ['mem.bus', 'scale.rssKB'], target: { on: 'ours', op: '<=', value: 20 } },
+  {
+    figure: '10,000 open streams, in-memory: RSS per stream',
+    unit: 'KB',
+    ours: ['mem.bus', 'scale.rssKB'],
+    target: { on: 'ours', op: '<=', value: 20 },
+  },
   { figure: '10,000 open streams, in-memory: heap per stream', unit: 'KB', ours: ['mem.bus', 'scale.heapKB'] },
-  { figure: '10,000 open streams, NATS: RSS per stream', unit: 'KB', ours: ['bus', 'scale.rssKB'], target: { on: 'ours', op: '<=', value: 20 } },
+  {
+    figure: '10,000 open streams, NATS: RSS per stream',
+    unit: 'KB',
+    ours: ['bus', 'scale.rssKB'],
+    target: { on: 'ours', op: '<=', value: 20 },
+  },
   { figure: '10,000 open streams, NATS: heap per stream', unit: 'KB', ours: ['bus', 'scale.heapKB'] },
 ];
 for (const size of cfg.payload) {
   if (size.bytes >= 1 << 20) {
     ROWS.push(
-      { figure: `NATS invoke ${size.label} chunked into 64 KB (max_payload 64 KB server), sequential p50`, unit: 'µs', ours: ['bus-64k', `size.${size.label}.p50`], peer: ['bus', `size.${size.label}.p50`], peerLabel: 'ours on the 1 MB max_payload server' },
-      { figure: `NATS invoke ${size.label} chunked into 64 KB, ${size.concurrency} in flight`, unit: 'ops/s', ours: ['bus-64k', `size.${size.label}.ops`], peer: ['bus', `size.${size.label}.ops`], peerLabel: 'ours on the 1 MB max_payload server' },
+      {
+        figure: `NATS invoke ${size.label} chunked into 64 KB (max_payload 64 KB server), sequential p50`,
+        unit: 'µs',
+        ours: ['bus-64k', `size.${size.label}.p50`],
+        peer: ['bus', `size.${size.label}.p50`],
+        peerLabel: 'ours on the 1 MB max_payload server',
+      },
+      {
+        figure: `NATS invoke ${size.label} chunked into 64 KB, ${size.concurrency} in flight`,
+        unit: 'ops/s',
+        ours: ['bus-64k', `size.${size.label}.ops`],
+        peer: ['bus', `size.${size.label}.ops`],
+        peerLabel: 'ours on the 1 MB max_payload server',
+      },
     );
   }
   ROWS.push(
-    { figure: `NATS invoke ${size.label}, sequential p50`, unit: 'µs', ours: ['bus', `size.${size.label}.p50`], peer: ['raw', `size.${size.label}.p50`], peerLabel: size.bytes >= 1 << 20 ? 'raw request() (8 MB max_payload server)' : 'raw request()' },
-    { figure: `NATS invoke ${size.label}, ${size.concurrency} in flight`, unit: 'ops/s', ours: ['bus', `size.${size.label}.ops`], peer: ['raw', `size.${size.label}.ops`], peerLabel: size.bytes >= 1 << 20 ? 'raw request() (8 MB max_payload server)' : 'raw request()' },
+    {
+      figure: `NATS invoke ${size.label}, sequential p50`,
+      unit: 'µs',
+      ours: ['bus', `size.${size.label}.p50`],
+      peer: ['raw', `size.${size.label}.p50`],
+      peerLabel: size.bytes >= 1 << 20 ? 'raw request() (8 MB max_payload server)' : 'raw request()',
+    },
+    {
+      figure: `NATS invoke ${size.label}, ${size.concurrency} in flight`,
+      unit: 'ops/s',
+      ours: ['bus', `size.${size.label}.ops`],
+      peer: ['raw', `size.${size.label}.ops`],
+      peerLabel: size.bytes >= 1 << 20 ? 'raw request() (8 MB max_payload server)' : 'raw request()',
+    },
   );
 }
 
@@ -129,7 +377,9 @@ function collectGarbage(): void {
 async function main(): Promise<number> {
   const t0 = Date.now();
   const info = machineInfo();
-  log(`bench ${quick ? '--quick' : 'full'}: ${cfg.runs} runs; ${info.nproc} CPUs (${info.cpu}), node ${info.node}, ${info.natsServer}, load ${info.loadavg}`);
+  log(
+    `bench ${quick ? '--quick' : 'full'}: ${cfg.runs} runs; ${info.nproc} CPUs (${info.cpu}), node ${info.node}, ${info.natsServer}, load ${info.loadavg}`,
+  );
   const metrics = new Metrics();
   const closers: Array<() => Promise<unknown>> = [];
   const servers: BenchNatsServer[] = [];
@@ -180,7 +430,9 @@ async function main(): Promise<number> {
     const memPair = await BusPair.create('memory', memoryTransports());
     closers.push(() => memPair.close());
     memStacks.set('mem.bus', memPair.invokeStack('bus (memory)'));
-    const memNest = await attempt('in-memory decorated Nest handler', () => busNestStack('bus (memory) → decorated Nest handler', memoryTransports()));
+    const memNest = await attempt('in-memory decorated Nest handler', () =>
+      busNestStack('bus (memory) → decorated Nest handler', memoryTransports()),
+    );
     if (memNest) {
       closers.push(() => memNest.close());
       memStacks.set('mem.bus+nest', memNest);
@@ -214,7 +466,9 @@ async function main(): Promise<number> {
         const small = await startNatsServer({ maxPayload: 64 * 1024 });
         servers.push(small);
         const smallMake = await natsTransports(small.url);
-        const sp = smallMake ? await attempt('bus over NATS with max_payload 64 KB', () => BusPair.create('nats-64k', smallMake)) : undefined;
+        const sp = smallMake
+          ? await attempt('bus over NATS with max_payload 64 KB', () => BusPair.create('nats-64k', smallMake))
+          : undefined;
         if (sp) {
           closers.push(() => sp.close());
           busSmall = sp.invokeStack('bus, max_payload 64 KB');
@@ -274,7 +528,14 @@ async function main(): Promise<number> {
   ];
   if (metrics.notes.length) out.push('', 'Notes:', ...[...new Set(metrics.notes)].map((n) => `- ${n}`));
   process.stdout.write(`${out.join('\n')}\n`);
-  writeFileSync(jsonPath, JSON.stringify({ machine: info, command: cmd, quick, runs: cfg.runs, seconds, rows, metrics: metrics.toJSON(), notes: metrics.notes }, null, 2));
+  writeFileSync(
+    jsonPath,
+    JSON.stringify(
+      { machine: info, command: cmd, quick, runs: cfg.runs, seconds, rows, metrics: metrics.toJSON(), notes: metrics.notes },
+      null,
+      2,
+    ),
+  );
   log(`results written to ${jsonPath}`);
   return 0;
 }

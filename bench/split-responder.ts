@@ -33,14 +33,18 @@ async function start(): Promise<void> {
       await startNestNatsResponder(url);
       return;
     case 'bus': {
-      const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-responder' }), { agentId: 'bench-server', logger: quiet });
+      const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-responder' }), {
+        agentId: 'bench-server',
+        logger: quiet,
+      });
       await bus.connect();
       await bus.handleInvoke(ECHO, (p: unknown) => p).ready;
       await bus.handleStream(STREAM, benchStream).ready;
       return;
     }
     case 'bus+nest':
-      if (!(await startBusNestResponder((role) => new NatsTransport({ servers: url, name: `split-${role}` })))) throw new Error('Nest integration missing');
+      if (!(await startBusNestResponder((role) => new NatsTransport({ servers: url, name: `split-${role}` }))))
+        throw new Error('Nest integration missing');
       return;
     default:
       throw new Error(`unknown responder kind "${kind}"`);

@@ -28,7 +28,9 @@ await Promise.all(
     }
   }),
 );
-console.log(`${calls} calls, ${concurrency} in flight; 200 ms timer ${firedAt ? `fired after ${firedAt - t0} ms` : 'did NOT fire within 3 s (event loop starved)'}`);
+console.log(
+  `${calls} calls, ${concurrency} in flight; 200 ms timer ${firedAt ? `fired after ${firedAt - t0} ms` : 'did NOT fire within 3 s (event loop starved)'}`,
+);
 await a.close();
 await b.close();
 process.exit(firedAt ? 0 : 1);

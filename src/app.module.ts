@@ -14,7 +14,12 @@ import { ObservabilityModule } from './observability/observability.module.js';
  * started with different AGENTS form one application over NATS (see README, "Across processes").
  */
 export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controllers: Type[]; providers: Type[]; imports: DynamicModule[] } {
-  const roles = new Set((env.AGENTS ?? 'router,workers,writer').split(',').map((r) => r.trim()).filter(Boolean));
+  const roles = new Set(
+    (env.AGENTS ?? 'router,workers,writer')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
+  );
   for (const r of roles) {
     if (!['router', 'workers', 'writer'].includes(r)) throw new Error(`AGENTS: unknown role "${r}" (use router, workers, writer)`);
   }

@@ -77,7 +77,8 @@ export function buildRows(metrics: Metrics, defs: RowDef[]): Row[] {
     let met: boolean | undefined;
     if (d.target) {
       const t = d.target;
-      target = t.on === 'ratio' ? `${t.op === '>=' ? '≥' : '≤'}${t.value}×` : `${t.op === '>=' ? '≥' : '≤'}${fmt(t.value, d.unit)} ${d.unit}`;
+      target =
+        t.on === 'ratio' ? `${t.op === '>=' ? '≥' : '≤'}${t.value}×` : `${t.op === '>=' ? '≥' : '≤'}${fmt(t.value, d.unit)} ${d.unit}`;
       const v = t.on === 'ratio' ? ratio : ours;
       if (v !== undefined) met = t.op === '>=' ? v >= t.value : v <= t.value;
     }
@@ -109,10 +110,7 @@ export function fmt(v: number | undefined, unit: Unit): string {
 }
 
 export function renderTable(rows: Row[]): string {
-  const lines = [
-    '| figure | unit | ours | peer | peer value | ratio | target | met? |',
-    '|---|---|---|---|---|---|---|---|',
-  ];
+  const lines = ['| figure | unit | ours | peer | peer value | ratio | target | met? |', '|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     const met = r.met === undefined ? (r.target ? 'n/a' : '') : r.met ? 'yes' : '**NO**';
     lines.push(

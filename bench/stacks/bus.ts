@@ -1,4 +1,13 @@
-import { BusClient, EventTypes, MemoryBroker, MemoryTransport, NatsTransport, type BusLogger, type StreamHandler, type Transport } from '@openagentio/nestjs';
+import {
+  BusClient,
+  EventTypes,
+  MemoryBroker,
+  MemoryTransport,
+  NatsTransport,
+  type BusLogger,
+  type StreamHandler,
+  type Transport,
+} from '@openagentio/nestjs';
 import { nowUs, sleep, withTimeout } from '../lib/measure.js';
 import type { InvokeStack, PubSubStack } from './types.js';
 
@@ -43,10 +52,19 @@ export class BusPair {
     readonly client: BusClient,
   ) {}
 
-  static async create(label: string, make: TransportFactory, opts: { streamWindow?: number; subjectPrefix?: string } = {}): Promise<BusPair> {
+  static async create(
+    label: string,
+    make: TransportFactory,
+    opts: { streamWindow?: number; subjectPrefix?: string } = {},
+  ): Promise<BusPair> {
     const quiet: BusLogger | undefined = process.env.BENCH_VERBOSE ? undefined : { log() {}, warn() {}, error() {} };
     const server = new BusClient(make('server'), { agentId: 'bench-server', subjectPrefix: opts.subjectPrefix, logger: quiet });
-    const client = new BusClient(make('client'), { agentId: 'bench-client', subjectPrefix: opts.subjectPrefix, streamWindow: opts.streamWindow, logger: quiet });
+    const client = new BusClient(make('client'), {
+      agentId: 'bench-client',
+      subjectPrefix: opts.subjectPrefix,
+      streamWindow: opts.streamWindow,
+      logger: quiet,
+    });
     await server.connect();
     await client.connect();
     const pair = new BusPair(label, server, client);
@@ -55,11 +73,7 @@ export class BusPair {
     // The same stream handler registered with `deferStarted` (started is sent with the first delta, not before
     // the handler runs); options passed untyped so this compiles whatever HandlerOptions looks like.
     const deferred: Record<string, unknown> = { deferStarted: true };
-    server.handleStream(
-      STREAM_DEFERRED,
-      benchStream,
-      deferred,
-    );
+    server.handleStream(STREAM_DEFERRED, benchStream, deferred);
     server.handleStream(HOLD, async (_p: unknown, ctx) => {
       await ctx.writer.delta('open');
       pair.holdOpen++;
@@ -102,7 +116,8 @@ export class BusPair {
   async timeToFirstDelta(deferStarted = false): Promise<number> {
     const t0 = nowUs();
     let t1 = 0;
-    for await (const f of this.client.stream(deferStarted ? STREAM_DEFERRED : STREAM, { n: 1 })) if (t1 === 0 && f.event_type === EventTypes.DELTA) t1 = nowUs();
+    for await (const f of this.client.stream(deferStarted ? STREAM_DEFERRED : STREAM, { n: 1 }))
+      if (t1 === 0 && f.event_type === EventTypes.DELTA) t1 = nowUs();
     return t1 - t0;
   }
 

@@ -48,7 +48,12 @@ export async function startNestNatsResponder(url: string): Promise<{ close(): Pr
 export async function nestNatsCaller(url: string): Promise<InvokeStack & { client: ClientProxy }> {
   const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url] } });
   await client.connect();
-  return { name: 'Nest built-in Transport.NATS', client, invoke: (payload) => firstValueFrom(client.send(ECHO, payload)), close: () => client.close() };
+  return {
+    name: 'Nest built-in Transport.NATS',
+    client,
+    invoke: (payload) => firstValueFrom(client.send(ECHO, payload)),
+    close: () => client.close(),
+  };
 }
 
 /** NestJS' built-in NATS transport: a Transport.NATS microservice and a ClientProxy from ClientProxyFactory. */

@@ -9,7 +9,13 @@ import type { InvokeStack } from '../stacks/types.js';
  * `concRounds` blocks, with CPU per call.
  * Metrics per stack key: seq.p50, seq.p99, conc.ops, conc.cpu, conc.p50, conc.p99.
  */
-export async function invokeSuite(stacks: Map<string, InvokeStack>, cfg: BenchConfig, metrics: Metrics, run: number, log: (s: string) => void): Promise<void> {
+export async function invokeSuite(
+  stacks: Map<string, InvokeStack>,
+  cfg: BenchConfig,
+  metrics: Metrics,
+  run: number,
+  log: (s: string) => void,
+): Promise<void> {
   const payload = payloadOfSize(100);
   const entries = [...stacks.entries()];
   const live = new Set(entries.map(([k]) => k));
@@ -82,7 +88,9 @@ export async function invokeSuite(stacks: Map<string, InvokeStack>, cfg: BenchCo
     metrics.put(key, 'conc.cpu', cpu);
     metrics.put(key, 'conc.p50', lat.p50);
     metrics.put(key, 'conc.p99', lat.p99);
-    log(`  invoke ${cfg.concurrency}-in-flight ${key.padEnd(14)} ${Math.round(opsPerSec)} ops/s  cpu ${cpu.toFixed(1)} µs/call  p50 ${lat.p50.toFixed(0)} µs`);
+    log(
+      `  invoke ${cfg.concurrency}-in-flight ${key.padEnd(14)} ${Math.round(opsPerSec)} ops/s  cpu ${cpu.toFixed(1)} µs/call  p50 ${lat.p50.toFixed(0)} µs`,
+    );
   }
 }
 
@@ -129,11 +137,17 @@ export async function payloadSuite(
     if (!live.has(key)) continue;
     try {
       const sum = summarize(samples.get(key)!);
-      const res = await closedLoop(() => s.invoke(payload), { concurrency: size.concurrency, durationMs: size.concMs, warmupMs: Math.min(300, size.concMs / 2) });
+      const res = await closedLoop(() => s.invoke(payload), {
+        concurrency: size.concurrency,
+        durationMs: size.concMs,
+        warmupMs: Math.min(300, size.concMs / 2),
+      });
       metrics.put(key, `${tag}.p50`, sum.p50);
       metrics.put(key, `${tag}.p99`, sum.p99);
       metrics.put(key, `${tag}.ops`, res.opsPerSec);
-      log(`  payload ${size.label.padEnd(6)} ${key.padEnd(14)} seq p50 ${sum.p50.toFixed(0)} µs (n=${sum.n})  ${size.concurrency}-in-flight ${Math.round(res.opsPerSec)} ops/s`);
+      log(
+        `  payload ${size.label.padEnd(6)} ${key.padEnd(14)} seq p50 ${sum.p50.toFixed(0)} µs (n=${sum.n})  ${size.concurrency}-in-flight ${Math.round(res.opsPerSec)} ops/s`,
+      );
     } catch (err) {
       metrics.notes.push(`payload ${size.label} ${key}: ${(err as Error).message}`);
       log(`  payload ${size.label.padEnd(6)} ${key.padEnd(14)} FAILED: ${(err as Error).message}`);

@@ -4,7 +4,13 @@ import type { Metrics } from '../lib/results.js';
 import type { PubSubStack } from '../stacks/types.js';
 
 /** Events per second received, one publisher and one subscriber connection, 100-byte JSON. Metric: pubsub. */
-export async function pubsubSuite(stacks: Map<string, PubSubStack>, cfg: BenchConfig, metrics: Metrics, run: number, log: (s: string) => void): Promise<void> {
+export async function pubsubSuite(
+  stacks: Map<string, PubSubStack>,
+  cfg: BenchConfig,
+  metrics: Metrics,
+  run: number,
+  log: (s: string) => void,
+): Promise<void> {
   const payload = payloadOfSize(100);
   const entries = [...stacks.entries()];
   for (let i = 0; i < entries.length; i++) {

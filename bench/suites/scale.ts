@@ -21,9 +21,19 @@ export async function scaleSuite(key: string, where: string, n: number, metrics:
   });
   const line = out.split('\n').find((l) => l.startsWith('SCALE '));
   if (!line) throw new Error(`scale child printed no result: ${out.slice(0, 300)}`);
-  const r = JSON.parse(line.slice(6)) as { rssPerStreamKB: number; heapPerStreamKB: number; externalPerStreamKB: number; openAtMeasure: number; openMs: number; rssAfterMB: number; abortedBeforeCancel?: Record<string, number> };
+  const r = JSON.parse(line.slice(6)) as {
+    rssPerStreamKB: number;
+    heapPerStreamKB: number;
+    externalPerStreamKB: number;
+    openAtMeasure: number;
+    openMs: number;
+    rssAfterMB: number;
+    abortedBeforeCancel?: Record<string, number>;
+  };
   if (r.openAtMeasure < n) {
-    metrics.notes.push(`scale ${key}: only ${r.openAtMeasure} of ${n} streams were still open when measured; aborted: ${JSON.stringify(r.abortedBeforeCancel)}`);
+    metrics.notes.push(
+      `scale ${key}: only ${r.openAtMeasure} of ${n} streams were still open when measured; aborted: ${JSON.stringify(r.abortedBeforeCancel)}`,
+    );
   }
   metrics.put(key, 'scale.rssKB', r.rssPerStreamKB);
   metrics.put(key, 'scale.heapKB', r.heapPerStreamKB);

@@ -63,7 +63,9 @@ async function splitStream(
   metrics.put(key, 'split.stream1', rate);
   metrics.put(key, 'split.stream.caller.cpu', callerCpu);
   metrics.put(key, 'split.stream.responder.cpu', responderCpu);
-  log(`  split ${key.padEnd(9)} one stream ${Math.round(rate)} deltas/s  CPU per delta: caller ${callerCpu.toFixed(1)} µs, responder ${responderCpu.toFixed(1)} µs`);
+  log(
+    `  split ${key.padEnd(9)} one stream ${Math.round(rate)} deltas/s  CPU per delta: caller ${callerCpu.toFixed(1)} µs, responder ${responderCpu.toFixed(1)} µs`,
+  );
 }
 
 function next(child: ChildProcess, want: (m: unknown) => boolean, what: string): Promise<unknown> {
@@ -109,7 +111,9 @@ export async function splitSuite(url: string, cfg: BenchConfig, metrics: Metrics
       metrics.put(stack.key, 'split.caller.cpu', r.cpuUsPerOp);
       metrics.put(stack.key, 'split.responder.cpu', responderCpu);
       metrics.put(stack.key, 'split.cpu', r.cpuUsPerOp + responderCpu);
-      log(`  split ${stack.key.padEnd(9)} ${Math.round(r.opsPerSec)} ops/s  CPU per call: caller ${r.cpuUsPerOp.toFixed(1)} µs, responder ${responderCpu.toFixed(1)} µs`);
+      log(
+        `  split ${stack.key.padEnd(9)} ${Math.round(r.opsPerSec)} ops/s  CPU per call: caller ${r.cpuUsPerOp.toFixed(1)} µs, responder ${responderCpu.toFixed(1)} µs`,
+      );
       if (caller.stream) await splitStream(child, caller.stream, stack.key, cfg, metrics, log);
     } catch (err) {
       metrics.notes.push(`split-process ${stack.key}: ${(err as Error).message}`);

@@ -96,7 +96,9 @@ export async function streamSuite(
   metrics.put(key, 'ttfd.invoke.p50', iv.p50);
   metrics.put(key, 'ttfd.ratio', t.p50 / iv.p50);
   metrics.put(key, 'ttfd.deferred.ratio', td.p50 / iv.p50);
-  log(`  stream ${key.padEnd(10)} time to first delta p50 ${t.p50.toFixed(0)} µs, with deferStarted ${td.p50.toFixed(0)} µs (invoke p50 ${iv.p50.toFixed(0)} µs)`);
+  log(
+    `  stream ${key.padEnd(10)} time to first delta p50 ${t.p50.toFixed(0)} µs, with deferStarted ${td.p50.toFixed(0)} µs (invoke p50 ${iv.p50.toFixed(0)} µs)`,
+  );
 
   const cancel: number[] = [];
   for (let i = 0; i < cfg.cancelSamples; i++) cancel.push(await pair.cancelLatency());

@@ -23,7 +23,10 @@ export class WorkerAgent {
     const words = req.text.toLowerCase().match(/[a-z\u00c0-\u024f]{4,}/g) ?? [];
     const counts = new Map<string, number>();
     for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
-    const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5).map(([w]) => w);
+    const top = [...counts.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, 5)
+      .map(([w]) => w);
     return { agent: 'worker.keywords', keywords: top, seen_session: this.session.sessionId };
   }
 

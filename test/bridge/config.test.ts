@@ -44,16 +44,28 @@ bridges:
     assert.equal(loadBridgeConfig({ path: p }).bridges[0].type, 't');
     assert.equal(loadBridgeConfig(yamlDoc, { LLM_TOKEN: 't' }).bridges[0].name, 'llm');
     assert.equal(loadBridgeConfig({ text: '{"version":"openagentio.bridge/v1","bridges":[]}' }).bridges.length, 0);
-    assert.equal(loadBridgeConfig({ version: 'openagentio.bridge/v1', bridges: [{ name: 'b', type: 't', config: { u: '${U:-x}' } }] }).bridges[0].config.u, 'x');
+    assert.equal(
+      loadBridgeConfig({ version: 'openagentio.bridge/v1', bridges: [{ name: 'b', type: 't', config: { u: '${U:-x}' } }] }).bridges[0]
+        .config.u,
+      'x',
+    );
   });
 
   it('an unset variable without default is an error naming the variable and key', () => {
-    assert.throws(() => loadBridgeConfig(yamlDoc, {}), (e: Error) => e instanceof BridgeConfigError && /LLM_TOKEN/.test(e.message) && /bridges\[0\]\.config\.token/.test(e.message));
+    assert.throws(
+      () => loadBridgeConfig(yamlDoc, {}),
+      (e: Error) => e instanceof BridgeConfigError && /LLM_TOKEN/.test(e.message) && /bridges\[0\]\.config\.token/.test(e.message),
+    );
     assert.equal(interpolateEnv('a-${X:-}-b', {}), 'a--b');
   });
 
   it('rejects unknown versions, missing keys and duplicate names, naming the key', () => {
-    const bad = (doc: unknown, re: RegExp) => assert.throws(() => loadBridgeConfig(doc as Record<string, unknown>), (e: Error) => e instanceof BridgeConfigError && re.test(e.message), String(re));
+    const bad = (doc: unknown, re: RegExp) =>
+      assert.throws(
+        () => loadBridgeConfig(doc as Record<string, unknown>),
+        (e: Error) => e instanceof BridgeConfigError && re.test(e.message),
+        String(re),
+      );
     bad({ version: 'openagentio.bridge/v2', bridges: [] }, /version: unknown version "openagentio.bridge\/v2"/);
     bad({ bridges: [] }, /version is required/);
     bad({ version: 'openagentio.bridge/v1' }, /bridges is required/);
@@ -61,7 +73,16 @@ bridges:
     bad({ version: 'openagentio.bridge/v1', bridges: [{ type: 'x' }] }, /bridges\[0\]\.name is required/);
     bad({ version: 'openagentio.bridge/v1', bridges: [{ name: 'a' }] }, /bridges\[0\]\.type is required/);
     bad({ version: 'openagentio.bridge/v1', bridges: [{ name: 'a', type: 'x', config: [] }] }, /bridges\[0\]\.config must be a mapping/);
-    bad({ version: 'openagentio.bridge/v1', bridges: [{ name: 'a', type: 'x' }, { name: 'a', type: 'y' }] }, /bridges\[1\]\.name: duplicate bridge name "a"/);
+    bad(
+      {
+        version: 'openagentio.bridge/v1',
+        bridges: [
+          { name: 'a', type: 'x' },
+          { name: 'a', type: 'y' },
+        ],
+      },
+      /bridges\[1\]\.name: duplicate bridge name "a"/,
+    );
     assert.throws(() => loadBridgeConfig(join(dir, 'missing.yaml')), /cannot read/);
     assert.throws(() => loadBridgeConfig('version: [\n  - broken'), /invalid YAML/);
   });
@@ -76,11 +97,17 @@ bridges:
       (e: Error) => e instanceof BridgeConfigError && /bridges\[0\]\.type: unknown bridge type "matrix_event"/.test(e.message),
     );
     assert.throws(
-      () => buildBridges({ config: { version: 'openagentio.bridge/v1', bridges: [{ name: 'llm', type: 'openclaw_chat_sse', config: {} }] } }),
+      () =>
+        buildBridges({ config: { version: 'openagentio.bridge/v1', bridges: [{ name: 'llm', type: 'openclaw_chat_sse', config: {} }] } }),
       (e: Error) => e instanceof BridgeConfigError && /config\.base_url is required/.test(e.message),
     );
     assert.throws(
-      () => buildBridges({ config: yamlDoc, env: { LLM_TOKEN: 'k' }, bridges: [{ name: 'llm', type: 'openclaw_chat_sse', config: { base_url: 'http://x/v1' } }] }),
+      () =>
+        buildBridges({
+          config: yamlDoc,
+          env: { LLM_TOKEN: 'k' },
+          bridges: [{ name: 'llm', type: 'openclaw_chat_sse', config: { base_url: 'http://x/v1' } }],
+        }),
       /duplicate bridge name "llm"/,
     );
     const custom = buildBridges({
@@ -110,7 +137,13 @@ describe('docs/bridges.md', () => {
     const block = md.match(/```yaml\n# bridges\.yaml\n([\s\S]*?)```/);
     assert.ok(block, 'docs/bridges.md has the bridges.yaml example');
     const bridges = buildBridges({ config: { text: block![1] }, env: { LLM_TOKEN: 'sk-x' } });
-    assert.deepEqual(bridges.map((b) => [b.name, b.type]), [['llm', 'openclaw_chat_sse'], ['fs', 'mcp_tool']]);
+    assert.deepEqual(
+      bridges.map((b) => [b.name, b.type]),
+      [
+        ['llm', 'openclaw_chat_sse'],
+        ['fs', 'mcp_tool'],
+      ],
+    );
     assert.equal((bridges[0] as OpenClawChatSseBridge).config.base_url, 'http://127.0.0.1:11434/v1');
   });
 });

@@ -6,7 +6,9 @@ export const quietLogger: BusLogger = { log: () => {}, warn: () => {}, error: ()
 /** Connected bus clients on one in-memory broker. */
 export async function memoryBuses(...agentIds: string[]): Promise<{ broker: MemoryBroker; buses: BusClient[]; close(): Promise<void> }> {
   const broker = new MemoryBroker();
-  const buses = agentIds.map((agentId) => new BusClient(new MemoryTransport({ broker, validate: true }), { agentId, logger: quietLogger, livenessInterval: 500 }));
+  const buses = agentIds.map(
+    (agentId) => new BusClient(new MemoryTransport({ broker, validate: true }), { agentId, logger: quietLogger, livenessInterval: 500 }),
+  );
   for (const b of buses) await b.connect();
   return { broker, buses, close: async () => void (await Promise.all(buses.map((b) => b.close()))) };
 }

@@ -61,8 +61,14 @@ describe('readJsonBody (shared by the gateway and the MCP endpoint)', () => {
   });
 
   it('refuses a body above the limit with 413 (declared or streamed) and bad JSON with 400', async () => {
-    await assert.rejects(post('x'.repeat(50), 10), (e: JsonBodyError) => e instanceof JsonBodyError && e.status === 413 && /50 bytes exceeds the limit of 10/.test(e.message));
-    await assert.rejects(post('x'.repeat(50), 10, { 'transfer-encoding': 'chunked' }), (e: JsonBodyError) => e.status === 413 && /exceeds the limit of 10 bytes/.test(e.message));
+    await assert.rejects(
+      post('x'.repeat(50), 10),
+      (e: JsonBodyError) => e instanceof JsonBodyError && e.status === 413 && /50 bytes exceeds the limit of 10/.test(e.message),
+    );
+    await assert.rejects(
+      post('x'.repeat(50), 10, { 'transfer-encoding': 'chunked' }),
+      (e: JsonBodyError) => e.status === 413 && /exceeds the limit of 10 bytes/.test(e.message),
+    );
     await assert.rejects(post('{nope', 100), (e: JsonBodyError) => e.status === 400 && /not valid JSON/.test(e.message));
   });
 });

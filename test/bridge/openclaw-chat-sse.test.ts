@@ -11,7 +11,15 @@ describe('openclaw_chat_sse bridge: OpenAI-compatible endpoint as a stream targe
   let caller: BusClient;
   const supervisors: BridgeSupervisor[] = [];
   const bridge = (name: string, extra: Record<string, unknown> = {}) => {
-    const b = new OpenClawChatSseBridge(name, { base_url: peer.url, token: 'sk-bridge', model: 'normal', timeout_ms: 5000, session_header: 'X-OpenClaw-Session', retry_initial_ms: 10, ...extra });
+    const b = new OpenClawChatSseBridge(name, {
+      base_url: peer.url,
+      token: 'sk-bridge',
+      model: 'normal',
+      timeout_ms: 5000,
+      session_header: 'X-OpenClaw-Session',
+      retry_initial_ms: 10,
+      ...extra,
+    });
     const s = new BridgeSupervisor(b, env.buses[0], quietLogger);
     supervisors.push(s);
     return s.start().then(() => b);
@@ -43,7 +51,9 @@ describe('openclaw_chat_sse bridge: OpenAI-compatible endpoint as a stream targe
     const meta = frames[0].payload as { meta: { model: string; id: string } };
     assert.equal(meta.meta.model, 'normal');
     assert.match(meta.meta.id, /^chatcmpl-/);
-    const deltas = frames.filter((f) => (f.payload as { delta?: string })?.delta !== undefined).map((f) => (f.payload as { delta: string }).delta);
+    const deltas = frames
+      .filter((f) => (f.payload as { delta?: string })?.delta !== undefined)
+      .map((f) => (f.payload as { delta: string }).delta);
     assert.deepEqual(deltas, ['Hel', 'lo', ', ', 'bus', '!']);
     const result = (frames.at(-1)!.payload as { result: Record<string, unknown> }).result;
     assert.equal(result.text, 'Hello, bus!');
@@ -61,7 +71,10 @@ describe('openclaw_chat_sse bridge: OpenAI-compatible endpoint as a stream targe
     const r = await caller.stream('llm', { text: 'x', model: 'reasoning', system: 'be brief' }).result<{ text: string }>();
     assert.equal(r.text, '42');
     const req = peer.requests.at(-1)!;
-    assert.deepEqual(req.body.messages, [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'x' }]);
+    assert.deepEqual(req.body.messages, [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'x' },
+    ]);
   });
 
   it('tool-call and reasoning deltas become {data}', async () => {
@@ -71,7 +84,10 @@ describe('openclaw_chat_sse bridge: OpenAI-compatible endpoint as a stream targe
     assert.equal(tools[0].function.name, 'bus_invoke');
     assert.equal((frames.at(-1)!.payload as any).result.finish_reason, 'tool_calls');
     const rframes = await collect('llm', { text: 'x', model: 'reasoning' });
-    assert.deepEqual(rframes.filter((f) => (f.payload as any)?.data?.reasoning).map((f) => (f.payload as any).data.reasoning), ['Thinking about ', 'the answer.']);
+    assert.deepEqual(
+      rframes.filter((f) => (f.payload as any)?.data?.reasoning).map((f) => (f.payload as any).data.reasoning),
+      ['Thinking about ', 'the answer.'],
+    );
   });
 
   it('a mid-stream error chunk is an error frame, after the deltas already sent', async () => {
@@ -95,12 +111,18 @@ describe('openclaw_chat_sse bridge: OpenAI-compatible endpoint as a stream targe
   });
 
   it('HTTP errors map to codes; 429 and 5xx before the first byte are retried', async () => {
-    await assert.rejects(caller.stream('llm', { text: 'x', model: 'http-400' }).result(), (e: BusError) => e.code === 'INVALID_REQUEST' && /Invalid value for messages/.test(e.message));
+    await assert.rejects(
+      caller.stream('llm', { text: 'x', model: 'http-400' }).result(),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && /Invalid value for messages/.test(e.message),
+    );
     await assert.rejects(caller.stream('llm', { text: 'x', model: 'http-401' }).result(), (e: BusError) => e.code === 'AUTH_FAILURE');
     assert.equal(await caller.stream('llm', { text: 'x', model: '429-then-ok:bridge' }).text(), 'Hello, bus!');
     assert.equal(peer.requests.filter((r) => r.body.model === '429-then-ok:bridge').length, 2);
     assert.equal(await caller.stream('llm', { text: 'x', model: '500-then-ok:bridge' }).text(), 'Hello, bus!');
-    await assert.rejects(caller.stream('llm', { text: 'x', model: 'always-429:bridge' }).result(), (e: BusError) => e.code === 'BACKPRESSURE_DROP');
+    await assert.rejects(
+      caller.stream('llm', { text: 'x', model: 'always-429:bridge' }).result(),
+      (e: BusError) => e.code === 'BACKPRESSURE_DROP',
+    );
     assert.equal(peer.requests.filter((r) => r.body.model === 'always-429:bridge').length, 3); // 1 + max_retries 2
     await assert.rejects(caller.stream('llm', 42).result(), (e: BusError) => e.code === 'INVALID_REQUEST');
   });
@@ -123,13 +145,19 @@ describe('openclaw_chat_sse bridge: OpenAI-compatible endpoint as a stream targe
   it('timeout_ms bounds the upstream request (AGENT_TIMEOUT)', async () => {
     await bridge('llm.short', { timeout_ms: 150 });
     peer.slowMs = 100;
-    await assert.rejects(caller.stream('llm.short', { text: 'x', model: 'slow:timeout' }).result(), (e: BusError) => e.code === 'AGENT_TIMEOUT');
+    await assert.rejects(
+      caller.stream('llm.short', { text: 'x', model: 'slow:timeout' }).result(),
+      (e: BusError) => e.code === 'AGENT_TIMEOUT',
+    );
     const rec = await peer.waitFor((r) => r.body.model === 'slow:timeout' && (r.aborted || r.completed));
     assert.equal(rec.aborted, true);
   });
 
   it('an unreachable endpoint is AGENT_UNAVAILABLE after retries', async () => {
     await bridge('llm.down', { base_url: 'http://127.0.0.1:9/v1', max_retries: 1 });
-    await assert.rejects(caller.stream('llm.down', 'x').result(), (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /cannot reach/.test(e.message));
+    await assert.rejects(
+      caller.stream('llm.down', 'x').result(),
+      (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /cannot reach/.test(e.message),
+    );
   });
 });

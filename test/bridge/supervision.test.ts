@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { BusClient } from '@openagentio/nestjs';
-import { aggregateStatus, backoffDelay, type Bridge, type BridgeContext, BridgeHealthService, BridgeManager, BridgeModule, BridgeSupervisor, DEFAULT_SUPERVISION, PermanentBridgeError } from '@openagentio/nestjs-bridges';
+import {
+  aggregateStatus,
+  backoffDelay,
+  type Bridge,
+  type BridgeContext,
+  BridgeHealthService,
+  BridgeManager,
+  BridgeModule,
+  BridgeSupervisor,
+  DEFAULT_SUPERVISION,
+  PermanentBridgeError,
+} from '@openagentio/nestjs-bridges';
 import { memoryBuses, quietLogger, testBusModule, until } from './helpers.js';
 
 /** A bridge whose behaviour is scripted: `failStarts` starts throw, then it serves `echo.<name>`. */
@@ -52,12 +63,30 @@ describe('bridge supervision', () => {
 
   it('backoff grows exponentially, is capped and jittered', () => {
     const o = { ...DEFAULT_SUPERVISION, initialDelayMs: 100, maxDelayMs: 1000, factor: 2, jitter: 0.2 };
-    assert.equal(backoffDelay(1, o, () => 0.5), 100);
-    assert.equal(backoffDelay(2, o, () => 0.5), 200);
-    assert.equal(backoffDelay(3, o, () => 0.5), 400);
-    assert.equal(backoffDelay(10, o, () => 0.5), 1000);
-    assert.equal(backoffDelay(1, o, () => 0), 80);
-    assert.equal(backoffDelay(1, o, () => 1), 120);
+    assert.equal(
+      backoffDelay(1, o, () => 0.5),
+      100,
+    );
+    assert.equal(
+      backoffDelay(2, o, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelay(3, o, () => 0.5),
+      400,
+    );
+    assert.equal(
+      backoffDelay(10, o, () => 0.5),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(1, o, () => 0),
+      80,
+    );
+    assert.equal(
+      backoffDelay(1, o, () => 1),
+      120,
+    );
   });
 
   it('restarts a bridge whose start fails until it is healthy', async () => {
@@ -97,8 +126,11 @@ describe('bridge supervision', () => {
     b.ctx!.reportFailure(new Error('peer connection lost'));
     await until(() => b.stops === 1 && s.status === 'degraded', 1000, 'stopped after the failure');
     await bus.transport.flush();
-    await assert.rejects(caller.invoke('echo.held', 'hi'), (e: { code: string; retryable: boolean; message: string }) =>
-      e.code === 'AGENT_UNAVAILABLE' && e.retryable && /restarting: peer connection lost/.test(e.message));
+    await assert.rejects(
+      caller.invoke('echo.held', 'hi'),
+      (e: { code: string; retryable: boolean; message: string }) =>
+        e.code === 'AGENT_UNAVAILABLE' && e.retryable && /restarting: peer connection lost/.test(e.message),
+    );
     // A caller with a retry policy rides through the restart.
     assert.equal(await caller.invoke('echo.held', 'again', { retry: { attempts: 20, initialDelay: 50, maxDelay: 100 } }), 'again');
     assert.equal(s.status, 'healthy');
@@ -176,7 +208,10 @@ describe('BridgeModule', () => {
     assert.equal(health.bridges.first.restarts, 0);
     await app.close();
     assert.deepEqual(log.slice(3), ['stop greeter', 'stop second', 'stop first']);
-    assert.equal(app.get(BridgeManager).supervisors.every((s) => s.status === 'stopped'), true);
+    assert.equal(
+      app.get(BridgeManager).supervisors.every((s) => s.status === 'stopped'),
+      true,
+    );
     await env.close();
   });
 

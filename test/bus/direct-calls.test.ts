@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BusClient, BusError, type Envelope, type HandlerContext, MemoryBroker, MemoryTransport, schemaProblems } from '@openagentio/nestjs';
+import {
+  BusClient,
+  BusError,
+  type Envelope,
+  type HandlerContext,
+  MemoryBroker,
+  MemoryTransport,
+  schemaProblems,
+} from '@openagentio/nestjs';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 
 // The in-process fast path of the memory transport (DirectCall): an invoke handed straight to the handler when it
@@ -10,7 +18,11 @@ import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 describe('in-process direct calls (memory transport)', () => {
   let broker: MemoryBroker;
   const buses: BusClient[] = [];
-  const bus = async (agentId: string, validate = false, options: Partial<ConstructorParameters<typeof BusClient>[1]> = {}): Promise<BusClient> => {
+  const bus = async (
+    agentId: string,
+    validate = false,
+    options: Partial<ConstructorParameters<typeof BusClient>[1]> = {},
+  ): Promise<BusClient> => {
     const b = new BusClient(new MemoryTransport({ broker, validate }), { agentId, logger: new RecordingLogger(), ...options });
     await b.connect();
     buses.push(b);
@@ -32,8 +44,19 @@ describe('in-process direct calls (memory transport)', () => {
       seen.push(ctx.envelope);
       return { got: p, session: ctx.session, trace: ctx.trace, deadline: ctx.deadline };
     }).ready;
-    const options = { session_id: 's-1', user_id: 'ada', channel: 'web', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'k=v', timeout: 5000 };
-    const direct = await caller.invoke<{ got: unknown; session: object; trace: object; deadline: number }>('direct.echo', { q: 1 }, options);
+    const options = {
+      session_id: 's-1',
+      user_id: 'ada',
+      channel: 'web',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      tracestate: 'k=v',
+      timeout: 5000,
+    };
+    const direct = await caller.invoke<{ got: unknown; session: object; trace: object; deadline: number }>(
+      'direct.echo',
+      { q: 1 },
+      options,
+    );
     assert.equal(caller.stats.directCalls, 1, 'served without messages');
 
     // The same call over a validating transport (always the message path) for comparison.
@@ -48,7 +71,19 @@ describe('in-process direct calls (memory transport)', () => {
     assert.deepEqual(schemaProblems(d), [], 'the lazily built request envelope is valid acp/1.0');
     assert.deepEqual(Object.keys(d), Object.keys(m), 'same fields in the same order');
     assert.deepEqual(Object.keys(d.metadata!), Object.keys(m.metadata!));
-    for (const key of ['event_type', 'frame_type', 'from', 'to', 'session_id', 'user_id', 'channel', 'traceparent', 'trace_id', 'span_id', 'payload'] as const) {
+    for (const key of [
+      'event_type',
+      'frame_type',
+      'from',
+      'to',
+      'session_id',
+      'user_id',
+      'channel',
+      'traceparent',
+      'trace_id',
+      'span_id',
+      'payload',
+    ] as const) {
       assert.deepEqual(d[key], key === 'from' ? 'direct-caller' : m[key], key);
     }
     assert.equal(d.metadata!['acp.ext'], m.metadata!['acp.ext']);
@@ -80,7 +115,10 @@ describe('in-process direct calls (memory transport)', () => {
     const caller = await bus('bigint-caller');
     let ran = false;
     await server.handleInvoke('direct.bigint', () => (ran = true)).ready;
-    await assert.rejects(caller.invoke('direct.bigint', { n: BigInt(1) }), (e: BusError) => e.code === 'TRANSPORT_FAILURE' && /BigInt/.test(e.message));
+    await assert.rejects(
+      caller.invoke('direct.bigint', { n: BigInt(1) }),
+      (e: BusError) => e.code === 'TRANSPORT_FAILURE' && /BigInt/.test(e.message),
+    );
     assert.equal(ran, false);
   });
 
@@ -147,7 +185,10 @@ describe('in-process direct calls (memory transport)', () => {
     const call = caller.invoke('direct.forever', {}, { timeout: 10_000 });
     await started.promise;
     await server.close();
-    await assert.rejects(call, (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /shutting down/.test(e.message) && e.envelope?.from === 'closing-server');
+    await assert.rejects(
+      call,
+      (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /shutting down/.test(e.message) && e.envelope?.from === 'closing-server',
+    );
   });
 
   it("a handler's own timeout, tighter than the caller's, ends the call with the handler's deadline", async () => {
@@ -163,7 +204,10 @@ describe('in-process direct calls (memory transport)', () => {
       { timeout: 30, concurrency: 1 },
     ).ready;
     const t0 = Date.now();
-    await assert.rejects(caller.invoke('direct.tight', {}, { timeout: 10_000 }), (e: BusError) => e.code === 'AGENT_TIMEOUT' && /deadline of "direct.tight" exceeded/.test(e.message));
+    await assert.rejects(
+      caller.invoke('direct.tight', {}, { timeout: 10_000 }),
+      (e: BusError) => e.code === 'AGENT_TIMEOUT' && /deadline of "direct.tight" exceeded/.test(e.message),
+    );
     assert.ok(Date.now() - t0 < 5000);
     assert.equal(((await aborted.promise) as BusError).code, 'AGENT_TIMEOUT');
     // The slot of a handler that ignored its signal is free again.

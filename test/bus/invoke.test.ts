@@ -71,12 +71,18 @@ for (const fixture of transportFixtures) {
       await server.handleInvoke('inv.crash', () => {
         throw new Error('kaput');
       }).ready;
-      await assert.rejects(caller.invoke('inv.crash'), (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && e.message === 'kaput' && !e.retryable);
+      await assert.rejects(
+        caller.invoke('inv.crash'),
+        (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && e.message === 'kaput' && !e.retryable,
+      );
     });
 
     it('a target without a handler fails at once with NO_HANDLER, not after the timeout', async () => {
       const t0 = Date.now();
-      await assert.rejects(caller.invoke('inv.nobody.home', {}, { timeout: 10_000 }), (e: BusError) => e.code === 'NO_HANDLER' && /inv\.nobody\.home/.test(e.message));
+      await assert.rejects(
+        caller.invoke('inv.nobody.home', {}, { timeout: 10_000 }),
+        (e: BusError) => e.code === 'NO_HANDLER' && /inv\.nobody\.home/.test(e.message),
+      );
       assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
     });
 
@@ -84,7 +90,10 @@ for (const fixture of transportFixtures) {
       for (const bad of ['a..b', 'a b', 'inv.*', 'inv.>', '']) {
         await assert.rejects(caller.invoke(bad, {}), (e: BusError) => e.code === 'INVALID_REQUEST', bad);
       }
-      assert.throws(() => server.handleInvoke('x y', () => 1), (e: BusError) => e.code === 'INVALID_REQUEST');
+      assert.throws(
+        () => server.handleInvoke('x y', () => 1),
+        (e: BusError) => e.code === 'INVALID_REQUEST',
+      );
       assert.throws(() => server.handleInvoke('inv.add', () => 1), /already has a handler/);
       await assert.rejects(caller.invoke('inv.add', {}, { metadata: { 'acp.ext': 'x' } }), /reserved/);
       assert.equal(await caller.invoke('inv.add', { a: 1, b: 2 }), 3);

@@ -27,7 +27,8 @@ for (const fixture of transportFixtures) {
       await subA.subscribe('ps1.orders.*', (_p, e) => got.star.push(e.event_type)).ready;
       await subA.subscribe('ps1.>', (_p, e) => got.gt.push(e.event_type)).ready;
       await subA.subscribe('ps1.orders.created', (_p, e) => got.exact.push(e.event_type)).ready;
-      for (const t of ['ps1.orders.created', 'ps1.orders.eu.created', 'ps1.users.created', 'ps2.orders.created']) await pub.publish(t, { t });
+      for (const t of ['ps1.orders.created', 'ps1.orders.eu.created', 'ps1.users.created', 'ps2.orders.created'])
+        await pub.publish(t, { t });
       await pub.publish('ps1.end', null);
       await until(() => got.gt.includes('ps1.end'));
       assert.deepEqual(got.star, ['ps1.orders.created']);

@@ -37,10 +37,18 @@ for (const fixture of transportFixtures) {
       let calls = 0;
       await server.handleInvoke('rs.lost-first', () => (++calls === 1 ? new Promise(() => undefined) : 'second try')).ready;
       const t0 = Date.now();
-      assert.equal(await caller.invoke('rs.lost-first', {}, { timeout: 5000, retry: { attempts: 3, attemptTimeout: 100, ...FAST } }), 'second try');
+      assert.equal(
+        await caller.invoke('rs.lost-first', {}, { timeout: 5000, retry: { attempts: 3, attemptTimeout: 100, ...FAST } }),
+        'second try',
+      );
       assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
       assert.equal(calls, 2);
-      await until(() => server.stats.requestsServed > 0 && (server as unknown as { responder: { inflightCount: number } }).responder.inflightCount === 0, 2000, 'the ignored try to release its slot');
+      await until(
+        () =>
+          server.stats.requestsServed > 0 && (server as unknown as { responder: { inflightCount: number } }).responder.inflightCount === 0,
+        2000,
+        'the ignored try to release its slot',
+      );
     });
 
     it('honours the retryable flag: a non-retryable error is tried once', async () => {
@@ -60,7 +68,10 @@ for (const fixture of transportFixtures) {
         throw new BusError('BACKPRESSURE_DROP', 'busy');
       }).ready;
       const t0 = Date.now();
-      await assert.rejects(caller.invoke('rs.always-busy', {}, { timeout: 150, retry: { attempts: 100, initialDelay: 20, maxDelay: 40 } }), BusError);
+      await assert.rejects(
+        caller.invoke('rs.always-busy', {}, { timeout: 150, retry: { attempts: 100, initialDelay: 20, maxDelay: 40 } }),
+        BusError,
+      );
       assert.ok(Date.now() - t0 < 400, `took ${Date.now() - t0} ms`);
       assert.ok(calls >= 2 && calls < 100, `calls ${calls}`);
     });
@@ -68,12 +79,16 @@ for (const fixture of transportFixtures) {
     it('a stream is retried only while nothing has arrived from it', async () => {
       const release = deferred<void>();
       let served = 0;
-      await server.handleStream('rs.busy-stream', async function* () {
-        served++;
-        await release.promise;
-        yield 'x';
-        return 'done';
-      }, { concurrency: 1 }).ready;
+      await server.handleStream(
+        'rs.busy-stream',
+        async function* () {
+          served++;
+          await release.promise;
+          yield 'x';
+          return 'done';
+        },
+        { concurrency: 1 },
+      ).ready;
       const first = caller.stream('rs.busy-stream').result();
       await until(() => served === 1);
       // The second call meets the concurrency limit (BACKPRESSURE_DROP, before any frame) and is retried.
@@ -105,7 +120,10 @@ for (const fixture of transportFixtures) {
       const breaker = { failureRatio: 0.5, minimumCalls: 4, window: 10_000, openFor: 100 };
       for (let i = 0; i < 4; i++) await assert.rejects(caller.invoke('rs.breaker', {}, { circuitBreaker: breaker }));
       assert.equal(calls, 4);
-      await assert.rejects(caller.invoke('rs.breaker', {}, { circuitBreaker: breaker }), (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && e.retryable && /circuit/.test(e.message));
+      await assert.rejects(
+        caller.invoke('rs.breaker', {}, { circuitBreaker: breaker }),
+        (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && e.retryable && /circuit/.test(e.message),
+      );
       assert.equal(calls, 4, 'an open circuit fails fast without calling the target');
       assert.equal(caller.breakerFor('rs.breaker').currentState, 'open');
       await new Promise((r) => setTimeout(r, 120));
@@ -128,7 +146,10 @@ for (const fixture of transportFixtures) {
       const bh = { bulkhead: { maxConcurrent: 1, maxQueue: 1 } };
       const a = caller.invoke('rs.bulkhead', {}, bh);
       const b = caller.invoke('rs.bulkhead', {}, bh);
-      await assert.rejects(caller.invoke('rs.bulkhead', {}, bh), (e: BusError) => e.code === 'BACKPRESSURE_DROP' && /bulkhead/.test(e.message));
+      await assert.rejects(
+        caller.invoke('rs.bulkhead', {}, bh),
+        (e: BusError) => e.code === 'BACKPRESSURE_DROP' && /bulkhead/.test(e.message),
+      );
       gate.resolve();
       assert.deepEqual(await Promise.all([a, b]), ['ok', 'ok']);
       assert.equal(peak, 1);
@@ -140,7 +161,7 @@ for (const fixture of transportFixtures) {
       await assert.rejects(caller.invoke('rs.per-target'), (e: BusError) => e.code === 'AGENT_TIMEOUT');
       assert.ok(Date.now() - t0 < 350);
       let nestedDeadline: number | undefined;
-      await server.handleInvoke('rs.leaf', (_p, ctx: HandlerContext) => (nestedDeadline = ctx.deadline, 'x')).ready;
+      await server.handleInvoke('rs.leaf', (_p, ctx: HandlerContext) => ((nestedDeadline = ctx.deadline), 'x')).ready;
       await server.handleInvoke('rs.outer', () => server.invoke('rs.leaf', {}, { timeout: 60_000, retry: { attempts: 2 } })).ready;
       const t1 = Date.now();
       await caller.invoke('rs.outer', {}, { timeout: 300 });
@@ -149,31 +170,53 @@ for (const fixture of transportFixtures) {
 
     it('handler options: timeout caps the handler, retry re-runs it on retryable errors', async () => {
       const aborted = deferred<unknown>();
-      await server.handleInvoke('rs.handler-timeout', (_p, ctx: HandlerContext) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), reject(ctx.signal.reason)))), { timeout: 50 }).ready;
+      await server.handleInvoke(
+        'rs.handler-timeout',
+        (_p, ctx: HandlerContext) =>
+          new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), reject(ctx.signal.reason))),
+          ),
+        { timeout: 50 },
+      ).ready;
       await assert.rejects(caller.invoke('rs.handler-timeout', {}, { timeout: 5000 }), (e: BusError) => e.code === 'AGENT_TIMEOUT');
       assert.equal(((await aborted.promise) as BusError).code, 'AGENT_TIMEOUT');
       let runs = 0;
-      await server.handleInvoke('rs.handler-retry', () => {
-        if (++runs < 3) throw new BusError('TRANSPORT_FAILURE', 'db blip');
-        return runs;
-      }, { retry: { attempts: 3, ...FAST } }).ready;
+      await server.handleInvoke(
+        'rs.handler-retry',
+        () => {
+          if (++runs < 3) throw new BusError('TRANSPORT_FAILURE', 'db blip');
+          return runs;
+        },
+        { retry: { attempts: 3, ...FAST } },
+      ).ready;
       assert.equal(await caller.invoke('rs.handler-retry'), 3);
     });
 
     it('a subscriber that fails for good is retried, then its event is dead-lettered with the error', async () => {
       const dead: Envelope[] = [];
-      const dlqSub = server.transport.subscribe(server.subjects.deadLetter('rs.orders.created'), (m) => m.envelope && dead.push(m.envelope));
+      const dlqSub = server.transport.subscribe(
+        server.subjects.deadLetter('rs.orders.created'),
+        (m) => m.envelope && dead.push(m.envelope),
+      );
       await server.transport.flush();
       let tries = 0;
-      await server.subscribe('rs.orders.*', () => {
-        tries++;
-        throw new BusError('AGENT_UNAVAILABLE', 'inventory down', { retryable: true });
-      }, { retry: { attempts: 3, ...FAST } }).ready;
+      await server.subscribe(
+        'rs.orders.*',
+        () => {
+          tries++;
+          throw new BusError('AGENT_UNAVAILABLE', 'inventory down', { retryable: true });
+        },
+        { retry: { attempts: 3, ...FAST } },
+      ).ready;
       let quietTries = 0;
-      await server.subscribe('rs.orders.created', () => {
-        quietTries++;
-        throw new Error('no dead letter for me');
-      }, { deadLetter: false }).ready;
+      await server.subscribe(
+        'rs.orders.created',
+        () => {
+          quietTries++;
+          throw new Error('no dead letter for me');
+        },
+        { deadLetter: false },
+      ).ready;
       const sent = await caller.publish('rs.orders.created', { id: 7 }, { session_id: 'dlq-s' });
       await until(() => dead.length === 1 && tries === 3 && quietTries === 1);
       const d = dead[0];

@@ -28,7 +28,9 @@ for (const fixture of transportFixtures) {
 
     it('session, tenant, user, channel and trace reach the third nested agent; events carry them too', async () => {
       const seenEvents: Array<Record<string, unknown>> = [];
-      await gateway.subscribe('sp.audit', (_p, e) => seenEvents.push({ session_id: e.session_id, user_id: e.user_id, traceparent: e.traceparent })).ready;
+      await gateway.subscribe('sp.audit', (_p, e) =>
+        seenEvents.push({ session_id: e.session_id, user_id: e.user_id, traceparent: e.traceparent }),
+      ).ready;
       await c.handleInvoke('sp.c', async (_p, ctx: HandlerContext) => {
         await c.publish('sp.audit', { at: 'c' });
         return { ...ctx.session, traceparent: ctx.trace.traceparent, tracestate: ctx.trace.tracestate, from: ctx.envelope.from };
@@ -41,11 +43,28 @@ for (const fixture of transportFixtures) {
         const s = b.stream('sp.b', {});
         return await s.result();
       }).ready;
-      const result = await gateway.invoke('sp.a', {}, {
-        session_id: 'sess-1', conversation_id: 'conv-1', tenant_id: 'acme', user_id: 'u-7', channel: 'web', traceparent: TP, tracestate: 'vendor=1',
-      });
+      const result = await gateway.invoke(
+        'sp.a',
+        {},
+        {
+          session_id: 'sess-1',
+          conversation_id: 'conv-1',
+          tenant_id: 'acme',
+          user_id: 'u-7',
+          channel: 'web',
+          traceparent: TP,
+          tracestate: 'vendor=1',
+        },
+      );
       assert.deepEqual(result, {
-        session_id: 'sess-1', conversation_id: 'conv-1', tenant_id: 'acme', user_id: 'u-7', channel: 'web', traceparent: TP, tracestate: 'vendor=1', from: 'agent-b',
+        session_id: 'sess-1',
+        conversation_id: 'conv-1',
+        tenant_id: 'acme',
+        user_id: 'u-7',
+        channel: 'web',
+        traceparent: TP,
+        tracestate: 'vendor=1',
+        from: 'agent-b',
       });
       await until(() => seenEvents.length === 1);
       assert.deepEqual(seenEvents[0], { session_id: 'sess-1', user_id: 'u-7', traceparent: TP });

@@ -42,9 +42,10 @@ for (const fixture of transportFixtures) {
         return 'all done';
       }).ready;
       const frames = await collect(caller.stream('st.gen', { n: 5 }, { session_id: 'sess-s' }));
-      assert.deepEqual(frames.map((f) => f.event_type), [
-        'agent.response.started', ...Array(5).fill('agent.response.delta'), 'agent.response.final',
-      ]);
+      assert.deepEqual(
+        frames.map((f) => f.event_type),
+        ['agent.response.started', ...Array(5).fill('agent.response.delta'), 'agent.response.final'],
+      );
       assertNoSeqHoles(frames);
       assert.deepEqual(frames[1].payload, { delta: 't0 ' });
       assert.deepEqual(frames[6].payload, { result: 'all done' });
@@ -77,13 +78,20 @@ for (const fixture of transportFixtures) {
     });
 
     it('an Observable: each value a delta, the last the result', async () => {
-      await server.handleStream('st.obs', () => new Observable<string>((o) => {
-        o.next('x');
-        o.next('y');
-        o.complete();
-      })).ready;
+      await server.handleStream(
+        'st.obs',
+        () =>
+          new Observable<string>((o) => {
+            o.next('x');
+            o.next('y');
+            o.complete();
+          }),
+      ).ready;
       const frames = await collect(caller.stream('st.obs'));
-      assert.deepEqual(frames.map((f) => f.payload), [frames[0].payload, { delta: 'x' }, { delta: 'y' }, { result: 'y' }]);
+      assert.deepEqual(
+        frames.map((f) => f.payload),
+        [frames[0].payload, { delta: 'x' }, { delta: 'y' }, { result: 'y' }],
+      );
     });
 
     it('a throw after deltas is one terminal error frame, with no hole in seq', async () => {
@@ -98,9 +106,12 @@ for (const fixture of transportFixtures) {
       assert.deepEqual(frames.at(-1)!.payload, { code: 'BACKPRESSURE_DROP', message: 'upstream busy', retryable: true });
       // Without yieldErrors the iterator throws the typed error after the deltas.
       const seen: string[] = [];
-      await assert.rejects(async () => {
-        for await (const f of caller.stream('st.throw')) seen.push(f.event_type);
-      }, (e: BusError) => e.code === 'BACKPRESSURE_DROP');
+      await assert.rejects(
+        async () => {
+          for await (const f of caller.stream('st.throw')) seen.push(f.event_type);
+        },
+        (e: BusError) => e.code === 'BACKPRESSURE_DROP',
+      );
       assert.deepEqual(seen, ['agent.response.started', 'agent.response.delta', 'agent.response.delta']);
     });
 
@@ -116,18 +127,25 @@ for (const fixture of transportFixtures) {
     });
 
     it('deferStarted: started carries what the handler learned first; a failure before it is a lone error frame', async () => {
-      await server.handleStream('st.deferred', async (p: { fail?: boolean }, ctx: StreamCtx) => {
-        await new Promise((r) => setTimeout(r, 5));
-        if (p.fail) throw new BusError('BACKPRESSURE_DROP', 'upstream said 429');
-        await ctx.writer.started({ model: 'm-1' });
-        await ctx.writer.delta('x');
-        return 'ok';
-      }, { deferStarted: true }).ready;
+      await server.handleStream(
+        'st.deferred',
+        async (p: { fail?: boolean }, ctx: StreamCtx) => {
+          await new Promise((r) => setTimeout(r, 5));
+          if (p.fail) throw new BusError('BACKPRESSURE_DROP', 'upstream said 429');
+          await ctx.writer.started({ model: 'm-1' });
+          await ctx.writer.delta('x');
+          return 'ok';
+        },
+        { deferStarted: true },
+      ).ready;
       const frames = await collect(caller.stream('st.deferred', {}));
       assertNoSeqHoles(frames);
       assert.deepEqual(frames[0].payload, { meta: { agent: 'server', target: 'st.deferred', model: 'm-1' } });
       const failed = await collect(caller.stream('st.deferred', { fail: true }, { yieldErrors: true }));
-      assert.deepEqual(failed.map((f) => [f.event_type, f.seq ?? 0]), [['agent.response.error', 0]]);
+      assert.deepEqual(
+        failed.map((f) => [f.event_type, f.seq ?? 0]),
+        [['agent.response.error', 0]],
+      );
     });
 
     it('an invoke of a stream target waits for the final result, however many deltas come first', async () => {
@@ -184,7 +202,9 @@ for (const fixture of transportFixtures) {
       const aborted = deferred<unknown>();
       await server.handleStream('st.slow', async function* (_p: unknown, ctx: StreamCtx) {
         yield 'first';
-        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), reject(ctx.signal.reason))));
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), reject(ctx.signal.reason))),
+        );
       }).ready;
       await assert.rejects(collect(caller.stream('st.slow', {}, { timeout: 150 })), (e: BusError) => e.code === 'AGENT_TIMEOUT');
       await aborted.promise;
@@ -214,10 +234,12 @@ for (const fixture of transportFixtures) {
         if (r.value.event_type === 'agent.response.delta') seen.push((r.value.payload as { delta: string }).delta);
       }
       assert.equal(seen.length, 200);
-      assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => String(i)));
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 200 }, (_, i) => String(i)),
+      );
       assert.equal(produced, 200);
     });
-
 
     it('flow control: deltas written without awaiting each one wait for credit in call order, none lost', async () => {
       await server.handleStream('st.burst', async (_p, ctx: StreamCtx) => {
@@ -228,7 +250,10 @@ for (const fixture of transportFixtures) {
       const frames = await collect(caller.stream('st.burst', {}, { window: 4, timeout: 10_000 }));
       assertNoSeqHoles(frames);
       const deltas = frames.filter((f) => f.event_type === 'agent.response.delta').map((f) => (f.payload as { delta: string }).delta);
-      assert.deepEqual(deltas, Array.from({ length: 40 }, (_, i) => String(i)));
+      assert.deepEqual(
+        deltas,
+        Array.from({ length: 40 }, (_, i) => String(i)),
+      );
       assert.deepEqual(frames[frames.length - 1].payload, { result: 'done' });
     });
     it('a caller that vanishes is noticed by the responder (liveness), which aborts the handler', async () => {
@@ -237,7 +262,9 @@ for (const fixture of transportFixtures) {
       const started = deferred<void>();
       await server.handleStream('st.orphan', async (_p, ctx: StreamCtx) => {
         started.resolve();
-        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), reject(ctx.signal.reason))));
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), reject(ctx.signal.reason))),
+        );
       }).ready;
       const s = ghost.stream('st.orphan', {}, { timeout: 60_000 });
       const consuming = collect(s).catch(() => undefined);
@@ -279,7 +306,10 @@ for (const fixture of transportFixtures) {
       assert.equal(err.retryable, true);
       assert.match(err.message, /st\.vanish.*responder went silent/);
       assert.ok(Date.now() - t0 < 5000, `noticed after ${Date.now() - t0} ms, not at the 60 s deadline`);
-      assert.deepEqual(frames.map((f) => f.event_type), ['agent.response.started', 'agent.response.delta']);
+      assert.deepEqual(
+        frames.map((f) => f.event_type),
+        ['agent.response.started', 'agent.response.delta'],
+      );
       await phantom.close();
     });
 
@@ -291,7 +321,10 @@ for (const fixture of transportFixtures) {
         return 'done';
       }).ready;
       const frames = await collect(caller.stream('st.pause', {}, { timeout: 10_000 }));
-      assert.deepEqual(frames.map((f) => f.event_type), ['agent.response.started', 'agent.response.delta', 'agent.response.delta', 'agent.response.final']);
+      assert.deepEqual(
+        frames.map((f) => f.event_type),
+        ['agent.response.started', 'agent.response.delta', 'agent.response.delta', 'agent.response.final'],
+      );
       assert.equal(frames[0].metadata?.['acp.liveness'], 200, 'the started frame says how often the responder probes');
     });
 
@@ -312,22 +345,39 @@ for (const fixture of transportFixtures) {
           }
         }
       }
-      assert.deepEqual(frames.map((f) => f.event_type), ['agent.response.started', 'agent.response.delta', 'agent.response.final']);
+      assert.deepEqual(
+        frames.map((f) => f.event_type),
+        ['agent.response.started', 'agent.response.delta', 'agent.response.final'],
+      );
     });
 
     it('the reorder buffer restores order of frames sent out of order (upstream peer)', async () => {
       // A raw responder written in the upstream shape: no started frame, seq from 0, frames published out of order.
       const { createReply } = await import('@openagentio/nestjs');
-      const sub = server.transport.subscribe(server.subjects.invoke('st.upstream'), (msg) => {
-        const req = msg.envelope!;
-        const to = req.reply_to!;
-        const mk = (seq: number, type: string, payload: unknown, fin = false) => createReply(req, type, payload, { from: 'py', seq, isFinal: fin });
-        const frames = [mk(1, 'agent.response.delta', { delta: 'b' }), mk(0, 'agent.response.delta', { delta: 'a' }), mk(0, 'agent.response.delta', { delta: 'a' }), mk(3, 'agent.response.final', { result: 'abc' }, true), mk(2, 'agent.response.delta', { delta: 'c' })];
-        for (const f of frames) server.transport.publish(to, f);
-      }, { queue: 'st.upstream' });
+      const sub = server.transport.subscribe(
+        server.subjects.invoke('st.upstream'),
+        (msg) => {
+          const req = msg.envelope!;
+          const to = req.reply_to!;
+          const mk = (seq: number, type: string, payload: unknown, fin = false) =>
+            createReply(req, type, payload, { from: 'py', seq, isFinal: fin });
+          const frames = [
+            mk(1, 'agent.response.delta', { delta: 'b' }),
+            mk(0, 'agent.response.delta', { delta: 'a' }),
+            mk(0, 'agent.response.delta', { delta: 'a' }),
+            mk(3, 'agent.response.final', { result: 'abc' }, true),
+            mk(2, 'agent.response.delta', { delta: 'c' }),
+          ];
+          for (const f of frames) server.transport.publish(to, f);
+        },
+        { queue: 'st.upstream' },
+      );
       await server.transport.flush();
       const frames = await collect(caller.stream('st.upstream'));
-      assert.deepEqual(frames.map((f) => f.seq ?? 0), [0, 1, 2, 3]);
+      assert.deepEqual(
+        frames.map((f) => f.seq ?? 0),
+        [0, 1, 2, 3],
+      );
       assert.equal(frames.map((f) => (f.payload as { delta?: string }).delta ?? '').join(''), 'abc');
       sub.unsubscribe();
     });

@@ -45,8 +45,14 @@ describe('demo application (src/)', () => {
     const res = await fetch(`${base}/demo/events`);
     const events = (await res.json()) as Array<{ event_type: string; session_id?: string; payload: { step: string } }>;
     const mine = events.filter((e) => e.session_id === 'sess-demo-1');
-    assert.deepEqual(mine.filter((e) => e.event_type === 'demo.step').map((e) => e.payload.step), ['received', 'summarized', 'analyzed', 'answered']);
-    assert.deepEqual(mine.filter((e) => e.event_type.startsWith('demo.writer.')).map((e) => e.event_type), ['demo.writer.started', 'demo.writer.finished']);
+    assert.deepEqual(
+      mine.filter((e) => e.event_type === 'demo.step').map((e) => e.payload.step),
+      ['received', 'summarized', 'analyzed', 'answered'],
+    );
+    assert.deepEqual(
+      mine.filter((e) => e.event_type.startsWith('demo.writer.')).map((e) => e.event_type),
+      ['demo.writer.started', 'demo.writer.finished'],
+    );
   });
 
   it('a bad request is a 400 with an ErrorPayload naming the field, and the demo keeps serving', async () => {
@@ -60,7 +66,13 @@ describe('demo application (src/)', () => {
     const agents = health.targets.filter((t) => !t.startsWith('mcp.') && !t.startsWith('gateway.peer.'));
     assert.deepEqual(agents.sort(), ['router.ask', 'worker.keywords', 'worker.sentiment', 'worker.summarize', 'writer']);
     // The gateway serves its detached streams to other gateway replicas (docs/gateway.md, peerStreams).
-    assert.deepEqual(health.targets.filter((t) => t.startsWith('gateway.peer.')).map((t) => t.replace(/^gateway\.peer\.[^.]+\./, '')).sort(), ['attach', 'cancel', 'found']);
+    assert.deepEqual(
+      health.targets
+        .filter((t) => t.startsWith('gateway.peer.'))
+        .map((t) => t.replace(/^gateway\.peer\.[^.]+\./, ''))
+        .sort(),
+      ['attach', 'cancel', 'found'],
+    );
     assert.ok(health.targets.includes('mcp.everything.get-sum'), 'bridges.yaml: the MCP server tools are targets');
   });
 });

@@ -8,7 +8,11 @@ const root = new URL('../../../', import.meta.url).pathname;
 /** Starts `node dist/src/main.js` with the given env and resolves once it logs that it is ready. */
 function startDemo(env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
@@ -57,6 +61,10 @@ describe('demo as separate processes over NATS (README "Across processes")', () 
     const health = (await (await fetch(`http://127.0.0.1:${routerPort}/demo/health`)).json()) as { transport: string; targets: string[] };
     assert.equal(health.transport, 'nats');
     // Besides the agents and MCP tools, the gateway serves its detached streams to other replicas (gateway.peer.*).
-    assert.deepEqual(health.targets.filter((t) => !t.startsWith('mcp.') && !t.startsWith('gateway.peer.')), ['router.ask'], 'this process serves only the router; the rest is remote');
+    assert.deepEqual(
+      health.targets.filter((t) => !t.startsWith('mcp.') && !t.startsWith('gateway.peer.')),
+      ['router.ask'],
+      'this process serves only the router; the rest is remote',
+    );
   });
 });

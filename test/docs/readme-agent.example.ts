@@ -1,12 +1,13 @@
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  BusClient, BusModule, BusSession, Invoke, Payload, Signal, Stream, busMicroservice,
-} from '@openagentio/nestjs';
+import { BusClient, BusModule, BusSession, Invoke, Payload, Signal, Stream, busMicroservice } from '@openagentio/nestjs';
 
 @Controller()
 export class WeatherAgent {
-  constructor(private readonly bus: BusClient, private readonly session: BusSession) {}
+  constructor(
+    private readonly bus: BusClient,
+    private readonly session: BusSession,
+  ) {}
 
   @Invoke('weather.now')
   now(@Payload() q: { city: string }) {

@@ -32,7 +32,9 @@ describe('demo page in headless Chromium (src/public)', () => {
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}. Install it with: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH)`,
+      );
     }
     env = await memoryBuses('demo-gateway', 'demo-agent');
     const agent = env.buses[1];
@@ -58,7 +60,14 @@ describe('demo page in headless Chromium (src/public)', () => {
     ));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage();
     await page.goto(url + '/index.html');
@@ -70,7 +79,11 @@ describe('demo page in headless Chromium (src/public)', () => {
     await env?.close();
   });
 
-  const answerText = () => page.locator('#answer').textContent().then((t) => t ?? '');
+  const answerText = () =>
+    page
+      .locator('#answer')
+      .textContent()
+      .then((t) => t ?? '');
   const status = () => page.locator('#status').getAttribute('data-state');
 
   it('streams the answer token by token, survives a dropped connection without losing frames, and shows session events', async () => {
@@ -94,7 +107,10 @@ describe('demo page in headless Chromium (src/public)', () => {
     const opens = await page.evaluate(() => (window as any).demo.opens as number);
     assert.ok(opens >= 2, `answer EventSource reconnected (opens=${opens})`);
     const seqs = await page.evaluate(() => ((window as any).demo.frames as Array<{ seq?: number }>).map((f) => f.seq ?? 0));
-    assert.deepEqual(seqs, Array.from({ length: 26 }, (_, i) => i)); // started, 24 deltas, final: none lost, none twice
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 26 }, (_, i) => i),
+    ); // started, 24 deltas, final: none lost, none twice
     // session events (demo.started before the drop, demo.finished after the reconnect)
     await page.waitForSelector('#events li[data-event-type="demo.finished"]', { timeout: 5000 });
     const types = await page.locator('#events li').evaluateAll((els) => els.map((e: any) => e.dataset.eventType));

@@ -28,14 +28,21 @@ describe('gateway security', () => {
   before(async () => {
     env = await memoryBuses('gw1', 'gw2', 'gw3', 'agent');
     const agent = env.buses[3];
-    agent.handleInvoke('whoami', (_p: unknown, ctx: HandlerContext) => ({ tenant: ctx.session.tenant_id ?? null, user: ctx.session.user_id ?? null }));
+    agent.handleInvoke('whoami', (_p: unknown, ctx: HandlerContext) => ({
+      tenant: ctx.session.tenant_id ?? null,
+      user: ctx.session.user_id ?? null,
+    }));
     agent.handleInvoke('hidden', () => 'secret');
     ({ app: tokenApp, url: tokenUrl } = await gatewayApp(env.buses[0], {
       invokeTargets: ['whoami'],
       subscribeEvents: ['demo.>'],
       auth: { bearerTokens: { 'tok-ann': { subject: 'ann', tenant_id: 'acme', user_id: 'ann' } } },
     }));
-    ({ app: guardApp, url: guardUrl } = await gatewayApp(env.buses[1], { invokeTargets: ['whoami'], guards: [ApiKeyGuard] }, { providers: [ApiKeyGuard] }));
+    ({ app: guardApp, url: guardUrl } = await gatewayApp(
+      env.buses[1],
+      { invokeTargets: ['whoami'], guards: [ApiKeyGuard] },
+      { providers: [ApiKeyGuard] },
+    ));
     ({ app: openApp, url: openUrl } = await gatewayApp(env.buses[2], {}));
   });
   after(async () => {

@@ -95,16 +95,28 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
 
   it('maps X-Session-Id, X-Conversation-Id, X-Tenant-Id, X-User-Id, X-Channel, traceparent headers', async () => {
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const r = await post('/v1/agents/whoami/invoke', {}, {
-      'x-session-id': 's1',
-      'x-conversation-id': 'c1',
-      'x-tenant-id': 'acme',
-      'x-user-id': 'ann',
-      'x-channel': 'web',
-      traceparent: tp,
-    });
+    const r = await post(
+      '/v1/agents/whoami/invoke',
+      {},
+      {
+        'x-session-id': 's1',
+        'x-conversation-id': 'c1',
+        'x-tenant-id': 'acme',
+        'x-user-id': 'ann',
+        'x-channel': 'web',
+        traceparent: tp,
+      },
+    );
     const body = (await r.json()) as { result: Record<string, string> };
-    assert.deepEqual(body.result, { session_id: 's1', conversation_id: 'c1', tenant_id: 'acme', user_id: 'ann', channel: 'web', traceparent: tp, trace_id: '0af7651916cd43dd8448eb211c80319c' });
+    assert.deepEqual(body.result, {
+      session_id: 's1',
+      conversation_id: 'c1',
+      tenant_id: 'acme',
+      user_id: 'ann',
+      channel: 'web',
+      traceparent: tp,
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+    });
     const r2 = await post('/v1/agents/whoami/invoke', {}, { 'x-traceparent': tp });
     assert.equal(((await r2.json()) as any).result.traceparent, tp);
     const r3 = await post('/v1/agents/whoami/invoke', {}, { 'x-trace-id': '4bf92f3577b34da6a3ce929d0e0e4736' });
@@ -126,7 +138,11 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     await check(await post('/v1/agents/math.add/invoke', '{"a":'), 400, 'INVALID_REQUEST'); // bad JSON through the app's body parser
     await check(await post('/v1/agents/math.add/invoke', '{"a":', { 'content-type': 'text/plain' }), 400, 'INVALID_REQUEST'); // read by the gateway
     await check(await post('/v1/agents/math.add/invoke', { pad: 'x'.repeat(2000) }), 413, 'INVALID_REQUEST');
-    await check(await post('/v1/agents/math.add/invoke', JSON.stringify({ pad: 'x'.repeat(2000) }), { 'content-type': 'text/plain' }), 413, 'INVALID_REQUEST');
+    await check(
+      await post('/v1/agents/math.add/invoke', JSON.stringify({ pad: 'x'.repeat(2000) }), { 'content-type': 'text/plain' }),
+      413,
+      'INVALID_REQUEST',
+    );
     await check(await post('/v1/agents/math.add/invoke', { pad: 'x'.repeat(200_000) }), 413, 'INVALID_REQUEST'); // over the app parser's own limit
     await check(await post('/v1/agents/bad..name/invoke', {}), 400, 'INVALID_REQUEST');
     // other paths keep Nest's default error handling
@@ -137,7 +153,11 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
   });
 
   it('stream: one SSE event per frame (event, id, data envelope), no-cache headers and X-Stream-Id', async () => {
-    const s = await openSse(url + '/v1/agents/writer/stream', { method: 'POST', headers: { 'content-type': 'application/json', 'x-session-id': 'sx' }, body: JSON.stringify({ n: 3 }) });
+    const s = await openSse(url + '/v1/agents/writer/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'sx' },
+      body: JSON.stringify({ n: 3 }),
+    });
     assert.equal(s.status, 200);
     assert.match(s.headers.get('content-type')!, /^text\/event-stream/);
     assert.equal(s.headers.get('cache-control'), 'no-cache');
@@ -145,7 +165,13 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     assert.ok(s.headers.get('x-stream-id'));
     await s.waitEnd();
     const types = s.events.map((e) => e.event);
-    assert.deepEqual(types, ['agent.response.started', 'agent.response.delta', 'agent.response.delta', 'agent.response.delta', 'agent.response.final']);
+    assert.deepEqual(types, [
+      'agent.response.started',
+      'agent.response.delta',
+      'agent.response.delta',
+      'agent.response.delta',
+      'agent.response.final',
+    ]);
     for (const e of s.events) {
       const env = JSON.parse(e.data);
       assert.equal(env.event_id, e.id);
@@ -183,7 +209,11 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
   it('disconnect cancels the bus call at any phase: before the first frame and during an invoke', async () => {
     const b1 = aborted.writer ?? 0;
     const ac = new AbortController();
-    const p = fetch(url + '/v1/agents/writer/stream', { method: 'POST', body: JSON.stringify({ n: 100, delay: 20 }), signal: ac.signal }).catch(() => undefined);
+    const p = fetch(url + '/v1/agents/writer/stream', {
+      method: 'POST',
+      body: JSON.stringify({ n: 100, delay: 20 }),
+      signal: ac.signal,
+    }).catch(() => undefined);
     await sleep(5); // request sent, before any byte is read
     ac.abort();
     await p;
@@ -212,7 +242,10 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     const b = await openSse(url + events_url, { headers: { 'last-event-id': lastId } });
     await b.waitEnd();
     const all = [...a.events.slice(0, 3), ...b.events].map((e) => JSON.parse(e.data));
-    assert.deepEqual(all.map((e) => e.seq ?? 0), Array.from({ length: 10 }, (_, i) => i)); // started + 8 deltas + final
+    assert.deepEqual(
+      all.map((e) => e.seq ?? 0),
+      Array.from({ length: 10 }, (_, i) => i),
+    ); // started + 8 deltas + final
     assert.equal(all.at(-1).event_type, 'agent.response.final');
     // finished and fully seen: 204 tells EventSource to stop reconnecting
     const c = await fetch(url + events_url, { headers: { 'last-event-id': all.at(-1).event_id } });
@@ -249,12 +282,18 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     assert.equal(b.headers.get('x-stream-id'), id);
     await b.waitEnd();
     const seqs = [...a.events, ...b.events].map((e) => JSON.parse(e.data).seq ?? 0);
-    assert.deepEqual(seqs, Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 10 }, (_, i) => i),
+    );
     assert.equal(writerStarts, starts + 1, 'the reconnect resumed the stream instead of starting another');
     const done = await fetch(url + q, { headers: { 'last-event-id': b.events.at(-1)!.id! } });
     assert.equal(done.status, 204);
     assert.equal((await fetch(url + '/v1/agents/writer/stream?payload=%7Bbad')).status, 400);
-    assert.equal((await fetch(url + '/v1/agents/writer/stream', { headers: { 'last-event-id': '00000000-0000-7000-8000-000000000000' } })).status, 404);
+    assert.equal(
+      (await fetch(url + '/v1/agents/writer/stream', { headers: { 'last-event-id': '00000000-0000-7000-8000-000000000000' } })).status,
+      404,
+    );
   });
 
   it('a detached stream nobody attaches to is cancelled after the grace period', async () => {
@@ -275,7 +314,10 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     const b = await openSse(url + events_url, { headers: { 'last-event-id': a.events.at(-1)!.id! } });
     await b.waitEnd();
     const seqs = [...a.events, ...b.events].map((e) => JSON.parse(e.data).seq ?? 0);
-    assert.deepEqual(seqs, Array.from({ length: 12 }, (_, i) => i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 12 }, (_, i) => i),
+    );
   });
 
   it('events: publish → 202; subscribe by pattern and session over SSE; resume after Last-Event-ID', async () => {
@@ -288,14 +330,25 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     await post('/v1/events/demo.note', { n: 2 }, { 'x-session-id': 'other' });
     await agent.publish('demo.progress', { n: 3 }, { session_id: 's9' });
     await sub.waitEvents(2);
-    assert.deepEqual(sub.events.map((e) => [e.event, JSON.parse(e.data).payload.n]), [['demo.note', 1], ['demo.progress', 3]]);
+    assert.deepEqual(
+      sub.events.map((e) => [e.event, JSON.parse(e.data).payload.n]),
+      [
+        ['demo.note', 1],
+        ['demo.progress', 3],
+      ],
+    );
     sub.close();
     await sleep(20);
     await agent.publish('demo.progress', { n: 4 }, { session_id: 's9' });
     await agent.publish('demo.progress', { n: 5 }, { session_id: 's9' });
-    const again = await openSse(url + '/v1/events?pattern=demo.%3E&session_id=s9', { headers: { 'last-event-id': sub.events.at(-1)!.id! } });
+    const again = await openSse(url + '/v1/events?pattern=demo.%3E&session_id=s9', {
+      headers: { 'last-event-id': sub.events.at(-1)!.id! },
+    });
     await again.waitEvents(2);
-    assert.deepEqual(again.events.map((e) => JSON.parse(e.data).payload.n), [4, 5]);
+    assert.deepEqual(
+      again.events.map((e) => JSON.parse(e.data).payload.n),
+      [4, 5],
+    );
     again.close();
 
     assert.equal((await post('/v1/events/orders.created', {})).status, 404);
@@ -305,7 +358,14 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
   });
 
   it('CORS: preflight and exposed headers for configured origins only', async () => {
-    const pre = await fetch(url + '/v1/agents/writer/stream', { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-session-id' } });
+    const pre = await fetch(url + '/v1/agents/writer/stream', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-session-id',
+      },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get('access-control-allow-origin'), 'http://app.example');
     assert.match(pre.headers.get('access-control-allow-methods')!, /POST/);

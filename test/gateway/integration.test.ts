@@ -55,10 +55,18 @@ bridges:
   });
 
   it('without the app body parser the gateway still answers 400 / 413 ErrorPayloads', async () => {
-    const bad = await fetch(`${url}/v1/agents/llm/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const bad = await fetch(`${url}/v1/agents/llm/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { code: string }).code, 'INVALID_REQUEST');
-    const big = await fetch(`${url}/v1/agents/llm/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'x'.repeat(500) }) });
+    const big = await fetch(`${url}/v1/agents/llm/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'x'.repeat(500) }),
+    });
     assert.equal(big.status, 413);
   });
 

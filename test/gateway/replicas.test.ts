@@ -27,7 +27,11 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
 
   // Short liveness probes, so that a replica that dies is noticed within a second (the default is 5 s).
   const bus = async (agentId: string) => {
-    const b = new BusClient(new NatsTransport({ servers: nats.url, logger: quietLogger }), { agentId, logger: quietLogger, livenessInterval: 200 });
+    const b = new BusClient(new NatsTransport({ servers: nats.url, logger: quietLogger }), {
+      agentId,
+      logger: quietLogger,
+      livenessInterval: 200,
+    });
     await b.connect();
     buses.push(b);
     return b;
@@ -65,7 +69,11 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
   });
 
   const start = async (url: string, body: unknown, headers = alice) => {
-    const r = await fetch(`${url}/v1/agents/writer/streams`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const r = await fetch(`${url}/v1/agents/writer/streams`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
     assert.equal(r.status, 201);
     return ((await r.json()) as { stream_id: string }).stream_id;
   };
@@ -86,13 +94,19 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
     const rest = await openSse(`${urlB}/v1/streams/${id}`, { headers: { ...alice, 'last-event-id': lastId } });
     await rest.waitEnd();
     const frames = [...first.events.slice(0, 3), ...rest.events].map((e) => JSON.parse(e.data));
-    assert.deepEqual(frames.map((f) => f.seq ?? 0), Array.from({ length: 10 }, (_, i) => i)); // started, 8 deltas, final
+    assert.deepEqual(
+      frames.map((f) => f.seq ?? 0),
+      Array.from({ length: 10 }, (_, i) => i),
+    ); // started, 8 deltas, final
     assert.equal(frames.at(-1).event_type, 'agent.response.final');
     assert.deepEqual(frames.at(-1).payload, { result: { words: 8 } });
     // The same frames a client attached on A gets, byte for byte.
     const onA = await openSse(`${urlA}/v1/streams/${id}`, { headers: alice });
     await onA.waitEnd();
-    assert.deepEqual(onA.events.map((e) => e.data), [...first.events.slice(0, 3), ...rest.events].map((e) => e.data));
+    assert.deepEqual(
+      onA.events.map((e) => e.data),
+      [...first.events.slice(0, 3), ...rest.events].map((e) => e.data),
+    );
     const done = await fetch(`${urlB}/v1/streams/${id}`, { headers: { ...alice, 'last-event-id': frames.at(-1).event_id } });
     assert.equal(done.status, 204);
   });
@@ -148,7 +162,10 @@ describe('gateway replicas: a detached stream is reachable from every replica (p
     assert.equal(b.headers.get('x-stream-id'), id);
     await b.waitEnd();
     const seqs = [...a.events, ...b.events].map((e) => JSON.parse(e.data).seq ?? 0);
-    assert.deepEqual(seqs, Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 10 }, (_, i) => i),
+    );
     assert.equal(runs, runsBefore + 1, 'resumed on B, not started again');
     assert.equal((await fetch(urlB + q, { headers: { ...alice, 'last-event-id': b.events.at(-1)!.id! } })).status, 204);
     // Someone else's Last-Event-ID, or one no replica has, is a 404 (after the other replicas had their say).

@@ -86,7 +86,8 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     const frames: Envelope[] = [];
     const err = await busError(
       (async () => {
-        for await (const f of caller.stream('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 10 }, { signal: ac.signal })) frames.push(f);
+        for await (const f of caller.stream('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 10 }, { signal: ac.signal }))
+          frames.push(f);
       })(),
     );
     assert.ok(Date.now() - started < 1500, `stream ended after ${Date.now() - started} ms`);
@@ -138,7 +139,10 @@ describe('mcp_tool bridge: server-everything over stdio', () => {
     const pid = bridge.pid!;
     assert.ok(pid && pidAlive(pid));
     process.kill(pid, 'SIGKILL');
-    const failure = await Promise.race([ctx.failed, new Promise<Error>((_, rej) => setTimeout(() => rej(new Error('no failure reported')), 3000))]);
+    const failure = await Promise.race([
+      ctx.failed,
+      new Promise<Error>((_, rej) => setTimeout(() => rej(new Error('no failure reported')), 3000)),
+    ]);
     assert.match(failure.message, /closed the connection/);
     assert.equal(bridge.status, 'failed');
     const t0 = Date.now();

@@ -34,7 +34,16 @@ describe('mcp_tool bridge: protocol details (fixture server, stdio)', () => {
 
   it('follows nextCursor across pages', () => {
     const names = [...bridge.toolsByTarget.values()].map((t) => t.name).sort();
-    assert.deepEqual(names, ['cancellations', 'dotted.name/tool', 'echo-meta', 'secret-error', 'slow', 'strict-args', 'throws-invalid', 'toggle']);
+    assert.deepEqual(names, [
+      'cancellations',
+      'dotted.name/tool',
+      'echo-meta',
+      'secret-error',
+      'slow',
+      'strict-args',
+      'throws-invalid',
+      'toggle',
+    ]);
   });
 
   it('maps tool names that are not a bus token deterministically', async () => {
@@ -185,7 +194,11 @@ describe('mcp_tool bridge: configuration', () => {
     assert.throws(make({ command: 'node', timeout_ms: 'soon' }), /config\.timeout_ms/);
     assert.throws(make({ command: 'node', allow_tools: 'echo' }), /config\.allow_tools/);
     assert.throws(make({ command: 'node', target_prefix: 'a b' }), /config\.target_prefix/);
-    const ok = mcpToolBridgeFactory({ name: 'x', type: 'mcp_tool', config: { url: 'http://127.0.0.1:1/mcp', timeout_ms: '1500' } }) as McpToolBridge;
+    const ok = mcpToolBridgeFactory({
+      name: 'x',
+      type: 'mcp_tool',
+      config: { url: 'http://127.0.0.1:1/mcp', timeout_ms: '1500' },
+    }) as McpToolBridge;
     assert.equal(ok.config.transport, 'streamable_http');
     assert.equal(ok.config.timeout_ms, 1500);
     assert.equal(ok.type, 'mcp_tool');

@@ -50,7 +50,10 @@ describe('mcp_tool bridge: server-memory and server-filesystem over stdio', () =
     assert.equal((created.structuredContent as { entities: unknown[] }).entities.length, 1);
     const graph = await bus.invoke<McpToolResult>('mcp.memory.read_graph', {});
     const entities = (graph.structuredContent as { entities: Array<{ name: string }> }).entities;
-    assert.deepEqual(entities.map((e) => e.name), ['bus']);
+    assert.deepEqual(
+      entities.map((e) => e.name),
+      ['bus'],
+    );
     const file = await readFile(join(dir, 'memory.jsonl'), 'utf8');
     assert.match(file, /"name":"bus"/);
     const bad = await bus.invoke('mcp.memory.create_entities', { entities: [{ name: 'x' }] }).catch((e: BusError) => e);

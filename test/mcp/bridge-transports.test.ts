@@ -42,7 +42,10 @@ for (const fixture of transportFixtures) {
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 200);
       const t0 = Date.now();
-      await assert.rejects(caller.invoke('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 5 }, { signal: ac.signal }), BusError);
+      await assert.rejects(
+        caller.invoke('mcp.ev.trigger-long-running-operation', { duration: 5, steps: 5 }, { signal: ac.signal }),
+        BusError,
+      );
       assert.ok(Date.now() - t0 < 1500);
       await waitFor(() => bridge.stats.cancellationsSent > before, 3000, 'notifications/cancelled');
     });

@@ -6,7 +6,17 @@ import { NestFactory } from '@nestjs/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ForecastDto } from './fixtures/forecast.dto.js';
-import { BusClient, BusModule, Invoke, NatsTransport, Payload, Session, Signal, busMicroservice, type SessionInfo } from '@openagentio/nestjs';
+import {
+  BusClient,
+  BusModule,
+  Invoke,
+  NatsTransport,
+  Payload,
+  Session,
+  Signal,
+  busMicroservice,
+  type SessionInfo,
+} from '@openagentio/nestjs';
 import { McpBusEndpoint, type McpHttpListener } from '@openagentio/nestjs-bridges';
 import { NatsServer } from '../support/nats-server.js';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
@@ -44,7 +54,10 @@ describe('MCP endpoint → NATS → a Nest @Invoke handler (official SDK client)
 
   before(async () => {
     nats = await NatsServer.start();
-    @Module({ imports: [BusModule.forRoot({ agentId: 'weather', transport: { nats: { servers: nats.url } } })], controllers: [WeatherAgent] })
+    @Module({
+      imports: [BusModule.forRoot({ agentId: 'weather', transport: { nats: { servers: nats.url } } })],
+      controllers: [WeatherAgent],
+    })
     class WeatherModule {}
     app = await NestFactory.createMicroservice(WeatherModule, { ...busMicroservice(), logger: false });
     app.useGlobalPipes(new ValidationPipe({ transform: true }));

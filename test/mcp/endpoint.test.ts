@@ -100,7 +100,10 @@ describe('MCP endpoint (bus targets as MCP tools) with the official SDK client o
   });
 
   /** An SDK client; with `balanced`, every HTTP request goes to the next replica (a round-robin balancer). */
-  async function connect(balanced = false, token = 'endpoint-token-123'): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  async function connect(
+    balanced = false,
+    token = 'endpoint-token-123',
+  ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
     let n = 0;
     const urls = [http1.url, http2.url];
     const transport = new StreamableHTTPClientTransport(new URL(http1.url), {
@@ -159,7 +162,7 @@ describe('MCP endpoint (bus targets as MCP tools) with the official SDK client o
     const none = await client.callTool({ name: 'nobody', arguments: {} });
     assert.equal(none.isError, true);
     assert.match(toolText(none), /NO_HANDLER/);
-    assert.equal(((none._meta as Record<string, { code: string }>)['openagentio/error']).code, 'NO_HANDLER');
+    assert.equal((none._meta as Record<string, { code: string }>)['openagentio/error'].code, 'NO_HANDLER');
     await assert.rejects(client.callTool({ name: 'no-such-tool', arguments: {} }), /-32602|not found/);
   });
 
@@ -178,7 +181,9 @@ describe('MCP endpoint (bus targets as MCP tools) with the official SDK client o
     await client.callTool({ name: 'many', arguments: {} }, undefined, { timeout: 5000, onprogress: () => manyProgress++ });
     assert.ok(manyProgress >= 100, `progress: ${manyProgress}`);
     // An invoke handler asked for progress: no notifications, just the result.
-    const plain = await client.callTool({ name: 'math.add', arguments: { a: 1, b: 1 } }, undefined, { onprogress: () => assert.fail('no progress expected') });
+    const plain = await client.callTool({ name: 'math.add', arguments: { a: 1, b: 1 } }, undefined, {
+      onprogress: () => assert.fail('no progress expected'),
+    });
     assert.equal(toolText(plain), '2');
   });
 
@@ -268,7 +273,12 @@ describe('MCP endpoint (bus targets as MCP tools) with the official SDK client o
 
   it('round trip: an mcp_tool bridge over Streamable HTTP (bearer token) in front of the endpoint', async () => {
     const host = await newBus(broker, 'bridge-host');
-    const bridge = new McpToolBridge('rt', { transport: 'streamable_http', url: http2.url, token: 'endpoint-token-123', target_prefix: 'rt' });
+    const bridge = new McpToolBridge('rt', {
+      transport: 'streamable_http',
+      url: http2.url,
+      token: 'endpoint-token-123',
+      target_prefix: 'rt',
+    });
     try {
       await bridge.start(bridgeContext(host));
       // "math.add" is not one bus token: it maps to math_add~<hash>; "slow_wait" stays as is.

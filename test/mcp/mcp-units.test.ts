@@ -60,8 +60,14 @@ describe('mcp helpers', () => {
   });
 
   it('redacts tokens, bearer credentials and key=value secrets', () => {
-    const r = Redactor.forConfig({ token: 'tok-abcdef', headers: { 'X-Api-Key': 'k-123456' }, env: { API_KEY: 'envsecret99', LEVEL: 'debug-level' } });
-    const out = r.redact('failed with tok-abcdef, Authorization: Bearer abc.def.ghi, api_key=s3cr3tvalue&x=1, k-123456, envsecret99, level debug-level');
+    const r = Redactor.forConfig({
+      token: 'tok-abcdef',
+      headers: { 'X-Api-Key': 'k-123456' },
+      env: { API_KEY: 'envsecret99', LEVEL: 'debug-level' },
+    });
+    const out = r.redact(
+      'failed with tok-abcdef, Authorization: Bearer abc.def.ghi, api_key=s3cr3tvalue&x=1, k-123456, envsecret99, level debug-level',
+    );
     for (const s of ['tok-abcdef', 'abc.def.ghi', 's3cr3tvalue', 'k-123456', 'envsecret99']) assert.ok(!out.includes(s), `${s} in ${out}`);
     assert.ok(out.includes('debug-level'), 'non-secret env values stay');
     assert.deepEqual(r.redactDeep({ a: ['password: hunter2xx'] }), { a: ['password: [REDACTED]'] });
@@ -72,18 +78,37 @@ describe('mcp helpers', () => {
     assert.deepEqual(argumentsOf(undefined, 't'), {});
     assert.deepEqual(argumentsOf({ a: 1 }, 't'), { a: 1 });
     for (const bad of [[], 'x', 1, false]) {
-      assert.throws(() => argumentsOf(bad, 't'), (e: BusError) => e.code === 'INVALID_REQUEST');
+      assert.throws(
+        () => argumentsOf(bad, 't'),
+        (e: BusError) => e.code === 'INVALID_REQUEST',
+      );
     }
   });
 
   it('validates draft-07 and 2020-12 schemas; a schema that does not compile yields no validator', () => {
-    const v7 = compileArgumentValidator({ $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { when: { type: 'string', format: 'date-time' } }, required: ['when'] })!;
-    assert.throws(() => v7.check({ when: 'yesterday' }, 't'), (e: BusError) => e.code === 'INVALID_REQUEST' && (e.details?.fields as string[])[0] === 'when');
+    const v7 = compileArgumentValidator({
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'object',
+      properties: { when: { type: 'string', format: 'date-time' } },
+      required: ['when'],
+    })!;
+    assert.throws(
+      () => v7.check({ when: 'yesterday' }, 't'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && (e.details?.fields as string[])[0] === 'when',
+    );
     v7.check({ when: '2026-11-24T07:00:00Z' }, 't');
-    const v2020 = compileArgumentValidator({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', prefixItems: [], unevaluatedProperties: false })!;
+    const v2020 = compileArgumentValidator({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      prefixItems: [],
+      unevaluatedProperties: false,
+    })!;
     assert.throws(() => v2020.check({ extra: 1 }, 't'), BusError);
     let compileError: Error | undefined;
-    assert.equal(compileArgumentValidator({ type: 'object', properties: { a: { $ref: '#/nowhere' } } }, (e) => (compileError = e)), undefined);
+    assert.equal(
+      compileArgumentValidator({ type: 'object', properties: { a: { $ref: '#/nowhere' } } }, (e) => (compileError = e)),
+      undefined,
+    );
     assert.ok(compileError);
   });
 

@@ -48,15 +48,24 @@ describe('NATS authentication and permissions', () => {
     alice.handleInvoke('hello', () => 'hi');
     await alice.transport.flush();
     assert.equal(await alice.invoke('hello'), 'hi');
-    await assert.rejects(new NatsTransport({ servers: users.url, user: 'alice', pass: 'wrong', logger: quietLogger }).connect(), isAuthFailure(/rejected the credentials/));
-    await assert.rejects(new NatsTransport({ servers: users.url, logger: quietLogger }).connect(), isAuthFailure(new RegExp(`127\\.0\\.0\\.1:${users.port}`)));
+    await assert.rejects(
+      new NatsTransport({ servers: users.url, user: 'alice', pass: 'wrong', logger: quietLogger }).connect(),
+      isAuthFailure(/rejected the credentials/),
+    );
+    await assert.rejects(
+      new NatsTransport({ servers: users.url, logger: quietLogger }).connect(),
+      isAuthFailure(new RegExp(`127\\.0\\.0\\.1:${users.port}`)),
+    );
   });
 
   it('right token connects; a wrong token fails with AUTH_FAILURE', async () => {
     const t = client('tok', { servers: tokens.url, token: 's3cret-token' });
     await t.connect();
     assert.equal(t.transport.status, 'connected');
-    await assert.rejects(new NatsTransport({ servers: tokens.url, token: 'nope', logger: quietLogger }).connect(), isAuthFailure(/Authorization Violation/));
+    await assert.rejects(
+      new NatsTransport({ servers: tokens.url, token: 'nope', logger: quietLogger }).connect(),
+      isAuthFailure(/Authorization Violation/),
+    );
   });
 
   it('an nkey seed authenticates; a different seed fails with AUTH_FAILURE', async () => {
@@ -65,7 +74,10 @@ describe('NATS authentication and permissions', () => {
     k.handleInvoke('nk.ping', () => 'pong');
     await k.transport.flush();
     assert.equal(await k.invoke('nk.ping'), 'pong');
-    await assert.rejects(new NatsTransport({ servers: nkeyServer.url, nkeySeed: OTHER_SEED, logger: quietLogger }).connect(), isAuthFailure(/Authorization Violation/));
+    await assert.rejects(
+      new NatsTransport({ servers: nkeyServer.url, nkeySeed: OTHER_SEED, logger: quietLogger }).connect(),
+      isAuthFailure(/Authorization Violation/),
+    );
   });
 
   it('a publish the user may not make fails the invoke at once with AUTH_FAILURE naming the subject', async () => {
@@ -100,16 +112,25 @@ describe('NATS authentication and permissions', () => {
     assert.equal(await bob.invoke('bob.ok'), 'yes');
   });
 
-  it('a user that may not subscribe to the reply inbox fails at connect with AUTH_FAILURE that says what to allow, not at each call\'s deadline', async () => {
+  it("a user that may not subscribe to the reply inbox fails at connect with AUTH_FAILURE that says what to allow, not at each call's deadline", async () => {
     const carol = client('carol', { servers: users.url, user: 'carol', pass: 'carol-pw' });
     const t0 = Date.now();
-    await assert.rejects(carol.connect(), isAuthFailure(/may not subscribe to "_INBOX\.\w+\.>".*reply inbox.*allow the user to subscribe to "_INBOX\.>".*inboxPrefix/));
+    await assert.rejects(
+      carol.connect(),
+      isAuthFailure(/may not subscribe to "_INBOX\.\w+\.>".*reply inbox.*allow the user to subscribe to "_INBOX\.>".*inboxPrefix/),
+    );
     assert.ok(Date.now() - t0 < 2000, 'refused at connect, at once');
     assert.equal(carol.isConnected, false);
   });
 
   it('with an inboxPrefix the user may subscribe to, calls, streams and chunked messages work', async () => {
-    const opts: NatsTransportOptions = { servers: users.url, user: 'carol', pass: 'carol-pw', inboxPrefix: '_INBOX_carol', maxPayload: 1024 };
+    const opts: NatsTransportOptions = {
+      servers: users.url,
+      user: 'carol',
+      pass: 'carol-pw',
+      inboxPrefix: '_INBOX_carol',
+      maxPayload: 1024,
+    };
     const server = client('carol-server', opts);
     const caller = client('carol-caller', opts);
     await server.connect();
@@ -136,7 +157,11 @@ describe('NATS authentication and permissions', () => {
       ['a..b', /inboxPrefix "a\.\.b" has an empty token/],
     ];
     for (const [bad, re] of cases) {
-      assert.throws(() => new NatsTransport({ inboxPrefix: bad }), (e: unknown) => e instanceof BusError && e.code === 'INVALID_REQUEST' && re.test(e.message), bad);
+      assert.throws(
+        () => new NatsTransport({ inboxPrefix: bad }),
+        (e: unknown) => e instanceof BusError && e.code === 'INVALID_REQUEST' && re.test(e.message),
+        bad,
+      );
     }
   });
 });

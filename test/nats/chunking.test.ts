@@ -70,7 +70,7 @@ describe('NATS chunking of payloads above max_payload', () => {
       ['agent.response.started', ...Array(4).fill('agent.response.delta'), 'agent.response.final'],
     );
     frames.slice(1, 5).forEach((f, i) => {
-      const d = (f.payload as { data?: { i: number; text: string }; delta?: { i: number; text: string } });
+      const d = f.payload as { data?: { i: number; text: string }; delta?: { i: number; text: string } };
       const v = d.data ?? d.delta;
       assert.equal(v?.i, i);
       assert.equal(v?.text.length, 200 * 1024);
@@ -79,7 +79,10 @@ describe('NATS chunking of payloads above max_payload', () => {
 
   it('a big request to a missing target is still NO_HANDLER at once', async () => {
     const t0 = Date.now();
-    await assert.rejects(caller.invoke('nobody', { text: bigText(300 * 1024) }, { timeout: 5000 }), (e: unknown) => e instanceof BusError && e.code === 'NO_HANDLER');
+    await assert.rejects(
+      caller.invoke('nobody', { text: bigText(300 * 1024) }, { timeout: 5000 }),
+      (e: unknown) => e instanceof BusError && e.code === 'NO_HANDLER',
+    );
     assert.ok(Date.now() - t0 < 1000);
   });
 

@@ -16,7 +16,11 @@ describe('wire compatibility with upstream peers (raw NATS client)', () => {
 
   before(async () => {
     server = await NatsServer.start();
-    bus = new BusClient(new NatsTransport({ servers: server.url, logger: quietLogger }), { agentId: 'nest-agent', logger: quietLogger, livenessInterval: 40 });
+    bus = new BusClient(new NatsTransport({ servers: server.url, logger: quietLogger }), {
+      agentId: 'nest-agent',
+      logger: quietLogger,
+      livenessInterval: 40,
+    });
     await bus.connect();
     raw = await connect({ servers: server.url });
   });
@@ -182,7 +186,10 @@ describe('wire compatibility with upstream peers (raw NATS client)', () => {
         ['agent.response.final', 4],
       ],
     );
-    assert.deepEqual(frames.slice(1, 4).map((f) => f.payload), [{ delta: 'n0' }, { delta: 'n1' }, { delta: 'n2' }]);
+    assert.deepEqual(
+      frames.slice(1, 4).map((f) => f.payload),
+      [{ delta: 'n0' }, { delta: 'n1' }, { delta: 'n2' }],
+    );
     assert.deepEqual(frames[4].payload, { result: 'counted' });
   });
 });

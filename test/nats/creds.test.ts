@@ -42,7 +42,10 @@ describe('NATS decentralised auth: a .creds file (operator, account and user JWT
 
   it('no credentials, or a user of an account the operator never signed, fail at connect with AUTH_FAILURE', async () => {
     await assert.rejects(refused({ servers: server.url }), isAuthFailure(/Authorization Violation/));
-    await assert.rejects(refused({ servers: server.url, credsFile: creds('stranger', op.strangerCreds('stranger')) }), isAuthFailure(/Authorization Violation/));
+    await assert.rejects(
+      refused({ servers: server.url, credsFile: creds('stranger', op.strangerCreds('stranger')) }),
+      isAuthFailure(/Authorization Violation/),
+    );
   });
 
   it('an expired user JWT fails at connect with AUTH_FAILURE', async () => {
@@ -53,23 +56,35 @@ describe('NATS decentralised auth: a .creds file (operator, account and user JWT
 
   it("the JWT's permissions are enforced: a denied publish fails the invoke at once with AUTH_FAILURE", async () => {
     const owner = client('owner', { servers: server.url, credsFile: creds('owner', op.userCreds('owner')) });
-    const limited = client('limited', { servers: server.url, credsFile: creds('limited', op.userCreds('limited', { pub: { deny: ['acp.v1.invoke.creds.secret'] } })) });
+    const limited = client('limited', {
+      servers: server.url,
+      credsFile: creds('limited', op.userCreds('limited', { pub: { deny: ['acp.v1.invoke.creds.secret'] } })),
+    });
     await owner.connect();
     await limited.connect();
     owner.handleInvoke('creds.secret', () => 'classified');
     owner.handleInvoke('creds.public', () => 'open');
     await owner.transport.flush();
     const t0 = Date.now();
-    await assert.rejects(limited.invoke('creds.secret', {}, { timeout: 10_000 }), isAuthFailure(/may not publish to "acp\.v1\.invoke\.creds\.secret"/));
+    await assert.rejects(
+      limited.invoke('creds.secret', {}, { timeout: 10_000 }),
+      isAuthFailure(/may not publish to "acp\.v1\.invoke\.creds\.secret"/),
+    );
     assert.ok(Date.now() - t0 < 2000, 'failed at once, not at the deadline');
     assert.equal(await limited.invoke('creds.public'), 'open');
   });
 
   it('a credsFile that cannot be read, or is not a creds file, fails at connect with AUTH_FAILURE naming the file', async () => {
     const missing = join(dir, 'nope.creds');
-    await assert.rejects(refused({ servers: server.url, credsFile: missing }), isAuthFailure(/credentials file .*nope\.creds cannot be read: ENOENT/));
+    await assert.rejects(
+      refused({ servers: server.url, credsFile: missing }),
+      isAuthFailure(/credentials file .*nope\.creds cannot be read: ENOENT/),
+    );
     const garbage = creds('garbage', 'USER=alice\nPASSWORD=hunter2\n');
-    await assert.rejects(refused({ servers: server.url, credsFile: garbage }), isAuthFailure(/credentials file .*garbage\.creds is not a \.creds file/));
+    await assert.rejects(
+      refused({ servers: server.url, credsFile: garbage }),
+      isAuthFailure(/credentials file .*garbage\.creds is not a \.creds file/),
+    );
     // A JWT block without the seed block is not enough either.
     const half = creds('half', op.userCreds('half').split('************************* IMPORTANT')[0]);
     await assert.rejects(refused({ servers: server.url, credsFile: half }), isAuthFailure(/half\.creds is not a \.creds file/));

@@ -12,7 +12,11 @@ function bus(agentId: string, opts: NatsTransportOptions): BusClient {
 }
 
 type Outcome = { ok: unknown } | { err: BusError };
-const settle = (p: Promise<unknown>): Promise<Outcome> => p.then((ok) => ({ ok }), (err: BusError) => ({ err }));
+const settle = (p: Promise<unknown>): Promise<Outcome> =>
+  p.then(
+    (ok) => ({ ok }),
+    (err: BusError) => ({ err }),
+  );
 
 /**
  * The retry policy of the cluster run: up to 20 tries of at most 500 ms each, with backoff and jitter. While the
@@ -41,7 +45,10 @@ describe('NATS faults', () => {
     cleanup.push(() => server.stop());
     const caller = bus('caller', { servers: server.url });
     const worker = bus('worker', { servers: server.url });
-    cleanup.push(() => caller.close(), () => worker.close());
+    cleanup.push(
+      () => caller.close(),
+      () => worker.close(),
+    );
     await caller.connect();
     await worker.connect();
     const started = deferred();
@@ -86,7 +93,10 @@ describe('NATS faults', () => {
         assert.equal(o.err.retryable, true);
       }
     }
-    assert.ok(outcomes.some((o) => 'err' in o), 'the calls in flight at the crash failed');
+    assert.ok(
+      outcomes.some((o) => 'err' in o),
+      'the calls in flight at the crash failed',
+    );
     const s = await within(streamDone, 2500, 'stream in flight at the crash');
     assert.ok('err' in s && s.err.code === 'TRANSPORT_FAILURE' && s.err.retryable, 'the stream failed with a retryable TRANSPORT_FAILURE');
     assert.ok(Date.now() - t0 < 2500);
@@ -111,7 +121,11 @@ describe('NATS faults', () => {
     const r1 = bus('r1', { servers: nodes[0].url });
     const r2 = bus('r2', { servers: nodes[1].url });
     const caller = bus('caller', { servers: nodes[2].url });
-    cleanup.push(() => caller.close(), () => r1.close(), () => r2.close());
+    cleanup.push(
+      () => caller.close(),
+      () => r1.close(),
+      () => r2.close(),
+    );
     await Promise.all([r1.connect(), r2.connect(), caller.connect()]);
     const served = { r1: 0, r2: 0 };
     r1.handleInvoke('svc.echo', (p: number) => (served.r1++, p));
@@ -144,7 +158,10 @@ describe('NATS faults', () => {
     await within(Promise.all(Array.from({ length: 8 }, workerLoop)), 30_000, 'invoke run');
     await killed;
     assert.equal(failures, 0, `failed invokes: ${[...new Set(failed)].join(' | ')}`);
-    assert.deepEqual(results, Array.from({ length: total }, (_, i) => i));
+    assert.deepEqual(
+      results,
+      Array.from({ length: total }, (_, i) => i),
+    );
     const detail = await within(r1Moved, 10_000, 'r1 reconnect');
     assert.ok(detail && !detail.includes(`:${nodes[0].port}`), `r1 reconnected to another node (${detail})`);
     // after the move, r1 still serves: stop r2, and the calls go to r1 on its new node

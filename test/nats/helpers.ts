@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { BusClient, BusError, type BusLogger, NatsTransport, type NatsTransportOptions, type Transport, type TransportStatus } from '@openagentio/nestjs';
+import {
+  BusClient,
+  BusError,
+  type BusLogger,
+  NatsTransport,
+  type NatsTransportOptions,
+  type Transport,
+  type TransportStatus,
+} from '@openagentio/nestjs';
 
 /** A logger that keeps what it is told, for assertions (and keeps test output clean). */
 export class RecordingLogger implements BusLogger {
@@ -36,7 +44,11 @@ export class RecordingLogger implements BusLogger {
 export const quietLogger: BusLogger = { log() {}, warn() {}, error() {}, debug() {} };
 
 /** Resolves (with the detail) the next time `transport` reports `status`. */
-export function nextStatus(transport: Transport, status: TransportStatus, match?: (detail?: string) => boolean): Promise<string | undefined> {
+export function nextStatus(
+  transport: Transport,
+  status: TransportStatus,
+  match?: (detail?: string) => boolean,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const off = transport.onStatus((s, detail) => {
       if (s === status && (!match || match(detail))) {

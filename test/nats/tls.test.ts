@@ -29,7 +29,10 @@ describe('NATS over TLS (a real nats-server with a test CA)', () => {
   const refused = (opts: NatsTransportOptions) => clients.refused(opts);
 
   before(async () => {
-    [tlsServer, mtlsServer] = await Promise.all([NatsServer.start({ extraConfig: serverTls(false) }), NatsServer.start({ extraConfig: serverTls(true) })]);
+    [tlsServer, mtlsServer] = await Promise.all([
+      NatsServer.start({ extraConfig: serverTls(false) }),
+      NatsServer.start({ extraConfig: serverTls(true) }),
+    ]);
   });
   after(async () => {
     await clients.closeAll();
@@ -87,10 +90,16 @@ describe('NATS over TLS (a real nats-server with a test CA)', () => {
         assert.equal(e.code, 'TRANSPORT_FAILURE');
         if (/ECONNRESET/.test(e.message)) {
           assert.equal(e.retryable, true);
-          assert.match(e.message, /ECONNRESET; the server closed the connection during the TLS handshake \(if it verifies client certificates, set tls\.certFile and tls\.keyFile/);
+          assert.match(
+            e.message,
+            /ECONNRESET; the server closed the connection during the TLS handshake \(if it verifies client certificates, set tls\.certFile and tls\.keyFile/,
+          );
         } else {
           assert.equal(e.retryable, false);
-          assert.match(e.message, /the server refused this client's certificate or its absence \(ERR_SSL_[\w/]+\); set tls\.certFile and tls\.keyFile/);
+          assert.match(
+            e.message,
+            /the server refused this client's certificate or its absence \(ERR_SSL_[\w/]+\); set tls\.certFile and tls\.keyFile/,
+          );
         }
         return true;
       });

@@ -72,7 +72,10 @@ describe('NatsTransport', () => {
     a.publish('w.1.y.z', env);
     for (let i = 0; i < 20; i++) a.publish('q.s', env);
     await a.flush();
-    assert.deepEqual((await star.done).map((m) => m.subject), ['w.1.x', 'w.2.x']);
+    assert.deepEqual(
+      (await star.done).map((m) => m.subject),
+      ['w.1.x', 'w.2.x'],
+    );
     assert.deepEqual((await gt.done).map((m) => m.subject).sort(), ['w.1.x', 'w.1.y.z', 'w.2.x']);
     // a's publishes reached the server (a.flush), so b's PONG comes after their delivery
     await b.flush();
@@ -126,7 +129,10 @@ describe('NatsTransport', () => {
     a.publish('u.probe', createEvent('e', undefined, { from: 'a' }));
     await probe.done; // published after u.s on the same connection: u.s would have arrived first
     assert.equal(got.length, 0);
-    assert.throws(() => a.publish('bad subject', createEvent('e', undefined, { from: 'a' })), (e: unknown) => e instanceof BusError && e.code === 'INVALID_REQUEST');
+    assert.throws(
+      () => a.publish('bad subject', createEvent('e', undefined, { from: 'a' })),
+      (e: unknown) => e instanceof BusError && e.code === 'INVALID_REQUEST',
+    );
   });
 
   it('close() drains, reports closed, is idempotent, and publish afterwards is TRANSPORT_FAILURE', async () => {
@@ -137,7 +143,10 @@ describe('NatsTransport', () => {
     await Promise.all([a.close(), a.close()]);
     assert.equal(a.status, 'closed');
     assert.deepEqual(seen, ['closed']);
-    assert.throws(() => a.publish('x', createEvent('e', undefined, { from: 'a' })), (e: unknown) => e instanceof BusError && e.code === 'TRANSPORT_FAILURE');
+    assert.throws(
+      () => a.publish('x', createEvent('e', undefined, { from: 'a' })),
+      (e: unknown) => e instanceof BusError && e.code === 'TRANSPORT_FAILURE',
+    );
   });
 
   it('fails connect to an unreachable server with TRANSPORT_FAILURE naming the URL', async () => {
@@ -180,7 +189,10 @@ describe('NatsTransport', () => {
       ],
     );
     const t0 = Date.now();
-    await assert.rejects(caller.invoke('nobody.home', {}, { timeout: 5000 }), (e: unknown) => e instanceof BusError && e.code === 'NO_HANDLER');
+    await assert.rejects(
+      caller.invoke('nobody.home', {}, { timeout: 5000 }),
+      (e: unknown) => e instanceof BusError && e.code === 'NO_HANDLER',
+    );
     assert.ok(Date.now() - t0 < 1000, `NO_HANDLER took ${Date.now() - t0} ms`);
   });
 });

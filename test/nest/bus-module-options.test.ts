@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BusClient, BusModule, createReply, EventTypes, MemoryBroker, MemoryTransport, busMicroservice, type BusError } from '@openagentio/nestjs';
+import {
+  BusClient,
+  BusModule,
+  createReply,
+  EventTypes,
+  MemoryBroker,
+  MemoryTransport,
+  busMicroservice,
+  type BusError,
+} from '@openagentio/nestjs';
 import { deferred } from '../support/bus-fixture.js';
 
 describe('BusModule options', () => {

@@ -1,13 +1,30 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Controller, Injectable, Module, UseGuards, UsePipes, ValidationPipe, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Controller,
+  Injectable,
+  Module,
+  UseGuards,
+  UsePipes,
+  ValidationPipe,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { IsInt, Min } from 'class-validator';
 import { NEVER, Observable, of } from 'rxjs';
 import {
-  BusClient, BusClientProxy, BusModule, BusRpcContext, BusServer, busMicroservice, MemoryBroker, patternToTarget, type BusError,
+  BusClient,
+  BusClientProxy,
+  BusModule,
+  BusRpcContext,
+  BusServer,
+  busMicroservice,
+  MemoryBroker,
+  patternToTarget,
+  type BusError,
 } from '@openagentio/nestjs';
 import { deferred } from '../support/bus-fixture.js';
 
@@ -82,7 +99,11 @@ describe('@MessagePattern and @EventPattern on the bus', () => {
     const app = await boot(new MemoryBroker());
     const bus = app.get(BusClient);
     try {
-      assert.deepEqual(await bus.invoke('legacy.echo', { x: 1 }, { session_id: 's-1' }), { p: { x: 1 }, target: 'legacy.echo', session: 's-1' });
+      assert.deepEqual(await bus.invoke('legacy.echo', { x: 1 }, { session_id: 's-1' }), {
+        p: { x: 1 },
+        target: 'legacy.echo',
+        session: 's-1',
+      });
       const deltas: unknown[] = [];
       const s = bus.stream('legacy.letters');
       for await (const f of s) if (f.event_type === 'agent.response.delta') deltas.push((f.payload as { data: unknown }).data);
@@ -90,7 +111,10 @@ describe('@MessagePattern and @EventPattern on the bus', () => {
       assert.equal(await bus.invoke('legacy.letters'), 'c', 'invoke of an Observable reply: its last value');
       assert.equal(await bus.invoke('cmd.sum.role.math', [1, 2, 3]), 6, 'object pattern: sorted keys and values as tokens');
       assert.deepEqual(
-        app.get(BusServer).patternHandlers.map((p) => p.target).sort(),
+        app
+          .get(BusServer)
+          .patternHandlers.map((p) => p.target)
+          .sort(),
         ['cmd.sum.role.math', 'legacy.echo', 'legacy.forever', 'legacy.guarded', 'legacy.letters', 'legacy.order'],
       );
     } finally {
@@ -105,7 +129,10 @@ describe('@MessagePattern and @EventPattern on the bus', () => {
       assert.equal(await bus.invoke('legacy.guarded', {}, { tenant_id: 'a' }), 'secret');
       await assert.rejects(bus.invoke('legacy.guarded', {}, { tenant_id: 'b' }), (e: BusError) => e.code === 'AUTH_FAILURE');
       assert.equal(await bus.invoke('legacy.order', { qty: 2 }), 4);
-      await assert.rejects(bus.invoke('legacy.order', { qty: 0 }), (e: BusError) => e.code === 'AGENT_UNAVAILABLE' || e.code === 'INVALID_REQUEST');
+      await assert.rejects(
+        bus.invoke('legacy.order', { qty: 0 }),
+        (e: BusError) => e.code === 'AGENT_UNAVAILABLE' || e.code === 'INVALID_REQUEST',
+      );
       await assert.rejects(bus.invoke('only.for.nats', {}), (e: BusError) => e.code === 'NO_HANDLER');
     } finally {
       await app.close();

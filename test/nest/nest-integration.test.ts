@@ -2,15 +2,43 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  Catch, Controller, Injectable, Module, UseFilters, UseGuards, UseInterceptors, ValidationPipe,
-  type CallHandler, type CanActivate, type ExceptionFilter, type ExecutionContext, type INestMicroservice, type NestInterceptor,
+  Catch,
+  Controller,
+  Injectable,
+  Module,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+  ValidationPipe,
+  type CallHandler,
+  type CanActivate,
+  type ExceptionFilter,
+  type ExecutionContext,
+  type INestMicroservice,
+  type NestInterceptor,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IsInt, IsString, Max, Min } from 'class-validator';
 import { map, Observable, of } from 'rxjs';
 import {
-  BusClient, BusError, BusModule, BusRpcContext, BusSession, Envelope, Invoke, MemoryBroker, MemoryTransport, Payload, Session,
-  Signal, Stream, Subscribe, Writer, busMicroservice, type SessionInfo, type StreamWriter,
+  BusClient,
+  BusError,
+  BusModule,
+  BusRpcContext,
+  BusSession,
+  Envelope,
+  Invoke,
+  MemoryBroker,
+  MemoryTransport,
+  Payload,
+  Session,
+  Signal,
+  Stream,
+  Subscribe,
+  Writer,
+  busMicroservice,
+  type SessionInfo,
+  type StreamWriter,
 } from '@openagentio/nestjs';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 
@@ -189,7 +217,10 @@ describe('NestJS integration (bus-only microservice)', () => {
   });
 
   it("a guard's refusal is AUTH_FAILURE", async () => {
-    await assert.rejects(caller.invoke('nest.guarded', {}, { tenant_id: 'evil' }), (e: BusError) => e.code === 'AUTH_FAILURE' && !e.retryable);
+    await assert.rejects(
+      caller.invoke('nest.guarded', {}, { tenant_id: 'evil' }),
+      (e: BusError) => e.code === 'AUTH_FAILURE' && !e.retryable,
+    );
     assert.equal(await caller.invoke('nest.guarded', {}, { tenant_id: 'acme' }), 'secret');
   });
 
@@ -220,20 +251,32 @@ describe('NestJS integration (bus-only microservice)', () => {
   it('@Stream: an async generator streams through interceptors that map every delta; the return value is final', async () => {
     const frames = [];
     for await (const f of caller.stream('nest.gen', { words: ['a', 'b'] })) frames.push(f);
-    assert.deepEqual(frames.map((f) => f.event_type), ['agent.response.started', 'agent.response.delta', 'agent.response.delta', 'agent.response.final']);
-    assert.deepEqual(frames.slice(1).map((f) => f.payload), [{ delta: 'A' }, { delta: 'B' }, { result: 'done' }]);
+    assert.deepEqual(
+      frames.map((f) => f.event_type),
+      ['agent.response.started', 'agent.response.delta', 'agent.response.delta', 'agent.response.final'],
+    );
+    assert.deepEqual(
+      frames.slice(1).map((f) => f.payload),
+      [{ delta: 'A' }, { delta: 'B' }, { result: 'done' }],
+    );
   });
 
   it('@Stream with @Writer: the interceptor maps the final result, not the deltas', async () => {
     const frames = [];
     for await (const f of caller.stream('nest.writer')) frames.push(f);
-    assert.deepEqual(frames.slice(1).map((f) => f.payload), [{ delta: 'a' }, { delta: 'b' }, { result: { wrapped: 'ab' } }]);
+    assert.deepEqual(
+      frames.slice(1).map((f) => f.payload),
+      [{ delta: 'a' }, { delta: 'b' }, { result: { wrapped: 'ab' } }],
+    );
   });
 
   it('@Stream returning an Observable: values are deltas, the last value is the result', async () => {
     const frames = [];
     for await (const f of caller.stream('nest.observable')) frames.push(f);
-    assert.deepEqual(frames.slice(1).map((f) => f.payload), [{ delta: 'X' }, { delta: 'Y' }, { result: 'Y' }]);
+    assert.deepEqual(
+      frames.slice(1).map((f) => f.payload),
+      [{ delta: 'X' }, { delta: 'Y' }, { result: 'Y' }],
+    );
   });
 
   it('flow control holds through interceptors: a slow consumer stalls the generator', async () => {
@@ -311,7 +354,10 @@ describe('NestJS integration: module options and start-up errors', () => {
         return 2;
       }
     }
-    @Module({ imports: [BusModule.forRoot({ agentId: 'dup', transport: { memory: { broker: new MemoryBroker() } } })], controllers: [Dup1, Dup2] })
+    @Module({
+      imports: [BusModule.forRoot({ agentId: 'dup', transport: { memory: { broker: new MemoryBroker() } } })],
+      controllers: [Dup1, Dup2],
+    })
     class DupModule {}
     const app = await NestFactory.createMicroservice(DupModule, { ...busMicroservice(), logger: false });
     await assert.rejects(app.listen(), /dup\.target.*already has a handler/);

@@ -2,14 +2,40 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  BadRequestException, Catch, Controller, Injectable, Module, UseFilters, UseGuards, UsePipes, ValidationPipe,
-  type ArgumentsHost, type CanActivate, type ExceptionFilter, type ExecutionContext, type INestMicroservice,
+  BadRequestException,
+  Catch,
+  Controller,
+  Injectable,
+  Module,
+  UseFilters,
+  UseGuards,
+  UsePipes,
+  ValidationPipe,
+  type ArgumentsHost,
+  type CanActivate,
+  type ExceptionFilter,
+  type ExecutionContext,
+  type INestMicroservice,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { of, throwError } from 'rxjs';
 import {
-  BusClient, BusError, BusModule, BusRpcContext, BusServer, Ctx, Envelope, Invoke, MemoryBroker, MemoryTransport, Payload, Session, Signal,
-  Subscribe, busMicroservice, type SessionInfo,
+  BusClient,
+  BusError,
+  BusModule,
+  BusRpcContext,
+  BusServer,
+  Ctx,
+  Envelope,
+  Invoke,
+  MemoryBroker,
+  MemoryTransport,
+  Payload,
+  Session,
+  Signal,
+  Subscribe,
+  busMicroservice,
+  type SessionInfo,
 } from '@openagentio/nestjs';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 
@@ -48,8 +74,20 @@ const event = deferred<{ payload: unknown; from?: string }>();
 @Controller()
 class PlainAgent {
   @Invoke('plain.args')
-  args(@Payload('city') city: string, @Session() s: SessionInfo, @Envelope() env: Envelope, @Signal() signal: AbortSignal, @Ctx() ctx: BusRpcContext) {
-    return { city, session: s.session_id, from: env.from, signal: signal instanceof AbortSignal && !signal.aborted, target: ctx.getTarget() };
+  args(
+    @Payload('city') city: string,
+    @Session() s: SessionInfo,
+    @Envelope() env: Envelope,
+    @Signal() signal: AbortSignal,
+    @Ctx() ctx: BusRpcContext,
+  ) {
+    return {
+      city,
+      session: s.session_id,
+      from: env.from,
+      signal: signal instanceof AbortSignal && !signal.aborted,
+      target: ctx.getTarget(),
+    };
   }
 
   @Invoke('plain.noargs')
@@ -172,16 +210,28 @@ describe('NestJS handlers without enhancers (plain pipeline)', () => {
   });
 
   it('method filters shape synchronous and asynchronous exceptions', async () => {
-    await assert.rejects(caller.invoke('plain.method-filter'), (e: BusError) => e.code === 'INVALID_REQUEST' && e.message === 'shaped by method filter: no such city');
-    await assert.rejects(caller.invoke('plain.async-method-filter'), (e: BusError) => e.code === 'INVALID_REQUEST' && e.message === 'shaped by method filter: later');
+    await assert.rejects(
+      caller.invoke('plain.method-filter'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && e.message === 'shaped by method filter: no such city',
+    );
+    await assert.rejects(
+      caller.invoke('plain.async-method-filter'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && e.message === 'shaped by method filter: later',
+    );
   });
 
   it('global filters apply, including one that answers with an erroring Observable', async () => {
-    await assert.rejects(caller.invoke('plain.global-filter'), (e: BusError) => e.message === 'teapot on plain.global-filter: short and stout');
+    await assert.rejects(
+      caller.invoke('plain.global-filter'),
+      (e: BusError) => e.message === 'teapot on plain.global-filter: short and stout',
+    );
   });
 
   it('unfiltered exceptions map as on the pipeline: HttpException by status, anything else AGENT_UNAVAILABLE', async () => {
-    await assert.rejects(caller.invoke('plain.http-exception'), (e: BusError) => e.code === 'INVALID_REQUEST' && /days must be positive/.test(e.message));
+    await assert.rejects(
+      caller.invoke('plain.http-exception'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && /days must be positive/.test(e.message),
+    );
     await assert.rejects(caller.invoke('plain.crash'), (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /boom/.test(e.message));
   });
 

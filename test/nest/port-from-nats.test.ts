@@ -4,8 +4,16 @@ import { after, before, describe, it } from 'node:test';
 import { Controller, Inject, Injectable, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  ClientProxy, ClientsModule, EventPattern, MessagePattern, Payload, RpcException, Transport,
-  type AsyncMicroserviceOptions, type ClientProviderOptions, type MicroserviceOptions,
+  ClientProxy,
+  ClientsModule,
+  EventPattern,
+  MessagePattern,
+  Payload,
+  RpcException,
+  Transport,
+  type AsyncMicroserviceOptions,
+  type ClientProviderOptions,
+  type MicroserviceOptions,
 } from '@nestjs/microservices';
 import { firstValueFrom, interval, lastValueFrom, map, take, toArray, type Observable } from 'rxjs';
 import { BusClientProxy, BusModule, busMicroservice, MemoryBroker } from '@openagentio/nestjs';
@@ -139,12 +147,20 @@ describe('an app written for Transport.NATS, ported by changing only its transpo
         assert.deepEqual(await math.count(4), [1, 2, 3, 4], `${choice.name}: an Observable reply arrives value by value, in order`);
         assert.equal(await math.divide(9, 3), 3, `${choice.name}: an object pattern`);
         await assert.rejects(math.divide(1, 0), (err: unknown) => {
-          assert.deepEqual(err, { code: 'E_DIV_ZERO', message: 'cannot divide by zero' }, `${choice.name}: the RpcException object reaches the client`);
+          assert.deepEqual(
+            err,
+            { code: 'E_DIV_ZERO', message: 'cannot divide by zero' },
+            `${choice.name}: the RpcException object reaches the client`,
+          );
           return true;
         });
         await math.orderCreated(7);
         await orderSeen.promise;
-        assert.deepEqual(orders.map((o) => o.seenBy).sort(), ['audit', 'mailer'], `${choice.name}: emit reaches every @EventPattern handler`);
+        assert.deepEqual(
+          orders.map((o) => o.seenBy).sort(),
+          ['audit', 'mailer'],
+          `${choice.name}: emit reaches every @EventPattern handler`,
+        );
         assert.ok(orders.every((o) => o.id === 7));
       } finally {
         await app.close();

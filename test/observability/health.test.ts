@@ -77,7 +77,12 @@ describe('BusHealthIndicator', () => {
 });
 
 describe('GET /health (ObservabilityModule)', () => {
-  @Module({ imports: [BusModule.forRoot({ agentId: 'h-app', transport: { memory: { broker: new MemoryBroker() } } }), ObservabilityModule.forRoot()] })
+  @Module({
+    imports: [
+      BusModule.forRoot({ agentId: 'h-app', transport: { memory: { broker: new MemoryBroker() } } }),
+      ObservabilityModule.forRoot(),
+    ],
+  })
   class HealthApp {}
 
   let app: INestApplication;
@@ -94,7 +99,12 @@ describe('GET /health (ObservabilityModule)', () => {
   it('200 { status: ok } while connected, 503 { status: error } once the transport is closed; /metrics is 503 without telemetry', async () => {
     let res = await fetch(`${base}/health`);
     assert.equal(res.status, 200);
-    let body = (await res.json()) as { status: string; info: Record<string, unknown>; error: Record<string, unknown>; details: { bus: Record<string, unknown> } };
+    let body = (await res.json()) as {
+      status: string;
+      info: Record<string, unknown>;
+      error: Record<string, unknown>;
+      details: { bus: Record<string, unknown> };
+    };
     assert.equal(body.status, 'ok');
     assert.deepEqual(body.error, {});
     assert.equal(body.details.bus.status, 'up');

@@ -87,17 +87,23 @@ describe('bus metrics (OpenTelemetry metrics API)', () => {
       return 'late';
     }).ready;
     let subscriberRuns = 0;
-    await server.subscribe('m.orders.*', () => {
-      subscriberRuns++;
-      throw new BusError('AGENT_UNAVAILABLE', 'inventory down', { retryable: true });
-    }, { retry: { attempts: 2, ...FAST } }).ready;
+    await server.subscribe(
+      'm.orders.*',
+      () => {
+        subscriberRuns++;
+        throw new BusError('AGENT_UNAVAILABLE', 'inventory down', { retryable: true });
+      },
+      { retry: { attempts: 2, ...FAST } },
+    ).ready;
 
     for (let i = 0; i < 3; i++) assert.equal(await caller.invoke('m.ok', { n: i }), i + 1);
     await assert.rejects(caller.invoke('m.fail'), (e: BusError) => e.code === 'INVALID_REQUEST');
     assert.equal(await caller.invoke('m.flaky', {}, { retry: { attempts: 3, ...FAST } }), 'ok'); // 2 caller retries
     assert.equal(await caller.stream('m.words').text(), 'abc');
     // An invalid message on a request subject: an event where a request belongs.
-    caller.transport.publish(server.subjects.invoke('m.ok'), createEvent('m.bogus', {}, { from: 'm-caller' }), { reply: `${caller.transport.newInbox()}.x` });
+    caller.transport.publish(server.subjects.invoke('m.ok'), createEvent('m.bogus', {}, { from: 'm-caller' }), {
+      reply: `${caller.transport.newInbox()}.x`,
+    });
     await until(() => server.stats.invalidMessages === 1);
     // A subscriber that fails for good (1 retry) and dead-letters the event.
     await caller.publish('m.orders.created', { id: 1 });
@@ -119,7 +125,11 @@ describe('bus metrics (OpenTelemetry metrics API)', () => {
     // Calls, by kind, target and outcome (the error code when it failed).
     assert.equal(value(r, MetricNames.calls, { 'acp.kind': 'invoke', 'acp.target': 'm.ok', 'acp.outcome': 'ok' }), 3);
     assert.equal(value(r, MetricNames.calls, { 'acp.kind': 'invoke', 'acp.target': 'm.fail', 'acp.outcome': 'INVALID_REQUEST' }), 1);
-    assert.equal(value(r, MetricNames.calls, { 'acp.kind': 'invoke', 'acp.target': 'm.flaky', 'acp.outcome': 'ok' }), 1, 'retries are one call');
+    assert.equal(
+      value(r, MetricNames.calls, { 'acp.kind': 'invoke', 'acp.target': 'm.flaky', 'acp.outcome': 'ok' }),
+      1,
+      'retries are one call',
+    );
     assert.equal(value(r, MetricNames.calls, { 'acp.kind': 'stream', 'acp.target': 'm.words', 'acp.outcome': 'ok' }), 1);
     assert.equal(value(r, MetricNames.calls, { 'acp.target': 'm.slow', 'acp.outcome': 'ok' }), 1);
     // Handler executions: the flaky handler ran three times, two of them failed.

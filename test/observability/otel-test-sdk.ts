@@ -18,7 +18,9 @@ let installed: TestTracing | undefined;
 export function installTracing(extra: SpanExporter[] = []): TestTracing {
   if (installed) return installed;
   const spans = new InMemorySpanExporter();
-  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans }), ...extra.map((e) => new SimpleSpanProcessor({ exporter: e }))] });
+  const provider = new TracerProvider({
+    spanProcessors: [new SimpleSpanProcessor({ exporter: spans }), ...extra.map((e) => new SimpleSpanProcessor({ exporter: e }))],
+  });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
   installed = {
@@ -59,8 +61,12 @@ export function renderTree(spans: ReadableSpan[], opts: { ids?: boolean; attribu
     const status = s.status.code === SpanStatusCode.ERROR ? 'ERROR' : s.status.code === SpanStatusCode.OK ? 'OK' : 'UNSET';
     const attrs = keys.filter((k) => s.attributes[k] !== undefined).map((k) => `${k}=${String(s.attributes[k])}`);
     const events = s.events.map((e) => `event:${e.name}`);
-    const ids = opts.ids ? ` trace=${s.spanContext().traceId} span=${s.spanContext().spanId}${s.parentSpanContext ? ` parent=${s.parentSpanContext.spanId}` : ''}` : '';
-    lines.push(`${'  '.repeat(depth)}${depth ? '└─ ' : ''}${s.name} [${kindName(s.kind)}] ${status}${ids}${[...attrs, ...events].length ? ' ' + [...attrs, ...events].join(' ') : ''}`);
+    const ids = opts.ids
+      ? ` trace=${s.spanContext().traceId} span=${s.spanContext().spanId}${s.parentSpanContext ? ` parent=${s.parentSpanContext.spanId}` : ''}`
+      : '';
+    lines.push(
+      `${'  '.repeat(depth)}${depth ? '└─ ' : ''}${s.name} [${kindName(s.kind)}] ${status}${ids}${[...attrs, ...events].length ? ' ' + [...attrs, ...events].join(' ') : ''}`,
+    );
     for (const c of (children.get(s.spanContext().spanId) ?? []).sort((a, b) => start(a) - start(b))) walk(c, depth + 1);
   };
   for (const r of roots.sort((a, b) => start(a) - start(b))) walk(r, 0);

@@ -52,11 +52,20 @@ describe('OTLP/HTTP export', () => {
     await until(() => receiver.spans().length >= 8, 5000, 'eight spans at the receiver');
 
     const spans = receiver.spans();
-    assert.ok(receiver.bodies.every((b) => b.contentType.includes('application/json')), 'OTLP/HTTP JSON');
-    assert.deepEqual(
-      spans.map((s) => s.name).sort(),
-      ['handle otlp.echo', 'handle otlp.fail', 'handle otlp.happened', 'handle otlp.words', 'invoke otlp.echo', 'invoke otlp.fail', 'publish otlp.happened', 'stream otlp.words'],
+    assert.ok(
+      receiver.bodies.every((b) => b.contentType.includes('application/json')),
+      'OTLP/HTTP JSON',
     );
+    assert.deepEqual(spans.map((s) => s.name).sort(), [
+      'handle otlp.echo',
+      'handle otlp.fail',
+      'handle otlp.happened',
+      'handle otlp.words',
+      'invoke otlp.echo',
+      'invoke otlp.fail',
+      'publish otlp.happened',
+      'stream otlp.words',
+    ]);
     const byName = (n: string) => spans.find((s) => s.name === n)!;
     // OTLP span kinds: 2 SERVER, 3 CLIENT, 4 PRODUCER, 5 CONSUMER
     assert.equal(byName('invoke otlp.echo').kind, 3);

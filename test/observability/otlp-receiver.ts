@@ -61,7 +61,9 @@ export class OtlpReceiver {
   serviceName(): string | undefined {
     for (const b of this.bodies) {
       if (!b.path.startsWith('/v1/traces') || !b.contentType.includes('json')) continue;
-      const body = b.body as { resourceSpans?: Array<{ resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> } }> };
+      const body = b.body as {
+        resourceSpans?: Array<{ resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> } }>;
+      };
       const attr = body.resourceSpans?.[0]?.resource?.attributes?.find((a) => a.key === 'service.name');
       if (attr) return attr.value.stringValue;
     }

@@ -15,7 +15,11 @@ describe('startTelemetry(): the demo bootstrap, configured by OTEL_* variables',
     assert.deepEqual(tracesExportersFromEnv({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), []);
     assert.deepEqual(metricsExportersFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), ['otlp']);
     assert.deepEqual(metricsExportersFromEnv({ OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), []);
-    assert.deepEqual(metricsExportersFromEnv({ OTEL_METRICS_EXPORTER: 'prometheus' }), [], 'prometheus is the /metrics endpoint, always on');
+    assert.deepEqual(
+      metricsExportersFromEnv({ OTEL_METRICS_EXPORTER: 'prometheus' }),
+      [],
+      'prometheus is the /metrics endpoint, always on',
+    );
   });
 
   describe('with OTEL_EXPORTER_OTLP_ENDPOINT (http/json) pointing at a local receiver', () => {
@@ -50,7 +54,13 @@ describe('startTelemetry(): the demo bootstrap, configured by OTEL_* variables',
       assert.equal(await bus.invoke('boot.echo', 'hi'), 'hi');
 
       await until(() => receiver.spans().length >= 2, 5000, 'spans at the collector');
-      assert.deepEqual(receiver.spans().map((s) => s.name).sort(), ['handle boot.echo', 'invoke boot.echo']);
+      assert.deepEqual(
+        receiver
+          .spans()
+          .map((s) => s.name)
+          .sort(),
+        ['handle boot.echo', 'invoke boot.echo'],
+      );
       assert.equal(receiver.serviceName(), 'openagentio-demo');
 
       // GET /metrics body, straight from the exporter's request handler.
@@ -71,7 +81,10 @@ describe('startTelemetry(): the demo bootstrap, configured by OTEL_* variables',
 
       await bus.close();
       await telemetry.shutdown(); // flushes: the periodic metric reader exports once more
-      assert.ok(receiver.bodies.some((b) => b.path === '/v1/metrics'), 'metrics pushed over OTLP');
+      assert.ok(
+        receiver.bodies.some((b) => b.path === '/v1/metrics'),
+        'metrics pushed over OTLP',
+      );
       const metricsBody = JSON.stringify(receiver.bodies.filter((b) => b.path === '/v1/metrics').map((b) => b.body));
       assert.match(metricsBody, /acp\.bus\.calls/);
     });

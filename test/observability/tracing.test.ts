@@ -62,7 +62,10 @@ describe('tracing over NATS', () => {
       return parts;
     }).ready;
 
-    await assert.rejects(gateway.invoke('obs.a', { q: 1 }, { session_id: 'sess-obs-1' }), (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /out of tokens/.test(e.message));
+    await assert.rejects(
+      gateway.invoke('obs.a', { q: 1 }, { session_id: 'sess-obs-1' }),
+      (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /out of tokens/.test(e.message),
+    );
     await until(() => otel.finished().length >= 6, 5000, 'six spans');
     await new Promise((r) => setTimeout(r, 50)); // nothing more comes (a span per delta would show up here)
     const spans = otel.finished();
@@ -89,7 +92,8 @@ describe('tracing over NATS', () => {
     chain.forEach((s, i) => {
       assert.equal(kindName(s.kind), kindName(kinds[i]), s.name);
       assert.equal(s.spanContext().traceId, traceId, `${s.name}: one trace`);
-      if (i > 0) assert.equal(s.parentSpanContext?.spanId, chain[i - 1].spanContext().spanId, `${s.name} is a child of ${chain[i - 1].name}`);
+      if (i > 0)
+        assert.equal(s.parentSpanContext?.spanId, chain[i - 1].spanContext().spanId, `${s.name} is a child of ${chain[i - 1].name}`);
       const target = s.name.split(' ')[1];
       assert.equal(s.attributes['messaging.system'], 'nats', s.name);
       assert.equal(s.attributes['messaging.destination.name'], `acp.v1.invoke.${target}`, s.name);
@@ -104,7 +108,10 @@ describe('tracing over NATS', () => {
     // started + 4 deltas + error frame, counted on the stream span; one first-delta event, no span per delta.
     const stream = chain[2];
     assert.equal(stream.attributes['acp.stream.frames'], 6);
-    assert.deepEqual(stream.events.map((e) => e.name), ['acp.first_delta']);
+    assert.deepEqual(
+      stream.events.map((e) => e.name),
+      ['acp.first_delta'],
+    );
     assert.equal(spans.filter((s) => s.name.includes('delta')).length, 0);
   });
 
@@ -188,7 +195,10 @@ describe('tracing over NATS', () => {
       isRemote: true,
       traceState: createTraceState('vendor=abc,other=x1'),
     });
-    const withBaggage = propagation.setBaggage(parent, propagation.createBaggage({ 'user.tier': { value: 'gold' }, region: { value: 'eu west' } }));
+    const withBaggage = propagation.setBaggage(
+      parent,
+      propagation.createBaggage({ 'user.tier': { value: 'gold' }, region: { value: 'eu west' } }),
+    );
     assert.equal(await context.with(withBaggage, () => gateway.invoke('obs.hop1')), 'done');
 
     assert.equal(hops.length, 2);
@@ -201,6 +211,9 @@ describe('tracing over NATS', () => {
     }
     await until(() => otel.finished().length >= 4);
     const spans = otel.finished();
-    assert.ok(spans.every((s) => s.spanContext().traceId === '0af7651916cd43dd8448eb211c80319c'), 'one trace, continued from the caller context');
+    assert.ok(
+      spans.every((s) => s.spanContext().traceId === '0af7651916cd43dd8448eb211c80319c'),
+      'one trace, continued from the caller context',
+    );
   });
 });

@@ -46,7 +46,9 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
       throw new BusError('INVALID_REQUEST', 'prompt rejected');
     });
     agent.handleStream('tooly', async (_p: unknown, ctx: SCtx) => {
-      await ctx.writer.data({ tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'lookup', arguments: '{"q":' } }] });
+      await ctx.writer.data({
+        tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'lookup', arguments: '{"q":' } }],
+      });
       await ctx.writer.data({ tool_calls: [{ index: 0, function: { arguments: '"nats"}' } }] });
       return { finish_reason: 'tool_calls' };
     });
@@ -55,7 +57,16 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
     await supervisor.start();
     let url: string;
     ({ app, url } = await gatewayApp(env.buses[0], {
-      openai: { models: { 'bus-writer': 'writer', 'bus-slow': 'slow', 'bus-midfail': 'midfail', 'bus-earlyfail': 'earlyfail', 'bus-tools': 'tooly', 'bus-llm': 'llm' } },
+      openai: {
+        models: {
+          'bus-writer': 'writer',
+          'bus-slow': 'slow',
+          'bus-midfail': 'midfail',
+          'bus-earlyfail': 'earlyfail',
+          'bus-tools': 'tooly',
+          'bus-llm': 'llm',
+        },
+      },
       auth: { bearerTokens: { 'sk-gw': { tenant_id: 't1', user_id: 'u1' } } },
     }));
     client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sk-gw', maxRetries: 0 });
@@ -74,7 +85,16 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
   });
 
   it('streaming: content chunks, finish_reason and usage', async () => {
-    const stream = await client.chat.completions.create({ model: 'bus-writer', messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'tell a story' }], stream: true, stream_options: { include_usage: true }, temperature: 0.2 });
+    const stream = await client.chat.completions.create({
+      model: 'bus-writer',
+      messages: [
+        { role: 'system', content: 's' },
+        { role: 'user', content: 'tell a story' },
+      ],
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: 0.2,
+    });
     let text = '';
     let finish: string | null = null;
     let usage: unknown;
@@ -116,12 +136,15 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
     const stream = await client.chat.completions.create({ model: 'bus-midfail', messages: [{ role: 'user', content: 'x' }], stream: true });
     let text = '';
     let finish: string | null = null;
-    await assert.rejects(async () => {
-      for await (const c of stream) {
-        text += c.choices[0]?.delta?.content ?? '';
-        finish = c.choices[0]?.finish_reason ?? finish;
-      }
-    }, (e: unknown) => e instanceof OpenAI.APIError && /model crashed/.test((e as Error).message));
+    await assert.rejects(
+      async () => {
+        for await (const c of stream) {
+          text += c.choices[0]?.delta?.content ?? '';
+          finish = c.choices[0]?.finish_reason ?? finish;
+        }
+      },
+      (e: unknown) => e instanceof OpenAI.APIError && /model crashed/.test((e as Error).message),
+    );
     assert.equal(text, 'partial ');
     assert.equal(finish, null);
   });
@@ -134,23 +157,32 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
   });
 
   it('unknown model: 404 in OpenAI error shape', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'gpt-nope', messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => {
-      assert.ok(e instanceof OpenAI.NotFoundError);
-      assert.equal((e as InstanceType<typeof OpenAI.NotFoundError>).status, 404);
-      assert.equal((e as InstanceType<typeof OpenAI.NotFoundError>).code, 'model_not_found');
-      assert.equal((e as InstanceType<typeof OpenAI.NotFoundError>).param, 'model');
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'gpt-nope', messages: [{ role: 'user', content: 'x' }] }),
+      (e: unknown) => {
+        assert.ok(e instanceof OpenAI.NotFoundError);
+        assert.equal((e as InstanceType<typeof OpenAI.NotFoundError>).status, 404);
+        assert.equal((e as InstanceType<typeof OpenAI.NotFoundError>).code, 'model_not_found');
+        assert.equal((e as InstanceType<typeof OpenAI.NotFoundError>).param, 'model');
+        return true;
+      },
+    );
   });
 
   it('a bad token is a 401 AuthenticationError', async () => {
     const bad = new OpenAI({ baseURL: client.baseURL, apiKey: 'wrong', maxRetries: 0 });
-    await assert.rejects(bad.chat.completions.create({ model: 'bus-writer', messages: [] }), (e: unknown) => e instanceof OpenAI.AuthenticationError);
+    await assert.rejects(
+      bad.chat.completions.create({ model: 'bus-writer', messages: [] }),
+      (e: unknown) => e instanceof OpenAI.AuthenticationError,
+    );
   });
 
   it('aborting the request cancels the bus handler', async () => {
     const ac = new AbortController();
-    const stream = await client.chat.completions.create({ model: 'bus-slow', messages: [{ role: 'user', content: 'x' }], stream: true }, { signal: ac.signal });
+    const stream = await client.chat.completions.create(
+      { model: 'bus-slow', messages: [{ role: 'user', content: 'x' }], stream: true },
+      { signal: ac.signal },
+    );
     let n = 0;
     for await (const c of stream) {
       if (c.choices[0]?.delta?.content && ++n === 3) ac.abort();
@@ -160,7 +192,12 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
   });
 
   it('round trip: openai client → gateway → bus → openclaw_chat_sse bridge → OpenAI-compatible peer', async () => {
-    const stream = await client.chat.completions.create({ model: 'bus-llm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'bus-llm',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let usage: { total_tokens?: number } | undefined;
     for await (const c of stream) {

@@ -14,7 +14,12 @@ describe('openai peer (test/support/openai-peer.ts) speaks the chat-completions 
   after(() => peer.stop());
 
   it('normal: streamed text, finish_reason stop, usage', async () => {
-    const stream = await client.chat.completions.create({ model: 'normal', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'normal',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let finish: string | null = null;
     let usage: unknown;
@@ -35,7 +40,11 @@ describe('openai peer (test/support/openai-peer.ts) speaks the chat-completions 
   });
 
   it('tools: tool call assembled from deltas', async () => {
-    const s = client.chat.completions.stream({ model: 'tools', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'bus_invoke', parameters: { type: 'object' } } }] });
+    const s = client.chat.completions.stream({
+      model: 'tools',
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [{ type: 'function', function: { name: 'bus_invoke', parameters: { type: 'object' } } }],
+    });
     const final = await s.finalChatCompletion();
     assert.equal(final.choices[0].finish_reason, 'tool_calls');
     const call = final.choices[0].message.tool_calls![0] as { function: { arguments: string } };
@@ -65,14 +74,23 @@ describe('openai peer (test/support/openai-peer.ts) speaks the chat-completions 
     const r = await retrying.chat.completions.create({ model: '429-then-ok:peer', messages: [{ role: 'user', content: 'x' }] });
     assert.equal(r.choices[0].message.content, 'Hello, bus!');
     const reqs = peer.requests.filter((q) => q.body.model === '429-then-ok:peer');
-    assert.deepEqual(reqs.map((q) => q.headers['x-stainless-retry-count']), ['0', '1']);
-    await assert.rejects(client.chat.completions.create({ model: 'http-400', messages: [] }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.status === 400);
+    assert.deepEqual(
+      reqs.map((q) => q.headers['x-stainless-retry-count']),
+      ['0', '1'],
+    );
+    await assert.rejects(
+      client.chat.completions.create({ model: 'http-400', messages: [] }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && e.status === 400,
+    );
   });
 
   it('slow: aborting the request closes the connection at the peer', async () => {
     peer.slowMs = 30;
     const ac = new AbortController();
-    const stream = await client.chat.completions.create({ model: 'slow:peer-abort', messages: [{ role: 'user', content: 'x' }], stream: true }, { signal: ac.signal });
+    const stream = await client.chat.completions.create(
+      { model: 'slow:peer-abort', messages: [{ role: 'user', content: 'x' }], stream: true },
+      { signal: ac.signal },
+    );
     let n = 0;
     for await (const _ of stream) {
       if (++n === 3) ac.abort();

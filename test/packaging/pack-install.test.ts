@@ -13,7 +13,10 @@ import { NatsServer } from '../support/nats-server.js';
 // does not compile), a file missing from a tarball (it does not compile or run), or a second copy of Nest.
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const version = (name: string): string => rootPkg.dependencies[name] ?? rootPkg.devDependencies[name];
 
 interface Run {
@@ -116,12 +119,17 @@ describe('packed and installed into a fresh Nest application', () => {
 
   it('packs each package with its built dist, types and README, and nothing stale', { timeout: 120_000 }, async () => {
     // The suite's build (tsc -b) made dist/; --ignore-scripts keeps prepack from rebuilding under running tests.
-    const out = await ok('npm', ['pack', '--workspace', 'libs/bus', '--workspace', 'libs/bridge', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
+    const out = await ok(
+      'npm',
+      ['pack', '--workspace', 'libs/bus', '--workspace', 'libs/bridge', '--ignore-scripts', '--json', '--pack-destination', dir],
+      ROOT,
+    );
     const packs = JSON.parse(out.slice(out.indexOf('['))) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
     for (const p of packs) {
       tarballs[p.name] = join(dir, p.filename);
       const files = new Set(p.files.map((f) => f.path));
-      for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']) assert.ok(files.has(f), `${p.name} tarball lacks ${f}`);
+      for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts'])
+        assert.ok(files.has(f), `${p.name} tarball lacks ${f}`);
       for (const f of files) {
         assert.ok(!f.includes('tsbuildinfo') && !f.startsWith('test/') && !f.includes('node_modules'), `${p.name} ships ${f}`);
         // A compiled file without its source is left over from a file that was moved or deleted.
@@ -134,66 +142,72 @@ describe('packed and installed into a fresh Nest application', () => {
     assert.deepEqual(Object.keys(tarballs).sort(), ['@openagentio/nestjs', '@openagentio/nestjs-bridges']);
   });
 
-  it('installs into an app with only Nest and the bus package (no NATS client, no MCP SDK), which compiles with its own tsc and runs on memory', { timeout: 300_000 }, async () => {
-    app = join(dir, 'app');
-    mkdirSync(join(app, 'src'), { recursive: true });
-    // What `nest new` writes for an ESM app, reduced to what this check needs.
-    writeFileSync(
-      join(app, 'package.json'),
-      JSON.stringify(
-        {
-          name: 'packed-app',
-          private: true,
-          type: 'module',
-          scripts: { build: 'tsc -p tsconfig.json', start: 'node dist/main.js' },
-          dependencies: {
-            '@nestjs/common': version('@nestjs/common'),
-            '@nestjs/core': version('@nestjs/core'),
-            '@nestjs/microservices': version('@nestjs/microservices'),
-            '@opentelemetry/api': version('@opentelemetry/api'),
-            '@openagentio/nestjs': `file:${tarballs['@openagentio/nestjs']}`,
-            'reflect-metadata': version('reflect-metadata'),
-            rxjs: version('rxjs'),
+  it(
+    'installs into an app with only Nest and the bus package (no NATS client, no MCP SDK), which compiles with its own tsc and runs on memory',
+    { timeout: 300_000 },
+    async () => {
+      app = join(dir, 'app');
+      mkdirSync(join(app, 'src'), { recursive: true });
+      // What `nest new` writes for an ESM app, reduced to what this check needs.
+      writeFileSync(
+        join(app, 'package.json'),
+        JSON.stringify(
+          {
+            name: 'packed-app',
+            private: true,
+            type: 'module',
+            scripts: { build: 'tsc -p tsconfig.json', start: 'node dist/main.js' },
+            dependencies: {
+              '@nestjs/common': version('@nestjs/common'),
+              '@nestjs/core': version('@nestjs/core'),
+              '@nestjs/microservices': version('@nestjs/microservices'),
+              '@opentelemetry/api': version('@opentelemetry/api'),
+              '@openagentio/nestjs': `file:${tarballs['@openagentio/nestjs']}`,
+              'reflect-metadata': version('reflect-metadata'),
+              rxjs: version('rxjs'),
+            },
+            devDependencies: { typescript: version('typescript'), '@types/node': version('@types/node') },
           },
-          devDependencies: { typescript: version('typescript'), '@types/node': version('@types/node') },
-        },
-        null,
-        2,
-      ),
-    );
-    writeFileSync(
-      join(app, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'ES2023',
-          declaration: true,
-          experimentalDecorators: true,
-          emitDecoratorMetadata: true,
-          strict: true,
-          skipLibCheck: true,
-          outDir: 'dist',
-          rootDir: 'src',
-          types: ['node'],
-        },
-        include: ['src'],
-      }),
-    );
-    writeFileSync(join(app, 'src/app.module.ts'), APP_MODULE);
-    writeFileSync(join(app, 'src/main.ts'), MAIN);
-    await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], app);
-    assert.ok(!existsSync(join(app, 'node_modules/@nats-io/transport-node')), 'the NATS client is an optional peer: not installed');
-    assert.ok(!existsSync(join(app, 'node_modules/@modelcontextprotocol/sdk')), 'the MCP SDK is not installed with the bus');
-    await ok(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], app);
-    const out = await ok(process.execPath, ['dist/main.js'], app);
-    const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-    assert.ok(line, `no result from the app:\n${out}`);
-    assert.deepEqual(JSON.parse(line.slice(7)), { transport: 'memory', sum: 5, text: '123', seen: { n: 7, by: 'packed-app' } });
-  });
+          null,
+          2,
+        ),
+      );
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            target: 'ES2023',
+            declaration: true,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            strict: true,
+            skipLibCheck: true,
+            outDir: 'dist',
+            rootDir: 'src',
+            types: ['node'],
+          },
+          include: ['src'],
+        }),
+      );
+      writeFileSync(join(app, 'src/app.module.ts'), APP_MODULE);
+      writeFileSync(join(app, 'src/main.ts'), MAIN);
+      await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], app);
+      assert.ok(!existsSync(join(app, 'node_modules/@nats-io/transport-node')), 'the NATS client is an optional peer: not installed');
+      assert.ok(!existsSync(join(app, 'node_modules/@modelcontextprotocol/sdk')), 'the MCP SDK is not installed with the bus');
+      await ok(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], app);
+      const out = await ok(process.execPath, ['dist/main.js'], app);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      assert.ok(line, `no result from the app:\n${out}`);
+      assert.deepEqual(JSON.parse(line.slice(7)), { transport: 'memory', sum: 5, text: '123', seen: { n: 7, by: 'packed-app' } });
+    },
+  );
 
-  it('uses the app\'s single copy of Nest', { timeout: 60_000 }, async () => {
-    const tree = JSON.parse(await ok('npm', ['ls', '@nestjs/core', '@nestjs/common', '@nestjs/microservices', '--all', '--json'], app)) as unknown;
+  it("uses the app's single copy of Nest", { timeout: 60_000 }, async () => {
+    const tree = JSON.parse(
+      await ok('npm', ['ls', '@nestjs/core', '@nestjs/common', '@nestjs/microservices', '--all', '--json'], app),
+    ) as unknown;
     const copies = new Map<string, Set<string>>();
     const walk = (node: { dependencies?: Record<string, { version?: string; dependencies?: unknown }> }) => {
       for (const [name, dep] of Object.entries(node.dependencies ?? {})) {
@@ -204,40 +218,63 @@ describe('packed and installed into a fresh Nest application', () => {
     walk(tree as never);
     for (const [name, versions] of copies) assert.equal(versions.size, 1, `${name} is installed in ${versions.size} versions`);
     for (const pkg of ['nestjs', 'nestjs-bridges']) {
-      assert.ok(!existsSync(join(app, `node_modules/@openagentio/${pkg}/node_modules/@nestjs`)), `@openagentio/${pkg} carries its own @nestjs`);
+      assert.ok(
+        !existsSync(join(app, `node_modules/@openagentio/${pkg}/node_modules/@nestjs`)),
+        `@openagentio/${pkg} carries its own @nestjs`,
+      );
     }
   });
 
-  it('with the NATS client and the bridges package added: serves @Invoke, @Stream and @Subscribe over a real nats-server; the bridges entry loads without the MCP SDK', { timeout: 300_000 }, async () => {
-    await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `@nats-io/transport-node@${version('@nats-io/transport-node')}`, `file:${tarballs['@openagentio/nestjs-bridges']}`], app);
-    writeFileSync(join(app, 'src/bridges-check.ts'), BRIDGES_CHECK);
-    await ok(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], app);
-    const check = await ok(process.execPath, ['dist/bridges-check.js'], app);
-    assert.match(check, /ENTRY function function/);
-    assert.match(check, /MCP missing:@modelcontextprotocol\/sdk/);
+  it(
+    'with the NATS client and the bridges package added: serves @Invoke, @Stream and @Subscribe over a real nats-server; the bridges entry loads without the MCP SDK',
+    { timeout: 300_000 },
+    async () => {
+      await ok(
+        'npm',
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--prefer-offline',
+          '--loglevel=error',
+          `@nats-io/transport-node@${version('@nats-io/transport-node')}`,
+          `file:${tarballs['@openagentio/nestjs-bridges']}`,
+        ],
+        app,
+      );
+      writeFileSync(join(app, 'src/bridges-check.ts'), BRIDGES_CHECK);
+      await ok(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], app);
+      const check = await ok(process.execPath, ['dist/bridges-check.js'], app);
+      assert.match(check, /ENTRY function function/);
+      assert.match(check, /MCP missing:@modelcontextprotocol\/sdk/);
 
-    const child = spawn(process.execPath, ['dist/main.js'], { cwd: app, env: { ...process.env, NATS_URL: nats.url }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const ready = deferred<void>();
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('READY nats')) ready.resolve();
-    });
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => ready.reject(new Error(`app exited (${code}) before it was ready:\n${out}`)));
-    const caller = new BusClient(new NatsTransport({ servers: nats.url }), { agentId: 'pack-test' });
-    try {
-      await ready.promise;
-      await caller.connect();
-      assert.equal(await caller.invoke('packed.add', { a: 20, b: 22 }), 42);
-      assert.equal(await caller.stream('packed.count', { upTo: 4 }).text(), '1234');
-      const seen = deferred<unknown>();
-      await caller.subscribe('packed.seen', (p) => seen.resolve(p)).ready;
-      await caller.publish('packed.events.two', { n: 9 });
-      assert.deepEqual(await seen.promise, { n: 9, by: 'packed-app' });
-    } finally {
-      await caller.close();
-      child.kill();
-    }
-  });
+      const child = spawn(process.execPath, ['dist/main.js'], {
+        cwd: app,
+        env: { ...process.env, NATS_URL: nats.url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const ready = deferred<void>();
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('READY nats')) ready.resolve();
+      });
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => ready.reject(new Error(`app exited (${code}) before it was ready:\n${out}`)));
+      const caller = new BusClient(new NatsTransport({ servers: nats.url }), { agentId: 'pack-test' });
+      try {
+        await ready.promise;
+        await caller.connect();
+        assert.equal(await caller.invoke('packed.add', { a: 20, b: 22 }), 42);
+        assert.equal(await caller.stream('packed.count', { upTo: 4 }).text(), '1234');
+        const seen = deferred<unknown>();
+        await caller.subscribe('packed.seen', (p) => seen.resolve(p)).ready;
+        await caller.publish('packed.events.two', { n: 9 });
+        assert.deepEqual(await seen.promise, { n: 9, by: 'packed-app' });
+      } finally {
+        await caller.close();
+        child.kill();
+      }
+    },
+  );
 });

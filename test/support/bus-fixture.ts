@@ -38,7 +38,11 @@ export class BusCluster {
   /** Asserts that no bus received an envelope that failed the acp/1.0 schema. */
   assertAllValid(): void {
     for (const b of this.buses) {
-      assert.equal(b.stats.invalidMessages, 0, `${b.agentId} received invalid envelopes: ${(b.logger as RecordingLogger).lines.join('\n')}`);
+      assert.equal(
+        b.stats.invalidMessages,
+        0,
+        `${b.agentId} received invalid envelopes: ${(b.logger as RecordingLogger).lines.join('\n')}`,
+      );
     }
   }
 

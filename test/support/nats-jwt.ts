@@ -72,7 +72,13 @@ export class TestOperator {
 
 function credsFor(account: KeyPair, name: string, opts: TestUserOptions): string {
   const user = nkeys.createUser();
-  const jwt = signJwt(account, user.getPublicKey(), name, { pub: opts.pub ?? {}, sub: opts.sub ?? {}, subs: -1, data: -1, payload: -1, type: 'user', version: 2 }, opts.exp);
+  const jwt = signJwt(
+    account,
+    user.getPublicKey(),
+    name,
+    { pub: opts.pub ?? {}, sub: opts.sub ?? {}, subs: -1, data: -1, payload: -1, type: 'user', version: 2 },
+    opts.exp,
+  );
   const seed = new TextDecoder().decode(user.getSeed());
   return [
     '-----BEGIN NATS USER JWT-----',

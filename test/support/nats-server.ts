@@ -133,7 +133,10 @@ export class NatsServer {
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`nats-server on port ${this.port} not ready after ${READY_TIMEOUT} ms:\n${this.log}`)), READY_TIMEOUT);
+      const timer = setTimeout(
+        () => finish(new Error(`nats-server on port ${this.port} not ready after ${READY_TIMEOUT} ms:\n${this.log}`)),
+        READY_TIMEOUT,
+      );
       const onData = (chunk: Buffer) => {
         this.log += chunk.toString();
         if (this.log.includes('Server is ready')) finish();

@@ -74,7 +74,7 @@ export class OpenAiPeer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    let body: any = {};
+    let body: any;
     try {
       body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
     } catch {
@@ -91,7 +91,9 @@ export class OpenAiPeer {
       return this.json(res, 200, { object: 'list', data: [{ id: 'normal', object: 'model', created: 1700000000, owned_by: 'peer' }] });
     }
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
-      return this.json(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+      return this.json(res, 404, {
+        error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error', param: null, code: 'not_found' },
+      });
     }
     const model: string = typeof body.model === 'string' ? body.model : 'normal';
     const scenario = model.split(':')[0];
@@ -101,9 +103,16 @@ export class OpenAiPeer {
       res.setHeader('retry-after-ms', '20');
       return this.json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
     }
-    if (scenario === '500-then-ok' && n === 1) return this.json(res, 500, { error: { message: 'upstream exploded', type: 'server_error', param: null, code: null } });
-    if (scenario === 'http-400') return this.json(res, 400, { error: { message: 'Invalid value for messages', type: 'invalid_request_error', param: 'messages', code: 'invalid_value' } });
-    if (scenario === 'http-401') return this.json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    if (scenario === '500-then-ok' && n === 1)
+      return this.json(res, 500, { error: { message: 'upstream exploded', type: 'server_error', param: null, code: null } });
+    if (scenario === 'http-400')
+      return this.json(res, 400, {
+        error: { message: 'Invalid value for messages', type: 'invalid_request_error', param: 'messages', code: 'invalid_value' },
+      });
+    if (scenario === 'http-401')
+      return this.json(res, 401, {
+        error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+      });
 
     const id = `chatcmpl-${Math.random().toString(36).slice(2, 10)}`;
     const created = 1700000000;
@@ -129,7 +138,9 @@ export class OpenAiPeer {
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: tokens.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        choices: [
+          { index: 0, message: { role: 'assistant', content: tokens.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' },
+        ],
         usage,
       });
     }
@@ -142,11 +153,15 @@ export class OpenAiPeer {
       case 'error-mid':
         send(chunk({ content: 'Hello' }));
         await wait(10);
-        send({ error: { message: 'The server had an error while processing your request', type: 'server_error', param: null, code: null } });
+        send({
+          error: { message: 'The server had an error while processing your request', type: 'server_error', param: null, code: null },
+        });
         return void res.end();
       case 'event-error':
         send(chunk({ content: 'Hello' }));
-        res.write(`event: error\ndata: ${JSON.stringify({ error: { message: 'overloaded', type: 'server_error', param: null, code: null } })}\n\n`);
+        res.write(
+          `event: error\ndata: ${JSON.stringify({ error: { message: 'overloaded', type: 'server_error', param: null, code: null } })}\n\n`,
+        );
         return void res.end();
       case 'truncated':
         send(chunk({ content: 'Hello' }));

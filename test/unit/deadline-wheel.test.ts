@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEADLINE_GRANULARITY_MS, cancelDeadline, scheduleDeadline, scheduledItems } from '@openagentio/nestjs/internal/timers/deadline-wheel.js';
+import {
+  DEADLINE_GRANULARITY_MS,
+  cancelDeadline,
+  scheduleDeadline,
+  scheduledItems,
+} from '@openagentio/nestjs/internal/timers/deadline-wheel.js';
 
 function expiry(): { expire(): void; fired: Promise<number> } {
   let resolve!: (t: number) => void;

@@ -12,14 +12,28 @@ const samples = readdirSync(fixtures)
   .filter((f) => f.endsWith('.json') && f !== 'envelope.schema.json')
   .map((f) => JSON.parse(readFileSync(join(fixtures, f), 'utf8')) as Record<string, unknown>);
 
-const request = createRequest({ q: 1 }, { from: 'router', to: 'math.add', reply_to: '_INBOX.a.1', session_id: 's', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+const request = createRequest(
+  { q: 1 },
+  {
+    from: 'router',
+    to: 'math.add',
+    reply_to: '_INBOX.a.1',
+    session_id: 's',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  },
+);
 request.metadata = { 'acp.ext': 'flow', 'acp.deadline': 1 };
 const ours = [
   request,
   createReply(request, 'agent.response.started', { meta: {} }, { from: 'w', metadata: { 'acp.ctl': 'x' } }),
   createReply(request, 'agent.response.delta', { delta: 'x' }, { from: 'w', seq: 1 }),
   createReply(request, 'agent.response.final', { result: 1 }, { from: 'w', seq: 2, isFinal: true }),
-  createReply(request, 'agent.response.error', { code: 'NO_HANDLER', message: 'none', retryable: false, cause: { a: 1 } }, { from: 'w', isFinal: true }),
+  createReply(
+    request,
+    'agent.response.error',
+    { code: 'NO_HANDLER', message: 'none', retryable: false, cause: { a: 1 } },
+    { from: 'w', isFinal: true },
+  ),
   createEvent('orders.created', { id: 7 }, { from: 'shop' }),
   createEvent('acp.control.credit', undefined, { from: 'c' }),
 ];
@@ -30,16 +44,41 @@ const byKey: Record<string, unknown[]> = {
   spec_version: ['acp/1.0', 'acp/1.0 ', 'acp/10.2', 'ACP/1.0', 'acp/1', 'acp/1.0\n', 'acp/١.٠'],
   schema_version: [1, 2, 0, 1.0000001, Number.MAX_SAFE_INTEGER],
   event_id: [
-    '019de7eb-baab-7e67-bb77-a7a03a666140', '019DE7EB-BAAB-7E67-BB77-A7A03A666140', '019de7ebbaab-7e67-bb77-a7a03a666140-',
-    '019de7eb-baab-7e67-bb77-a7a03a66614', '019de7eb-baab-7e67-bb77-a7a03a666140a', '019de7eg-baab-7e67-bb77-a7a03a666140',
-    '019de7eb_baab_7e67_bb77_a7a03a666140', ' 019de7eb-baab-7e67-bb77-a7a03a66614',
+    '019de7eb-baab-7e67-bb77-a7a03a666140',
+    '019DE7EB-BAAB-7E67-BB77-A7A03A666140',
+    '019de7ebbaab-7e67-bb77-a7a03a666140-',
+    '019de7eb-baab-7e67-bb77-a7a03a66614',
+    '019de7eb-baab-7e67-bb77-a7a03a666140a',
+    '019de7eg-baab-7e67-bb77-a7a03a666140',
+    '019de7eb_baab_7e67_bb77_a7a03a666140',
+    ' 019de7eb-baab-7e67-bb77-a7a03a66614',
   ],
   occurred_at: [
-    '2026-11-24T09:00:00Z', '2026-11-24T09:00:00.123Z', '2026-11-24T09:00:00.123456789Z', '2026-11-24T09:00:00+02:00', '2026-11-24T09:00:00.5-05:30',
-    '2026-11-24t09:00:00z', '2026-11-24 09:00:00Z', '2026-11-24T09:00:00', '2026-11-24T09:00:00.Z', '2026-11-24T09:00:00Z\n', '2026-11-24T09:00:00+0200',
-    '2026-11-24T09:00Z', '26-11-24T09:00:00Z', '2026-11-24T09:00:00.123+02:00x', '2026-11-24T09:00:00-02:0', '２026-11-24T09:00:00Z',
+    '2026-11-24T09:00:00Z',
+    '2026-11-24T09:00:00.123Z',
+    '2026-11-24T09:00:00.123456789Z',
+    '2026-11-24T09:00:00+02:00',
+    '2026-11-24T09:00:00.5-05:30',
+    '2026-11-24t09:00:00z',
+    '2026-11-24 09:00:00Z',
+    '2026-11-24T09:00:00',
+    '2026-11-24T09:00:00.Z',
+    '2026-11-24T09:00:00Z\n',
+    '2026-11-24T09:00:00+0200',
+    '2026-11-24T09:00Z',
+    '26-11-24T09:00:00Z',
+    '2026-11-24T09:00:00.123+02:00x',
+    '2026-11-24T09:00:00-02:0',
+    '２026-11-24T09:00:00Z',
   ],
-  event_type: ['agent.response.final', 'agent.response.error', 'agent.response.delta', 'agent.tool.result', 'agent.task.completed', 'orders.created'],
+  event_type: [
+    'agent.response.final',
+    'agent.response.error',
+    'agent.response.delta',
+    'agent.tool.result',
+    'agent.task.completed',
+    'orders.created',
+  ],
   frame_type: ['response.final', 'response.error', 'tool.result', 'response.delta', 'request'],
   seq: [0, 3, -1, 1.5],
   is_final: [true, false, 'true', 1],
@@ -57,8 +96,28 @@ const byKey: Record<string, unknown[]> = {
   metadata: [],
 };
 const keys = [
-  'spec_version', 'schema_version', 'event_id', 'event_type', 'frame_type', 'occurred_at', 'trace_id', 'span_id', 'traceparent', 'session_id',
-  'conversation_id', 'correlation_id', 'reply_to', 'from', 'to', 'channel', 'tenant_id', 'user_id', 'seq', 'is_final', 'payload', 'metadata',
+  'spec_version',
+  'schema_version',
+  'event_id',
+  'event_type',
+  'frame_type',
+  'occurred_at',
+  'trace_id',
+  'span_id',
+  'traceparent',
+  'session_id',
+  'conversation_id',
+  'correlation_id',
+  'reply_to',
+  'from',
+  'to',
+  'channel',
+  'tenant_id',
+  'user_id',
+  'seq',
+  'is_final',
+  'payload',
+  'metadata',
 ];
 
 function mutations(): Array<Record<string, unknown>> {
@@ -104,7 +163,10 @@ describe('surelyValid (fast path of envelope validation)', () => {
       }
     }
     assert.ok(cases.length > 5000, `${cases.length} cases`);
-    assert.ok(rejectedBySchema > 1000 && acceptedFast > 1000, `both verdicts exercised: ${rejectedBySchema} rejected, ${acceptedFast} accepted fast`);
+    assert.ok(
+      rejectedBySchema > 1000 && acceptedFast > 1000,
+      `both verdicts exercised: ${rejectedBySchema} rejected, ${acceptedFast} accepted fast`,
+    );
   });
 
   it('leaves the explaining to the schema: problems are listed as before', () => {

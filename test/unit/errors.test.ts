@@ -10,7 +10,12 @@ describe('BusError', () => {
     assert.equal(e.code, 'INVALID_REQUEST');
     assert.equal(e.retryable, false);
     assert.equal(e.status, 400);
-    assert.deepEqual(e.toPayload(), { code: 'INVALID_REQUEST', message: 'city is required', retryable: false, cause: { fields: ['city'] } });
+    assert.deepEqual(e.toPayload(), {
+      code: 'INVALID_REQUEST',
+      message: 'city is required',
+      retryable: false,
+      cause: { fields: ['city'] },
+    });
     assert.ok(e instanceof RpcException, 'exception filters can catch it as an RPC error');
   });
 
@@ -23,8 +28,14 @@ describe('BusError', () => {
 
   it('maps every code to the HTTP status of PROTOCOL §1', () => {
     assert.deepEqual(HTTP_STATUS_OF, {
-      AGENT_TIMEOUT: 504, AGENT_UNAVAILABLE: 502, BACKPRESSURE_DROP: 429, TRANSPORT_FAILURE: 502,
-      CODEC_FAILURE: 500, AUTH_FAILURE: 401, INVALID_REQUEST: 400, NO_HANDLER: 404,
+      AGENT_TIMEOUT: 504,
+      AGENT_UNAVAILABLE: 502,
+      BACKPRESSURE_DROP: 429,
+      TRANSPORT_FAILURE: 502,
+      CODEC_FAILURE: 500,
+      AUTH_FAILURE: 401,
+      INVALID_REQUEST: 400,
+      NO_HANDLER: 404,
     });
     assert.equal(Object.keys(ErrorCodes).length, 8);
   });

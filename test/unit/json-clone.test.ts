@@ -47,7 +47,10 @@ describe('jsonClone (memory transport copies)', () => {
 
   it('undefined and functions at the top level give undefined, as JSON.stringify does', () => {
     assert.equal(jsonClone(undefined), undefined);
-    assert.equal(jsonClone(() => 1), undefined);
+    assert.equal(
+      jsonClone(() => 1),
+      undefined,
+    );
   });
 
   it('copies: mutating the copy leaves the original alone', () => {

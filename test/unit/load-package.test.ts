@@ -10,7 +10,9 @@ describe('loadPackage (optional peer dependencies)', () => {
       (err: unknown) =>
         err instanceof MissingPackageError &&
         err.packageName === name &&
-        /"@openagentio\/no-such-package" package is missing: SomeBridge needs it\. Install it with: npm install @openagentio\/no-such-package/.test(err.message),
+        /"@openagentio\/no-such-package" package is missing: SomeBridge needs it\. Install it with: npm install @openagentio\/no-such-package/.test(
+          err.message,
+        ),
     );
   });
 

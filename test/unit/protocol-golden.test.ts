@@ -2,7 +2,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BusError, createEvent, createReply, createRequest, decodeEnvelope, encodeEnvelope, newEventId, normalizeEnvelope, nowRfc3339, REPLY_COPIED_FIELDS, schemaProblems, wireForm } from '@openagentio/nestjs';
+import {
+  BusError,
+  createEvent,
+  createReply,
+  createRequest,
+  decodeEnvelope,
+  encodeEnvelope,
+  newEventId,
+  normalizeEnvelope,
+  nowRfc3339,
+  REPLY_COPIED_FIELDS,
+  schemaProblems,
+  wireForm,
+} from '@openagentio/nestjs';
 import { ENVELOPE_SCHEMA } from '@openagentio/nestjs/internal/protocol/envelope.schema.js';
 import { validate as uuidValidate, version as uuidVersion } from 'uuid';
 
@@ -32,10 +45,16 @@ describe('golden samples (../shared/protocol)', () => {
   });
 
   it('the copied samples are the upstream samples', { skip: !existsSync(join(shared, 'samples')) }, () => {
-    const upstream = readdirSync(join(shared, 'samples')).filter((f) => f.endsWith('.json')).sort();
+    const upstream = readdirSync(join(shared, 'samples'))
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     assert.deepEqual(samples.slice().sort(), upstream);
     for (const f of upstream) {
-      assert.deepEqual(JSON.parse(readFileSync(join(fixtures, f), 'utf8')), JSON.parse(readFileSync(join(shared, 'samples', f), 'utf8')), f);
+      assert.deepEqual(
+        JSON.parse(readFileSync(join(fixtures, f), 'utf8')),
+        JSON.parse(readFileSync(join(shared, 'samples', f), 'utf8')),
+        f,
+      );
     }
   });
 
@@ -84,7 +103,14 @@ describe('encode/decode rules', () => {
 
   it("accepts Python's empty cause/data/meta as absent", () => {
     const base = { spec_version: 'acp/1.0', schema_version: 1, event_id: newEventId(), occurred_at: nowRfc3339() };
-    const err = decodeEnvelope(JSON.stringify({ ...base, event_type: 'agent.response.error', is_final: true, payload: { code: 'NO_HANDLER', message: 'x', retryable: false, cause: {} } }));
+    const err = decodeEnvelope(
+      JSON.stringify({
+        ...base,
+        event_type: 'agent.response.error',
+        is_final: true,
+        payload: { code: 'NO_HANDLER', message: 'x', retryable: false, cause: {} },
+      }),
+    );
     assert.ok(!('cause' in (err.payload as object)));
     const delta = decodeEnvelope(JSON.stringify({ ...base, event_type: 'agent.response.delta', payload: { delta: 'hi', data: {} } }));
     assert.deepEqual(delta.payload, { delta: 'hi' });
@@ -99,21 +125,47 @@ describe('encode/decode rules', () => {
   });
 
   it('accepts offsets and 0–9 fraction digits in occurred_at', () => {
-    for (const t of ['2026-05-02T10:00:00Z', '2026-05-02T10:00:00.123456789Z', '2026-05-02T12:00:00+02:00', '2026-05-02T10:00:00.1-03:30']) {
+    for (const t of [
+      '2026-05-02T10:00:00Z',
+      '2026-05-02T10:00:00.123456789Z',
+      '2026-05-02T12:00:00+02:00',
+      '2026-05-02T10:00:00.1-03:30',
+    ]) {
       const env = { ...wireForm(createEvent('a.b', 1, {})), occurred_at: t };
       assert.doesNotThrow(() => normalizeEnvelope(env), t);
     }
   });
 
   it('rejects non-JSON, non-objects and schema-invalid envelopes with clear errors', () => {
-    assert.throws(() => decodeEnvelope('{nope'), (e: BusError) => e.code === 'CODEC_FAILURE' && /not JSON/.test(e.message));
-    assert.throws(() => decodeEnvelope(new Uint8Array([0xff, 0xfe])), (e: BusError) => e.code === 'CODEC_FAILURE');
-    assert.throws(() => decodeEnvelope('[1,2]'), (e: BusError) => e.code === 'INVALID_REQUEST' && /JSON object/.test(e.message));
-    assert.throws(() => decodeEnvelope('{"spec_version":"acp/1.0"}'), (e: BusError) => e.code === 'INVALID_REQUEST' && /event_id/.test(e.message));
+    assert.throws(
+      () => decodeEnvelope('{nope'),
+      (e: BusError) => e.code === 'CODEC_FAILURE' && /not JSON/.test(e.message),
+    );
+    assert.throws(
+      () => decodeEnvelope(new Uint8Array([0xff, 0xfe])),
+      (e: BusError) => e.code === 'CODEC_FAILURE',
+    );
+    assert.throws(
+      () => decodeEnvelope('[1,2]'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && /JSON object/.test(e.message),
+    );
+    assert.throws(
+      () => decodeEnvelope('{"spec_version":"acp/1.0"}'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && /event_id/.test(e.message),
+    );
     const bad = { ...wireForm(createEvent('a.b', 1, {})), seq: -1 };
-    assert.throws(() => normalizeEnvelope(bad), (e: BusError) => /seq/.test(e.message));
-    const badError = { ...wireForm(createEvent('agent.response.error', { code: 'WHATEVER', message: 'm', retryable: false }, {})), is_final: true };
-    assert.throws(() => normalizeEnvelope(badError), (e: BusError) => /code/.test(e.message));
+    assert.throws(
+      () => normalizeEnvelope(bad),
+      (e: BusError) => /seq/.test(e.message),
+    );
+    const badError = {
+      ...wireForm(createEvent('agent.response.error', { code: 'WHATEVER', message: 'm', retryable: false }, {})),
+      is_final: true,
+    };
+    assert.throws(
+      () => normalizeEnvelope(badError),
+      (e: BusError) => /code/.test(e.message),
+    );
   });
 
   it('event ids are lowercase UUIDv7 and times RFC 3339 UTC', () => {
@@ -132,18 +184,49 @@ describe('encode/decode rules', () => {
 
 describe('reply frames copy the request (PROTOCOL §1)', () => {
   it('copies session and trace fields, sets correlation_id/from/to, inherits metadata minus acp.*', () => {
-    const req = createRequest({ q: 1 }, {
-      from: 'caller', to: 'svc', session_id: 's', conversation_id: 'c', tenant_id: 't', user_id: 'u', channel: 'web',
-      trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: 'b7ad6b7169203331', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      reply_to: '_INBOX.x', metadata: { keep: 1, 'acp.ext': 'cancel', 'acp.deadline': 5, over: 'request' },
-    });
-    const reply = createReply(req, 'agent.response.final', { result: 1 }, { from: 'svc', isFinal: true, metadata: { over: 'handler', extra: true } });
+    const req = createRequest(
+      { q: 1 },
+      {
+        from: 'caller',
+        to: 'svc',
+        session_id: 's',
+        conversation_id: 'c',
+        tenant_id: 't',
+        user_id: 'u',
+        channel: 'web',
+        trace_id: '0af7651916cd43dd8448eb211c80319c',
+        span_id: 'b7ad6b7169203331',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        reply_to: '_INBOX.x',
+        metadata: { keep: 1, 'acp.ext': 'cancel', 'acp.deadline': 5, over: 'request' },
+      },
+    );
+    const reply = createReply(
+      req,
+      'agent.response.final',
+      { result: 1 },
+      { from: 'svc', isFinal: true, metadata: { over: 'handler', extra: true } },
+    );
     for (const k of ['session_id', 'conversation_id', 'tenant_id', 'user_id', 'channel', 'trace_id', 'span_id', 'traceparent'] as const) {
       assert.equal(reply[k], req[k], k);
     }
     assert.deepEqual(
       Object.keys(reply),
-      ['spec_version', 'schema_version', 'event_id', 'event_type', 'occurred_at', 'frame_type', ...REPLY_COPIED_FIELDS, 'correlation_id', 'from', 'to', 'is_final', 'payload', 'metadata'],
+      [
+        'spec_version',
+        'schema_version',
+        'event_id',
+        'event_type',
+        'occurred_at',
+        'frame_type',
+        ...REPLY_COPIED_FIELDS,
+        'correlation_id',
+        'from',
+        'to',
+        'is_final',
+        'payload',
+        'metadata',
+      ],
       'every copied field, in the order of REPLY_COPIED_FIELDS',
     );
     assert.equal(reply.correlation_id, req.event_id);

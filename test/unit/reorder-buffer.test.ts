@@ -27,11 +27,17 @@ describe('ReorderBuffer', () => {
 
   it('bounds the gap and the pending count with BACKPRESSURE_DROP', () => {
     const b = new ReorderBuffer({ maxPending: 3, maxGap: 10 });
-    assert.throws(() => b.accept(frame(11)), (e: BusError) => e.code === 'BACKPRESSURE_DROP' && /ahead/.test(e.message));
+    assert.throws(
+      () => b.accept(frame(11)),
+      (e: BusError) => e.code === 'BACKPRESSURE_DROP' && /ahead/.test(e.message),
+    );
     b.accept(frame(1));
     b.accept(frame(2));
     b.accept(frame(3));
-    assert.throws(() => b.accept(frame(4)), (e: BusError) => e.code === 'BACKPRESSURE_DROP' && /pending/.test(e.message));
+    assert.throws(
+      () => b.accept(frame(4)),
+      (e: BusError) => e.code === 'BACKPRESSURE_DROP' && /pending/.test(e.message),
+    );
   });
 
   it('uses the upstream limits by default (256 pending, gap 1024)', () => {

@@ -23,23 +23,51 @@ const requests: Record<string, Envelope> = {
   ),
   'empty strings are not copied': createRequest(null, { from: '', session_id: '', tenant_id: 't' }),
 };
-requests['with metadata (acp.* keys are not inherited)'] = { ...requests['with caller and target'], metadata: { 'acp.ext': 'flow', 'acp.deadline': 1, user: { k: [1, 2] } } };
+requests['with metadata (acp.* keys are not inherited)'] = {
+  ...requests['with caller and target'],
+  metadata: { 'acp.ext': 'flow', 'acp.deadline': 1, user: { k: [1, 2] } },
+};
 
 const frames = (request: Envelope, from?: string): Record<string, Envelope> => ({
-  started: createReply(request, 'agent.response.started', { meta: { agent: 'w', target: 't' } }, { from, metadata: { 'acp.ext': 'flow,cancel', 'acp.ctl': '_INBOX.y.ctl.1' } }),
+  started: createReply(
+    request,
+    'agent.response.started',
+    { meta: { agent: 'w', target: 't' } },
+    { from, metadata: { 'acp.ext': 'flow,cancel', 'acp.ctl': '_INBOX.y.ctl.1' } },
+  ),
   delta: createReply(request, 'agent.response.delta', { delta: 'tok "quoted" ✓' }, { from, seq: 7 }),
-  'data delta': createReply(request, 'agent.response.delta', { data: { n: NaN, list: [undefined, 1], nested: { toJSON: () => 'nested' } } }, { from, seq: 1 }),
+  'data delta': createReply(
+    request,
+    'agent.response.delta',
+    { data: { n: NaN, list: [undefined, 1], nested: { toJSON: () => 'nested' } } },
+    { from, seq: 1 },
+  ),
   final: createReply(request, 'agent.response.final', { result: { answer: 42 } }, { from, seq: 9, isFinal: true }),
   'final without result': createReply(request, 'agent.response.final', {}, { from, isFinal: true }),
   'final of a string': createReply(request, 'agent.response.final', 'plain', { from, isFinal: true }),
   'empty-string payload': createReply(request, 'agent.response.final', '', { from, isFinal: true }),
   'null payload': createReply(request, 'agent.response.final', null, { from, isFinal: true }),
   'no payload': createReply(request, 'agent.response.final', undefined, { from, isFinal: true }),
-  error: createReply(request, 'agent.response.error', { code: 'AGENT_TIMEOUT', message: 'late', retryable: true }, { from, seq: 3, isFinal: true }),
-  'payload with its own toJSON': createReply(request, 'agent.response.final', { toJSON: (key: string) => ({ key }) }, { from, isFinal: true }),
+  error: createReply(
+    request,
+    'agent.response.error',
+    { code: 'AGENT_TIMEOUT', message: 'late', retryable: true },
+    { from, seq: 3, isFinal: true },
+  ),
+  'payload with its own toJSON': createReply(
+    request,
+    'agent.response.final',
+    { toJSON: (key: string) => ({ key }) },
+    { from, isFinal: true },
+  ),
   'unknown event type': createReply(request, 'orders.created', [1, 'two'], { from }),
   'event type that needs escaping': createReply(request, 'odd."type"\\ü', { x: 1 }, { from }),
-  'own metadata merged over inherited': createReply(request, 'agent.response.delta', { delta: 'x' }, { from, seq: 2, metadata: { user: 'override', extra: true } }),
+  'own metadata merged over inherited': createReply(
+    request,
+    'agent.response.delta',
+    { delta: 'x' },
+    { from, seq: 2, metadata: { user: 'override', extra: true } },
+  ),
 });
 
 describe('replyEncoder (fast wire JSON of reply frames)', () => {

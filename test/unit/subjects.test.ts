@@ -16,10 +16,19 @@ describe('subjects (PROTOCOL §2)', () => {
 
   it('rejects bad names with a message that says what is wrong', () => {
     const cases: Array<[string, RegExp]> = [
-      ['a..b', /empty token/], ['a b', /white space/], ['a.*', /wildcard/], ['a.>', /wildcard/], ['.a', /empty token/], ['a.', /empty token/],
+      ['a..b', /empty token/],
+      ['a b', /white space/],
+      ['a.*', /wildcard/],
+      ['a.>', /wildcard/],
+      ['.a', /empty token/],
+      ['a.', /empty token/],
     ];
     for (const [name, why] of cases) {
-      assert.throws(() => assertName(name, 'invoke target'), (e: BusError) => e.code === 'INVALID_REQUEST' && why.test(e.message) && e.message.includes(name), name);
+      assert.throws(
+        () => assertName(name, 'invoke target'),
+        (e: BusError) => e.code === 'INVALID_REQUEST' && why.test(e.message) && e.message.includes(name),
+        name,
+      );
     }
     assert.throws(() => assertName('', 't'), /non-empty/);
     assert.throws(() => assertName(42 as unknown as string, 't'), /non-empty string/);
@@ -32,8 +41,20 @@ describe('subjects (PROTOCOL §2)', () => {
   });
 
   it('matches like NATS', () => {
-    const yes: Array<[string, string]> = [['a.b', 'a.b'], ['a.*', 'a.b'], ['a.>', 'a.b.c'], ['>', 'a'], ['*.b.*', 'x.b.y']];
-    const no: Array<[string, string]> = [['a.*', 'a.b.c'], ['a.>', 'a'], ['a.b', 'a.b.c'], ['*', 'a.b'], ['a.*.c', 'a.b.d']];
+    const yes: Array<[string, string]> = [
+      ['a.b', 'a.b'],
+      ['a.*', 'a.b'],
+      ['a.>', 'a.b.c'],
+      ['>', 'a'],
+      ['*.b.*', 'x.b.y'],
+    ];
+    const no: Array<[string, string]> = [
+      ['a.*', 'a.b.c'],
+      ['a.>', 'a'],
+      ['a.b', 'a.b.c'],
+      ['*', 'a.b'],
+      ['a.*.c', 'a.b.d'],
+    ];
     for (const [p, s] of yes) assert.ok(subjectMatches(p, s), `${p} ~ ${s}`);
     for (const [p, s] of no) assert.ok(!subjectMatches(p, s), `${p} !~ ${s}`);
   });

@@ -30,7 +30,10 @@ export class BridgeManager implements OnApplicationBootstrap, OnModuleDestroy {
   ) {
     const bridges = buildBridges(options, classInstances);
     this.supervisors = bridges.map(
-      (b) => new BridgeSupervisor(b, bus, bridgeLogger(b.name), options.supervision, (s) => this.logger.debug?.(`bridge "${s.name}" is ${s.status}`)),
+      (b) =>
+        new BridgeSupervisor(b, bus, bridgeLogger(b.name), options.supervision, (s) =>
+          this.logger.debug?.(`bridge "${s.name}" is ${s.status}`),
+        ),
     );
     health.attach(this.supervisors);
   }
@@ -98,7 +101,9 @@ export function buildBridges(options: BridgeModuleOptions, classInstances: Bridg
   const sources = options.config === undefined ? [] : Array.isArray(options.config) ? options.config : [options.config];
   sources.forEach((src, i) => {
     const doc = loadBridgeConfig(src, options.env ?? process.env);
-    doc.bridges.forEach((def, j) => add(build(def, `config${sources.length > 1 ? `[${i}]` : ''}.bridges[${j}]`), `config.bridges[${j}] (${def.name})`));
+    doc.bridges.forEach((def, j) =>
+      add(build(def, `config${sources.length > 1 ? `[${i}]` : ''}.bridges[${j}]`), `config.bridges[${j}] (${def.name})`),
+    );
   });
   (options.bridges ?? []).forEach((b, i) => {
     if (isBridge(b)) add(b, `bridges[${i}]`);

@@ -100,9 +100,13 @@ export function loadBridgeConfig(source: BridgeConfigSource, env: NodeJS.Process
     throw new BridgeConfigError(`${where('<root>')} must be a mapping with "version" and "bridges"`);
   }
   const doc = raw as Record<string, unknown>;
-  if (doc.version === undefined) throw new BridgeConfigError(`${where('version')} is required (expected "${BRIDGE_CONFIG_VERSION}")`, 'version');
+  if (doc.version === undefined)
+    throw new BridgeConfigError(`${where('version')} is required (expected "${BRIDGE_CONFIG_VERSION}")`, 'version');
   if (doc.version !== BRIDGE_CONFIG_VERSION) {
-    throw new BridgeConfigError(`${where('version')}: unknown version ${JSON.stringify(doc.version)} (expected "${BRIDGE_CONFIG_VERSION}")`, 'version');
+    throw new BridgeConfigError(
+      `${where('version')}: unknown version ${JSON.stringify(doc.version)} (expected "${BRIDGE_CONFIG_VERSION}")`,
+      'version',
+    );
   }
   if (doc.bridges === undefined) throw new BridgeConfigError(`${where('bridges')} is required (a list of bridges)`, 'bridges');
   if (!Array.isArray(doc.bridges)) throw new BridgeConfigError(`${where('bridges')} must be a list`, 'bridges');
@@ -113,7 +117,8 @@ export function loadBridgeConfig(source: BridgeConfigSource, env: NodeJS.Process
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new BridgeConfigError(`${where(key)} must be a mapping`, key);
     const e = entry as Record<string, unknown>;
     for (const req of ['name', 'type'] as const) {
-      if (e[req] === undefined || e[req] === null || e[req] === '') throw new BridgeConfigError(`${where(`${key}.${req}`)} is required`, `${key}.${req}`);
+      if (e[req] === undefined || e[req] === null || e[req] === '')
+        throw new BridgeConfigError(`${where(`${key}.${req}`)} is required`, `${key}.${req}`);
       if (typeof e[req] !== 'string') throw new BridgeConfigError(`${where(`${key}.${req}`)} must be a string`, `${key}.${req}`);
     }
     const name = e.name as string;

@@ -4,7 +4,13 @@ import type { IncomingMessage } from 'node:http';
 import { ErrorCodes } from '@openagentio/nestjs';
 import { bearerTokenOf, findToken } from '../http/bearer-token.js';
 import { GatewayHttpError } from './gateway-errors.js';
-import { GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
+import {
+  GATEWAY_MODULE_OPTIONS,
+  resolveGatewayOptions,
+  type GatewayIdentity,
+  type GatewayModuleOptions,
+  type ResolvedGatewayOptions,
+} from './gateway.options.js';
 
 export const IDENTITY_KEY = 'gatewayIdentity';
 
@@ -34,7 +40,11 @@ export function identityFromUser(user: unknown): GatewayIdentity | undefined {
   if (!user || typeof user !== 'object') return undefined;
   const u = user as Record<string, unknown>;
   const str = (...keys: string[]) => keys.map((k) => u[k]).find((v) => typeof v === 'string' && v) as string | undefined;
-  return { subject: str('subject', 'sub', 'username', 'id'), tenant_id: str('tenant_id', 'tenantId', 'tenant'), user_id: str('user_id', 'userId', 'sub', 'id') };
+  return {
+    subject: str('subject', 'sub', 'username', 'id'),
+    tenant_id: str('tenant_id', 'tenantId', 'tenant'),
+    user_id: str('user_id', 'userId', 'sub', 'id'),
+  };
 }
 
 /**
@@ -62,7 +72,10 @@ export class GatewayAuthGuard implements CanActivate {
       let ok: boolean;
       try {
         const r = guard.canActivate(context);
-        ok = typeof (r as { subscribe?: unknown }).subscribe === 'function' ? await firstValue(r as never) : await (r as boolean | Promise<boolean>);
+        ok =
+          typeof (r as { subscribe?: unknown }).subscribe === 'function'
+            ? await firstValue(r as never)
+            : await (r as boolean | Promise<boolean>);
       } catch (err) {
         throw new GatewayHttpError(ErrorCodes.AUTH_FAILURE, (err as Error)?.message || 'unauthenticated', 401);
       }
@@ -106,7 +119,9 @@ export class GatewayAuthGuard implements CanActivate {
   }
 }
 
-function firstValue(obs: { subscribe(o: { next(v: boolean): void; error(e: unknown): void; complete(): void }): unknown }): Promise<boolean> {
+function firstValue(obs: {
+  subscribe(o: { next(v: boolean): void; error(e: unknown): void; complete(): void }): unknown;
+}): Promise<boolean> {
   return new Promise((resolve, reject) => {
     let done = false;
     obs.subscribe({

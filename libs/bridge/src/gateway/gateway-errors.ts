@@ -33,7 +33,14 @@ export function toGatewayError(err: unknown): { status: number; payload: ErrorPa
     return { status: 413, payload: { code: ErrorCodes.INVALID_REQUEST, message: 'request body is too large', retryable: false } };
   }
   if (e?.type === 'entity.parse.failed' || err instanceof SyntaxError) {
-    return { status: 400, payload: { code: ErrorCodes.INVALID_REQUEST, message: `request body is not valid JSON: ${e?.message ?? ''}`.trim(), retryable: false } };
+    return {
+      status: 400,
+      payload: {
+        code: ErrorCodes.INVALID_REQUEST,
+        message: `request body is not valid JSON: ${e?.message ?? ''}`.trim(),
+        retryable: false,
+      },
+    };
   }
   if (err instanceof HttpException && err.getStatus() === 403) {
     return { status: 401, payload: { code: ErrorCodes.AUTH_FAILURE, message: err.message || 'forbidden', retryable: false } };
@@ -56,9 +63,20 @@ export function sendError(res: ServerResponse, err: unknown, shape: 'acp' | 'ope
 }
 
 /** The OpenAI error shape `{error:{message,type,param,code}}`. */
-export function openAiErrorBody(status: number, p: ErrorPayload, param: string | null = null, code?: string): { error: Record<string, unknown> } {
+export function openAiErrorBody(
+  status: number,
+  p: ErrorPayload,
+  param: string | null = null,
+  code?: string,
+): { error: Record<string, unknown> } {
   const type =
-    status === 401 ? 'authentication_error' : status === 404 || status === 400 || status === 413 ? 'invalid_request_error' : status === 429 ? 'rate_limit_error' : 'server_error';
+    status === 401
+      ? 'authentication_error'
+      : status === 404 || status === 400 || status === 413
+        ? 'invalid_request_error'
+        : status === 429
+          ? 'rate_limit_error'
+          : 'server_error';
   return { error: { message: p.message, type, param, code: code ?? p.code.toLowerCase() } };
 }
 

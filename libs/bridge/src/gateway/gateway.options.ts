@@ -14,7 +14,10 @@ export interface GatewayIdentity {
  * Decides who a request is. Return an identity, or `undefined` / throw for 401. `token` is the bearer token
  * (`Authorization: Bearer …`, or `?access_token=` on GET event streams, which EventSource cannot set headers for).
  */
-export type GatewayAuthenticator = (req: IncomingMessage, token: string | undefined) => GatewayIdentity | undefined | Promise<GatewayIdentity | undefined>;
+export type GatewayAuthenticator = (
+  req: IncomingMessage,
+  token: string | undefined,
+) => GatewayIdentity | undefined | Promise<GatewayIdentity | undefined>;
 
 export interface GatewayCorsOptions {
   /** Allowed origins, or '*' for any. */
@@ -117,7 +120,9 @@ export const {
 
 export const GATEWAY_EXTRAS = Symbol('GATEWAY_EXTRAS');
 
-export interface ResolvedGatewayOptions extends Required<Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout'>> {
+export interface ResolvedGatewayOptions extends Required<
+  Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout'>
+> {
   openai?: GatewayOpenAiOptions;
   auth?: GatewayModuleOptions['auth'];
   cors?: GatewayCorsOptions;

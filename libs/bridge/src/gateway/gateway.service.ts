@@ -4,11 +4,30 @@ import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModul
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { assertName, assertPattern, BusClient, BusError, type CallOptions, type Envelope, ErrorCodes, EventTypes, isTerminalEventType, subjectMatches } from '@openagentio/nestjs';
+import {
+  assertName,
+  assertPattern,
+  BusClient,
+  BusError,
+  type CallOptions,
+  type Envelope,
+  ErrorCodes,
+  EventTypes,
+  isTerminalEventType,
+  subjectMatches,
+} from '@openagentio/nestjs';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
 import { JsonBodyError, parseJsonText, readJsonBody } from '../http/json-body.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
-import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS, resolveGatewayOptions, type GatewayModuleExtras, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
+import {
+  GATEWAY_EXTRAS,
+  GATEWAY_MODULE_OPTIONS,
+  resolveGatewayOptions,
+  type GatewayModuleExtras,
+  type GatewayIdentity,
+  type GatewayModuleOptions,
+  type ResolvedGatewayOptions,
+} from './gateway.options.js';
 import { callOptionsFromRequest } from './call-options-from-headers.js';
 import { applyCors } from './cors.js';
 import { EventHub, patternCovers } from './event-hub.js';
@@ -50,7 +69,11 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
     if (!adapter || adapter.getType?.() !== 'express') return;
     adapter.use((err: unknown, req: GatewayRequest, res: ServerResponse, next: (e?: unknown) => void) => {
       const e = err as { type?: string; status?: number };
-      const parserError = e?.type === 'entity.parse.failed' || e?.type === 'entity.too.large' || e?.type === 'request.aborted' || (err instanceof SyntaxError && e.status === 400);
+      const parserError =
+        e?.type === 'entity.parse.failed' ||
+        e?.type === 'entity.too.large' ||
+        e?.type === 'request.aborted' ||
+        (err instanceof SyntaxError && e.status === 400);
       if (!parserError || !isGatewayPath(req.originalUrl ?? req.url) || res.headersSent) return next(err);
       this.applyCors(req, res);
       const openai = /\/v1\/(chat\/completions|models)/.test(req.originalUrl ?? req.url ?? '');
@@ -123,7 +146,8 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
           throw new JsonBodyError(`request body of ${declared} bytes exceeds the limit of ${this.options.bodyLimit} bytes`, 413);
         }
         const b = req.body;
-        if (b === undefined || (typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0 && !declared)) return undefined;
+        if (b === undefined || (typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0 && !declared))
+          return undefined;
         if (Buffer.isBuffer(b) || typeof b === 'string') return parseJsonText(b.toString());
         return b;
       }
@@ -157,8 +181,16 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
     this.assertExposed(this.options.invokeTargets, target, 'invoke target');
     const payload = await this.readBody(req);
     const ac = new AbortController();
-    onClientGone(res, () => ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'HTTP client disconnected', { retryable: false, cause: { reason: 'cancelled' } })));
-    const reply = await this.bus.invokeEnvelope(target, payload, { ...this.callOptions(req), timeout: this.options.invokeTimeout, signal: ac.signal });
+    onClientGone(res, () =>
+      ac.abort(
+        new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'HTTP client disconnected', { retryable: false, cause: { reason: 'cancelled' } }),
+      ),
+    );
+    const reply = await this.bus.invokeEnvelope(target, payload, {
+      ...this.callOptions(req),
+      timeout: this.options.invokeTimeout,
+      signal: ac.signal,
+    });
     if (res.destroyed) return;
     if (reply.event_type === EventTypes.ERROR) throw BusError.fromPayload(reply.payload, reply);
     res.setHeader('x-correlation-id', reply.correlation_id ?? '');
@@ -243,7 +275,8 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
     const last = lastEventId(req);
     if (last) {
       const existing = this.streams.findByEventId(last);
-      if (existing && existing.target === target && existing.ownerKey === this.ownerKey(req)) return this.attachStream(req, res, existing.id);
+      if (existing && existing.target === target && existing.ownerKey === this.ownerKey(req))
+        return this.attachStream(req, res, existing.id);
       // The EventSource may have reconnected through another replica than the one running its stream.
       const elsewhere = this.options.peerStreams && !existing ? await this.peers.find(last, target, this.ownerKey(req)) : undefined;
       const replica = elsewhere && this.peers.remoteReplica(elsewhere);
@@ -430,8 +463,9 @@ function parseJson(text: string): unknown {
   }
 }
 
-
 /** NO_HANDLER from a peer replica (no such stream there, or no such replica) is the 404 a local miss gives. */
 function noStreamIfUnknown(err: unknown, id: string): unknown {
-  return err instanceof BusError && err.code === ErrorCodes.NO_HANDLER ? new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream "${id}"`) : err;
+  return err instanceof BusError && err.code === ErrorCodes.NO_HANDLER
+    ? new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream "${id}"`)
+    : err;
 }

@@ -7,7 +7,20 @@ import { GatewayHttpError, openAiErrorBody, toGatewayError } from './gateway-err
 import { GatewayService } from './gateway.service.js';
 import { onClientGone } from './sse.js';
 
-const SAMPLING = ['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'tools', 'tool_choice', 'response_format', 'seed', 'user', 'presence_penalty', 'frequency_penalty'];
+const SAMPLING = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'tools',
+  'tool_choice',
+  'response_format',
+  'seed',
+  'user',
+  'presence_penalty',
+  'frequency_penalty',
+];
 
 /** A bad request in OpenAI's shape (param/code), e.g. an unknown model. */
 class OpenAiRequestError extends GatewayHttpError {
@@ -76,11 +89,19 @@ export class OpenAiCompatService {
 
   async chatCompletions(req: GatewayRequest, res: ServerResponse): Promise<void> {
     const body = (await this.gateway.readBody(req)) as Record<string, any> | undefined;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new OpenAiRequestError('request body must be a JSON object', 400, null, 'invalid_request_body');
-    if (typeof body.model !== 'string' || !body.model) throw new OpenAiRequestError('you must provide a model parameter', 400, 'model', 'missing_model');
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw new OpenAiRequestError('request body must be a JSON object', 400, null, 'invalid_request_body');
+    if (typeof body.model !== 'string' || !body.model)
+      throw new OpenAiRequestError('you must provide a model parameter', 400, 'model', 'missing_model');
     if (!Array.isArray(body.messages)) throw new OpenAiRequestError("'messages' is a required property", 400, 'messages', 'invalid_value');
     const target = this.models().get(body.model);
-    if (!target) throw new OpenAiRequestError(`The model '${body.model}' does not exist or you do not have access to it.`, 404, 'model', 'model_not_found');
+    if (!target)
+      throw new OpenAiRequestError(
+        `The model '${body.model}' does not exist or you do not have access to it.`,
+        404,
+        'model',
+        'model_not_found',
+      );
     const custom = this.gateway.options.openai?.toPayload;
     let payload: unknown;
     if (custom) payload = custom(body, target);
@@ -92,7 +113,11 @@ export class OpenAiCompatService {
       payload = p;
     }
     const ac = new AbortController();
-    onClientGone(res, () => ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'HTTP client disconnected', { retryable: false, cause: { reason: 'cancelled' } })));
+    onClientGone(res, () =>
+      ac.abort(
+        new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'HTTP client disconnected', { retryable: false, cause: { reason: 'cancelled' } }),
+      ),
+    );
     const call = this.gateway.bus.stream(target, payload, {
       ...this.gateway.callOptions(req),
       timeout: this.gateway.options.streamTimeout,
@@ -106,7 +131,15 @@ export class OpenAiCompatService {
     else await this.collect(res, call, id, created, model);
   }
 
-  private async streamOut(res: ServerResponse, call: AsyncIterable<Envelope>, id: string, created: number, model: string, includeUsage: boolean, signal: AbortSignal): Promise<void> {
+  private async streamOut(
+    res: ServerResponse,
+    call: AsyncIterable<Envelope>,
+    id: string,
+    created: number,
+    model: string,
+    includeUsage: boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
     const ch = this.gateway.openSse(res);
     let started = false;
     let text = '';
@@ -188,7 +221,14 @@ export class OpenAiCompatService {
           object: 'chat.completion',
           created,
           model,
-          choices: [{ index: 0, message, logprobs: null, finish_reason: typeof r?.finish_reason === 'string' ? r.finish_reason : toolCalls.length ? 'tool_calls' : 'stop' }],
+          choices: [
+            {
+              index: 0,
+              message,
+              logprobs: null,
+              finish_reason: typeof r?.finish_reason === 'string' ? r.finish_reason : toolCalls.length ? 'tool_calls' : 'stop',
+            },
+          ],
           usage: usageOf(r),
         });
         return;

@@ -1,5 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type BusClient, BusError, type BusSubscription, type Envelope, ErrorCodes, type HandlerContext, isTerminalEventType, type StreamCall, type StreamWriter } from '@openagentio/nestjs';
+import {
+  type BusClient,
+  BusError,
+  type BusSubscription,
+  type Envelope,
+  ErrorCodes,
+  type HandlerContext,
+  isTerminalEventType,
+  type StreamCall,
+  type StreamWriter,
+} from '@openagentio/nestjs';
 import { REPLICA_ID } from './gateway.options.js';
 import type { StreamRegistry } from './stream-registry.js';
 
@@ -103,7 +113,13 @@ export class PeerStreams {
       timer = setTimeout(() => resolve(undefined), FIND_TIMEOUT_MS);
     });
     try {
-      const query: FindQuery = { query_id: queryId, event_id: eventId, target: streamTarget, owner_digest: digest(owner), asker: this.replicaId };
+      const query: FindQuery = {
+        query_id: queryId,
+        event_id: eventId,
+        target: streamTarget,
+        owner_digest: digest(owner),
+        asker: this.replicaId,
+      };
       await this.bus.publish(FIND_EVENT, query);
       return await found;
     } finally {
@@ -131,6 +147,8 @@ export class PeerStreams {
     // after the last of them, so the terminal frame of the gateway stream is forwarded before the call ends.
     let last: Promise<void> = Promise.resolve();
     await new Promise<void>((resolve) => {
+      // Declared before it is assigned: `end` may run while s.attach() is still replaying frames.
+      // eslint-disable-next-line prefer-const
       let detach: (() => void) | undefined;
       let done = false;
       const end = () => {

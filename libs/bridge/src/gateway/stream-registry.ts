@@ -1,4 +1,14 @@
-import { type BusClient, createEvent, createReply, type Envelope, EventTypes, isTerminalEventType, type StreamCall, type StreamOptions, toBusError } from '@openagentio/nestjs';
+import {
+  type BusClient,
+  createEvent,
+  createReply,
+  type Envelope,
+  EventTypes,
+  isTerminalEventType,
+  type StreamCall,
+  type StreamOptions,
+  toBusError,
+} from '@openagentio/nestjs';
 import { ReplayBuffer } from './replay-buffer.js';
 
 export type FrameListener = (frame: Envelope) => void;
@@ -64,9 +74,10 @@ export class GatewayStream {
   }
 
   private errorFrame(call: StreamCall, err: unknown): Envelope {
-    const e = err instanceof Error && err.message === 'stream cancelled'
-      ? { code: 'AGENT_UNAVAILABLE', message: 'stream cancelled', retryable: false, cause: { reason: 'cancelled' } }
-      : toBusError(err).toPayload();
+    const e =
+      err instanceof Error && err.message === 'stream cancelled'
+        ? { code: 'AGENT_UNAVAILABLE', message: 'stream cancelled', retryable: false, cause: { reason: 'cancelled' } }
+        : toBusError(err).toPayload();
     const req = call.requestEnvelope;
     if (req) return createReply(req, EventTypes.ERROR, e, { from: this.bus.agentId, seq: this.lastSeq + 1, isFinal: true });
     const env = createEvent(EventTypes.ERROR, e, { from: this.bus.agentId });
@@ -176,16 +187,19 @@ export class StreamRegistry {
 
   private sweepSoon(): void {
     if (this.sweeper) return;
-    this.sweeper = setTimeout(() => {
-      this.sweeper = undefined;
-      const now = Date.now();
-      let pending = false;
-      for (const [id, s] of this.streams) {
-        if (s.ended && now - s.endedAt >= this.retentionMs) this.streams.delete(id);
-        else if (s.ended) pending = true;
-      }
-      if (pending) this.sweepSoon();
-    }, Math.max(50, this.retentionMs));
+    this.sweeper = setTimeout(
+      () => {
+        this.sweeper = undefined;
+        const now = Date.now();
+        let pending = false;
+        for (const [id, s] of this.streams) {
+          if (s.ended && now - s.endedAt >= this.retentionMs) this.streams.delete(id);
+          else if (s.ended) pending = true;
+        }
+        if (pending) this.sweepSoon();
+      },
+      Math.max(50, this.retentionMs),
+    );
     this.sweeper.unref();
   }
 }

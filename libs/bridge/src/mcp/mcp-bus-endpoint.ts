@@ -8,7 +8,17 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { bearerTokenOf, tokenMatches } from '../http/bearer-token.js';
 import { JsonBodyError, readJsonBody } from '../http/json-body.js';
 import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
-import { assertName, type BusClient, BusError, type BusLogger, type BusSubscription, type CallOptions, ErrorCodes, EventTypes, toBusError } from '@openagentio/nestjs';
+import {
+  assertName,
+  type BusClient,
+  BusError,
+  type BusLogger,
+  type BusSubscription,
+  type CallOptions,
+  ErrorCodes,
+  EventTypes,
+  toBusError,
+} from '@openagentio/nestjs';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
 import { McpMetaKeys } from './mcp-meta-keys.js';
 import { schemaFromDto } from './mcp-dto-schema.js';
@@ -81,7 +91,9 @@ export class McpBusEndpoint {
       const validator =
         options.validateArguments === false
           ? undefined
-          : compileArgumentValidator(inputSchema, (err) => this.logger.warn(`mcp endpoint: input schema of "${name}" does not compile: ${err.message}`));
+          : compileArgumentValidator(inputSchema, (err) =>
+              this.logger.warn(`mcp endpoint: input schema of "${name}" does not compile: ${err.message}`),
+            );
       this.tools.set(name, { spec, tool, validator });
     }
   }
@@ -154,7 +166,13 @@ export class McpBusEndpoint {
       const method = (req.method ?? 'GET').toUpperCase();
       if (method === 'GET') {
         res.writeHead(405, { allow: 'POST, DELETE', 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this endpoint offers no standalone SSE stream' }, id: null }));
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            error: { code: -32000, message: 'Method not allowed: this endpoint offers no standalone SSE stream' },
+            id: null,
+          }),
+        );
         return;
       }
       const headerSession = headerValue(req, 'mcp-session-id');
@@ -255,7 +273,14 @@ export class McpBusEndpoint {
   private async callTool(
     sessionId: string | undefined,
     params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
-    extra: { signal: AbortSignal; requestId: string | number; sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void> },
+    extra: {
+      signal: AbortSignal;
+      requestId: string | number;
+      sendNotification: (n: {
+        method: 'notifications/progress';
+        params: { progressToken: string | number; progress: number; total?: number; message?: string };
+      }) => Promise<void>;
+    },
   ): Promise<CallToolResult> {
     const binding = this.tools.get(params.name);
     if (!binding) throw new (mcpSdk().types.McpError)(mcpSdk().types.ErrorCode.InvalidParams, `Tool ${params.name} not found`);
@@ -332,7 +357,12 @@ export class McpBusEndpoint {
     const key = this.key(sessionId, requestId);
     const ac = key ? this.inflight.get(key) : undefined;
     if (!ac) return false;
-    ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, `cancelled by the MCP client: ${reason}`, { retryable: false, cause: { reason: 'cancelled' } }));
+    ac.abort(
+      new BusError(ErrorCodes.AGENT_UNAVAILABLE, `cancelled by the MCP client: ${reason}`, {
+        retryable: false,
+        cause: { reason: 'cancelled' },
+      }),
+    );
     return true;
   }
 

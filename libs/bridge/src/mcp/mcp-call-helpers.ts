@@ -8,7 +8,9 @@ export function argumentsOf(payload: unknown, target: string): Record<string, un
   if (payload === null || payload === undefined) return {};
   if (typeof payload === 'object' && !Array.isArray(payload)) return payload as Record<string, unknown>;
   const kind = Array.isArray(payload) ? 'an array' : `a ${typeof payload}`;
-  throw new BusError(ErrorCodes.INVALID_REQUEST, `"${target}" takes a JSON object of tool arguments, not ${kind}`, { cause: { fields: ['(arguments)'] } });
+  throw new BusError(ErrorCodes.INVALID_REQUEST, `"${target}" takes a JSON object of tool arguments, not ${kind}`, {
+    cause: { fields: ['(arguments)'] },
+  });
 }
 
 /** Session and trace context of the bus call, as `tools/call` `_meta`. */
@@ -46,7 +48,9 @@ export function isAuthError(err: unknown): boolean {
   if (err instanceof mcpSdk().StreamableHTTPError) return err.code === 401 || err.code === 403;
   const e = err as { code?: unknown; message?: unknown };
   if (e && (e.code === 401 || e.code === 403) && !(err instanceof mcpSdk().types.McpError)) return true;
-  return typeof e?.message === 'string' && /\(HTTP 40[13]\)|Non-200 status code \(40[13]\)|\b40[13] Unauthorized|\b403 Forbidden/.test(e.message);
+  return (
+    typeof e?.message === 'string' && /\(HTTP 40[13]\)|Non-200 status code \(40[13]\)|\b40[13] Unauthorized|\b403 Forbidden/.test(e.message)
+  );
 }
 
 export function isConnectionError(err: unknown): boolean {

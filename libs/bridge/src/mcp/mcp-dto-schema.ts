@@ -10,7 +10,8 @@ function classValidator(): ClassValidator {
   try {
     loaded = createRequire(import.meta.url)('class-validator') as ClassValidator;
   } catch (err) {
-    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') throw new MissingPackageError('class-validator', "an MCP tool's dto option");
+    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND')
+      throw new MissingPackageError('class-validator', "an MCP tool's dto option");
     throw err;
   }
   return loaded;
@@ -42,6 +43,8 @@ const getDesignType = (target: object, prop: string): unknown => {
  */
 export function schemaFromDto(dto: Ctor, depth = 0): Schema {
   const { getMetadataStorage, ValidationTypes } = classValidator();
+  // class-validator's metadata API is typed with Function.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   const metas = getMetadataStorage().getTargetValidationMetadatas(dto as unknown as Function, '', false, false) as unknown as Meta[];
   const byProp = new Map<string, Meta[]>();
   for (const m of metas) {

@@ -13,7 +13,11 @@ const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
  */
 export function toolTargetToken(toolName: string): string {
   if (SAFE_TOKEN.test(toolName) && toolName.length <= 128) return toolName;
-  const base = [...toolName].map((ch) => (/[A-Za-z0-9_-]/.test(ch) ? ch : '_')).join('').slice(0, 64) || '_';
+  const base =
+    [...toolName]
+      .map((ch) => (/[A-Za-z0-9_-]/.test(ch) ? ch : '_'))
+      .join('')
+      .slice(0, 64) || '_';
   const hash = createHash('sha256').update(toolName, 'utf8').digest('hex').slice(0, 8);
   return `${base}~${hash}`;
 }
@@ -47,7 +51,9 @@ export class Redactor {
   private readonly secrets: string[];
 
   constructor(secrets: Iterable<string | undefined>) {
-    this.secrets = [...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4))].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4))].sort(
+      (a, b) => b.length - a.length,
+    );
   }
 
   /** Secret values of a config: the token, every header value, env values under secret-looking keys. */

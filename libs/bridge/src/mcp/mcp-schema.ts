@@ -74,7 +74,11 @@ function fieldOf(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
   const base = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '';
   const child =
-    e.keyword === 'required' ? (p.missingProperty as string) : e.keyword === 'additionalProperties' ? (p.additionalProperty as string) : undefined;
+    e.keyword === 'required'
+      ? (p.missingProperty as string)
+      : e.keyword === 'additionalProperties'
+        ? (p.additionalProperty as string)
+        : undefined;
   if (child !== undefined) return base ? `${base}.${child}` : child;
   return base || '(arguments)';
 }

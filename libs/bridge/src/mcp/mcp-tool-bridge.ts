@@ -57,7 +57,14 @@ const MAX_QUEUED_PROGRESS = 32;
 export class McpToolBridge implements Bridge {
   readonly type = MCP_TOOL_BRIDGE_TYPE;
   readonly config: McpToolBridgeConfig;
-  readonly stats: McpToolBridgeStats = { calls: 0, failures: 0, cancellationsSent: 0, progressNotifications: 0, toolListRefreshes: 0, connects: 0 };
+  readonly stats: McpToolBridgeStats = {
+    calls: 0,
+    failures: 0,
+    cancellationsSent: 0,
+    progressNotifications: 0,
+    toolListRefreshes: 0,
+    connects: 0,
+  };
   private readonly prefix: string;
   private readonly redactor: Redactor;
   private state: BridgeState = 'stopped';
@@ -137,7 +144,8 @@ export class McpToolBridge implements Bridge {
       // Pitfall (REFERENCE §1.7.1): the last progress notification can race the result; harmless.
       if (msg.includes('unknown token')) return;
       this.ctx?.logger.debug?.(`mcp bridge "${this.name}": ${this.redactor.redact(msg)}`);
-      if (msg.includes('Maximum reconnection attempts')) this.connectionLost(new Error(`MCP server ${this.endpointLabel()} unreachable: ${msg}`));
+      if (msg.includes('Maximum reconnection attempts'))
+        this.connectionLost(new Error(`MCP server ${this.endpointLabel()} unreachable: ${msg}`));
     };
     client.onclose = () => {
       if (generation !== this.generation) return;
@@ -221,7 +229,9 @@ export class McpToolBridge implements Bridge {
   // ------------------------------------------------------------------ connection
 
   private createTransport(): Transport {
-    return createClientTransport(this.config, (text) => this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`));
+    return createClientTransport(this.config, (text) =>
+      this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`),
+    );
   }
 
   /** Counts outgoing cancellations (what tests and health details show). */
@@ -253,7 +263,9 @@ export class McpToolBridge implements Bridge {
     const e = err as Error & { code?: unknown };
     const msg = this.redactor.redact(e?.message ?? String(err));
     if (isAuthError(err)) {
-      return new PermanentBridgeError(`bridge "${this.name}": MCP server ${this.endpointLabel()} refused the credentials: ${msg}`, { cause: err });
+      return new PermanentBridgeError(`bridge "${this.name}": MCP server ${this.endpointLabel()} refused the credentials: ${msg}`, {
+        cause: err,
+      });
     }
     if (e?.code === 'ENOENT' || e?.code === 'EACCES') {
       return new PermanentBridgeError(`bridge "${this.name}": cannot run ${this.config.command}: ${msg}`, { cause: err });
@@ -317,7 +329,9 @@ export class McpToolBridge implements Bridge {
       }
       const target = this.targetOf(tool.name);
       if (wanted.has(target)) {
-        this.ctx?.logger.warn(`mcp bridge "${this.name}": tools "${wanted.get(target)!.name}" and "${tool.name}" map to the same target ${target}; keeping the first`);
+        this.ctx?.logger.warn(
+          `mcp bridge "${this.name}": tools "${wanted.get(target)!.name}" and "${tool.name}" map to the same target ${target}; keeping the first`,
+        );
         continue;
       }
       wanted.set(target, tool);
@@ -355,7 +369,9 @@ export class McpToolBridge implements Bridge {
   private compile(tool: Tool): ArgumentValidator | undefined {
     if (!this.config.validate_arguments) return undefined;
     return compileArgumentValidator(tool.inputSchema, (err) =>
-      this.ctx?.logger.warn(`mcp bridge "${this.name}": input schema of "${tool.name}" does not compile (${err.message}); arguments go unchecked`),
+      this.ctx?.logger.warn(
+        `mcp bridge "${this.name}": input schema of "${tool.name}" does not compile (${err.message}); arguments go unchecked`,
+      ),
     );
   }
 
@@ -392,9 +408,13 @@ export class McpToolBridge implements Bridge {
     const client = this.client;
     if (!entry) throw new BusError(ErrorCodes.NO_HANDLER, `tool target "${target}" is no longer served by bridge "${this.name}"`);
     if (this.state !== 'ready' || !client) {
-      throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server of bridge "${this.name}" is unavailable${this.lastError ? `: ${this.lastError}` : ''}`, {
-        retryable: true,
-      });
+      throw new BusError(
+        ErrorCodes.AGENT_UNAVAILABLE,
+        `MCP server of bridge "${this.name}" is unavailable${this.lastError ? `: ${this.lastError}` : ''}`,
+        {
+          retryable: true,
+        },
+      );
     }
     const args = argumentsOf(payload, target);
     entry.validator?.check(args, `"${target}"`);
@@ -439,6 +459,8 @@ export class McpToolBridge implements Bridge {
         wake?.();
       },
     );
+    // An async generator function cannot be an arrow function, so it reaches the bridge through `self`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     return (async function* () {
       for (;;) {
@@ -488,7 +510,10 @@ export class McpToolBridge implements Bridge {
     if (signal.aborted) {
       const reason = signal.reason;
       if (reason instanceof BusError) return reason;
-      return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `call of "${toolName}" was cancelled`, { retryable: false, cause: { reason: 'cancelled' } });
+      return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `call of "${toolName}" was cancelled`, {
+        retryable: false,
+        cause: { reason: 'cancelled' },
+      });
     }
     const msg = this.redactor.redact((err as Error)?.message ?? String(err));
     const cause = { tool: toolName, bridge: this.name };
@@ -522,5 +547,5 @@ export class McpToolBridge implements Bridge {
 }
 
 /** `BridgeFactory` for type `mcp_tool`: `new McpToolBridge(definition.name, definition.config)`. */
-export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition) => new McpToolBridge(definition.name, definition.config ?? {});
-
+export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition) =>
+  new McpToolBridge(definition.name, definition.config ?? {});

@@ -18,7 +18,9 @@ export function toCallToolResult(result: unknown, tool?: Tool): CallToolResult {
     return tool?.outputSchema ? { content: [], structuredContent: {} } : { content: [] };
   }
   if (typeof result === 'string') {
-    return tool?.outputSchema ? { content: [{ type: 'text', text: result }], structuredContent: { result } } : { content: [{ type: 'text', text: result }] };
+    return tool?.outputSchema
+      ? { content: [{ type: 'text', text: result }], structuredContent: { result } }
+      : { content: [{ type: 'text', text: result }] };
   }
   const text = JSON.stringify(result);
   if (typeof result === 'object' && !Array.isArray(result)) {

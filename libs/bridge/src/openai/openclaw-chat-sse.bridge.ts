@@ -1,5 +1,13 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { assertName, BusError, type BusSubscription, type ErrorCode, ErrorCodes, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
+import {
+  assertName,
+  BusError,
+  type BusSubscription,
+  type ErrorCode,
+  ErrorCodes,
+  type HandlerContext,
+  type StreamWriter,
+} from '@openagentio/nestjs';
 import type { Bridge, BridgeContext, BridgeDefinition } from '../interfaces/bridge.interface.js';
 import { BridgeConfigError, ConfigReader } from '../config/bridge-config.js';
 
@@ -32,7 +40,21 @@ export interface ChatStreamResult {
   id?: string;
 }
 
-const PASSTHROUGH = ['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'tools', 'tool_choice', 'response_format', 'seed', 'user', 'presence_penalty', 'frequency_penalty', 'reasoning_effort'];
+const PASSTHROUGH = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'tools',
+  'tool_choice',
+  'response_format',
+  'seed',
+  'user',
+  'presence_penalty',
+  'frequency_penalty',
+  'reasoning_effort',
+];
 
 /**
  * An OpenAI-compatible chat-completions endpoint as a bus stream target named after the bridge.
@@ -44,7 +66,8 @@ const PASSTHROUGH = ['temperature', 'top_p', 'max_tokens', 'max_completion_token
  */
 export class OpenClawChatSseBridge implements Bridge {
   readonly type = OPENCLAW_CHAT_SSE;
-  readonly config: Required<Omit<OpenClawChatSseConfig, 'token' | 'model' | 'session_header'>> & Pick<OpenClawChatSseConfig, 'token' | 'model' | 'session_header'>;
+  readonly config: Required<Omit<OpenClawChatSseConfig, 'token' | 'model' | 'session_header'>> &
+    Pick<OpenClawChatSseConfig, 'token' | 'model' | 'session_header'>;
   private sub?: BusSubscription;
   private inflight = 0;
   private served = 0;
@@ -85,10 +108,14 @@ export class OpenClawChatSseBridge implements Bridge {
 
   async start(ctx: BridgeContext): Promise<void> {
     this.ctx = ctx;
-    this.sub = ctx.bus.handleStream(this.name, (payload: unknown, hctx: HandlerContext & { writer: StreamWriter }) => this.serve(payload, hctx), {
-      // `started` waits for the upstream's first chunk so it can carry the model and completion id.
-      deferStarted: true,
-    });
+    this.sub = ctx.bus.handleStream(
+      this.name,
+      (payload: unknown, hctx: HandlerContext & { writer: StreamWriter }) => this.serve(payload, hctx),
+      {
+        // `started` waits for the upstream's first chunk so it can carry the model and completion id.
+        deferStarted: true,
+      },
+    );
   }
 
   async stop(): Promise<void> {
@@ -113,7 +140,8 @@ export class OpenClawChatSseBridge implements Bridge {
       if (Array.isArray(p.messages)) messages = p.messages;
       else {
         const text = [p.text, p.input, p.prompt, p.message, p.content].find((v) => typeof v === 'string');
-        if (typeof text !== 'string') throw new BusError(ErrorCodes.INVALID_REQUEST, `"${this.name}" expects {messages:[…]}, a string, or {text|input|prompt|message}`);
+        if (typeof text !== 'string')
+          throw new BusError(ErrorCodes.INVALID_REQUEST, `"${this.name}" expects {messages:[…]}, a string, or {text|input|prompt|message}`);
         messages = [{ role: 'user', content: text }];
       }
       if (typeof p.system === 'string') messages = [{ role: 'system', content: p.system }, ...messages];
@@ -146,8 +174,11 @@ export class OpenClawChatSseBridge implements Bridge {
     const fail = (err: unknown): never => {
       if (err instanceof BusError) throw err;
       if (hctx.signal.aborted) throw hctx.signal.reason ?? err;
-      if (timeout.aborted) throw new BusError(ErrorCodes.AGENT_TIMEOUT, `"${this.name}": upstream did not finish within ${this.config.timeout_ms} ms`);
-      throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": upstream request failed: ${(err as Error)?.message ?? err}`, { retryable: true });
+      if (timeout.aborted)
+        throw new BusError(ErrorCodes.AGENT_TIMEOUT, `"${this.name}": upstream did not finish within ${this.config.timeout_ms} ms`);
+      throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": upstream request failed: ${(err as Error)?.message ?? err}`, {
+        retryable: true,
+      });
     };
 
     let response: Response | undefined;
@@ -158,7 +189,9 @@ export class OpenClawChatSseBridge implements Bridge {
         response = await this.fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
       } catch (err) {
         if (signal.aborted) fail(err);
-        lastError = new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": cannot reach ${url}: ${(err as Error)?.message ?? err}`, { retryable: true });
+        lastError = new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": cannot reach ${url}: ${(err as Error)?.message ?? err}`, {
+          retryable: true,
+        });
         response = undefined;
       }
       if (response) {
@@ -216,7 +249,10 @@ export class OpenClawChatSseBridge implements Bridge {
           try {
             json = JSON.parse(ev.data);
           } catch {
-            throw new BusError(ErrorCodes.CODEC_FAILURE, `"${this.name}": upstream sent a chunk that is not JSON: ${ev.data.slice(0, 120)}`);
+            throw new BusError(
+              ErrorCodes.CODEC_FAILURE,
+              `"${this.name}": upstream sent a chunk that is not JSON: ${ev.data.slice(0, 120)}`,
+            );
           }
           if (ev.event === 'error' || json.error) {
             const e = (json.error ?? json) as { message?: string; type?: string; code?: unknown };

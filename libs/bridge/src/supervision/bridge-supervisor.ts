@@ -1,5 +1,11 @@
 import { type BusClient, BusError, type BusLogger, ErrorCodes } from '@openagentio/nestjs';
-import { PermanentBridgeError, type Bridge, type BridgeContext, type BridgeHealth, type BridgeHealthStatus } from '../interfaces/bridge.interface.js';
+import {
+  PermanentBridgeError,
+  type Bridge,
+  type BridgeContext,
+  type BridgeHealth,
+  type BridgeHealthStatus,
+} from '../interfaces/bridge.interface.js';
 
 /** How supervision restarts a failed bridge. */
 export interface SupervisionOptions {
@@ -86,7 +92,13 @@ export class BridgeSupervisor {
   }
 
   health(): SupervisedBridgeHealth {
-    const h: SupervisedBridgeHealth = { name: this.bridge.name, type: this.bridge.type, status: this.state, restarts: this.restarts, since: this.since };
+    const h: SupervisedBridgeHealth = {
+      name: this.bridge.name,
+      type: this.bridge.type,
+      status: this.state,
+      restarts: this.restarts,
+      since: this.since,
+    };
     if (this.lastError) h.lastError = this.lastError;
     let details: Record<string, unknown> | undefined;
     try {
@@ -190,7 +202,9 @@ export class BridgeSupervisor {
     this.startedAt = 0;
     while (this.restartTimes.length > 0 && now - this.restartTimes[0] > this.opts.budgetWindowMs) this.restartTimes.shift();
     if (this.restartTimes.length >= this.opts.maxRestarts) {
-      this.logger.error(`bridge "${this.name}" ${what}: ${this.lastError}; restart budget (${this.opts.maxRestarts} in ${this.opts.budgetWindowMs} ms) exhausted`);
+      this.logger.error(
+        `bridge "${this.name}" ${what}: ${this.lastError}; restart budget (${this.opts.maxRestarts} in ${this.opts.budgetWindowMs} ms) exhausted`,
+      );
       this.setState('unhealthy');
       return;
     }
@@ -225,7 +239,9 @@ export class BridgeSupervisor {
             const restarting = this.state !== 'unhealthy';
             throw new BusError(
               ErrorCodes.AGENT_UNAVAILABLE,
-              restarting ? `bridge "${this.name}" is restarting: ${this.lastError ?? 'peer failed'}` : `bridge "${this.name}" is unhealthy: ${this.lastError ?? 'peer failed'}`,
+              restarting
+                ? `bridge "${this.name}" is restarting: ${this.lastError ?? 'peer failed'}`
+                : `bridge "${this.name}" is unhealthy: ${this.lastError ?? 'peer failed'}`,
               { retryable: restarting, cause: { bridge: this.name, status: this.state } },
             );
           }),

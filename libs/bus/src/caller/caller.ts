@@ -181,7 +181,12 @@ export class Caller {
 
   /** The call policy of `target`, or undefined when neither the call nor the bus sets one (the fast path). */
   private policyFor(target: string, options: CallPolicy): CallPolicy | undefined {
-    if (!this.rt.options.policies && options.retry === undefined && options.circuitBreaker === undefined && options.bulkhead === undefined) {
+    if (
+      !this.rt.options.policies &&
+      options.retry === undefined &&
+      options.circuitBreaker === undefined &&
+      options.bulkhead === undefined
+    ) {
       return undefined;
     }
     return resolvePolicy(this.rt.options.policies, target, options);
@@ -268,7 +273,14 @@ export class Caller {
     }
   }
 
-  endCall(kind: 'invoke' | 'stream', target: string, started: number, tracing: CallTrace | undefined, err?: BusError, frames?: number): void {
+  endCall(
+    kind: 'invoke' | 'stream',
+    target: string,
+    started: number,
+    tracing: CallTrace | undefined,
+    err?: BusError,
+    frames?: number,
+  ): void {
     endCall(this.rt, kind, target, started, tracing, err, frames);
   }
 

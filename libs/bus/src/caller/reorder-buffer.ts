@@ -41,7 +41,10 @@ export class ReorderBuffer {
       return out;
     }
     if (seq - this.expected > this.limits.maxGap) {
-      throw new BusError(ErrorCodes.BACKPRESSURE_DROP, `stream frame seq ${seq} is more than ${this.limits.maxGap} ahead of ${this.expected}`);
+      throw new BusError(
+        ErrorCodes.BACKPRESSURE_DROP,
+        `stream frame seq ${seq} is more than ${this.limits.maxGap} ahead of ${this.expected}`,
+      );
     }
     if (pending && pending.size >= this.limits.maxPending) {
       throw new BusError(ErrorCodes.BACKPRESSURE_DROP, `more than ${this.limits.maxPending} out-of-order stream frames pending`);

@@ -75,7 +75,8 @@ export class ResilientInvoker {
         deadline,
         signal: options.signal ?? ctx?.signal,
         stop: () => !!(options.signal?.aborted || ctx?.signal.aborted),
-        onRetry: (err, next, delay) => tracing?.span.addEvent('retry', { 'acp.attempt': next, 'acp.error.code': err.code, 'acp.backoff_ms': delay }),
+        onRetry: (err, next, delay) =>
+          tracing?.span.addEvent('retry', { 'acp.attempt': next, 'acp.error.code': err.code, 'acp.backoff_ms': delay }),
       });
       if (!outcome.ok) throw outcome.error;
       reply = outcome.value;

@@ -262,7 +262,10 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       }
     }
     if (!this.finished && !this.peerFlow && this.queue.length - this.head > this.bus.options.maxBufferedFrames) {
-      this.fail(new BusError(ErrorCodes.BACKPRESSURE_DROP, `stream consumer fell more than ${this.bus.options.maxBufferedFrames} frames behind`), true);
+      this.fail(
+        new BusError(ErrorCodes.BACKPRESSURE_DROP, `stream consumer fell more than ${this.bus.options.maxBufferedFrames} frames behind`),
+        true,
+      );
       return;
     }
     this.wake();
@@ -318,9 +321,13 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     const quietMs = now - w.quietSince;
     if (quietMs > 3 * w.everyMs) {
       this.fail(
-        new BusError(ErrorCodes.AGENT_UNAVAILABLE, `stream "${this.target}": the responder went silent (no frame and no liveness probe for ${quietMs} ms)`, {
-          retryable: true,
-        }),
+        new BusError(
+          ErrorCodes.AGENT_UNAVAILABLE,
+          `stream "${this.target}": the responder went silent (no frame and no liveness probe for ${quietMs} ms)`,
+          {
+            retryable: true,
+          },
+        ),
         true,
       );
     }
@@ -360,7 +367,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     this.finished = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.slot) cancelDeadline(this.slot, this);
-    if (this.startedAt) this.bus.endCall('stream', this.target, this.startedAt, this.tracing, this.failure ?? this.terminalError, this.framesReceived);
+    if (this.startedAt)
+      this.bus.endCall('stream', this.target, this.startedAt, this.tracing, this.failure ?? this.terminalError, this.framesReceived);
     this.unlink?.();
     this.bus.forgetCall(this.callId);
   }

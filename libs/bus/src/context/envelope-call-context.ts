@@ -4,7 +4,13 @@ import type { CallContext, SessionInfo, TraceInfo } from './call-context.js';
 
 /** The session fields of an envelope. */
 export function sessionOf(env: Envelope): SessionInfo {
-  return { session_id: env.session_id, conversation_id: env.conversation_id, tenant_id: env.tenant_id, user_id: env.user_id, channel: env.channel };
+  return {
+    session_id: env.session_id,
+    conversation_id: env.conversation_id,
+    tenant_id: env.tenant_id,
+    user_id: env.user_id,
+    channel: env.channel,
+  };
 }
 
 /** The trace context of an envelope: W3C fields, with tracestate and baggage from `acp.*` metadata. */

@@ -6,7 +6,13 @@ import { EventTypes, type Envelope } from '../protocol/envelope.js';
 import { createReply } from '../protocol/envelope-factory.js';
 import { LazyAbort } from '../utils/lazy-abort.js';
 import { callerGoneError, cancelledByCallerError, deadlineExceededError } from '../errors/handler-failures.js';
-import { cancelDeadline, scheduleDeadline, scheduleDeadlineAfterTurn, type DeadlineSlot, type DeferredExpiring } from '../timers/deadline-wheel.js';
+import {
+  cancelDeadline,
+  scheduleDeadline,
+  scheduleDeadlineAfterTurn,
+  type DeadlineSlot,
+  type DeferredExpiring,
+} from '../timers/deadline-wheel.js';
 import { jsonClone } from '../transport/memory/json-clone.js';
 import type { BusStats } from '../runtime/bus-stats.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
@@ -73,6 +79,7 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
     this.callerDeadline = deadline;
     this.enqueuedTurn = deliveryTurn();
     // One shared executor instead of a closure per call (this is the hottest allocation site of a direct call).
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the shared executor during `new Promise`
     constructing = this;
     this.promise = new Promise<unknown>(captureResolvers);
   }
@@ -177,7 +184,14 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
     this.settle();
     this.server?.abandon(this, reason);
     // The deadline is the handler's own (tighter) timeout when it is no longer the caller's.
-    this.rejectFn(this.deadline !== this.callerDeadline ? reason : new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${Math.max(0, this.callerDeadline - this.startedAt)} ms`));
+    this.rejectFn(
+      this.deadline !== this.callerDeadline
+        ? reason
+        : new BusError(
+            ErrorCodes.AGENT_TIMEOUT,
+            `invoke "${this.target}" timed out after ${Math.max(0, this.callerDeadline - this.startedAt)} ms`,
+          ),
+    );
   }
 
   /** @internal The caller's signal (or its enclosing call's) aborted. */

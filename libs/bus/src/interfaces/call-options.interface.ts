@@ -22,7 +22,7 @@ export interface StreamOptions extends CallOptions {
   window?: number;
 }
 
-export interface PublishOptions extends Omit<CallOptions, 'timeout' | 'signal'> {}
+export type PublishOptions = Omit<CallOptions, 'timeout' | 'signal'>;
 
 export interface SubscribeOptions {
   /** Queue group: one member of the group receives each event. Default: none (fan-out). */

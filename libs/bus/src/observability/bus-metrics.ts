@@ -36,14 +36,21 @@ export class BusMetrics {
     return this.enabled;
   }
 
-  constructor(private readonly agentId: string, stats: BusStats, inflight: () => { calls: number; streams: number; handlers: number }) {
+  constructor(
+    private readonly agentId: string,
+    stats: BusStats,
+    inflight: () => { calls: number; streams: number; handlers: number },
+  ) {
     // The metrics API has no proxy: instruments come from the provider registered when the bus is created, so
     // an SDK must be started before the bus (the demo starts telemetry first thing in main.ts).
     this.enabled = metrics.getMeterProvider().constructor.name !== 'NoopMeterProvider';
     const meter = metrics.getMeter('openagentio-bus');
     const base = { 'acp.agent': agentId };
     this.calls = meter.createCounter(MetricNames.calls, { description: 'Calls made, by kind, target and outcome (ok or the error code)' });
-    this.callDuration = meter.createHistogram(MetricNames.callDuration, { description: 'Call latency, first request to terminal frame', unit: 'ms' });
+    this.callDuration = meter.createHistogram(MetricNames.callDuration, {
+      description: 'Call latency, first request to terminal frame',
+      unit: 'ms',
+    });
     this.handled = meter.createCounter(MetricNames.handled, { description: 'Requests and events handled, by kind, target and outcome' });
     this.handleDuration = meter.createHistogram(MetricNames.handleDuration, { description: 'Handler execution time', unit: 'ms' });
     const watch = (instrument: Observable, callback: ObservableCallback) => {
@@ -59,12 +66,15 @@ export class BusMetrics {
     observe(MetricNames.deadLetters, 'Events published to the dead-letter subject', () => stats.deadLetters);
     observe(MetricNames.eventsPublished, 'Events published', () => stats.eventsPublished);
     observe(MetricNames.eventsDelivered, 'Events delivered to subscribers', () => stats.eventsDelivered);
-    watch(meter.createObservableUpDownCounter(MetricNames.inflight, { description: 'Calls, streams and handler executions in flight' }), (r) => {
-      const n = inflight();
-      r.observe(n.calls, { ...base, 'acp.kind': 'invoke' });
-      r.observe(n.streams, { ...base, 'acp.kind': 'stream' });
-      r.observe(n.handlers, { ...base, 'acp.kind': 'handle' });
-    });
+    watch(
+      meter.createObservableUpDownCounter(MetricNames.inflight, { description: 'Calls, streams and handler executions in flight' }),
+      (r) => {
+        const n = inflight();
+        r.observe(n.calls, { ...base, 'acp.kind': 'invoke' });
+        r.observe(n.streams, { ...base, 'acp.kind': 'stream' });
+        r.observe(n.handlers, { ...base, 'acp.kind': 'handle' });
+      },
+    );
   }
 
   /**

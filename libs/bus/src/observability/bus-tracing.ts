@@ -46,7 +46,11 @@ function tracer() {
  * The parent of a new caller span: the active OpenTelemetry span when an SDK is running, else the trace
  * context of the call being served (so, without an SDK, `traceparent` passes through unchanged).
  */
-export function callerParent(inherited: Readonly<TraceInfo> | undefined, explicitTraceparent?: string, explicitTracestate?: string): Context {
+export function callerParent(
+  inherited: Readonly<TraceInfo> | undefined,
+  explicitTraceparent?: string,
+  explicitTracestate?: string,
+): Context {
   const active = otelContext.active();
   if (explicitTraceparent) return contextFromTraceparent(explicitTraceparent, explicitTracestate, active);
   if (trace.getSpan(active)) return active;
@@ -61,7 +65,12 @@ export function startCallerSpan(kind: 'invoke' | 'stream' | 'publish', name: str
 }
 
 /** Writes the span's W3C context into the envelope (traceparent, trace_id, span_id) and tracestate/baggage into metadata. */
-export function injectTrace(span: Span, parent: Context, env: Envelope, fallback: { tracestate?: string; baggage?: string }): { tracestate?: string; baggage?: string } {
+export function injectTrace(
+  span: Span,
+  parent: Context,
+  env: Envelope,
+  fallback: { tracestate?: string; baggage?: string },
+): { tracestate?: string; baggage?: string } {
   const sc = span.spanContext();
   let tracestate = fallback.tracestate;
   if (trace.isSpanContextValid(sc)) {
@@ -73,7 +82,10 @@ export function injectTrace(span: Span, parent: Context, env: Envelope, fallback
   }
   const bag = propagation.getBaggage(parent);
   const baggage = bag
-    ? bag.getAllEntries().map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v.value)}`).join(',') || fallback.baggage
+    ? bag
+        .getAllEntries()
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v.value)}`)
+        .join(',') || fallback.baggage
     : fallback.baggage;
   return { tracestate, baggage };
 }

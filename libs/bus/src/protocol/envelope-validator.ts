@@ -33,7 +33,16 @@ export function schemaProblems(value: unknown): string[] {
 
 const FINAL_EVENT_TYPES = new Set(['agent.response.final', 'agent.response.error', 'agent.tool.result', 'agent.task.completed']);
 const FINAL_FRAME_TYPES = new Set(['response.final', 'response.error', 'tool.result']);
-const ERROR_CODES = new Set(['AGENT_TIMEOUT', 'AGENT_UNAVAILABLE', 'BACKPRESSURE_DROP', 'TRANSPORT_FAILURE', 'CODEC_FAILURE', 'AUTH_FAILURE', 'INVALID_REQUEST', 'NO_HANDLER']);
+const ERROR_CODES = new Set([
+  'AGENT_TIMEOUT',
+  'AGENT_UNAVAILABLE',
+  'BACKPRESSURE_DROP',
+  'TRANSPORT_FAILURE',
+  'CODEC_FAILURE',
+  'AUTH_FAILURE',
+  'INVALID_REQUEST',
+  'NO_HANDLER',
+]);
 
 /**
  * The schema's rules written out by hand, for the envelopes of every message: true only when the value surely
@@ -55,8 +64,10 @@ export function surelyValid(value: unknown): boolean {
   if (!isRfc3339(e.occurred_at)) return false;
   // Written out, not a loop over the names: each access site then stays monomorphic (a keyed load in a loop over
   // twelve names was a third of this function's time).
-  if (!optionalString(e.trace_id) || !optionalString(e.span_id) || !optionalString(e.traceparent) || !optionalString(e.session_id)) return false;
-  if (!optionalString(e.conversation_id) || !optionalString(e.correlation_id) || !optionalString(e.reply_to) || !optionalString(e.from)) return false;
+  if (!optionalString(e.trace_id) || !optionalString(e.span_id) || !optionalString(e.traceparent) || !optionalString(e.session_id))
+    return false;
+  if (!optionalString(e.conversation_id) || !optionalString(e.correlation_id) || !optionalString(e.reply_to) || !optionalString(e.from))
+    return false;
   if (!optionalString(e.to) || !optionalString(e.channel) || !optionalString(e.tenant_id) || !optionalString(e.user_id)) return false;
   const seq = e.seq;
   if (seq !== undefined && (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0)) return false;
@@ -64,7 +75,8 @@ export function surelyValid(value: unknown): boolean {
   if (isFinal !== undefined && typeof isFinal !== 'boolean') return false;
   const metadata = e.metadata;
   if (metadata !== undefined && (!metadata || typeof metadata !== 'object' || Array.isArray(metadata))) return false;
-  if (isFinal === true && !FINAL_EVENT_TYPES.has(eventType) && !(typeof frameType === 'string' && FINAL_FRAME_TYPES.has(frameType))) return false;
+  if (isFinal === true && !FINAL_EVENT_TYPES.has(eventType) && !(typeof frameType === 'string' && FINAL_FRAME_TYPES.has(frameType)))
+    return false;
   if (eventType === 'agent.response.error' && e.payload !== undefined && !isErrorPayload(e.payload)) return false;
   return true;
 }
@@ -113,7 +125,12 @@ function isRfc3339(v: unknown): boolean {
   if (c === 90) return i + 1 === v.length;
   if (c !== 43 && c !== 45) return false;
   return (
-    i + 6 === v.length && isDigit(v.charCodeAt(i + 1)) && isDigit(v.charCodeAt(i + 2)) && v.charCodeAt(i + 3) === 58 && isDigit(v.charCodeAt(i + 4)) && isDigit(v.charCodeAt(i + 5))
+    i + 6 === v.length &&
+    isDigit(v.charCodeAt(i + 1)) &&
+    isDigit(v.charCodeAt(i + 2)) &&
+    v.charCodeAt(i + 3) === 58 &&
+    isDigit(v.charCodeAt(i + 4)) &&
+    isDigit(v.charCodeAt(i + 5))
   );
 }
 

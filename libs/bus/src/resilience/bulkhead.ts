@@ -28,7 +28,11 @@ export class Bulkhead {
       return;
     }
     if (this.waiting.length >= (this.options.maxQueue ?? 0)) {
-      throw new BusError(ErrorCodes.BACKPRESSURE_DROP, `bulkhead for "${this.target}" is full (${this.options.maxConcurrent} in flight, ${this.options.maxQueue ?? 0} queued)`, { retryable: true });
+      throw new BusError(
+        ErrorCodes.BACKPRESSURE_DROP,
+        `bulkhead for "${this.target}" is full (${this.options.maxConcurrent} in flight, ${this.options.maxQueue ?? 0} queued)`,
+        { retryable: true },
+      );
     }
     await new Promise<void>((resolve, reject) => {
       const entry: (typeof this.waiting)[number] = { resolve, reject, signal };

@@ -49,7 +49,10 @@ export class CircuitBreaker {
       this.probing = true;
       return;
     }
-    throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `circuit for "${this.target}" is open`, { retryable: true, cause: { circuit: 'open' } });
+    throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `circuit for "${this.target}" is open`, {
+      retryable: true,
+      cause: { circuit: 'open' },
+    });
   }
 
   record(ok: boolean, countsAsFailure = !ok): void {

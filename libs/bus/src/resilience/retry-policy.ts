@@ -20,7 +20,12 @@ export interface RetryPolicy {
   attemptTimeout?: number;
 }
 
-export const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'retryOn' | 'attemptTimeout'>> = { attempts: 3, initialDelay: 50, maxDelay: 2000, factor: 2 };
+export const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'retryOn' | 'attemptTimeout'>> = {
+  attempts: 3,
+  initialDelay: 50,
+  maxDelay: 2000,
+  factor: 2,
+};
 
 export function shouldRetry(err: BusError, policy: RetryPolicy): boolean {
   return policy.retryOn ? policy.retryOn.includes(err.code) : err.retryable;

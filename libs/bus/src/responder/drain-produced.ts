@@ -38,7 +38,6 @@ export function isObservableLike(v: unknown): v is ObservableLike {
   return !!v && typeof (v as ObservableLike).subscribe === 'function' && typeof (v as { pipe?: unknown }).pipe === 'function';
 }
 
-
 // An Observable cannot be paused, so its values queue here and are written one by one as credit allows.
 function drainObservable(source: ObservableLike, writer: StreamWriter, signal: AbortLike): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -72,6 +71,8 @@ function drainObservable(source: ObservableLike, writer: StreamWriter, signal: A
       }
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    // Declared before it is assigned: an Observable that fails while subscribing calls `fail`, which reads it.
+    // eslint-disable-next-line prefer-const
     let sub: { unsubscribe(): void } | undefined;
     sub = source.subscribe({
       next: (v) => {

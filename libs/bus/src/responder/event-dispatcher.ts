@@ -33,9 +33,13 @@ export class EventDispatcher {
     this.rt.assertOpen();
     assertPattern(pattern, 'event pattern');
     if (options.queue !== undefined) assertName(options.queue, 'queue group');
-    const sub = this.rt.transport.subscribe(this.rt.subjects.event(pattern), (msg) => this.deliver(pattern, msg, handler as EventHandler, options), {
-      queue: options.queue,
-    });
+    const sub = this.rt.transport.subscribe(
+      this.rt.subjects.event(pattern),
+      (msg) => this.deliver(pattern, msg, handler as EventHandler, options),
+      {
+        queue: options.queue,
+      },
+    );
     this.subs.add(sub);
     return {
       unsubscribe: () => {
@@ -97,7 +101,14 @@ export class EventDispatcher {
    * Retries a failed event handler per its policy; when it fails for good, logs it and dead-letters the event.
    * Resolves with the final error, or undefined when a retry succeeded.
    */
-  private async eventFailed(pattern: string, subject: string, env: Envelope, run: () => unknown, options: SubscribeOptions, firstError: unknown): Promise<BusError | undefined> {
+  private async eventFailed(
+    pattern: string,
+    subject: string,
+    env: Envelope,
+    run: () => unknown,
+    options: SubscribeOptions,
+    firstError: unknown,
+  ): Promise<BusError | undefined> {
     const policy = resolveRetry(options.retry);
     let attempt = 1;
     let error = toBusError(firstError);

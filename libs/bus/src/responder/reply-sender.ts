@@ -34,7 +34,8 @@ export class ReplySender {
       this.rt.stats.framesSent++;
       return;
     } catch (err) {
-      const cause = err instanceof BusError ? err : new BusError(ErrorCodes.CODEC_FAILURE, `reply could not be encoded: ${(err as Error).message}`);
+      const cause =
+        err instanceof BusError ? err : new BusError(ErrorCodes.CODEC_FAILURE, `reply could not be encoded: ${(err as Error).message}`);
       if (eventType === EventTypes.ERROR && err instanceof BusError && err.code === ErrorCodes.TRANSPORT_FAILURE) {
         this.rt.logger.warn(`could not send error reply for ${call.request.event_id}: ${cause.message}`);
         return;

@@ -4,7 +4,13 @@ import { EnvelopeCallContext } from '../context/envelope-call-context.js';
 import { DirectInvokeServer } from '../direct/direct-invoke-server.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { callerGoneError, cancelledByCallerError, concurrencyLimitError, deadlineExceededError, deadlinePassedError } from '../errors/handler-failures.js';
+import {
+  callerGoneError,
+  cancelledByCallerError,
+  concurrencyLimitError,
+  deadlineExceededError,
+  deadlinePassedError,
+} from '../errors/handler-failures.js';
 import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
 import type { HandlerOptions } from '../interfaces/call-options.interface.js';
 import type { InvokeHandler, StreamHandler } from '../interfaces/handler.interface.js';
@@ -125,7 +131,11 @@ export class Responder {
     }
     const replyTo = env.reply_to || msg.reply;
     if (env.event_type !== EventTypes.REQUEST) {
-      this.replies.invalid(msg, new BusError(ErrorCodes.INVALID_REQUEST, `unexpected event_type "${env.event_type}" on invoke subject ${msg.subject}`), env);
+      this.replies.invalid(
+        msg,
+        new BusError(ErrorCodes.INVALID_REQUEST, `unexpected event_type "${env.event_type}" on invoke subject ${msg.subject}`),
+        env,
+      );
       return;
     }
     if (!replyTo) {
@@ -176,7 +186,12 @@ export class Responder {
     let run: Promise<void> | undefined;
     if (telemetry) {
       const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
-      span = startHandlerSpan(reg.kind, reg.target, parent, spanAttributes(this.bus.transport.kind, 'handle', msg.subject, env, reg.target));
+      span = startHandlerSpan(
+        reg.kind,
+        reg.target,
+        parent,
+        spanAttributes(this.bus.transport.kind, 'handle', msg.subject, env, reg.target),
+      );
       const s = span;
       run = withSpan(parent, s, () => (reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.streams.run(reg, call, ctx)));
     } else {
@@ -218,10 +233,17 @@ export class Responder {
   }
 
   private async runInvokeRetrying(reg: Registration, retry: RetryExecutor, call: Inflight, ctx: CallContext): Promise<void> {
-    const outcome = await retry.run(() => untilAborted(callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx)), call.abort), {
-      signal: call.abort.signal,
-      stop: () => call.abort.aborted,
-    });
+    const outcome = await retry.run(
+      () =>
+        untilAborted(
+          callContextStorage.run(ctx, () => (reg.handler as InvokeHandler)(call.request.payload, ctx)),
+          call.abort,
+        ),
+      {
+        signal: call.abort.signal,
+        stop: () => call.abort.aborted,
+      },
+    );
     if (outcome.ok) this.replies.terminal(call, EventTypes.FINAL, finalPayload(outcome.value), 0);
     else this.replies.handlerFailed(reg.target, call, outcome.cause, 0);
   }
@@ -283,6 +305,4 @@ export class Responder {
       this.control.send(call.replyTo, ControlEventTypes.PING, call.request.event_id, undefined, this.controlSubject(call));
     }
   }
-
-
 }

@@ -13,7 +13,14 @@ import type { ReplySender } from './reply-sender.js';
 import { untilAborted } from './until-aborted.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const RESPONDER_EXTENSIONS = [Extensions.NO_HANDLER, Extensions.DEADLINE, Extensions.CANCEL, Extensions.FLOW, Extensions.CHUNK, Extensions.TRACE];
+const RESPONDER_EXTENSIONS = [
+  Extensions.NO_HANDLER,
+  Extensions.DEADLINE,
+  Extensions.CANCEL,
+  Extensions.FLOW,
+  Extensions.CHUNK,
+  Extensions.TRACE,
+];
 
 /**
  * Runs a stream handler: the `started` frame (now, or when a `deferStarted` handler says), each delta through
@@ -77,7 +84,8 @@ export class StreamRunner {
       return send(EventTypes.STARTED, { meta: { agent: this.rt.agentId, target: reg.target, ...meta } }, startedMeta);
     };
     const writer: StreamWriter = {
-      delta: (v) => (startedSent ? send(EventTypes.DELTA, deltaPayload(v)) : sendStarted().then(() => send(EventTypes.DELTA, deltaPayload(v)))),
+      delta: (v) =>
+        startedSent ? send(EventTypes.DELTA, deltaPayload(v)) : sendStarted().then(() => send(EventTypes.DELTA, deltaPayload(v))),
       data: (v) => (startedSent ? send(EventTypes.DELTA, { data: v }) : sendStarted().then(() => send(EventTypes.DELTA, { data: v }))),
       started: (meta) => sendStarted(meta),
       get sent() {
@@ -103,8 +111,14 @@ export class StreamRunner {
         writer,
       };
       const attempt = async (): Promise<unknown> => {
-        const produced = await untilAborted(callContextStorage.run(ctx, () => (reg.handler as StreamHandler)(call.request.payload, hctx)), signal);
-        return untilAborted(callContextStorage.run(ctx, () => drainProduced(produced, writer, signal)), signal);
+        const produced = await untilAborted(
+          callContextStorage.run(ctx, () => (reg.handler as StreamHandler)(call.request.payload, hctx)),
+          signal,
+        );
+        return untilAborted(
+          callContextStorage.run(ctx, () => drainProduced(produced, writer, signal)),
+          signal,
+        );
       };
       let result: unknown;
       if (!reg.retry) result = await attempt();

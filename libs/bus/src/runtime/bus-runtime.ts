@@ -52,7 +52,10 @@ export class BusRuntime {
 
   assertOpen(): void {
     if (!this.connected || this.closing) {
-      throw new BusError(ErrorCodes.TRANSPORT_FAILURE, this.closing ? 'bus client is closed' : 'bus client is not connected; call connect() first');
+      throw new BusError(
+        ErrorCodes.TRANSPORT_FAILURE,
+        this.closing ? 'bus client is closed' : 'bus client is not connected; call connect() first',
+      );
     }
   }
 

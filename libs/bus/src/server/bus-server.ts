@@ -99,6 +99,8 @@ export class BusServer extends Server implements CustomTransportStrategy {
   }
 
   /** `on('status', (status, detail) => …)`: the transport's connection status. */
+  // Nest's Server declares on() with Function type parameters; the override must keep that signature.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   on<EventKey extends string = string, EventCallback extends Function = Function>(event: EventKey, callback: EventCallback): () => void {
     if (event !== 'status') throw new Error(`BusServer emits only "status" events, not "${event}"`);
     return this.bus.transport.onStatus(callback as unknown as (s: TransportStatus, d?: string) => void);
@@ -146,7 +148,12 @@ export class BusServer extends Server implements CustomTransportStrategy {
     this.busLogger.log(`serving ${this.discovered.length} bus handler(s) as agent "${this.bus.agentId}" on ${this.bus.transport.kind}`);
   }
 
-  private register(instance: Record<string, unknown>, methodName: string, method: (...a: unknown[]) => unknown, meta: BusHandlerMetadata): void {
+  private register(
+    instance: Record<string, unknown>,
+    methodName: string,
+    method: (...a: unknown[]) => unknown,
+    meta: BusHandlerMetadata,
+  ): void {
     const callback = meta.kind === 'stream' ? this.streamCallback(method) : method;
     const creator = meta.kind === 'stream' ? this.streamContextCreator : this.invokeContextCreator;
     // Invoke and event handlers without any guard, interceptor or pipe skip Nest's promise-heavy pipeline.
@@ -179,7 +186,13 @@ export class BusServer extends Server implements CustomTransportStrategy {
         break;
     }
     this.registrations.push(registration);
-    this.discovered.push({ kind: meta.kind, name: meta.name, className: instance.constructor.name, methodName, pipeline: plain ? 'plain' : 'nest' });
+    this.discovered.push({
+      kind: meta.kind,
+      name: meta.name,
+      className: instance.constructor.name,
+      methodName,
+      pipeline: plain ? 'plain' : 'nest',
+    });
   }
 
   // A @Stream method is wrapped so interceptors see each item of an async iterable (not the iterator object),
@@ -206,7 +219,12 @@ export class BusServer extends Server implements CustomTransportStrategy {
     return lastOfObservable(result);
   }
 
-  private async runStream(handler: NestHandler, filters: ExceptionsHandler | undefined, payload: unknown, ctx: HandlerContext): Promise<unknown> {
+  private async runStream(
+    handler: NestHandler,
+    filters: ExceptionsHandler | undefined,
+    payload: unknown,
+    ctx: HandlerContext,
+  ): Promise<unknown> {
     const store = currentCallContext();
     const rec = newStreamRecord();
     if (store) this.streamRecords.set(store, rec);
@@ -303,4 +321,3 @@ function withControllerModules(creator: ExternalContextCreator): ExternalContext
     },
   }) as ExternalContextCreator;
 }
-

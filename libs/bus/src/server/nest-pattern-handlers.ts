@@ -31,7 +31,11 @@ export interface ServedPattern {
  * - an event pattern is a bus subscription: every `@EventPattern` handler of the pattern runs for each event.
  * Patterns map to bus names by `patternToTarget`. A pattern with no bus name fails the bootstrap.
  */
-export function serveNestPatterns(server: PatternServer, bus: BusClient, logger: Logger): { registrations: BusSubscription[]; served: ServedPattern[] } {
+export function serveNestPatterns(
+  server: PatternServer,
+  bus: BusClient,
+  logger: Logger,
+): { registrations: BusSubscription[]; served: ServedPattern[] } {
   const registrations: BusSubscription[] = [];
   const served: ServedPattern[] = [];
   for (const [pattern, handler] of server.getHandlers()) {

@@ -41,7 +41,10 @@ export function adaptStreamResult(result: unknown, rec: StreamResultRecord): unk
  * Reads the (possibly intercepted) Observable of a @Stream method as deltas, returning the final result:
  * the iterable's return value, else the last value; for a plain value, that value alone.
  */
-export async function* streamFromObservable(source: Observable<unknown>, rec: StreamResultRecord): AsyncGenerator<unknown, unknown, undefined> {
+export async function* streamFromObservable(
+  source: Observable<unknown>,
+  rec: StreamResultRecord,
+): AsyncGenerator<unknown, unknown, undefined> {
   let last: unknown;
   const iter = observableToAsyncIterable(source, (waiting) => {
     rec.consumerWaiting = waiting;

@@ -24,7 +24,8 @@ export function patternToTarget(normalized: string, kind: 'message' | 'event' = 
       const tokens: string[] = [];
       for (const key of Object.keys(parsed).sort()) {
         const value = (parsed as Record<string, unknown>)[key];
-        if (typeof value !== 'string' && typeof value !== 'number') throw unmappable(normalized, what, `the value of "${key}" is not a string or number`);
+        if (typeof value !== 'string' && typeof value !== 'number')
+          throw unmappable(normalized, what, `the value of "${key}" is not a string or number`);
         try {
           assertName(key, `${what} key`, true);
           assertName(String(value), `${what} value`, true);

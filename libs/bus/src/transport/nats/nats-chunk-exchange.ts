@@ -90,7 +90,12 @@ export class ChunkExchange<R> {
     const key = (this.assemblyCounter++).toString(36);
     const timer = setTimeout(() => {
       if (!this.assemblies.delete(key)) return;
-      fail(new BusError(ErrorCodes.TRANSPORT_FAILURE, `timed out after ${this.host.chunkTimeout} ms waiting for the chunks of a message on ${subject}`));
+      fail(
+        new BusError(
+          ErrorCodes.TRANSPORT_FAILURE,
+          `timed out after ${this.host.chunkTimeout} ms waiting for the chunks of a message on ${subject}`,
+        ),
+      );
     }, this.host.chunkTimeout);
     timer.unref();
     this.assemblies.set(key, { rec, subject, reply, parts: new Array(count), bytes, received: 0, timer });

@@ -15,7 +15,9 @@ function nameOf(err: unknown): string {
 /** Whether a nats.js error is an authentication/authorization failure. */
 export function isAuthError(err: unknown): boolean {
   const n = nameOf(err);
-  return n === 'AuthorizationError' || n === 'UserAuthenticationExpiredError' || /authori[sz]ation violation|authentication/i.test(describe(err));
+  return (
+    n === 'AuthorizationError' || n === 'UserAuthenticationExpiredError' || /authori[sz]ation violation|authentication/i.test(describe(err))
+  );
 }
 
 // Node's TLS error codes (err.code) for a server certificate this client does not trust.
@@ -38,7 +40,8 @@ function tlsProblem(err: unknown): string | undefined {
   if (UNTRUSTED_SERVER.has(code)) {
     return `TLS: ${describe(err)}; the server's certificate is not signed by a CA this client trusts (set tls.caFile or tls.ca to that CA)`;
   }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `TLS: ${describe(err)}; the server's certificate is outside its validity period`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `TLS: ${describe(err)}; the server's certificate is outside its validity period`;
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS: ${describe(err)}; connect by a name or address the server's certificate lists`;
   if (/^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code)) {
     return `TLS: the server refused this client's certificate or its absence (${code}); set tls.certFile and tls.keyFile to a certificate signed by a CA the server trusts`;
@@ -56,7 +59,11 @@ export function connectError(err: unknown, servers: string[], usesTls = false): 
   if (err instanceof BusError) return err;
   const where = servers.join(', ');
   const tls = tlsProblem(err);
-  if (tls) return new BusError(ErrorCodes.TRANSPORT_FAILURE, `cannot connect to NATS server ${where}: ${tls}`, { retryable: false, cause: { servers } });
+  if (tls)
+    return new BusError(ErrorCodes.TRANSPORT_FAILURE, `cannot connect to NATS server ${where}: ${tls}`, {
+      retryable: false,
+      cause: { servers },
+    });
   if (usesTls && (err as { code?: unknown } | undefined)?.code === 'ECONNRESET') {
     // A server that refuses a client certificate sends an alert and closes; the client often sees the reset
     // first. A reset can also be the network, so this stays retryable and the hint conditional.
@@ -85,7 +92,10 @@ export function operationError(err: unknown, what: string): BusError {
   if (n === 'InvalidSubjectError') return new BusError(ErrorCodes.INVALID_REQUEST, `${what}: ${describe(err)}`);
   if (n === 'PermissionViolationError') return new BusError(ErrorCodes.AUTH_FAILURE, `${what}: ${describe(err)}`, { retryable: false });
   if (n === 'ClosedConnectionError' || n === 'DrainingConnectionError') {
-    return new BusError(ErrorCodes.TRANSPORT_FAILURE, `${what}: NATS connection is ${n === 'ClosedConnectionError' ? 'closed' : 'draining'}`);
+    return new BusError(
+      ErrorCodes.TRANSPORT_FAILURE,
+      `${what}: NATS connection is ${n === 'ClosedConnectionError' ? 'closed' : 'draining'}`,
+    );
   }
   return new BusError(ErrorCodes.TRANSPORT_FAILURE, `${what}: ${describe(err)}`);
 }

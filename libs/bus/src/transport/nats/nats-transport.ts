@@ -387,7 +387,9 @@ export class NatsTransport implements Transport {
       // nats.js ends a subscription the server refused (permission violation) through its callback.
       const pv = err as Error & { operation?: string; queue?: string };
       const error =
-        err.name === 'PermissionViolationError' ? permissionError('subscription', rec.subject, pv.queue ?? rec.queue) : operationError(err, `subscription ${rec.subject}`);
+        err.name === 'PermissionViolationError'
+          ? permissionError('subscription', rec.subject, pv.queue ?? rec.queue)
+          : operationError(err, `subscription ${rec.subject}`);
       if (rec.active) {
         rec.active = false;
         this.subs.delete(rec);
