@@ -110,14 +110,14 @@ describe('in-process direct calls (memory transport)', () => {
     assert.ok(caller.stats.directCalls >= 1);
   });
 
-  it('a payload that cannot be encoded fails at once, as on the message path', async () => {
+  it('a payload that cannot be encoded fails at once with a non-retryable CODEC_FAILURE, as on the message path', async () => {
     const server = await bus('bigint-server');
     const caller = await bus('bigint-caller');
     let ran = false;
     await server.handleInvoke('direct.bigint', () => (ran = true)).ready;
     await assert.rejects(
       caller.invoke('direct.bigint', { n: BigInt(1) }),
-      (e: BusError) => e.code === 'TRANSPORT_FAILURE' && /BigInt/.test(e.message),
+      (e: BusError) => e.code === 'CODEC_FAILURE' && !e.retryable && /BigInt/.test(e.message),
     );
     assert.equal(ran, false);
   });

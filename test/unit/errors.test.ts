@@ -44,8 +44,11 @@ describe('BusError', () => {
 describe('toBusError maps what handlers throw', () => {
   it('timeouts → AGENT_TIMEOUT, aborts → non-retryable cancellation', () => {
     const timeout = AbortSignal.timeout(0);
+    // AbortSignal.timeout's timer does not keep the event loop alive (Node 22 may otherwise end the test first).
+    const keepAlive = setTimeout(() => undefined, 10_000);
     return new Promise<void>((resolve) => {
       timeout.addEventListener('abort', () => {
+        clearTimeout(keepAlive);
         assert.equal(toBusError(timeout.reason).code, 'AGENT_TIMEOUT');
         const ac = new AbortController();
         ac.abort();

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertName, assertPattern, BusError, subjectMatches, SubjectScheme } from '@openagentio/nestjs';
+import {
+  assertName,
+  assertPattern,
+  BusError,
+  isPublishableSubject,
+  MAX_SUBJECT_LENGTH,
+  subjectMatches,
+  SubjectScheme,
+} from '@openagentio/nestjs';
 
 describe('subjects (PROTOCOL §2)', () => {
   it('builds invoke, event, dead-letter subjects, tenant-scoped except dead letters', () => {
@@ -57,5 +65,40 @@ describe('subjects (PROTOCOL §2)', () => {
     ];
     for (const [p, s] of yes) assert.ok(subjectMatches(p, s), `${p} ~ ${s}`);
     for (const [p, s] of no) assert.ok(!subjectMatches(p, s), `${p} !~ ${s}`);
+  });
+});
+
+describe('subjects taken from received messages (isPublishableSubject)', () => {
+  it('accepts ordinary reply and control subjects', () => {
+    for (const s of [
+      '_INBOX.abc.7',
+      '_INBOX.abc.ctl.0193-ab',
+      'acp.v1.invoke.weather.now',
+      'a',
+      `_INBOX.${'x'.repeat(MAX_SUBJECT_LENGTH - 7)}`,
+    ]) {
+      assert.equal(isPublishableSubject(s), true, s);
+    }
+  });
+
+  it('refuses what would break a protocol line or address a wildcard', () => {
+    for (const s of [
+      '',
+      `_INBOX.${'x'.repeat(MAX_SUBJECT_LENGTH)}`,
+      'a b',
+      'a\tb',
+      'a\r\nPUB x 1',
+      'a..b',
+      '.a',
+      'a.',
+      'a.*.b',
+      'a.>',
+      '>',
+      undefined,
+      42,
+    ]) {
+      assert.equal(isPublishableSubject(s), false, JSON.stringify(s));
+    }
+    assert.equal(isPublishableSubject('a.b*c.d'), true, 'a * inside a token is not a wildcard');
   });
 });

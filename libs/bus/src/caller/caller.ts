@@ -1,6 +1,7 @@
 import { currentCallContext, type CallContext } from '../context/call-context.js';
 import { DirectCall } from '../direct/direct-call.js';
 import { BusError } from '../errors/bus-error.js';
+import { codecError } from '../errors/codec-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { CallOptions, StreamOptions } from '../interfaces/call-options.interface.js';
 import { tracingActive } from '../observability/bus-tracing.js';
@@ -123,7 +124,7 @@ export class Caller {
       try {
         copy = jsonClone(payload);
       } catch (err) {
-        return Promise.reject(asTransportError(err));
+        return Promise.reject(codecError(err, `the payload for "${target}"`));
       }
       const call = new DirectCall(this, endpoint, target, copy, options, ctx, deadline, started);
       this.directPending++;

@@ -15,6 +15,7 @@ import { cancelledError } from './cancelled-error.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 import { resultOf } from './result-of.js';
 import type { RetryExecutor } from '../resilience/retry-executor.js';
+import { isPublishableSubject } from '../protocol/subjects.js';
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
 /** What a stream call needs from the caller that made it. */
@@ -69,6 +70,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private timeoutMs = 0;
   private unlink?: () => void;
   private peerFlow = false;
+  /** Frames buffered beyond which the call fails with BACKPRESSURE_DROP. */
+  private bufferLimit: number;
   private peerCancel = false;
   private controlSubject?: string;
   private consumedSinceCredit = 0;
@@ -84,6 +87,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   ) {
     this.ctx = currentCallContext();
     this.reorder = new ReorderBuffer(bus.options.reorder);
+    this.bufferLimit = bus.options.maxBufferedFrames;
   }
 
   [Symbol.asyncIterator](): this {
@@ -261,9 +265,16 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         break;
       }
     }
-    if (!this.finished && !this.peerFlow && this.queue.length - this.head > this.bus.options.maxBufferedFrames) {
+    // The same bound holds with flow control: a responder (or forged credit) that ignores the window cannot make
+    // this caller buffer without limit.
+    if (!this.finished && this.queue.length - this.head > this.bufferLimit) {
       this.fail(
-        new BusError(ErrorCodes.BACKPRESSURE_DROP, `stream consumer fell more than ${this.bus.options.maxBufferedFrames} frames behind`),
+        new BusError(
+          ErrorCodes.BACKPRESSURE_DROP,
+          this.peerFlow
+            ? `stream responder sent more than ${this.bufferLimit} frames the consumer had not asked for (flow-control window ${this.window})`
+            : `stream consumer fell more than ${this.bufferLimit} frames behind`,
+        ),
         true,
       );
       return;
@@ -286,9 +297,11 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private readCapabilities(started: Envelope): void {
     const ext = parseExtensions(started.metadata?.[MetaKeys.EXT]);
     const ctl = started.metadata?.[MetaKeys.CONTROL];
-    if (typeof ctl === 'string' && ctl.length > 0) {
+    // The control subject comes from the responder: one that is not safe to publish to is ignored (no cancel, no credit).
+    if (isPublishableSubject(ctl)) {
       this.controlSubject = ctl;
       this.peerFlow = ext.has(Extensions.FLOW);
+      if (this.peerFlow) this.bufferLimit = Math.max(this.bufferLimit, this.window * 2);
       this.peerCancel = ext.has(Extensions.CANCEL);
       const every = started.metadata?.[MetaKeys.LIVENESS];
       if (this.peerCancel && typeof every === 'number' && every > 0) {

@@ -55,6 +55,37 @@ export class SubjectScheme {
 const TOKEN = /^[^\s.*>]+$/;
 
 /**
+ * Longest subject the bus publishes to. nats-server closes a connection whose protocol line exceeds its
+ * max_control_line (4 KB by default), and a PUB line carries a subject and a reply subject: a subject taken from a
+ * received message (a reply_to, a control subject, a chunk source) that is longer must never reach the connection.
+ */
+export const MAX_SUBJECT_LENGTH = 1024;
+// Control characters are exactly what must not reach a protocol line.
+// eslint-disable-next-line no-control-regex
+const SUBJECT_CHARS = /^(?:[^\x00-\x20\x7f.]+\.)*[^\x00-\x20\x7f.]+$/;
+const WILDCARD_TOKEN = /(?:^|\.)[*>](?:\.|$)/;
+
+/**
+ * Whether a subject that came from outside (a received envelope or header) may be published to: at most
+ * MAX_SUBJECT_LENGTH characters, non-empty tokens, no white space or control characters, no wildcard token.
+ */
+/** A short description of an unusable subject for logs and errors (never the whole of an oversize one). */
+export function describeSubject(subject: unknown): string {
+  if (typeof subject !== 'string' || subject.length === 0) return 'none';
+  return subject.length > 64 ? `${subject.length} characters, starting ${JSON.stringify(subject.slice(0, 32))}` : JSON.stringify(subject);
+}
+
+export function isPublishableSubject(subject: unknown): subject is string {
+  return (
+    typeof subject === 'string' &&
+    subject.length > 0 &&
+    subject.length <= MAX_SUBJECT_LENGTH &&
+    SUBJECT_CHARS.test(subject) &&
+    !WILDCARD_TOKEN.test(subject)
+  );
+}
+
+/**
  * Checks a target, event type or tenant: dot-separated non-empty tokens, no white space and no wildcards.
  * Throws INVALID_REQUEST naming the problem, so `a..b`, `a b` or `a.*` never reach the transport.
  */

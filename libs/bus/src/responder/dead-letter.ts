@@ -1,5 +1,6 @@
 import type { BusError } from '../errors/bus-error.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { describeSubject, isPublishableSubject } from '../protocol/subjects.js';
 import type { BusRuntime } from '../runtime/bus-runtime.js';
 
 /** Where a dead letter came from. */
@@ -28,8 +29,14 @@ export function publishDeadLetter(rt: BusRuntime, original: Envelope, error: Bus
       dlq_failed_at: new Date().toISOString(),
     },
   };
+  const subject = rt.subjects.deadLetter(original.event_type);
+  if (!isPublishableSubject(subject)) {
+    rt.stats.droppedMessages++;
+    rt.logger.error(`could not dead-letter ${original.event_id}: its event_type makes an unusable subject (${describeSubject(subject)})`);
+    return;
+  }
   try {
-    rt.transport.publish(rt.subjects.deadLetter(original.event_type), dead);
+    rt.transport.publish(subject, dead);
     rt.stats.deadLetters++;
   } catch (err) {
     rt.logger.error(`could not dead-letter ${original.event_id}: ${(err as Error).message}`);

@@ -4,7 +4,8 @@ import { countHandlerFailure } from '../errors/handler-failures.js';
 import { toBusError } from '../errors/to-bus-error.js';
 import { createReply } from '../protocol/envelope-factory.js';
 import { EventTypes, SCHEMA_VERSION, SPEC_VERSION, type Envelope } from '../protocol/envelope.js';
-import { Extensions } from '../protocol/extensions.js';
+import { Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
+import { isPublishableSubject } from '../protocol/subjects.js';
 import { newEventId, nowRfc3339 } from '../protocol/ids.js';
 import { replyEncoder, type ReplyEncoder } from '../protocol/reply-encoder.js';
 import type { BusRuntime } from '../runtime/bus-runtime.js';
@@ -56,7 +57,8 @@ export class ReplySender {
   error(request: Envelope, replyTo: string, error: BusError, seq: number): void {
     const frame = createReply(request, EventTypes.ERROR, error.toPayload(), { from: this.rt.agentId, seq, isFinal: true });
     try {
-      this.rt.transport.publish(replyTo, frame);
+      // Chunked only for a caller that negotiated chunking: an upstream peer must never get a chunk stub.
+      this.rt.transport.publish(replyTo, frame, { chunk: parseExtensions(request.metadata?.[MetaKeys.EXT]).has(Extensions.CHUNK) });
     } catch (err) {
       this.rt.logger.warn(`could not send error reply: ${(err as Error).message}`);
     }
@@ -66,7 +68,8 @@ export class ReplySender {
   invalid(msg: TransportMessage, error: BusError, env?: Envelope): void {
     this.rt.stats.invalidMessages++;
     this.rt.logger.warn(`invalid message on ${msg.subject}: ${error.message}`);
-    const replyTo = env?.reply_to || msg.reply;
+    // Only a subject that is safe to publish to: a hostile reply_to must not reach the connection.
+    const replyTo = isPublishableSubject(env?.reply_to) ? env.reply_to : isPublishableSubject(msg.reply) ? msg.reply : undefined;
     if (!replyTo) return;
     // An undecodable body has no event_id to correlate with: the error frame stands on a placeholder request and
     // reaches the caller through its reply subject, which is how callers match replies.

@@ -17,7 +17,7 @@ import type { InvokeHandler, StreamHandler } from '../interfaces/handler.interfa
 import { endSpan, handlerParent, spanAttributes, startHandlerSpan, tracingActive, withSpan } from '../observability/bus-tracing.js';
 import { EventTypes } from '../protocol/envelope.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
-import { assertName } from '../protocol/subjects.js';
+import { assertName, describeSubject, isPublishableSubject } from '../protocol/subjects.js';
 import { resolveRetry, RetryExecutor } from '../resilience/retry-executor.js';
 import type { BusRuntime } from '../runtime/bus-runtime.js';
 import type { ControlChannel } from '../runtime/control-channel.js';
@@ -130,17 +130,24 @@ export class Responder {
       return;
     }
     const replyTo = env.reply_to || msg.reply;
+    if (!isPublishableSubject(replyTo)) {
+      // Never publish to it: an oversize reply subject would make the server drop this connection.
+      this.replies.invalid(
+        msg,
+        new BusError(
+          ErrorCodes.INVALID_REQUEST,
+          `request ${env.event_id} for "${reg.target}" has an unusable reply_to (${describeSubject(replyTo)})`,
+        ),
+        env,
+      );
+      return;
+    }
     if (env.event_type !== EventTypes.REQUEST) {
       this.replies.invalid(
         msg,
         new BusError(ErrorCodes.INVALID_REQUEST, `unexpected event_type "${env.event_type}" on invoke subject ${msg.subject}`),
         env,
       );
-      return;
-    }
-    if (!replyTo) {
-      this.bus.stats.droppedMessages++;
-      this.bus.logger.warn(`dropped request ${env.event_id} for "${reg.target}": no reply_to and no reply subject`);
       return;
     }
     if (reg.active >= reg.concurrency) {

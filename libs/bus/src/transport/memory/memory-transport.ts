@@ -3,6 +3,7 @@ import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import { asWireForm, decodeEnvelope } from '../../protocol/envelope-codec.js';
 import { jsonClone } from './json-clone.js';
+import { codecError } from '../../errors/codec-error.js';
 import type { Envelope } from '../../protocol/envelope.js';
 import type {
   DirectEndpoint,
@@ -68,7 +69,12 @@ export class MemoryTransport implements Transport {
     }
     const wire = asWireForm(envelope);
     // Copied (or serialised) before routing, so an envelope that cannot be encoded always fails here, as over NATS.
-    let first: unknown = this.validate ? JSON.stringify(wire) : jsonClone(wire);
+    let first: unknown;
+    try {
+      first = this.validate ? JSON.stringify(wire) : jsonClone(wire);
+    } catch (err) {
+      throw codecError(err, `the message to ${subject}`);
+    }
     const reply = opts?.reply;
     const targets = this.broker.route(subject);
     if (targets.length === 0) {

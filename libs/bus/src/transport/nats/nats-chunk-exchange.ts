@@ -6,6 +6,14 @@ import type { TransportMessage } from '../transport.interface.js';
 import { ChunkHeaders, chunkSizeFor, joinChunks, splitChunks, type OutgoingTransfer } from './chunking.js';
 import type { NatsClient } from './nats-client.js';
 import { operationError } from './nats-errors.js';
+import { isPublishableSubject } from '../../protocol/subjects.js';
+
+/** Every chunk but the last is at least this large (chunkSizeFor never goes below it). */
+const MIN_CHUNK = 1024;
+/** Messages reassembled at once per connection. */
+const MAX_PENDING_ASSEMBLIES = 64;
+/** Bytes announced by the messages being reassembled, as a multiple of maxMessageSize. */
+const MAX_PENDING_FACTOR = 4;
 
 /** What the chunk exchange needs from its transport. */
 export interface ChunkHost<R> {
@@ -30,6 +38,7 @@ interface Assembly<R> {
   readonly parts: Array<Uint8Array | undefined>;
   readonly bytes: number;
   received: number;
+  receivedBytes: number;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -41,6 +50,8 @@ export class ChunkExchange<R> {
   private readonly transfers = new Map<string, OutgoingTransfer>();
   private readonly assemblies = new Map<string, Assembly<R>>();
   private assemblyCounter = 0;
+  /** Bytes announced by the messages being reassembled. */
+  private pendingBytes = 0;
 
   constructor(private readonly host: ChunkHost<R>) {}
 
@@ -73,7 +84,16 @@ export class ChunkExchange<R> {
     const bytes = Number(h.get(ChunkHeaders.BYTES));
     const source = h.get(ChunkHeaders.SOURCE);
     const fail = (error: BusError) => this.host.deliver(rec, reply ? { subject, reply, error } : { subject, error });
-    if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(bytes) || bytes < 1 || !source || count > bytes) {
+    // Every chunk but the last carries at least MIN_CHUNK bytes, so a count above bytes/MIN_CHUNK is a lie (and would
+    // make us hold a slot per announced chunk); the source is published to, so it must be a safe subject.
+    if (
+      !Number.isSafeInteger(count) ||
+      count < 1 ||
+      !Number.isSafeInteger(bytes) ||
+      bytes < 1 ||
+      count > Math.ceil(bytes / MIN_CHUNK) ||
+      !isPublishableSubject(source)
+    ) {
       fail(new BusError(ErrorCodes.INVALID_REQUEST, `malformed chunked message on ${subject}`));
       return;
     }
@@ -87,9 +107,14 @@ export class ChunkExchange<R> {
       );
       return;
     }
+    // Bounded per connection: how many messages are being reassembled, and how many bytes they announce together.
+    if (this.assemblies.size >= MAX_PENDING_ASSEMBLIES || this.pendingBytes + bytes > MAX_PENDING_FACTOR * this.host.maxMessageSize) {
+      fail(new BusError(ErrorCodes.BACKPRESSURE_DROP, `too many chunked messages being received; the one on ${subject} was refused`));
+      return;
+    }
     const key = (this.assemblyCounter++).toString(36);
     const timer = setTimeout(() => {
-      if (!this.assemblies.delete(key)) return;
+      if (!this.forget(key)) return;
       fail(
         new BusError(
           ErrorCodes.TRANSPORT_FAILURE,
@@ -98,12 +123,12 @@ export class ChunkExchange<R> {
       );
     }, this.host.chunkTimeout);
     timer.unref();
-    this.assemblies.set(key, { rec, subject, reply, parts: new Array(count), bytes, received: 0, timer });
+    this.assemblies.set(key, { rec, subject, reply, parts: new Array(count), bytes, received: 0, receivedBytes: 0, timer });
+    this.pendingBytes += bytes;
     try {
       this.host.openConnection()!.publish(source, this.host.client.Empty, { reply: `${this.host.chunkInbox}.c.${key}` });
     } catch (err) {
-      clearTimeout(timer);
-      this.assemblies.delete(key);
+      this.forget(key);
       fail(operationError(err, `fetching the chunks of a message on ${subject}`));
     }
   }
@@ -152,8 +177,7 @@ export class ChunkExchange<R> {
     if (!a) return;
     const h = msg.headers;
     const failWith = (why: string) => {
-      clearTimeout(a.timer);
-      this.assemblies.delete(key);
+      this.forget(key);
       const error = new BusError(ErrorCodes.TRANSPORT_FAILURE, `chunked message on ${a.subject} could not be fetched: ${why}`);
       this.host.deliver(a.rec, a.reply ? { subject: a.subject, reply: a.reply, error } : { subject: a.subject, error });
     };
@@ -164,11 +188,13 @@ export class ChunkExchange<R> {
     const i = Number(h.get(ChunkHeaders.INDEX));
     if (!Number.isInteger(i) || i < 0 || i >= a.parts.length) return failWith(`bad chunk index ${h.get(ChunkHeaders.INDEX)}`);
     if (a.parts[i]) return;
+    // Held bytes never exceed what the stub announced (and maxMessageSize bounded that).
+    a.receivedBytes += msg.data.length;
+    if (a.receivedBytes > a.bytes) return failWith(`chunks exceed the announced ${a.bytes} bytes`);
     a.parts[i] = msg.data.slice();
     a.received++;
     if (a.received < a.parts.length) return;
-    clearTimeout(a.timer);
-    this.assemblies.delete(key);
+    this.forget(key);
     const whole = joinChunks(a.parts, a.bytes);
     if (!whole) return failWith(`chunks do not add up to ${a.bytes} bytes`);
     this.host.deliverBody(a.rec, a.subject, a.reply, whole);
@@ -180,5 +206,16 @@ export class ChunkExchange<R> {
     this.transfers.clear();
     for (const a of this.assemblies.values()) clearTimeout(a.timer);
     this.assemblies.clear();
+    this.pendingBytes = 0;
+  }
+
+  /** Ends a reassembly: its timer, its slot and its share of the pending bytes. False when it had already ended. */
+  private forget(key: string): boolean {
+    const a = this.assemblies.get(key);
+    if (!a) return false;
+    clearTimeout(a.timer);
+    this.assemblies.delete(key);
+    this.pendingBytes -= a.bytes;
+    return true;
   }
 }

@@ -5,7 +5,8 @@ import { consoleBusLogger, type BusLogger } from '../../runtime/bus-logger.js';
 import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope-codec.js';
-import { assertName } from '../../protocol/subjects.js';
+import { assertName, describeSubject, MAX_SUBJECT_LENGTH } from '../../protocol/subjects.js';
+import { codecError } from '../../errors/codec-error.js';
 import type { Envelope } from '../../protocol/envelope.js';
 import { subjectMatches } from '../memory/subject-match.js';
 import type {
@@ -261,8 +262,21 @@ export class NatsTransport implements Transport {
     if (!nc || this.closing || this.state === 'closed') {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `NATS transport is ${this.closing ? 'closed' : this.state}`);
     }
-    const body = opts?.encode ? opts.encode(envelope) : encodeEnvelope(envelope);
     const reply = opts?.reply;
+    // Last line of defence (subjects from received data are checked where they are read): a protocol line over the
+    // server's max_control_line would cost this connection and every call on it.
+    if (subject.length > MAX_SUBJECT_LENGTH || (reply !== undefined && reply.length > MAX_SUBJECT_LENGTH)) {
+      throw new BusError(
+        ErrorCodes.INVALID_REQUEST,
+        `refusing to publish to ${describeSubject(subject.length > MAX_SUBJECT_LENGTH ? subject : reply)}: longer than ${MAX_SUBJECT_LENGTH} characters`,
+      );
+    }
+    let body: string;
+    try {
+      body = opts?.encode ? opts.encode(envelope) : encodeEnvelope(envelope);
+    } catch (err) {
+      throw codecError(err, `the message to ${subject}`);
+    }
     const limit = this.maxPayload;
     try {
       // A UTF-16 unit is at most 3 UTF-8 bytes: most messages skip the byte count.
