@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type BusClient, BusError, type HandlerContext } from '@openagentio/nestjs';
-import { BusCluster, deferred, until } from '../support/bus-fixture.js';
+import { BusCluster, deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { transportFixtures } from '../support/transports.js';
 
 for (const fixture of transportFixtures) {
@@ -69,12 +69,31 @@ for (const fixture of transportFixtures) {
         return true;
       });
       await server.handleInvoke('inv.crash', () => {
+        throw new Error('connect ECONNREFUSED 10.0.0.5:5432 user=admin password=hunter2');
+      }).ready;
+      // An unexpected error's text stays in the responder's log; the caller gets an id to find it there.
+      let errorId = '';
+      await assert.rejects(caller.invoke('inv.crash'), (e: BusError) => {
+        assert.equal(e.code, 'AGENT_UNAVAILABLE');
+        assert.equal(e.retryable, false);
+        assert.doesNotMatch(e.message, /hunter2|10\.0\.0\.5/);
+        const m = /^internal error \(error id ([0-9a-f-]{36})\)$/.exec(e.message);
+        assert.ok(m, e.message);
+        errorId = m[1];
+        return true;
+      });
+      assert.ok(
+        (server.logger as RecordingLogger).lines.some(
+          (l) => l.startsWith('error ') && l.includes(errorId) && l.includes('password=hunter2'),
+        ),
+        'the responder logs the real message under the same error id',
+      );
+      // A bus told to expose error text sends it as it is.
+      const open = await cluster.bus('open-server', { exposeErrors: true });
+      await open.handleInvoke('inv.crash.open', () => {
         throw new Error('kaput');
       }).ready;
-      await assert.rejects(
-        caller.invoke('inv.crash'),
-        (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && e.message === 'kaput' && !e.retryable,
-      );
+      await assert.rejects(caller.invoke('inv.crash.open'), (e: BusError) => e.message === 'kaput');
     });
 
     it('a target without a handler fails at once with NO_HANDLER, not after the timeout', async () => {

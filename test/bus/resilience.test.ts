@@ -133,6 +133,20 @@ for (const fixture of transportFixtures) {
       assert.equal(caller.breakerFor('rs.breaker').currentState, 'closed');
     });
 
+    it('breakerFor(target) before the first call takes the configured policy, not the defaults', async () => {
+      await server.handleInvoke('rs.configured', () => {
+        throw new BusError('AGENT_UNAVAILABLE', 'down', { retryable: true });
+      }).ready;
+      const configured = await cluster.bus('configured-caller', {
+        policies: { targets: { 'rs.configured': { circuitBreaker: { failureRatio: 0.5, minimumCalls: 2, window: 10_000, openFor: 60_000 } } } },
+      });
+      const breaker = configured.breakerFor('rs.configured');
+      assert.equal(breaker.currentState, 'closed');
+      for (let i = 0; i < 2; i++) await assert.rejects(configured.invoke('rs.configured', {}));
+      // With the defaults (10 calls before the ratio counts) it would still be closed.
+      assert.equal(breaker.currentState, 'open');
+    });
+
     it('a bulkhead bounds concurrent calls and answers BACKPRESSURE_DROP past its queue', async () => {
       const gate = deferred<void>();
       let concurrent = 0;

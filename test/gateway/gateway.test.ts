@@ -35,6 +35,9 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     agent.handleInvoke('reject', () => {
       throw new BusError('INVALID_REQUEST', 'city is required');
     });
+    agent.handleInvoke('leaky', () => {
+      throw new Error('connect ECONNREFUSED 10.0.0.5:5432 user=admin password=hunter2');
+    });
     agent.handleInvoke('slow.invoke', async (_p: unknown, ctx: HandlerContext) => {
       onAbort('slow.invoke', ctx);
       await sleep(5000);
@@ -61,7 +64,7 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
       await new Promise((r) => ctx.signal.addEventListener('abort', r));
     });
     ({ app, url } = await gatewayApp(env.buses[0], {
-      invokeTargets: ['math.add', 'void', 'whoami', 'reject', 'slow.invoke', 'missing.>'],
+      invokeTargets: ['math.add', 'void', 'whoami', 'reject', 'leaky', 'slow.invoke', 'missing.>'],
       streamTargets: ['writer', 'boom', 'idle', 'nostream'],
       publishEvents: ['demo.*'],
       subscribeEvents: ['demo.>'],
@@ -135,6 +138,10 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     await check(await post('/v1/agents/secret/invoke', {}), 404, 'NO_HANDLER'); // not exposed
     await check(await post('/v1/agents/missing.thing/invoke', {}), 404, 'NO_HANDLER'); // exposed, no handler
     await check(await post('/v1/agents/reject/invoke', {}), 400, 'INVALID_REQUEST');
+    // An unexpected error's text (here a connection string) never reaches the anonymous client; the id is in the log.
+    const leaky = await check(await post('/v1/agents/leaky/invoke', {}), 502, 'AGENT_UNAVAILABLE');
+    assert.match(String(leaky.message), /^internal error \(error id [0-9a-f-]{36}\)$/);
+    assert.doesNotMatch(JSON.stringify(leaky), /hunter2|10\.0\.0\.5|ECONNREFUSED/);
     await check(await post('/v1/agents/math.add/invoke', '{"a":'), 400, 'INVALID_REQUEST'); // bad JSON through the app's body parser
     await check(await post('/v1/agents/math.add/invoke', '{"a":', { 'content-type': 'text/plain' }), 400, 'INVALID_REQUEST'); // read by the gateway
     await check(await post('/v1/agents/math.add/invoke', { pad: 'x'.repeat(2000) }), 413, 'INVALID_REQUEST');

@@ -246,6 +246,39 @@ describe('MCP endpoint (bus targets as MCP tools) with the official SDK client o
     await assert.rejects(connect(false, 'wrong'), /401|Unauthorized/);
   });
 
+  it('an oversize body is answered 413 (declared or streamed), not a reset connection', async () => {
+    const gw = await newBus(broker, 'gateway-413');
+    const ep = new McpBusEndpoint({ bus: gw, tools: TOOLS, maxBodyBytes: 1024 });
+    const listener = await ep.listen(0);
+    try {
+      const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { pad: 'x'.repeat(200_000) } });
+      const declared = await fetch(listener.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: big,
+      });
+      assert.equal(declared.status, 413);
+      assert.match(((await declared.json()) as { error: { message: string } }).error.message, /exceeds the limit of 1024 bytes/);
+      // Without a Content-Length (a streamed body) the limit is found while reading.
+      const streamed = await fetch(listener.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(big));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(streamed.status, 413);
+      await streamed.body?.cancel();
+    } finally {
+      await ep.close();
+      await gw.close();
+    }
+  });
+
   it('a 401 in the middle of a session is AUTH_FAILURE and a permanent failure of the bridge', async () => {
     let allow = true;
     const gw = await newBus(broker, 'gateway-auth');

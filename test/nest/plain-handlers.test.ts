@@ -232,7 +232,10 @@ describe('NestJS handlers without enhancers (plain pipeline)', () => {
       caller.invoke('plain.http-exception'),
       (e: BusError) => e.code === 'INVALID_REQUEST' && /days must be positive/.test(e.message),
     );
-    await assert.rejects(caller.invoke('plain.crash'), (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /boom/.test(e.message));
+    await assert.rejects(
+      caller.invoke('plain.crash'),
+      (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /^internal error \(error id /.test(e.message),
+    );
   });
 
   it('guards and pipes still run where they are declared', async () => {

@@ -1,7 +1,10 @@
-import { ArgumentsHost, Catch, HttpException, Injectable } from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpException, Injectable, Logger } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload, toBusError } from '@openagentio/nestjs';
+import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload, isUnexpectedError, toBusError } from '@openagentio/nestjs';
+
+const logger = new Logger('Gateway');
 
 /** An error the gateway answers with: an acp/1.0 code, and the HTTP status (the code's, unless given). */
 export class GatewayHttpError extends Error {
@@ -44,6 +47,15 @@ export function toGatewayError(err: unknown): { status: number; payload: ErrorPa
   }
   if (err instanceof HttpException && err.getStatus() === 403) {
     return { status: 401, payload: { code: ErrorCodes.AUTH_FAILURE, message: err.message || 'forbidden', retryable: false } };
+  }
+  if (isUnexpectedError(err)) {
+    // Internal detail stays in the log; the client gets an id to quote.
+    const errorId = randomUUID();
+    logger.error(`request failed (error id ${errorId}): ${(err as Error)?.message ?? String(err)}`, (err as Error)?.stack);
+    return {
+      status: 500,
+      payload: { code: ErrorCodes.AGENT_UNAVAILABLE, message: `internal error (error id ${errorId})`, retryable: false },
+    };
   }
   const b = toBusError(err);
   const status = err instanceof HttpException ? err.getStatus() : b.status;

@@ -188,8 +188,11 @@ export class BusClient {
     return this.responder.targets();
   }
 
-  /** The caller-side circuit breaker of a target (created with the first options seen). */
-  breakerFor(target: string, options: CircuitBreakerOptions = {}): CircuitBreaker {
+  /**
+   * The caller-side circuit breaker of a target (created with the first options seen; without `options`, those of
+   * the target's configured policy).
+   */
+  breakerFor(target: string, options?: CircuitBreakerOptions): CircuitBreaker {
     return this.caller.breakerFor(target, options);
   }
 

@@ -193,9 +193,13 @@ export class Caller {
     return resolvePolicy(this.rt.options.policies, target, options);
   }
 
-  /** The caller-side circuit breaker of a target (created with the first options seen). */
-  breakerFor(target: string, options: CircuitBreakerOptions = {}) {
-    return this.resilient.breakerFor(target, options);
+  /**
+   * The caller-side circuit breaker of a target (created with the first options seen). Without `options` it takes
+   * the target's configured policy, so looking a breaker up before the first call does not replace that policy.
+   */
+  breakerFor(target: string, options?: CircuitBreakerOptions) {
+    const configured = resolvePolicy(this.rt.options.policies, target, {}).circuitBreaker;
+    return this.resilient.breakerFor(target, options ?? (configured || {}));
   }
 
   bulkheadFor(target: string, options: BulkheadOptions) {

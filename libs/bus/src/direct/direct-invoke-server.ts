@@ -3,10 +3,9 @@ import { DirectCall, type DirectServer } from './direct-call.js';
 import { callContextStorage } from '../context/call-context.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { toBusError } from '../errors/to-bus-error.js';
 import { scheduledItems } from '../timers/deadline-wheel.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
-import { concurrencyLimitError, countHandlerFailure, deadlinePassedError } from '../errors/handler-failures.js';
+import { concurrencyLimitError, countHandlerFailure, deadlinePassedError, handlerFailure } from '../errors/handler-failures.js';
 import type { Registration } from '../responder/registration.js';
 import type { InvokeHandler } from '../interfaces/handler.interface.js';
 
@@ -101,8 +100,8 @@ export class DirectInvokeServer implements DirectServer {
   private failed(call: DirectCall, err: unknown): void {
     const reg = call.registration as Registration | undefined;
     if (!reg) return;
-    const error = call.aborted && !(err instanceof BusError) ? toBusError(call.reason) : toBusError(err);
-    countHandlerFailure(this.bus.stats, this.bus.logger, reg.target, error, err, call.aborted);
+    const { error, errorId } = handlerFailure(err, call.aborted, call.aborted ? call.reason : undefined, this.bus.options.exposeErrors);
+    countHandlerFailure(this.bus.stats, this.bus.logger, reg.target, error, err, call.aborted, errorId);
     this.release(call, error);
     call.failFromServer(error, this.bus.agentId);
   }

@@ -1,6 +1,8 @@
 import type { BusLogger } from '../runtime/bus-logger.js';
 import { BusError } from './bus-error.js';
+import { randomUUID } from 'node:crypto';
 import { ErrorCodes } from './error-codes.js';
+import { isUnexpectedError, toBusError } from './to-bus-error.js';
 
 /**
  * Counts a handler failure in the bus's stats and logs an unexpected one: a handler cancelled by its caller has not
@@ -13,12 +15,37 @@ export function countHandlerFailure(
   error: BusError,
   raw: unknown,
   aborted: boolean,
+  errorId?: string,
 ): void {
   if (aborted && error.code !== ErrorCodes.AGENT_TIMEOUT) return;
   stats.handlerErrors++;
-  if (error.code === ErrorCodes.AGENT_UNAVAILABLE && !(raw instanceof BusError)) {
-    logger.error(`handler for "${target}" failed: ${error.message}`, (raw as Error)?.stack);
+  if (errorId !== undefined || (error.code === ErrorCodes.AGENT_UNAVAILABLE && !(raw instanceof BusError))) {
+    const message = (raw as Error)?.message ?? String(raw);
+    logger.error(`handler for "${target}" failed${errorId ? ` (error id ${errorId})` : ''}: ${message}`, (raw as Error)?.stack);
   }
+}
+
+/**
+ * The error a failed handler's caller receives: the abort reason when the call was aborted, the error itself when
+ * it was thrown on purpose (a BusError, an HttpException, an RpcException), and for anything else, unless
+ * `expose` is set, `internal error (error id …)`: the id is in the log line that holds the real message.
+ */
+export function handlerFailure(
+  raw: unknown,
+  aborted: boolean,
+  abortReason: unknown,
+  expose: boolean,
+): { error: BusError; errorId?: string } {
+  if (aborted && !(raw instanceof BusError)) return { error: toBusError(abortReason) };
+  if (expose || !isUnexpectedError(raw)) return { error: toBusError(raw) };
+  const errorId = randomUUID();
+  return {
+    error: new BusError(ErrorCodes.AGENT_UNAVAILABLE, `internal error (error id ${errorId})`, {
+      retryable: false,
+      cause: { error_id: errorId },
+    }),
+    errorId,
+  };
 }
 
 // The errors a responder ends or refuses a call with, the same on the message path and for direct calls.

@@ -41,6 +41,17 @@ export function toBusError(err: unknown): BusError {
   return new BusError(ErrorCodes.AGENT_UNAVAILABLE, typeof err === 'string' ? err : 'handler failed', { retryable: false });
 }
 
+/**
+ * Whether `err` was not thrown on purpose: not a BusError, HttpException or RpcException, not an error object an
+ * exception filter made, not an abort reason. Its text may hold internals (addresses, credentials, stack
+ * details), so it does not leave the process unless the bus is told to expose it.
+ */
+export function isUnexpectedError(err: unknown): boolean {
+  if (err instanceof BusError || err instanceof HttpException || err instanceof RpcException) return false;
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return false;
+  return !isPlainErrorObject(err);
+}
+
 function fromHttpException(err: HttpException): BusError {
   const status = err.getStatus();
   const code = HTTP_TO_CODE[status] ?? (status >= 500 ? ErrorCodes.AGENT_UNAVAILABLE : ErrorCodes.INVALID_REQUEST);

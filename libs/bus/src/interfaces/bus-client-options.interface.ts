@@ -23,6 +23,12 @@ export interface BusClientOptions {
   livenessInterval?: number;
   /** Retry, circuit breaker, bulkhead and timeout defaults, per target or for all calls. */
   policies?: BusPolicies;
+  /**
+   * Send the message of an unexpected handler error (a plain Error, not a BusError/HttpException/RpcException
+   * thrown on purpose) to the caller. Default false: the caller gets `internal error (error id …)` and the log
+   * line with that id holds the message and stack, so no internal detail reaches another agent or an HTTP client.
+   */
+  exposeErrors?: boolean;
   /** OpenTelemetry spans and metrics (no-ops without an SDK). Default true. */
   telemetry?: boolean;
   logger?: BusLogger;

@@ -1,7 +1,6 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { countHandlerFailure } from '../errors/handler-failures.js';
-import { toBusError } from '../errors/to-bus-error.js';
+import { countHandlerFailure, handlerFailure } from '../errors/handler-failures.js';
 import { createReply } from '../protocol/envelope-factory.js';
 import { EventTypes, SCHEMA_VERSION, SPEC_VERSION, type Envelope } from '../protocol/envelope.js';
 import { Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
@@ -48,9 +47,14 @@ export class ReplySender {
   /** Ends a call whose handler failed: the error (the abort reason when it was aborted) as the terminal frame. */
   handlerFailed(target: string, call: Inflight, err: unknown, seq: number): void {
     const signal = call.abort;
-    const error = signal.aborted && !(err instanceof BusError) ? toBusError(signal.reason) : toBusError(err);
+    const { error, errorId } = handlerFailure(
+      err,
+      signal.aborted,
+      signal.aborted ? signal.reason : undefined,
+      this.rt.options.exposeErrors,
+    );
     call.error = error;
-    countHandlerFailure(this.rt.stats, this.rt.logger, target, error, err, signal.aborted);
+    countHandlerFailure(this.rt.stats, this.rt.logger, target, error, err, signal.aborted, errorId);
     this.terminal(call, EventTypes.ERROR, error.toPayload(), seq);
   }
 

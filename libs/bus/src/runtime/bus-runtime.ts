@@ -78,6 +78,7 @@ function resolveOptions(options: BusClientOptions): ResolvedBusOptions {
     reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },
     policies: options.policies,
     telemetry: options.telemetry ?? true,
+    exposeErrors: options.exposeErrors ?? false,
   };
 }
 
