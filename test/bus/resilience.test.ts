@@ -138,7 +138,9 @@ for (const fixture of transportFixtures) {
         throw new BusError('AGENT_UNAVAILABLE', 'down', { retryable: true });
       }).ready;
       const configured = await cluster.bus('configured-caller', {
-        policies: { targets: { 'rs.configured': { circuitBreaker: { failureRatio: 0.5, minimumCalls: 2, window: 10_000, openFor: 60_000 } } } },
+        policies: {
+          targets: { 'rs.configured': { circuitBreaker: { failureRatio: 0.5, minimumCalls: 2, window: 10_000, openFor: 60_000 } } },
+        },
       });
       const breaker = configured.breakerFor('rs.configured');
       assert.equal(breaker.currentState, 'closed');

@@ -247,13 +247,13 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
         if (early.length === 0 && frame.event_type === EventTypes.ERROR) {
           opened = true;
           sendError(res, BusError.fromPayload(frame.payload, frame));
-          return;
+          return undefined;
         }
         early.push(frame);
         open();
-        return;
+        return undefined;
       }
-      this.writeFrame(ch, frame);
+      return this.writeFrame(ch, frame);
     });
     ch.onClose(detach);
     const timer = setTimeout(open, Math.min(1000, this.options.heartbeatMs));
@@ -297,9 +297,11 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
     s.start();
   }
 
-  private writeFrame(ch: SseChannel, frame: Envelope): void {
+  /** Writes a frame; while the client's socket is full, returns when it has drained (see GatewayStream). */
+  private writeFrame(ch: SseChannel, frame: Envelope): Promise<void> | undefined {
     ch.send(frame);
     if (isTerminalEventType(frame.event_type)) ch.end();
+    return ch.congested ? ch.drained() : undefined;
   }
 
   /**

@@ -166,6 +166,8 @@ export class OpenAiCompatService {
             begin();
             text += p.delta;
             ch.data(JSON.stringify(chunk({ content: p.delta })));
+            // A client that does not read holds the loop, and so the bus credit and the agent.
+            if (ch.congested) await ch.drained();
           } else if (p.data?.tool_calls) {
             begin();
             ch.data(JSON.stringify(chunk({ tool_calls: p.data.tool_calls })));

@@ -61,6 +61,28 @@ export class SseChannel {
     this.res.write(`data: ${text}\n\n`);
   }
 
+  /** The socket's buffer is full: the client is not reading as fast as frames come. */
+  get congested(): boolean {
+    return !this.closed && this.res.writableNeedDrain;
+  }
+
+  /**
+   * Resolves when the client has read what is buffered (or is gone). A producer that waits for it stops pulling
+   * frames, so the bus stops granting credit and the agent slows down to the client's pace.
+   */
+  drained(): Promise<void> {
+    if (!this.congested) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
   comment(text: string): void {
     if (this.closed || !this.opened) return;
     this.res.write(`: ${text}\n\n`);

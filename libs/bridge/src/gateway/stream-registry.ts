@@ -11,7 +11,8 @@ import {
 } from '@openagentio/nestjs';
 import { ReplayBuffer } from './replay-buffer.js';
 
-export type FrameListener = (frame: Envelope) => void;
+/** Receives a stream's frames; a promise it returns holds the stream until it settles (the client is slow). */
+export type FrameListener = (frame: Envelope) => void | Promise<void>;
 
 /**
  * One bus stream run by the gateway. Frames are buffered (bounded) so clients can attach by id and resume with
@@ -61,8 +62,10 @@ export class GatewayStream {
     try {
       for await (const frame of call) {
         this.request ??= call.requestEnvelope;
-        this.emit(frame);
+        const held = this.emit(frame);
         if (isTerminalEventType(frame.event_type)) return;
+        // Not pulling the next frame while a client catches up is what stops the bus granting credit.
+        if (held) await held;
       }
       // ended without a terminal frame: cancelled by the gateway (client gone, DELETE) or the caller side
       this.emit(this.errorFrame(call, new Error('stream cancelled')), true);
@@ -85,14 +88,19 @@ export class GatewayStream {
     return env;
   }
 
-  private emit(frame: Envelope, synthetic = false): void {
-    if (this.ended) return;
+  private emit(frame: Envelope, synthetic = false): Promise<void> | undefined {
+    if (this.ended) return undefined;
     if (!synthetic && typeof frame.seq === 'number') this.lastSeq = Math.max(this.lastSeq, frame.seq);
     else if (!synthetic) this.lastSeq++;
     this.buffer.push(frame);
     for (const w of this.firstFrameWaiters.splice(0)) w();
-    for (const l of [...this.listeners]) l(frame);
+    let held: Promise<void> | undefined;
+    for (const l of [...this.listeners]) {
+      const wait = l(frame);
+      if (wait) held = held ? Promise.all([held, wait]).then(() => undefined) : wait;
+    }
     if (isTerminalEventType(frame.event_type)) this.finish();
+    return held;
   }
 
   private finish(): void {
