@@ -70,6 +70,10 @@ export interface GatewayModuleOptions {
   retryMs?: number;
   /** Frames kept per stream for resumption (Last-Event-ID). Default 2 000. */
   streamReplayFrames?: number;
+  /** Estimated bytes of frames kept per stream for replay. Default 8 MiB. */
+  streamReplayBytes?: number;
+  /** Detached streams (POST …/streams, GET …/stream) one identity may have running; more are 429. Default 16. */
+  maxDetachedStreams?: number;
   /** Events kept per subscribed pattern for resumption. Default 500. */
   eventReplayEvents?: number;
   /** A detached stream (POST …/streams) with no client attached is cancelled after this long (ms). Default 30 000. */
@@ -141,6 +145,8 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     heartbeatMs: o.heartbeatMs ?? 15_000,
     retryMs: o.retryMs ?? 1_000,
     streamReplayFrames: o.streamReplayFrames ?? 2_000,
+    streamReplayBytes: o.streamReplayBytes ?? 8 * 1024 * 1024,
+    maxDetachedStreams: o.maxDetachedStreams ?? 16,
     eventReplayEvents: o.eventReplayEvents ?? 500,
     detachGraceMs: o.detachGraceMs ?? 30_000,
     retentionMs: o.retentionMs ?? 60_000,

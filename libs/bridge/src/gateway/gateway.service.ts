@@ -207,6 +207,14 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   }
 
   private newStream(req: GatewayRequest, target: string, payload: unknown, graceMs: number): GatewayStream {
+    const owner = this.ownerKey(req);
+    if (graceMs > 0 && this.streams.detachedOf(owner) >= this.options.maxDetachedStreams) {
+      throw new GatewayHttpError(
+        ErrorCodes.BACKPRESSURE_DROP,
+        `too many detached streams running for this identity (limit ${this.options.maxDetachedStreams}); end one with DELETE /v1/streams/{id}`,
+        429,
+      );
+    }
     return this.streams.create(
       (onEnded) =>
         new GatewayStream(
@@ -215,10 +223,11 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
           target,
           payload,
           { ...this.callOptions(req), timeout: this.options.streamTimeout },
-          this.ownerKey(req),
+          owner,
           graceMs,
           this.options.streamReplayFrames,
           onEnded,
+          this.options.streamReplayBytes,
         ),
     );
   }

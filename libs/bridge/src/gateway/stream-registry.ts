@@ -43,8 +43,14 @@ export class GatewayStream {
     private readonly graceMs: number,
     replayFrames: number,
     private readonly onEnded: (s: GatewayStream) => void,
+    replayBytes = Infinity,
   ) {
-    this.buffer = new ReplayBuffer(replayFrames);
+    this.buffer = new ReplayBuffer(replayFrames, replayBytes);
+  }
+
+  /** Runs without a client attached for a while (started detached, or from an EventSource). */
+  get detached(): boolean {
+    return this.graceMs > 0;
   }
 
   get listenerCount(): number {
@@ -182,6 +188,13 @@ export class StreamRegistry {
   findByEventId(eventId: string): GatewayStream | undefined {
     for (const s of this.streams.values()) if (s.buffer.has(eventId)) return s;
     return undefined;
+  }
+
+  /** Detached streams of one identity that have not ended (the quota counts them). */
+  detachedOf(ownerKey: string): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (!s.ended && s.detached && s.ownerKey === ownerKey) n++;
+    return n;
   }
 
   running(): GatewayStream[] {
