@@ -60,7 +60,7 @@ export class EventDispatcher {
     const env = msg.envelope;
     if (!env) {
       this.rt.stats.invalidMessages++;
-      this.rt.logger.warn(`invalid event on ${msg.subject}: ${msg.error?.message ?? 'no body'}`);
+      this.rt.invalidLog.warn(`invalid event on ${msg.subject}: ${msg.error?.message ?? 'no body'}`);
       return;
     }
     this.rt.stats.eventsDelivered++;

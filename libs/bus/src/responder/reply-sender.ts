@@ -71,7 +71,7 @@ export class ReplySender {
   /** Bad input on a request subject: count it, log it, answer INVALID_REQUEST where there is a reply subject. */
   invalid(msg: TransportMessage, error: BusError, env?: Envelope): void {
     this.rt.stats.invalidMessages++;
-    this.rt.logger.warn(`invalid message on ${msg.subject}: ${error.message}`);
+    this.rt.invalidLog.warn(`invalid message on ${msg.subject}: ${error.message}`);
     // Only a subject that is safe to publish to: a hostile reply_to must not reach the connection.
     const replyTo = isPublishableSubject(env?.reply_to) ? env.reply_to : isPublishableSubject(msg.reply) ? msg.reply : undefined;
     if (!replyTo) return;

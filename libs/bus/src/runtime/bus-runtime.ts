@@ -7,6 +7,7 @@ import { assertName, DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/s
 import type { Transport } from '../transport/transport.interface.js';
 import { consoleBusLogger, type BusLogger } from './bus-logger.js';
 import { BusStats } from './bus-stats.js';
+import { WarnLimiter } from './warn-limiter.js';
 
 /**
  * What the caller, the responder and the inbox router of one bus share: who this agent is, the transport, the
@@ -21,6 +22,8 @@ export class BusRuntime {
   readonly options: ResolvedBusOptions;
   /** The reply inbox of this bus: replies arrive on `{inbox}.{callId}`, control frames on `{inbox}.ctl.{id}`. */
   readonly inbox: string;
+  /** Warnings about invalid messages, rate-limited (a flood must not flood the log). */
+  readonly invalidLog: WarnLimiter;
   /** Set once the bus is built, when telemetry is on. */
   metrics?: BusMetrics;
   connected = false;
@@ -39,6 +42,7 @@ export class BusRuntime {
     this.logger = options.logger ?? consoleBusLogger;
     this.options = resolveOptions(options);
     this.inbox = transport.newInbox();
+    this.invalidLog = new WarnLimiter(this.logger);
   }
 
   get isOpen(): boolean {
