@@ -206,5 +206,7 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
     }
     assert.equal(text, 'Hello, bus!');
     assert.equal(usage?.total_tokens, 14);
+    // The alias chose the target; the upstream got the bridge's configured model, not the alias.
+    assert.equal(peer.requests.at(-1)?.body.model, 'normal');
   });
 });

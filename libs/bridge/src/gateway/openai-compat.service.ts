@@ -106,7 +106,9 @@ export class OpenAiCompatService {
     let payload: unknown;
     if (custom) payload = custom(body, target);
     else {
-      const p: Record<string, unknown> = { messages: body.messages, model: body.model };
+      // `model` chose the bus target; it is not passed on, so a bridge behind the target (an upstream model server)
+      // uses its own configured model instead of the gateway's alias.
+      const p: Record<string, unknown> = { messages: body.messages };
       const text = lastUserText(body.messages);
       if (text !== undefined) p.text = text;
       for (const k of SAMPLING) if (body[k] !== undefined) p[k] = body[k];
