@@ -283,7 +283,12 @@ export class McpBusEndpoint {
     },
   ): Promise<CallToolResult> {
     const binding = this.tools.get(params.name);
-    if (!binding) throw new (mcpSdk().types.McpError)(mcpSdk().types.ErrorCode.InvalidParams, `Tool ${params.name} not found`);
+    if (!binding) {
+      // McpError puts "MCP error <code>: " before its message, and the client's McpError does it again on receipt:
+      // the JSON-RPC error carries the bare text, so the client shows the prefix once.
+      const text = `Tool ${params.name} not found`;
+      throw Object.assign(new (mcpSdk().types.McpError)(mcpSdk().types.ErrorCode.InvalidParams, text), { message: text });
+    }
     const args = params.arguments ?? {};
     if (binding.validator) {
       try {
