@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type BusClient, BusError, type HandlerContext } from '@openagentio/nestjs';
+import { type BusClient, BusError, CallAbortedError, type HandlerContext } from '@openagentio/nestjs';
 import { BusCluster, deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { transportFixtures } from '../support/transports.js';
 
@@ -171,9 +171,32 @@ for (const fixture of transportFixtures) {
       const ac = new AbortController();
       const call = caller.invoke('inv.cancel', {}, { signal: ac.signal, timeout: 10_000 });
       await handlerStarted.promise;
-      ac.abort(new Error('user pressed stop'));
-      await assert.rejects(call, (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /user pressed stop/.test(e.message));
+      const reason = new Error('user pressed stop');
+      ac.abort(reason);
+      // The caller's own abort is an AbortError (as for fetch), still a BusError with its acp/1.0 shape.
+      await assert.rejects(call, (e: CallAbortedError) => {
+        assert.ok(e instanceof CallAbortedError && e instanceof BusError);
+        assert.equal(e.name, 'AbortError');
+        assert.equal(e.reason, reason);
+        assert.equal(e.code, 'AGENT_UNAVAILABLE');
+        assert.equal(e.retryable, false);
+        assert.match(e.message, /user pressed stop/);
+        return true;
+      });
       await handlerAborted.promise;
+    });
+
+    it('an invoke aborted with no reason, or before it starts, is an AbortError too', async () => {
+      await server.handleInvoke('inv.never', () => new Promise(() => undefined)).ready;
+      const ac = new AbortController();
+      const call = caller.invoke('inv.never', {}, { signal: ac.signal, timeout: 10_000 });
+      ac.abort();
+      await assert.rejects(call, (e: Error) => e.name === 'AbortError' && (e as CallAbortedError).reason === ac.signal.reason);
+      // Aborted before the start: rejected without a request on the wire (the next call is the handler's first).
+      let served = 0;
+      await server.handleInvoke('inv.count', () => ++served).ready;
+      await assert.rejects(caller.invoke('inv.count', {}, { signal: AbortSignal.abort('too late') }), { name: 'AbortError' });
+      assert.equal(await caller.invoke('inv.count'), 1);
     });
 
     it('replicas share a queue group (default: the target) and the load is balanced', async () => {

@@ -190,12 +190,18 @@ for (const fixture of transportFixtures) {
       })();
       await started.promise;
       ac.abort('stop');
-      await assert.rejects(consumed, (e: BusError) => e.code === 'AGENT_UNAVAILABLE' && /cancelled/.test(e.message));
+      await assert.rejects(
+        consumed,
+        (e: BusError) => e.name === 'AbortError' && e.code === 'AGENT_UNAVAILABLE' && /cancelled/.test(e.message),
+      );
       await aborted.promise;
 
       const pre = new AbortController();
       pre.abort('never mind');
-      await assert.rejects(collect(caller.stream('st.abortable', {}, { signal: pre.signal })), /cancelled/);
+      await assert.rejects(collect(caller.stream('st.abortable', {}, { signal: pre.signal })), {
+        name: 'AbortError',
+        message: /cancelled/,
+      });
     });
 
     it('the stream deadline aborts the handler and ends the call with AGENT_TIMEOUT', async () => {

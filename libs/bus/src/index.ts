@@ -21,6 +21,7 @@ export * from './protocol/subjects.js';
 // Errors
 export * from './errors/error-codes.js';
 export * from './errors/bus-error.js';
+export * from './errors/call-aborted-error.js';
 export * from './errors/to-bus-error.js';
 // Transports
 export * from './transport/transport.interface.js';

@@ -23,6 +23,7 @@ import { linkSignals, noop } from '../utils/abort-link.js';
 import type { CallTrace } from './call-trace.js';
 import { endCall, startTrace } from './call-tracing.js';
 import { effectiveDeadline } from './deadline.js';
+import { cancelledError } from './cancelled-error.js';
 import { PendingInvoke } from './pending-invoke.js';
 import { buildRequest } from './request-builder.js';
 import { ResilientInvoker } from './resilient-invoker.js';
@@ -216,6 +217,9 @@ export class Caller {
     tracing: CallTrace | undefined,
     unwrap = false,
   ): Promise<unknown> {
+    // Aborted before it starts: nothing to publish, cancel or track.
+    const aborted = options.signal?.aborted ? options.signal : ctx?.signal.aborted ? ctx.signal : undefined;
+    if (aborted) return Promise.reject(cancelledError(aborted.reason, `invoke "${target}"`));
     const { rt } = this;
     const callId = rt.newCallId();
     const replySubject = `${rt.inbox}.${callId}`;
@@ -261,6 +265,8 @@ export class Caller {
 
   /** Publishes (or, for a retry, publishes again) the request of a StreamCall under a fresh call id. */
   sendStreamRequest(call: StreamCall): void {
+    // A signal aborted before the start (or during a retry's wait) has already ended the call: publish nothing.
+    if (call.finished) return;
     const { rt } = this;
     const callId = rt.newCallId();
     const replySubject = `${rt.inbox}.${callId}`;
@@ -269,7 +275,6 @@ export class Caller {
     const request = buildRequest(rt, call.target, call.payload, call.options, call.ctx, replySubject, call.deadline, extra, call.tracing);
     call.attach(callId, request);
     this.router.streams.set(callId, call);
-    if (call.finished) return;
     try {
       rt.transport.publish(rt.subjects.invoke(call.target), request, { reply: replySubject });
       rt.stats.requestsSent++;
