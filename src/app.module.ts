@@ -37,6 +37,7 @@ export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controll
         streamTargets: ['writer'],
         subscribeEvents: ['demo.>'],
         openai: { models: { writer: 'writer' } },
+        errorPayloadPaths: ['/demo/'],
       }),
       // bridges.yaml: the MCP "everything" server's tools as bus targets (docs/bridges.md, docs/mcp.md).
       BridgeModule.forRoot({ config: env.BRIDGES_FILE ?? 'bridges.yaml' }),

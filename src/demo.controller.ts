@@ -1,9 +1,15 @@
-import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { BusClient } from '@openagentio/nestjs';
+import { ErrorPayloadFilter } from '@openagentio/nestjs-bridges';
 import { EventLogAgent } from './agents/event-log.agent.js';
 
-/** HTTP entry points of the demo: ask the router agent, and look at the events it published. */
+/**
+ * HTTP entry points of the demo: ask the router agent, and look at the events it published. Errors answer as the
+ * gateway's do (ErrorPayload bodies); the gateway's `errorPayloadPaths: ['/demo/']` covers bad JSON and oversize
+ * bodies, which fail before any filter.
+ */
 @Controller('demo')
+@UseFilters(ErrorPayloadFilter)
 export class DemoController {
   constructor(
     private readonly bus: BusClient,

@@ -55,6 +55,24 @@ describe('demo application (src/)', () => {
     );
   });
 
+  it('bad JSON and an oversize body on /demo/* are ErrorPayloads too (400, 413), as on the gateway', async () => {
+    const post = (body: string) => fetch(`${base}/demo/ask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const bad = await post('{"text": "unterminated');
+    assert.equal(bad.status, 400);
+    const badBody = (await bad.json()) as Record<string, unknown>;
+    assert.equal(badBody.code, 'INVALID_REQUEST');
+    assert.match(String(badBody.message), /not valid JSON/);
+    assert.equal(badBody.retryable, false);
+    assert.equal(badBody.statusCode, undefined, "not Nest's error shape");
+    const big = await post(JSON.stringify({ text: 'x'.repeat(200 * 1024) }));
+    assert.equal(big.status, 413);
+    assert.deepEqual(await big.json(), { code: 'INVALID_REQUEST', message: 'request body is too large', retryable: false });
+    // Paths outside /demo/ and the gateway keep Nest's own handling.
+    const other = await fetch(`${base}/no-such-route`);
+    assert.equal(other.status, 404);
+    assert.equal(((await other.json()) as { statusCode?: number }).statusCode, 404);
+  });
+
   it('a bad request is a 400 with an ErrorPayload naming the field, and the demo keeps serving', async () => {
     const res = await fetch(`${base}/demo/ask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":""}' });
     assert.equal(res.status, 400);

@@ -18,7 +18,7 @@ export * from './gateway/gateway.options.js';
 export { GatewayService } from './gateway/gateway.service.js';
 export { OpenAiCompatService, lastUserText } from './gateway/openai-compat.service.js';
 export { GatewayAuthGuard, bearerToken, identityFromUser, type GatewayRequest } from './gateway/gateway-auth.js';
-export { GatewayExceptionFilter, GatewayHttpError, toGatewayError, openAiErrorBody } from './gateway/gateway-errors.js';
+export { ErrorPayloadFilter, GatewayExceptionFilter, GatewayHttpError, toGatewayError, openAiErrorBody } from './gateway/gateway-errors.js';
 export { GatewayStream, StreamRegistry } from './gateway/stream-registry.js';
 export { EventHub, patternCovers } from './gateway/event-hub.js';
 export { ReplayBuffer } from './gateway/replay-buffer.js';

@@ -1,7 +1,8 @@
-import { ArgumentsHost, Catch, HttpException, Injectable, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { GATEWAY_MODULE_OPTIONS, type GatewayModuleOptions } from './gateway.options.js';
 import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload, isUnexpectedError, toBusError } from '@openagentio/nestjs';
 
 const logger = new Logger('Gateway');
@@ -94,24 +95,54 @@ export function openAiErrorBody(
 
 const GATEWAY_PATH = /\/v1\/(agents|events|streams|chat\/completions|models)(\/|\?|$)/;
 
-export function isGatewayPath(url: string | undefined): boolean {
-  return !!url && GATEWAY_PATH.test(url);
+/** Whether errors on `url` are answered as ErrorPayloads: a gateway route, or under one of `extraPrefixes`. */
+export function isGatewayPath(url: string | undefined, extraPrefixes: readonly string[] = []): boolean {
+  if (!url) return false;
+  if (GATEWAY_PATH.test(url)) return true;
+  for (const prefix of extraPrefixes) if (url.startsWith(prefix)) return true;
+  return false;
+}
+
+/**
+ * Answers every error of the routes it filters as an ErrorPayload body with the acp/1.0 status (unexpected errors
+ * as `internal error (error id …)`, the detail in the log), as the gateway does: for an app's own controllers that
+ * should answer like the gateway. Pair it with the gateway's `errorPayloadPaths` so that body-parser errors (bad
+ * JSON, too large), which happen before any filter, get the same shape.
+ *
+ * @example
+ * @Controller('demo')
+ * @UseFilters(ErrorPayloadFilter)
+ * export class DemoController {}
+ */
+@Catch()
+export class ErrorPayloadFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    sendError(host.switchToHttp().getResponse<ServerResponse>(), exception, 'acp');
+  }
 }
 
 /**
  * Error filter of the gateway routes (guards included): every error is an ErrorPayload body with the §1 status
- * (OpenAI routes use OpenAI's error shape). Should it be registered globally, paths outside the gateway keep
- * Nest's default handling.
+ * (OpenAI routes use OpenAI's error shape). Registered globally (`app.useGlobalFilters(app.get(GatewayExceptionFilter))`),
+ * it answers the same way under the `errorPayloadPaths` prefixes, and other paths keep Nest's default handling.
  */
 @Catch()
 @Injectable()
 export class GatewayExceptionFilter extends BaseExceptionFilter {
+  private readonly extraPrefixes: readonly string[];
+
+  constructor(@Optional() @Inject(GATEWAY_MODULE_OPTIONS) options?: GatewayModuleOptions) {
+    super();
+    this.extraPrefixes = options?.errorPayloadPaths ?? [];
+  }
+
   override catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') return super.catch(exception, host);
     const http = host.switchToHttp();
     const req = http.getRequest<{ originalUrl?: string; url?: string }>();
     const url = req.originalUrl ?? req.url;
-    if (!isGatewayPath(url)) return super.catch(exception, host);
+    if (!isGatewayPath(url, this.extraPrefixes)) return super.catch(exception, host);
     const res = http.getResponse<ServerResponse>();
     const openai = /\/v1\/(chat\/completions|models)/.test(url ?? '');
     sendError(res, exception, openai ? 'openai' : 'acp');

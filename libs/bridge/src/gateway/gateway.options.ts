@@ -96,14 +96,20 @@ export interface GatewayModuleOptions {
    * letters, digits, `_` and `-`. Default: random per process.
    */
   replicaId?: string;
+  /**
+   * Path prefixes outside the gateway (for example `['/demo/']`) whose errors are answered the gateway's way, as
+   * ErrorPayload bodies with the acp/1.0 status: the body parser's errors (bad JSON 400, too large 413) always,
+   * and every other exception where GatewayExceptionFilter is registered as a global filter. Default: none.
+   */
+  errorPayloadPaths?: string[];
 }
 
 export interface GatewayModuleExtras {
   isGlobal?: boolean;
   /**
    * Answer errors of the application's body parser (bad JSON, body over its limit) on gateway paths with
-   * ErrorPayload bodies (an Express error middleware, installed before Nest's error handler); errors on other
-   * paths pass through untouched. Default true.
+   * ErrorPayload bodies (an Express error middleware, installed before Nest's error handler), and under the
+   * `errorPayloadPaths` prefixes; errors on other paths pass through untouched. Default true.
    */
   handleParserErrors?: boolean;
 }
@@ -153,12 +159,22 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     allowQueryToken: o.allowQueryToken ?? true,
     peerStreams: o.peerStreams ?? true,
     replicaId: checkReplicaId(o.replicaId ?? randomBytes(4).toString('hex')),
+    errorPayloadPaths: checkPathPrefixes(o.errorPayloadPaths ?? []),
     openai: o.openai,
     auth: o.auth,
     cors: o.cors,
     invokeTimeout: o.invokeTimeout,
     streamTimeout: o.streamTimeout,
   };
+}
+
+function checkPathPrefixes(prefixes: string[]): string[] {
+  for (const p of prefixes) {
+    if (typeof p !== 'string' || !p.startsWith('/')) {
+      throw new Error(`GatewayModule: errorPayloadPaths holds ${JSON.stringify(p)}; each entry is a path prefix starting with "/"`);
+    }
+  }
+  return prefixes;
 }
 
 /** What a gateway replica id may be: it stands in stream ids and in bus target names. */

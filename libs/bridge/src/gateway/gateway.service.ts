@@ -74,7 +74,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
         e?.type === 'entity.too.large' ||
         e?.type === 'request.aborted' ||
         (err instanceof SyntaxError && e.status === 400);
-      if (!parserError || !isGatewayPath(req.originalUrl ?? req.url) || res.headersSent) return next(err);
+      if (!parserError || !isGatewayPath(req.originalUrl ?? req.url, this.options.errorPayloadPaths) || res.headersSent) return next(err);
       this.applyCors(req, res);
       const openai = /\/v1\/(chat\/completions|models)/.test(req.originalUrl ?? req.url ?? '');
       sendError(res, err, openai ? 'openai' : 'acp');
