@@ -199,6 +199,36 @@ for (const fixture of transportFixtures) {
       assert.equal(await caller.invoke('inv.count'), 1);
     });
 
+    it('a responder that vanishes mid-invoke is noticed by the caller once it has probed (liveness): a retryable AGENT_UNAVAILABLE, not the deadline', async () => {
+      const phantom = await cluster.bus('phantom', { livenessInterval: 200 });
+      await phantom.handleInvoke(
+        'inv.vanish',
+        (_p, ctx: HandlerContext) => new Promise((resolve) => ctx.signal.addEventListener('abort', resolve)),
+      ).ready;
+      const inflight = (phantom as unknown as { responder: { inflight: Map<string, { startedAt: number; lastSeen: number }> } }).responder
+        .inflight;
+      const t0 = Date.now();
+      // metadata keeps the call on the message path on every fixture (a direct call has no responder to lose).
+      const watcher = await cluster.bus('watcher', { livenessInterval: 200 });
+      const call = watcher.invoke('inv.vanish', {}, { timeout: 60_000, metadata: { test: 'liveness' } });
+      const outcome = call.then(
+        () => assert.fail('the invoke must not succeed'),
+        (err: unknown) => err,
+      );
+      // The caller has answered a probe (so it knows this responder probes) once the responder heard back.
+      await until(() => [...inflight.values()].some((c) => c.lastSeen > c.startedAt), 5000, 'a probe answered');
+      // The responder's process "dies": no reply, no more probes, no goodbye.
+      inflight.clear();
+      await phantom.transport.close();
+      const err = (await outcome) as BusError;
+      assert.ok(err instanceof BusError, String(err));
+      assert.equal(err.code, 'AGENT_UNAVAILABLE');
+      assert.equal(err.retryable, true);
+      assert.match(err.message, /inv\.vanish.*responder went silent/);
+      assert.ok(Date.now() - t0 < 5000, `noticed after ${Date.now() - t0} ms, not at the 60 s deadline`);
+      await phantom.close();
+    });
+
     it('replicas share a queue group (default: the target) and the load is balanced', async () => {
       const other = await cluster.bus('server-2');
       const counts = { a: 0, b: 0 };

@@ -39,13 +39,15 @@ const UNLIMITED = { per_second: 100_000, burst_count: 100_000 };
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const INSTALLER = join(ROOT, 'scripts/install-synapse.sh');
 // The python process runs under a tiny shell watchdog that kills it when our end of its stdin closes, so a test
-// process that dies (even by SIGKILL) never leaves a Synapse behind. A line on stdin names the signal to send.
-const WATCHDOG = 'exec 3<&0; "$@" </dev/null & pid=$!; (read sig <&3; kill -"${sig:-KILL}" "$pid") >/dev/null 2>&1 & wait "$pid"';
+// process that dies (even by SIGKILL) never leaves a Synapse behind. Each line on stdin names a signal to send
+// (several: a SIGTERM that hangs is followed by a SIGKILL).
+const WATCHDOG =
+  'exec 3<&0; "$@" </dev/null & pid=$!; (while read sig <&3; do kill -"$sig" "$pid"; done; kill -KILL "$pid") >/dev/null 2>&1 & wait "$pid"';
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const p of live) {
     try {
-      p.stdin?.end('KILL\n');
+      p.stdin?.end();
     } catch {
       // already gone
     }
@@ -86,6 +88,8 @@ export class SynapseServer {
   private output = '';
   private readonly secret = randomBytes(24).toString('hex');
   private admin?: Promise<SynapseUser>;
+  /** This server's signing key ID, random: tells our Synapse from another one on the same port. */
+  private readonly keyId: string;
 
   private constructor(
     readonly port: number,
@@ -95,7 +99,9 @@ export class SynapseServer {
     private readonly options: SynapseOptions,
   ) {
     this.serverName = options.serverName ?? 'localhost';
-    writeFileSync(join(dir, 'signing.key'), signingKey());
+    const key = signingKey();
+    this.keyId = key.id;
+    writeFileSync(join(dir, 'signing.key'), key.file);
     writeFileSync(join(dir, 'log.yaml'), JSON.stringify(logConfig(join(dir, 'homeserver.log')), null, 2));
     mkdirSync(join(dir, 'media'));
     // JSON is YAML: no YAML writer needed.
@@ -160,8 +166,8 @@ export class SynapseServer {
   }
 
   /**
-   * Sets one user's event-sending rate limit (0, 0 means none), as Synapse's admin API does; with the harness's own
-   * admin account unless `adminToken` is given. Returns what Synapse now holds.
+   * Sets one user's event-sending rate limit (whole numbers; 0, 0 means none) through Synapse's admin API, with the
+   * harness's own admin account unless `adminToken` is given. Returns what Synapse now holds.
    */
   async overrideRateLimit(
     userId: string,
@@ -201,7 +207,7 @@ export class SynapseServer {
       return;
     }
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.stdin?.end(`${signal.replace(/^SIG/, '')}\n`);
+    proc.stdin?.write(`${signal.replace(/^SIG/, '')}\n`);
     await exited;
   }
 
@@ -224,6 +230,12 @@ export class SynapseServer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private async ownsPort(): Promise<boolean> {
+    const res = await fetch(`${this.baseUrl}/_matrix/key/v2/server`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { verify_keys?: Record<string, unknown> };
+    return `ed25519:${this.keyId}` in (body.verify_keys ?? {});
   }
 
   private rateLimitUrl(userId: string): string {
@@ -262,7 +274,8 @@ export class SynapseServer {
           type: 'http',
           tls: false,
           x_forwarded: false,
-          resources: [{ names: ['client'], compress: false }],
+          // keys: /_matrix/key/v2/server, for the identity check in spawn().
+          resources: [{ names: ['client', 'keys'], compress: false }],
         },
       ],
       // A file, not :memory:, so that restart() finds the rooms and accounts again.
@@ -300,7 +313,11 @@ export class SynapseServer {
     const proc = spawn('sh', ['-c', WATCHDOG, 'synapse-watchdog', ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd: this.dir });
     this.proc = proc;
     live.add(proc);
-    proc.once('exit', () => live.delete(proc));
+    proc.stdin?.on('error', () => {}); // EPIPE once the watchdog is gone
+    proc.once('exit', () => {
+      live.delete(proc);
+      proc.stdin?.end(); // lets the watchdog's reader finish
+    });
     const collect = (c: Buffer) => (this.output = (this.output + c.toString()).slice(-64 * 1024));
     proc.stdout?.on('data', collect);
     proc.stderr?.on('data', collect);
@@ -328,7 +345,9 @@ export class SynapseServer {
           try {
             const res = await fetch(`${this.baseUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(2000) });
             await res.body?.cancel();
-            if (res.status === 200) return finish();
+            // Our own server, not another test file's that took the port first (ours then exits with "address
+            // already in use", and start() tries another port).
+            if (res.status === 200 && (await this.ownsPort())) return finish();
           } catch {
             // not listening yet
           }
@@ -340,11 +359,16 @@ export class SynapseServer {
   }
 }
 
-/** An ed25519 signing key in Synapse's file format (`ed25519 <key id> <unpadded base64 seed>`), made here: no python. */
-function signingKey(): string {
+/**
+ * An ed25519 signing key in Synapse's file format (`ed25519 <key id> <unpadded base64 seed>`). Made here rather than
+ * by `synapse.app.homeserver --generate-keys`: that is a second Python start, about 1 s, as long as Synapse's own
+ * start until ready.
+ */
+function signingKey(): { id: string; file: string } {
   const { privateKey } = generateKeyPairSync('ed25519');
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
-  return `ed25519 a_${randomBytes(3).toString('hex')} ${seed.toString('base64').replace(/=+$/, '')}\n`;
+  const id = `a_${randomBytes(3).toString('hex')}`;
+  return { id, file: `ed25519 ${id} ${seed.toString('base64').replace(/=+$/, '')}\n` };
 }
 
 /** Python logging config: WARNING and up, to a file in the temp dir (read back by `logTail`). */

@@ -36,7 +36,7 @@ import { StreamCall } from './stream-call.js';
 export class Caller {
   /** Direct calls pending (they themselves sit in the deadline wheel, see failInFlight). */
   private directPending = 0;
-  /** Checks, every livenessInterval, that the responders of open streams still send frames or probes. */
+  /** Checks, every livenessInterval, that the responders of open streams (and probed invokes) still send frames or probes. */
   private responderWatch?: NodeJS.Timeout;
   private readonly resilient: ResilientInvoker;
 
@@ -70,6 +70,7 @@ export class Caller {
   start(): void {
     this.responderWatch = livenessTicker(this.rt.options.livenessInterval, (now, stalled) => {
       for (const s of this.router.streams.values()) (s as StreamCall).checkResponder(now, stalled);
+      for (const call of this.router.invokes.values()) call.checkResponder(now, stalled);
     });
   }
 

@@ -26,6 +26,9 @@ export class PendingInvoke implements Expiring {
   private readonly slot: DeadlineSlot;
   private readonly timeoutMs: number;
   private readonly unlink: () => void;
+  /** How often the responder probes (from its first probe; 0 until then, and for peers that never probe). */
+  private probeEveryMs = 0;
+  private heardAt = 0;
 
   constructor(
     private readonly bus: InvokeHost,
@@ -78,6 +81,35 @@ export class PendingInvoke implements Expiring {
     if (this.settled) return;
     this.bus.cancelRemote(this.target, this.request);
     this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${this.timeoutMs} ms`));
+  }
+
+  heardFromResponder(everyMs: number): void {
+    if (everyMs > 0) this.probeEveryMs = everyMs;
+    this.heardAt = Date.now();
+  }
+
+  /**
+   * A responder that probed every N ms and has sent nothing for 3N is taken as gone (its process or connection
+   * died): the invoke ends now with a retryable AGENT_UNAVAILABLE instead of at its deadline. Only calls whose
+   * responder has probed are watched, so peers without liveness probes (upstream runtimes) are never judged.
+   * `stalled`: this process was blocked since the last check, so the quiet time restarts.
+   */
+  checkResponder(now: number, stalled: boolean): void {
+    if (this.probeEveryMs === 0 || this.settled) return;
+    if (stalled) {
+      this.heardAt = now;
+      return;
+    }
+    const quietMs = now - this.heardAt;
+    if (quietMs <= 3 * this.probeEveryMs) return;
+    this.bus.cancelRemote(this.target, this.request);
+    this.fail(
+      new BusError(
+        ErrorCodes.AGENT_UNAVAILABLE,
+        `invoke "${this.target}": the responder went silent (no liveness probe for ${quietMs} ms)`,
+        { retryable: true },
+      ),
+    );
   }
 
   private abort(reason: unknown): void {

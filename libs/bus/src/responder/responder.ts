@@ -309,7 +309,14 @@ export class Responder {
         call.abort.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'caller stopped answering liveness probes', { retryable: false }));
         continue;
       }
-      this.control.send(call.replyTo, ControlEventTypes.PING, call.request.event_id, undefined, this.controlSubject(call));
+      // Saying how often lets an invoke's caller notice when the probes stop (a stream's says it in `started`).
+      this.control.send(
+        call.replyTo,
+        ControlEventTypes.PING,
+        call.request.event_id,
+        { [MetaKeys.LIVENESS]: every },
+        this.controlSubject(call),
+      );
     }
   }
 }

@@ -1,7 +1,7 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { ControlEventTypes } from '../protocol/extensions.js';
+import { ControlEventTypes, MetaKeys } from '../protocol/extensions.js';
 import type { TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
 import type { BusRuntime } from './bus-runtime.js';
 import type { ControlChannel } from './control-channel.js';
@@ -10,6 +10,10 @@ import type { ControlChannel } from './control-channel.js';
 export interface InboxInvoke {
   onMessage(msg: TransportMessage): void;
   fail(err: BusError): void;
+  /** A liveness probe arrived from the responder, which probes every `everyMs` (0: it did not say). */
+  heardFromResponder(everyMs: number): void;
+  /** Called every livenessInterval: ends the call when a responder that probed has gone silent. */
+  checkResponder(now: number, stalled: boolean): void;
 }
 
 /** A pending stream, as the router sees it. */
@@ -113,7 +117,13 @@ export class InboxRouter {
     if (!reply) return;
     const stream = this.streams.get(callId);
     stream?.heardFromResponder();
-    const alive = stream !== undefined || this.invokes.has(callId);
+    const invoke = stream ? undefined : this.invokes.get(callId);
+    if (invoke) {
+      // Our responders say how often they probe; an invoke watches for the probes from then on.
+      const every = ping.metadata?.[MetaKeys.LIVENESS];
+      invoke.heardFromResponder(typeof every === 'number' && every > 0 ? every : 0);
+    }
+    const alive = stream !== undefined || invoke !== undefined;
     this.control.send(reply, alive ? ControlEventTypes.PONG : ControlEventTypes.CANCEL, ping.correlation_id ?? '');
   }
 }
