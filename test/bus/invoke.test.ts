@@ -256,6 +256,36 @@ for (const fixture of transportFixtures) {
       await assert.rejects(caller.invoke('inv.bigint', {}, { timeout: 2000 }), (e: BusError) => e.code === 'CODEC_FAILURE');
     });
 
+    it('payloads nest as deeply as JSON allows on every transport: 2,000 levels pass, a cycle or 200,000 levels are a non-retryable CODEC_FAILURE', async () => {
+      const nested = (levels: number): unknown => {
+        let v: unknown = 'core';
+        for (let i = 0; i < levels; i++) v = i % 2 ? { v } : [v];
+        return v;
+      };
+      const depthOf = (v: unknown): number => {
+        let d = 0;
+        while (v !== null && typeof v === 'object') {
+          v = Array.isArray(v) ? v[0] : (v as { v: unknown }).v;
+          d++;
+        }
+        return d;
+      };
+      await server.handleInvoke('inv.depth', (p: unknown) => depthOf(p)).ready;
+      assert.equal(await caller.invoke('inv.depth', nested(2000)), 2000);
+      const cycle: Record<string, unknown> = { a: 1 };
+      cycle.self = cycle;
+      for (const bad of [cycle, nested(200_000)]) {
+        const served = server.stats.requestsServed;
+        await assert.rejects(caller.invoke('inv.depth', bad, { retry: { attempts: 3 } }), (e: BusError) => {
+          assert.equal(e.code, 'CODEC_FAILURE');
+          assert.equal(e.retryable, false);
+          return true;
+        });
+        assert.equal(server.stats.requestsServed, served, 'nothing reached the handler');
+      }
+      assert.equal(await caller.invoke('inv.depth', nested(3)), 3, 'the bus keeps serving');
+    });
+
     it('unsubscribing a handler makes the target NO_HANDLER again', async () => {
       const reg = server.handleInvoke('inv.temp', () => 1);
       await reg.ready;

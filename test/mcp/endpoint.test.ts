@@ -283,6 +283,31 @@ describe('MCP endpoint (bus targets as MCP tools) with the official SDK client o
     }
   });
 
+  it('a body nested deeper than 512 levels is a 400 parse error, not a 500', async () => {
+    const gw = await newBus(broker, 'gateway-deep');
+    const ep = new McpBusEndpoint({ bus: gw, tools: TOOLS });
+    const listener = await ep.listen(0);
+    try {
+      const nested = await fetch(listener.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/list',
+          params: { deep: JSON.parse('['.repeat(600) + ']'.repeat(600)) },
+        }),
+      });
+      assert.equal(nested.status, 400);
+      const body = (await nested.json()) as { error: { code: number; message: string } };
+      assert.equal(body.error.code, -32700);
+      assert.match(body.error.message, /nests deeper than 512 levels/);
+    } finally {
+      await ep.close();
+      await gw.close();
+    }
+  });
+
   it('a 401 in the middle of a session is AUTH_FAILURE and a permanent failure of the bridge', async () => {
     let allow = true;
     const gw = await newBus(broker, 'gateway-auth');

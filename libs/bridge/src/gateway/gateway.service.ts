@@ -17,7 +17,7 @@ import {
   subjectMatches,
 } from '@openagentio/nestjs';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
-import { JsonBodyError, parseJsonText, readJsonBody } from '../http/json-body.js';
+import { assertBodyDepth, JsonBodyError, parseJsonText, readJsonBody } from '../http/json-body.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
 import {
   GATEWAY_EXTRAS,
@@ -149,7 +149,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
         if (b === undefined || (typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0 && !declared))
           return undefined;
         if (Buffer.isBuffer(b) || typeof b === 'string') return parseJsonText(b.toString());
-        return b;
+        return assertBodyDepth(b);
       }
       return await readJsonBody(req, this.options.bodyLimit);
     } catch (err) {

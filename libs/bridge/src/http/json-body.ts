@@ -35,12 +35,33 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   return parseJsonText(Buffer.concat(chunks).toString('utf8'));
 }
 
-/** JSON text as a value (undefined when blank); JsonBodyError 400 when it is not JSON. */
+/**
+ * How deeply a request body may nest (objects and arrays). A body nested deeper parses, but then cannot be sent
+ * on the bus (JSON.stringify runs out of stack): refused at the edge as the client's error, 400, not a 500.
+ */
+export const MAX_BODY_DEPTH = 512;
+
+/** JSON text as a value (undefined when blank); JsonBodyError 400 when it is not JSON or nests too deeply. */
 export function parseJsonText(text: string): unknown {
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new JsonBodyError(`request body is not valid JSON: ${(err as Error).message}`, 400);
   }
+  return assertBodyDepth(value);
+}
+
+/** `value`, or JsonBodyError 400 when it nests deeper than MAX_BODY_DEPTH (an iterative walk: no stack to exhaust). */
+export function assertBodyDepth<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > MAX_BODY_DEPTH) throw new JsonBodyError(`request body nests deeper than ${MAX_BODY_DEPTH} levels`, 400);
+    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    for (const c of children) if (c !== null && typeof c === 'object') stack.push([c, depth + 1]);
+  }
+  return value;
 }

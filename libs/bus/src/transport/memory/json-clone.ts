@@ -26,7 +26,9 @@ function clone(v: unknown, depth: number, key: string): unknown {
       return undefined;
   }
   if (v === null) return null;
-  if (depth > MAX_DEPTH) throw new TypeError(`Converting circular structure to JSON (or nesting deeper than ${MAX_DEPTH})`);
+  // Past this depth JSON itself decides (a cycle or nesting its stack cannot take throws), so a payload fails or
+  // passes here exactly as it would over NATS, without a cycle check on every object.
+  if (depth > MAX_DEPTH) return (JSON.parse(JSON.stringify({ [key]: v })) as Record<string, unknown>)[key];
   const toJSON = (v as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return clone(toJSON.call(v, key), depth + 1, key);
   if (Array.isArray(v)) {
