@@ -34,6 +34,9 @@ describe('NATS chunking of payloads above max_payload', () => {
     worker.handleInvoke('echo', (p: unknown) => p);
     worker.handleInvoke('size', (p: { text: string }) => p.text.length);
     worker.handleInvoke('make', (p: { n: number }) => bigText(p.n));
+    worker.handleInvoke('quote', (p: { text: string }) => {
+      throw new BusError('INVALID_REQUEST', `text is not allowed: ${p.text} (twice: ${p.text})`);
+    });
     worker.handleStream('chunks', async function* (p: { n: number; count: number }) {
       for (let i = 0; i < p.count; i++) yield { i, text: bigText(p.n) };
       return 'done';
@@ -131,6 +134,40 @@ describe('NATS chunking of payloads above max_payload', () => {
     assert.equal(env.correlation_id, req.event_id);
     assert.equal((env.payload as { code: string }).code, 'INVALID_REQUEST');
     assert.match((env.payload as { message: string }).message, /max_payload/);
+  });
+
+  it('an error reply too large for an upstream-style caller is that error cut short, never a chunk stub (and whole for our callers)', async () => {
+    const inbox = `_INBOX.upstreamerr${Date.now()}`;
+    const replies: Array<{ headers: boolean; body: string }> = [];
+    let resolve!: () => void;
+    const got = new Promise<void>((r) => (resolve = r));
+    raw.subscribe(inbox, {
+      callback: (_err, m) => {
+        replies.push({ headers: !!m.headers, body: m.string() });
+        resolve();
+      },
+    });
+    await raw.flush();
+    // A near-max_payload request whose handler refuses it with a message quoting it (as validators do).
+    const req = createRequest({ text: 'q'.repeat(60_000) }, { from: 'py-agent', to: 'quote', reply_to: inbox });
+    raw.publish('acp.v1.invoke.quote', encodeEnvelope(req));
+    await got;
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0].headers, false, 'no chunk stub');
+    const env = decodeEnvelope(replies[0].body);
+    assert.equal(env.event_type, 'agent.response.error');
+    assert.equal(env.correlation_id, req.event_id);
+    const p = env.payload as { code: string; message: string; cause?: Record<string, unknown> };
+    assert.equal(p.code, 'INVALID_REQUEST', 'the handler error, not a transport error');
+    assert.match(p.message, /^text is not allowed: .*… \(truncated\)$/s);
+    assert.ok(p.message.length < 2000);
+    assert.deepEqual(p.cause, { truncated: true });
+    // A caller of ours negotiated chunking: it gets the whole error.
+    await assert.rejects(caller.invoke('quote', { text: 'q'.repeat(60_000) }), (e: BusError) => {
+      assert.equal(e.code, 'INVALID_REQUEST');
+      assert.ok(e.message.length > 120_000);
+      return true;
+    });
   });
 
   it('a stub whose sender is gone fails on the receiver instead of hanging', async () => {

@@ -2,7 +2,7 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { countHandlerFailure, handlerFailure } from '../errors/handler-failures.js';
 import { createReply } from '../protocol/envelope-factory.js';
-import { EventTypes, SCHEMA_VERSION, SPEC_VERSION, type Envelope } from '../protocol/envelope.js';
+import { EventTypes, SCHEMA_VERSION, SPEC_VERSION, type Envelope, type ErrorPayload } from '../protocol/envelope.js';
 import { Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import { isPublishableSubject } from '../protocol/subjects.js';
 import { newEventId, nowRfc3339 } from '../protocol/ids.js';
@@ -10,6 +10,14 @@ import { replyEncoder, type ReplyEncoder } from '../protocol/reply-encoder.js';
 import type { BusRuntime } from '../runtime/bus-runtime.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
 import type { Inflight } from './inflight.js';
+
+/** How much of an error message survives when the whole error frame is too large to send. */
+const MAX_ERROR_MESSAGE = 1024;
+
+/** The transport refused a message for its size (over max_payload without chunking, or over maxMessageSize). */
+function isTooLarge(err: unknown): boolean {
+  return err instanceof BusError && err.code === ErrorCodes.INVALID_REQUEST && typeof err.details?.size === 'number';
+}
 
 /** Writes a responder's reply frames: stream frames, the terminal frame, error frames and INVALID_REQUEST answers. */
 export class ReplySender {
@@ -40,6 +48,11 @@ export class ReplySender {
         this.rt.logger.warn(`could not send error reply for ${call.request.event_id}: ${cause.message}`);
         return;
       }
+      // An error too large to send whole is still that error, cut short; any other reply becomes the failure.
+      if (eventType === EventTypes.ERROR && isTooLarge(err)) {
+        this.error(call.request, call.replyTo, BusError.fromPayload(payload), seq);
+        return;
+      }
       this.error(call.request, call.replyTo, cause, seq);
     }
   }
@@ -59,10 +72,32 @@ export class ReplySender {
   }
 
   error(request: Envelope, replyTo: string, error: BusError, seq: number): void {
-    const frame = createReply(request, EventTypes.ERROR, error.toPayload(), { from: this.rt.agentId, seq, isFinal: true });
+    // Chunked only for a caller that negotiated chunking: an upstream peer must never get a chunk stub.
+    const chunk = parseExtensions(request.metadata?.[MetaKeys.EXT]).has(Extensions.CHUNK);
+    const payload = error.toPayload();
     try {
-      // Chunked only for a caller that negotiated chunking: an upstream peer must never get a chunk stub.
-      this.rt.transport.publish(replyTo, frame, { chunk: parseExtensions(request.metadata?.[MetaKeys.EXT]).has(Extensions.CHUNK) });
+      this.rt.transport.publish(replyTo, createReply(request, EventTypes.ERROR, payload, { from: this.rt.agentId, seq, isFinal: true }), {
+        chunk,
+      });
+      return;
+    } catch (err) {
+      if (!isTooLarge(err)) {
+        this.rt.logger.warn(`could not send error reply: ${(err as Error).message}`);
+        return;
+      }
+    }
+    // Too large for this caller (a long message or cause): the same code, its message cut short, so the caller
+    // still gets an answer rather than waiting for its deadline.
+    const short: ErrorPayload = {
+      code: payload.code,
+      message: payload.message.length > MAX_ERROR_MESSAGE ? `${payload.message.slice(0, MAX_ERROR_MESSAGE)}… (truncated)` : payload.message,
+      retryable: payload.retryable,
+      cause: { truncated: true },
+    };
+    try {
+      this.rt.transport.publish(replyTo, createReply(request, EventTypes.ERROR, short, { from: this.rt.agentId, seq, isFinal: true }), {
+        chunk,
+      });
     } catch (err) {
       this.rt.logger.warn(`could not send error reply: ${(err as Error).message}`);
     }
