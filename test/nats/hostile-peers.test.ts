@@ -13,7 +13,7 @@ import {
   type BusError,
   type Envelope,
 } from '@openagentio/nestjs';
-import { deferred, RecordingLogger } from '../support/bus-fixture.js';
+import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 
 // Hostile participants on the same NATS account (issue 13 points 1, 2, 3 and 5): each test fails against the code
@@ -243,5 +243,39 @@ describe('hostile peers on a real nats-server', () => {
       })(),
       (err: BusError) => err.code === 'BACKPRESSURE_DROP' && /more than 500 frames the consumer had not asked for/.test(err.message),
     );
+  });
+
+  it('frames forged onto a caller inbox for another correlation_id are dropped; the real reply still settles the call', async () => {
+    const open = deferred<void>();
+    await victim.handleInvoke('victim.gate', async () => {
+      await open.promise;
+      return 'real';
+    }).ready;
+    // The attacker sees the request subject (so it learns the reply inbox) but forges with its own ids.
+    const sniffed = deferred<string>();
+    const spy = raw.subscribe('acp.v1.invoke.victim.gate', { callback: (_e, m) => sniffed.resolve(m.reply ?? '') });
+    await raw.flush();
+    const call = caller.invoke('victim.gate', {}, { timeout: 10_000 });
+    const inbox = await sniffed.promise;
+    assert.ok(inbox, 'the request carried a reply subject');
+    const stranger = createRequest({}, { from: 'attacker', to: 'victim.gate' });
+    const before = caller.stats.foreignFrames;
+    raw.publish(inbox, json(createReply(stranger, EventTypes.DELTA, { delta: 'injected' }, { from: 'attacker', seq: 1 })));
+    raw.publish(inbox, json(createReply(stranger, EventTypes.FINAL, { result: 'forged' }, { from: 'attacker', seq: 2, isFinal: true })));
+    await raw.flush();
+    await until(() => caller.stats.foreignFrames >= before + 2, 5000, 'forged frames counted');
+    open.resolve();
+    assert.equal(await call, 'real');
+    spy.unsubscribe();
+  });
+
+  it('a request the responder cannot read is answered with an error frame without correlation_id, which its caller accepts', async () => {
+    const inbox = rawInbox(1);
+    await raw.flush();
+    raw.publish('acp.v1.invoke.victim.echo', '{"spec_version":', { reply: inbox.subject });
+    const [reply] = await inbox.messages;
+    assert.equal(reply.env?.event_type, 'agent.response.error');
+    assert.equal(reply.env?.correlation_id, undefined);
+    assert.equal((reply.env?.payload as { code: string }).code, 'INVALID_REQUEST');
   });
 });

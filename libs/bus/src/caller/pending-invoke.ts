@@ -6,6 +6,7 @@ import { linkSignals, noop } from '../utils/abort-link.js';
 import type { BusStats } from '../runtime/bus-stats.js';
 import { cancelledError } from './cancelled-error.js';
 import { resultOf } from './result-of.js';
+import { belongsTo } from './frame-origin.js';
 import type { CallContext } from '../context/call-context.js';
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 
@@ -59,6 +60,10 @@ export class PendingInvoke implements Expiring {
     const env = msg.envelope;
     if (!env) {
       this.fail(msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable reply'));
+      return;
+    }
+    if (!belongsTo(env, this.request)) {
+      this.bus.stats.foreignFrames++;
       return;
     }
     if (env.event_type === EventTypes.FINAL || env.event_type === EventTypes.TOOL_RESULT) {

@@ -12,6 +12,7 @@ import type { ResolvedBusOptions } from '../interfaces/bus-client-options.interf
 import type { BusStats } from '../runtime/bus-stats.js';
 import type { StreamOptions } from '../interfaces/call-options.interface.js';
 import { cancelledError } from './cancelled-error.js';
+import { belongsTo } from './frame-origin.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 import { resultOf } from './result-of.js';
 import type { RetryExecutor } from '../resilience/retry-executor.js';
@@ -237,6 +238,10 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     const env = msg.envelope;
     if (!env) {
       this.fail(msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable stream frame'), true);
+      return;
+    }
+    if (!belongsTo(env, this.request!)) {
+      this.bus.stats.foreignFrames++;
       return;
     }
     if (!this.receivedAny && env.event_type === EventTypes.ERROR && (env.seq ?? 0) === 0 && this.retry) {

@@ -71,14 +71,18 @@ export class ReplySender {
     this.terminal(call, EventTypes.ERROR, error.toPayload(), seq);
   }
 
-  error(request: Envelope, replyTo: string, error: BusError, seq: number): void {
+  /** An error frame answering `request`; `uncorrelated`: the request could not be read, so no correlation_id. */
+  error(request: Envelope, replyTo: string, error: BusError, seq: number, uncorrelated = false): void {
     // Chunked only for a caller that negotiated chunking: an upstream peer must never get a chunk stub.
     const chunk = parseExtensions(request.metadata?.[MetaKeys.EXT]).has(Extensions.CHUNK);
     const payload = error.toPayload();
+    const frameOf = (p: ErrorPayload): Envelope => {
+      const f = createReply(request, EventTypes.ERROR, p, { from: this.rt.agentId, seq, isFinal: true });
+      if (uncorrelated) delete f.correlation_id;
+      return f;
+    };
     try {
-      this.rt.transport.publish(replyTo, createReply(request, EventTypes.ERROR, payload, { from: this.rt.agentId, seq, isFinal: true }), {
-        chunk,
-      });
+      this.rt.transport.publish(replyTo, frameOf(payload), { chunk });
       return;
     } catch (err) {
       if (!isTooLarge(err)) {
@@ -95,9 +99,7 @@ export class ReplySender {
       cause: { truncated: true },
     };
     try {
-      this.rt.transport.publish(replyTo, createReply(request, EventTypes.ERROR, short, { from: this.rt.agentId, seq, isFinal: true }), {
-        chunk,
-      });
+      this.rt.transport.publish(replyTo, frameOf(short), { chunk });
     } catch (err) {
       this.rt.logger.warn(`could not send error reply: ${(err as Error).message}`);
     }
@@ -110,8 +112,8 @@ export class ReplySender {
     // Only a subject that is safe to publish to: a hostile reply_to must not reach the connection.
     const replyTo = isPublishableSubject(env?.reply_to) ? env.reply_to : isPublishableSubject(msg.reply) ? msg.reply : undefined;
     if (!replyTo) return;
-    // An undecodable body has no event_id to correlate with: the error frame stands on a placeholder request and
-    // reaches the caller through its reply subject, which is how callers match replies.
+    // An undecodable body has no event_id to correlate with: the error frame stands on a placeholder request, has
+    // no correlation_id, and reaches the caller through its reply subject, which is how callers match replies.
     const request: Envelope = env ?? {
       spec_version: SPEC_VERSION,
       schema_version: SCHEMA_VERSION,
@@ -120,7 +122,7 @@ export class ReplySender {
       occurred_at: nowRfc3339(),
     };
     const code = error.code === ErrorCodes.CODEC_FAILURE ? ErrorCodes.INVALID_REQUEST : error.code;
-    this.error(request, replyTo, new BusError(code, error.message, { cause: error.details }), 0);
+    this.error(request, replyTo, new BusError(code, error.message, { cause: error.details }), 0, env === undefined);
   }
 
   private encoderOf(call: Inflight): ReplyEncoder {

@@ -13,6 +13,8 @@ export class BusStats {
   droppedMessages = 0;
   /** Replies for calls that had already ended (after a timeout or cancel). */
   lateReplies = 0;
+  /** Frames on a call's reply inbox that did not belong to it (another correlation_id): dropped. */
+  foreignFrames = 0;
   handlerErrors = 0;
   retries = 0;
   deadLetters = 0;
