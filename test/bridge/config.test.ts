@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BridgeConfigError, buildBridges, interpolateEnv, loadBridgeConfig, OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
+import {
+  BridgeConfigError,
+  buildBridges,
+  interpolateEnv,
+  loadBridgeConfig,
+  type McpToolBridge,
+  OpenClawChatSseBridge,
+} from '@openagentio/nestjs-bridges';
 
 describe('bridge configuration documents (openagentio.bridge/v1)', () => {
   let dir: string;
@@ -31,7 +38,7 @@ bridges:
     assert.equal(doc.version, 'openagentio.bridge/v1');
     assert.equal(doc.bridges.length, 1);
     assert.deepEqual(doc.bridges[0].config, { base_url: 'http://127.0.0.1:9/v1', token: 'sk-1', model: 'gpt-test', timeout_ms: 5000 });
-    assert.deepEqual(doc.bridges[0].mappings, []);
+    assert.deepEqual(doc.bridges[0].mappings, {});
     const over = loadBridgeConfig(p, { LLM_TOKEN: 'x', LLM_URL: 'http://h/v1' });
     assert.equal(over.bridges[0].config.base_url, 'http://h/v1');
   });
@@ -85,6 +92,59 @@ bridges:
     );
     assert.throws(() => loadBridgeConfig(join(dir, 'missing.yaml')), /cannot read/);
     assert.throws(() => loadBridgeConfig('version: [\n  - broken'), /invalid YAML/);
+  });
+
+  it('mappings may be a map (as upstream writes them) or a list of maps; anything else names the key', () => {
+    // Upstream's own example documents write mappings as a map: its MCP example puts target_prefix there.
+    const upstreamMcp = `version: "openagentio.bridge/v1"
+bridges:
+  - name: "mcp-fs"
+    type: "mcp_tool"
+    config:
+      transport: "stdio"
+      command: "npx"
+      args: ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
+      env:
+        NODE_ENV: "production"
+      timeout: 10
+    mappings:
+      target_prefix: "mcp-fs"
+`;
+    const doc = loadBridgeConfig(upstreamMcp);
+    assert.deepEqual(doc.bridges[0].mappings, { target_prefix: 'mcp-fs' });
+    const [mcp] = buildBridges({ config: { text: upstreamMcp } });
+    assert.equal((mcp as McpToolBridge).config.target_prefix, 'mcp-fs', 'the MCP bridge takes target_prefix from mappings');
+    assert.equal((mcp as McpToolBridge).config.timeout_ms, 10_000, 'upstream timeout is in seconds');
+    // Upstream's HTTP example: http_url, and timeout in seconds.
+    const [http] = buildBridges({
+      config: {
+        version: 'openagentio.bridge/v1',
+        bridges: [
+          {
+            name: 'mcp-http',
+            type: 'mcp_tool',
+            config: { transport: 'streamable_http', http_url: 'http://127.0.0.1:9/mcp', headers: { 'X-Custom-Header': 'x' }, timeout: 30 },
+            mappings: { target_prefix: 'mcp-http' },
+          },
+        ],
+      },
+    });
+    assert.equal((http as McpToolBridge).config.target_prefix, 'mcp-http');
+    assert.equal((http as McpToolBridge).config.url, 'http://127.0.0.1:9/mcp');
+    assert.equal((http as McpToolBridge).config.timeout_ms, 30_000);
+    const listed = loadBridgeConfig({
+      version: 'openagentio.bridge/v1',
+      bridges: [{ name: 'a', type: 'x', mappings: [{ event_prefix: 'm' }, { session_strategy: 'room', event_prefix: 'n' }] }],
+    });
+    assert.deepEqual(listed.bridges[0].mappings, { event_prefix: 'n', session_strategy: 'room' });
+    assert.throws(
+      () => loadBridgeConfig({ version: 'openagentio.bridge/v1', bridges: [{ name: 'a', type: 'x', mappings: 'room' }] }),
+      /bridges\[0\]\.mappings must be a mapping \(or a list of mappings\)/,
+    );
+    assert.throws(
+      () => loadBridgeConfig({ version: 'openagentio.bridge/v1', bridges: [{ name: 'a', type: 'x', mappings: [{ a: 1 }, 'b'] }] }),
+      /bridges\[0\]\.mappings\[1\] must be a mapping/,
+    );
   });
 
   it('buildBridges: built-in openclaw_chat_sse, unknown types and missing required config keys', () => {

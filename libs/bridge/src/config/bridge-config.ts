@@ -90,7 +90,8 @@ function parseText(text: string, format: 'yaml' | 'json', origin: string): unkno
 
 /**
  * Loads and validates one bridge configuration document: the version must be `openagentio.bridge/v1`, `bridges`
- * a list of `{name, type, config?, mappings?}`, names unique; environment references are resolved.
+ * a list of `{name, type, config?, mappings?}` (`mappings` a map, as upstream writes it, or a list of maps), names
+ * unique; environment references are resolved.
  * Every problem is a BridgeConfigError naming the key (`bridges[2].name`).
  */
 export function loadBridgeConfig(source: BridgeConfigSource, env: NodeJS.ProcessEnv = process.env): BridgeConfigDocument {
@@ -127,14 +128,28 @@ export function loadBridgeConfig(source: BridgeConfigSource, env: NodeJS.Process
     if (e.config !== undefined && e.config !== null && (typeof e.config !== 'object' || Array.isArray(e.config))) {
       throw new BridgeConfigError(`${where(`${key}.config`)} must be a mapping`, `${key}.config`);
     }
-    if (e.mappings !== undefined && e.mappings !== null && !Array.isArray(e.mappings)) {
-      throw new BridgeConfigError(`${where(`${key}.mappings`)} must be a list`, `${key}.mappings`);
-    }
     const def: BridgeDefinition = { name, type: e.type as string, config: (e.config as Record<string, unknown>) ?? {} };
-    if (Array.isArray(e.mappings)) def.mappings = e.mappings;
+    if (e.mappings !== undefined && e.mappings !== null)
+      def.mappings = readMappings(e.mappings, (k) => where(`${key}.mappings${k}`), `${key}.mappings`);
     return def;
   });
   return { version: BRIDGE_CONFIG_VERSION, bridges };
+}
+
+/**
+ * `mappings` as upstream writes them (a key/value map) or as a list of maps (merged in order, later keys win):
+ * either way one map.
+ */
+function readMappings(value: unknown, where: (suffix: string) => string, key: string): Record<string, unknown> {
+  const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (isMap(value)) return { ...value };
+  if (!Array.isArray(value)) throw new BridgeConfigError(`${where('')} must be a mapping (or a list of mappings)`, key);
+  const out: Record<string, unknown> = {};
+  value.forEach((item, i) => {
+    if (!isMap(item)) throw new BridgeConfigError(`${where(`[${i}]`)} must be a mapping`, `${key}[${i}]`);
+    Object.assign(out, item);
+  });
+  return out;
 }
 
 /** Config helpers for factories: read a required or optional key, with errors naming `bridges.<name>.config.<key>`. */

@@ -52,7 +52,11 @@ export interface BridgeDefinition {
   name: string;
   type: string;
   config: Record<string, unknown>;
-  mappings?: unknown[];
+  /**
+   * Mapping hints (upstream's `BridgeMappings`: `target_prefix`, `event_prefix`, `session_strategy`, …), as a
+   * key/value map. A document may write them as a map (upstream's way) or as a list of maps, which are merged.
+   */
+  mappings?: Record<string, unknown>;
 }
 
 /** Builds a bridge from its definition; registered per bridge type. */

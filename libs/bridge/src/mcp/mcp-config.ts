@@ -84,6 +84,9 @@ const KEYS = new Set([
   'list_changed_debounce_ms',
   'validate_arguments',
   'unavailable_grace_ms',
+  // upstream's names (its example documents load as they are): seconds, and the HTTP endpoint
+  'timeout',
+  'http_url',
 ]);
 
 /**
@@ -95,7 +98,17 @@ export function parseMcpToolConfig(bridgeName: string, raw: unknown): McpToolBri
     throw new PermanentBridgeError(`bridge "${bridgeName}" (mcp_tool): ${msg}`);
   };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('config must be an object');
-  const c = raw as Record<string, unknown>;
+  const c = { ...(raw as Record<string, unknown>) };
+  // Upstream's keys: `timeout` in seconds and `http_url`; ours win when both are given.
+  if (c.timeout !== undefined && c.timeout !== null && c.timeout_ms === undefined) {
+    const seconds = typeof c.timeout === 'string' ? Number(c.timeout) : c.timeout;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0)
+      fail('config.timeout must be a positive number of seconds');
+    c.timeout_ms = Math.round((seconds as number) * 1000);
+  }
+  if (c.http_url !== undefined && c.url === undefined) c.url = c.http_url;
+  delete c.timeout;
+  delete c.http_url;
   for (const key of Object.keys(c)) {
     if (!KEYS.has(key)) fail(`unknown config key "${key}" (known: ${[...KEYS].join(', ')})`);
   }

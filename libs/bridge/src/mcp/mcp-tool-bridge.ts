@@ -547,5 +547,12 @@ export class McpToolBridge implements Bridge {
 }
 
 /** `BridgeFactory` for type `mcp_tool`: `new McpToolBridge(definition.name, definition.config)`. */
-export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition) =>
-  new McpToolBridge(definition.name, definition.config ?? {});
+// Upstream's examples put target_prefix under mappings (its BridgeMappings keeps unknown keys); config wins.
+export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition) => {
+  const config = definition.config ?? {};
+  const fromMappings = definition.mappings?.target_prefix;
+  return new McpToolBridge(
+    definition.name,
+    config.target_prefix === undefined && fromMappings !== undefined ? { ...config, target_prefix: fromMappings } : config,
+  );
+};
