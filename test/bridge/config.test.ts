@@ -153,8 +153,8 @@ bridges:
     assert.ok(bridges[0] instanceof OpenClawChatSseBridge);
     assert.equal(bridges[0].name, 'llm');
     assert.throws(
-      () => buildBridges({ config: { version: 'openagentio.bridge/v1', bridges: [{ name: 'x', type: 'matrix_event' }] } }),
-      (e: Error) => e instanceof BridgeConfigError && /bridges\[0\]\.type: unknown bridge type "matrix_event"/.test(e.message),
+      () => buildBridges({ config: { version: 'openagentio.bridge/v1', bridges: [{ name: 'x', type: 'slack_event' }] } }),
+      (e: Error) => e instanceof BridgeConfigError && /bridges\[0\]\.type: unknown bridge type "slack_event"/.test(e.message),
     );
     assert.throws(
       () =>
@@ -182,7 +182,7 @@ describe('bridge factory registry', () => {
   it('knows openclaw_chat_sse and mcp_tool built in, and takes registered factories', async () => {
     const { builtinBridgeFactories } = await import('@openagentio/nestjs-bridges');
     const { registerBridgeFactory } = await import('@openagentio/nestjs-bridges');
-    assert.deepEqual(Object.keys(builtinBridgeFactories()).sort(), ['mcp_tool', 'openclaw_chat_sse']);
+    assert.deepEqual(Object.keys(builtinBridgeFactories()).sort(), ['matrix_event', 'mcp_tool', 'openclaw_chat_sse']);
     registerBridgeFactory('registered_type', (def) => ({ name: def.name, type: def.type, start: async () => {}, stop: async () => {} }));
     const [b] = buildBridges({ config: { version: 'openagentio.bridge/v1', bridges: [{ name: 'r', type: 'registered_type' }] } });
     assert.equal(b.type, 'registered_type');

@@ -31,7 +31,8 @@ export class BridgeManager implements OnApplicationBootstrap, OnModuleDestroy {
     const bridges = buildBridges(options, classInstances);
     this.supervisors = bridges.map(
       (b) =>
-        new BridgeSupervisor(b, bus, bridgeLogger(b.name), options.supervision, (s) =>
+        // A bridge's own supervision block (upstream documents have one per bridge) refines the module's.
+        new BridgeSupervisor(b, bus, bridgeLogger(b.name), { ...options.supervision, ...b.supervision }, (s) =>
           this.logger.debug?.(`bridge "${s.name}" is ${s.status}`),
         ),
     );

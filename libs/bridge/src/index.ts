@@ -12,6 +12,7 @@ export { BRIDGE_MODULE_OPTIONS, type BridgeModuleOptions, type BridgeModuleExtra
 // Built-in bridges
 export * from './openai/openclaw-chat-sse.bridge.js';
 export * from './mcp/index.js';
+export * from './matrix/index.js';
 // HTTP + SSE gateway and the OpenAI-compatible API
 export { GatewayModule } from './gateway/gateway.module.js';
 export * from './gateway/gateway.options.js';

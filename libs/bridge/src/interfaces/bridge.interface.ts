@@ -1,3 +1,4 @@
+import type { SupervisionOptions } from './supervision-options.interface.js';
 import type { BusClient, BusLogger } from '@openagentio/nestjs';
 
 /** Health a bridge reports; the bridge module aggregates it for the health indicator. */
@@ -20,6 +21,12 @@ export interface BridgeContext {
    * bridge and starts it again with exponential backoff and jitter, within the restart budget.
    */
   readonly reportFailure: (error: Error) => void;
+  /**
+   * For bridges that ride out a peer's outage themselves (retrying without a restart, so nothing they hold is
+   * lost): `degraded` while the peer is unreachable, `healthy` once it answers again. Optional for callers that
+   * build a context by hand.
+   */
+  readonly reportHealth?: (status: 'degraded' | 'healthy', error?: Error) => void;
 }
 
 /**
@@ -37,6 +44,8 @@ export interface Bridge {
   stop(): Promise<void>;
   /** Optional extra details merged into health. */
   describe?(): Record<string, unknown>;
+  /** Optional restart policy of this bridge, over the module's `supervision` option. */
+  readonly supervision?: SupervisionOptions;
 }
 
 /** An error supervision does not retry: fix the configuration or credentials instead. */

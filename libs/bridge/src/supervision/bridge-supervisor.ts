@@ -6,24 +6,9 @@ import {
   type BridgeHealth,
   type BridgeHealthStatus,
 } from '../interfaces/bridge.interface.js';
+import type { SupervisionOptions } from '../interfaces/supervision-options.interface.js';
 
-/** How supervision restarts a failed bridge. */
-export interface SupervisionOptions {
-  /** First restart delay (ms). Default 250. */
-  initialDelayMs?: number;
-  /** Upper bound of the delay (ms). Default 30 000. */
-  maxDelayMs?: number;
-  /** Delay multiplier per consecutive failure. Default 2. */
-  factor?: number;
-  /** Random part of each delay, 0..1 (0.2 = ±20 %). Default 0.2. */
-  jitter?: number;
-  /** Restarts allowed within `budgetWindowMs`; beyond it the bridge is left unhealthy. Default 5. */
-  maxRestarts?: number;
-  /** Window of the restart budget (ms). Default 60 000. */
-  budgetWindowMs?: number;
-  /** A bridge that ran this long without failing resets its backoff (ms). Default 30 000. */
-  resetAfterMs?: number;
-}
+export type { SupervisionOptions } from '../interfaces/supervision-options.interface.js';
 
 export const DEFAULT_SUPERVISION: Required<SupervisionOptions> = {
   initialDelayMs: 250,
@@ -144,6 +129,7 @@ export class BridgeSupervisor {
       bus: this.trackingBus,
       logger: this.logger,
       reportFailure: (error: Error) => this.onFailure(gen, error),
+      reportHealth: (status, error) => this.onHealth(gen, status, error),
     };
     try {
       await this.bridge.start(ctx);
@@ -172,6 +158,17 @@ export class BridgeSupervisor {
     this.startedAt = Date.now();
     this.setState('healthy');
     this.logger.log(`bridge "${this.name}" (${this.bridge.type}) started`);
+  }
+
+  private onHealth(gen: number, status: 'degraded' | 'healthy', error?: Error): void {
+    if (gen !== this.generation || this.stopping || !this.running) return;
+    if (status === 'degraded') {
+      this.lastError = error?.message ?? this.lastError;
+      if (this.state !== 'degraded') this.logger.warn(`bridge "${this.name}" degraded: ${this.lastError ?? 'peer unreachable'}`);
+    } else if (this.state === 'degraded') {
+      this.logger.log(`bridge "${this.name}" healthy again`);
+    }
+    this.setState(status);
   }
 
   private onFailure(gen: number, error: Error): void {

@@ -14,6 +14,7 @@ export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown
   assertName(eventType, 'event type');
   const ctx = currentCallContext();
   const env = createEvent(eventType, payload, envelopeFields(rt, options, ctx));
+  if (options.correlation_id !== undefined) env.correlation_id = options.correlation_id;
   const tracing = startTrace(rt, 'publish', eventType, options, ctx);
   const meta = requestMetadata(options, ctx, tracing, env);
   if (meta) env.metadata = meta;

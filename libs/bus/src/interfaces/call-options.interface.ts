@@ -22,7 +22,10 @@ export interface StreamOptions extends CallOptions {
   window?: number;
 }
 
-export type PublishOptions = Omit<CallOptions, 'timeout' | 'signal'>;
+export type PublishOptions = Omit<CallOptions, 'timeout' | 'signal'> & {
+  /** What the event answers or stems from (a bridge sets the outside message's id, as upstream bridges do). */
+  correlation_id?: string;
+};
 
 export interface SubscribeOptions {
   /** Queue group: one member of the group receives each event. Default: none (fan-out). */

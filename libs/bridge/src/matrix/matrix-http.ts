@@ -1,0 +1,118 @@
+/**
+ * The Matrix Client-Server API calls the bridge makes, over fetch. The bridge needs a dozen endpoints with exact
+ * control over three things the SDK clients decide for themselves: the sync cursor (committed only after a batch
+ * is published), transaction ids (derived from the envelope, so a retried send is one message) and 429 handling
+ * (per room, after `retry_after_ms`). So it speaks the API itself; the tests drive it with matrix-js-sdk.
+ */
+
+/** A Matrix error answer (`{errcode, error}`), or a transport failure (`status` 0). */
+export class MatrixRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly errcode?: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'MatrixRequestError';
+  }
+
+  /** The access token is not (or no longer) valid: retrying cannot help. */
+  get isAuthFailure(): boolean {
+    return this.status === 401 || this.errcode === 'M_UNKNOWN_TOKEN' || this.errcode === 'M_MISSING_TOKEN';
+  }
+
+  /** Worth trying again later: the network, the server, a timeout, a rate limit. */
+  get isTransient(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500 || this.status === 408;
+  }
+}
+
+export interface MatrixHttpOptions {
+  homeserverUrl: string;
+  accessToken: string;
+  /** Per request, beyond a sync's own long-poll timeout (ms). */
+  requestTimeoutMs: number;
+}
+
+/** One authenticated client of a homeserver. */
+export class MatrixHttp {
+  private readonly base: string;
+
+  constructor(private readonly options: MatrixHttpOptions) {
+    this.base = options.homeserverUrl.replace(/\/+$/, '');
+  }
+
+  /** Calls `/_matrix/client/v3/<path>`; answers the parsed JSON body, or throws MatrixRequestError. */
+  async request<T = Record<string, unknown>>(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+    opts: { query?: Record<string, string | number | undefined>; timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    let url = `${this.base}/_matrix/client/v3/${path}`;
+    if (opts.query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(opts.query)) if (v !== undefined) q.set(k, String(v));
+      const s = q.toString();
+      if (s) url += `?${s}`;
+    }
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.options.requestTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.accessToken}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const why = timeout.aborted ? 'timed out' : ((err as Error).cause as Error)?.message || (err as Error).message;
+      throw new MatrixRequestError(`${method} ${path.split('?')[0]}: ${why}`, 0);
+    }
+    const text = await res.text().catch(() => '');
+    let json: Record<string, unknown> | undefined;
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const errcode = typeof json?.errcode === 'string' ? json.errcode : undefined;
+      const error = typeof json?.error === 'string' ? json.error : text.slice(0, 200);
+      const retryAfter =
+        typeof json?.retry_after_ms === 'number'
+          ? json.retry_after_ms
+          : Number(res.headers.get('retry-after')) > 0
+            ? Number(res.headers.get('retry-after')) * 1000
+            : undefined;
+      throw new MatrixRequestError(
+        `${method} ${routeOf(path)}: HTTP ${res.status} ${errcode ?? ''} ${error}`.trim(),
+        res.status,
+        errcode,
+        retryAfter,
+      );
+    }
+    if (json === undefined) throw new MatrixRequestError(`${method} ${routeOf(path)}: the answer is not JSON`, res.status);
+    return json as T;
+  }
+}
+
+/** A path without its ids, for messages (room ids and transaction ids say nothing useful in a log line). */
+function routeOf(path: string): string {
+  return path
+    .split('?')[0]
+    .split('/')
+    .map((seg) => (/[!@$%:]/.test(decodeURIComponent(seg)) || seg.length > 24 ? '…' : seg))
+    .join('/');
+}
+
+/** A path segment: room ids, event ids and transaction ids are escaped whole. */
+export function seg(value: string): string {
+  return encodeURIComponent(value);
+}
