@@ -3,6 +3,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +11,7 @@ import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { createEvent, type BusClient, type Envelope, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
+import { BusClient, createEvent, NatsTransport, type Envelope, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
 import {
   BridgeHealthService,
   BridgeModule,
@@ -20,6 +21,7 @@ import {
   MatrixEventBridge,
 } from '@openagentio/nestjs-bridges';
 import { memoryBuses, quietLogger, testBusModule, until } from '../bridge/helpers.js';
+import { NatsServer } from '../support/nats-server.js';
 import { startSynapse, type SynapseServer, type SynapseUser } from '../support/synapse.js';
 
 sdkLogger.setLevel('warn');
@@ -371,6 +373,91 @@ bridges:
     } finally {
       received.stop();
       await second.supervisor.stop();
+    }
+  });
+
+  it('5d. a send whose answer is lost with its connection is retried with the same transaction id and posts once', async () => {
+    const { bot, roomId } = await newRoom();
+    // A proxy in front of Synapse that forwards the first PUT …/send/… and then drops the client's connection
+    // instead of passing the answer back: the homeserver has the message, the bridge has a network error.
+    let dropped = 0;
+    const proxy = createNetServer((client) => {
+      const upstream = connect(synapse.port, '127.0.0.1');
+      let dropNextAnswer = false;
+      client.on('data', (chunk) => {
+        if (!dropped && /^PUT \/_matrix\/client\/v3\/rooms\/[^ ]+\/send\//.test(chunk.toString('latin1'))) dropNextAnswer = true;
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk) => {
+        if (dropNextAnswer) {
+          dropNextAnswer = false;
+          dropped++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        client.write(chunk);
+      });
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const { bridge, supervisor } = await startBridge({
+      ...matrixDefinition('m5d', bot, roomId),
+      config: { ...matrixDefinition('m5d', bot, roomId).config, homeserver_url: url },
+    });
+    try {
+      await agentBus.publish('matrix.message.send', { room_id: roomId, text: 'despite the drop' });
+      await until(() => bridge.stats.outboundSent === 1, 15_000, 'sent');
+      assert.equal(dropped, 1, 'the first answer was dropped');
+      assert.equal((bridge.describe().sends as { retried: number }).retried, 1);
+      const posted = (await timeline(roomId)).filter((e) => e.content.body === 'despite the drop');
+      assert.equal(posted.length, 1);
+    } finally {
+      await supervisor.stop();
+      proxy.close();
+    }
+  });
+
+  it('5c. cursor_store nats_kv: with the bus on NATS (JetStream), a new instance resumes from the cursor in the KV bucket', async () => {
+    const { bot, roomId } = await newRoom();
+    const nats = await NatsServer.start({ extraConfig: `jetstream { store_dir: ${JSON.stringify(join(tmp, 'js'))} }` });
+    const natsBus = new BusClient(new NatsTransport({ servers: nats.url }), { agentId: 'bridge-nats', logger: quietLogger });
+    await natsBus.connect();
+    const start = async () => {
+      const [bridge] = buildBridges({
+        bridges: [matrixDefinition('m5c', bot, roomId, { cursor_store: 'nats_kv' })],
+      }) as MatrixEventBridge[];
+      const supervisor = new BridgeSupervisor(bridge, natsBus, quietLogger);
+      await supervisor.start();
+      assert.equal(supervisor.status, 'healthy', JSON.stringify(supervisor.health()));
+      await until(() => bridge.describe().cursor_age_ms !== null, 10_000, 'first sync');
+      return supervisor;
+    };
+    const received: string[] = [];
+    const sub = natsBus.subscribe('matrix.message.received', (p: { text: string }) => void received.push(p.text));
+    await sub.ready;
+    try {
+      const first = await start();
+      await first.stop();
+      for (const body of ['k1', 'k2']) await say(alice, roomId, { msgtype: 'm.text', body });
+      const second = await start();
+      await until(() => received.length >= 2, 10_000, 'published after the restart');
+      assert.deepEqual(received, ['k1', 'k2']);
+      await second.stop();
+      // The cursor is in the bucket, where another replica would read it.
+      const { Kvm } = await import('@nats-io/kv');
+      const kv = await new Kvm((natsBus.transport as NatsTransport).connection!).open('openagentio_matrix');
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      assert.equal(keys.length, 1);
+      assert.ok((await kv.get(keys[0]))?.string(), 'a stored next_batch');
+    } finally {
+      sub.unsubscribe();
+      await natsBus.close();
+      await nats.stop();
     }
   });
 
