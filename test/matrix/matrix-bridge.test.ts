@@ -281,6 +281,44 @@ bridges:
     }
   });
 
+  it('3b. past max_edits the answer continues in a new message in the thread; the messages together hold the exact text', async () => {
+    const { bot, roomId } = await newRoom();
+    const writer = agentBus.handleStream('writer3b', async (_p: unknown, ctx: HandlerContext & { writer: StreamWriter }) => {
+      for (let i = 0; i < 60; i++) {
+        await ctx.writer.delta(`c${i} `);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    });
+    await writer.ready;
+    const { bridge, supervisor } = await startBridge(
+      matrixDefinition('m3b', bot, roomId, { respond: { target: 'writer3b', trigger: 'all', edit_interval_ms: 100, max_edits: 3 } }),
+    );
+    try {
+      const expected = agentBus.stream('writer3b', {}).text();
+      const askId = await say(alice, roomId, { msgtype: 'm.text', body: 'long answer please' });
+      await until(() => bridge.answerStats.answers === 1 && bridge.describe().answering === 0, 30_000, 'answer finished');
+      const parts = (await timeline(roomId)).filter(
+        (e) => e.sender === bot.userId && e.type === 'm.room.message' && e.content['m.relates_to']?.rel_type !== 'm.replace',
+      );
+      assert.ok(parts.length >= 2, `${parts.length} messages`);
+      assert.deepEqual(parts[0].content['m.relates_to'], { 'm.in_reply_to': { event_id: askId } });
+      for (const p of parts.slice(1)) {
+        assert.equal(p.content['m.relates_to'].rel_type, 'm.thread');
+        assert.equal(p.content['m.relates_to'].event_id, askId);
+      }
+      let whole = '';
+      for (const p of parts) {
+        const shown = await shownText(roomId, p.event_id);
+        assert.ok(shown.edits <= 3, `${shown.edits} edits on one message`);
+        whole += shown.text;
+      }
+      assert.equal(whole, await expected);
+    } finally {
+      writer.unsubscribe();
+      await supervisor.stop();
+    }
+  });
+
   it('4. with the bot rate limited to 1 message/s, the final text still arrives and no send is lost', async () => {
     const { bot, roomId } = await newRoom();
     await synapse.overrideRateLimit(bot.userId, 1, 1);

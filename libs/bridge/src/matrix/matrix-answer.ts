@@ -109,15 +109,19 @@ export class MatrixAnswer {
       if (shown.length < slice.length) this.startContinuation(shown.length);
       return;
     }
-    const full = slice.length > this.cfg.maxMessageChars || cur.edits + 1 >= this.cfg.maxEdits;
-    const shown = full ? slice.slice(0, Math.min(slice.length, this.cfg.maxMessageChars)) : slice;
+    if (cur.edits >= this.cfg.maxEdits) {
+      // No edit left: this message keeps what it shows, and the rest goes into a new one.
+      this.startContinuation(cur.shown.length);
+      return this.write();
+    }
+    const shown = slice.slice(0, this.cfg.maxMessageChars);
     if (shown !== cur.shown) {
       await this.sender.send(this.target.roomId, 'm.room.message', this.editContent(cur.eventId, shown), this.nextTxn());
       this.stats.edits++;
       cur.edits++;
       cur.shown = shown;
     }
-    if (full && shown.length < slice.length) this.startContinuation(shown.length);
+    if (shown.length < slice.length) this.startContinuation(shown.length);
   }
 
   /** The message being edited is full: what follows goes into a new message. */
