@@ -159,6 +159,29 @@ describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
     await check(await post('/v1/agents/writer/stream/x', {}), 404, 'NO_HANDLER').catch(() => undefined); // unknown route: Nest 404
   });
 
+  it('stream: every SSE block carries data (comments aside), as strict parsers need; retry rides on the first frame', async () => {
+    const res = await fetch(url + '/v1/agents/writer/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"n":2}',
+    });
+    assert.equal(res.status, 200);
+    const blocks = (await res.text()).split('\n\n').filter((b) => b.length > 0);
+    const frames = blocks.filter((b) => !b.split('\n').every((line) => line.startsWith(':')));
+    assert.ok(frames.length >= 3, `${frames.length} frames`);
+    for (const block of frames) {
+      const fields = block.split('\n').map((line) => line.slice(0, line.indexOf(':')));
+      assert.ok(fields.includes('data'), `a block without data: ${JSON.stringify(block)}`);
+    }
+    // Upstream's order: event, id, retry (when set), data.
+    assert.deepEqual(
+      frames[0].split('\n').map((line) => line.slice(0, line.indexOf(':'))),
+      ['event', 'id', 'retry', 'data'],
+    );
+    assert.match(frames[0], /^retry: 50$/m);
+    assert.ok(frames.slice(1).every((b) => !/^retry:/m.test(b)));
+  });
+
   it('stream: one SSE event per frame (event, id, data envelope), no-cache headers and X-Stream-Id', async () => {
     const s = await openSse(url + '/v1/agents/writer/stream', {
       method: 'POST',

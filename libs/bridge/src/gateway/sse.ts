@@ -9,6 +9,7 @@ export class SseChannel {
   private heartbeat?: NodeJS.Timeout;
   private opened = false;
   private closedFlag = false;
+  private retrySent = false;
   private readonly closeHandlers: Array<() => void> = [];
 
   constructor(
@@ -40,18 +41,24 @@ export class SseChannel {
       connection: 'keep-alive',
       ...extraHeaders,
     });
-    if (this.retryMs) this.res.write(`retry: ${this.retryMs}\n\n`);
-    else this.res.write(': open\n\n');
+    // A comment, not a block of its own with `retry:`: strict SSE parsers (upstream's TypeScript client) expect
+    // data in every block; the reconnection delay rides on the first frame instead.
+    this.res.write(': open\n\n');
     this.res.socket?.setNoDelay?.(true);
     this.heartbeat = setInterval(() => this.comment('heartbeat'), this.heartbeatMs);
     this.heartbeat.unref();
   }
 
-  /** Writes one envelope as an SSE event. */
+  /** Writes one envelope as an SSE event (`event:`, `id:`, `retry:` on the first one, `data:`, as upstream does). */
   send(env: Envelope, named = true): void {
     if (!this.opened) this.open();
     if (this.closed) return;
-    this.res.write(`${named ? `event: ${env.event_type}\n` : ''}id: ${env.event_id}\ndata: ${JSON.stringify(env)}\n\n`);
+    let retry = '';
+    if (this.retryMs && !this.retrySent) {
+      this.retrySent = true;
+      retry = `retry: ${this.retryMs}\n`;
+    }
+    this.res.write(`${named ? `event: ${env.event_type}\n` : ''}id: ${env.event_id}\n${retry}data: ${JSON.stringify(env)}\n\n`);
   }
 
   /** Writes a raw `data:` event (OpenAI chunks). */
