@@ -56,6 +56,8 @@ export * from './context/call-context.js';
 export * from './module/bus.module.js';
 export * from './module/bus-module-definition.js';
 export * from './module/bus-module-options.interface.js';
+// Async tasks (docs/tasks.md)
+export * from './tasks/index.js';
 export * from './module/bus-session.js';
 export * from './module/create-transport.js';
 export * from './constants.js';

@@ -24,7 +24,7 @@ export interface CallContext {
   readonly envelope: Envelope;
   /** The invoke/stream target or the event subscription pattern being served. */
   readonly target: string;
-  readonly kind: 'invoke' | 'stream' | 'event';
+  readonly kind: 'invoke' | 'stream' | 'event' | 'task';
   /** Aborted at the deadline, on cancellation by the caller, or when the caller is gone. */
   readonly signal: AbortSignal;
   /** Absolute deadline (epoch ms), if the call has one. */

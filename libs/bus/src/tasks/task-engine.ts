@@ -1,0 +1,91 @@
+import type { BusClient } from '../bus/bus-client.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { createEvent } from '../protocol/envelope-factory.js';
+import type { Envelope } from '../protocol/envelope.js';
+import type { TaskStore, VersionedTask } from './task-store.interface.js';
+import { isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
+
+/** A change to a task: the record as it should become, and the frame that tells followers. */
+export interface TaskChange {
+  record: TaskRecord;
+  frame?: { eventType: string; payload: unknown };
+}
+
+const MAX_CAS_ATTEMPTS = 100;
+
+/**
+ * Every change to a task goes through here: read the record, let `decide` say what it becomes (or refuse),
+ * compare-and-set it, then append the frame with the next seq. A lost compare-and-set reads again, so two parties
+ * (a worker completing, a client cancelling) can never both end a task, and the log's terminal frame is the one
+ * the record holds.
+ */
+export class TaskEngine {
+  constructor(
+    readonly store: TaskStore,
+    private readonly bus: BusClient,
+  ) {}
+
+  get agentId(): string {
+    return this.bus.agentId;
+  }
+
+  async load(id: string): Promise<VersionedTask> {
+    const v = await this.store.get(id);
+    if (!v) throw new BusError(ErrorCodes.NO_HANDLER, `no task ${id}`);
+    return v;
+  }
+
+  /**
+   * Applies `decide` to the current record until the compare-and-set holds. `decide` returns the change, or
+   * undefined to leave the task as it is (then the current record is returned and nothing is written).
+   */
+  async change(id: string, decide: (current: TaskRecord) => TaskChange | undefined): Promise<{ record: TaskRecord; changed: boolean }> {
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const { record, revision } = await this.load(id);
+      const change = decide(structuredClone(record));
+      if (!change) return { record, changed: false };
+      const next = change.record;
+      next.updated_at = new Date().toISOString();
+      if (change.frame) next.seq = record.seq + 1;
+      if ((await this.store.update(next, revision)) === false) continue;
+      if (change.frame) await this.store.appendFrame(this.frame(next, change.frame.eventType, change.frame.payload));
+      return { record: next, changed: true };
+    }
+    throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `task ${id} kept changing under ${MAX_CAS_ATTEMPTS} attempts to update it`);
+  }
+
+  /** A frame of the task: its session and trace, correlation_id = task id, its seq; terminal frames are final. */
+  frame(record: TaskRecord, eventType: string, payload: unknown): Envelope {
+    const env = createEvent(eventType, payload, {
+      from: this.bus.agentId,
+      session_id: record.session_id,
+      conversation_id: record.context_id,
+      tenant_id: record.tenant_id,
+      user_id: record.user_id,
+      channel: record.channel,
+      traceparent: record.traceparent,
+    });
+    env.correlation_id = record.id;
+    env.seq = record.seq;
+    if (eventType === TaskEventTypes.COMPLETED) env.is_final = true;
+    return env;
+  }
+
+  /** The change that ends a task in `state`, unless it has ended already. */
+  static ending(
+    state: 'completed' | 'failed' | 'canceled' | 'rejected',
+    extra: { result?: unknown; error?: TaskRecord['error'] } = {},
+  ): (r: TaskRecord) => TaskChange | undefined {
+    return (r) => {
+      if (isTerminalTaskState(r.state)) return undefined;
+      r.state = state;
+      if (extra.result !== undefined) r.result = extra.result;
+      if (extra.error) r.error = extra.error;
+      const payload: Record<string, unknown> = { task_id: r.id, state };
+      if (extra.result !== undefined) payload.result = extra.result;
+      if (extra.error) payload.error = extra.error;
+      return { record: r, frame: { eventType: TaskEventTypes.COMPLETED, payload } };
+    };
+  }
+}

@@ -1,0 +1,53 @@
+import type { Envelope } from '../protocol/envelope.js';
+import type { TaskListQuery, TaskPage, TaskRecord } from './task.types.js';
+
+/** A stored record and the revision a compare-and-set must name. */
+export interface VersionedTask {
+  record: TaskRecord;
+  revision: number;
+}
+
+/** One delivery of a queued task to a worker. */
+export interface TaskDelivery {
+  taskId: string;
+  /** Deliveries of this queue entry so far (1 on the first): a worker that died makes the next one 2. */
+  deliveryCount: number;
+  /** Still working on it: keeps the delivery from being handed to another worker. */
+  working(): void;
+  /** How often `working` must be called while the run lasts (0: never). */
+  readonly keepAliveMs: number;
+  /** Done with it (the task is stored in a state that needs no further run). */
+  ack(): Promise<void>;
+}
+
+export interface TaskConsumer {
+  stop(): Promise<void>;
+}
+
+/**
+ * Where tasks live. Two implementations: memory (one process) and JetStream (a KV bucket of records, a stream of
+ * task frames, a work-queue stream per target). Transitions are compare-and-set on the record, so two parties can
+ * never both end a task.
+ */
+export interface TaskStore {
+  readonly kind: 'memory' | 'jetstream';
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Stores a new record (fails if the id exists). */
+  create(record: TaskRecord): Promise<number>;
+  get(id: string): Promise<VersionedTask | undefined>;
+  /** Compare-and-set: false when the record changed since `revision`. */
+  update(record: TaskRecord, revision: number): Promise<number | false>;
+  list(query: TaskListQuery): Promise<TaskPage>;
+  /** Appends one frame to the task's log. */
+  appendFrame(frame: Envelope): Promise<void>;
+  /** The task's frames with seq > afterSeq, then live ones, until the terminal frame (or the signal). */
+  frames(taskId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<Envelope>;
+  /** Queues a run of the task for the workers of `target`. */
+  enqueue(target: string, taskId: string): Promise<void>;
+  /** Hands queued tasks of `target` to `run`, at most `concurrency` at once. */
+  consume(target: string, concurrency: number, run: (d: TaskDelivery) => Promise<void>): Promise<TaskConsumer>;
+  /** Tells every worker that a task was cancelled. */
+  publishCancel(taskId: string): Promise<void>;
+  onCancel(fn: (taskId: string) => void): () => void;
+}

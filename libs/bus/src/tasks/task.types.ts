@@ -1,0 +1,89 @@
+import type { ErrorPayload } from '../protocol/envelope.js';
+
+/**
+ * A task's state, as in A2A's task lifecycle: `submitted → working → (input-required | auth-required)* →
+ * completed | failed | canceled | rejected`.
+ */
+export type TaskState = 'submitted' | 'working' | 'input-required' | 'auth-required' | 'completed' | 'failed' | 'canceled' | 'rejected';
+
+export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled', 'rejected']);
+
+export function isTerminalTaskState(state: TaskState): boolean {
+  return TERMINAL_TASK_STATES.has(state);
+}
+
+/** Event types of a task's frames (acp/1.0 envelopes whose correlation_id is the task id). */
+export const TaskEventTypes = {
+  /** Opens the log (seq 0): the task as submitted. Upstream reserves the name. */
+  CREATED: 'agent.task.created',
+  /** A state change, with an optional message. */
+  STATUS: 'agent.task.status',
+  /** An artifact, or a chunk of one (`append`, `last_chunk`). */
+  ARTIFACT: 'agent.task.artifact',
+  /** A message added to the history (more input for an input-required task). */
+  MESSAGE: 'agent.task.message',
+  /** Ends the log (`is_final`): the terminal state with the result or the error. Upstream reserves the name. */
+  COMPLETED: 'agent.task.completed',
+} as const;
+
+/** One message of a task's history (A2A `Message`, reduced to what the bus carries). */
+export interface TaskMessage {
+  role: 'user' | 'agent';
+  content: unknown;
+  at: string;
+}
+
+/** An output of a task (A2A `Artifact`): `data` is any JSON; chunks of one artifact share its id. */
+export interface TaskArtifact {
+  artifact_id: string;
+  name?: string;
+  data: unknown;
+  /** This chunk extends the artifact's data (strings are concatenated, lists extended) instead of replacing it. */
+  append?: boolean;
+  /** No more chunks of this artifact follow. */
+  last_chunk?: boolean;
+}
+
+/** The stored task (A2A `Task`). */
+export interface TaskRecord {
+  id: string;
+  target: string;
+  state: TaskState;
+  /** A2A `contextId`: the conversation the task belongs to. */
+  context_id?: string;
+  session_id?: string;
+  tenant_id?: string;
+  user_id?: string;
+  channel?: string;
+  traceparent?: string;
+  input: unknown;
+  result?: unknown;
+  error?: ErrorPayload;
+  /** The latest status message (what `input-required` asks, what `working` is doing). */
+  status_message?: string;
+  history: TaskMessage[];
+  artifacts: TaskArtifact[];
+  /** Runs so far (1 on the first). */
+  attempts: number;
+  /** Set by cancel while the task is running: the worker aborts it; a redelivered run cancels it. */
+  cancel_requested?: boolean;
+  /** The seq of the task's latest frame. */
+  seq: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What `list` filters on; results are newest first, `limit` per page, `cursor` from the previous page. */
+export interface TaskListQuery {
+  context_id?: string;
+  state?: TaskState;
+  target?: string;
+  tenant_id?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface TaskPage {
+  tasks: TaskRecord[];
+  next_cursor?: string;
+}
