@@ -1,9 +1,12 @@
 // The tasks contract, on memory and on a real nats-server with JetStream: one suite, both stores.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { BusError, TaskContext, TaskWorker, type Envelope, type TaskRecord } from '@openagentio/nestjs';
 import { deferred, until } from '../support/bus-fixture.js';
-import { taskEnvs, type TaskEnv } from './task-fixtures.js';
+import { TEST_ACK_WAIT_MS, taskEnvs, type TaskEnv } from './task-fixtures.js';
 
 async function collect(it: AsyncIterable<Envelope>): Promise<Envelope[]> {
   const out: Envelope[] = [];
@@ -176,7 +179,7 @@ for (const factory of taskEnvs) {
       assert.equal(outcomes.length, 100);
     });
 
-    it('2. a worker lost mid-task: another worker finishes it as attempt 2', async () => {
+    it('2. a worker lost mid-task (on JetStream also a worker process killed with SIGKILL): another worker finishes it as attempt 2; the same task after a server restart', async () => {
       const first = deferred<void>();
       const lost = await worker('lost.job', () => {
         first.resolve();
@@ -194,6 +197,31 @@ for (const factory of taskEnvs) {
       assert.deepEqual(done.result, { attempt: 2 });
       assert.equal(done.attempts, 2);
       if (env.nats) {
+        // A real worker process, killed with SIGKILL mid-task: no goodbye, no keep-alive; the run comes back.
+        const child = spawn(process.execPath, [new URL('./fixtures/task-worker-process.js', import.meta.url).pathname, env.nats.url, String(TEST_ACK_WAIT_MS)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        const lines = createInterface({ input: child.stdout! });
+        const seen: string[] = [];
+        const started = new Promise<string>((resolve) =>
+          lines.on('line', (l) => {
+            seen.push(l);
+            if (l.startsWith('STARTED')) resolve(l);
+          }),
+        );
+        await new Promise<void>((resolve) => lines.on('line', (l) => l === 'READY' && resolve()));
+        const slow = await p.tasks.submit('slow.report', {});
+        assert.equal((await started).split(' ')[1], slow.id);
+        const killed = once(child, 'exit');
+        child.kill('SIGKILL');
+        await killed;
+        const survivor = new TaskWorker(other.engine, other.bus, 'slow.report', (_i, ctx) => ({ finishedBy: 'survivor', attempt: ctx.attempt }));
+        await survivor.start();
+        workers.push(survivor);
+        const finished = await p.tasks.wait(slow.id, { timeout: 20_000 });
+        assert.deepEqual(finished.result, { finishedBy: 'survivor', attempt: 2 });
+        assert.equal(finished.status_message, 'half way', 'what the lost run reported is kept');
+
         // The server restarted on the same store directory: the same task and history.
         const before: TaskRecord = done;
         await env.nats.restart();
