@@ -198,9 +198,13 @@ for (const factory of taskEnvs) {
       assert.equal(done.attempts, 2);
       if (env.nats) {
         // A real worker process, killed with SIGKILL mid-task: no goodbye, no keep-alive; the run comes back.
-        const child = spawn(process.execPath, [new URL('./fixtures/task-worker-process.js', import.meta.url).pathname, env.nats.url, String(TEST_ACK_WAIT_MS)], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+        const child = spawn(
+          process.execPath,
+          [new URL('./fixtures/task-worker-process.js', import.meta.url).pathname, env.nats.url, String(TEST_ACK_WAIT_MS)],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
         const lines = createInterface({ input: child.stdout! });
         const seen: string[] = [];
         const started = new Promise<string>((resolve) =>
@@ -215,7 +219,10 @@ for (const factory of taskEnvs) {
         const killed = once(child, 'exit');
         child.kill('SIGKILL');
         await killed;
-        const survivor = new TaskWorker(other.engine, other.bus, 'slow.report', (_i, ctx) => ({ finishedBy: 'survivor', attempt: ctx.attempt }));
+        const survivor = new TaskWorker(other.engine, other.bus, 'slow.report', (_i, ctx) => ({
+          finishedBy: 'survivor',
+          attempt: ctx.attempt,
+        }));
         await survivor.start();
         workers.push(survivor);
         const finished = await p.tasks.wait(slow.id, { timeout: 20_000 });

@@ -34,7 +34,8 @@ function harness() {
   const note = (rec: string, o: Outcome) => outcomes.set(rec, [...(outcomes.get(rec) ?? []), o]);
   const host: ChunkHost<string> = {
     client: { Empty: new Uint8Array(0), headers: natsHeaders } as unknown as NatsClient,
-    openConnection: () => ({ publish: (_subject: string, _data: Uint8Array, opts?: { reply?: string }) => pulls.push(opts!.reply!) }) as never,
+    openConnection: () =>
+      ({ publish: (_subject: string, _data: Uint8Array, opts?: { reply?: string }) => pulls.push(opts!.reply!) }) as never,
     maxPayload: MAX_PAYLOAD,
     maxMessageSize: MAX_MESSAGE,
     chunkTimeout: 3_600_000,
@@ -81,12 +82,16 @@ describe('chunk receiver fuzz', () => {
       if (pulls.length > before) {
         // The receiver asked for the chunks on this subject: answer with a generated (possibly hostile) sequence.
         const chunkSubject = pulls[pulls.length - 1];
-        const sends: Array<{ i: string; data: Uint8Array; error?: string; noHeaders?: boolean }> = parts.map((p, i) => ({ i: String(i), data: p }));
+        const sends: Array<{ i: string; data: Uint8Array; error?: string; noHeaders?: boolean }> = parts.map((p, i) => ({
+          i: String(i),
+          data: p,
+        }));
         const mode = rnd();
         if (mode < 0.15) sends.reverse();
         else if (mode < 0.3) sends.splice(Math.floor(rnd() * sends.length), 1);
         else if (mode < 0.4 && sends.length > 0) sends.push({ ...sends[Math.floor(rnd() * sends.length)] });
-        else if (mode < 0.5) sends.splice(Math.floor(rnd() * (sends.length + 1)), 0, { i: pick(NUMBERS), data: new Uint8Array(Math.floor(rnd() * 70_000)) });
+        else if (mode < 0.5)
+          sends.splice(Math.floor(rnd() * (sends.length + 1)), 0, { i: pick(NUMBERS), data: new Uint8Array(Math.floor(rnd() * 70_000)) });
         else if (mode < 0.55) sends.unshift({ i: '0', data: new Uint8Array(0), error: 'unknown or expired transfer' });
         else if (mode < 0.6) sends.unshift({ i: '0', data: new Uint8Array(0), noHeaders: true });
         else if (!honest) for (let k = 0; k < 3; k++) sends.push({ i: pick(NUMBERS), data: new Uint8Array(Math.floor(rnd() * 5000)) });
