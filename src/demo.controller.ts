@@ -27,8 +27,10 @@ export class DemoController {
     return this.events.recent;
   }
 
+  /** The targets this process serves, less internal plumbing (the gateway's gateway.peer.* for its replicas). */
   @Get('health')
   health() {
-    return { bus: this.bus.isConnected ? 'connected' : 'disconnected', transport: this.bus.transport.kind, targets: this.bus.targets };
+    const targets = this.bus.served.filter((t) => !t.about.internal).map((t) => t.target);
+    return { bus: this.bus.isConnected ? 'connected' : 'disconnected', transport: this.bus.transport.kind, targets };
   }
 }

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import { BusClient, BusSession, Invoke, Payload } from '@openagentio/nestjs';
+import { analysisBranches, type WorkerAnswer } from './analysis-branches.js';
 
 export class AskRequest {
   @IsString()
@@ -10,8 +11,8 @@ export class AskRequest {
 }
 
 /**
- * The router agent: invokes a worker, fans out to two workers in parallel, streams from the writer, and
- * publishes progress events. Every nested call carries the inbound session automatically.
+ * The router agent: fans out to three workers in parallel (`bus.parallel`), streams from the writer, and publishes
+ * progress events. Every nested call carries the inbound session, trace and deadline automatically.
  */
 @Controller()
 export class RouterAgent {
@@ -25,14 +26,11 @@ export class RouterAgent {
     const started = Date.now();
     await this.bus.publish('demo.step', { step: 'received', text: req.text });
 
-    const summary = await this.bus.invoke<{ summary: string; seen_session?: string }>('worker.summarize', { text: req.text });
-    await this.bus.publish('demo.step', { step: 'summarized' });
-
-    const [keywords, sentiment] = await Promise.all([
-      this.bus.invoke<{ keywords: string[]; seen_session?: string }>('worker.keywords', { text: req.text }),
-      this.bus.invoke<{ label: string; seen_session?: string }>('worker.sentiment', { text: req.text }),
-    ]);
-    await this.bus.publish('demo.step', { step: 'analyzed', keywords: keywords.keywords, sentiment: sentiment.label });
+    // All three side by side; a failing worker fails the request at once and cancels the others.
+    const fan = await this.bus.parallel<WorkerAnswer>(analysisBranches(req.text), { mode: 'all', branchTimeout: 2_000 });
+    const [summary, keywords, sentiment] = fan.values;
+    const parallel = fan.branches.map((b) => ({ agent: b.target, status: b.status, duration_ms: b.durationMs }));
+    await this.bus.publish('demo.step', { step: 'analyzed', keywords: keywords.keywords, sentiment: sentiment.label, parallel });
 
     let answer = '';
     let deltas = 0;
@@ -52,6 +50,7 @@ export class RouterAgent {
       keywords: keywords.keywords,
       sentiment: sentiment.label,
       sessions_seen_by_agents: [summary.seen_session, keywords.seen_session, sentiment.seen_session],
+      parallel,
       elapsed_ms: Date.now() - started,
     };
   }

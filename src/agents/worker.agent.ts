@@ -13,7 +13,7 @@ export class AnalyzeRequest {
   aspect?: string;
 }
 
-/** Worker agents: small, pure analyses a router can call one by one or in parallel. */
+/** Worker agents: small, pure analyses a router can call one by one or in parallel. Each says the session and trace it saw. */
 @Controller()
 export class WorkerAgent {
   constructor(private readonly session: BusSession) {}
@@ -27,7 +27,7 @@ export class WorkerAgent {
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .slice(0, 5)
       .map(([w]) => w);
-    return { agent: 'worker.keywords', keywords: top, seen_session: this.session.sessionId };
+    return { agent: 'worker.keywords', keywords: top, seen_session: this.session.sessionId, seen_trace: this.session.trace?.trace_id };
   }
 
   @Invoke('worker.sentiment')
@@ -40,12 +40,17 @@ export class WorkerAgent {
     const positive = (req.text.match(/\b(good|great|fast|love|nice|happy)\b/gi) ?? []).length;
     const negative = (req.text.match(/\b(bad|slow|hate|broken|sad)\b/gi) ?? []).length;
     const label = positive > negative ? 'positive' : negative > positive ? 'negative' : 'neutral';
-    return { agent: 'worker.sentiment', label, seen_session: this.session.sessionId };
+    return { agent: 'worker.sentiment', label, seen_session: this.session.sessionId, seen_trace: this.session.trace?.trace_id };
   }
 
   @Invoke('worker.summarize')
   summarize(@Payload() req: AnalyzeRequest) {
     const first = req.text.split(/(?<=[.!?])\s+/)[0] ?? req.text;
-    return { agent: 'worker.summarize', summary: first.slice(0, 120), seen_session: this.session.sessionId };
+    return {
+      agent: 'worker.summarize',
+      summary: first.slice(0, 120),
+      seen_session: this.session.sessionId,
+      seen_trace: this.session.trace?.trace_id,
+    };
   }
 }

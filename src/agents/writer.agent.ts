@@ -1,7 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { BusClient, BusSession, Payload, Signal, Stream } from '@openagentio/nestjs';
+import { abortableDelay } from './abortable-delay.js';
 
-/** The writer agent streams its answer token by token (an LLM stand-in that needs no model). */
+/** The writer agent streams its answer token by token: canned text, an LLM stand-in that needs no model. */
 @Controller()
 export class WriterAgent {
   constructor(
@@ -17,14 +18,17 @@ export class WriterAgent {
     // Events carry the caller's session automatically: the demo page shows them beside the answer.
     await this.bus.publish('demo.writer.started', { topic });
     let tokens = 0;
-    for (const token of answer.split(/(?<= )/)) {
-      if (signal.aborted) {
-        await this.bus.publish('demo.writer.stopped', { tokens });
-        return;
+    let finished = false;
+    try {
+      for (const token of answer.split(/(?<= )/)) {
+        if (delay > 0) await abortableDelay(delay, signal);
+        tokens++;
+        yield token;
       }
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      tokens++;
-      yield token;
+      finished = true;
+    } finally {
+      // A Stop ends this generator at its `yield` (the bus closes it) or in its wait: either way, say so.
+      if (!finished) await this.bus.publish('demo.writer.stopped', { tokens });
     }
     await this.bus.publish('demo.writer.finished', { tokens });
     return answer;

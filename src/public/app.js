@@ -1,11 +1,16 @@
 // OpenAgentIO demo page: no build step. Talks to the gateway:
-//   POST   /v1/agents/{target}/streams   start an answer        → {stream_id, events_url}
+//   POST   /v1/agents/{target}/streams   start an answer        → {stream_id, target, events_url} (target: where the
+//                                          gateway sent the turn; after a handoff, the session's active agent)
 //   GET    /v1/streams/{id}              EventSource of its frames (resumes with Last-Event-ID)
 //   DELETE /v1/streams/{id}              stop the answer (the agent's handler is aborted)
 //   GET    /v1/events?pattern=…&session_id=…   EventSource of the session's events
-// Page parameters: ?target=writer&events=demo.>&token=<bearer token>
+// Page parameters: ?target=triage&events=demo.>&token=<bearer token>
+// Each turn sends its own W3C traceparent, so every agent of the turn shares one trace id the page can show, and the
+// conversation so far (`messages`), which a handoff passes on by its history policy.
+import { Timeline } from './timeline.js';
+
 const params = new URLSearchParams(location.search);
-const target = params.get('target') || 'writer';
+const target = params.get('target') || 'triage';
 const eventPattern = params.get('events') || 'demo.>';
 const token = params.get('token') || '';
 const sessionId = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now());
@@ -19,16 +24,27 @@ const errorEl = $('error');
 $('session').textContent = sessionId;
 $('target').textContent = target;
 
+const timeline = new Timeline($('turns'));
+/** The conversation so far, as chat messages. */
+const history = [];
+let turn = null;
+
 /** Test and debugging hooks. */
-const demo = (window.demo = { sessionId, frames: [], events: [], opens: 0, streamId: null });
+const demo = (window.demo = { sessionId, frames: [], events: [], opens: 0, streamId: null, timeline });
+
+/** A fresh W3C trace context for one turn: 32 + 16 random hex digits. */
+function newTraceparent() {
+  const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `00-${hex(16)}-${hex(8)}-01`;
+}
 
 function setStatus(state, text) {
   statusEl.dataset.state = state;
   statusEl.textContent = text || state;
 }
 
-function headers() {
-  const h = { 'content-type': 'application/json', 'x-session-id': sessionId, 'x-channel': 'web-demo' };
+function headers(extra = {}) {
+  const h = { 'content-type': 'application/json', 'x-session-id': sessionId, 'x-channel': 'web-demo', ...extra };
   if (token) h.authorization = `Bearer ${token}`;
   return h;
 }
@@ -59,25 +75,30 @@ function closeSource() {
 }
 
 async function ask(text) {
+  if (turn && turn.status === 'running') turn.stopped();
+  turn = null;
   closeSource();
   answer.textContent = '';
   errorEl.hidden = true;
   seen = new Set();
   sendBtn.disabled = true;
   setStatus('starting', 'starting…');
+  const traceparent = newTraceparent();
+  history.push({ role: 'user', content: text });
   let res;
   try {
     res = await fetch(`/v1/agents/${encodeURIComponent(target)}/streams`, {
       method: 'POST',
-      headers: headers(),
-      body: JSON.stringify({ topic: text, text }),
+      headers: headers({ traceparent }),
+      body: JSON.stringify({ topic: text, text, messages: history }),
     });
   } catch (err) {
     return fail(`network error: ${err.message}`);
   }
   if (!res.ok) return fail(await errorText(res));
-  const { stream_id, events_url } = await res.json();
+  const { stream_id, events_url, target: served } = await res.json();
   demo.streamId = stream_id;
+  turn = timeline.startTurn({ requested: target, served: served || target, session: sessionId, traceId: traceparent.split('-')[1], text });
   stopBtn.disabled = false;
   setStatus('streaming', 'streaming…');
   // EventSource reconnects by itself after a dropped connection and sends Last-Event-ID, so the gateway
@@ -89,6 +110,7 @@ async function ask(text) {
     seen.add(e.lastEventId);
     const env = JSON.parse(e.data);
     demo.frames.push(env);
+    turn?.frame(env);
     switch (env.event_type) {
       case 'agent.response.delta': {
         const p = env.payload || {};
@@ -98,6 +120,7 @@ async function ask(text) {
       case 'agent.response.final': {
         const r = env.payload && env.payload.result;
         if (!answer.textContent && r !== undefined) answer.textContent = typeof r === 'string' ? r : r.text || JSON.stringify(r);
+        history.push({ role: 'assistant', content: answer.textContent });
         setStatus('done', 'done');
         closeSource();
         break;
@@ -123,6 +146,7 @@ async function ask(text) {
 }
 
 function fail(message) {
+  turn?.failed();
   errorEl.textContent = message;
   errorEl.hidden = false;
   setStatus('error', 'error');
@@ -135,6 +159,7 @@ async function stop() {
   stopBtn.disabled = true;
   const res = await fetch(`/v1/streams/${encodeURIComponent(id)}`, { method: 'DELETE', headers: headers() });
   if (res.ok || res.status === 404) {
+    turn?.stopped();
     setStatus('stopped', 'stopped');
     closeSource();
   } else {

@@ -60,11 +60,35 @@ describe('demo as separate processes over NATS (README "Across processes")', () 
     assert.match(body.answer as string, /in session across\.$/);
     const health = (await (await fetch(`http://127.0.0.1:${routerPort}/demo/health`)).json()) as { transport: string; targets: string[] };
     assert.equal(health.transport, 'nats');
-    // Besides the agents and MCP tools, the gateway serves its detached streams to other replicas (gateway.peer.*).
+    // Besides the agents and MCP tools, the gateway serves its detached streams to other replicas on internal
+    // gateway.peer.* targets, which the listing leaves out.
     assert.deepEqual(
-      health.targets.filter((t) => !t.startsWith('mcp.') && !t.startsWith('gateway.peer.')),
+      health.targets.filter((t) => !t.startsWith('mcp.')),
       ['router.ask'],
       'this process serves only the router; the rest is remote',
+    );
+  });
+
+  it('GET /v1/agents on the router lists the agents of every process, found by discovery (docs/discovery.md)', async () => {
+    const res = await fetch(`http://127.0.0.1:${routerPort}/v1/agents`);
+    assert.equal(res.status, 200);
+    const { agents } = (await res.json()) as { agents: Array<{ agent_id: string; instances: string[]; targets: Array<{ name: string }> }> };
+    const byAgent = new Map(agents.map((a) => [a.agent_id, a]));
+    assert.deepEqual(
+      byAgent
+        .get('workers')
+        ?.targets.map((t) => t.name)
+        .sort(),
+      ['worker.keywords', 'worker.sentiment', 'worker.summarize'],
+    );
+    assert.deepEqual(
+      byAgent.get('writer')?.targets.map((t) => t.name),
+      ['writer'],
+    );
+    assert.equal(byAgent.get('workers')?.instances.length, 1, 'one process, one instance');
+    assert.ok(
+      byAgent.get('router')?.targets.some((t) => t.name === 'router.ask'),
+      'and the router itself',
     );
   });
 });

@@ -70,7 +70,8 @@ describe('demo page in headless Chromium (src/public)', () => {
       ],
     });
     page = await browser.newPage();
-    await page.goto(url + '/index.html');
+    // The page talks to `triage` by default (the demo's front desk); here, to this test's `writer`.
+    await page.goto(url + '/index.html?target=writer');
     await page.waitForFunction(() => document.getElementById('events-state')?.textContent === 'live');
   });
   after(async () => {

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
  * | `slow` | 40 tokens "t0 ", "t1 ", … one every `slowMs` (default 100) |
  * | `tools` | a tool call assembled from deltas, finish `tool_calls` |
  * | `reasoning` | two `reasoning_content` deltas, then "42" |
+ * | `handoff` | "Let me transfer you. ", then a call of the first offered `transfer_to_*` tool with `{"reason":"billing question"}`, finish `tool_calls` |
  */
 export interface PeerRequest {
   path: string;
@@ -173,6 +174,21 @@ export class OpenAiPeer {
         send(chunk({ tool_calls: [{ index: 0, function: { arguments: '"text":"hi"}' } }] }));
         send(chunk({}, 'tool_calls'));
         break;
+      case 'handoff': {
+        // As a model offered handoff tools does: a little text, then a call of one of them, arguments in pieces.
+        const tool = (Array.isArray(body.tools) ? body.tools : [])
+          .map((t: { function?: { name?: string } }) => t?.function?.name)
+          .find((n: unknown) => typeof n === 'string' && n.startsWith('transfer_to_'));
+        send(chunk({ content: 'Let me ' }));
+        send(chunk({ content: tool ? 'transfer you. ' : 'answer myself.' }));
+        if (tool) {
+          send(chunk({ tool_calls: [{ index: 0, id: 'call_h1', type: 'function', function: { name: tool, arguments: '' } }] }));
+          send(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"reason":' } }] }));
+          send(chunk({ tool_calls: [{ index: 0, function: { arguments: '"billing question"}' } }] }));
+        }
+        send(chunk({}, tool ? 'tool_calls' : 'stop'));
+        break;
+      }
       case 'reasoning':
         send(chunk({ reasoning_content: 'Thinking about ' }));
         send(chunk({ reasoning_content: 'the answer.' }));

@@ -50,6 +50,21 @@ export { BusClientProxy } from './client/bus-client-proxy.js';
 export * from './interfaces/bus-client-proxy-options.interface.js';
 export { patternToTarget } from './utils/pattern-target.js';
 export type { ServedPattern } from './server/nest-pattern-handlers.js';
+// Discovery: the NATS Services API (ADR-32) and DiscoveryClient (docs/discovery.md)
+export * from './interfaces/discovery-options.interface.js';
+export * from './discovery/discovery-client.js';
+export * from './discovery/discovery-watch.js';
+export * from './discovery/discovered-endpoint.js';
+export * from './discovery/micro-types.js';
+export { EndpointMetaKeys, ServiceMetaKeys } from './discovery/endpoint-metadata.js';
+export { AnnouncementTypes, announcementSubject, type DiscoveryAnnouncement } from './discovery/announcement.js';
+export { serviceNameOf } from './discovery/service-name.js';
+export type { LocalService } from './discovery/local-service.js';
+export type { ServedEndpoint, TargetAbout } from './discovery/served-endpoint.js';
+export type { EndpointCounters } from './discovery/endpoint-counters.js';
+export { schemaFromDto, describedDtoSchema } from './discovery/dto-schema.js';
+// Orchestration: parallel fan-out and handoff (docs/orchestration.md)
+export * from './orchestration/index.js';
 // Context
 export * from './context/call-context.js';
 // NestJS integration

@@ -93,7 +93,7 @@ export function openAiErrorBody(
   return { error: { message: p.message, type, param, code: code ?? p.code.toLowerCase() } };
 }
 
-const GATEWAY_PATH = /\/v1\/(agents|events|streams|chat\/completions|models)(\/|\?|$)/;
+const GATEWAY_PATH = /\/v1\/(agents|events|streams|tasks|a2a|chat\/completions|models)(\/|\?|$)/;
 
 /** Whether errors on `url` are answered as ErrorPayloads: a gateway route, or under one of `extraPrefixes`. */
 export function isGatewayPath(url: string | undefined, extraPrefixes: readonly string[] = []): boolean {

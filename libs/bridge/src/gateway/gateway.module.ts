@@ -1,21 +1,36 @@
 import { Module } from '@nestjs/common';
+import { AgentDirectoryService } from './agent-directory.service.js';
+import { AgentCardController, AgentsController } from './agents.controller.js';
 import { GatewayAuthGuard } from './gateway-auth.js';
 import { GatewayExceptionFilter } from './gateway-errors.js';
 import { GatewayController, OpenAiCompatController } from './gateway.controller.js';
 import { GatewayConfigurableModule } from './gateway.options.js';
 import { GatewayService } from './gateway.service.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
+import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
+import { TaskGatewayService } from './task-gateway.service.js';
+import { A2aController, TasksController } from './tasks.controller.js';
 
 /**
- * Browser / web-app gateway: PROTOCOL §5 endpoints, resumable SSE streams and event feeds, and an
- * OpenAI-compatible API over bus stream targets. Exposes nothing unless configured:
+ * Browser / web-app gateway: PROTOCOL §5 endpoints, resumable SSE streams and event feeds, an OpenAI-compatible
+ * API over bus stream targets, and an A2A agent card and `GET /v1/agents` listing what it exposes (found by
+ * discovery); async tasks (with TasksModule in the application) and A2A JSON-RPC over them. Exposes nothing unless
+ * configured:
  *
  * @example
  * GatewayModule.forRoot({ streamTargets: ['writer'], subscribeEvents: ['demo.>'], auth: { bearerTokens: { t1: { tenant_id: 'acme', user_id: 'ann' } } } })
  */
 @Module({
-  controllers: [GatewayController, OpenAiCompatController],
-  providers: [GatewayService, OpenAiCompatService, GatewayAuthGuard, GatewayExceptionFilter],
-  exports: [GatewayService, OpenAiCompatService],
+  controllers: [GatewayController, OpenAiCompatController, AgentsController, AgentCardController, TasksController, A2aController],
+  providers: [
+    GatewayService,
+    OpenAiCompatService,
+    AgentDirectoryService,
+    TaskGatewayService,
+    A2aJsonRpcService,
+    GatewayAuthGuard,
+    GatewayExceptionFilter,
+  ],
+  exports: [GatewayService, OpenAiCompatService, AgentDirectoryService, TaskGatewayService, A2aJsonRpcService],
 })
 export class GatewayModule extends GatewayConfigurableModule {}

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigurableModuleBuilder, type CanActivate, type Type } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import type { GatewayAgentCardOptions } from './agent-card.js';
+import type { GatewayA2aOptions } from './a2a-mapping.js';
+import type { SessionInfo } from '@openagentio/nestjs';
 
 /** Who a request is: set by the authenticator; its tenant and user cannot be overridden by request headers. */
 export interface GatewayIdentity {
@@ -39,17 +42,41 @@ export interface GatewayOpenAiOptions {
   toPayload?: (body: Record<string, any>, target: string) => unknown;
 }
 
+/**
+ * Chooses the bus target a gateway request goes to (return undefined to keep it). `kind` says which endpoint:
+ * `invoke`, `stream` (the three stream endpoints) or `chat` (the OpenAI-compatible API, `target` being the model's).
+ */
+export type GatewayTargetResolver = (
+  target: string,
+  call: { kind: 'invoke' | 'stream' | 'chat'; session: Readonly<SessionInfo> },
+) => string | undefined | Promise<string | undefined>;
+
 export interface GatewayModuleOptions {
   /** Targets callable with POST /v1/agents/{t}/invoke: names or patterns (`*`, `>`). Nothing by default. */
   invokeTargets?: string[];
   /** Targets streamable with POST /v1/agents/{t}/stream(s). Nothing by default. */
   streamTargets?: string[];
+  /**
+   * Targets POST /v1/agents/{t}/tasks submits async tasks to (names or patterns; needs TasksModule in the
+   * application, docs/tasks.md, "Gateway and A2A"). Nothing by default.
+   */
+  taskTargets?: string[];
   /** Event types (or patterns) a client may publish with POST /v1/events/{type}. Nothing by default. */
   publishEvents?: string[];
   /** Patterns a client may subscribe to with GET /v1/events?pattern=… (a pattern must lie inside one of these). */
   subscribeEvents?: string[];
   /** Bus stream targets served as an OpenAI-compatible API (POST /v1/chat/completions, GET /v1/models). */
   openai?: GatewayOpenAiOptions;
+  /**
+   * What the A2A agent card (`/.well-known/agent-card.json`) says about the gateway: name, description, version,
+   * public URL, provider. Its skills are the exposed targets that discovery finds (docs/discovery.md).
+   */
+  agentCard?: GatewayAgentCardOptions;
+  /**
+   * A2A JSON-RPC over the tasks at POST /v1/a2a, named in the agent card: `{ target }` (docs/tasks.md, "Gateway and
+   * A2A"). Off by default.
+   */
+  a2a?: GatewayA2aOptions;
   /**
    * Authentication: a map of bearer token → identity, or an authenticator function. Without it (and without
    * `guards`) requests are anonymous and tenant/user come from the X-Tenant-Id / X-User-Id headers.
@@ -102,6 +129,15 @@ export interface GatewayModuleOptions {
    * and every other exception where GatewayExceptionFilter is registered as a global filter. Default: none.
    */
   errorPayloadPaths?: string[];
+  /**
+   * Send a session's turns where a handoff left it (docs/orchestration.md): after `triage` handed session `s1` to
+   * `billing`, a request of `s1` addressed to `triage` goes to `billing`. The gateway follows the handoff events on
+   * the bus (SessionRoutes, kept in this process). Only to targets this gateway exposes for that endpoint.
+   * Default false.
+   */
+  followHandoffs?: boolean;
+  /** Your own choice of target per request, after `followHandoffs` (same rule: only exposed targets). */
+  resolveTarget?: GatewayTargetResolver;
 }
 
 export interface GatewayModuleExtras {
@@ -131,9 +167,12 @@ export const {
 export const GATEWAY_EXTRAS = Symbol('GATEWAY_EXTRAS');
 
 export interface ResolvedGatewayOptions extends Required<
-  Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout'>
+  Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a'>
 > {
+  resolveTarget?: GatewayTargetResolver;
   openai?: GatewayOpenAiOptions;
+  agentCard?: GatewayAgentCardOptions;
+  a2a?: GatewayA2aOptions;
   auth?: GatewayModuleOptions['auth'];
   cors?: GatewayCorsOptions;
   invokeTimeout?: number;
@@ -144,6 +183,7 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
   return {
     invokeTargets: o.invokeTargets ?? [],
     streamTargets: o.streamTargets ?? [],
+    taskTargets: o.taskTargets ?? [],
     publishEvents: o.publishEvents ?? [],
     subscribeEvents: o.subscribeEvents ?? [],
     guards: o.guards ?? [],
@@ -161,10 +201,14 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     replicaId: checkReplicaId(o.replicaId ?? randomBytes(4).toString('hex')),
     errorPayloadPaths: checkPathPrefixes(o.errorPayloadPaths ?? []),
     openai: o.openai,
+    agentCard: o.agentCard,
+    a2a: o.a2a,
     auth: o.auth,
     cors: o.cors,
     invokeTimeout: o.invokeTimeout,
     streamTimeout: o.streamTimeout,
+    followHandoffs: o.followHandoffs ?? false,
+    resolveTarget: o.resolveTarget,
   };
 }
 

@@ -14,6 +14,7 @@ import {
   ErrorCodes,
   EventTypes,
   isTerminalEventType,
+  SessionRoutes,
   subjectMatches,
 } from '@openagentio/nestjs';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
@@ -47,6 +48,8 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   readonly peers: PeerStreams;
   private hub?: EventHub;
   private readonly channels = new Set<SseChannel>();
+  /** Where handoffs left each session (`followHandoffs`). */
+  private routes?: SessionRoutes;
 
   constructor(
     @Inject(GATEWAY_MODULE_OPTIONS) options: GatewayModuleOptions,
@@ -83,7 +86,9 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
 
   // At bootstrap, not module init: a BusClient provided without BusModule may connect in another module's init;
   // requests arrive only after bootstrap (listen).
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // Followed from bootstrap on, so a handoff made before the first request is known to it.
+    if (this.options.followHandoffs && this.bus.isConnected) await this.handoffRoutes().start();
     if (!this.options.peerStreams) return;
     if (this.bus.isConnected) this.peers.start();
     else this.bus.logger.warn('gateway: the bus is not connected at bootstrap, so detached streams are not shared with other replicas');
@@ -136,6 +141,28 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
     }
   }
 
+  /**
+   * The bus target a request addressed to `target` goes to: where a handoff left the session (`followHandoffs`), then
+   * the `resolveTarget` hook's choice; a choice outside `exposed` (what this endpoint may call) is ignored.
+   */
+  async targetFor(req: GatewayRequest, target: string, kind: 'invoke' | 'stream' | 'chat', exposed: readonly string[]): Promise<string> {
+    if (!this.options.followHandoffs && !this.options.resolveTarget) return target;
+    const session = this.callOptions(req);
+    let chosen = target;
+    if (this.options.followHandoffs) chosen = await this.handoffRoutes().resolve(chosen, session);
+    if (this.options.resolveTarget) chosen = (await this.options.resolveTarget(chosen, { kind, session })) ?? chosen;
+    if (chosen === target) return target;
+    return exposed.some((p) => p === chosen || subjectMatches(p, chosen)) ? chosen : target;
+  }
+
+  private handoffRoutes(): SessionRoutes {
+    if (!this.routes) {
+      this.routes = SessionRoutes.of(this.bus);
+      void this.routes.start().catch((err: Error) => this.bus.logger.warn(`gateway: cannot follow handoffs: ${err.message}`));
+    }
+    return this.routes;
+  }
+
   /** Reads the JSON body (undefined when empty) within the size limit: 413 above it, 400 for bad JSON. */
   async readBody(req: GatewayRequest): Promise<unknown> {
     try {
@@ -180,6 +207,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   async invoke(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
     this.assertExposed(this.options.invokeTargets, target, 'invoke target');
     const payload = await this.readBody(req);
+    target = await this.targetFor(req, target, 'invoke', this.options.invokeTargets);
     const ac = new AbortController();
     onClientGone(res, () =>
       ac.abort(
@@ -241,6 +269,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   async stream(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
     this.assertExposed(this.options.streamTargets, target, 'stream target');
     const payload = await this.readBody(req);
+    target = await this.targetFor(req, target, 'stream', this.options.streamTargets);
     const s = this.newStream(req, target, payload, 0);
     const ch = this.openSse(res);
     let opened = false;
@@ -281,10 +310,13 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
    */
   async streamFromGet(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
     this.assertExposed(this.options.streamTargets, target, 'stream target');
+    const requested = target;
+    target = await this.targetFor(req, target, 'stream', this.options.streamTargets);
     const last = lastEventId(req);
     if (last) {
       const existing = this.streams.findByEventId(last);
-      if (existing && existing.target === target && existing.ownerKey === this.ownerKey(req))
+      // Its target is the one it started with: the requested one, or where a handoff sent the session then.
+      if (existing && (existing.target === target || existing.target === requested) && existing.ownerKey === this.ownerKey(req))
         return this.attachStream(req, res, existing.id);
       // The EventSource may have reconnected through another replica than the one running its stream.
       const elsewhere = this.options.peerStreams && !existing ? await this.peers.find(last, target, this.ownerKey(req)) : undefined;
@@ -321,6 +353,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   async startDetached(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
     this.assertExposed(this.options.streamTargets, target, 'stream target');
     const payload = await this.readBody(req);
+    target = await this.targetFor(req, target, 'stream', this.options.streamTargets);
     const s = this.newStream(req, target, payload, this.options.detachGraceMs);
     s.start();
     await s.firstFrame(1000);

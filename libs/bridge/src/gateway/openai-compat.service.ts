@@ -94,14 +94,19 @@ export class OpenAiCompatService {
     if (typeof body.model !== 'string' || !body.model)
       throw new OpenAiRequestError('you must provide a model parameter', 400, 'model', 'missing_model');
     if (!Array.isArray(body.messages)) throw new OpenAiRequestError("'messages' is a required property", 400, 'messages', 'invalid_value');
-    const target = this.models().get(body.model);
-    if (!target)
+    const modelTarget = this.models().get(body.model);
+    if (!modelTarget)
       throw new OpenAiRequestError(
         `The model '${body.model}' does not exist or you do not have access to it.`,
         404,
         'model',
         'model_not_found',
       );
+    // A session handed to another agent continues there (followHandoffs), if that agent is served as a model or stream.
+    const target = await this.gateway.targetFor(req, modelTarget, 'chat', [
+      ...this.models().values(),
+      ...this.gateway.options.streamTargets,
+    ]);
     const custom = this.gateway.options.openai?.toPayload;
     let payload: unknown;
     if (custom) payload = custom(body, target);

@@ -79,13 +79,19 @@ export class PeerStreams {
   /** Serves this replica's streams to the others. Call once the bus is connected. */
   start(): void {
     if (this.subs.length > 0) return;
+    // Replica-to-replica plumbing: discovery marks it internal, so user-facing lists leave it out.
+    const internal = { internal: true };
     this.subs.push(
-      this.bus.handleStream(target(this.replicaId, 'attach'), (p: PeerRequest, ctx) => this.serveAttach(p, ctx)),
-      this.bus.handleInvoke(target(this.replicaId, 'cancel'), (p: PeerRequest) => this.serveCancel(p)),
-      this.bus.handleInvoke(target(this.replicaId, 'found'), (p: { query_id: string; id: string }) => {
-        this.finding.get(p?.query_id)?.(p.id);
-        return true;
-      }),
+      this.bus.handleStream(target(this.replicaId, 'attach'), (p: PeerRequest, ctx) => this.serveAttach(p, ctx), internal),
+      this.bus.handleInvoke(target(this.replicaId, 'cancel'), (p: PeerRequest) => this.serveCancel(p), internal),
+      this.bus.handleInvoke(
+        target(this.replicaId, 'found'),
+        (p: { query_id: string; id: string }) => {
+          this.finding.get(p?.query_id)?.(p.id);
+          return true;
+        },
+        internal,
+      ),
       this.bus.subscribe<FindQuery>(FIND_EVENT, (q) => this.answerFind(q)),
     );
   }

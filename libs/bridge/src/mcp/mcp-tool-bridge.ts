@@ -355,7 +355,12 @@ export class McpToolBridge implements Bridge {
       }
       let sub: BusSubscription;
       try {
-        sub = bus.handleStream(target, (payload: unknown, hctx) => this.serve(target, payload, hctx));
+        // What the tool says about itself is what discovery shows about the target (nats micro info, agent cards).
+        sub = bus.handleStream(target, (payload: unknown, hctx) => this.serve(target, payload, hctx), {
+          description: tool.description,
+          tags: ['mcp', this.name],
+          inputSchema: tool.inputSchema as Record<string, unknown> | undefined,
+        });
       } catch (err) {
         // A closed bus is fatal for the whole bridge; a name clash only skips this tool.
         if (err instanceof BusError && err.code === ErrorCodes.TRANSPORT_FAILURE) throw err;

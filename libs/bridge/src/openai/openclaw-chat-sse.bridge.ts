@@ -3,11 +3,20 @@ import {
   assertName,
   BusError,
   type BusSubscription,
+  type ChatMessage,
   type ErrorCode,
   ErrorCodes,
+  handoffToolResult,
   type HandlerContext,
   type StreamWriter,
 } from '@openagentio/nestjs';
+import {
+  ChatHandoffs,
+  takeHandoffCalls,
+  type ChatHandoffHistory,
+  type ChatHandoffTarget,
+  type PendingHandoffCall,
+} from './chat-handoffs.js';
 import type { Bridge, BridgeContext, BridgeDefinition } from '../interfaces/bridge.interface.js';
 import { BridgeConfigError, ConfigReader } from '../config/bridge-config.js';
 
@@ -29,6 +38,14 @@ export interface OpenClawChatSseConfig {
   max_retries?: number;
   /** First retry delay (ms), doubled per retry, with jitter; `Retry-After` is honoured up to 30 s. Default 250. */
   retry_initial_ms?: number;
+  /**
+   * Agents the model may hand the conversation to (bus targets, or `{target, tool, description}`). Each is offered to
+   * the model as a tool `transfer_to_<target>`, as the OpenAI Agents SDK offers handoffs; a model that calls one ends
+   * this stream in a handoff to that target (docs/orchestration.md). Only these targets: a model cannot pick others.
+   */
+  handoffs?: Array<string | ChatHandoffTarget>;
+  /** What of the conversation the agent handed to gets: `remove_tools` (default), `all`, `nested` or `none`. */
+  handoff_history?: ChatHandoffHistory;
 }
 
 /** What the final frame's `result` holds. */
@@ -66,8 +83,10 @@ const PASSTHROUGH = [
  */
 export class OpenClawChatSseBridge implements Bridge {
   readonly type = OPENCLAW_CHAT_SSE;
-  readonly config: Required<Omit<OpenClawChatSseConfig, 'token' | 'model' | 'session_header'>> &
+  readonly config: Required<Omit<OpenClawChatSseConfig, 'token' | 'model' | 'session_header' | 'handoffs' | 'handoff_history'>> &
     Pick<OpenClawChatSseConfig, 'token' | 'model' | 'session_header'>;
+  /** The handoffs offered to the model (`config.handoffs`). */
+  readonly handoffs: ChatHandoffs;
   private sub?: BusSubscription;
   private inflight = 0;
   private served = 0;
@@ -100,6 +119,8 @@ export class OpenClawChatSseBridge implements Bridge {
       max_retries: r.number('max_retries', 2),
       retry_initial_ms: r.number('retry_initial_ms', 250),
     };
+    const raw = config as Record<string, unknown>;
+    this.handoffs = new ChatHandoffs(name, raw.handoffs, raw.handoff_history);
   }
 
   static fromDefinition(def: BridgeDefinition): OpenClawChatSseBridge {
@@ -124,7 +145,15 @@ export class OpenClawChatSseBridge implements Bridge {
   }
 
   describe(): Record<string, unknown> {
-    return { target: this.name, base_url: this.config.base_url, model: this.config.model, inflight: this.inflight, served: this.served };
+    const d: Record<string, unknown> = {
+      target: this.name,
+      base_url: this.config.base_url,
+      model: this.config.model,
+      inflight: this.inflight,
+      served: this.served,
+    };
+    if (this.handoffs.size > 0) d.handoffs = [...this.handoffs.byTool.values()].map((h) => h.target);
+    return d;
   }
 
   /** Builds the upstream request body from a bus payload (`{messages}`, a string, or `{text|input|prompt|message}`). */
@@ -149,10 +178,12 @@ export class OpenClawChatSseBridge implements Bridge {
       throw new BusError(ErrorCodes.INVALID_REQUEST, `"${this.name}" expects {messages:[…]}, a string, or {text|input|prompt|message}`);
     }
     if (!model) throw new BusError(ErrorCodes.INVALID_REQUEST, `"${this.name}": no model (set config.model or send one)`);
+    // The handoffs are offered beside the request's own tools.
+    if (this.handoffs.size > 0) extra.tools = [...(Array.isArray(extra.tools) ? extra.tools : []), ...this.handoffs.tools()];
     return { ...extra, model, messages, stream: true, stream_options: { include_usage: true } };
   }
 
-  private async serve(payload: unknown, hctx: HandlerContext & { writer: StreamWriter }): Promise<ChatStreamResult> {
+  private async serve(payload: unknown, hctx: HandlerContext & { writer: StreamWriter }): Promise<unknown> {
     this.inflight++;
     this.served++;
     try {
@@ -162,7 +193,8 @@ export class OpenClawChatSseBridge implements Bridge {
     }
   }
 
-  private async run(payload: unknown, hctx: HandlerContext & { writer: StreamWriter }): Promise<ChatStreamResult> {
+  /** The upstream's answer; after a handoff tool call, the result of the agent the conversation was handed to. */
+  private async run(payload: unknown, hctx: HandlerContext & { writer: StreamWriter }): Promise<unknown> {
     const body = this.requestBody(payload);
     const timeout = AbortSignal.timeout(this.config.timeout_ms);
     const signal = AbortSignal.any([hctx.signal, timeout]);
@@ -219,10 +251,11 @@ export class OpenClawChatSseBridge implements Bridge {
     if (!ctype.includes('text/event-stream')) {
       // Some servers answer a streaming request with one JSON completion; accept that shape too.
       const text = await res.text().catch(fail);
-      return this.fromCompletion(text as string, hctx.writer);
+      return this.fromCompletion(text as string, payload, body, hctx.writer);
     }
 
     const result: ChatStreamResult = { text: '', finish_reason: null };
+    const handoffCalls = new Map<number, PendingHandoffCall>();
     let done = false;
     let sawChunk = false;
     const pending: EventSourceMessage[] = [];
@@ -273,7 +306,10 @@ export class OpenClawChatSseBridge implements Bridge {
           const d = choice.delta ?? {};
           const reasoning = d.reasoning_content ?? d.reasoning;
           if (typeof reasoning === 'string' && reasoning) await hctx.writer.data({ reasoning });
-          if (Array.isArray(d.tool_calls) && d.tool_calls.length > 0) await hctx.writer.data({ tool_calls: d.tool_calls });
+          if (Array.isArray(d.tool_calls) && d.tool_calls.length > 0) {
+            const others = this.handoffs.size > 0 ? takeHandoffCalls(this.handoffs, d.tool_calls, handoffCalls) : d.tool_calls;
+            if (others.length > 0) await hctx.writer.data({ tool_calls: others });
+          }
           if (typeof d.refusal === 'string' && d.refusal) await hctx.writer.data({ refusal: d.refusal });
           if (typeof d.content === 'string' && d.content) {
             result.text += d.content;
@@ -293,10 +329,53 @@ export class OpenClawChatSseBridge implements Bridge {
         cause: { reason: 'truncated', partial_text: result.text, finish_reason: result.finish_reason },
       });
     }
+    if (handoffCalls.size > 0) return this.handOff(handoffCalls, result.text, payload, body, hctx.writer);
     return result;
   }
 
-  private async fromCompletion(text: string, writer: StreamWriter): Promise<ChatStreamResult> {
+  /**
+   * The model called a handoff tool: the conversation goes to its target, in this same stream (the caller sees a
+   * handoff marker, then that agent's frames and final). The target gets the conversation, with the model's text and
+   * its handoff call and the transfer result as the SDK records them (filtered by `handoff_history`), the call's
+   * arguments as state and its `reason`. The first handoff call wins if the model made several.
+   */
+  private handOff(
+    calls: Map<number, PendingHandoffCall>,
+    text: string,
+    payload: unknown,
+    body: Record<string, unknown>,
+    writer: StreamWriter,
+  ): Promise<unknown> {
+    const call = calls.get(Math.min(...calls.keys()))!;
+    let args: Record<string, unknown> = {};
+    try {
+      const parsed = JSON.parse(call.arguments || '{}');
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) args = parsed;
+    } catch {
+      // a model's malformed arguments do not stop the handoff; they are just not passed on
+    }
+    const id = call.id ?? 'call_handoff';
+    const messages: ChatMessage[] = [
+      ...((body.messages as ChatMessage[]) ?? []),
+      {
+        role: 'assistant',
+        content: text || null,
+        tool_calls: [{ id, type: 'function', function: { name: call.tool, arguments: call.arguments || '{}' } }],
+      },
+      { role: 'tool', tool_call_id: id, content: handoffToolResult(call.target) },
+    ];
+    const handoff = this.ctx!.bus.handoff(call.target, {
+      reason: typeof args.reason === 'string' ? args.reason : undefined,
+      state: args,
+      input: payload,
+      messages,
+      history: this.handoffs.history,
+      from: this.name,
+    });
+    return handoff.pipeTo(writer);
+  }
+
+  private async fromCompletion(text: string, payload: unknown, body: Record<string, unknown>, writer: StreamWriter): Promise<unknown> {
     let json: any;
     try {
       json = JSON.parse(text);
@@ -308,6 +387,16 @@ export class OpenClawChatSseBridge implements Bridge {
     const content = choice?.message?.content ?? '';
     await writer.started({ model: json.model, id: json.id, created: json.created });
     if (content) await writer.delta(content);
+    const calls = new Map<number, PendingHandoffCall>();
+    const toolCalls = choice?.message?.tool_calls;
+    if (this.handoffs.size > 0 && Array.isArray(toolCalls)) {
+      takeHandoffCalls(
+        this.handoffs,
+        toolCalls.map((t: Record<string, unknown>, index: number) => ({ index, ...t })),
+        calls,
+      );
+      if (calls.size > 0) return this.handOff(calls, content, payload, body, writer);
+    }
     return { text: content, finish_reason: choice?.finish_reason ?? null, usage: json.usage, model: json.model, id: json.id };
   }
 }

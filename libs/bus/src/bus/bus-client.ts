@@ -3,6 +3,9 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { Caller } from '../caller/caller.js';
 import { publishEvent } from '../caller/publisher.js';
 import type { StreamCall } from '../caller/stream-call.js';
+import { BusDiscovery } from '../discovery/bus-discovery.js';
+import type { LocalService } from '../discovery/local-service.js';
+import type { ServedEndpoint } from '../discovery/served-endpoint.js';
 import type { BusClientOptions, ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
 import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
 import type { CallOptions, HandlerOptions, PublishOptions, StreamOptions, SubscribeOptions } from '../interfaces/call-options.interface.js';
@@ -11,6 +14,12 @@ import { BusMetrics } from '../observability/bus-metrics.js';
 import type { Envelope } from '../protocol/envelope.js';
 import type { SubjectScheme } from '../protocol/subjects.js';
 import type { CircuitBreaker, CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import { HandoffStream } from '../orchestration/handoff-stream.js';
+import type { HandoffOptions } from '../orchestration/handoff-options.js';
+import type { ParallelBranch } from '../orchestration/parallel-branch.js';
+import type { ParallelOptions, ParallelResult } from '../orchestration/parallel-options.js';
+import { ParallelRun } from '../orchestration/parallel-run.js';
+import { ParallelStream } from '../orchestration/parallel-stream.js';
 import { publishDeadLetter, type DeadLetterInfo } from '../responder/dead-letter.js';
 import { EventDispatcher } from '../responder/event-dispatcher.js';
 import { Responder } from '../responder/responder.js';
@@ -38,6 +47,8 @@ export class BusClient {
   private readonly caller: Caller;
   private readonly responder: Responder;
   private readonly events: EventDispatcher;
+  /** Set when discovery is on: this bus as an ADR-32 service. */
+  private readonly discovery?: BusDiscovery;
   private unwatchStatus?: () => void;
 
   constructor(
@@ -52,6 +63,15 @@ export class BusClient {
     this.events = new EventDispatcher(rt);
     this.router.onControl = (requestId, msg) => this.responder.onControl(requestId, msg);
     this.router.onLost = (err) => this.caller.failInFlight(err);
+    if (rt.options.discovery) {
+      const discovery = (this.discovery = new BusDiscovery(rt.options.discovery, () => this.responder.served(), {
+        transport,
+        logger: rt.logger,
+        subjectPrefix: rt.subjects.prefix,
+        tenant: rt.options.tenant,
+      }));
+      this.responder.onTargetsChanged = () => discovery.targetsChanged();
+    }
     if (rt.options.telemetry) {
       rt.metrics = new BusMetrics(rt.agentId, rt.stats, () => ({
         calls: this.caller.pendingCalls,
@@ -101,6 +121,7 @@ export class BusClient {
     rt.connected = true;
     this.responder.start();
     this.caller.start();
+    await this.discovery?.start();
   }
 
   get isConnected(): boolean {
@@ -112,6 +133,8 @@ export class BusClient {
     const { rt } = this;
     if (rt.closing) return;
     rt.closing = true;
+    // First, while the transport can still tell watchers that this instance is gone.
+    this.discovery?.stop();
     this.responder.stop();
     this.caller.stop();
     this.events.stop();
@@ -151,6 +174,38 @@ export class BusClient {
     return this.caller.stream(target, payload, options);
   }
 
+  /**
+   * Runs invokes and streams side by side and decides by `mode` (`all`, `all-settled`, `first-success`, `quorum`);
+   * branches still running once it is decided are cancelled. Inside a handler every branch inherits the session,
+   * the trace, the cancellation and the time left. Rejects with a ParallelError when the mode cannot be met.
+   * See docs/orchestration.md.
+   *
+   * @example
+   * const { values } = await bus.parallel([{ invoke: 'worker.keywords', payload }, { invoke: 'worker.sentiment', payload }]);
+   */
+  parallel<T = unknown>(branches: readonly ParallelBranch[], options: ParallelOptions = {}): Promise<ParallelResult<T>> {
+    try {
+      return new ParallelRun<T>(this, branches, options).start();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `parallel`, read as it happens: each branch's start, its deltas (tagged with the branch) and its end. */
+  parallelStream<T = unknown>(branches: readonly ParallelBranch[], options: ParallelOptions = {}): ParallelStream<T> {
+    return new ParallelStream<T>(this, branches, options);
+  }
+
+  /**
+   * Hands the conversation of the call being served to `target`: `return yield* bus.handoff('billing', { reason })`
+   * in a stream handler gives its caller one stream (this agent's frames, a handoff marker, then `target`'s frames
+   * and final). `target` gets the same session and trace, the time left, the reason, the state and the history by
+   * the chosen policy; a loop guard stops cycles. See docs/orchestration.md.
+   */
+  handoff<R = unknown>(target: string, options: HandoffOptions = {}): HandoffStream<R> {
+    return new HandoffStream<R>(this, target, options);
+  }
+
   /** Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. */
   async publish(eventType: string, payload?: unknown, options: PublishOptions = {}): Promise<Envelope> {
     return publishEvent(this.rt, eventType, payload, options);
@@ -186,6 +241,19 @@ export class BusClient {
   /** Targets this client serves. */
   get targets(): string[] {
     return this.responder.targets();
+  }
+
+  /**
+   * The targets this client serves with their subject, queue group and what their options say (description, tags,
+   * input schema, `internal`): `served.filter((t) => !t.about.internal)` is what to show users.
+   */
+  get served(): ServedEndpoint[] {
+    return [...this.responder.served()];
+  }
+
+  /** This bus as an ADR-32 service (its name, instance id, PING/INFO/STATS), when discovery is on. */
+  get service(): LocalService | undefined {
+    return this.discovery?.service;
   }
 
   /**

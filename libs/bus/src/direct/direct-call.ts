@@ -61,6 +61,8 @@ export class DirectCall extends LazyAbort implements CallContext, DeferredExpiri
   readonly callerDeadline: number;
   /** The delivery turn the call was queued in (see deliveryTurn). */
   private readonly enqueuedTurn: number;
+  /** @internal performance.now() when a handler with discovery counters took the call and times it (its STATS). */
+  servedAt = 0;
 
   constructor(
     /** @internal */

@@ -5,7 +5,13 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { scheduledItems } from '../timers/deadline-wheel.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
-import { concurrencyLimitError, countHandlerFailure, deadlinePassedError, handlerFailure } from '../errors/handler-failures.js';
+import {
+  concurrencyLimitError,
+  countHandlerFailure,
+  countsAsFailure,
+  deadlinePassedError,
+  handlerFailure,
+} from '../errors/handler-failures.js';
 import type { Registration } from '../responder/registration.js';
 import type { InvokeHandler } from '../interfaces/handler.interface.js';
 
@@ -47,7 +53,7 @@ export class DirectInvokeServer implements DirectServer {
     if (reason.code === ErrorCodes.AGENT_TIMEOUT) countHandlerFailure(this.bus.stats, this.bus.logger, reg.target, reason, reason, true);
     else if (reason.details?.reason === 'cancelled') this.bus.stats.cancelledByCaller++;
     call.abort(reason);
-    this.release(call, reason);
+    this.release(call, reason, countsAsFailure(reason, true));
   }
 
   private serve(reg: Registration, call: DirectCall): void {
@@ -58,13 +64,17 @@ export class DirectInvokeServer implements DirectServer {
       return;
     }
     if (reg.active >= reg.concurrency) {
-      call.failFromServer(concurrencyLimitError(reg.target, reg.concurrency), from);
+      const error = concurrencyLimitError(reg.target, reg.concurrency);
+      reg.counters?.record(0, error);
+      call.failFromServer(error, from);
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
       return;
     }
     const now = call.arrivalTime();
     if (call.deadline <= now) {
-      call.failFromServer(deadlinePassedError(), from);
+      const error = deadlinePassedError();
+      reg.counters?.record(0, error);
+      call.failFromServer(error, from);
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
       return;
     }
@@ -74,6 +84,7 @@ export class DirectInvokeServer implements DirectServer {
     this.served++;
     call.server = this;
     call.registration = reg;
+    if (reg.counters?.sampleNext) call.servedAt = performance.now();
     let result: unknown;
     try {
       result = callContextStorage.run(call, reg.handler as InvokeHandler, call.payload, call);
@@ -102,16 +113,18 @@ export class DirectInvokeServer implements DirectServer {
     if (!reg) return;
     const { error, errorId } = handlerFailure(err, call.aborted, call.aborted ? call.reason : undefined, this.bus.options.exposeErrors);
     countHandlerFailure(this.bus.stats, this.bus.logger, reg.target, error, err, call.aborted, errorId);
-    this.release(call, error);
+    this.release(call, error, countsAsFailure(error, call.aborted));
     call.failFromServer(error, this.bus.agentId);
   }
 
-  private release(call: DirectCall, error?: BusError): boolean {
+  /** Frees the handler's slot; `failed`: the error counts against the handler (not a caller's cancellation). */
+  private release(call: DirectCall, error?: BusError, failed = false): boolean {
     const reg = call.registration as Registration | undefined;
     if (!reg) return false;
     call.registration = undefined;
     this.served--;
     reg.active--;
+    if (reg.counters) reg.counters.record(call.servedAt > 0 ? performance.now() - call.servedAt : undefined, failed ? error : undefined);
     const metrics = this.bus.metrics;
     if (metrics?.active) metrics.recordHandled('invoke', reg.target, error ? error.code : 'ok', Date.now() - call.startedAt);
     return true;

@@ -17,12 +17,17 @@ export function countHandlerFailure(
   aborted: boolean,
   errorId?: string,
 ): void {
-  if (aborted && error.code !== ErrorCodes.AGENT_TIMEOUT) return;
+  if (!countsAsFailure(error, aborted)) return;
   stats.handlerErrors++;
   if (errorId !== undefined || (error.code === ErrorCodes.AGENT_UNAVAILABLE && !(raw instanceof BusError))) {
     const message = (raw as Error)?.message ?? String(raw);
     logger.error(`handler for "${target}" failed${errorId ? ` (error id ${errorId})` : ''}: ${message}`, (raw as Error)?.stack);
   }
+}
+
+/** Whether a handler that ended with `error` failed: one cancelled by its caller has not, one that timed out has. */
+export function countsAsFailure(error: BusError, aborted: boolean): boolean {
+  return !aborted || error.code === ErrorCodes.AGENT_TIMEOUT;
 }
 
 /**

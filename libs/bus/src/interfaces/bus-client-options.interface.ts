@@ -1,6 +1,7 @@
 import type { ReorderLimits } from '../caller/reorder-buffer.js';
 import type { BusPolicies } from '../resilience/call-policy.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
+import type { DiscoveryOptions, ResolvedDiscoveryOptions } from './discovery-options.interface.js';
 
 /** How a BusClient is set up; `BusModule` options extend these. */
 export interface BusClientOptions {
@@ -31,12 +32,22 @@ export interface BusClientOptions {
   exposeErrors?: boolean;
   /** OpenTelemetry spans and metrics (no-ops without an SDK). Default true. */
   telemetry?: boolean;
+  /**
+   * Answer the NATS Services API (`nats micro ls|info|stats`) as a service named after the agent id, with one
+   * endpoint per target and per-target statistics, and be listed by `DiscoveryClient`. Default: on over NATS, off
+   * on the memory transport (see docs/discovery.md for why); `true`, `false` or DiscoveryOptions.
+   */
+  discovery?: boolean | DiscoveryOptions;
   logger?: BusLogger;
 }
 
 /** BusClientOptions with every default applied (`bus.options`). */
-export type ResolvedBusOptions = Required<Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies'>> & {
+export type ResolvedBusOptions = Required<
+  Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery'>
+> & {
   policies?: BusPolicies;
   tenant?: string;
   reorder: ReorderLimits;
+  /** Absent when discovery is off. */
+  discovery?: ResolvedDiscoveryOptions;
 };

@@ -51,4 +51,18 @@ export interface HandlerOptions {
    * A handler that fails before that sends its error frame alone, which a caller may retry.
    */
   deferStarted?: boolean;
+  /** What the target does: shown by discovery (`nats micro info`, DiscoveryClient, the gateway's agent card). */
+  description?: string;
+  /** Labels shown by discovery (and as the skill's tags on the gateway's agent card). */
+  tags?: string[];
+  /**
+   * The JSON Schema of the payload, shown by discovery; or a function that makes it, called once, when discovery is
+   * first asked. `@Invoke`/`@Stream` methods get it from their `@Payload()` class-validator DTO when not given.
+   */
+  inputSchema?: Record<string, unknown> | (() => Record<string, unknown> | undefined);
+  /**
+   * Plumbing of another component, not something to offer users (the gateway's `gateway.peer.*` targets):
+   * discovery marks it (`acp.internal`), and user-facing lists (agent card, `/v1/agents`) leave it out.
+   */
+  internal?: boolean;
 }

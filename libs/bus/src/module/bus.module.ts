@@ -1,6 +1,7 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BusClient } from '../bus/bus-client.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import { BusServer } from '../server/bus-server.js';
 import { BUS_MODULE_OPTIONS, BusConfigurableModule } from './bus-module-definition.js';
@@ -9,8 +10,8 @@ import { BusSession } from './bus-session.js';
 import { createTransport } from './create-transport.js';
 
 /**
- * The bus as a Nest dynamic module: a connected, injectable `BusClient`, the injectable `BusSession`, and the
- * `BusServer` transport strategy that serves `@Invoke`/`@Stream`/`@Subscribe` handlers.
+ * The bus as a Nest dynamic module: a connected, injectable `BusClient`, the injectable `BusSession`, the
+ * `BusServer` transport strategy that serves `@Invoke`/`@Stream`/`@Subscribe` handlers, and a `DiscoveryClient`.
  *
  * @example
  * @Module({ imports: [BusModule.forRoot({ agentId: 'router' })] })
@@ -39,8 +40,9 @@ import { createTransport } from './create-transport.js';
     },
     BusSession,
     BusServer,
+    { provide: DiscoveryClient, inject: [BusClient], useFactory: (bus: BusClient) => new DiscoveryClient(bus) },
   ],
-  exports: [BusClient, BusSession, BusServer],
+  exports: [BusClient, BusSession, BusServer, DiscoveryClient],
 })
 export class BusModule extends BusConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(BusClient) private readonly bus: BusClient) {

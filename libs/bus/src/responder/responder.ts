@@ -4,10 +4,13 @@ import { EnvelopeCallContext } from '../context/envelope-call-context.js';
 import { DirectInvokeServer } from '../direct/direct-invoke-server.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
+import { EndpointCounters } from '../discovery/endpoint-counters.js';
+import { aboutOf } from '../discovery/served-endpoint.js';
 import {
   callerGoneError,
   cancelledByCallerError,
   concurrencyLimitError,
+  countsAsFailure,
   deadlineExceededError,
   deadlinePassedError,
 } from '../errors/handler-failures.js';
@@ -15,7 +18,7 @@ import type { BusSubscription } from '../interfaces/bus-subscription.interface.j
 import type { HandlerOptions } from '../interfaces/call-options.interface.js';
 import type { InvokeHandler, StreamHandler } from '../interfaces/handler.interface.js';
 import { endSpan, handlerParent, spanAttributes, startHandlerSpan, tracingActive, withSpan } from '../observability/bus-tracing.js';
-import { EventTypes } from '../protocol/envelope.js';
+import { EventTypes, type Envelope } from '../protocol/envelope.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import { assertName, describeSubject, isPublishableSubject } from '../protocol/subjects.js';
 import { resolveRetry, RetryExecutor } from '../resilience/retry-executor.js';
@@ -44,6 +47,10 @@ export class Responder {
   /** Serves invoke handlers to callers in this process without messages (memory transport). */
   private readonly direct: DirectInvokeServer;
   private livenessTimer?: NodeJS.Timeout;
+  /** Per-target counters for discovery's STATS; off, a request costs nothing more. */
+  private readonly counting: boolean;
+  /** Told when a target is registered or removed (discovery announces it). */
+  onTargetsChanged?: () => void;
 
   private readonly replies: ReplySender;
   private readonly streams: StreamRunner;
@@ -53,6 +60,7 @@ export class Responder {
     private readonly control: ControlChannel,
   ) {
     this.direct = new DirectInvokeServer(bus);
+    this.counting = bus.options.discovery !== undefined;
     this.replies = new ReplySender(bus);
     this.streams = new StreamRunner(bus, this.replies, (call) => this.controlSubject(call));
   }
@@ -69,6 +77,7 @@ export class Responder {
       for (const s of reg.subs) s.unsubscribe();
     }
     this.registrations.clear();
+    this.onTargetsChanged?.();
     const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
     for (const call of this.inflight.values()) call.abort.abort(reason);
     this.direct.stop(reason);
@@ -83,6 +92,11 @@ export class Responder {
     return [...this.registrations.keys()];
   }
 
+  /** The registrations, in registration order (what discovery lists). */
+  served(): Iterable<Registration> {
+    return this.registrations.values();
+  }
+
   register(target: string, kind: 'invoke' | 'stream', handler: InvokeHandler | StreamHandler, options: HandlerOptions): BusSubscription {
     assertName(target, `${kind} target`);
     if (typeof handler !== 'function') throw new BusError(ErrorCodes.INVALID_REQUEST, `handler for "${target}" must be a function`);
@@ -91,9 +105,14 @@ export class Responder {
     }
     const queue = options.queue ?? target;
     assertName(queue, 'queue group');
+    const subject = this.bus.subjects.invoke(target);
     const reg: Registration = {
       target,
       kind,
+      subject,
+      queue,
+      about: aboutOf(options),
+      counters: this.counting ? new EndpointCounters() : undefined,
       handler,
       concurrency: options.concurrency && options.concurrency > 0 ? options.concurrency : Infinity,
       timeout: options.timeout && options.timeout > 0 ? options.timeout : undefined,
@@ -107,9 +126,10 @@ export class Responder {
     // Invoke handlers can also be handed a call straight from a caller in this process (memory transport);
     // handler-side retries stay on the message path.
     const direct = kind === 'invoke' && !reg.retry ? this.direct.endpointFor(reg) : undefined;
-    reg.subs.push(transport.subscribe(this.bus.subjects.invoke(target), (m) => this.onRequest(reg, m), { queue, direct }));
+    reg.subs.push(transport.subscribe(subject, (m) => this.onRequest(reg, m), { queue, direct }));
     reg.subs.push(transport.subscribe(this.bus.subjects.cancel(target), (m) => this.onBroadcastCancel(m)));
     this.registrations.set(target, reg);
+    this.onTargetsChanged?.();
     return {
       ready: transport.flush(),
       unsubscribe: () => {
@@ -117,6 +137,7 @@ export class Responder {
         reg.live = false;
         for (const s of reg.subs) s.unsubscribe();
         this.registrations.delete(target);
+        this.onTargetsChanged?.();
       },
     };
   }
@@ -126,32 +147,25 @@ export class Responder {
   private onRequest(reg: Registration, msg: TransportMessage): void {
     const env = msg.envelope;
     if (!env) {
-      this.replies.invalid(msg, msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable request'));
+      this.invalidRequest(reg, msg, msg.error ?? new BusError(ErrorCodes.CODEC_FAILURE, 'undecodable request'));
       return;
     }
     const replyTo = env.reply_to || msg.reply;
     if (!isPublishableSubject(replyTo)) {
       // Never publish to it: an oversize reply subject would make the server drop this connection.
-      this.replies.invalid(
-        msg,
-        new BusError(
-          ErrorCodes.INVALID_REQUEST,
-          `request ${env.event_id} for "${reg.target}" has an unusable reply_to (${describeSubject(replyTo)})`,
-        ),
-        env,
-      );
+      const why = `request ${env.event_id} for "${reg.target}" has an unusable reply_to (${describeSubject(replyTo)})`;
+      this.invalidRequest(reg, msg, new BusError(ErrorCodes.INVALID_REQUEST, why), env);
       return;
     }
     if (env.event_type !== EventTypes.REQUEST) {
-      this.replies.invalid(
-        msg,
-        new BusError(ErrorCodes.INVALID_REQUEST, `unexpected event_type "${env.event_type}" on invoke subject ${msg.subject}`),
-        env,
-      );
+      const why = `unexpected event_type "${env.event_type}" on invoke subject ${msg.subject}`;
+      this.invalidRequest(reg, msg, new BusError(ErrorCodes.INVALID_REQUEST, why), env);
       return;
     }
     if (reg.active >= reg.concurrency) {
-      this.replies.error(env, replyTo, concurrencyLimitError(reg.target, reg.concurrency), 0);
+      const error = concurrencyLimitError(reg.target, reg.concurrency);
+      reg.counters?.record(0, error);
+      this.replies.error(env, replyTo, error, 0);
       this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
       return;
     }
@@ -162,7 +176,9 @@ export class Responder {
     if (ext.has(Extensions.DEADLINE) && typeof rawDeadline === 'number' && Number.isFinite(rawDeadline)) {
       deadline = rawDeadline;
       if (deadline <= now) {
-        this.replies.error(env, replyTo, deadlinePassedError(), 0);
+        const error = deadlinePassedError();
+        reg.counters?.record(0, error);
+        this.replies.error(env, replyTo, error, 0);
         this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
         return;
       }
@@ -188,6 +204,9 @@ export class Responder {
       expiry = { expire: () => abort.abort(deadlineExceededError(reg.target)) };
       slot = scheduleDeadline(deadline, expiry);
     }
+    // Handler time for discovery's STATS, in sub-millisecond steps (a Date.now() difference is 0 for most calls).
+    const counters = reg.counters;
+    const t0 = counters ? performance.now() : 0;
     const telemetry = this.bus.options.telemetry && tracingActive();
     let span: Span | undefined;
     let run: Promise<void> | undefined;
@@ -210,10 +229,18 @@ export class Responder {
       this.inflight.delete(env.event_id);
       call.creditWaiter?.();
       if (span) endSpan(span, call.error);
+      const e = call.error;
+      if (counters) counters.record(performance.now() - t0, e && countsAsFailure(e, call.abort.aborted) ? e : undefined);
       this.bus.metrics?.recordHandled(reg.kind, reg.target, call.error ? call.error.code : 'ok', Date.now() - now);
     };
     if (run) run.then(done);
     else done();
+  }
+
+  /** A request that cannot be served as sent: counted against its target, answered INVALID_REQUEST where possible. */
+  private invalidRequest(reg: Registration, msg: TransportMessage, error: BusError, env?: Envelope): void {
+    reg.counters?.record(0, error);
+    this.replies.invalid(msg, error, env);
   }
 
   /**

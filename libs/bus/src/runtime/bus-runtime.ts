@@ -1,6 +1,7 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { DEFAULT_REORDER_LIMITS } from '../caller/reorder-buffer.js';
+import { resolveDiscovery } from '../discovery/resolve-discovery.js';
 import type { BusClientOptions, ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
 import type { BusMetrics } from '../observability/bus-metrics.js';
 import { assertName, DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/subjects.js';
@@ -40,7 +41,7 @@ export class BusRuntime {
     this.agentId = options.agentId;
     this.subjects = new SubjectScheme(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX, options.tenant || undefined);
     this.logger = options.logger ?? consoleBusLogger;
-    this.options = resolveOptions(options);
+    this.options = resolveOptions(options, transport.kind);
     this.inbox = transport.newInbox();
     this.invalidLog = new WarnLimiter(this.logger);
   }
@@ -70,7 +71,9 @@ export class BusRuntime {
   }
 }
 
-function resolveOptions(options: BusClientOptions): ResolvedBusOptions {
+function resolveOptions(options: BusClientOptions, transportKind: string): ResolvedBusOptions {
+  // Discovery defaults to on where there is someone to discover us: over NATS (docs/discovery.md says why not in memory).
+  const discovery = options.discovery ?? transportKind === 'nats';
   return {
     agentId: options.agentId,
     tenant: options.tenant || undefined,
@@ -83,6 +86,11 @@ function resolveOptions(options: BusClientOptions): ResolvedBusOptions {
     policies: options.policies,
     telemetry: options.telemetry ?? true,
     exposeErrors: options.exposeErrors ?? false,
+    discovery: resolveDiscovery(discovery, {
+      agentId: options.agentId,
+      tenant: options.tenant || undefined,
+      subjectPrefix: options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX,
+    }),
   };
 }
 

@@ -15,6 +15,7 @@ import type { HandlerContext } from '../interfaces/handler.interface.js';
 import type { TransportStatus } from '../transport/transport.interface.js';
 import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from '../constants.js';
 import { BusParamsFactory } from './bus-params-factory.js';
+import { payloadSchemaOf } from './payload-schema.js';
 import { serveNestPatterns, type ServedPattern } from './nest-pattern-handlers.js';
 import { plainHandler, type ExceptionsHandler } from './plain-handler.js';
 import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
@@ -172,13 +173,16 @@ export class BusServer extends Server implements CustomTransportStrategy {
         'rpc',
       ) as NestHandler);
     let registration: BusSubscription;
+    // Discovery shows the payload's DTO as the target's input schema, unless the decorator gives one.
+    const options =
+      meta.options.inputSchema === undefined ? { ...meta.options, inputSchema: payloadSchemaOf(instance, methodName) } : meta.options;
     switch (meta.kind) {
       case 'invoke':
-        registration = this.bus.handleInvoke(meta.name, (payload, ctx) => this.runInvoke(handler, payload, ctx), meta.options);
+        registration = this.bus.handleInvoke(meta.name, (payload, ctx) => this.runInvoke(handler, payload, ctx), options);
         break;
       case 'stream': {
         const filters = this.exceptionsHandlerFor(instance, callback);
-        registration = this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, filters, payload, ctx), meta.options);
+        registration = this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, filters, payload, ctx), options);
         break;
       }
       case 'subscribe':

@@ -35,7 +35,8 @@ export interface MemoryTransportOptions {
  */
 export class MemoryTransport implements Transport {
   readonly kind = 'memory';
-  private readonly broker: MemoryBroker;
+  /** The broker this transport connects to (discovery keeps the registry of its services beside it). */
+  readonly broker: MemoryBroker;
   private readonly validate: boolean;
   private readonly subs = new Set<BrokerSubscription>();
   private readonly statusListeners = new Set<(s: TransportStatus, d?: string) => void>();

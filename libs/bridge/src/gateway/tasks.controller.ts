@@ -1,0 +1,91 @@
+import { Controller, Delete, Get, Options, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
+import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
+import { GatewayExceptionFilter, sendError } from './gateway-errors.js';
+import { GatewayService } from './gateway.service.js';
+import { TaskGatewayService } from './task-gateway.service.js';
+
+/**
+ * The task routes (docs/tasks.md, "Gateway and A2A"). Always mounted: without a TaskClient in the application (TasksModule)
+ * they answer 404 NO_HANDLER saying so.
+ */
+@Controller('v1')
+@UseGuards(GatewayAuthGuard)
+@UseFilters(GatewayExceptionFilter)
+export class TasksController {
+  constructor(
+    private readonly gateway: GatewayService,
+    private readonly tasks: TaskGatewayService,
+  ) {}
+
+  private async run(req: GatewayRequest, res: ServerResponse, fn: () => unknown): Promise<void> {
+    if (this.gateway.applyCors(req, res)) return;
+    try {
+      await fn();
+    } catch (err) {
+      sendError(res, err);
+    }
+  }
+
+  @Post('agents/:target/tasks')
+  submit(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
+    return this.run(req, res, () => this.tasks.submit(req, res, target));
+  }
+
+  @Get('tasks')
+  list(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
+    return this.run(req, res, () => this.tasks.list(req, res));
+  }
+
+  @Get('tasks/:id')
+  get(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
+    return this.run(req, res, () => this.tasks.get(req, res, id));
+  }
+
+  @Delete('tasks/:id')
+  cancel(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
+    return this.run(req, res, () => this.tasks.cancel(req, res, id));
+  }
+
+  @Post('tasks/:id/messages')
+  send(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
+    return this.run(req, res, () => this.tasks.send(req, res, id));
+  }
+
+  @Get('tasks/:id/events')
+  events(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
+    return this.run(req, res, () => this.tasks.events(req, res, id));
+  }
+
+  @Options(['tasks', 'tasks/:id', 'tasks/:id/:op'])
+  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
+    this.gateway.applyCors(req, res);
+  }
+}
+
+/** A2A JSON-RPC over the tasks (`POST /v1/a2a`), enabled by the gateway's `a2a` option. */
+@Controller('v1')
+@UseGuards(GatewayAuthGuard)
+@UseFilters(GatewayExceptionFilter)
+export class A2aController {
+  constructor(
+    private readonly gateway: GatewayService,
+    private readonly a2a: A2aJsonRpcService,
+  ) {}
+
+  @Post('a2a')
+  async rpc(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
+    if (this.gateway.applyCors(req, res)) return;
+    try {
+      await this.a2a.handle(req, res);
+    } catch (err) {
+      sendError(res, err);
+    }
+  }
+
+  @Options('a2a')
+  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
+    this.gateway.applyCors(req, res);
+  }
+}

@@ -1,0 +1,146 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { MemoryTransport } from '../transport/memory/memory-transport.js';
+import type { Transport } from '../transport/transport.interface.js';
+import type { DiscoveryBackend } from './discovery-backend.js';
+import { DiscoveryWatch, type DiscoveryEvent, type DiscoveryWatchOptions } from './discovery-watch.js';
+import { endpointsOf, type DiscoveredEndpoint } from './discovered-endpoint.js';
+import { ServiceMetaKeys } from './endpoint-metadata.js';
+import { MemoryDiscoveryBackend } from './memory-discovery-backend.js';
+import { MemoryDiscoveryRegistry } from './memory-discovery-registry.js';
+import { ServiceResponseTypes, type ServiceInfo, type ServicePing, type ServiceStats, type ServiceVerb } from './micro-types.js';
+import { NatsDiscoveryBackend } from './nats-discovery-backend.js';
+import { rawNatsOf } from './raw-nats.js';
+import { serviceNameOf } from './service-name.js';
+
+export interface DiscoveryClientOptions {
+  /** How long to wait for the first answer (ms). Default 2 000. */
+  timeout?: number;
+  /** After an answer, how long to wait for another before the list is complete (ms; NATS only). Default 250. */
+  gap?: number;
+}
+
+/** What DiscoveryClient needs of a bus: its transport and subject prefix (a BusClient is one). */
+export interface DiscoveryClientBus {
+  readonly transport: Transport;
+  readonly subjects: { readonly prefix: string };
+}
+
+/** One agent (an ADR-32 service) and its instances (one per process). */
+export interface DiscoveredAgent {
+  /** The ADR-32 service name. */
+  name: string;
+  agentId: string;
+  instances: ServiceInfo[];
+}
+
+/** A target with every instance that serves it (`instances`: instance ids). */
+export type DiscoveredTarget = Omit<DiscoveredEndpoint, 'instanceId'> & { instances: string[] };
+
+/**
+ * Which agents and targets exist, where, and how they are doing, on either transport: over NATS the Services API
+ * (ADR-32; the same answers `nats micro` gets, from every ADR-32 service on the server, ours and others), in memory
+ * the broker's registry. Names may be given as service names or agent ids (`billing.invoices` is asked as
+ * `billing_invoices`). In Nest, BusModule provides one.
+ *
+ * @example
+ * const discovery = new DiscoveryClient(bus);
+ * const agents = await discovery.list();                 // [{ name: 'worker', agentId: 'worker', instances: [...] }]
+ * const [stats] = await discovery.stats('worker', id);   // io.nats.micro.v1.stats_response of one instance
+ * const watch = discovery.watch((e) => console.log(e.type, e.endpoint.target));
+ */
+export class DiscoveryClient {
+  private readonly timeout: number;
+  private readonly gap: number;
+  private backendOf?: DiscoveryBackend;
+
+  constructor(
+    private readonly bus: DiscoveryClientBus,
+    options: DiscoveryClientOptions = {},
+  ) {
+    this.timeout = options.timeout ?? 2_000;
+    this.gap = options.gap ?? 250;
+  }
+
+  /** `$SRV.PING[.<name>[.<id>]]`: who is there. */
+  async ping(name?: string, id?: string): Promise<ServicePing[]> {
+    return this.ask<ServicePing>('PING', ServiceResponseTypes.PING, name, id);
+  }
+
+  /** `$SRV.INFO[.<name>[.<id>]]`: each instance with its endpoints (subject, queue group, metadata). */
+  async info(name?: string, id?: string): Promise<ServiceInfo[]> {
+    return this.ask<ServiceInfo>('INFO', ServiceResponseTypes.INFO, name, id);
+  }
+
+  /** `$SRV.STATS[.<name>[.<id>]]`: each instance's per-endpoint requests, errors, last error, processing time (ns). */
+  async stats(name?: string, id?: string): Promise<ServiceStats[]> {
+    return this.ask<ServiceStats>('STATS', ServiceResponseTypes.STATS, name, id);
+  }
+
+  /** Every service with its instances, by name. */
+  async list(): Promise<DiscoveredAgent[]> {
+    const byName = new Map<string, DiscoveredAgent>();
+    for (const info of await this.info()) {
+      let agent = byName.get(info.name);
+      if (!agent) {
+        agent = { name: info.name, agentId: info.metadata?.[ServiceMetaKeys.AGENT_ID] ?? info.name, instances: [] };
+        byName.set(info.name, agent);
+      }
+      agent.instances.push(info);
+    }
+    return [...byName.values()];
+  }
+
+  /** Every bus target, once per agent that serves it, with the instances that do. */
+  async targets(): Promise<DiscoveredTarget[]> {
+    return mergeInstances((await this.info()).flatMap(endpointsOf));
+  }
+
+  /** Reports targets coming and going (see DiscoveryWatch); `stop()` it when done. */
+  watch(listener: (event: DiscoveryEvent) => void, options?: DiscoveryWatchOptions): DiscoveryWatch {
+    return new DiscoveryWatch(this.backend(), listener, options);
+  }
+
+  private async ask<T extends { type: string; name: string; id: string }>(
+    verb: ServiceVerb,
+    type: string,
+    name?: string,
+    id?: string,
+  ): Promise<T[]> {
+    const answers = await this.backend().query(verb, name ? serviceNameOf(name) : undefined, name ? id : undefined);
+    // Only well-formed answers of the asked type, as natscli keeps them (anyone can publish to a reply subject).
+    const ok = answers.filter((a): a is T => {
+      const r = a as T | undefined;
+      return !!r && r.type === type && typeof r.name === 'string' && typeof r.id === 'string';
+    });
+    return ok.sort((a, b) => (a.name === b.name ? (a.id < b.id ? -1 : 1) : a.name < b.name ? -1 : 1));
+  }
+
+  private backend(): DiscoveryBackend {
+    if (this.backendOf) return this.backendOf;
+    const { transport } = this.bus;
+    const nc = rawNatsOf(transport);
+    if (nc) {
+      const times = { timeout: this.timeout, gap: this.gap };
+      return (this.backendOf = new NatsDiscoveryBackend(nc, this.bus.subjects.prefix, () => transport.newInbox(), times));
+    }
+    if (transport instanceof MemoryTransport)
+      return (this.backendOf = new MemoryDiscoveryBackend(MemoryDiscoveryRegistry.of(transport.broker)));
+    throw new BusError(
+      ErrorCodes.TRANSPORT_FAILURE,
+      `discovery needs a connected NATS or memory transport; this bus has a ${transport.status} ${transport.kind} transport`,
+    );
+  }
+}
+
+/** The endpoints of every instance, one entry per agent and subject with the instance ids that serve it. */
+export function mergeInstances(endpoints: DiscoveredEndpoint[]): DiscoveredTarget[] {
+  const merged = new Map<string, DiscoveredTarget>();
+  for (const { instanceId, ...ep } of endpoints) {
+    const key = `${ep.service} ${ep.subject}`;
+    const t = merged.get(key);
+    if (t) t.instances.push(instanceId);
+    else merged.set(key, { ...ep, instances: [instanceId] });
+  }
+  return [...merged.values()];
+}

@@ -1,0 +1,23 @@
+import type { DiscoveryAnnouncement } from './announcement.js';
+import type { DiscoveryBackend } from './discovery-backend.js';
+import type { MemoryDiscoveryRegistry } from './memory-discovery-registry.js';
+import type { ServiceVerb } from './micro-types.js';
+
+/** The same questions answered from the memory broker's registry: the responses a NATS service would send. */
+export class MemoryDiscoveryBackend implements DiscoveryBackend {
+  constructor(private readonly registry: MemoryDiscoveryRegistry) {}
+
+  async query(verb: ServiceVerb, name?: string, id?: string): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (const s of this.registry.list()) {
+      if ((name && s.name !== name) || (id && s.id !== id)) continue;
+      // A copy, as a message would be: callers may keep or change what they get.
+      out.push(structuredClone(verb === 'PING' ? s.ping() : verb === 'INFO' ? s.info() : s.stats()));
+    }
+    return out;
+  }
+
+  async watch(listener: (a: DiscoveryAnnouncement) => void): Promise<() => void> {
+    return this.registry.watch((a) => listener(structuredClone(a)));
+  }
+}

@@ -1,0 +1,20 @@
+// Orchestration helpers (docs/orchestration.md): parallel fan-out, handoff, and where a session's next turn goes.
+export type { OrchestrationHost } from './orchestration-host.js';
+export * from './parallel-branch.js';
+export * from './parallel-options.js';
+export * from './parallel-error.js';
+export { ParallelRun, type ParallelListener } from './parallel-run.js';
+export { ParallelStream } from './parallel-stream.js';
+export { branchSpanName } from './branch-span.js';
+export * from './chat-message.js';
+export * from './handoff-info.js';
+export * from './handoff-marker.js';
+export * from './handoff-history.js';
+export * from './handoff-guard.js';
+export * from './handoff-options.js';
+export * from './handoff-event.js';
+export * from './handoff-tool.js';
+export { HandoffStream } from './handoff-stream.js';
+export * from './conversation-store.js';
+export * from './active-agent-store.js';
+export * from './session-routes.js';
