@@ -750,54 +750,42 @@ describe('interop with the upstream Python SDK (openagentio 0.3.0 from PyPI) on 
     await assertCleanWire(f);
   });
 
-  it(
-    'payload above max_payload, ours → Python: an oversize request must fail at once with INVALID_REQUEST and never reach the Python peer as a chunk stub',
-    {
-      todo: 'BUG (ours): the NATS transport always chunks an oversize request (PROTOCOL-EXTENSIONS §7 "Requests and events"), so the upstream responder gets a chunk stub (NATS headers, empty body) it cannot decode, and our invoke waits for its deadline (AGENT_TIMEOUT) instead of failing with INVALID_REQUEST',
-    },
-    async (t) => {
-      const f = await setup(t, { maxPayload: 16 * 1024, server: true });
-      const t0 = Date.now();
-      const err = await f.bus.invoke('py.echo', 'x'.repeat(32 * 1024), { timeout: 1000 }).then(
-        () => assert.fail('an oversize request to an upstream peer must fail'),
-        (e: unknown) => e as BusError,
-      );
-      const ms = Date.now() - t0;
-      await f.sniffer.flush();
-      const stubs = f.sniffer.messages.filter((m) => m.headers && /\.invoke\.py\.echo$/.test(m.subject));
-      const pyLog = f.server.where((l) => l.type === 'log').map((l) => l.message);
-      assert.equal(
-        err.code,
-        'INVALID_REQUEST',
-        `got ${err.code} after ${ms} ms; ${stubs.length} chunk stub(s) went to Python, which logged: ${pyLog.join(' | ')}`,
-      );
-      assert.match(err.message, /max_payload/);
-      assert.ok(ms < 500, `refused after ${ms} ms`);
-      await assertCleanWire(f);
-    },
-  );
+  it('payload above max_payload, ours → Python: an oversize request fails at once with INVALID_REQUEST (the target never showed the chunk extension) and never reaches the Python peer as a chunk stub', async (t) => {
+    const f = await setup(t, { maxPayload: 16 * 1024, server: true });
+    const t0 = Date.now();
+    const err = await f.bus.invoke('py.echo', 'x'.repeat(32 * 1024), { timeout: 1000 }).then(
+      () => assert.fail('an oversize request to an upstream peer must fail'),
+      (e: unknown) => e as BusError,
+    );
+    const ms = Date.now() - t0;
+    await f.sniffer.flush();
+    const stubs = f.sniffer.messages.filter((m) => m.headers && /\.invoke\.py\.echo$/.test(m.subject));
+    const pyLog = f.server.where((l) => l.type === 'log').map((l) => l.message);
+    assert.equal(
+      err.code,
+      'INVALID_REQUEST',
+      `got ${err.code} after ${ms} ms; ${stubs.length} chunk stub(s) went to Python, which logged: ${pyLog.join(' | ')}`,
+    );
+    assert.match(err.message, /max_payload/);
+    assert.ok(ms < 500, `refused after ${ms} ms`);
+    await assertCleanWire(f);
+  });
 
-  it(
-    'payload above max_payload, ours → Python: an oversize event must be refused with INVALID_REQUEST and never reach a Python subscriber as a chunk stub',
-    {
-      todo: 'BUG (ours): the NATS transport always chunks an oversize event (PROTOCOL-EXTENSIONS §7 "Requests and events"): publish succeeds, and each upstream subscriber gets a chunk stub (NATS headers, empty body) it cannot decode, so the event is silently lost there',
-    },
-    async (t) => {
-      const f = await setup(t, { maxPayload: 16 * 1024, server: true });
-      let error: unknown;
-      try {
-        await f.bus.publish('orders.created', 'x'.repeat(32 * 1024));
-      } catch (e) {
-        error = e;
-      }
-      // A small event after it, on the same connection: once Python has it, it has seen (or dropped) the big one.
-      await f.bus.publish('orders.sentinel', {});
-      await f.server.waitFor((l) => l.type === 'event' && l.envelope.event_type === 'orders.sentinel');
-      const pyLog = f.server.where((l) => l.type === 'log').map((l) => l.message);
-      assert.ok(isCode('INVALID_REQUEST')(error), `publish gave ${String(error)}; Python logged: ${pyLog.join(' | ')}`);
-      await assertCleanWire(f);
-    },
-  );
+  it('payload above max_payload, ours → Python: an oversize event is refused with INVALID_REQUEST (chunkEvents is off) and never reaches a Python subscriber as a chunk stub', async (t) => {
+    const f = await setup(t, { maxPayload: 16 * 1024, server: true });
+    let error: unknown;
+    try {
+      await f.bus.publish('orders.created', 'x'.repeat(32 * 1024));
+    } catch (e) {
+      error = e;
+    }
+    // A small event after it, on the same connection: once Python has it, it has seen (or dropped) the big one.
+    await f.bus.publish('orders.sentinel', {});
+    await f.server.waitFor((l) => l.type === 'event' && l.envelope.event_type === 'orders.sentinel');
+    const pyLog = f.server.where((l) => l.type === 'log').map((l) => l.message);
+    assert.ok(isCode('INVALID_REQUEST')(error), `publish gave ${String(error)}; Python logged: ${pyLog.join(' | ')}`);
+    await assertCleanWire(f);
+  });
 
   it("tenant routing differs: upstream picks the subject from each envelope's tenant_id, we from the bus's tenant option", async (t) => {
     const f = await setup(t, { server: true, caller: true });

@@ -23,9 +23,11 @@ describe('NATS chunking of payloads above max_payload', () => {
 
   before(async () => {
     server = await NatsServer.start({ maxPayload: MAX_PAYLOAD });
+    // Every responder here is ours: chunk to every target without learning it first (the test above shows learning).
     caller = new BusClient(new NatsTransport({ servers: server.url, logger: quiet, maxMessageSize: 4 * 1024 * 1024 }), {
       agentId: 'caller',
       logger: quiet,
+      chunkRequests: 'always',
     });
     worker = new BusClient(new NatsTransport({ servers: server.url, logger: quiet }), { agentId: 'worker', logger: quiet });
     await caller.connect();
@@ -53,6 +55,33 @@ describe('NATS chunking of payloads above max_payload', () => {
 
   it('the server really has the small max_payload', () => {
     assert.equal((caller.transport as NatsTransport).maxPayload, MAX_PAYLOAD);
+  });
+
+  it('an oversize request to a target that has not shown the chunk extension fails at once, naming why; after one reply it goes chunked', async () => {
+    const fresh = new BusClient(new NatsTransport({ servers: server.url, logger: quiet, maxMessageSize: 4 * 1024 * 1024 }), {
+      agentId: 'fresh',
+      logger: quiet,
+    });
+    await fresh.connect();
+    try {
+      const served = worker.stats.requestsServed;
+      await assert.rejects(fresh.invoke('echo', { text: bigText(200 * 1024) }), (e: unknown) => {
+        assert.ok(e instanceof BusError);
+        assert.equal(e.code, 'INVALID_REQUEST');
+        assert.match(e.message, /"echo" has not shown that it accepts chunked messages/);
+        return true;
+      });
+      assert.equal(worker.stats.requestsServed, served, 'nothing reached the responder');
+      // One small call: the reply names the responder's extensions, and the next big request goes chunked.
+      assert.deepEqual(await fresh.invoke('echo', { n: 1 }), { n: 1 });
+      assert.equal((await fresh.invoke<{ text: string }>('echo', { text: bigText(200 * 1024) })).text.length, 200 * 1024);
+      // A stream's started frame teaches the same.
+      await assert.rejects(fresh.invoke('size', { text: bigText(200 * 1024) }), { code: 'INVALID_REQUEST' });
+      await fresh.stream('chunks', { n: 10, count: 1 }).result();
+      await assert.rejects(fresh.invoke('size', { text: bigText(200 * 1024) }), { code: 'INVALID_REQUEST' }, 'per target');
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('sends a 1 MB request and receives a 1 MB reply', async () => {

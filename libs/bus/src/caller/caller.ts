@@ -6,7 +6,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import type { CallOptions, StreamOptions } from '../interfaces/call-options.interface.js';
 import { tracingActive } from '../observability/bus-tracing.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { MetaKeys } from '../protocol/extensions.js';
+import { Extensions, MetaKeys } from '../protocol/extensions.js';
 import { assertName } from '../protocol/subjects.js';
 import type { BulkheadOptions } from '../resilience/bulkhead.js';
 import type { CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
@@ -39,6 +39,8 @@ export class Caller {
   /** Checks, every livenessInterval, that the responders of open streams (and probed invokes) still send frames or probes. */
   private responderWatch?: NodeJS.Timeout;
   private readonly resilient: ResilientInvoker;
+  /** Targets whose responders have shown the `chunk` extension: oversize requests may go to them chunked. */
+  private readonly chunkTargets = new Set<string>();
 
   constructor(
     private readonly rt: BusRuntime,
@@ -238,10 +240,10 @@ export class Caller {
     this.router.invokes.set(callId, call);
     if (call.settled) return call.promise;
     try {
-      rt.transport.publish(subject, request, { reply: replySubject });
+      rt.transport.publish(subject, request, { reply: replySubject, chunk: this.mayChunk(target) });
       rt.stats.requestsSent++;
     } catch (err) {
-      call.fail(asTransportError(err));
+      call.fail(this.publishError(err, target));
     }
     return call.promise;
   }
@@ -277,10 +279,10 @@ export class Caller {
     call.attach(callId, request);
     this.router.streams.set(callId, call);
     try {
-      rt.transport.publish(rt.subjects.invoke(call.target), request, { reply: replySubject });
+      rt.transport.publish(rt.subjects.invoke(call.target), request, { reply: replySubject, chunk: this.mayChunk(call.target) });
       rt.stats.requestsSent++;
     } catch (err) {
-      call.fail(asTransportError(err), false);
+      call.fail(this.publishError(err, call.target), false);
     }
   }
 
@@ -293,6 +295,35 @@ export class Caller {
     frames?: number,
   ): void {
     endCall(this.rt, kind, target, started, tracing, err, frames);
+  }
+
+  /** A reply showed the responder's extensions: remember whether `target` accepts chunked requests. */
+  noteExtensions(target: string, ext: ReadonlySet<string>): void {
+    if (!ext.has(Extensions.CHUNK) || this.chunkTargets.has(target)) return;
+    // Bounded: a caller of very many targets forgets and learns again rather than grow.
+    if (this.chunkTargets.size >= 10_000) this.chunkTargets.clear();
+    this.chunkTargets.add(target);
+  }
+
+  private mayChunk(target: string): boolean {
+    return this.rt.options.chunkRequests === 'always' || this.chunkTargets.has(target);
+  }
+
+  /** A refused publish as the caller's error; an oversize request to a target not known to take chunks says why. */
+  private publishError(err: unknown, target: string): BusError {
+    if (
+      err instanceof BusError &&
+      err.code === ErrorCodes.INVALID_REQUEST &&
+      typeof err.details?.size === 'number' &&
+      !this.mayChunk(target)
+    ) {
+      return new BusError(
+        ErrorCodes.INVALID_REQUEST,
+        `${err.message}: "${target}" has not shown that it accepts chunked messages (upstream runtimes do not); call it once with a small payload first, or set chunkRequests: 'always' when all its responders are OpenAgentIO for NestJS agents`,
+        { cause: err.details },
+      );
+    }
+    return asTransportError(err);
   }
 
   forgetCall(callId: string): void {

@@ -1,6 +1,7 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, type Envelope } from '../protocol/envelope.js';
+import { MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
 import { linkSignals, noop } from '../utils/abort-link.js';
 import type { BusStats } from '../runtime/bus-stats.js';
@@ -15,6 +16,8 @@ export interface InvokeHost {
   readonly stats: BusStats;
   forgetCall(callId: string): void;
   cancelRemote(target: string, request: Envelope): void;
+  /** A reply named the responder's extensions (`acp.ext`). */
+  noteExtensions(target: string, ext: ReadonlySet<string>): void;
 }
 
 /** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */
@@ -66,6 +69,8 @@ export class PendingInvoke implements Expiring {
       this.bus.stats.foreignFrames++;
       return;
     }
+    const ext = env.metadata?.[MetaKeys.EXT];
+    if (ext !== undefined) this.bus.noteExtensions(this.target, parseExtensions(ext));
     if (env.event_type === EventTypes.FINAL || env.event_type === EventTypes.TOOL_RESULT) {
       this.settle();
       this.resolve(this.unwrap ? resultOf(env) : env);

@@ -19,7 +19,8 @@ export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown
   const meta = requestMetadata(options, ctx, tracing, env);
   if (meta) env.metadata = meta;
   try {
-    rt.transport.publish(rt.subjects.event(eventType), env);
+    // Subscribers cannot say whether they read chunked messages: an oversize event is refused unless chunkEvents.
+    rt.transport.publish(rt.subjects.event(eventType), env, { chunk: rt.options.chunkEvents });
   } catch (err) {
     const e = asTransportError(err);
     if (tracing) endSpan(tracing.span, e);

@@ -33,6 +33,18 @@ export interface BusClientOptions {
   /** OpenTelemetry spans and metrics (no-ops without an SDK). Default true. */
   telemetry?: boolean;
   /**
+   * Requests above the NATS server's max_payload go out chunked (docs/PROTOCOL-EXTENSIONS.md §7) only to targets
+   * whose responders have shown the `chunk` extension in a reply (`negotiated`, the default): an upstream runtime
+   * cannot read a chunked message, so to a target not known to accept one an oversize request fails at once with
+   * INVALID_REQUEST. `always`: chunk to every target (every responder is one of ours).
+   */
+  chunkRequests?: 'negotiated' | 'always';
+  /**
+   * Events above max_payload go out chunked only with this set (every subscriber is one of ours); by default an
+   * oversize publish fails with INVALID_REQUEST, since an upstream subscriber would lose a chunked event.
+   */
+  chunkEvents?: boolean;
+  /**
    * Answer the NATS Services API (`nats micro ls|info|stats`) as a service named after the agent id, with one
    * endpoint per target and per-target statistics, and be listed by `DiscoveryClient`. Default: on over NATS, off
    * on the memory transport (see docs/discovery.md for why); `true`, `false` or DiscoveryOptions.

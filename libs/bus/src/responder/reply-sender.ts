@@ -21,6 +21,10 @@ function isTooLarge(err: unknown): boolean {
 
 /** Writes a responder's reply frames: stream frames, the terminal frame, error frames and INVALID_REQUEST answers. */
 export class ReplySender {
+  /** Caller inboxes already told this responder's extensions. */
+  private readonly toldCallers = new Set<string>();
+  private lastTold?: string;
+
   constructor(private readonly rt: BusRuntime) {}
 
   /** Publishes a non-terminal frame of a stream (deltas may share a socket write with the rest of this turn). */
@@ -36,7 +40,8 @@ export class ReplySender {
 
   /** Sends the terminal frame; if that publish fails, an error frame takes the same seq so no hole is left. */
   terminal(call: Inflight, eventType: string, payload: unknown, seq: number): void {
-    const frame = createReply(call.request, eventType, payload, { from: this.rt.agentId, seq, isFinal: true });
+    const metadata = seq === 0 ? this.extensionsFor(call) : undefined;
+    const frame = createReply(call.request, eventType, payload, { from: this.rt.agentId, seq, isFinal: true, metadata });
     try {
       this.rt.transport.publish(call.replyTo, frame, { chunk: call.ext.has(Extensions.CHUNK), encode: this.encoderOf(call) });
       this.rt.stats.framesSent++;
@@ -123,6 +128,27 @@ export class ReplySender {
     };
     const code = error.code === ErrorCodes.CODEC_FAILURE ? ErrorCodes.INVALID_REQUEST : error.code;
     this.error(request, replyTo, new BusError(code, error.message, { cause: error.details }), 0, env === undefined);
+  }
+
+  /**
+   * An invoke's reply names the extensions this responder speaks (`acp.ext`) the first time it answers a caller
+   * that advertised them: that is how a caller learns it may send this target chunked requests. Once per caller
+   * inbox, so replies stay as small as before; a stream's `started` frame says it anyway.
+   */
+  private extensionsFor(call: Inflight): Record<string, unknown> | undefined {
+    if (!call.ext.has(Extensions.CHUNK)) return undefined;
+    const replyTo = call.replyTo;
+    // The common case, the same caller again: no string made per reply.
+    const last = this.lastTold;
+    if (last !== undefined && replyTo.length > last.length && replyTo.charCodeAt(last.length) === 46 && replyTo.startsWith(last)) {
+      return undefined;
+    }
+    const inbox = replyTo.slice(0, replyTo.lastIndexOf('.'));
+    this.lastTold = inbox;
+    if (this.toldCallers.has(inbox)) return undefined;
+    if (this.toldCallers.size >= 4096) this.toldCallers.clear();
+    this.toldCallers.add(inbox);
+    return { [MetaKeys.EXT]: Extensions.CHUNK };
   }
 
   private encoderOf(call: Inflight): ReplyEncoder {

@@ -86,6 +86,8 @@ function resolveOptions(options: BusClientOptions, transportKind: string): Resol
     policies: options.policies,
     telemetry: options.telemetry ?? true,
     exposeErrors: options.exposeErrors ?? false,
+    chunkRequests: options.chunkRequests ?? 'negotiated',
+    chunkEvents: options.chunkEvents ?? false,
     discovery: resolveDiscovery(discovery, {
       agentId: options.agentId,
       tenant: options.tenant || undefined,
