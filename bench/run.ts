@@ -1,11 +1,12 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
- * to stderr, the result table (markdown) to stdout.
+ * to stderr, the result table (markdown) to stdout. The Matrix suite starts one Synapse (test/support/synapse.ts) and
+ * is skipped, with a line saying why, when Synapse cannot start.
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { nestNatsStack, type NestNatsStack } from './stacks/nest-nats.js';
 import { rawNatsInvokeStack, rawNatsPubSubStack } from './stacks/raw-nats.js';
 import type { InvokeStack, PubSubStack } from './stacks/types.js';
 import { invokeSuite, payloadSuite } from './suites/invoke.js';
+import { MatrixBench, matrixCounts } from './suites/matrix.js';
 import { directStack, memorySuite } from './suites/memory.js';
 import { pubsubSuite } from './suites/pubsub.js';
 import { scaleSuite } from './suites/scale.js';
@@ -31,7 +33,7 @@ const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale').split(','));
+const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -331,6 +333,46 @@ const ROWS: RowDef[] = [
     target: { on: 'ours', op: '<=', value: 20 },
   },
   { figure: '10,000 open streams, NATS: heap per stream', unit: 'KB', ours: ['bus', 'scale.heapKB'] },
+  // Matrix bridge against a local Synapse (bench/suites/matrix.ts)
+  {
+    figure: 'Matrix room message → bus event at an agent, p50',
+    unit: 'µs',
+    ours: ['matrix.bridge', 'lat.p50'],
+    peer: ['matrix.raw', 'lat.p50'],
+    peerLabel: "raw client's own /sync long-poll, same messages",
+    ratioOf: ['matrix.bridge', 'lat.ratio'],
+  },
+  {
+    figure: 'Matrix room message → bus event at an agent, p90',
+    unit: 'µs',
+    ours: ['matrix.bridge', 'lat.p90'],
+    peer: ['matrix.raw', 'lat.p90'],
+    peerLabel: "raw client's own /sync long-poll, same messages",
+    ratioOf: ['matrix.bridge', 'lat.p90.ratio'],
+  },
+  {
+    figure: "Matrix room message → bus event at an agent, p50 (peer with the bridge's sync filter)",
+    unit: 'µs',
+    ours: ['matrix.bridge', 'latf.p50'],
+    peer: ['matrix.raw.filtered', 'latf.p50'],
+    peerLabel: 'raw /sync long-poll with the same filter, same messages',
+    ratioOf: ['matrix.bridge', 'latf.ratio'],
+  },
+  {
+    figure: "Matrix room message → bus event at an agent, p90 (peer with the bridge's sync filter)",
+    unit: 'µs',
+    ours: ['matrix.bridge', 'latf.p90'],
+    peer: ['matrix.raw.filtered', 'latf.p90'],
+    peerLabel: 'raw /sync long-poll with the same filter, same messages',
+    ratioOf: ['matrix.bridge', 'latf.p90.ratio'],
+  },
+  {
+    figure: 'Matrix matrix.message.send → one room, rate limit raised (sends/s)',
+    unit: 'ops/s',
+    ours: ['matrix.bridge', 'send.ops'],
+    peer: ['matrix.raw', 'send.ops'],
+    peerLabel: 'sequential raw PUT /send (same user, room)',
+  },
 ];
 for (const size of cfg.payload) {
   if (size.bytes >= 1 << 20) {
@@ -476,6 +518,24 @@ async function main(): Promise<number> {
       }
     }
 
+    let matrix: MatrixBench | undefined;
+    if (only.has('matrix')) {
+      const n = matrixCounts(cfg);
+      log(`matrix: starting Synapse (${n.messages} latency messages and ${n.sends} sends per stack per run)`);
+      try {
+        matrix = await MatrixBench.start(log);
+        const m = matrix;
+        closers.push(() => m.close());
+        metrics.notes.push(
+          `Matrix: Synapse ${m.version} (SQLite) on 127.0.0.1, started by the bench; ${n.messages} messages one at a time and ${n.sends} sends per stack per run`,
+        );
+      } catch (err) {
+        const why = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
+        log(`matrix: SKIPPED, Synapse or the bridge could not start: ${why}`);
+        metrics.notes.push(`Matrix suite skipped: Synapse or the bridge could not start (${why})`);
+      }
+    }
+
     // ---- runs
     for (let run = 0; run < cfg.runs; run++) {
       log(`-- run ${run + 1}/${cfg.runs} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
@@ -504,6 +564,8 @@ async function main(): Promise<number> {
           await payloadSuite(m, size, metrics, run, log);
         }
       }
+      collectGarbage();
+      if (matrix) await attempt('Matrix suite', () => matrix!.run(cfg, metrics, run, log));
     }
     if (only.has('scale')) {
       const scaleRuns = quick ? 1 : Math.min(cfg.runs, 3);
