@@ -1,7 +1,7 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
@@ -22,6 +22,7 @@ import { rawNatsInvokeStack, rawNatsPubSubStack } from './stacks/raw-nats.js';
 import type { InvokeStack, PubSubStack } from './stacks/types.js';
 import { invokeSuite, payloadSuite } from './suites/invoke.js';
 import { MatrixBench, matrixCounts } from './suites/matrix.js';
+import { tasksSuite } from './suites/tasks.js';
 import { directStack, memorySuite } from './suites/memory.js';
 import { pubsubSuite } from './suites/pubsub.js';
 import { scaleSuite } from './suites/scale.js';
@@ -33,7 +34,7 @@ const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix').split(','));
+const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -333,6 +334,22 @@ const ROWS: RowDef[] = [
     target: { on: 'ours', op: '<=', value: 20 },
   },
   { figure: '10,000 open streams, NATS: heap per stream', unit: 'KB', ours: ['bus', 'scale.heapKB'] },
+  // Async tasks on JetStream, beside a plain invoke to the same workers (bench/suites/tasks.ts)
+  {
+    figure: 'Tasks submitted → completed, JetStream, 4 workers, 64 submissions in flight',
+    unit: 'ops/s',
+    ours: ['tasks', 'tasks.ops'],
+    peer: ['tasks', 'invoke.ops'],
+    peerLabel: 'plain invoke, same workers, 64 in flight',
+  },
+  {
+    figure: 'Task submit → first status (working), JetStream, p50',
+    unit: 'µs',
+    ours: ['tasks', 'tasks.firstStatus.p50'],
+    peer: ['tasks', 'invoke.p50'],
+    peerLabel: 'plain invoke round trip, same workers, p50',
+  },
+  { figure: 'Task submit → first status (working), JetStream, p90', unit: 'µs', ours: ['tasks', 'tasks.firstStatus.p90'] },
   // Matrix bridge against a local Synapse (bench/suites/matrix.ts)
   {
     figure: 'Matrix room message → bus event at an agent, p50',
@@ -566,6 +583,8 @@ async function main(): Promise<number> {
       }
       collectGarbage();
       if (matrix) await attempt('Matrix suite', () => matrix!.run(cfg, metrics, run, log));
+      collectGarbage();
+      if (only.has('tasks') && natsMake) await attempt('tasks suite', () => tasksSuite(cfg, metrics, log));
     }
     if (only.has('scale')) {
       const scaleRuns = quick ? 1 : Math.min(cfg.runs, 3);

@@ -65,14 +65,15 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts nats-server on 127.0.0.1 and a free port; `maxPayload` in bytes (server default 1 MB). */
-export async function startNatsServer(opts: { maxPayload?: number } = {}): Promise<BenchNatsServer> {
+/** Starts nats-server on 127.0.0.1 and a free port; `maxPayload` in bytes (server default 1 MB); `jetstream` with a store of its own. */
+export async function startNatsServer(opts: { maxPayload?: number; jetstream?: boolean } = {}): Promise<BenchNatsServer> {
   installExitHook();
   const port = await freePort();
   const maxPayload = opts.maxPayload ?? 1024 * 1024;
   const dir = mkdtempSync(join(tmpdir(), 'oaio-bench-nats-'));
   const conf = join(dir, 'nats.conf');
-  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nmax_payload: ${maxPayload}\nmax_pending: 268435456\n`);
+  const js = opts.jetstream ? `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\n` : '';
+  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nmax_payload: ${maxPayload}\nmax_pending: 268435456\n${js}`);
   const child = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   if (child.pid) watchdog(child.pid);

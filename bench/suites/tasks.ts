@@ -1,0 +1,117 @@
+import { connect } from '@nats-io/transport-node';
+import { BusClient, createTaskStore, NatsTransport, TaskClient, TaskEngine, TaskWorker, type TaskStore } from '@openagentio/nestjs';
+import type { BenchConfig } from '../config.js';
+import { closedLoop, nowUs, summarize } from '../lib/measure.js';
+import { startNatsServer } from '../lib/nats-server.js';
+import type { Metrics } from '../lib/results.js';
+
+const quiet = { log() {}, warn() {}, error() {}, debug() {} };
+const WORKERS = 4;
+
+/** Counts and caps of the tasks suite. */
+export function tasksCounts(cfg: BenchConfig): { tasks: number; latencySamples: number; invokeMs: number } {
+  return cfg.quick ? { tasks: 300, latencySamples: 40, invokeMs: 1000 } : { tasks: 2000, latencySamples: 200, invokeMs: 3000 };
+}
+
+/**
+ * Async tasks on JetStream (one nats-server with a store of its own), beside a plain invoke in the same run:
+ * tasks submitted → completed per second with 4 worker processes' worth of connections (each its own bus and
+ * store), 64 submissions in flight; the latency from `submit` to the first `working` frame; and the same workers'
+ * plain invoke. Metrics: tasks.ops, tasks.firstStatus.p50/p90, invoke.ops, invoke.p50.
+ */
+export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: string) => void): Promise<void> {
+  const counts = tasksCounts(cfg);
+  const server = await startNatsServer({ jetstream: true });
+  const made: Array<{ bus: BusClient; store: TaskStore }> = [];
+  const participant = async (agentId: string) => {
+    const bus = new BusClient(new NatsTransport({ servers: server.url }), { agentId, logger: quiet, discovery: false });
+    await bus.connect();
+    const store = await createTaskStore(bus, { store: 'jetstream' });
+    made.push({ bus, store });
+    return { bus, store, engine: new TaskEngine(store, bus) };
+  };
+  const frames = await connect({ servers: server.url });
+  try {
+    const client = await participant('bench-client');
+    const tasks = new TaskClient(client.engine);
+    const workers: TaskWorker[] = [];
+    for (let i = 0; i < WORKERS; i++) {
+      const w = await participant(`bench-worker-${i}`);
+      const worker = new TaskWorker(w.engine, w.bus, 'bench.task', (input) => input, { concurrency: 16 });
+      await worker.start();
+      workers.push(worker);
+      w.bus.handleInvoke('bench.invoke', (p: unknown) => p);
+    }
+    // Frames reach core subscribers too: completions and first statuses are counted here, not by polling.
+    const firstWorking = new Map<string, number>();
+    let completed = 0;
+    let allDone: (() => void) | undefined;
+    frames.subscribe('acp.tasks.frames.*', {
+      callback: (_e, m) => {
+        const env = m.json<{ event_type: string; correlation_id: string; payload?: { state?: string } }>();
+        if (env.event_type === 'agent.task.completed') {
+          if (++completed >= counts.tasks) allDone?.();
+        } else if (env.event_type === 'agent.task.status' && env.payload?.state === 'working' && !firstWorking.has(env.correlation_id)) {
+          firstWorking.set(env.correlation_id, nowUs());
+        }
+      },
+    });
+    await frames.flush();
+
+    // Latency, one at a time: submit → the first working frame.
+    const lat: number[] = [];
+    for (let i = 0; i < counts.latencySamples; i++) {
+      const t0 = nowUs();
+      const task = await tasks.submit('bench.task', { i });
+      while (!firstWorking.has(task.id)) await new Promise((r) => setImmediate(r));
+      lat.push(firstWorking.get(task.id)! - t0);
+      await tasks.wait(task.id);
+    }
+    const l = summarize(lat);
+    metrics.put('tasks', 'tasks.firstStatus.p50', l.p50);
+    metrics.put('tasks', 'tasks.firstStatus.p90', l.p90);
+    log(`  tasks submit → first status: p50 ${Math.round(l.p50)} µs, p90 ${Math.round(l.p90)} µs`);
+
+    // Throughput: 64 submissions in flight, until every task's completed frame has been seen.
+    completed = 0;
+    const done = new Promise<void>((r) => (allDone = r));
+    const t0 = nowUs();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < counts.tasks) {
+          next++;
+          await tasks.submit('bench.task', { n: next });
+        }
+      }),
+    );
+    await done;
+    const seconds = (nowUs() - t0) / 1e6;
+    metrics.put('tasks', 'tasks.ops', counts.tasks / seconds);
+    log(`  tasks submitted → completed: ${Math.round(counts.tasks / seconds)} tasks/s (${counts.tasks} tasks, ${WORKERS} workers)`);
+
+    // The same workers, plain invoke.
+    const seq: number[] = [];
+    for (let i = 0; i < counts.latencySamples; i++) {
+      const s = nowUs();
+      await client.bus.invoke('bench.invoke', { i });
+      seq.push(nowUs() - s);
+    }
+    metrics.put('tasks', 'invoke.p50', summarize(seq).p50);
+    const r = await closedLoop(() => client.bus.invoke('bench.invoke', { i: 1 }), {
+      concurrency: 64,
+      durationMs: counts.invokeMs,
+      warmupMs: 300,
+    });
+    metrics.put('tasks', 'invoke.ops', r.opsPerSec);
+    log(`  plain invoke, same workers: p50 ${Math.round(summarize(seq).p50)} µs, ${Math.round(r.opsPerSec)} ops/s at 64 in flight`);
+    for (const w of workers) await w.stop();
+  } finally {
+    await frames.close();
+    for (const m of made) {
+      await m.store.close().catch(() => undefined);
+      await m.bus.close().catch(() => undefined);
+    }
+    await server.stop();
+  }
+}
