@@ -2,7 +2,7 @@ import type { ServiceInfo } from './micro-types.js';
 
 /**
  * What a service tells watchers when its targets change (`changed`, with its whole INFO) or when it stops
- * (`stopped`). On NATS it is published on `{prefix}.discovery.changed.<name>.<id>` (never tenant-scoped, like dead
+ * (`stopped`). On NATS it is the payload of an acp/1.0 event of that type, published on `{prefix}.discovery.changed.<name>.<id>` (never tenant-scoped, like dead
  * letters; the `changed` token keeps it apart from a tenant named `discovery`, whose subjects go on with `invoke`,
  * `events` or `cancel`); in memory the broker's registry hands it over.
  */

@@ -68,7 +68,7 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
         if (err) return;
         let a: DiscoveryAnnouncement;
         try {
-          a = msg.json();
+          a = (msg.json<{ payload?: DiscoveryAnnouncement }>()?.payload ?? {}) as DiscoveryAnnouncement;
         } catch {
           return;
         }

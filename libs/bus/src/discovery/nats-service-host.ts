@@ -1,3 +1,5 @@
+import { createEvent } from '../protocol/envelope-factory.js';
+import { encodeEnvelope } from '../protocol/envelope-codec.js';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import { AnnouncementTypes, announcementSubject, type DiscoveryAnnouncement } from './announcement.js';
@@ -72,7 +74,11 @@ export class NatsServiceHost implements ServiceHost {
   private announce(a: DiscoveryAnnouncement): void {
     if (this.nc.isClosed()) return;
     try {
-      this.nc.publish(announcementSubject(this.subjectPrefix, this.service.name, this.service.id), JSON.stringify(a));
+      // An acp/1.0 envelope like every message on our subjects (PROTOCOL §1), the announcement its payload.
+      this.nc.publish(
+        announcementSubject(this.subjectPrefix, this.service.name, this.service.id),
+        encodeEnvelope(createEvent(a.type, a, {})),
+      );
     } catch (e) {
       this.logger.debug?.(`discovery: could not announce ${a.type}: ${(e as Error).message}`);
     }
