@@ -1,8 +1,9 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import { BusModule } from '@openagentio/nestjs';
+import { BusModule, TasksModule, type TasksModuleOptions } from '@openagentio/nestjs';
 import { BridgeModule, GatewayModule } from '@openagentio/nestjs-bridges';
 import { BillingAgent } from './agents/billing.agent.js';
 import { EventLogAgent } from './agents/event-log.agent.js';
+import { ReportAgent } from './agents/report.agent.js';
 import { RouterAgent } from './agents/router.agent.js';
 import { TriageAgent } from './agents/triage.agent.js';
 import { WorkerAgent } from './agents/worker.agent.js';
@@ -11,9 +12,27 @@ import { DemoController } from './demo.controller.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 
 /**
+ * Where the demo's async tasks live (docs/tasks.md): in memory on the embedded bus; on JetStream when the demo runs
+ * on NATS (NATS_URL), so the router's gateway and the workers in other processes share them and a task outlives a
+ * worker that dies. `TASKS_STORE=memory|jetstream` overrides that (memory on NATS: one process only);
+ * `TASKS_ACK_WAIT_MS` is how long a lost worker's run waits before another worker takes it (JetStream; default 30 s).
+ */
+export function tasksOptions(env: NodeJS.ProcessEnv = process.env): TasksModuleOptions {
+  const store = env.TASKS_STORE?.trim() || (env.NATS_URL?.trim() ? 'jetstream' : 'memory');
+  if (store !== 'memory' && store !== 'jetstream') throw new Error(`TASKS_STORE: unknown store "${store}" (use memory or jetstream)`);
+  if (store === 'memory') return { store };
+  const ackWait = env.TASKS_ACK_WAIT_MS?.trim();
+  if (!ackWait) return { store };
+  const ackWaitMs = Number(ackWait);
+  if (!Number.isInteger(ackWaitMs) || ackWaitMs < 300)
+    throw new Error(`TASKS_ACK_WAIT_MS: "${ackWait}" is not a number of ms (300 or more)`);
+  return { store, jetstream: { ackWaitMs } };
+}
+
+/**
  * Which agents this process runs: `AGENTS` is a comma-separated list of `router` (the router agent, the HTTP
- * entry points and the event log), `workers`, `writer` and `desk` (the triage and billing agents the page talks to);
- * default all of them. With NATS_URL set, processes
+ * entry points and the event log), `workers` (the workers and the report task), `writer` and `desk` (the triage and
+ * billing agents the page talks to); default all of them. With NATS_URL set, processes
  * started with different AGENTS form one application over NATS (see README, "Across processes").
  */
 export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controllers: Type[]; providers: Type[]; imports: DynamicModule[] } {
@@ -41,6 +60,8 @@ export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controll
       GatewayModule.forRoot({
         invokeTargets: ['router.ask', 'worker.>', 'mcp.everything.>'],
         streamTargets: ['triage', 'billing', 'writer'],
+        // The page's "Report task" panel: POST /v1/agents/report.build/tasks, then GET /v1/tasks/{id}/events.
+        taskTargets: ['report.build'],
         subscribeEvents: ['demo.>'],
         openai: { models: { triage: 'triage', writer: 'writer' } },
         errorPayloadPaths: ['/demo/'],
@@ -50,7 +71,12 @@ export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controll
       BridgeModule.forRoot({ config: env.BRIDGES_FILE ?? 'bridges.yaml' }),
     );
   }
-  if (roles.has('workers')) controllers.push(WorkerAgent);
+  if (roles.has('workers')) {
+    controllers.push(WorkerAgent);
+    providers.push(ReportAgent);
+  }
+  // The gateway submits and follows tasks, the workers run them; the writer and desk need no task store.
+  if (roles.has('router') || roles.has('workers')) imports.push(TasksModule.forRootAsync({ useFactory: () => tasksOptions(env) }));
   if (roles.has('writer')) controllers.push(WriterAgent);
   if (roles.has('desk')) controllers.push(TriageAgent, BillingAgent);
   return { controllers, providers, imports };

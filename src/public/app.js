@@ -4,9 +4,12 @@
 //   GET    /v1/streams/{id}              EventSource of its frames (resumes with Last-Event-ID)
 //   DELETE /v1/streams/{id}              stop the answer (the agent's handler is aborted)
 //   GET    /v1/events?pattern=…&session_id=…   EventSource of the session's events
+//   POST   /v1/agents/report.build/tasks, GET /v1/tasks/{id}/events, DELETE /v1/tasks/{id}   the report task
+//                                          (report-task.js)
 // Page parameters: ?target=triage&events=demo.>&token=<bearer token>
 // Each turn sends its own W3C traceparent, so every agent of the turn shares one trace id the page can show, and the
 // conversation so far (`messages`), which a handoff passes on by its history policy.
+import { reportTaskPanel } from './report-task.js';
 import { Timeline } from './timeline.js';
 
 const params = new URLSearchParams(location.search);
@@ -210,3 +213,6 @@ function showEvent(e) {
   li.dataset.eventType = env.event_type;
   eventsList.prepend(li);
 }
+
+// ---------------------------------------------------------------- the report task
+demo.task = reportTaskPanel({ $, headers, withToken, errorText });

@@ -6,6 +6,8 @@ import { BusClient } from '@openagentio/nestjs';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module.js';
 import { configureDemoApp } from '../../src/configure-app.js';
+import { REPORT_SECTIONS, reportSection, reportTitle } from '../../src/agents/report.agent.js';
+import { openSse } from '../gateway/sse-client.js';
 
 /** Boots the demo as src/main.ts does (configureDemoApp: HTTP app + bus microservice) and drives it over HTTP. */
 describe('demo application (src/)', () => {
@@ -96,6 +98,7 @@ describe('demo application (src/)', () => {
     const agents = health.targets.filter((t) => !t.startsWith('mcp.'));
     assert.deepEqual(agents.sort(), [
       'billing',
+      'report.build', // the report task, also served as a plain invoke (docs/tasks.md)
       'router.ask',
       'triage',
       'worker.keywords',
@@ -118,5 +121,50 @@ describe('demo application (src/)', () => {
       [],
     );
     assert.ok(health.targets.includes('mcp.everything.get-sum'), 'bridges.yaml: the MCP server tools are targets');
+  });
+
+  it('the report task (memory store): POST /v1/agents/report.build/tasks is 202, its events end completed with the whole report', async () => {
+    const res = await fetch(`${base}/v1/agents/report.build/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ topic: 'tests', step_ms: 0 }),
+    });
+    assert.equal(res.status, 202);
+    const task = (await res.json()) as { id: string; state: string };
+    assert.equal(res.headers.get('location'), `/v1/tasks/${task.id}`);
+    const events = await openSse(`${base}/v1/tasks/${task.id}/events`);
+    await events.waitEnd(10_000);
+    const frames = events.events.map((e) => ({ id: Number(e.id), ...(JSON.parse(e.data) as { event_type: string; payload: any }) }));
+    assert.deepEqual(
+      frames.map((f) => f.id),
+      frames.map((_, i) => i),
+      'every seq once, in order',
+    );
+    assert.equal(frames.at(-1)!.event_type, 'agent.task.completed');
+    assert.equal(frames.at(-1)!.payload.state, 'completed');
+    assert.equal(frames.filter((f) => f.event_type === 'agent.task.artifact').length, REPORT_SECTIONS.length + 1);
+    const record = (await (await fetch(`${base}/v1/tasks/${task.id}`)).json()) as { state: string; artifacts: Array<{ data: string }> };
+    assert.equal(record.state, 'completed');
+    assert.equal(
+      record.artifacts[0].data,
+      reportTitle('tests', 'demo (pid ' + process.pid + '), attempt 1') + REPORT_SECTIONS.map(([t, x]) => reportSection(t, x)).join(''),
+    );
+  });
+
+  it('a report task is cancelled from DELETE /v1/tasks/{id} while it runs', async () => {
+    const res = await fetch(`${base}/v1/agents/report.build/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ step_ms: 2000 }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    const events = await openSse(`${base}/v1/tasks/${id}/events`);
+    await events.waitEvents(4, 5000);
+    const del = await fetch(`${base}/v1/tasks/${id}`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    await events.waitEnd(5000);
+    const last = JSON.parse(events.events.at(-1)!.data) as { event_type: string; payload: { state: string } };
+    assert.equal(last.event_type, 'agent.task.completed');
+    assert.equal(last.payload.state, 'canceled');
   });
 });
