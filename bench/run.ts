@@ -1,12 +1,13 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
  * to stderr, the result table (markdown) to stdout. The Matrix suite starts one Synapse (test/support/synapse.ts) and
- * is skipped, with a line saying why, when Synapse cannot start.
+ * is skipped, with a line saying why, when Synapse cannot start. The Python suite (bench/suites/python-peer.ts) runs the
+ * upstream Python SDK as a peer and is skipped the same way when its venv cannot be installed.
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +23,7 @@ import { rawNatsInvokeStack, rawNatsPubSubStack } from './stacks/raw-nats.js';
 import type { InvokeStack, PubSubStack } from './stacks/types.js';
 import { invokeSuite, payloadSuite } from './suites/invoke.js';
 import { MatrixBench, matrixCounts } from './suites/matrix.js';
+import { PythonPeerBench } from './suites/python-peer.js';
 import { tasksSuite } from './suites/tasks.js';
 import { directStack, memorySuite } from './suites/memory.js';
 import { pubsubSuite } from './suites/pubsub.js';
@@ -34,7 +36,7 @@ const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks').split(','));
+const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -390,6 +392,70 @@ const ROWS: RowDef[] = [
     peer: ['matrix.raw', 'send.ops'],
     peerLabel: 'sequential raw PUT /send (same user, room)',
   },
+  // The upstream Python SDK as a peer on the same nats-server, routes interleaved (bench/suites/python-peer.ts)
+  {
+    figure: 'Python SDK 0.3.0 peer: invoke sequential p50',
+    unit: 'µs',
+    ours: ['pypeer.ours', 'seq.p50'],
+    peer: ['pypeer.python', 'seq.p50'],
+    peerLabel: 'Python SDK caller → Python SDK server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: invoke 64 in flight',
+    unit: 'ops/s',
+    ours: ['pypeer.ours', 'conc.ops'],
+    peer: ['pypeer.python', 'conc.ops'],
+    peerLabel: 'Python SDK caller → Python SDK server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: one stream deltas/s',
+    unit: 'deltas/s',
+    ours: ['pypeer.ours', 'stream1'],
+    peer: ['pypeer.python', 'stream1'],
+    peerLabel: 'Python SDK caller → Python SDK server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: invoke sequential p50, our caller → Python server',
+    unit: 'µs',
+    ours: ['pypeer.ours→python', 'seq.p50'],
+    peer: ['pypeer.python', 'seq.p50'],
+    peerLabel: 'Python caller → Python server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: invoke sequential p50, Python caller → our responder',
+    unit: 'µs',
+    ours: ['pypeer.python→ours', 'seq.p50'],
+    peer: ['pypeer.python', 'seq.p50'],
+    peerLabel: 'Python caller → Python server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: invoke 64 in flight, our caller → Python server',
+    unit: 'ops/s',
+    ours: ['pypeer.ours→python', 'conc.ops'],
+    peer: ['pypeer.python', 'conc.ops'],
+    peerLabel: 'Python caller → Python server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: invoke 64 in flight, Python caller → our responder',
+    unit: 'ops/s',
+    ours: ['pypeer.python→ours', 'conc.ops'],
+    peer: ['pypeer.python', 'conc.ops'],
+    peerLabel: 'Python caller → Python server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: one stream deltas/s, our caller → Python server',
+    unit: 'deltas/s',
+    ours: ['pypeer.ours→python', 'stream1'],
+    peer: ['pypeer.python', 'stream1'],
+    peerLabel: 'Python caller → Python server',
+  },
+  {
+    figure: 'Python SDK 0.3.0 peer: one stream deltas/s, Python caller → our responder',
+    unit: 'deltas/s',
+    ours: ['pypeer.python→ours', 'stream1'],
+    peer: ['pypeer.python', 'stream1'],
+    peerLabel: 'Python caller → Python server',
+  },
 ];
 for (const size of cfg.payload) {
   if (size.bytes >= 1 << 20) {
@@ -553,6 +619,22 @@ async function main(): Promise<number> {
       }
     }
 
+    let pyPeer: PythonPeerBench | undefined;
+    if (only.has('python') && busPair) {
+      try {
+        pyPeer = await PythonPeerBench.start(nats.url, busPair, log);
+        const p = pyPeer;
+        closers.push(() => p.close());
+        metrics.notes.push(
+          `Python peer: openagentio 0.3.0 (PyPI) with nats-py, ${p.python}, two processes (server, caller) on the bench's main nats-server`,
+        );
+      } catch (err) {
+        const why = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
+        log(`python: SKIPPED, the Python SDK peer could not start: ${why}`);
+        metrics.notes.push(`Python SDK peer suite skipped: the venv or the peer could not start (${why})`);
+      }
+    }
+
     // ---- runs
     for (let run = 0; run < cfg.runs; run++) {
       log(`-- run ${run + 1}/${cfg.runs} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
@@ -585,6 +667,8 @@ async function main(): Promise<number> {
       if (matrix) await attempt('Matrix suite', () => matrix!.run(cfg, metrics, run, log));
       collectGarbage();
       if (only.has('tasks') && natsMake) await attempt('tasks suite', () => tasksSuite(cfg, metrics, log));
+      collectGarbage();
+      if (pyPeer) await attempt('Python SDK peer suite', () => pyPeer!.run(cfg, metrics, run, log));
     }
     if (only.has('scale')) {
       const scaleRuns = quick ? 1 : Math.min(cfg.runs, 3);
