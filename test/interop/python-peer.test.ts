@@ -84,7 +84,31 @@ async function setup(t: TestContext, options: SetupOptions = {}): Promise<Fixtur
   ]);
   if (server) f.server = server;
   if (caller) f.caller = caller;
+  // The SDK may register a handler's subscription after it returns, so "ready" can come before the server knows
+  // the subjects; and with the sniffer subscribed to everything a request to a subject nobody serves yet would not
+  // even come back as no-responders. Wait until the server lists the Python subscriptions.
+  if (server)
+    await serverHasSubscriptions(f.nats, [
+      `acp.v1.${TENANT}.invoke.py.echo`,
+      `acp.v1.${TENANT}.invoke.py.ticker`,
+      `acp.v1.${TENANT}.events.jobs.*`,
+    ]);
   return f;
+}
+
+async function serverHasSubscriptions(nats: NatsServer, subjects: string[]): Promise<void> {
+  const missing = () =>
+    fetch(`http://127.0.0.1:${nats.monitorPort}/connz?subs=1`)
+      .then((r) => r.json() as Promise<{ connections?: Array<{ subscriptions_list?: string[] }> }>)
+      .then((z) => {
+        const all = new Set((z.connections ?? []).flatMap((c) => c.subscriptions_list ?? []));
+        return subjects.filter((s) => !all.has(s));
+      });
+  const end = Date.now() + 10_000;
+  for (let left = await missing(); left.length > 0; left = await missing()) {
+    if (Date.now() > end) throw new Error(`the Python server never subscribed to ${left.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**
@@ -457,7 +481,9 @@ describe('interop with the upstream Python SDK (openagentio 0.3.0 from PyPI) on 
       await f.bus.publish(eventType, { e: eventType }, { ...SESSION, traceparent: TRACE.traceparent });
     }
     const fromUs = (sub: string) => (l: PeerLine) => l.type === 'event' && l.sub === sub && l.envelope.from === 'nest';
+    // nats-py runs each subscription's callbacks on its own: order holds within a subscription, not across them.
     await f.server.waitFor((l) => fromUs('orders.*')(l) && l.envelope.event_type === 'orders.sentinel', 5000, 'our sentinel event');
+    await f.server.waitFor((l) => fromUs('audit.>')(l) && l.envelope.event_type === 'audit.user.created', 5000, 'our audit event');
     assert.deepEqual(
       f.server.where(fromUs('orders.*')).map((l) => l.envelope.event_type),
       ['orders.created', 'orders.sentinel'],
