@@ -1,4 +1,5 @@
-import { execFile, spawn } from 'node:child_process';
+import { cachedInstall } from './cached-install.js';
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,24 +17,9 @@ const INSTALLER = join(ROOT, 'scripts/install-natscli.sh');
 /** A config home of our own: natscli reads contexts from $XDG_CONFIG_HOME/nats. */
 const CONFIG_HOME = mkdtempSync(join(tmpdir(), 'natscli-home-'));
 
-let binary: Promise<string> | undefined;
-
 /** The nats executable: `NATS_CLI` if set, else what the installer prints (a first build takes a minute or two). */
 export function natsCli(): Promise<string> {
-  if (process.env.NATS_CLI) return Promise.resolve(process.env.NATS_CLI);
-  binary ??= new Promise<string>((resolve, reject) => {
-    const proc = spawn('bash', [INSTALLER], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.once('error', reject);
-    proc.once('exit', (code) => {
-      const path = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && path) resolve(path);
-      else reject(new Error(`${INSTALLER} failed (exit ${code}); its log is above`));
-    });
-  });
-  binary.catch(() => (binary = undefined));
-  return binary;
+  return cachedInstall(INSTALLER, 'NATS_CLI');
 }
 
 /** Runs `nats <args> -s <url>` and resolves with its stdout; rejects with its stderr when it exits non-zero. */

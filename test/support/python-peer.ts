@@ -1,3 +1,4 @@
+import { cachedInstall } from './cached-install.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -44,27 +45,12 @@ process.on('exit', () => {
   }
 });
 
-let python: Promise<string> | undefined;
-
 /**
  * The venv's python executable: `OPENAGENTIO_PYTHON` if set, else what scripts/install-python-peer.sh prints (it
  * returns at once when the venv is there; the first install takes a few seconds and logs to our stderr).
  */
 export function peerPython(): Promise<string> {
-  if (process.env.OPENAGENTIO_PYTHON) return Promise.resolve(process.env.OPENAGENTIO_PYTHON);
-  python ??= new Promise<string>((resolve, reject) => {
-    const proc = spawn('bash', [INSTALLER], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.once('error', reject);
-    proc.once('exit', (code) => {
-      const path = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && path) resolve(path);
-      else reject(new Error(`${INSTALLER} failed (exit ${code}); its log is above`));
-    });
-  });
-  python.catch(() => (python = undefined));
-  return python;
+  return cachedInstall(INSTALLER, 'OPENAGENTIO_PYTHON');
 }
 
 export class PythonPeer {

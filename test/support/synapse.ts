@@ -1,3 +1,4 @@
+import { cachedInstall } from './cached-install.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,27 +55,12 @@ process.on('exit', () => {
   }
 });
 
-let python: Promise<string> | undefined;
-
 /**
  * The venv's python executable: `SYNAPSE_PYTHON` if set, else what scripts/install-synapse.sh prints (it returns at
  * once when the venv is there; the first install takes about half a minute and logs to our stderr).
  */
 export function synapsePython(): Promise<string> {
-  if (process.env.SYNAPSE_PYTHON) return Promise.resolve(process.env.SYNAPSE_PYTHON);
-  python ??= new Promise<string>((resolve, reject) => {
-    const proc = spawn('bash', [INSTALLER], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.once('error', reject);
-    proc.once('exit', (code) => {
-      const path = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && path) resolve(path);
-      else reject(new Error(`${INSTALLER} failed (exit ${code}); its log is above`));
-    });
-  });
-  python.catch(() => (python = undefined));
-  return python;
+  return cachedInstall(INSTALLER, 'SYNAPSE_PYTHON');
 }
 
 /** Starts a Synapse in a fresh temp dir and resolves once its client API answers. */
