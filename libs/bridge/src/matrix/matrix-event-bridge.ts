@@ -20,6 +20,7 @@ import { classifyEvent, SeenEvents, traceparentOf, type MatrixRoomEvent } from '
 import { MatrixHttp, MatrixRequestError, seg } from './matrix-http.js';
 import { readOutbound } from './matrix-outbound.js';
 import { MatrixRoomSender } from './matrix-room-sender.js';
+import { abortableSleep } from '../timers/abortable-sleep.js';
 
 interface SyncResponse {
   next_batch: string;
@@ -225,7 +226,8 @@ export class MatrixEventBridge implements Bridge {
           ctx.reportHealth?.('degraded', err as Error);
         }
         ctx.logger.warn(`bridge "${this.name}": sync failed (${(err as Error).message}); retrying in ${delay} ms`);
-        await sleep(delay, this.stopSync.signal);
+        // Stopping ends the wait early; the loop then sees it is no longer running.
+        await abortableSleep(delay, this.stopSync.signal).catch(() => undefined);
         delay = Math.min(MAX_RECONNECT_DELAY_MS, delay * 2);
       }
     }
@@ -474,14 +476,6 @@ function allowedInviter(userId: string, allow: string[]): boolean {
   if (allow.length === 0) return true;
   const server = userId.slice(userId.indexOf(':') + 1);
   return allow.some((a) => a === userId || a === `*:${server}`);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 }
 
 export const matrixEventBridgeFactory: BridgeFactory = (definition: BridgeDefinition) => new MatrixEventBridge(definition.name, definition);

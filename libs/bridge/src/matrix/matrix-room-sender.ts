@@ -1,3 +1,4 @@
+import { abortableSleep } from '../timers/abortable-sleep.js';
 import { MatrixRequestError, seg, type MatrixHttp } from './matrix-http.js';
 
 /** Counters of the bridge's sends, for health and the tests. */
@@ -72,23 +73,8 @@ export class MatrixRoomSender {
           wait = backoff;
           backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
         }
-        await sleep(Math.min(wait, Math.max(0, giveUpAt - Date.now())), signal);
+        await abortableSleep(Math.min(wait, Math.max(0, giveUpAt - Date.now())), signal);
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,3 +1,4 @@
+import { abortableSleep } from '../timers/abortable-sleep.js';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import {
   assertName,
@@ -239,7 +240,7 @@ export class OpenClawChatSseBridge implements Bridge {
       const delay = Math.min(30_000, retryAfterMs ?? Math.round(base * (0.8 + Math.random() * 0.4)));
       this.ctx?.logger.debug?.(`"${this.name}": upstream ${response?.status ?? 'unreachable'}, retry ${attempt + 1} in ${delay} ms`);
       try {
-        await sleep(delay, signal);
+        await abortableSleep(delay, signal);
       } catch (err) {
         fail(err);
       }
@@ -435,21 +436,6 @@ function parseRetryAfter(h: Headers): number | undefined {
   if (Number.isFinite(Number(s))) return Math.max(0, Number(s) * 1000);
   const at = Date.parse(s);
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Factory for `type: openclaw_chat_sse`. */
