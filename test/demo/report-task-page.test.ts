@@ -1,20 +1,16 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { GatewayService } from '@openagentio/nestjs-bridges';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { REPORT_SECTIONS, reportSection, reportTitle } from '../../src/agents/report.agent.js';
-import { AppModule } from '../../src/app.module.js';
-import { configureDemoApp } from '../../src/configure-app.js';
+import { openDemoPage, type DemoPage } from './demo-page-fixture.js';
 
 // Browser globals used inside page callbacks (the project compiles without the DOM lib).
 declare const document: any;
 declare const window: any;
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Frame {
@@ -33,29 +29,16 @@ interface Frame {
 describe('demo page: the report task panel (headless Chromium, the real demo app)', () => {
   let app: NestExpressApplication;
   let base: string;
-  let browser: Browser;
   let page: Page;
 
+  let demo: DemoPage;
+
   before(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    delete process.env.NATS_URL;
-    delete process.env.TASKS_STORE;
-    app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: false });
-    await configureDemoApp(app);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
-    await page.goto(`${base}/`);
-    await page.waitForFunction(() => document.getElementById('events-state')?.textContent === 'live');
+    demo = await openDemoPage();
+    ({ app, base, page } = demo);
   });
   after(async () => {
-    await browser?.close();
-    await app?.close();
+    await demo?.close();
   });
 
   const text = (sel: string) =>
