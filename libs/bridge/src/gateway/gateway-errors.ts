@@ -32,7 +32,13 @@ export class GatewayHttpError extends Error {
 export function toGatewayError(err: unknown): { status: number; payload: ErrorPayload } {
   if (err instanceof GatewayHttpError) return { status: err.status, payload: err.toPayload() };
   if (err instanceof BusError) return { status: err.status, payload: err.toPayload() };
-  const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number; length?: number };
+  if (e?.type === 'entity.too.large' && typeof e.limit === 'number') {
+    // Express's parser (the application's, not the gateway's): name its limit and the way to raise it.
+    const size = typeof e.length === 'number' && Number.isFinite(e.length) ? `of ${e.length} bytes ` : '';
+    const message = `request body ${size}exceeds the application body parser's limit of ${e.limit} bytes; raise it with app.useBodyParser('json', { limit: '1mb' })`;
+    return { status: 413, payload: { code: ErrorCodes.INVALID_REQUEST, message, retryable: false } };
+  }
   if (e?.type === 'entity.too.large' || e?.status === 413 || (err instanceof HttpException && err.getStatus() === 413)) {
     return { status: 413, payload: { code: ErrorCodes.INVALID_REQUEST, message: 'request body is too large', retryable: false } };
   }

@@ -20,6 +20,7 @@ import {
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
 import { assertBodyDepth, JsonBodyError, parseJsonText, readJsonBody } from '../http/json-body.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
+import { gatewayBodyTooLarge, installGatewayBodyReader } from './gateway-body-reader.js';
 import {
   GATEWAY_EXTRAS,
   GATEWAY_MODULE_OPTIONS,
@@ -63,13 +64,18 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   }
 
   /**
-   * Installs an Express error middleware (after the routes, before Nest's own error handler) that answers the
-   * application body parser's errors on gateway paths as ErrorPayloads: 400 bad JSON, 413 too large.
+   * On Express: the gateway's own body reader, first in the chain (its `bodyLimit` applies to its routes, not the
+   * application parser's 100 KB), and an error middleware (after the routes, before Nest's own error handler) that
+   * answers the application body parser's errors on `errorPayloadPaths` as ErrorPayloads: 400 bad JSON, 413 too large.
    */
   onModuleInit(): void {
-    if (this.extras?.handleParserErrors === false) return;
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter || adapter.getType?.() !== 'express') return;
+    installGatewayBodyReader(adapter.getInstance(), {
+      bodyLimit: this.options.bodyLimit,
+      applyCors: (req, res) => this.applyCors(req, res),
+    });
+    if (this.extras?.handleParserErrors === false) return;
     adapter.use((err: unknown, req: GatewayRequest, res: ServerResponse, next: (e?: unknown) => void) => {
       const e = err as { type?: string; status?: number };
       const parserError =
@@ -169,9 +175,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
       if (req._body || req.readableEnded) {
         // parsed by the application's body parser
         const declared = Number(req.headers['content-length']);
-        if (Number.isFinite(declared) && declared > this.options.bodyLimit) {
-          throw new JsonBodyError(`request body of ${declared} bytes exceeds the limit of ${this.options.bodyLimit} bytes`, 413);
-        }
+        if (Number.isFinite(declared) && declared > this.options.bodyLimit) throw gatewayBodyTooLarge(this.options.bodyLimit, declared);
         const b = req.body;
         if (b === undefined || (typeof b === 'object' && b !== null && !Array.isArray(b) && Object.keys(b).length === 0 && !declared))
           return undefined;
@@ -180,6 +184,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
       }
       return await readJsonBody(req, this.options.bodyLimit);
     } catch (err) {
+      if (err instanceof JsonBodyError && err.status === 413) throw gatewayBodyTooLarge(this.options.bodyLimit);
       throw err instanceof JsonBodyError ? new GatewayHttpError(ErrorCodes.INVALID_REQUEST, err.message, err.status) : err;
     }
   }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
@@ -21,6 +21,8 @@ import { plainHandler, type ExceptionsHandler } from './plain-handler.js';
 import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
 
 type NestHandler = (...args: unknown[]) => unknown;
+
+const kindDecorator = { invoke: 'Invoke', stream: 'Stream', subscribe: 'Subscribe' } as const;
 
 /** A handler BusServer found at bootstrap. */
 export interface DiscoveredBusHandler {
@@ -49,7 +51,7 @@ export interface DiscoveredBusHandler {
  * await app.listen(3000);
  */
 @Injectable()
-export class BusServer extends Server implements CustomTransportStrategy {
+export class BusServer extends Server implements CustomTransportStrategy, OnApplicationBootstrap {
   override readonly transportId = BUS_TRANSPORT;
   private readonly registrations: BusSubscription[] = [];
   private readonly discovered: DiscoveredBusHandler[] = [];
@@ -125,6 +127,50 @@ export class BusServer extends Server implements CustomTransportStrategy {
   serve(): void {
     if (this.serving) return;
     this.serving = true;
+    for (const { wrapper, instance, methodName, method, meta } of this.decoratedHandlers()) {
+      if (!wrapper.isDependencyTreeStatic()) {
+        throw new BusError(
+          ErrorCodes.INVALID_REQUEST,
+          `${instance.constructor.name}.${methodName}: bus handlers must live in singleton-scoped classes (request/transient scope is not supported)`,
+        );
+      }
+      this.register(instance, methodName, method, meta);
+    }
+    this.busLogger.log(`serving ${this.discovered.length} bus handler(s) as agent "${this.bus.agentId}" on ${this.bus.transport.kind}`);
+  }
+
+  /**
+   * An app that declares handlers but never starts this server (no `connectMicroservice`) would leave its callers
+   * with NO_HANDLER and nothing in its own log: one warning, naming them, once bootstrap has had time to start it.
+   */
+  onApplicationBootstrap(): void {
+    const timer = setTimeout(() => this.warnIfUnserved(), BusServer.unservedWarningDelayMs);
+    timer.unref();
+  }
+
+  /** How long after bootstrap an app may take to start its microservices before the warning. */
+  static unservedWarningDelayMs = 2000;
+
+  private warnIfUnserved(): void {
+    if (this.serving) return;
+    const names = [...this.decoratedHandlers()].map(
+      ({ instance, methodName, meta }) => `${instance.constructor.name}.${methodName} (@${kindDecorator[meta.kind]} '${meta.name}')`,
+    );
+    if (names.length === 0) return;
+    this.busLogger.warn(
+      `${names.length} bus handler(s) are not served, so callers get NO_HANDLER: ${names.join(', ')}. ` +
+        'Start the bus server: app.connectMicroservice({ strategy: app.get(BusServer) }) then await app.startAllMicroservices()',
+    );
+  }
+
+  /** Every method with bus handler metadata on a controller or provider instance (each instance once). */
+  private *decoratedHandlers(): Generator<{
+    wrapper: { isDependencyTreeStatic(): boolean };
+    instance: Record<string, unknown>;
+    methodName: string;
+    method: (...a: unknown[]) => unknown;
+    meta: BusHandlerMetadata;
+  }> {
     const seen = new Set<object>();
     for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
@@ -136,17 +182,9 @@ export class BusServer extends Server implements CustomTransportStrategy {
         const method = (proto as Record<string, unknown>)[methodName];
         if (typeof method !== 'function') continue;
         const meta = Reflect.getMetadata(BUS_HANDLER_METADATA, method) as BusHandlerMetadata | undefined;
-        if (!meta) continue;
-        if (!wrapper.isDependencyTreeStatic()) {
-          throw new BusError(
-            ErrorCodes.INVALID_REQUEST,
-            `${instance.constructor.name}.${methodName}: bus handlers must live in singleton-scoped classes (request/transient scope is not supported)`,
-          );
-        }
-        this.register(instance, methodName, method as (...a: unknown[]) => unknown, meta);
+        if (meta) yield { wrapper, instance, methodName, method: method as (...a: unknown[]) => unknown, meta };
       }
     }
-    this.busLogger.log(`serving ${this.discovered.length} bus handler(s) as agent "${this.bus.agentId}" on ${this.bus.transport.kind}`);
   }
 
   private register(
@@ -172,22 +210,28 @@ export class BusServer extends Server implements CustomTransportStrategy {
         { guards: true, interceptors: true, filters: true },
         'rpc',
       ) as NestHandler);
+    if (meta.kind !== 'subscribe') {
+      // The responder only knows the target's name; here both declarations are known.
+      const prev = this.discovered.find((d) => d.kind !== 'subscribe' && d.name === meta.name);
+      if (prev) {
+        throw new BusError(
+          ErrorCodes.INVALID_REQUEST,
+          `target "${meta.name}" already has a handler: ${prev.className}.${prev.methodName} (@${kindDecorator[prev.kind]}) and ` +
+            `${instance.constructor.name}.${methodName} (@${kindDecorator[meta.kind]}) both declare it`,
+        );
+      }
+    }
     let registration: BusSubscription;
     // Discovery shows the payload's DTO as the target's input schema, unless the decorator gives one.
     const options =
       meta.options.inputSchema === undefined ? { ...meta.options, inputSchema: payloadSchemaOf(instance, methodName) } : meta.options;
-    switch (meta.kind) {
-      case 'invoke':
-        registration = this.bus.handleInvoke(meta.name, (payload, ctx) => this.runInvoke(handler, payload, ctx), options);
-        break;
-      case 'stream': {
-        const filters = this.exceptionsHandlerFor(instance, callback);
-        registration = this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, filters, payload, ctx), options);
-        break;
+    try {
+      registration = this.registerWithBus(meta, handler, instance, callback, options);
+    } catch (err) {
+      if (err instanceof BusError && /already has a handler/.test(err.message)) {
+        throw new BusError(ErrorCodes.INVALID_REQUEST, `${err.message} (declared again by ${instance.constructor.name}.${methodName})`);
       }
-      case 'subscribe':
-        registration = this.bus.subscribe(meta.name, (payload) => this.runEvent(handler, payload), meta.options);
-        break;
+      throw err;
     }
     this.registrations.push(registration);
     this.discovered.push({
@@ -197,6 +241,25 @@ export class BusServer extends Server implements CustomTransportStrategy {
       methodName,
       pipeline: plain ? 'plain' : 'nest',
     });
+  }
+
+  private registerWithBus(
+    meta: BusHandlerMetadata,
+    handler: NestHandler,
+    instance: Record<string, unknown>,
+    callback: (...a: unknown[]) => unknown,
+    options: BusHandlerMetadata['options'],
+  ): BusSubscription {
+    switch (meta.kind) {
+      case 'invoke':
+        return this.bus.handleInvoke(meta.name, (payload, ctx) => this.runInvoke(handler, payload, ctx), options);
+      case 'stream': {
+        const filters = this.exceptionsHandlerFor(instance, callback);
+        return this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, filters, payload, ctx), options);
+      }
+      case 'subscribe':
+        return this.bus.subscribe(meta.name, (payload) => this.runEvent(handler, payload), meta.options);
+    }
   }
 
   // A @Stream method is wrapped so interceptors see each item of an async iterable (not the iterator object),
@@ -302,6 +365,38 @@ async function* filterStreamErrors(
   }
 }
 
+interface FiltersContextCreator {
+  create(...args: unknown[]): NestExceptionsHandler;
+}
+
+interface NestExceptionsHandler extends ExceptionsHandler {
+  invokeCustomFilters(exception: unknown, host: ExecutionContextHost): unknown;
+}
+
+/**
+ * Nest's exceptions handler logs an error no filter caught, then rethrows it; the bus logs the same failure again
+ * with the error id its caller receives (countHandlerFailure). This view keeps the filters and the rethrow and
+ * leaves the logging to the bus: one line per failure, with the id.
+ */
+function rethrowingFilters(filters: FiltersContextCreator): FiltersContextCreator {
+  return Object.create(filters, {
+    create: {
+      value(...args: unknown[]): NestExceptionsHandler {
+        const handler = filters.create(...args);
+        return Object.create(handler, {
+          next: {
+            value(exception: unknown, host: ExecutionContextHost): unknown {
+              const handled = handler.invokeCustomFilters(exception, host);
+              if (handled !== undefined) return handled;
+              throw exception;
+            },
+          },
+        }) as NestExceptionsHandler;
+      },
+    },
+  }) as FiltersContextCreator;
+}
+
 interface ModuleLike {
   hasProvider(token: unknown): boolean;
   controllers: Map<unknown, unknown>;
@@ -313,7 +408,9 @@ interface ModuleLike {
  * This view also looks among controllers.
  */
 function withControllerModules(creator: ExternalContextCreator): ExternalContextCreator {
+  const filters = (creator as unknown as { filtersContextCreator?: FiltersContextCreator }).filtersContextCreator;
   return Object.create(creator, {
+    ...(filters ? { filtersContextCreator: { value: rethrowingFilters(filters) } } : {}),
     getContextModuleKey: {
       value(this: { modulesContainer: Map<string, ModuleLike> }, ctor: unknown): string {
         if (!ctor) return '';
