@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { BusClient, BusError, NatsTransport } from '@openagentio/nestjs';
+import { connect } from '@nats-io/transport-node';
+import { BusClient, BusError, createReply, decodeEnvelope, encodeEnvelope, NatsTransport } from '@openagentio/nestjs';
 import { NatsServer } from '../support/nats-server.js';
 import { quietLogger } from './helpers.js';
 
@@ -109,5 +110,37 @@ describe('a responder process SIGKILLed mid-call: the caller notices through liv
     await kill(r.child);
     await expectGone(read, killedAt, /doomed\.feed.*responder went silent/);
     assert.deepEqual(frames, ['agent.response.started', 'agent.response.delta']);
+  });
+  it('an upstream-style responder that never probes has one long invoke cut at most, then is waited for', { timeout: 20_000 }, async () => {
+    // One of ours serves the target first and says it probes...
+    const ours = new BusClient(new NatsTransport({ servers: server.url, logger: quietLogger }), {
+      agentId: 'ours',
+      logger: quietLogger,
+      livenessInterval: N,
+    });
+    await ours.connect();
+    await ours.handleInvoke('mixed.work', () => 'ours').ready;
+    assert.equal(await caller.invoke('mixed.work', {}), 'ours');
+    await ours.close();
+    // ...then a replica that sends no probes (as the upstream runtimes) answers, after 5N, which is longer than
+    // the 3N a watch from the start allows.
+    const upstream = await connect({ servers: server.url });
+    try {
+      upstream.subscribe('acp.v1.invoke.mixed.work', {
+        queue: 'mixed.work',
+        callback: (_err, msg) => {
+          const request = decodeEnvelope(msg.data);
+          const reply = createReply(request, 'agent.response.final', { result: 'upstream' }, { from: 'upstream', isFinal: true });
+          setTimeout(() => upstream.publish(request.reply_to ?? msg.reply!, encodeEnvelope(reply)), 5 * N);
+        },
+      });
+      await upstream.flush();
+      await assert.rejects(caller.invoke('mixed.work', {}, { timeout: TIMEOUT }), (e: BusError) => e.code === 'AGENT_UNAVAILABLE');
+      // The caller forgot what it had learned: the next one waits for the answer.
+      assert.equal(await caller.invoke('mixed.work', {}, { timeout: TIMEOUT }), 'upstream');
+      assert.equal(await caller.invoke('mixed.work', {}, { timeout: TIMEOUT }), 'upstream');
+    } finally {
+      await upstream.close();
+    }
   });
 });
