@@ -43,7 +43,7 @@ function recordingLogger(): BusLogger & { warnings: string[] } {
  * with a well-formed INFO of a new instance every `every` ms for as long as the test lets it.
  */
 class Rogue {
-  mode: 'forged' | 'flood' | 'quiet' = 'quiet';
+  mode: 'forged' | 'flood' | 'sparse' | 'quiet' = 'quiet';
   every = 150;
   private readonly floods = new Set<NodeJS.Timeout>();
   private count = 0;
@@ -86,6 +86,11 @@ class Rogue {
             ];
       for (const a of answers) this.nc.publish(reply, JSON.stringify(a));
       this.nc.publish(reply, 'not json');
+    } else if (this.mode === 'sparse' && verb === 'INFO') {
+      // What a Go service sends for empty maps and slices, and an endpoint without a queue group (ADR-32 allows it).
+      this.nc.publish(reply, JSON.stringify({ ...info('go-style'), metadata: null, description: null, endpoints: null }));
+      const ep = { name: 'x', subject: 'other.x', metadata: null };
+      this.nc.publish(reply, JSON.stringify({ ...info('no-queue'), description: undefined, endpoints: [ep] }));
     } else if (this.mode === 'flood' && verb === 'INFO') {
       const t = setInterval(() => this.nc.publish(reply, JSON.stringify(info(`flood-${++this.count}`))), this.every);
       this.floods.add(t);
@@ -152,6 +157,18 @@ describe('discovery trusts no answer: a rogue answering the Services API', () =>
     );
     // PING and STATS come from the same rogue id: logged once for both.
     assert.equal(logger.warnings.filter((w) => w.includes('"bad-metadata"')).length, 1);
+  });
+
+  it('keeps well-formed answers with null or absent optional parts, filled in as the types say', async () => {
+    rogue.mode = 'sparse';
+    const infos = await new DiscoveryClient(caller, { gap: 150 }).info('rogue');
+    assert.deepEqual(
+      infos.map((i) => [i.id, i.metadata, i.description, i.endpoints]),
+      [
+        ['go-style', {}, '', []],
+        ['no-queue', {}, '', [{ name: 'x', subject: 'other.x', queue_group: '', metadata: {} }]],
+      ],
+    );
   });
 
   it('info() ends at its deadline while a rogue keeps answering, with what it had', { timeout: 15_000 }, async () => {

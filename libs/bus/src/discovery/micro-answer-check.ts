@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import { WarnLimiter } from '../runtime/warn-limiter.js';
 import { MICRO_SCHEMAS } from './micro-schemas.js';
-import type { ServiceVerb } from './micro-types.js';
+import { ServiceResponseTypes, type ServiceVerb } from './micro-types.js';
 
 // ajv is CommonJS with `export default` typings; require() sidesteps the interop mismatch (as envelope-validator.ts).
 const require = createRequire(import.meta.url);
@@ -35,10 +35,16 @@ export class MicroAnswerCheck {
     if (logger) this.log = new WarnLimiter(logger);
   }
 
-  /** True when `value` is a well-formed answer to `verb`; false (and logged) when not. */
+  /**
+   * True when `value` is a well-formed answer to `verb`, then filled in as the types say (null or absent
+   * `metadata` `{}`, `endpoints` `[]`, `description` and `queue_group` `''`); false (and logged) when not.
+   */
   accept(verb: ServiceVerb, value: unknown): boolean {
     const validate = validators()[verb];
-    if (validate(value)) return true;
+    if (validate(value)) {
+      fillIn(value as Answer);
+      return true;
+    }
     this.skipped(verb, value, validate.errors?.[0] ? `${validate.errors[0].instancePath || '(answer)'} ${validate.errors[0].message}` : '');
     return false;
   }
@@ -53,4 +59,23 @@ export class MicroAnswerCheck {
     this.warned.add(id);
     this.log.warn(`discovery: skipped a malformed ${verb} answer from service id ${JSON.stringify(id)}: ${why}`);
   }
+}
+
+/** The parts of an answer that may be null or absent on the wire. */
+interface Answer {
+  metadata?: Record<string, string> | null;
+  description?: string | null;
+  type: string;
+  endpoints?: Array<{ metadata?: Record<string, string> | null; queue_group?: string }> | null;
+}
+
+function fillIn(a: Answer): void {
+  a.metadata ??= {};
+  if (a.type === ServiceResponseTypes.PING) return;
+  a.endpoints ??= [];
+  for (const ep of a.endpoints) {
+    ep.queue_group ??= '';
+    if (a.type === ServiceResponseTypes.INFO) ep.metadata ??= {};
+  }
+  if (a.type === ServiceResponseTypes.INFO) a.description ??= '';
 }
