@@ -81,6 +81,25 @@ describe('bad input on the wire (raw NATS client)', () => {
     assert.deepEqual(await caller.invoke('victim', 1), { echo: 1 });
   });
 
+  it('answers INVALID_REQUEST to an envelope of another major spec_version, and serves a newer acp/1 minor', async () => {
+    const before = worker.stats.invalidMessages;
+    const request = (specVersion: string): string => {
+      const env = createRequest(3, { from: 'peer' });
+      return JSON.stringify({ ...JSON.parse(encodeEnvelope(env)), spec_version: specVersion });
+    };
+    for (const other of ['acp/99.7', 'acp/2.0', 'acp/10.0', 'acp/0.9']) {
+      assertInvalid(await rawRequest(request(other)), new RegExp(`unsupported spec_version "${other}"`));
+    }
+    assert.equal(worker.stats.invalidMessages - before, 4);
+    for (const minor of ['acp/1.0', 'acp/1.7', 'acp/1.12']) {
+      const reply = await rawRequest(request(minor));
+      assert.equal(reply.event_type, 'agent.response.final', minor);
+      assert.deepEqual(reply.payload, { result: { echo: 3 } });
+      assert.equal(reply.spec_version, 'acp/1.0', 'we answer in the version we speak');
+    }
+    assert.equal(worker.stats.invalidMessages - before, 4);
+  });
+
   it('a flood of garbage for one target leaves it and the others serving', async () => {
     const before = worker.stats.invalidMessages;
     const N = 3000;

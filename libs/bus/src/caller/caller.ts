@@ -41,6 +41,8 @@ export class Caller {
   private readonly resilient: ResilientInvoker;
   /** Targets whose responders have shown the `chunk` extension: oversize requests may go to them chunked. */
   private readonly chunkTargets = new Set<string>();
+  /** Targets whose responders said they probe their invokes, with how often (ms). */
+  private readonly probedTargets = new Map<string, number>();
 
   constructor(
     private readonly rt: BusRuntime,
@@ -236,7 +238,8 @@ export class Caller {
     } catch (err) {
       return Promise.reject(err);
     }
-    const call = new PendingInvoke(this, callId, target, request, deadline, options.signal, ctx, unwrap);
+    const probes = this.probedTargets.get(target) ?? 0;
+    const call = new PendingInvoke(this, callId, target, request, deadline, options.signal, ctx, unwrap, probes);
     this.router.invokes.set(callId, call);
     if (call.settled) return call.promise;
     try {
@@ -297,12 +300,28 @@ export class Caller {
     endCall(this.rt, kind, target, started, tracing, err, frames);
   }
 
-  /** A reply showed the responder's extensions: remember whether `target` accepts chunked requests. */
-  noteExtensions(target: string, ext: ReadonlySet<string>): void {
+  /**
+   * A reply showed the responder's extensions: remember whether `target` accepts chunked requests, and how often
+   * its responders probe their calls (`acp.liveness` with `cancel`), so later invokes of it are watched from the start.
+   */
+  noteExtensions(target: string, ext: ReadonlySet<string>, livenessMs?: unknown): void {
+    if (ext.has(Extensions.CANCEL) && typeof livenessMs === 'number' && livenessMs > 0) {
+      if (this.probedTargets.size >= 10_000 && !this.probedTargets.has(target)) this.probedTargets.clear();
+      this.probedTargets.set(target, livenessMs);
+    }
     if (!ext.has(Extensions.CHUNK) || this.chunkTargets.has(target)) return;
     // Bounded: a caller of very many targets forgets and learns again rather than grow.
     if (this.chunkTargets.size >= 10_000) this.chunkTargets.clear();
     this.chunkTargets.add(target);
+  }
+
+  /**
+   * An invoke of `target` watched from its start got no probe: either its responder died, or it does not probe
+   * (an upstream runtime in the same queue group, which must not be cut off again). Its invokes are watched only
+   * from their first probe until a responder says again that it probes (a new process's first reply does).
+   */
+  forgetProbes(target: string): void {
+    this.probedTargets.delete(target);
   }
 
   private mayChunk(target: string): boolean {

@@ -17,7 +17,9 @@ export interface InvokeHost {
   forgetCall(callId: string): void;
   cancelRemote(target: string, request: Envelope): void;
   /** A reply named the responder's extensions (`acp.ext`). */
-  noteExtensions(target: string, ext: ReadonlySet<string>): void;
+  noteExtensions(target: string, ext: ReadonlySet<string>, livenessMs?: unknown): void;
+  /** An invoke watched from its start got no probe (its responder died, or does not probe). */
+  forgetProbes(target: string): void;
 }
 
 /** One invoke in flight on the caller: waits for the terminal reply, the deadline or an abort. */
@@ -30,9 +32,14 @@ export class PendingInvoke implements Expiring {
   private readonly slot: DeadlineSlot;
   private readonly timeoutMs: number;
   private readonly unlink: () => void;
-  /** How often the responder probes (from its first probe; 0 until then, and for peers that never probe). */
+  /**
+   * How often the responder probes: known from the start when earlier replies of the target said so (`expected`),
+   * else from its first probe; 0 until then, and for peers that never probe.
+   */
   private probeEveryMs = 0;
   private heardAt = 0;
+  /** Watched from the start on what earlier replies said, and no probe has come yet. */
+  private expected = false;
 
   constructor(
     private readonly bus: InvokeHost,
@@ -44,12 +51,20 @@ export class PendingInvoke implements Expiring {
     parent: CallContext | undefined,
     /** Resolve with the result (as `resultOf` reads it) instead of the reply envelope: one promise less for invoke(). */
     private readonly unwrap = false,
+    /** How often the target's responders probe, as earlier replies said (0: unknown, wait for a probe). */
+    expectProbesEveryMs = 0,
   ) {
     this.promise = new Promise<unknown>((res, rej) => {
       this.resolve = res;
       this.reject = rej;
     });
-    this.timeoutMs = Math.max(0, deadline - Date.now());
+    const now = Date.now();
+    this.timeoutMs = Math.max(0, deadline - now);
+    if (expectProbesEveryMs > 0) {
+      this.probeEveryMs = expectProbesEveryMs;
+      this.heardAt = now;
+      this.expected = true;
+    }
     this.slot = scheduleDeadline(deadline, this);
     this.unlink = signal || parent ? linkSignals([signal, parent?.signal], (reason) => this.abort(reason)) : noop;
   }
@@ -70,7 +85,8 @@ export class PendingInvoke implements Expiring {
       return;
     }
     const ext = env.metadata?.[MetaKeys.EXT];
-    if (ext !== undefined) this.bus.noteExtensions(this.target, parseExtensions(ext));
+    if (ext !== undefined) this.bus.noteExtensions(this.target, parseExtensions(ext), env.metadata?.[MetaKeys.LIVENESS]);
+    if (this.expected) this.checkProbed();
     if (env.event_type === EventTypes.FINAL || env.event_type === EventTypes.TOOL_RESULT) {
       this.settle();
       this.resolve(this.unwrap ? resultOf(env) : env);
@@ -96,12 +112,22 @@ export class PendingInvoke implements Expiring {
   heardFromResponder(everyMs: number): void {
     if (everyMs > 0) this.probeEveryMs = everyMs;
     this.heardAt = Date.now();
+    this.expected = false;
+  }
+
+  /**
+   * A reply came to an invoke watched from its start that no probe has reached. A responder that probes does so
+   * within 2N of the start; past 2.5N, this one does not (an upstream runtime sharing the queue group).
+   */
+  private checkProbed(): void {
+    if (Date.now() - this.heardAt > 2.5 * this.probeEveryMs) this.bus.forgetProbes(this.target);
   }
 
   /**
    * A responder that probed every N ms and has sent nothing for 3N is taken as gone (its process or connection
    * died): the invoke ends now with a retryable AGENT_UNAVAILABLE instead of at its deadline. Only calls whose
-   * responder has probed are watched, so peers without liveness probes (upstream runtimes) are never judged.
+   * responder has probed, or whose target's responders said they probe, are watched, so peers without liveness
+   * probes (upstream runtimes) are not judged (at most once, in a queue group shared with ours: see forgetProbes).
    * `stalled`: this process was blocked since the last check, so the quiet time restarts.
    */
   checkResponder(now: number, stalled: boolean): void {
@@ -112,6 +138,7 @@ export class PendingInvoke implements Expiring {
     }
     const quietMs = now - this.heardAt;
     if (quietMs <= 3 * this.probeEveryMs) return;
+    if (this.expected) this.bus.forgetProbes(this.target);
     this.bus.cancelRemote(this.target, this.request);
     this.fail(
       new BusError(

@@ -29,7 +29,7 @@ export interface StreamHost {
   cancelRemote(target: string, request: Envelope, controlSubject?: string): void;
   sendControl(subject: string, eventType: string, correlationId: string, metadata?: Record<string, unknown>): void;
   endCall(kind: 'stream', target: string, started: number, tracing: CallTrace | undefined, err?: BusError, frames?: number): void;
-  noteExtensions(target: string, ext: ReadonlySet<string>): void;
+  noteExtensions(target: string, ext: ReadonlySet<string>, livenessMs?: unknown): void;
 }
 
 /**
@@ -302,7 +302,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
 
   private readCapabilities(started: Envelope): void {
     const ext = parseExtensions(started.metadata?.[MetaKeys.EXT]);
-    this.bus.noteExtensions(this.target, ext);
+    this.bus.noteExtensions(this.target, ext, started.metadata?.[MetaKeys.LIVENESS]);
     const ctl = started.metadata?.[MetaKeys.CONTROL];
     // The control subject comes from the responder: one that is not safe to publish to is ignored (no cancel, no credit).
     if (isPublishableSubject(ctl)) {

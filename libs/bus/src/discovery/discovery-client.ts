@@ -1,5 +1,6 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
+import type { BusLogger } from '../runtime/bus-logger.js';
 import { MemoryTransport } from '../transport/memory/memory-transport.js';
 import type { Transport } from '../transport/transport.interface.js';
 import type { DiscoveryBackend } from './discovery-backend.js';
@@ -8,6 +9,7 @@ import { endpointsOf, type DiscoveredEndpoint } from './discovered-endpoint.js';
 import { ServiceMetaKeys } from './endpoint-metadata.js';
 import { MemoryDiscoveryBackend } from './memory-discovery-backend.js';
 import { MemoryDiscoveryRegistry } from './memory-discovery-registry.js';
+import { MicroAnswerCheck } from './micro-answer-check.js';
 import { ServiceResponseTypes, type ServiceInfo, type ServicePing, type ServiceStats, type ServiceVerb } from './micro-types.js';
 import { NatsDiscoveryBackend } from './nats-discovery-backend.js';
 import { rawNatsOf } from './raw-nats.js';
@@ -18,12 +20,21 @@ export interface DiscoveryClientOptions {
   timeout?: number;
   /** After an answer, how long to wait for another before the list is complete (ms; NATS only). Default 250. */
   gap?: number;
+  /**
+   * The longest any one question takes, however answers keep coming (ms; NATS only): then it ends with those it
+   * has. Default 5 000.
+   */
+  deadline?: number;
+  /** The most answers one question keeps; it ends when it has them (NATS only). Default 1 000. */
+  maxAnswers?: number;
 }
 
 /** What DiscoveryClient needs of a bus: its transport and subject prefix (a BusClient is one). */
 export interface DiscoveryClientBus {
   readonly transport: Transport;
   readonly subjects: { readonly prefix: string };
+  /** Where malformed answers are reported (once per service id); none: they are skipped silently. */
+  readonly logger?: BusLogger;
 }
 
 /** One agent (an ADR-32 service) and its instances (one per process). */
@@ -52,6 +63,8 @@ export type DiscoveredTarget = Omit<DiscoveredEndpoint, 'instanceId'> & { instan
 export class DiscoveryClient {
   private readonly timeout: number;
   private readonly gap: number;
+  private readonly deadline: number;
+  private readonly maxAnswers: number;
   private backendOf?: DiscoveryBackend;
 
   constructor(
@@ -60,6 +73,8 @@ export class DiscoveryClient {
   ) {
     this.timeout = options.timeout ?? 2_000;
     this.gap = options.gap ?? 250;
+    this.deadline = options.deadline ?? 5_000;
+    this.maxAnswers = options.maxAnswers ?? 1_000;
   }
 
   /** `$SRV.PING[.<name>[.<id>]]`: who is there. */
@@ -108,11 +123,8 @@ export class DiscoveryClient {
     id?: string,
   ): Promise<T[]> {
     const answers = await this.backend().query(verb, name ? serviceNameOf(name) : undefined, name ? id : undefined);
-    // Only well-formed answers of the asked type, as natscli keeps them (anyone can publish to a reply subject).
-    const ok = answers.filter((a): a is T => {
-      const r = a as T | undefined;
-      return !!r && r.type === type && typeof r.name === 'string' && typeof r.id === 'string';
-    });
+    // The NATS backend keeps only answers that match their schema (anyone can publish to a reply subject).
+    const ok = answers.filter((a): a is T => (a as T | undefined)?.type === type);
     return ok.sort((a, b) => (a.name === b.name ? (a.id < b.id ? -1 : 1) : a.name < b.name ? -1 : 1));
   }
 
@@ -121,8 +133,9 @@ export class DiscoveryClient {
     const { transport } = this.bus;
     const nc = rawNatsOf(transport);
     if (nc) {
-      const times = { timeout: this.timeout, gap: this.gap };
-      return (this.backendOf = new NatsDiscoveryBackend(nc, this.bus.subjects.prefix, () => transport.newInbox(), times));
+      const limits = { timeout: this.timeout, gap: this.gap, deadline: this.deadline, maxAnswers: this.maxAnswers };
+      const check = new MicroAnswerCheck(this.bus.logger);
+      return (this.backendOf = new NatsDiscoveryBackend(nc, this.bus.subjects.prefix, () => transport.newInbox(), limits, check));
     }
     if (transport instanceof MemoryTransport)
       return (this.backendOf = new MemoryDiscoveryBackend(MemoryDiscoveryRegistry.of(transport.broker)));

@@ -1,7 +1,10 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { EventTypes, FRAME_TYPE_OF, type Envelope } from './envelope.js';
+import { EventTypes, FRAME_TYPE_OF, SPEC_VERSION, type Envelope } from './envelope.js';
 import { schemaProblems } from './envelope-validator.js';
+
+/** `acp/1.`: the envelopes this reader understands are those of major version 1. */
+const SPEC_MAJOR = SPEC_VERSION.slice(0, SPEC_VERSION.indexOf('.') + 1);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -77,6 +80,12 @@ export function normalizeEnvelope(value: unknown): Envelope {
     });
   }
   const env = value as Envelope;
+  // The schema lets any `acp/<major>.<minor>` through; a minor version of acp/1 is read as acp/1.0 (a newer minor
+  // only adds what a reader may ignore), another major is another protocol. A string compare on the hot path.
+  const sv = env.spec_version;
+  if (sv !== SPEC_VERSION && !sv.startsWith(SPEC_MAJOR)) {
+    throw new BusError(ErrorCodes.INVALID_REQUEST, `unsupported spec_version "${sv.slice(0, 32)}": this peer speaks ${SPEC_MAJOR}x`);
+  }
   const canonical = FRAME_TYPE_OF[env.event_type];
   if (canonical && env.frame_type !== canonical) env.frame_type = canonical;
   dropEmptyPythonObjects(env);

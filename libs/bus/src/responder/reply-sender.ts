@@ -11,6 +11,8 @@ import type { BusRuntime } from '../runtime/bus-runtime.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
 import type { Inflight } from './inflight.js';
 
+const CHUNK_AND_CANCEL = `${Extensions.CHUNK},${Extensions.CANCEL}`;
+
 /** How much of an error message survives when the whole error frame is too large to send. */
 const MAX_ERROR_MESSAGE = 1024;
 
@@ -132,7 +134,8 @@ export class ReplySender {
 
   /**
    * An invoke's reply names the extensions this responder speaks (`acp.ext`) the first time it answers a caller
-   * that advertised them: that is how a caller learns it may send this target chunked requests. Once per caller
+   * that advertised them: that is how a caller learns it may send this target chunked requests, and (`acp.liveness`)
+   * that the target's responders probe their invokes. Once per caller
    * inbox, so replies stay as small as before; a stream's `started` frame says it anyway.
    */
   private extensionsFor(call: Inflight): Record<string, unknown> | undefined {
@@ -148,7 +151,10 @@ export class ReplySender {
     if (this.toldCallers.has(inbox)) return undefined;
     if (this.toldCallers.size >= 4096) this.toldCallers.clear();
     this.toldCallers.add(inbox);
-    return { [MetaKeys.EXT]: Extensions.CHUNK };
+    if (!call.ext.has(Extensions.CANCEL)) return { [MetaKeys.EXT]: Extensions.CHUNK };
+    // With `cancel`, how often this responder probes its invokes: the caller then watches its next invokes of the
+    // target from their start, not only from the first probe (so a responder that dies early is noticed too).
+    return { [MetaKeys.EXT]: CHUNK_AND_CANCEL, [MetaKeys.LIVENESS]: this.rt.options.livenessInterval };
   }
 
   private encoderOf(call: Inflight): ReplyEncoder {
