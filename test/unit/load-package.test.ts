@@ -1,28 +1,49 @@
-import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadPackage, MissingPackageError } from '@openagentio/nestjs';
+import assert from 'node:assert/strict';
+import { loadPackage, loadPackages, MissingPackageError } from '@openagentio/nestjs';
 
-describe('loadPackage (optional peer dependencies)', () => {
-  it('a package that is not installed is an error naming it, what needs it and how to install it', async () => {
-    const name = '@openagentio/no-such-package';
+// Specifiers held in variables: TypeScript leaves them alone and Node looks them up at run time.
+const absentA: string = '@openagentio/test-absent-a';
+const absentB: string = '@openagentio/test-absent-b';
+const present: string = 'rxjs';
+
+describe('optional peers: a missing package is named, all at once', () => {
+  it('one missing package: its name and the install line', async () => {
     await assert.rejects(
-      loadPackage(name, 'SomeBridge', () => import(name)),
-      (err: unknown) =>
-        err instanceof MissingPackageError &&
-        err.packageName === name &&
-        /"@openagentio\/no-such-package" package is missing: SomeBridge needs it\. Install it with: npm install @openagentio\/no-such-package/.test(
-          err.message,
-        ),
+      loadPackage(absentA, 'Feature X', () => import(absentA)),
+      (e: MissingPackageError) =>
+        e instanceof MissingPackageError &&
+        e.packageName === absentA &&
+        e.message === `The "${absentA}" package is missing: Feature X needs it. Install it with: npm install ${absentA}`,
     );
   });
 
-  it('an installed package loads; any other failure passes through unchanged', async () => {
-    const ajv = await loadPackage('ajv', 'test', () => import('ajv'));
-    assert.equal(typeof ajv.default, 'function');
-    const boom = new Error('broken inside');
+  it('several missing: one error naming every one, one npm install line', async () => {
     await assert.rejects(
-      loadPackage('ajv', 'test', () => Promise.reject(boom)),
-      (err) => err === boom,
+      loadPackages('TasksModule (store: jetstream)', [
+        [absentA, () => import(absentA)],
+        [present, () => import(present)],
+        [absentB, () => import(absentB)],
+      ]),
+      (e: MissingPackageError) => {
+        assert.deepEqual(e.packageNames, [absentA, absentB]);
+        assert.equal(
+          e.message,
+          `The "${absentA}" and "${absentB}" packages are missing: TasksModule (store: jetstream) needs them. Install them with: npm install ${absentA} ${absentB}`,
+        );
+        return true;
+      },
     );
+  });
+
+  it('all present: the modules in order; another failure passes through as it is', async () => {
+    const [rx, path] = await loadPackages('X', [
+      [present, () => import(present)],
+      ['node:path', () => import('node:path')],
+    ]);
+    assert.equal(typeof (rx as { of?: unknown }).of, 'function');
+    assert.equal(typeof (path as { join?: unknown }).join, 'function');
+    const boom = new Error('syntax error inside the package');
+    await assert.rejects(loadPackages('X', [[present, () => Promise.reject(boom)]]), (e) => e === boom);
   });
 });

@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { loadPackage } from '../utils/load-package.js';
+import { loadPackages } from '../utils/load-package.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
 import { pageOf } from './task-paging.js';
 import type { TaskListQuery, TaskPage, TaskRecord } from './task.types.js';
@@ -70,8 +70,11 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   async init(): Promise<void> {
-    this.jsLib = await loadPackage('@nats-io/jetstream', 'TasksModule (store: jetstream)', () => import('@nats-io/jetstream'));
-    const kvLib = await loadPackage('@nats-io/kv', 'TasksModule (store: jetstream)', () => import('@nats-io/kv'));
+    const [jsLib, kvLib] = await loadPackages('TasksModule (store: jetstream)', [
+      ['@nats-io/jetstream', () => import('@nats-io/jetstream')],
+      ['@nats-io/kv', () => import('@nats-io/kv')],
+    ] as const);
+    this.jsLib = jsLib;
     try {
       this.jsm = await this.jsLib.jetstreamManager(this.nc);
       await this.jsm.getAccountInfo();

@@ -15,14 +15,55 @@ export async function loadPackage<T>(name: string, usedBy: string, load: () => P
   }
 }
 
-/** Thrown by {@link loadPackage} when an optional peer dependency is not installed. */
+/**
+ * Loads several optional peers a feature needs together. When more than one is missing, one error names them all
+ * (one `npm install` line), rather than one per run.
+ *
+ * @example
+ * const [js, kv] = await loadPackages('TasksModule (store: jetstream)', [
+ *   ['@nats-io/jetstream', () => import('@nats-io/jetstream')],
+ *   ['@nats-io/kv', () => import('@nats-io/kv')],
+ * ]);
+ */
+export async function loadPackages<T extends readonly unknown[]>(
+  usedBy: string,
+  packages: { [K in keyof T]: readonly [name: string, load: () => Promise<T[K]>] },
+): Promise<T> {
+  const settled = await Promise.allSettled(packages.map(([, load]) => load()));
+  const missing: string[] = [];
+  settled.forEach((r, i) => {
+    if (r.status === 'rejected') {
+      if (!isMissing(r.reason, packages[i][0])) throw r.reason;
+      missing.push(packages[i][0]);
+    }
+  });
+  if (missing.length > 0) throw new MissingPackageError(missing, usedBy);
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** Thrown by {@link loadPackage} and {@link loadPackages} when optional peer dependencies are not installed. */
 export class MissingPackageError extends Error {
+  /** Every missing package (loadPackages names all of a feature's at once). */
+  readonly packageNames: readonly string[];
   constructor(
-    readonly packageName: string,
+    packageName: string | readonly string[],
     readonly usedBy: string,
   ) {
-    super(`The "${packageName}" package is missing: ${usedBy} needs it. Install it with: npm install ${packageName}`);
+    const names = typeof packageName === 'string' ? [packageName] : [...packageName];
+    const quoted = names.map((n) => `"${n}"`);
+    const list = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} and ${quoted[quoted.length - 1]}`;
+    super(
+      names.length === 1
+        ? `The ${list} package is missing: ${usedBy} needs it. Install it with: npm install ${names[0]}`
+        : `The ${list} packages are missing: ${usedBy} needs them. Install them with: npm install ${names.join(' ')}`,
+    );
     this.name = 'MissingPackageError';
+    this.packageNames = names;
+  }
+
+  /** The first missing package. */
+  get packageName(): string {
+    return this.packageNames[0];
   }
 }
 
