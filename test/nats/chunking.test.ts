@@ -127,6 +127,20 @@ describe('NATS chunking of payloads above max_payload', () => {
     });
   });
 
+  it('an oversize event (chunkEvents off) is refused naming both ways out: chunkEvents or a larger max_payload', async () => {
+    await assert.rejects(
+      async () => caller.publish('big.report', { text: bigText(300 * 1024) }),
+      (e: unknown) => {
+        assert.ok(e instanceof BusError);
+        assert.equal(e.code, 'INVALID_REQUEST');
+        assert.match(e.message, /exceeds the NATS max_payload/);
+        assert.match(e.message, /set chunkEvents: true/);
+        assert.match(e.message, /raise the server's max_payload/);
+        return true;
+      },
+    );
+  });
+
   it('chunks go only to the queue member that got the stub (replicas share one target)', async () => {
     const replica = new BusClient(new NatsTransport({ servers: server.url, logger: quiet }), { agentId: 'replica', logger: quiet });
     await replica.connect();

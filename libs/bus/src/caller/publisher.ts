@@ -1,4 +1,6 @@
 import { currentCallContext } from '../context/call-context.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
 import type { PublishOptions } from '../interfaces/call-options.interface.js';
 import { endSpan } from '../observability/bus-tracing.js';
 import { createEvent } from '../protocol/envelope-factory.js';
@@ -22,7 +24,7 @@ export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown
     // Subscribers cannot say whether they read chunked messages: an oversize event is refused unless chunkEvents.
     rt.transport.publish(rt.subjects.event(eventType), env, { chunk: rt.options.chunkEvents });
   } catch (err) {
-    const e = asTransportError(err);
+    const e = oversizeEventError(err, rt.options.chunkEvents) ?? asTransportError(err);
     if (tracing) endSpan(tracing.span, e);
     throw e;
   }
@@ -32,4 +34,22 @@ export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown
   }
   rt.stats.eventsPublished++;
   return env;
+}
+
+/** An event over max_payload, refused because events are not chunked: the two ways out, as for an oversize invoke. */
+function oversizeEventError(err: unknown, chunkEvents: boolean | undefined): BusError | undefined {
+  if (
+    !(err instanceof BusError) ||
+    err.code !== ErrorCodes.INVALID_REQUEST ||
+    typeof err.details?.size !== 'number' ||
+    !/max_payload/.test(err.message) ||
+    chunkEvents
+  ) {
+    return undefined;
+  }
+  return new BusError(
+    ErrorCodes.INVALID_REQUEST,
+    `${err.message}: events are not chunked unless the bus option chunkEvents is true (subscribers cannot say whether they read chunked messages, and upstream runtimes do not); set chunkEvents: true when every subscriber is an OpenAgentIO for NestJS agent, or raise the server's max_payload`,
+    { cause: err.details },
+  );
 }

@@ -2,6 +2,7 @@
 // client loading, connection options, chunk exchange and error mapping are in their own files.
 import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import { consoleBusLogger, type BusLogger } from '../../runtime/bus-logger.js';
+import { checkNatsServers } from './nats-server-url.js';
 import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope-codec.js';
@@ -87,6 +88,7 @@ export class NatsTransport implements Transport {
   constructor(private readonly options: NatsTransportOptions = {}) {
     const s = options.servers ?? 'nats://127.0.0.1:4222';
     this.servers = Array.isArray(s) ? [...s] : [s];
+    checkNatsServers(this.servers);
     this.logger = options.logger ?? consoleBusLogger;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.chunkTimeout = options.chunkTimeout ?? DEFAULT_CHUNK_TIMEOUT;
