@@ -22,7 +22,7 @@ export class ReportWorker {
 export class ReportsModule {}
 
 export async function main(): Promise<{ frames: string[]; result: unknown; viaInvoke: unknown }> {
-  const app = await NestFactory.createApplicationContext(ReportsModule, { logger: false });
+  const app = await NestFactory.createApplicationContext(ReportsModule, { logger: ['error', 'warn'] });
   await app.init();
   const tasks = app.get(TaskClient);
   const task = await tasks.submit('report.build', {}, { context_id: 'ctx-42', session_id: 's1' });
