@@ -327,6 +327,11 @@ describe('tasks against a hostile peer on the same NATS account [JetStream]', ()
     );
     assert.equal(rest.next_cursor, undefined);
     assert.ok(moved < 64 * 1024, `list moved ${moved} bytes`);
+    // Listing in a loop leaves nothing on the server either (no consumer per call on the bucket's stream).
+    const kvConsumers = async () => (await jsm.streams.info('KV_acp_tasks')).state.consumer_count;
+    const consumersBefore = await kvConsumers();
+    await Promise.all(Array.from({ length: 500 }, (_, i) => tasks.list({ tenant_id: i % 2 ? 'small' : 'nobody' })));
+    assert.equal(await kvConsumers(), consumersBefore);
     const bulkPage = await tasks.list({ tenant_id: 'bulk', limit: 100 });
     assert.equal(bulkPage.tasks.length, 100);
     assert.ok(bulkPage.tasks.every((t) => t.tenant_id === 'bulk'));

@@ -63,6 +63,7 @@ export class JetStreamTaskStore implements TaskStore {
   private readonly cancelListeners = new Set<(id: string) => void>();
   private readonly consumers = new Set<TaskConsumer>();
   private sweeping?: Promise<number>;
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -139,8 +140,11 @@ export class JetStreamTaskStore implements TaskStore {
         for (const fn of this.cancelListeners) fn(id);
       },
     });
-    // Submits a dead process left half done: finished in the background, the store is usable meanwhile.
+    // Submits a dead process left half done: finished in the background at start (the store is usable meanwhile),
+    // then every `orphanAfterMs`, so a long-lived cluster does not wait for a restart to finish them.
     void this.sweepOrphans().catch(() => undefined);
+    this.sweepTimer = setInterval(() => void this.sweepOrphans().catch(() => undefined), Math.max(1_000, this.o.orphanAfterMs));
+    this.sweepTimer.unref();
   }
 
   /** Creates or updates a stream, then reads its configuration back: an older server ignores options it does not know. */
@@ -164,10 +168,21 @@ export class JetStreamTaskStore implements TaskStore {
     }
   }
 
+  /**
+   * The bucket's keys matching `filter`, from the stream's subject index in one (paged) request. Not `kv.keys()`:
+   * that makes a push consumer per call and leaves it on the server (for its inactivity threshold, and always when
+   * nothing matches), so a client listing in a loop would pile consumers up as followers once did.
+   */
+  private async keysOf(filter: string): Promise<string[]> {
+    const prefix = `$KV.${this.o.bucket}.`;
+    const info = await this.jsm.streams.info(`KV_${this.o.bucket}`, { subjects_filter: `${prefix}${filter}` });
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+  }
+
   /** A bucket from before the tenant index: index its records once, so lists still show them. */
   private async buildIndex(): Promise<void> {
     if (await this.kv.get(INDEX_BUILT)) return;
-    for await (const key of await this.kv.keys()) {
+    for (const key of await this.keysOf('*')) {
       if (!isTaskId(key)) continue;
       const v = await this.get(key);
       if (v) await this.kv.put(indexKey(v.record), '');
@@ -176,6 +191,7 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const c of [...this.consumers]) await c.stop();
     this.cancelSub?.unsubscribe();
     await this.sweeping?.catch(() => undefined);
@@ -220,9 +236,7 @@ export class JetStreamTaskStore implements TaskStore {
 
   private async sweep(): Promise<number> {
     let handled = 0;
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(`${PENDING}.*`)) keys.push(key);
-    for (const key of keys) {
+    for (const key of await this.keysOf(`${PENDING}.*`)) {
       const marker = await this.kv.get(key);
       if (!marker || marker.operation !== 'PUT' || Date.now() - marker.created.getTime() < this.o.orphanAfterMs) continue;
       // One sweeper per orphan: the one whose compare-and-set holds.
@@ -238,7 +252,7 @@ export class JetStreamTaskStore implements TaskStore {
           await this.enqueue(v.record.target, id);
         }
       } else {
-        for await (const ix of await this.kv.keys(`${INDEX}.*.${id}`)) await this.kv.delete(ix);
+        for (const ix of await this.keysOf(`${INDEX}.*.${id}`)) await this.kv.delete(ix);
       }
       await this.kv.delete(key);
       handled++;
@@ -271,7 +285,7 @@ export class JetStreamTaskStore implements TaskStore {
     const limit = pageLimit(query);
     const filter = query.tenant_id === undefined ? `${INDEX}.*.*` : `${INDEX}.${tenantToken(query.tenant_id)}.*`;
     const ids: string[] = [];
-    for await (const key of await this.kv.keys(filter)) {
+    for (const key of await this.keysOf(filter)) {
       const id = key.slice(key.lastIndexOf('.') + 1);
       if (query.cursor === undefined || id < query.cursor) ids.push(id);
     }
