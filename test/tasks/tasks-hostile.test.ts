@@ -215,6 +215,9 @@ describe('tasks against a hostile peer on the same NATS account [JetStream]', ()
     assert.equal(await done.promise, id);
     assert.equal((await tasks.wait(id, { timeout: 5_000 })).state, 'completed');
     assert.equal(await next.sweepOrphans(), 0, 'nothing left to sweep');
+    // Finished submits leave no marker subject behind (the sweeper lists them every orphanAfterMs).
+    const markers = await jsm.streams.info('KV_acp_tasks', { subjects_filter: '$KV.acp_tasks.pending.>' });
+    assert.deepEqual(Object.keys(markers.state.subjects ?? {}), []);
     await next.close();
   });
 

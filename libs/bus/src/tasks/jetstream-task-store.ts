@@ -216,12 +216,19 @@ export class JetStreamTaskStore implements TaskStore {
 
   async submit(record: TaskRecord, created: Envelope): Promise<void> {
     const text = this.encode(record);
-    const pending = `${PENDING}.${record.id}`;
-    await this.kv.create(pending, record.target);
+    const marker = await this.kv.create(`${PENDING}.${record.id}`, record.target);
     await Promise.all([this.kv.create(record.id, text), this.kv.put(indexKey(record), '')]);
     await this.appendFrame(created);
     await this.enqueue(record.target, record.id);
-    await this.kv.delete(pending);
+    await this.dropMarker(marker);
+  }
+
+  /**
+   * Removes a pending marker's message outright. Not `kv.delete`: that leaves a delete marker on the subject until
+   * the bucket's TTL, and the sweeper, which lists the subjects, would read one per submit of the last week.
+   */
+  private async dropMarker(revision: number): Promise<void> {
+    await this.jsm.streams.deleteMessage(`KV_${this.o.bucket}`, revision, false);
   }
 
   /**
@@ -254,7 +261,7 @@ export class JetStreamTaskStore implements TaskStore {
       } else {
         for (const ix of await this.keysOf(`${INDEX}.*.${id}`)) await this.kv.delete(ix);
       }
-      await this.kv.delete(key);
+      await this.dropMarker(claimed);
       handled++;
     }
     return handled;
