@@ -188,6 +188,11 @@ describe('tasks against a hostile peer on the same NATS account [JetStream]', ()
         e.code === 'INVALID_REQUEST' &&
         new RegExp(`record would be \\d+ bytes, over the store's limit of ${store.maxRecordBytes} bytes`).test(e.message),
     );
+    // A record that fits, whose created frame (the session fields twice) would not: refused the same way.
+    await assert.rejects(
+      tasks.submit('big.job', 'x'.repeat(600_000), { tenant_id: 'big', session_id: 's'.repeat(300_000) }),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && /its created frame/.test(e.message),
+    );
     assert.deepEqual(await streams(), before, 'nothing was written');
     assert.deepEqual((await tasks.list({ tenant_id: 'big' })).tasks, []);
     // Just under the limit is accepted, with its frame and queue entry.

@@ -216,9 +216,15 @@ export class JetStreamTaskStore implements TaskStore {
 
   async submit(record: TaskRecord, created: Envelope): Promise<void> {
     const text = this.encode(record);
+    // The created frame repeats the session fields beside the record's: checked too, before anything is written.
+    const frameText = JSON.stringify(created);
+    const frameBytes = Buffer.byteLength(frameText);
+    const maxFrame = this.maxRecordBytes + RECORD_HEADROOM / 2;
+    if (frameBytes > maxFrame)
+      throw tooLarge(record.id, frameBytes, maxFrame, 'its created frame, the NATS max_payload less room for headers');
     const marker = await this.kv.create(`${PENDING}.${record.id}`, record.target);
     await Promise.all([this.kv.create(record.id, text), this.kv.put(indexKey(record), '')]);
-    await this.appendFrame(created);
+    await this.publishFrame(created, frameText);
     await this.enqueue(record.target, record.id);
     await this.dropMarker(marker);
   }
@@ -313,9 +319,11 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   async appendFrame(frame: Envelope): Promise<void> {
-    await this.js.publish(this.frameSubject(frame.correlation_id!), JSON.stringify(frame), {
-      msgID: `${frame.correlation_id}.${frame.seq}`,
-    });
+    await this.publishFrame(frame, JSON.stringify(frame));
+  }
+
+  private async publishFrame(frame: Envelope, text: string): Promise<void> {
+    await this.js.publish(this.frameSubject(frame.correlation_id!), text, { msgID: `${frame.correlation_id}.${frame.seq}` });
   }
 
   /**

@@ -141,9 +141,16 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async submit(record: TaskRecord, created: Envelope): Promise<void> {
+    const text = this.encode(record);
+    // The created frame repeats the session fields beside the record's: checked too, before anything is written.
+    const frameText = JSON.stringify(created);
+    const maxFrame = this.o.maxTaskBytes - RECORD_HEADROOM / 2;
+    if (frameText.length * 3 > maxFrame && Buffer.byteLength(frameText) > maxFrame) {
+      throw tooLarge(record.id, Buffer.byteLength(frameText), maxFrame, 'its created frame, the memory store maxTaskBytes');
+    }
     // One turn of the event loop: nothing can see the record without its frame and queue entry.
-    this.insert(record, this.encode(record));
-    this.append(created);
+    this.insert(record, text);
+    this.push(record.id, frameText);
     this.queueRun(record.target, record.id);
   }
 
@@ -182,14 +189,12 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async appendFrame(frame: Envelope): Promise<void> {
-    this.append(frame);
+    this.push(frame.correlation_id!, JSON.stringify(frame));
   }
 
-  private append(frame: Envelope): void {
-    const id = frame.correlation_id!;
+  private push(id: string, text: string): void {
     const t = this.tasks.get(id);
     if (!t) return; // expired or never stored: nobody can follow it
-    const text = JSON.stringify(frame);
     t.frames.push(text);
     t.bytes += text.length;
     this.bytes += text.length;
