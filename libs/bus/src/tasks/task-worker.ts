@@ -83,37 +83,42 @@ export class TaskWorker {
   private async run(d: TaskDelivery): Promise<void> {
     if (!isTaskId(d.taskId)) return this.poison(d);
     const { engine } = this;
-    const v = await engine.store.get(d.taskId);
-    if (!v) return this.poison(d);
     const now = Date.now();
     // Set by the last (winning) pass of the compare-and-set loop.
     let outcome = 'skip' as 'skip' | 'busy' | 'ended' | 'run';
     let attempt = 0;
-    const started = await engine.change(d.taskId, (r): TaskChange | undefined => {
-      outcome = 'skip';
-      if (isTerminalTaskState(r.state) || r.state === 'input-required' || r.state === 'auth-required') return undefined;
-      if (r.cancel_requested) {
-        outcome = 'ended';
-        return TaskEngine.ending('canceled')(r);
-      }
-      // Another delivery of a task that runs under a live lease: a replayed or forged message, never a second run.
-      if (r.state === 'working' && r.lease && r.lease.delivery !== d.deliveryId && Date.parse(r.lease.until) > now) {
-        outcome = 'busy';
-        return undefined;
-      }
-      attempt = r.attempts + 1;
-      if (attempt > this.options.maxAttempts) {
-        outcome = 'ended';
-        return TaskEngine.ending('failed', {
-          error: { code: ErrorCodes.AGENT_UNAVAILABLE, message: `gave up after ${this.options.maxAttempts} attempts`, retryable: false },
-        })(r);
-      }
-      outcome = 'run';
-      r.state = 'working';
-      r.attempts = attempt;
-      r.lease = { delivery: d.deliveryId, until: new Date(now + this.options.timeout + LEASE_SLACK_MS).toISOString() };
-      return { record: r, frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'working', attempt } } };
-    });
+    const started = await engine
+      .change(d.taskId, (r): TaskChange | undefined => {
+        outcome = 'skip';
+        if (isTerminalTaskState(r.state) || r.state === 'input-required' || r.state === 'auth-required') return undefined;
+        if (r.cancel_requested) {
+          outcome = 'ended';
+          return TaskEngine.ending('canceled')(r);
+        }
+        // Another delivery of a task that runs under a live lease: a replayed or forged message, never a second run.
+        if (r.state === 'working' && r.lease && r.lease.delivery !== d.deliveryId && Date.parse(r.lease.until) > now) {
+          outcome = 'busy';
+          return undefined;
+        }
+        attempt = r.attempts + 1;
+        if (attempt > this.options.maxAttempts) {
+          outcome = 'ended';
+          return TaskEngine.ending('failed', {
+            error: { code: ErrorCodes.AGENT_UNAVAILABLE, message: `gave up after ${this.options.maxAttempts} attempts`, retryable: false },
+          })(r);
+        }
+        outcome = 'run';
+        r.state = 'working';
+        r.attempts = attempt;
+        r.lease = { delivery: d.deliveryId, until: new Date(now + this.options.timeout + LEASE_SLACK_MS).toISOString() };
+        return { record: r, frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'working', attempt } } };
+      })
+      // A well-formed id that names no record (never stored, or expired): poison as well.
+      .catch((err: unknown) => {
+        if (err instanceof BusError && err.code === ErrorCodes.NO_HANDLER) return undefined;
+        throw err;
+      });
+    if (!started) return this.poison(d);
     if ((outcome as string) !== 'run' || !started.changed) {
       await d.ack();
       return;
