@@ -360,13 +360,14 @@ describe('the memory task store is bounded', () => {
     const store = new MemoryTaskStore({ ttlMs: 300 });
     const engine = new TaskEngine(store, bus);
     const tasks = new TaskClient(engine);
-    const w = new TaskWorker(engine, bus, 'mem.job', () => 'ok', { concurrency: 8 });
-    await w.start();
     const baseline = heapAfterGc();
     const ids: string[] = [];
     for (let i = 0; i < 1_000; i++) ids.push((await tasks.submit('mem.job', 'z'.repeat(90 * 1024) + i)).id);
     const peak = heapAfterGc();
     assert.ok(peak - baseline > 50 * MB, `the tasks are held while they live (${(peak - baseline) / MB} MB)`);
+    assert.equal(store.usage.tasks, 1_000, 'a task that has not ended never expires');
+    const w = new TaskWorker(engine, bus, 'mem.job', () => 'ok', { concurrency: 8 });
+    await w.start();
     for (const id of ids) await tasks.wait(id, { timeout: 10_000 });
     await until(() => store.usage.tasks === 0, 5_000, 'ended tasks expired');
     const end = heapAfterGc();
