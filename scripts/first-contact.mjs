@@ -5,7 +5,7 @@
 // stopped; `npm run build` runs from a clean tree (no dist/, no libs/*/dist); any other command must exit 0.
 // Used by .ci/run before anything else builds: a README command that fails on a fresh clone fails CI.
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -109,6 +109,26 @@ async function startDemo(cmd) {
   }
 }
 
+/**
+ * The stale-build trap: with the packages built once, an edit in a library source must be what the next `npm start` runs.
+ * A marker export is added to a library source, `npm start` must answer, and the library's build must hold the
+ * marker; the source is restored after.
+ */
+async function editThenStart() {
+  const file = `${root}/libs/bus/src/constants.ts`;
+  const original = readFileSync(file, 'utf8');
+  const mark = `first-contact-${process.pid}-${Date.now()}`;
+  writeFileSync(file, `${original}\nexport const FIRST_CONTACT_MARK = '${mark}';\n`);
+  try {
+    await startDemo('npm start');
+    const built = readFileSync(`${root}/libs/bus/dist/constants.js`, 'utf8');
+    if (!built.includes(mark)) throw new Error('an edit in libs/bus/src was not rebuilt by npm start: it ran a stale library build');
+  } finally {
+    writeFileSync(file, original);
+  }
+  console.log('first contact: an edit in libs/*/src, then npm start -> the edit is built and run');
+}
+
 async function main() {
   const commands = firstContactCommands(readFileSync(`${root}/README.md`, 'utf8'));
   if (commands.length === 0) throw new Error('README.md has no <!-- ci:first-contact --> block');
@@ -127,6 +147,7 @@ async function main() {
       console.log(`first contact: ${cmd} -> ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   }
+  await editThenStart();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { NestFactory } from '@nestjs/core';
 import { BusClient } from '@openagentio/nestjs';
@@ -25,6 +26,35 @@ describe('demo application (src/)', () => {
 
   after(async () => {
     await app.close();
+  });
+
+  it("the README's sample answer is what the demo answers (times aside; text cut at … is a prefix)", async () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const block = readme.slice(readme.indexOf('Watch it work:'));
+    const request = /-H 'x-session-id: ([^']+)' \\\n\s*-d '([^']+)'/.exec(block);
+    assert.ok(request, 'the sample curl');
+    const lines = block.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('# → '));
+    const sampleLines = [lines[start].slice(4)];
+    for (let i = start + 1; lines[i].startsWith('#    '); i++) sampleLines.push(lines[i].slice(1).trim());
+    const sample = JSON.parse(sampleLines.join('')) as Record<string, unknown>;
+    const res = await fetch(`${base}/demo/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': request[1] },
+      body: request[2],
+    });
+    const actual = (await res.json()) as Record<string, unknown>;
+    // Durations vary; everything else must read the same.
+    const stable = (v: unknown): unknown =>
+      JSON.parse(JSON.stringify(v), (k, x) =>
+        k.endsWith('_ms') ? typeof x : typeof x === 'string' && x.includes('…') ? x.slice(0, x.indexOf('…')) : x,
+      );
+    const cut = (v: unknown, like: unknown): unknown =>
+      typeof like === 'string' && typeof v === 'string' && like.length < v.length && v.startsWith(like) ? like : v;
+    const s = stable(sample) as Record<string, unknown>;
+    const a = stable(actual) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(a), Object.keys(s));
+    for (const key of Object.keys(s)) assert.deepEqual(cut(a[key], s[key]), s[key], key);
   });
 
   it('router fans out to three workers in parallel (bus.parallel), streams from the writer, all under one session', async () => {

@@ -15,6 +15,8 @@ export interface DemoPage {
   base: string;
   browser: Browser;
   page: Page;
+  /** Responses of 400 and above, and requests that failed, since the page was opened: `404 /favicon.ico`. */
+  failedRequests: string[];
   close(): Promise<void>;
 }
 
@@ -36,6 +38,12 @@ export async function openDemoPage(): Promise<DemoPage> {
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
   });
   const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
+  // What the page asked for and did not get (the browser console's red lines: a missing favicon, a stale script).
+  const failedRequests: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() >= 400) failedRequests.push(`${r.status()} ${new URL(r.url()).pathname}`);
+  });
+  page.on('requestfailed', (r) => failedRequests.push(`failed ${new URL(r.url()).pathname}`));
   await page.goto(`${base}/`);
   await page.waitForFunction(() => document.getElementById('events-state')?.textContent === 'live');
   return {
@@ -43,6 +51,7 @@ export async function openDemoPage(): Promise<DemoPage> {
     base,
     browser,
     page,
+    failedRequests,
     close: async () => {
       await browser.close();
       await app.close();

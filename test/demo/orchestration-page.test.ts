@@ -40,6 +40,13 @@ describe('demo page: the agents working together (headless Chromium, the real de
     await demo?.close();
   });
 
+  it('the page loads whole: nothing it asks for (stylesheet, scripts, favicon) answers an error', async () => {
+    // The favicon is asked for once the page has loaded; wait until the browser has settled its requests.
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(demo.failedRequests, []);
+    assert.equal(await page.locator('link[rel="icon"]').count(), 1);
+  });
+
   const sessionId = () => page.evaluate(() => window.demo.sessionId as string);
   const answer = () =>
     page
