@@ -1,5 +1,5 @@
 // The upstream acp/1.0 envelope schema (JSON Schema 2020-12), embedded so the runtime needs no file I/O.
-// test/unit/protocol-golden.test.ts checks it is identical to ../shared/protocol/envelope.schema.json.
+// test/unit/protocol-golden.test.ts checks it is identical to test/fixtures/protocol/envelope.schema.json, the upstream file.
 export const ENVELOPE_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://openagentio.dev/schema/envelope.schema.json',
