@@ -15,6 +15,8 @@ export interface MatrixAnswerTarget {
   triggerEventId: string;
   triggerThreadId?: string;
   msgtype: 'm.text' | 'm.notice';
+  /** Fields every message and edit of the answer carries (the bridge marker). */
+  marker?: Record<string, unknown>;
 }
 
 /**
@@ -131,7 +133,7 @@ export class MatrixAnswer {
   }
 
   private messageContent(body: string): Record<string, unknown> {
-    const content: Record<string, unknown> = { msgtype: this.target.msgtype, body };
+    const content: Record<string, unknown> = { ...this.target.marker, msgtype: this.target.msgtype, body };
     const { triggerEventId, triggerThreadId } = this.target;
     if (this.segmentStart === 0) {
       // The first message of the answer replies to the question (inside its thread, if it was asked in one).
@@ -153,6 +155,7 @@ export class MatrixAnswer {
 
   private editContent(eventId: string, body: string): Record<string, unknown> {
     return {
+      ...this.target.marker,
       msgtype: this.target.msgtype,
       body: `* ${body}`,
       'm.new_content': { msgtype: this.target.msgtype, body },

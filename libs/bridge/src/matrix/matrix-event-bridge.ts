@@ -16,11 +16,13 @@ import type { SupervisionOptions } from '../supervision/bridge-supervisor.js';
 import { MatrixAnswer, type MatrixAnswerStats } from './matrix-answer.js';
 import { MATRIX_EVENT_BRIDGE_TYPE, parseMatrixConfig, type MatrixBridgeConfig } from './matrix-config.js';
 import { FileCursorStore, MemoryCursorStore, NatsKvCursorStore, type MatrixCursorStore } from './matrix-cursor-store.js';
-import { classifyEvent, SeenEvents, traceparentOf, type MatrixRoomEvent } from './matrix-events.js';
+import { bridgeMarker, classifyEvent, SeenEvents, traceparentOf, type MatrixRoomEvent } from './matrix-events.js';
 import { MatrixHttp, MatrixRequestError, seg } from './matrix-http.js';
 import { readOutbound } from './matrix-outbound.js';
+import { MatrixRespondLimiter } from './matrix-respond-limiter.js';
 import { MatrixRoomSender } from './matrix-room-sender.js';
 import { abortableSleep } from '../timers/abortable-sleep.js';
+import { outsideText } from '../http/outside-text.js';
 
 interface SyncResponse {
   next_batch: string;
@@ -41,6 +43,10 @@ export interface MatrixBridgeStats {
   outboundSent: number;
   outboundFailed: number;
   joins: number;
+  /** Triggering messages not answered: sent before the bridge started, by a bridge past `bridge_turns`, over a limit. */
+  notAnsweredOld: number;
+  notAnsweredBridge: number;
+  overLimit: number;
 }
 
 const TIMELINE_TYPES = ['m.room.message', 'm.room.redaction', 'm.reaction'];
@@ -68,6 +74,9 @@ export class MatrixEventBridge implements Bridge {
     outboundSent: 0,
     outboundFailed: 0,
     joins: 0,
+    notAnsweredOld: 0,
+    notAnsweredBridge: 0,
+    overLimit: 0,
   };
   readonly answerStats: MatrixAnswerStats = { answers: 0, messages: 0, edits: 0 };
   private http!: MatrixHttp;
@@ -86,6 +95,9 @@ export class MatrixEventBridge implements Bridge {
   private stopSync = new AbortController();
   private running = false;
   private degraded = false;
+  /** When this bridge first started: `respond` answers no message older (a restart keeps it). */
+  private startedAt?: number;
+  private limiter?: MatrixRespondLimiter;
 
   constructor(
     readonly name: string,
@@ -102,6 +114,8 @@ export class MatrixEventBridge implements Bridge {
   async start(ctx: BridgeContext): Promise<void> {
     const cfg = this.config;
     this.ctx = ctx;
+    this.startedAt ??= Date.now();
+    if (cfg.respond) this.limiter ??= new MatrixRespondLimiter(cfg.respond);
     this.http = new MatrixHttp({ homeserverUrl: cfg.homeserverUrl, accessToken: cfg.accessToken, requestTimeoutMs: 30_000 });
     const whoami = await this.http.request<{ user_id?: string }>('GET', 'account/whoami').catch((err) => {
       throw this.startError(err, 'checking the access token');
@@ -176,7 +190,7 @@ export class MatrixEventBridge implements Bridge {
       room: {
         // With autojoin the bot serves rooms it is invited to later, so the filter cannot list them in advance.
         ...(cfg.autojoin ? {} : { rooms: cfg.roomIds }),
-        timeline: { types: TIMELINE_TYPES, limit: 50 },
+        timeline: { types: TIMELINE_TYPES, limit: cfg.syncTimelineLimit },
         state: { types: [], lazy_load_members: true },
         ephemeral: { types: [] },
         account_data: { types: [] },
@@ -190,15 +204,26 @@ export class MatrixEventBridge implements Bridge {
   private async syncLoop(ctx: BridgeContext): Promise<void> {
     const cfg = this.config;
     let delay = cfg.reconnectDelayMs;
+    // Without a stored filter the timeline's bound goes inline: a sync never asks for an unbounded batch.
+    const inlineFilter = JSON.stringify({ room: { timeline: { limit: cfg.syncTimelineLimit } } });
     while (this.running) {
       const initial = this.cursor === undefined;
       try {
+        if (cfg.syncFilter && !this.filterId) this.filterId = await this.createFilter();
         const data = await this.http.request<SyncResponse>('GET', 'sync', undefined, {
-          query: { since: this.cursor, timeout: initial ? 0 : cfg.syncTimeoutMs, filter: this.filterId, set_presence: 'offline' },
+          query: {
+            since: this.cursor,
+            timeout: initial ? 0 : cfg.syncTimeoutMs,
+            filter: this.filterId ?? inlineFilter,
+            set_presence: 'offline',
+          },
           timeoutMs: cfg.syncTimeoutMs + 15_000,
           signal: this.stopSync.signal,
+          maxBytes: cfg.maxSyncBytes,
         });
         if (!this.running) return;
+        if (typeof data.next_batch !== 'string' || !data.next_batch)
+          throw new MatrixRequestError('GET sync: the answer is not a sync (no next_batch)', 200, undefined, undefined, true);
         this.lastSyncAt = Date.now();
         if (this.degraded) {
           this.degraded = false;
@@ -216,10 +241,10 @@ export class MatrixEventBridge implements Bridge {
           ctx.reportFailure(new PermanentBridgeError(`bridge "${this.name}": the homeserver refused the access token: ${err.message}`));
           return;
         }
-        if (err instanceof MatrixRequestError && !err.isTransient) {
-          ctx.reportFailure(err);
-          return;
-        }
+        // Anything else is transient, whatever the answer was (HTML, cut JSON, 4xx/5xx from a proxy, a timeout):
+        // the homeserver may answer properly next time, and staying down would lose what is posted meanwhile. A
+        // refused request may mean the stored filter is gone: it is made again before the next sync.
+        if (err instanceof MatrixRequestError && !err.isTransient) this.filterId = undefined;
         // The homeserver (or the bus) is away: keep the cursor, say so, and try again; nothing is lost.
         if (!this.degraded) {
           this.degraded = true;
@@ -331,6 +356,7 @@ export class MatrixEventBridge implements Bridge {
         if (traceparent) metadata['matrix.traceparent'] = traceparent;
         if (c.threadId) metadata['matrix.thread_id'] = c.threadId;
         if (c.replyTo) metadata['matrix.in_reply_to'] = c.replyTo;
+        if (c.bridgeTurn !== undefined) metadata['matrix.bridge_turn'] = c.bridgeTurn;
         const payload = {
           text: c.text,
           html: c.html ?? null,
@@ -348,7 +374,9 @@ export class MatrixEventBridge implements Bridge {
           metadata,
         });
         this.stats.published++;
-        if (cfg.respond && this.triggers(c.text, c.mentionsBot)) this.answer(roomId, ev, c.text, c.threadId, session, payload);
+        if (cfg.respond && this.triggers(c.text, c.mentionsBot) && this.mayAnswer(roomId, ev, c.bridgeTurn)) {
+          this.answer(roomId, ev, c.text, c.threadId, session, payload, (c.bridgeTurn ?? 0) + 1);
+        }
         return;
       }
       case 'edit':
@@ -395,15 +423,64 @@ export class MatrixEventBridge implements Bridge {
     return mentionsBot;
   }
 
+  /**
+   * Whether a triggering message gets an agent call: not when it is older than the bridge (a replayed or back-filled
+   * history is published, never answered), not when another bridge sent it past `bridge_turns`, and not past the
+   * per-room and per-sender limits (then one busy notice a minute, or nothing).
+   */
+  private mayAnswer(roomId: string, ev: MatrixRoomEvent, bridgeTurn: number | undefined): boolean {
+    const r = this.config.respond!;
+    if (typeof ev.origin_server_ts !== 'number' || ev.origin_server_ts < this.startedAt!) {
+      this.stats.notAnsweredOld++;
+      return false;
+    }
+    if (bridgeTurn !== undefined && bridgeTurn >= r.bridgeTurns) {
+      this.stats.notAnsweredBridge++;
+      return false;
+    }
+    const admission = this.limiter!.admit(roomId, ev.sender);
+    if (admission === 'call') return true;
+    this.stats.overLimit++;
+    if (admission === 'notice') {
+      const content = {
+        ...bridgeMarker(this.name, (bridgeTurn ?? 0) + 1),
+        msgtype: 'm.notice',
+        body: 'Too many questions at once; this one is not answered. Please ask again in a minute.',
+        'm.relates_to': { 'm.in_reply_to': { event_id: ev.event_id } },
+      };
+      this.sender!.send(
+        roomId,
+        'm.room.message',
+        content,
+        `oaio.busy.${createHash('sha256').update(ev.event_id).digest('hex').slice(0, 20)}`,
+      ).catch((err: Error) => this.ctx?.logger.warn(`bridge "${this.name}": could not send the busy notice in ${roomId}: ${err.message}`));
+    }
+    return false;
+  }
+
   /** Calls the respond target for a room message and writes its answer into the room (not awaited by the sync loop). */
-  private answer(roomId: string, ev: MatrixRoomEvent, text: string, threadId: string | undefined, session: string, payload: object): void {
+  private answer(
+    roomId: string,
+    ev: MatrixRoomEvent,
+    text: string,
+    threadId: string | undefined,
+    session: string,
+    payload: object,
+    turn: number,
+  ): void {
     const r = this.config.respond!;
     const ac = new AbortController();
     this.answering.set(ev.event_id, ac);
     const question = r.trigger === 'prefix' ? text.trimStart().slice(r.prefix.length).trim() : text;
     const answer = new MatrixAnswer(
       this.sender!,
-      { roomId, triggerEventId: ev.event_id, triggerThreadId: threadId, msgtype: this.config.outboundMsgtype },
+      {
+        roomId,
+        triggerEventId: ev.event_id,
+        triggerThreadId: threadId,
+        msgtype: this.config.outboundMsgtype,
+        marker: bridgeMarker(this.name, turn),
+      },
       r,
       this.answerStats,
       () => this.typing(roomId, false),
@@ -433,11 +510,17 @@ export class MatrixEventBridge implements Bridge {
       .then(
         () => answer.finish(),
         (err: Error) =>
-          answer.finish(ac.signal.aborted ? `⏹ cancelled (${(ac.signal.reason as Error)?.message ?? 'aborted'})` : `⚠️ ${err.message}`),
+          // The room is outside: an agent's or the bus's error text is cut, redacted and names no reply subject.
+          answer.finish(
+            ac.signal.aborted
+              ? `⏹ cancelled (${outsideText(String((ac.signal.reason as Error)?.message ?? 'aborted'), 200)})`
+              : `⚠️ ${outsideText(String(err?.message ?? err), 500)}`,
+          ),
       )
       .catch((err: Error) => this.ctx?.logger.warn(`bridge "${this.name}": could not write the answer in ${roomId}: ${err.message}`))
       .finally(() => {
         this.answering.delete(ev.event_id);
+        this.limiter?.release(roomId, ev.sender);
         if (r.typing) this.typing(roomId, false);
       });
   }
@@ -451,7 +534,10 @@ export class MatrixEventBridge implements Bridge {
   private async sendOutbound(env: Envelope): Promise<void> {
     try {
       const { roomId, content } = await readOutbound(env, this.config);
-      await this.sender!.send(roomId, 'm.room.message', content, `oaio.${env.event_id}`);
+      // An answer to a message from a bridge is the next turn of that bots' conversation.
+      const turn = env.metadata?.['matrix.bridge_turn'];
+      const marked = { ...content, ...bridgeMarker(this.name, (typeof turn === 'number' ? turn : 0) + 1) };
+      await this.sender!.send(roomId, 'm.room.message', marked, `oaio.${env.event_id}`);
       this.stats.outboundSent++;
     } catch (err) {
       this.stats.outboundFailed++;
