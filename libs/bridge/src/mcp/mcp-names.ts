@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MAX_OUTSIDE_TEXT_CHARS, redactSecrets } from '../http/redact-secrets.js';
 
 const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 
@@ -43,21 +44,27 @@ function escapeRegExp(s: string): string {
 const SECRET_KEY = /(key|token|secret|passw(or)?d|auth|credential|api[-_]?key|session)/i;
 
 /**
- * Removes secrets from text that goes onto the bus (error messages, tool error text): the given secret values,
- * `Bearer <token>` / `Basic <creds>`, and `key=value` / `"key": "value"` pairs whose key looks secret
- * (`api_key=…`, `token: …`, `password=…`).
+ * Makes text from the MCP server (error messages, tool error text, stderr lines) safe for the bus and the logs:
+ * cut to `maxChars` (plus `…`), then with the configured secret values, `Bearer <token>` / `Basic <creds>` and
+ * secret-looking `key=value` / `"key": "value"` pairs removed. Linear in the (cut) text: see `redactSecrets`.
  */
 export class Redactor {
   private readonly secrets: string[];
 
-  constructor(secrets: Iterable<string | undefined>) {
+  constructor(
+    secrets: Iterable<string | undefined>,
+    private readonly maxChars: number = MAX_OUTSIDE_TEXT_CHARS,
+  ) {
     this.secrets = [...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4))].sort(
       (a, b) => b.length - a.length,
     );
   }
 
   /** Secret values of a config: the token, every header value, env values under secret-looking keys. */
-  static forConfig(cfg: { token?: string; headers?: Record<string, string>; env?: Record<string, string> }): Redactor {
+  static forConfig(
+    cfg: { token?: string; headers?: Record<string, string>; env?: Record<string, string> },
+    maxChars: number = MAX_OUTSIDE_TEXT_CHARS,
+  ): Redactor {
     const out: string[] = [];
     if (cfg.token) out.push(cfg.token);
     for (const [k, v] of Object.entries(cfg.headers ?? {})) {
@@ -66,18 +73,11 @@ export class Redactor {
       out.push(v);
     }
     for (const [k, v] of Object.entries(cfg.env ?? {})) if (SECRET_KEY.test(k) && v.length >= 6) out.push(v);
-    return new Redactor(out);
+    return new Redactor(out, maxChars);
   }
 
   redact(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('[REDACTED]');
-    out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]{4,}/g, '$1 [REDACTED]');
-    out = out.replace(
-      /\b([A-Za-z0-9_-]*(?:key|token|secret|passw(?:or)?d|credential|auth)[A-Za-z0-9_-]*)(\s*[=:]\s*)("?)([^\s"&,;]{3,})/gi,
-      (_m, k: string, sep: string, q: string) => `${k}${sep}${q}[REDACTED]`,
-    );
-    return out;
+    return redactSecrets(text, this.maxChars, this.secrets);
   }
 
   /** Redacts every string inside a JSON value (returns a copy). */
