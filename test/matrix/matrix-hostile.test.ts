@@ -149,6 +149,33 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
     }
   });
 
+  it('a homeserver answering HTML from the start: the bridge starts degraded, is not restarted, and serves once it answers', async () => {
+    const { bots, roomId } = await newRoom();
+    const proxy = await new MatrixFaultProxy(synapse.baseUrl).start();
+    proxy.fault = 'html';
+    proxy.faultAll = true;
+    const [bridge] = buildBridges({
+      bridges: [definition('mlate', bots[0], roomId, { homeserver_url: proxy.url, sync_timeout: 1 })],
+    }) as MatrixEventBridge[];
+    const supervisor = new BridgeSupervisor(bridge, bridgeBus, quietLogger, { initialDelayMs: 100, maxDelayMs: 500, maxRestarts: 2 });
+    const received = collect('mlate.message.received');
+    try {
+      await supervisor.start();
+      await until(() => supervisor.status === 'degraded' && proxy.faults.html >= 4, 20_000, 'degraded, still trying');
+      assert.equal(supervisor.health().restarts, 0);
+      proxy.fault = 'pass';
+      await until(() => bridge.describe().cursor_age_ms !== null, 20_000, 'first sync');
+      assert.equal(supervisor.status, 'healthy');
+      const id = await say(alice, roomId, 'hello late bridge');
+      await until(() => received.events.length === 1, 10_000, 'published');
+      assert.equal((received.events[0].payload as { event_id: string }).event_id, id);
+    } finally {
+      received.stop();
+      await supervisor.stop();
+      await proxy.stop();
+    }
+  });
+
   it('two bridged bots in one room, trigger all: one human message gets one answer from each, and they do not answer each other', async () => {
     const { bots, roomId } = await newRoom(2);
     const respond = { target: 'echo-h', mode: 'invoke', trigger: 'all', typing: false };

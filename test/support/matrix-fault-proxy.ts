@@ -19,6 +19,8 @@ export type SyncFault = 'pass' | 'html' | 'truncated' | 'http-502' | 'timeout' |
 export class MatrixFaultProxy {
   url = '';
   fault: SyncFault = 'pass';
+  /** Answer every request with the fault, not only `/sync` (a homeserver away from the very start). */
+  faultAll = false;
   holdMs = 1_000;
   hugeEvents = 100_000;
   readonly faults: Record<SyncFault, number> = { pass: 0, html: 0, truncated: 0, 'http-502': 0, timeout: 0, huge: 0 };
@@ -45,7 +47,7 @@ export class MatrixFaultProxy {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const isSync = (req.url ?? '').split('?')[0].endsWith('/sync');
-    const fault = isSync ? this.fault : 'pass';
+    const fault = isSync || this.faultAll ? this.fault : 'pass';
     if (fault !== 'pass') {
       req.resume();
       this.faults[fault]++;

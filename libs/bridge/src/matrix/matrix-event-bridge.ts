@@ -95,6 +95,8 @@ export class MatrixEventBridge implements Bridge {
   private stopSync = new AbortController();
   private running = false;
   private degraded = false;
+  /** The token was checked and the rooms joined (at start, or by the sync loop once the homeserver answered). */
+  private setUp = false;
   /** When this bridge first started: `respond` answers no message older (a restart keeps it). */
   private startedAt?: number;
   private limiter?: MatrixRespondLimiter;
@@ -117,25 +119,18 @@ export class MatrixEventBridge implements Bridge {
     this.startedAt ??= Date.now();
     if (cfg.respond) this.limiter ??= new MatrixRespondLimiter(cfg.respond);
     this.http = new MatrixHttp({ homeserverUrl: cfg.homeserverUrl, accessToken: cfg.accessToken, requestTimeoutMs: 30_000 });
-    const whoami = await this.http.request<{ user_id?: string }>('GET', 'account/whoami').catch((err) => {
-      throw this.startError(err, 'checking the access token');
-    });
-    if (whoami.user_id !== cfg.userId) {
-      throw new PermanentBridgeError(
-        `bridge "${this.name}": the access token belongs to ${whoami.user_id}, not config.user_id ${cfg.userId}`,
-      );
-    }
     this.store = this.cursorStore(ctx.bus);
     this.cursor = await this.store.load();
     for (const room of cfg.roomIds) this.rooms.add(room);
-    // Joining is idempotent; a room the bot is not invited to is reported and left out, not fatal.
-    for (const room of cfg.roomIds) {
-      await this.http.request('POST', `join/${seg(room)}`, {}).catch((err) => {
-        if (err instanceof MatrixRequestError && err.isAuthFailure) throw this.startError(err, 'joining rooms');
-        ctx.logger.warn(`bridge "${this.name}": cannot join ${room}: ${(err as Error).message}`);
-      });
+    this.setUp = false;
+    try {
+      await this.setUpSession();
+    } catch (err) {
+      // A homeserver that is away (or a proxy answering nonsense) at start is the same outage as later: the bridge
+      // starts degraded and its sync loop finishes the set-up when the homeserver answers. A refused token is not.
+      if (!(err instanceof MatrixRequestError) || err.isAuthFailure) throw this.startError(err, 'starting');
+      ctx.logger.warn(`bridge "${this.name}": the homeserver is not answering yet (${err.message}); starting degraded`);
     }
-    if (cfg.syncFilter) this.filterId = await this.createFilter().catch((err) => this.startFailure(err, 'creating the sync filter'));
     this.sender = new MatrixRoomSender(this.http);
     this.outbound = ctx.bus.subscribe(cfg.outboundMessageEvent, (_p, env) => this.sendOutbound(env), { deadLetter: true });
     await this.outbound.ready;
@@ -143,6 +138,26 @@ export class MatrixEventBridge implements Bridge {
     this.degraded = false;
     this.stopSync = new AbortController();
     this.loop = this.syncLoop(ctx);
+  }
+
+  /** Checks the token, joins the configured rooms and makes the sync filter; idempotent. */
+  private async setUpSession(): Promise<void> {
+    const cfg = this.config;
+    const whoami = await this.http.request<{ user_id?: string }>('GET', 'account/whoami');
+    if (whoami.user_id !== cfg.userId) {
+      throw new PermanentBridgeError(
+        `bridge "${this.name}": the access token belongs to ${whoami.user_id}, not config.user_id ${cfg.userId}`,
+      );
+    }
+    // Joining is idempotent; a room the bot is not invited to is reported and left out, not fatal (an outage is).
+    for (const room of cfg.roomIds) {
+      await this.http.request('POST', `join/${seg(room)}`, {}).catch((err) => {
+        if (err instanceof MatrixRequestError && (err.isAuthFailure || err.isTransient)) throw err;
+        this.ctx?.logger.warn(`bridge "${this.name}": cannot join ${room}: ${(err as Error).message}`);
+      });
+    }
+    if (cfg.syncFilter) this.filterId = await this.createFilter();
+    this.setUp = true;
   }
 
   async stop(): Promise<void> {
@@ -209,7 +224,8 @@ export class MatrixEventBridge implements Bridge {
     while (this.running) {
       const initial = this.cursor === undefined;
       try {
-        if (cfg.syncFilter && !this.filterId) this.filterId = await this.createFilter();
+        if (!this.setUp) await this.setUpSession();
+        else if (cfg.syncFilter && !this.filterId) this.filterId = await this.createFilter();
         const data = await this.http.request<SyncResponse>('GET', 'sync', undefined, {
           query: {
             since: this.cursor,
@@ -239,6 +255,10 @@ export class MatrixEventBridge implements Bridge {
         if (!this.running) return;
         if (err instanceof MatrixRequestError && err.isAuthFailure) {
           ctx.reportFailure(new PermanentBridgeError(`bridge "${this.name}": the homeserver refused the access token: ${err.message}`));
+          return;
+        }
+        if (err instanceof PermanentBridgeError) {
+          ctx.reportFailure(err);
           return;
         }
         // Anything else is transient, whatever the answer was (HTML, cut JSON, 4xx/5xx from a proxy, a timeout):
@@ -550,10 +570,6 @@ export class MatrixEventBridge implements Bridge {
       return new PermanentBridgeError(`bridge "${this.name}": the homeserver refused the access token while ${what}: ${err.message}`);
     }
     return err instanceof Error ? err : new Error(String(err));
-  }
-
-  private startFailure(err: unknown, what: string): never {
-    throw this.startError(err, what);
   }
 }
 
