@@ -10,5 +10,8 @@ const INTERNAL_SUBJECT = /_INBOX\.[\w.-]*/g;
  */
 export function outsideText(text: string, maxLength: number = MAX_OUTSIDE_TEXT_CHARS, secrets: readonly string[] = []): string {
   const redacted = redactSecrets(text, maxLength, secrets);
-  return redacted.includes('_INBOX.') ? redacted.replace(INTERNAL_SUBJECT, '(a reply subject)') : redacted;
+  if (!redacted.includes('_INBOX.')) return redacted;
+  // The replacement may be longer than a short subject: the result is cut to the bound again.
+  const hidden = redacted.replace(INTERNAL_SUBJECT, '(a reply subject)');
+  return hidden.length <= maxLength + 1 ? hidden : `${hidden.slice(0, maxLength)}…`;
 }

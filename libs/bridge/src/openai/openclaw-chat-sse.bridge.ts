@@ -212,6 +212,11 @@ export class OpenClawChatSseBridge implements Bridge {
     this.served++;
     try {
       return await this.run(payload, hctx);
+    } catch (err) {
+      // A bus error from a handoff (this process's reply inbox refused, say) may name a reply subject: not for callers.
+      if (err instanceof BusError && err.message.includes('_INBOX.'))
+        throw new BusError(err.code, outsideText(err.message), { retryable: err.retryable });
+      throw err;
     } finally {
       this.inflight--;
     }
