@@ -123,7 +123,7 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
           lag.disable();
         }
         assert.ok(peak - base < 96 * MiB, `${fault}: heap grew by ${Math.round((peak - base) / MiB)} MiB`);
-        assert.ok(lag.max / 1e6 < 500, `${fault}: event loop delayed ${Math.round(lag.max / 1e6)} ms`);
+        assert.ok(lag.max / 1e6 < 750, `${fault}: event loop delayed ${Math.round(lag.max / 1e6)} ms`);
         assert.equal(supervisor.status, 'degraded');
         assert.match(supervisor.health().lastError ?? '', /sync/);
         assert.ok((supervisor.health().lastError ?? '').length < 400, 'a short error, not the page');

@@ -12,7 +12,8 @@ import { HostileSseUpstream } from '../support/hostile-sse-upstream.js';
 const MiB = 1024 * 1024;
 /** Heap growth and event-loop delay a bounded read stays well within (the unbounded reads took 400+ MB and seconds). */
 const MAX_HEAP_GROWTH = 64 * MiB;
-const MAX_LAG_MS = 500;
+// (The machine running the tests is shared: a bound well above GC pauses under load, well below the seconds an unbounded read took.)
+const MAX_LAG_MS = 1_000;
 
 interface Measured {
   error: BusError;
