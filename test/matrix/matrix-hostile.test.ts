@@ -3,6 +3,9 @@
 // room, a member flooding the room, and history older than the bridge.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as sdk from 'matrix-js-sdk';
@@ -22,6 +25,7 @@ let env: Awaited<ReturnType<typeof memoryBuses>>;
 let bridgeBus: BusClient;
 let agentBus: BusClient;
 let botCount = 0;
+const tmp = mkdtempSync(join(tmpdir(), 'matrix-hostile-'));
 
 const client = (user: SynapseUser) => sdk.createClient({ baseUrl: synapse.baseUrl, accessToken: user.accessToken, userId: user.userId });
 
@@ -92,6 +96,7 @@ before(async () => {
 after(async () => {
   await env?.close();
   await synapse?.stop();
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('Matrix bridge: what the outside world sends cannot break it', () => {
@@ -146,6 +151,33 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
       received.stop();
       await supervisor.stop();
       await proxy.stop();
+    }
+  });
+
+  it('a batch of large messages above max_sync_bytes: fewer events per sync, the rest back-filled, every message once, in order', async () => {
+    const { bots, roomId } = await newRoom();
+    const def = definition('mbig', bots[0], roomId, {
+      cursor_store: 'file',
+      cursor_path: join(tmp, 'mbig-cursor.json'),
+      max_sync_bytes: 24_000,
+    });
+    const first = await startBridge(def);
+    await first.supervisor.stop();
+    const sent: string[] = [];
+    for (let i = 0; i < 30; i++) sent.push(await say(alice, roomId, `${i} ${'m'.repeat(800)}`));
+    const received = collect('mbig.message.received');
+    const second = await startBridge(def);
+    try {
+      await until(() => received.events.length >= 30, 20_000, 'thirty published');
+      assert.deepEqual(
+        received.events.map((e) => (e.payload as { event_id: string }).event_id),
+        sent,
+      );
+      assert.ok(second.bridge.stats.backfilled > 0, 'the rest came from back-fill');
+      assert.equal(second.supervisor.status, 'healthy');
+    } finally {
+      received.stop();
+      await second.supervisor.stop();
     }
   });
 

@@ -50,7 +50,8 @@ export interface MatrixBridgeStats {
 }
 
 const TIMELINE_TYPES = ['m.room.message', 'm.room.redaction', 'm.reaction'];
-const MAX_BACKFILL_PAGES = 10;
+/** Events one back-fill reads at most (in pages of up to 100). */
+const MAX_BACKFILL_EVENTS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
 /**
@@ -95,6 +96,12 @@ export class MatrixEventBridge implements Bridge {
   private stopSync = new AbortController();
   private running = false;
   private degraded = false;
+  /**
+   * Events per room the next sync asks for: `sync_timeline_limit`, halved after an answer larger than
+   * `max_sync_bytes` (a legitimate batch of large events) until one fits, then back again. What the smaller
+   * timeline leaves out comes as a `limited` timeline and is back-filled in pages of the same size.
+   */
+  private timelineLimit = 0;
   /** The token was checked and the rooms joined (at start, or by the sync loop once the homeserver answered). */
   private setUp = false;
   /** When this bridge first started: `respond` answers no message older (a restart keeps it). */
@@ -199,28 +206,37 @@ export class MatrixEventBridge implements Bridge {
 
   private async createFilter(): Promise<string> {
     const cfg = this.config;
-    const filter = {
+    const res = await this.http.request<{ filter_id: string }>(
+      'POST',
+      `user/${seg(cfg.userId)}/filter`,
+      this.filterDefinition(cfg.syncTimelineLimit),
+    );
+    return res.filter_id;
+  }
+
+  /** The sync filter: with `sync_filter`, the configured rooms' messages, redactions and reactions; always a bounded timeline. */
+  private filterDefinition(limit: number): Record<string, unknown> {
+    const cfg = this.config;
+    if (!cfg.syncFilter) return { room: { timeline: { limit } } };
+    return {
       presence: { types: [] },
       account_data: { types: [] },
       room: {
         // With autojoin the bot serves rooms it is invited to later, so the filter cannot list them in advance.
         ...(cfg.autojoin ? {} : { rooms: cfg.roomIds }),
-        timeline: { types: TIMELINE_TYPES, limit: cfg.syncTimelineLimit },
+        timeline: { types: TIMELINE_TYPES, limit },
         state: { types: [], lazy_load_members: true },
         ephemeral: { types: [] },
         account_data: { types: [] },
       },
     };
-    const res = await this.http.request<{ filter_id: string }>('POST', `user/${seg(cfg.userId)}/filter`, filter);
-    return res.filter_id;
   }
 
   /** The sync loop: one long-poll at a time; its cursor is saved only once everything in the batch is published. */
   private async syncLoop(ctx: BridgeContext): Promise<void> {
     const cfg = this.config;
     let delay = cfg.reconnectDelayMs;
-    // Without a stored filter the timeline's bound goes inline: a sync never asks for an unbounded batch.
-    const inlineFilter = JSON.stringify({ room: { timeline: { limit: cfg.syncTimelineLimit } } });
+    this.timelineLimit = cfg.syncTimelineLimit;
     while (this.running) {
       const initial = this.cursor === undefined;
       try {
@@ -230,7 +246,11 @@ export class MatrixEventBridge implements Bridge {
           query: {
             since: this.cursor,
             timeout: initial ? 0 : cfg.syncTimeoutMs,
-            filter: this.filterId ?? inlineFilter,
+            // Without a stored filter, or with a smaller timeline, the filter goes inline: never an unbounded batch.
+            filter:
+              this.filterId && this.timelineLimit === cfg.syncTimelineLimit
+                ? this.filterId
+                : JSON.stringify(this.filterDefinition(this.timelineLimit)),
             set_presence: 'offline',
           },
           timeoutMs: cfg.syncTimeoutMs + 15_000,
@@ -239,7 +259,7 @@ export class MatrixEventBridge implements Bridge {
         });
         if (!this.running) return;
         if (typeof data.next_batch !== 'string' || !data.next_batch)
-          throw new MatrixRequestError('GET sync: the answer is not a sync (no next_batch)', 200, undefined, undefined, true);
+          throw new MatrixRequestError('GET sync: the answer is not a sync (no next_batch)', 200, undefined, undefined, 'not_sync');
         this.lastSyncAt = Date.now();
         if (this.degraded) {
           this.degraded = false;
@@ -251,8 +271,15 @@ export class MatrixEventBridge implements Bridge {
         await this.store!.save(data.next_batch);
         this.cursor = data.next_batch;
         this.cursorSavedAt = Date.now();
+        this.timelineLimit = cfg.syncTimelineLimit;
       } catch (err) {
         if (!this.running) return;
+        if (err instanceof MatrixRequestError && err.invalidAnswer === 'too_large' && this.timelineLimit > 1) {
+          // Progress, not an outage: ask for fewer events at once and go on at once.
+          this.timelineLimit = Math.max(1, Math.floor(this.timelineLimit / 2));
+          ctx.logger.warn(`bridge "${this.name}": ${err.message}; asking for ${this.timelineLimit} events per room`);
+          continue;
+        }
         if (err instanceof MatrixRequestError && err.isAuthFailure) {
           ctx.reportFailure(new PermanentBridgeError(`bridge "${this.name}": the homeserver refused the access token: ${err.message}`));
           return;
@@ -299,10 +326,12 @@ export class MatrixEventBridge implements Bridge {
   private async backfill(roomId: string, from: string, to: string): Promise<MatrixRoomEvent[]> {
     const missing: MatrixRoomEvent[] = [];
     let token: string | undefined = from;
-    for (let page = 0; page < MAX_BACKFILL_PAGES && token; page++) {
+    const limit = Math.min(100, this.timelineLimit);
+    for (let page = 0; page < Math.ceil(MAX_BACKFILL_EVENTS / limit) && token; page++) {
       const res: { chunk?: MatrixRoomEvent[]; end?: string } = await this.http.request('GET', `rooms/${seg(roomId)}/messages`, undefined, {
-        query: { from: token, to, dir: 'b', limit: 100, filter: JSON.stringify({ types: TIMELINE_TYPES }) },
+        query: { from: token, to, dir: 'b', limit, filter: JSON.stringify({ types: TIMELINE_TYPES }) },
         signal: this.stopSync.signal,
+        maxBytes: this.config.maxSyncBytes,
       });
       const chunk = res.chunk ?? [];
       let reachedSeen = false;

@@ -21,8 +21,8 @@ export class MatrixRequestError extends Error {
     readonly status: number,
     readonly errcode?: string,
     readonly retryAfterMs?: number,
-    /** The answer was not what the API answers (not JSON, HTML from a proxy, cut short, too large). */
-    readonly invalidAnswer = false,
+    /** The answer was not what the API answers: not JSON (HTML from a proxy, cut short), too large, not a sync. */
+    readonly invalidAnswer: false | 'not_json' | 'too_large' | 'not_sync' = false,
   ) {
     super(message);
     this.name = 'MatrixRequestError';
@@ -36,7 +36,7 @@ export class MatrixRequestError extends Error {
   /** Worth trying again later: the network, the server, a timeout, a rate limit. */
   get isTransient(): boolean {
     // A proxy in between answers HTML, cuts bodies or times out: the homeserver may answer properly the next time.
-    return this.invalidAnswer || this.status === 0 || this.status === 429 || this.status >= 500 || this.status === 408;
+    return this.invalidAnswer !== false || this.status === 0 || this.status === 429 || this.status >= 500 || this.status === 408;
   }
 }
 
@@ -95,7 +95,7 @@ export class MatrixHttp {
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (err instanceof BodyTooLargeError)
-        throw new MatrixRequestError(`${route}: the answer is larger than ${limit} bytes`, res.status, undefined, undefined, true);
+        throw new MatrixRequestError(`${route}: the answer is larger than ${limit} bytes`, res.status, undefined, undefined, 'too_large');
       const why = timeout.aborted ? 'timed out' : ((err as Error).cause as Error)?.message || (err as Error).message;
       throw new MatrixRequestError(`${route}: reading the answer failed: ${outsideText(why, MAX_ERROR_TEXT)}`, 0);
     }
@@ -124,7 +124,7 @@ export class MatrixHttp {
         res.status,
         undefined,
         undefined,
-        true,
+        'not_json',
       );
     }
     return json as T;
