@@ -111,6 +111,17 @@ describe('openclaw_chat_sse against a hostile upstream', () => {
     await stillServes();
   });
 
+  it('50 MB of blank lines before the answer: read in a few seconds at most, the event loop never held up, the answer right', async () => {
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const t0 = Date.now();
+    const text = await caller.stream('llm', { text: 'x', model: 'newlines:50' }).text();
+    lag.disable();
+    assert.equal(text, 'Hello, upstream');
+    assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
+    assert.ok(lag.max / 1e6 < MAX_LAG_MS, `event loop delayed ${Math.round(lag.max / 1e6)} ms`);
+  });
+
   it('a 500 with a 200 MB body, on each of 3 attempts: only the first 64 KiB of each is read', async () => {
     const m = await failing(() => call('llm', 'http-500:200'));
     assert.equal(m.error.code, 'AGENT_UNAVAILABLE');

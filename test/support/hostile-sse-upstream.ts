@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
  * - `secret-chunk`     a `data:` line that is not JSON and holds `api_key=sk-live-…`
  * - `secret-mid:<MB>`  a mid-stream error whose message holds the key and is that size
  * - `secret-400:<MB>`  400 with a JSON error message holding the key, that size
+ * - `newlines:<MB>`   that many line ends (blank lines), then the normal stream
  * - `ok`               a normal three-chunk stream
  *
  * Bodies are written from one reused buffer as the client reads them (backpressure), so the peer itself holds no
@@ -18,6 +19,12 @@ import type { AddressInfo } from 'node:net';
  */
 export class HostileSseUpstream {
   static readonly SECRET = 'sk-live-0123456789abcdefSECRET';
+  /** A normal answer: "Hello, upstream". */
+  static readonly OK =
+    ['Hello', ', ', 'upstream']
+      .map((t) => `data: ${JSON.stringify({ id: 'c1', model: 'ok', choices: [{ index: 0, delta: { content: t } }] })}\n\n`)
+      .join('') +
+    `data: ${JSON.stringify({ id: 'c1', model: 'ok', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`;
   url = '';
   readonly sent: Array<{ model: string; bytes: number }> = [];
   private server?: Server;
@@ -71,16 +78,13 @@ export class HostileSseUpstream {
       case 'secret-400':
         res.writeHead(400, { 'content-type': 'application/json' });
         return this.end(res, record, `{"error":{"message":"bad request, ${secret} ${'m'.repeat(mb)}","type":"invalid_request_error"}}`);
+      case 'newlines':
+        res.writeHead(200, sse);
+        await this.pump(res, record, mb, Buffer.alloc(65_536, '\n'), false);
+        return this.end(res, record, HostileSseUpstream.OK);
       default:
         res.writeHead(200, sse);
-        return this.end(
-          res,
-          record,
-          ['Hello', ', ', 'upstream']
-            .map((t) => `data: ${JSON.stringify({ id: 'c1', model: 'ok', choices: [{ index: 0, delta: { content: t } }] })}\n\n`)
-            .join('') +
-            `data: ${JSON.stringify({ id: 'c1', model: 'ok', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`,
-        );
+        return this.end(res, record, HostileSseUpstream.OK);
     }
   }
 

@@ -34,6 +34,8 @@ export class SseLineSplitter {
   private lineBytes = 0;
   private eventBytes = 0;
   private afterCr = false;
+  /** A line was passed on since the last blank one: the next blank line ends an event. */
+  private inEvent = false;
   private readonly decoder = new TextDecoder();
 
   constructor(
@@ -48,6 +50,16 @@ export class SseLineSplitter {
     let lf = chunk.indexOf(LF, start);
     let cr = chunk.indexOf(CR, start);
     for (;;) {
+      if (this.lineBytes === 0 && start < chunk.length && (chunk[start] === LF || chunk[start] === CR)) {
+        // A run of line ends at a line's start: blank lines, of which only the first can end an event. Stepped over
+        // byte by byte, with no search call per byte.
+        let i = start + 1;
+        while (i < chunk.length && (chunk[i] === LF || chunk[i] === CR)) i++;
+        this.blank();
+        if (i === chunk.length && chunk[i - 1] === CR) this.afterCr = true;
+        start = i;
+        continue;
+      }
       // Each search resumes past the previous line end, so the chunk is scanned once.
       if (lf !== -1 && lf < start) lf = chunk.indexOf(LF, start);
       if (cr !== -1 && cr < start) cr = chunk.indexOf(CR, start);
@@ -56,7 +68,8 @@ export class SseLineSplitter {
         this.hold(chunk.subarray(start));
         return;
       }
-      this.line(chunk.subarray(start, end));
+      if (this.lineBytes === 0 && end === start) this.blank();
+      else this.line(chunk.subarray(start, end));
       start = end + 1;
       if (chunk[end] === CR) {
         if (start >= chunk.length) this.afterCr = true;
@@ -74,6 +87,15 @@ export class SseLineSplitter {
     this.parts.push(bytes.slice());
   }
 
+  /** A blank line ends the event; one after another dispatches nothing, so a flood of line ends costs only the scan. */
+  private blank(): void {
+    this.eventBytes = 0;
+    if (this.inEvent) {
+      this.inEvent = false;
+      this.onLine('');
+    }
+  }
+
   private line(tail: Uint8Array): void {
     const size = this.lineBytes + tail.length;
     this.check(size);
@@ -89,8 +111,8 @@ export class SseLineSplitter {
       this.parts = [];
     }
     this.lineBytes = 0;
-    // A blank line ends the event.
-    this.eventBytes = size === 0 ? 0 : this.eventBytes + size;
+    this.eventBytes += size;
+    this.inEvent = true;
     this.onLine(this.decoder.decode(bytes));
   }
 
