@@ -145,19 +145,33 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     assert.ok(bridge.targets.includes('deep.ok'));
     assert.ok(!bridge.targets.includes('deep.deep'));
     assert.ok(!bridge.targets.includes('deep.not-an-object-schema'));
-    assert.equal(bridge.targets.length, 6);
+    assert.equal(bridge.targets.length, 8);
     const warnings = ctx.logger.lines.filter((l: string) => l.startsWith('warn'));
     assert.ok(
       warnings.some((l: string) => l.includes('tool "deep" is not served') && l.includes('max_schema_depth (64)')),
       warnings.join('\n'),
     );
     assert.ok(warnings.some((l: string) => l.includes('tool "not-an-object-schema" is not served') && l.includes('inputSchema.type')));
+    // An output schema Ajv cannot compile costs only the check of that tool's results.
+    assert.ok(warnings.some((l: string) => l.includes('output schema of "uncompilable-output" does not compile')));
+    assert.deepEqual(await caller.invoke('deep.uncompilable-output', {}), { content: [], structuredContent: { a: 1 } });
     assert.equal(bridge.stats.toolsSkipped, 2);
     assert.deepEqual(
       (bridge.describe().skipped_tools as Array<{ name: string }>).map((s) => s.name),
       ['deep', 'not-an-object-schema'],
     );
     await assertSiblingAnswers(caller, 'deep');
+    assertHealthy(bridge, ctx);
+  });
+
+  it("results are checked against the tool's output schema (as the SDK client did)", async () => {
+    const { bridge, ctx, start } = await prepare('out', {});
+    await start();
+    const good = await caller.invoke<{ structuredContent: unknown }>('out.checked-output', {});
+    assert.deepEqual(good.structuredContent, { n: 1 });
+    const bad = await busError(caller.invoke('out.checked-output', { wrong: true }));
+    assert.equal(bad.code, 'INVALID_REQUEST');
+    assert.match(bad.message, /structured content of MCP tool "checked-output" does not match its output schema: n must be number/);
     assertHealthy(bridge, ctx);
   });
 
@@ -168,7 +182,7 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     const w = await watch(start);
     assertBounded(w, '20,000 tools');
     assert.equal(bridge.targets.length, 1_000);
-    assert.equal(bridge.stats.toolsSkipped, 20_006 - 1_000);
+    assert.equal(bridge.stats.toolsSkipped, 20_007 - 1_000);
     const retained = (heapAfterGc() - before) / MiB;
     assert.ok(retained < 24, `the bridge holds ${retained.toFixed(1)} MiB`);
     assert.ok(ctx.logger.lines.some((l: string) => l.includes('more than max_tools (1000)')));

@@ -17,7 +17,7 @@ import {
 } from '../interfaces/bridge.interface.js';
 import { parseMcpToolConfig, type McpToolBridgeConfig } from './mcp-config.js';
 import { Redactor, toolAllowed, toolTargetToken } from './mcp-names.js';
-import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
+import { compileArgumentValidator, compileOutputValidator, type ArgumentValidator, type OutputValidator } from './mcp-schema.js';
 import { limitOf, McpLimitError } from './mcp-limit-error.js';
 import { screenTool } from './mcp-tool-screen.js';
 
@@ -29,6 +29,7 @@ interface ToolEntry {
   tool: Tool;
   target: string;
   validator?: ArgumentValidator;
+  output?: OutputValidator;
   schemaKey: string;
   sub: BusSubscription;
 }
@@ -386,6 +387,7 @@ export class McpToolBridge implements Bridge {
         if (existing.schemaKey !== schemaKey) {
           existing.schemaKey = schemaKey;
           existing.validator = this.compile(tool);
+          existing.output = this.compileOutput(tool);
         }
         continue;
       }
@@ -403,7 +405,7 @@ export class McpToolBridge implements Bridge {
         this.ctx?.logger.warn(`mcp bridge "${this.name}": cannot serve ${target}: ${(err as Error).message}`);
         continue;
       }
-      this.tools.set(target, { tool, target, validator: this.compile(tool), schemaKey, sub });
+      this.tools.set(target, { tool, target, validator: this.compile(tool), output: this.compileOutput(tool), schemaKey, sub });
     }
   }
 
@@ -442,6 +444,15 @@ export class McpToolBridge implements Bridge {
     return compileArgumentValidator(tool.inputSchema, (err) =>
       this.ctx?.logger.warn(
         `mcp bridge "${this.name}": input schema of "${tool.name}" does not compile (${err.message}); arguments go unchecked`,
+      ),
+    );
+  }
+
+  private compileOutput(tool: Tool): OutputValidator | undefined {
+    if (!tool.outputSchema) return undefined;
+    return compileOutputValidator(tool.outputSchema, (err) =>
+      this.ctx?.logger.warn(
+        `mcp bridge "${this.name}": output schema of "${tool.name}" does not compile (${err.message}); results go unchecked`,
       ),
     );
   }
@@ -499,7 +510,7 @@ export class McpToolBridge implements Bridge {
 
     if (!wantsDeltas(hctx.envelope)) {
       return client.callTool(request, undefined, { signal, timeout }).then(
-        (r) => this.toResult(toolName, r as CallToolResult),
+        (r) => this.toResult(toolName, r as CallToolResult, entry.output),
         (err) => {
           throw this.callError(err, signal, toolName, generation);
         },
@@ -547,12 +558,13 @@ export class McpToolBridge implements Bridge {
       }
       const done = outcome!;
       if (!done.ok) throw self.callError(done.error, signal, toolName, generation);
-      return self.toResult(toolName, done.value);
+      return self.toResult(toolName, done.value, entry.output);
     })();
   }
 
-  private toResult(toolName: string, r: CallToolResult): McpToolResult {
+  private toResult(toolName: string, r: CallToolResult, output?: OutputValidator): McpToolResult {
     const content = Array.isArray(r.content) ? r.content : [];
+    output?.check(r, `MCP tool "${toolName}"`);
     if (r.isError) {
       this.stats.failures++;
       const text = errorTextOf(content, this.config.max_error_chars);

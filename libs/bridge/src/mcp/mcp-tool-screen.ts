@@ -39,9 +39,9 @@ export function screenTool(raw: unknown, limits: ToolScreenLimits): ScreenedTool
     return { ok: false, name, reason: `it is not a valid MCP tool (${where}: ${(first?.message ?? 'invalid').slice(0, 200)})` };
   }
   const tool = parsed.data as Tool;
-  const schemaKey = JSON.stringify(tool.inputSchema ?? {});
-  const outputBytes = tool.outputSchema ? JSON.stringify(tool.outputSchema).length : 0;
-  if (schemaKey.length + outputBytes > limits.max_schema_bytes) {
+  // Both schemas as one key: a change to either recompiles the tool's validators.
+  const schemaKey = `${JSON.stringify(tool.inputSchema ?? {})}\n${tool.outputSchema ? JSON.stringify(tool.outputSchema) : ''}`;
+  if (schemaKey.length > limits.max_schema_bytes) {
     return { ok: false, name, reason: `its schemas are larger than max_schema_bytes (${limits.max_schema_bytes})` };
   }
   if (typeof tool.description === 'string' && tool.description.length > MAX_TOOL_DESCRIPTION_CHARS) {
