@@ -19,7 +19,7 @@ import { parseMcpToolConfig, type McpToolBridgeConfig } from './mcp-config.js';
 import { Redactor, toolAllowed, toolTargetToken } from './mcp-names.js';
 import { compileArgumentValidator, compileOutputValidator, type ArgumentValidator, type OutputValidator } from './mcp-schema.js';
 import { limitOf, McpLimitError } from './mcp-limit-error.js';
-import { screenTool } from './mcp-tool-screen.js';
+import { MAX_TOOL_NAME_CHARS, screenTool } from './mcp-tool-screen.js';
 
 export const MCP_TOOL_BRIDGE_TYPE = 'mcp_tool';
 
@@ -416,7 +416,14 @@ export class McpToolBridge implements Bridge {
     skipped: Array<{ name: string; reason: string }>,
   ): void {
     const name = (raw as { name?: unknown } | null)?.name;
-    if (typeof name === 'string' && !toolAllowed(name, this.config.allow_tools, this.config.deny_tools)) return;
+    // A name too long to serve is reported by screenTool, without matching the lists against it.
+    if (
+      typeof name === 'string' &&
+      name.length <= MAX_TOOL_NAME_CHARS &&
+      !toolAllowed(name, this.config.allow_tools, this.config.deny_tools)
+    ) {
+      return;
+    }
     const s = screenTool(raw, this.config);
     if (!s.ok) {
       skipped.push({ name: this.redactor.redact(s.name), reason: s.reason });
