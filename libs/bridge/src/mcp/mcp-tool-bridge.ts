@@ -252,6 +252,11 @@ export class McpToolBridge implements Bridge {
       onStderr: (text) => this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`),
       onBackgroundLimit: (err) => {
         this.stats.oversizeAnswers++;
+        if (this.config.transport === 'sse') {
+          // Legacy SSE answers every call on that one stream: without it the connection is gone.
+          this.connectionLost(new Error(`MCP server ${this.endpointLabel()}: ${err.message}; the connection was dropped`));
+          return;
+        }
         this.ctx?.logger.warn(
           `mcp bridge "${this.name}": ${err.message}: the server's background stream is closed until the next connect (tool calls go on; tools/list_changed is no longer heard)`,
         );
