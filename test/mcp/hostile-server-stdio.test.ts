@@ -96,12 +96,16 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
   });
 
   // Finding: a 5 MB isError text was handed to the caller as it was.
-  it('a 3 MiB isError text reaches the caller cut to max_error_chars (1,000) plus …', async () => {
+  it('a 3 MiB isError text reaches the caller cut to max_error_chars (1,000) plus …; a 10,000-deep structuredContent is left out', async () => {
     const { bridge, ctx, start } = await prepare('huge', {});
     await start();
     const w = await watch(() => busError(caller.invoke('huge.huge-error', { bytes: 3 * MiB })));
     assertBounded(w, 'huge error text');
     assert.equal(w.value.message, `${'e'.repeat(1_000)}…`);
+    // Its structuredContent, nested 10,000 deep, is left out rather than failing the encoding of the error.
+    const deep = await busError(caller.invoke('huge.deep-error', {}));
+    assert.equal(deep.message, 'deep');
+    assert.match(String(deep.details?.structuredContent_omitted), /nested deeper than 64/);
     await assertSiblingAnswers(caller, 'huge');
     assertHealthy(bridge, ctx);
   });
@@ -145,7 +149,7 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     assert.ok(bridge.targets.includes('deep.ok'));
     assert.ok(!bridge.targets.includes('deep.deep'));
     assert.ok(!bridge.targets.includes('deep.not-an-object-schema'));
-    assert.equal(bridge.targets.length, 8);
+    assert.equal(bridge.targets.length, 9);
     const warnings = ctx.logger.lines.filter((l: string) => l.startsWith('warn'));
     assert.ok(
       warnings.some((l: string) => l.includes('tool "deep" is not served') && l.includes('max_schema_depth (64)')),
@@ -182,7 +186,7 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     const w = await watch(start);
     assertBounded(w, '20,000 tools');
     assert.equal(bridge.targets.length, 1_000);
-    assert.equal(bridge.stats.toolsSkipped, 20_007 - 1_000);
+    assert.equal(bridge.stats.toolsSkipped, 20_008 - 1_000);
     const retained = (heapAfterGc() - before) / MiB;
     assert.ok(retained < 24, `the bridge holds ${retained.toFixed(1)} MiB`);
     assert.ok(ctx.logger.lines.some((l: string) => l.includes('more than max_tools (1000)')));

@@ -18,7 +18,7 @@ import {
 import { parseMcpToolConfig, type McpToolBridgeConfig } from './mcp-config.js';
 import { Redactor, toolAllowed, toolTargetToken } from './mcp-names.js';
 import { compileArgumentValidator, compileOutputValidator, type ArgumentValidator, type OutputValidator } from './mcp-schema.js';
-import { limitOf, McpLimitError } from './mcp-limit-error.js';
+import { limitOf, McpLimitError, nestingDepth } from './mcp-limit-error.js';
 import { MAX_TOOL_NAME_CHARS, screenTool } from './mcp-tool-screen.js';
 
 export const MCP_TOOL_BRIDGE_TYPE = 'mcp_tool';
@@ -585,9 +585,11 @@ export class McpToolBridge implements Bridge {
       const cause: Record<string, unknown> = { tool: toolName, bridge: this.name, mcp_is_error: true };
       if (r.structuredContent !== undefined) {
         // Passed on only while small: it is the server's text too, and the caller has the message.
-        const size = JSON.stringify(r.structuredContent).length;
-        if (size <= this.config.max_error_chars * 4) cause.structuredContent = this.redactor.redactDeep(r.structuredContent);
-        else cause.structuredContent_omitted = `${size} characters, over ${this.config.max_error_chars * 4}`;
+        const max = this.config.max_error_chars * 4;
+        // Too deep to encode is too large to pass on (and would fail JSON.stringify with a RangeError).
+        const size = nestingDepth(r.structuredContent, 64) > 64 ? Infinity : JSON.stringify(r.structuredContent).length;
+        if (size <= max) cause.structuredContent = this.redactor.redactDeep(r.structuredContent);
+        else cause.structuredContent_omitted = `larger than ${max} characters or nested deeper than 64`;
       }
       throw new BusError(invalid ? ErrorCodes.INVALID_REQUEST : ErrorCodes.AGENT_UNAVAILABLE, message, { retryable: false, cause });
     }
