@@ -23,11 +23,33 @@ export function toolTargetToken(toolName: string): string {
   return `${base}~${hash}`;
 }
 
-/** `*` matches any run of characters; everything else is literal. */
+/**
+ * `*` matches any run of characters; everything else is literal. The name comes from the MCP server, so this is no
+ * regex (`a*a*a*…b` against a long name backtracks polynomially): the classic two-pointer wildcard match, which
+ * only ever resumes from the last `*`: O(pattern × name) at worst, linear in the name for a given pattern.
+ */
 export function globMatches(pattern: string, name: string): boolean {
   if (!pattern.includes('*')) return pattern === name;
-  const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
-  return re.test(name);
+  let p = 0;
+  let n = 0;
+  let star = -1; // position in pattern after the last `*`
+  let mark = 0; // position in name where that `*` match resumes
+  while (n < name.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = ++p;
+      mark = n;
+    } else if (p < pattern.length && pattern[p] === name[n]) {
+      p++;
+      n++;
+    } else if (star !== -1) {
+      p = star;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** Whether a tool passes the bridge's allow-list (when given) and is not on its deny-list. */
@@ -35,10 +57,6 @@ export function toolAllowed(name: string, allow: readonly string[] | undefined, 
   if (allow && allow.length > 0 && !allow.some((p) => globMatches(p, name))) return false;
   if (deny && deny.some((p) => globMatches(p, name))) return false;
   return true;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 const SECRET_KEY = /(key|token|secret|passw(or)?d|auth|credential|api[-_]?key|session)/i;
