@@ -7,7 +7,7 @@ describe('outsideText', () => {
   it('cuts, redacts (the given secrets too) and replaces reply subjects', () => {
     assert.equal(
       outsideText('no responders on _INBOX.AbC123.ctl.9 for api_key=sk-live-123456 and tok-abcdef', 1_000, ['tok-abcdef']),
-      'no responders on (a reply subject) for api_key=[REDACTED] and [REDACTED]',
+      'no responders on (internal subject) for api_key=[REDACTED] and [REDACTED]',
     );
     const long = outsideText(`${'x'.repeat(5_000_000)} password=hunter22`, 100);
     assert.equal(long, `${'x'.repeat(100)}…`);

@@ -1,7 +1,5 @@
+import { hideInternalSubjects } from './internal-subjects.js';
 import { MAX_OUTSIDE_TEXT_CHARS, redactSecrets } from './redact-secrets.js';
-
-// A NATS reply subject names this process's inbox: of no use to a caller, and a handle to reach the process.
-const INTERNAL_SUBJECT = /_INBOX\.[\w.-]*/g;
 
 /**
  * A text that came from outside (an upstream's error, a homeserver's answer) or from the bus, made fit to show a
@@ -10,8 +8,7 @@ const INTERNAL_SUBJECT = /_INBOX\.[\w.-]*/g;
  */
 export function outsideText(text: string, maxLength: number = MAX_OUTSIDE_TEXT_CHARS, secrets: readonly string[] = []): string {
   const redacted = redactSecrets(text, maxLength, secrets);
-  if (!redacted.includes('_INBOX.')) return redacted;
+  const hidden = hideInternalSubjects(redacted);
   // The replacement may be longer than a short subject: the result is cut to the bound again.
-  const hidden = redacted.replace(INTERNAL_SUBJECT, '(a reply subject)');
   return hidden.length <= maxLength + 1 ? hidden : `${hidden.slice(0, maxLength)}…`;
 }
