@@ -230,6 +230,24 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
     }
   });
 
+  it('two bridged bots, trigger mention, an agent that quotes the question (mentioning the other bot): one answer each', async () => {
+    const { bots, roomId } = await newRoom(2);
+    const respond = { target: 'echo-h', mode: 'invoke', trigger: 'mention', typing: false };
+    const a = await startBridge(definition('mquota', bots[0], roomId, { respond }));
+    const b = await startBridge(definition('mquotb', bots[1], roomId, { respond }));
+    try {
+      await say(alice, roomId, `${bots[0].userId} and ${bots[1].userId}, what do you think?`);
+      await until(() => a.bridge.stats.notAnsweredBridge === 1 && b.bridge.stats.notAnsweredBridge === 1, 15_000, 'each saw the other');
+      await observe(2_000);
+      const fromBots = (await messages(roomId)).filter((m) => bots.some((u) => u.userId === m.sender));
+      assert.equal(fromBots.length, 2, fromBots.map((m) => m.content.body).join(' | '));
+      assert.equal(a.bridge.answerStats.answers + b.bridge.answerStats.answers, 2);
+    } finally {
+      await a.supervisor.stop();
+      await b.supervisor.stop();
+    }
+  });
+
   it('with respond.bridge_turns 3, the two bots exchange exactly 3 turns each and stop', async () => {
     const { bots, roomId } = await newRoom(2);
     const respond = { target: 'echo-h', mode: 'invoke', trigger: 'all', typing: false, bridge_turns: 3 };
