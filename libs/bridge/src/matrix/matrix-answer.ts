@@ -37,6 +37,8 @@ export class MatrixAnswer {
   private seq = 0;
   private readonly txnBase: string;
   private failed?: unknown;
+  /** finish() writes the rest itself: no further timed write may start beside it. */
+  private finishing = false;
 
   constructor(
     private readonly sender: MatrixRoomSender,
@@ -63,7 +65,10 @@ export class MatrixAnswer {
     this.timer = undefined;
     if (note) this.text += this.text ? `\n\n${note}` : note;
     if (!this.text) this.text = '(no answer)';
-    await this.inFlight;
+    this.finishing = true;
+    // A write in flight would schedule the next when it ends, racing finish's own writes (two edits of one message
+    // at once, past max_edits): wait until none is in flight, then write alone.
+    while (this.inFlight) await this.inFlight;
     while (!this.failed && this.pending()) await this.write();
     if (this.failed) throw this.failed;
   }
@@ -73,7 +78,7 @@ export class MatrixAnswer {
   }
 
   private schedule(): void {
-    if (this.inFlight || this.timer || this.failed) return;
+    if (this.finishing || this.inFlight || this.timer || this.failed) return;
     const wait = this.lastWriteAt + this.cfg.editIntervalMs - Date.now();
     if (wait > 0) {
       this.timer = setTimeout(() => {
