@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createEvent } from '@openagentio/nestjs';
 import { parseMatrixConfig, PermanentBridgeError, type BridgeDefinition } from '@openagentio/nestjs-bridges';
-import { classifyEvent } from '@openagentio/nestjs-bridges/internal/matrix/matrix-events.js';
+import { BRIDGE_MARKER, bridgeMarker, classifyEvent } from '@openagentio/nestjs-bridges/internal/matrix/matrix-events.js';
+import { MatrixRespondLimiter } from '@openagentio/nestjs-bridges/internal/matrix/matrix-respond-limiter.js';
 import { readOutbound } from '@openagentio/nestjs-bridges/internal/matrix/matrix-outbound.js';
 
 const base = (config: Record<string, unknown> = {}, mappings?: Record<string, unknown>): BridgeDefinition => ({
@@ -143,5 +144,54 @@ describe('timeline events', () => {
     assert.equal(m.kind === 'message' && m.threadId, '$t');
     assert.equal(m.kind === 'message' && m.replyTo, undefined, 'a fallback reply is not a reply');
     assert.equal((ev({ msgtype: 'm.text', body: 'robots are fun' }) as { mentionsBot: boolean }).mentionsBot, false);
+  });
+});
+
+describe('loops and floods', () => {
+  const ev = (content: Record<string, unknown>) =>
+    classifyEvent({ type: 'm.room.message', event_id: '$e', sender: '@other-bot:hs', content } as never, '@bot:hs');
+
+  it("a bridge's marker gives the message's turn; a marker without a usable turn counts as turn 1", () => {
+    assert.equal((ev({ msgtype: 'm.text', body: 'hi' }) as { bridgeTurn?: number }).bridgeTurn, undefined);
+    assert.equal((ev({ msgtype: 'm.text', body: 'hi', ...bridgeMarker('b', 3) }) as { bridgeTurn?: number }).bridgeTurn, 3);
+    for (const turn of [0, -1, 'x', null]) {
+      const m = ev({ msgtype: 'm.text', body: 'hi', [BRIDGE_MARKER]: { turn } }) as { bridgeTurn?: number };
+      assert.equal(m.bridgeTurn, 1, String(turn));
+    }
+  });
+
+  it('the limiter caps calls in flight and per minute, per room and per sender, with one notice a minute', () => {
+    const respond = parseMatrixConfig(
+      base({ respond: { target: 't', max_concurrent_per_sender: 2, max_per_minute_per_sender: 3, max_concurrent_per_room: 10 } }),
+    ).respond!;
+    assert.deepEqual(
+      [respond.maxConcurrentPerRoom, respond.maxPerMinutePerRoom, respond.bridgeTurns, respond.overLimit],
+      [10, 20, 0, 'notice'],
+    );
+    const limiter = new MatrixRespondLimiter(respond);
+    const t = 1_000_000;
+    assert.equal(limiter.admit('!r', '@a', t), 'call');
+    assert.equal(limiter.admit('!r', '@a', t), 'call');
+    assert.equal(limiter.admit('!r', '@a', t), 'notice', 'two in flight');
+    assert.equal(limiter.admit('!r', '@a', t), 'drop', 'one notice a minute');
+    assert.equal(limiter.admit('!r', '@b', t), 'call', 'another sender is not held up');
+    limiter.release('!r', '@a');
+    assert.equal(limiter.admit('!r', '@a', t + 1), 'call');
+    limiter.release('!r', '@a');
+    limiter.release('!r', '@a');
+    assert.equal(limiter.admit('!r', '@a', t + 2), 'drop', 'three this minute');
+    assert.equal(limiter.admit('!r', '@a', t + 60_001), 'call', 'a minute later');
+    const dropping = new MatrixRespondLimiter({ ...respond, overLimit: 'drop', maxConcurrentPerSender: 1 });
+    assert.equal(dropping.admit('!r', '@a', t), 'call');
+    assert.equal(dropping.admit('!r', '@a', t), 'drop');
+  });
+
+  it('sync bounds and respond limits are read and checked', () => {
+    const c = parseMatrixConfig(base({ sync_timeline_limit: 20, max_sync_bytes: 1024 }));
+    assert.deepEqual([c.syncTimelineLimit, c.maxSyncBytes], [20, 1024]);
+    assert.deepEqual([parseMatrixConfig(base()).syncTimelineLimit, parseMatrixConfig(base()).maxSyncBytes], [50, 16_777_216]);
+    assert.throws(() => parseMatrixConfig(base({ max_sync_bytes: 0 })), /config\.max_sync_bytes/);
+    assert.throws(() => parseMatrixConfig(base({ respond: { target: 't', over_limit: 'shout' } })), /respond\.over_limit/);
+    assert.throws(() => parseMatrixConfig(base({ respond: { target: 't', bridge_turns: -1 } })), /respond\.bridge_turns/);
   });
 });

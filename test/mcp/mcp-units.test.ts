@@ -53,6 +53,14 @@ describe('mcp helpers', () => {
     assert.ok(!globMatches('get-*', 'echo'));
     assert.ok(globMatches('echo', 'echo'));
     assert.ok(!globMatches('e.ho', 'echo'), 'dots are literal');
+    assert.ok(globMatches('a*b*c', 'aXbYc') && globMatches('a*b*c', 'abc') && !globMatches('a*b*c', 'aXbY'));
+    assert.ok(globMatches('*', '') && globMatches('**x', 'x') && !globMatches('ab*', 'a'));
+    assert.ok(globMatches('*-*-end', 'a-b-c-end') && !globMatches('*-*-end', 'a-end'));
+    // Tool names come from the server: a pattern that makes a backtracking regex polynomial stays fast.
+    const t0 = process.cpuUsage();
+    assert.ok(!globMatches('*a*a*a*a*a*a*b', 'a'.repeat(1_024)));
+    const cpu = process.cpuUsage(t0);
+    assert.ok((cpu.user + cpu.system) / 1000 < 50, 'linear in the name');
     assert.ok(toolAllowed('echo', undefined, undefined));
     assert.ok(!toolAllowed('echo', ['get-*'], undefined));
     assert.ok(!toolAllowed('get-env', ['get-*'], ['get-env']));

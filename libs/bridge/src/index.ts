@@ -9,6 +9,8 @@ export * from './bridge-health.service.js';
 export * from './bridge-manager.js';
 export { BridgeModule } from './bridge.module.js';
 export { BRIDGE_MODULE_OPTIONS, type BridgeModuleOptions, type BridgeModuleExtras } from './bridge.module-definition.js';
+// Text from outside (upstream errors, MCP errors, stderr): cut to a bound, then secrets removed, in linear time
+export { redactSecrets, MAX_OUTSIDE_TEXT_CHARS, REDACTED } from './http/redact-secrets.js';
 // Built-in bridges
 export * from './openai/openclaw-chat-sse.bridge.js';
 export * from './openai/chat-handoffs.js';

@@ -23,4 +23,8 @@ export interface McpToolBridgeStats {
   progressNotifications: number;
   toolListRefreshes: number;
   connects: number;
+  /** Tools of the last listing not served because of a limit or a schema the bridge cannot handle. */
+  toolsSkipped: number;
+  /** Answers refused for going past `max_message_bytes` / `max_background_event_bytes`. */
+  oversizeAnswers: number;
 }

@@ -15,6 +15,8 @@ export interface MatrixAnswerTarget {
   triggerEventId: string;
   triggerThreadId?: string;
   msgtype: 'm.text' | 'm.notice';
+  /** Fields every message and edit of the answer carries (the bridge marker). */
+  marker?: Record<string, unknown>;
 }
 
 /**
@@ -35,6 +37,8 @@ export class MatrixAnswer {
   private seq = 0;
   private readonly txnBase: string;
   private failed?: unknown;
+  /** finish() writes the rest itself: no further timed write may start beside it. */
+  private finishing = false;
 
   constructor(
     private readonly sender: MatrixRoomSender,
@@ -61,7 +65,10 @@ export class MatrixAnswer {
     this.timer = undefined;
     if (note) this.text += this.text ? `\n\n${note}` : note;
     if (!this.text) this.text = '(no answer)';
-    await this.inFlight;
+    this.finishing = true;
+    // A write in flight would schedule the next when it ends, racing finish's own writes (two edits of one message
+    // at once, past max_edits): wait until none is in flight, then write alone.
+    while (this.inFlight) await this.inFlight;
     while (!this.failed && this.pending()) await this.write();
     if (this.failed) throw this.failed;
   }
@@ -71,7 +78,7 @@ export class MatrixAnswer {
   }
 
   private schedule(): void {
-    if (this.inFlight || this.timer || this.failed) return;
+    if (this.finishing || this.inFlight || this.timer || this.failed) return;
     const wait = this.lastWriteAt + this.cfg.editIntervalMs - Date.now();
     if (wait > 0) {
       this.timer = setTimeout(() => {
@@ -131,7 +138,7 @@ export class MatrixAnswer {
   }
 
   private messageContent(body: string): Record<string, unknown> {
-    const content: Record<string, unknown> = { msgtype: this.target.msgtype, body };
+    const content: Record<string, unknown> = { ...this.target.marker, msgtype: this.target.msgtype, body };
     const { triggerEventId, triggerThreadId } = this.target;
     if (this.segmentStart === 0) {
       // The first message of the answer replies to the question (inside its thread, if it was asked in one).
@@ -153,6 +160,7 @@ export class MatrixAnswer {
 
   private editContent(eventId: string, body: string): Record<string, unknown> {
     return {
+      ...this.target.marker,
       msgtype: this.target.msgtype,
       body: `* ${body}`,
       'm.new_content': { msgtype: this.target.msgtype, body },

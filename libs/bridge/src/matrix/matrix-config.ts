@@ -29,6 +29,19 @@ export interface MatrixRespondConfig {
   cancelReaction?: string;
   /** The call's timeout (ms). Default 120000. */
   timeoutMs: number;
+  /**
+   * Turns of a conversation between bridged bots: a message another of our bridges sent (it carries the
+   * `io.openagentio.bridge` marker with its turn) is answered only while its turn is below this. Default 0: never.
+   */
+  bridgeTurns: number;
+  /** Agent calls in flight for one room, and for one sender; a message past either is over the limit. Defaults 4 and 2. */
+  maxConcurrentPerRoom: number;
+  maxConcurrentPerSender: number;
+  /** Agent calls started in the last minute for one room, and for one sender. Defaults 20 and 6. */
+  maxPerMinutePerRoom: number;
+  maxPerMinutePerSender: number;
+  /** A message over a limit: `notice` (default) answers the sender once a minute that the bot is busy; `drop` is silent. */
+  overLimit: 'notice' | 'drop';
 }
 
 export interface MatrixBridgeConfig {
@@ -61,6 +74,10 @@ export interface MatrixBridgeConfig {
   autojoinAllow: string[];
   /** Ask the homeserver for the configured rooms' messages, redactions and reactions only. */
   syncFilter: boolean;
+  /** Events of one room's timeline per sync (the sync filter's `timeline.limit`); more are back-filled in pages. */
+  syncTimelineLimit: number;
+  /** Bytes of one /sync answer read; a larger answer is a failed sync (retried, degraded). */
+  maxSyncBytes: number;
   respond?: MatrixRespondConfig;
   supervision?: SupervisionOptions;
 }
@@ -84,6 +101,8 @@ const CONFIG_KEYS = new Set([
   'autojoin',
   'autojoin_allow',
   'sync_filter',
+  'sync_timeline_limit',
+  'max_sync_bytes',
   'publish_edits',
   'publish_redactions',
   'respond',
@@ -100,6 +119,12 @@ const RESPOND_KEYS = new Set([
   'typing',
   'cancel_reaction',
   'timeout_ms',
+  'bridge_turns',
+  'max_concurrent_per_room',
+  'max_concurrent_per_sender',
+  'max_per_minute_per_room',
+  'max_per_minute_per_sender',
+  'over_limit',
 ]);
 
 const TARGET = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
@@ -202,6 +227,8 @@ export function parseMatrixConfig(def: BridgeDefinition): MatrixBridgeConfig {
     autojoin: bool(c, 'config', 'autojoin', false),
     autojoinAllow,
     syncFilter: bool(c, 'config', 'sync_filter', true),
+    syncTimelineLimit: Math.floor(positive(c, 'config', 'sync_timeline_limit', 50)),
+    maxSyncBytes: Math.floor(positive(c, 'config', 'max_sync_bytes', 16_777_216)),
     respond: c.respond === undefined || c.respond === null ? undefined : parseRespond(c.respond, fail),
     supervision: parseSupervision(c.supervision, fail),
   };
@@ -244,6 +271,12 @@ function parseRespond(raw: unknown, fail: (msg: string) => never): MatrixRespond
     typing: r.typing === undefined ? true : r.typing === true,
     cancelReaction: typeof cancelReaction === 'string' ? cancelReaction : undefined,
     timeoutMs: num('timeout_ms', 120_000, 100),
+    bridgeTurns: num('bridge_turns', 0, 0),
+    maxConcurrentPerRoom: num('max_concurrent_per_room', 4, 1),
+    maxConcurrentPerSender: num('max_concurrent_per_sender', 2, 1),
+    maxPerMinutePerRoom: num('max_per_minute_per_room', 20, 1),
+    maxPerMinutePerSender: num('max_per_minute_per_sender', 6, 1),
+    overLimit: pick('over_limit', ['notice', 'drop'] as const, 'notice'),
   };
 }
 

@@ -16,11 +16,13 @@ import type { SupervisionOptions } from '../supervision/bridge-supervisor.js';
 import { MatrixAnswer, type MatrixAnswerStats } from './matrix-answer.js';
 import { MATRIX_EVENT_BRIDGE_TYPE, parseMatrixConfig, type MatrixBridgeConfig } from './matrix-config.js';
 import { FileCursorStore, MemoryCursorStore, NatsKvCursorStore, type MatrixCursorStore } from './matrix-cursor-store.js';
-import { classifyEvent, SeenEvents, traceparentOf, type MatrixRoomEvent } from './matrix-events.js';
+import { bridgeMarker, classifyEvent, SeenEvents, traceparentOf, type MatrixRoomEvent } from './matrix-events.js';
 import { MatrixHttp, MatrixRequestError, seg } from './matrix-http.js';
 import { readOutbound } from './matrix-outbound.js';
+import { MatrixRespondLimiter } from './matrix-respond-limiter.js';
 import { MatrixRoomSender } from './matrix-room-sender.js';
 import { abortableSleep } from '../timers/abortable-sleep.js';
+import { outsideText } from '../http/outside-text.js';
 
 interface SyncResponse {
   next_batch: string;
@@ -41,10 +43,15 @@ export interface MatrixBridgeStats {
   outboundSent: number;
   outboundFailed: number;
   joins: number;
+  /** Triggering messages not answered: sent before the bridge started, by a bridge past `bridge_turns`, over a limit. */
+  notAnsweredOld: number;
+  notAnsweredBridge: number;
+  overLimit: number;
 }
 
 const TIMELINE_TYPES = ['m.room.message', 'm.room.redaction', 'm.reaction'];
-const MAX_BACKFILL_PAGES = 10;
+/** Events one back-fill reads at most (in pages of up to 100). */
+const MAX_BACKFILL_EVENTS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
 /**
@@ -68,6 +75,9 @@ export class MatrixEventBridge implements Bridge {
     outboundSent: 0,
     outboundFailed: 0,
     joins: 0,
+    notAnsweredOld: 0,
+    notAnsweredBridge: 0,
+    overLimit: 0,
   };
   readonly answerStats: MatrixAnswerStats = { answers: 0, messages: 0, edits: 0 };
   private http!: MatrixHttp;
@@ -86,6 +96,17 @@ export class MatrixEventBridge implements Bridge {
   private stopSync = new AbortController();
   private running = false;
   private degraded = false;
+  /**
+   * Events per room the next sync asks for: `sync_timeline_limit`, halved after an answer larger than
+   * `max_sync_bytes` (a legitimate batch of large events) until one fits, then back again. What the smaller
+   * timeline leaves out comes as a `limited` timeline and is back-filled in pages of the same size.
+   */
+  private timelineLimit = 0;
+  /** The token was checked and the rooms joined (at start, or by the sync loop once the homeserver answered). */
+  private setUp = false;
+  /** When this bridge first started: `respond` answers no message older (a restart keeps it). */
+  private startedAt?: number;
+  private limiter?: MatrixRespondLimiter;
 
   constructor(
     readonly name: string,
@@ -102,26 +123,21 @@ export class MatrixEventBridge implements Bridge {
   async start(ctx: BridgeContext): Promise<void> {
     const cfg = this.config;
     this.ctx = ctx;
+    this.startedAt ??= Date.now();
+    if (cfg.respond) this.limiter ??= new MatrixRespondLimiter(cfg.respond);
     this.http = new MatrixHttp({ homeserverUrl: cfg.homeserverUrl, accessToken: cfg.accessToken, requestTimeoutMs: 30_000 });
-    const whoami = await this.http.request<{ user_id?: string }>('GET', 'account/whoami').catch((err) => {
-      throw this.startError(err, 'checking the access token');
-    });
-    if (whoami.user_id !== cfg.userId) {
-      throw new PermanentBridgeError(
-        `bridge "${this.name}": the access token belongs to ${whoami.user_id}, not config.user_id ${cfg.userId}`,
-      );
-    }
     this.store = this.cursorStore(ctx.bus);
     this.cursor = await this.store.load();
     for (const room of cfg.roomIds) this.rooms.add(room);
-    // Joining is idempotent; a room the bot is not invited to is reported and left out, not fatal.
-    for (const room of cfg.roomIds) {
-      await this.http.request('POST', `join/${seg(room)}`, {}).catch((err) => {
-        if (err instanceof MatrixRequestError && err.isAuthFailure) throw this.startError(err, 'joining rooms');
-        ctx.logger.warn(`bridge "${this.name}": cannot join ${room}: ${(err as Error).message}`);
-      });
+    this.setUp = false;
+    try {
+      await this.setUpSession();
+    } catch (err) {
+      // A homeserver that is away (or a proxy answering nonsense) at start is the same outage as later: the bridge
+      // starts degraded and its sync loop finishes the set-up when the homeserver answers. A refused token is not.
+      if (!(err instanceof MatrixRequestError) || err.isAuthFailure) throw this.startError(err, 'starting');
+      ctx.logger.warn(`bridge "${this.name}": the homeserver is not answering yet (${err.message}); starting degraded`);
     }
-    if (cfg.syncFilter) this.filterId = await this.createFilter().catch((err) => this.startFailure(err, 'creating the sync filter'));
     this.sender = new MatrixRoomSender(this.http);
     this.outbound = ctx.bus.subscribe(cfg.outboundMessageEvent, (_p, env) => this.sendOutbound(env), { deadLetter: true });
     await this.outbound.ready;
@@ -129,6 +145,26 @@ export class MatrixEventBridge implements Bridge {
     this.degraded = false;
     this.stopSync = new AbortController();
     this.loop = this.syncLoop(ctx);
+  }
+
+  /** Checks the token, joins the configured rooms and makes the sync filter; idempotent. */
+  private async setUpSession(): Promise<void> {
+    const cfg = this.config;
+    const whoami = await this.http.request<{ user_id?: string }>('GET', 'account/whoami');
+    if (whoami.user_id !== cfg.userId) {
+      throw new PermanentBridgeError(
+        `bridge "${this.name}": the access token belongs to ${whoami.user_id}, not config.user_id ${cfg.userId}`,
+      );
+    }
+    // Joining is idempotent; a room the bot is not invited to is reported and left out, not fatal (an outage is).
+    for (const room of cfg.roomIds) {
+      await this.http.request('POST', `join/${seg(room)}`, {}).catch((err) => {
+        if (err instanceof MatrixRequestError && (err.isAuthFailure || err.isTransient)) throw err;
+        this.ctx?.logger.warn(`bridge "${this.name}": cannot join ${room}: ${(err as Error).message}`);
+      });
+    }
+    if (cfg.syncFilter) this.filterId = await this.createFilter();
+    this.setUp = true;
   }
 
   async stop(): Promise<void> {
@@ -170,35 +206,60 @@ export class MatrixEventBridge implements Bridge {
 
   private async createFilter(): Promise<string> {
     const cfg = this.config;
-    const filter = {
+    const res = await this.http.request<{ filter_id: string }>(
+      'POST',
+      `user/${seg(cfg.userId)}/filter`,
+      this.filterDefinition(cfg.syncTimelineLimit),
+    );
+    return res.filter_id;
+  }
+
+  /** The sync filter: with `sync_filter`, the configured rooms' messages, redactions and reactions; always a bounded timeline. */
+  private filterDefinition(limit: number): Record<string, unknown> {
+    const cfg = this.config;
+    if (!cfg.syncFilter) return { room: { timeline: { limit } } };
+    return {
       presence: { types: [] },
       account_data: { types: [] },
       room: {
         // With autojoin the bot serves rooms it is invited to later, so the filter cannot list them in advance.
         ...(cfg.autojoin ? {} : { rooms: cfg.roomIds }),
-        timeline: { types: TIMELINE_TYPES, limit: 50 },
+        timeline: { types: TIMELINE_TYPES, limit },
         state: { types: [], lazy_load_members: true },
         ephemeral: { types: [] },
         account_data: { types: [] },
       },
     };
-    const res = await this.http.request<{ filter_id: string }>('POST', `user/${seg(cfg.userId)}/filter`, filter);
-    return res.filter_id;
   }
 
   /** The sync loop: one long-poll at a time; its cursor is saved only once everything in the batch is published. */
   private async syncLoop(ctx: BridgeContext): Promise<void> {
     const cfg = this.config;
     let delay = cfg.reconnectDelayMs;
+    this.timelineLimit = cfg.syncTimelineLimit;
     while (this.running) {
       const initial = this.cursor === undefined;
       try {
+        if (!this.setUp) await this.setUpSession();
+        else if (cfg.syncFilter && !this.filterId) this.filterId = await this.createFilter();
         const data = await this.http.request<SyncResponse>('GET', 'sync', undefined, {
-          query: { since: this.cursor, timeout: initial ? 0 : cfg.syncTimeoutMs, filter: this.filterId, set_presence: 'offline' },
+          query: {
+            since: this.cursor,
+            timeout: initial ? 0 : cfg.syncTimeoutMs,
+            // Without a stored filter, or with a smaller timeline, the filter goes inline: never an unbounded batch.
+            filter:
+              this.filterId && this.timelineLimit === cfg.syncTimelineLimit
+                ? this.filterId
+                : JSON.stringify(this.filterDefinition(this.timelineLimit)),
+            set_presence: 'offline',
+          },
           timeoutMs: cfg.syncTimeoutMs + 15_000,
           signal: this.stopSync.signal,
+          maxBytes: cfg.maxSyncBytes,
         });
         if (!this.running) return;
+        if (typeof data.next_batch !== 'string' || !data.next_batch)
+          throw new MatrixRequestError('GET sync: the answer is not a sync (no next_batch)', 200, undefined, undefined, 'not_sync');
         this.lastSyncAt = Date.now();
         if (this.degraded) {
           this.degraded = false;
@@ -210,16 +271,27 @@ export class MatrixEventBridge implements Bridge {
         await this.store!.save(data.next_batch);
         this.cursor = data.next_batch;
         this.cursorSavedAt = Date.now();
+        this.timelineLimit = cfg.syncTimelineLimit;
       } catch (err) {
         if (!this.running) return;
+        if (err instanceof MatrixRequestError && err.invalidAnswer === 'too_large' && this.timelineLimit > 1) {
+          // Progress, not an outage: ask for fewer events at once and go on at once.
+          this.timelineLimit = Math.max(1, Math.floor(this.timelineLimit / 2));
+          ctx.logger.warn(`bridge "${this.name}": ${err.message}; asking for ${this.timelineLimit} events per room`);
+          continue;
+        }
         if (err instanceof MatrixRequestError && err.isAuthFailure) {
           ctx.reportFailure(new PermanentBridgeError(`bridge "${this.name}": the homeserver refused the access token: ${err.message}`));
           return;
         }
-        if (err instanceof MatrixRequestError && !err.isTransient) {
+        if (err instanceof PermanentBridgeError) {
           ctx.reportFailure(err);
           return;
         }
+        // Anything else is transient, whatever the answer was (HTML, cut JSON, 4xx/5xx from a proxy, a timeout):
+        // the homeserver may answer properly next time, and staying down would lose what is posted meanwhile. A
+        // refused request may mean the stored filter is gone: it is made again before the next sync.
+        if (err instanceof MatrixRequestError && !err.isTransient) this.filterId = undefined;
         // The homeserver (or the bus) is away: keep the cursor, say so, and try again; nothing is lost.
         if (!this.degraded) {
           this.degraded = true;
@@ -254,10 +326,12 @@ export class MatrixEventBridge implements Bridge {
   private async backfill(roomId: string, from: string, to: string): Promise<MatrixRoomEvent[]> {
     const missing: MatrixRoomEvent[] = [];
     let token: string | undefined = from;
-    for (let page = 0; page < MAX_BACKFILL_PAGES && token; page++) {
+    const limit = Math.min(100, this.timelineLimit);
+    for (let page = 0; page < Math.ceil(MAX_BACKFILL_EVENTS / limit) && token; page++) {
       const res: { chunk?: MatrixRoomEvent[]; end?: string } = await this.http.request('GET', `rooms/${seg(roomId)}/messages`, undefined, {
-        query: { from: token, to, dir: 'b', limit: 100, filter: JSON.stringify({ types: TIMELINE_TYPES }) },
+        query: { from: token, to, dir: 'b', limit, filter: JSON.stringify({ types: TIMELINE_TYPES }) },
         signal: this.stopSync.signal,
+        maxBytes: this.config.maxSyncBytes,
       });
       const chunk = res.chunk ?? [];
       let reachedSeen = false;
@@ -331,6 +405,7 @@ export class MatrixEventBridge implements Bridge {
         if (traceparent) metadata['matrix.traceparent'] = traceparent;
         if (c.threadId) metadata['matrix.thread_id'] = c.threadId;
         if (c.replyTo) metadata['matrix.in_reply_to'] = c.replyTo;
+        if (c.bridgeTurn !== undefined) metadata['matrix.bridge_turn'] = c.bridgeTurn;
         const payload = {
           text: c.text,
           html: c.html ?? null,
@@ -348,7 +423,9 @@ export class MatrixEventBridge implements Bridge {
           metadata,
         });
         this.stats.published++;
-        if (cfg.respond && this.triggers(c.text, c.mentionsBot)) this.answer(roomId, ev, c.text, c.threadId, session, payload);
+        if (cfg.respond && this.triggers(c.text, c.mentionsBot) && this.mayAnswer(roomId, ev, c.bridgeTurn)) {
+          this.answer(roomId, ev, c.text, c.threadId, session, payload, (c.bridgeTurn ?? 0) + 1);
+        }
         return;
       }
       case 'edit':
@@ -395,15 +472,64 @@ export class MatrixEventBridge implements Bridge {
     return mentionsBot;
   }
 
+  /**
+   * Whether a triggering message gets an agent call: not when it is older than the bridge (a replayed or back-filled
+   * history is published, never answered), not when another bridge sent it past `bridge_turns`, and not past the
+   * per-room and per-sender limits (then one busy notice a minute, or nothing).
+   */
+  private mayAnswer(roomId: string, ev: MatrixRoomEvent, bridgeTurn: number | undefined): boolean {
+    const r = this.config.respond!;
+    if (typeof ev.origin_server_ts !== 'number' || ev.origin_server_ts < this.startedAt!) {
+      this.stats.notAnsweredOld++;
+      return false;
+    }
+    if (bridgeTurn !== undefined && bridgeTurn >= r.bridgeTurns) {
+      this.stats.notAnsweredBridge++;
+      return false;
+    }
+    const admission = this.limiter!.admit(roomId, ev.sender);
+    if (admission === 'call') return true;
+    this.stats.overLimit++;
+    if (admission === 'notice') {
+      const content = {
+        ...bridgeMarker(this.name, (bridgeTurn ?? 0) + 1),
+        msgtype: 'm.notice',
+        body: 'Too many questions at once; this one is not answered. Please ask again in a minute.',
+        'm.relates_to': { 'm.in_reply_to': { event_id: ev.event_id } },
+      };
+      this.sender!.send(
+        roomId,
+        'm.room.message',
+        content,
+        `oaio.busy.${createHash('sha256').update(ev.event_id).digest('hex').slice(0, 20)}`,
+      ).catch((err: Error) => this.ctx?.logger.warn(`bridge "${this.name}": could not send the busy notice in ${roomId}: ${err.message}`));
+    }
+    return false;
+  }
+
   /** Calls the respond target for a room message and writes its answer into the room (not awaited by the sync loop). */
-  private answer(roomId: string, ev: MatrixRoomEvent, text: string, threadId: string | undefined, session: string, payload: object): void {
+  private answer(
+    roomId: string,
+    ev: MatrixRoomEvent,
+    text: string,
+    threadId: string | undefined,
+    session: string,
+    payload: object,
+    turn: number,
+  ): void {
     const r = this.config.respond!;
     const ac = new AbortController();
     this.answering.set(ev.event_id, ac);
     const question = r.trigger === 'prefix' ? text.trimStart().slice(r.prefix.length).trim() : text;
     const answer = new MatrixAnswer(
       this.sender!,
-      { roomId, triggerEventId: ev.event_id, triggerThreadId: threadId, msgtype: this.config.outboundMsgtype },
+      {
+        roomId,
+        triggerEventId: ev.event_id,
+        triggerThreadId: threadId,
+        msgtype: this.config.outboundMsgtype,
+        marker: bridgeMarker(this.name, turn),
+      },
       r,
       this.answerStats,
       () => this.typing(roomId, false),
@@ -433,11 +559,17 @@ export class MatrixEventBridge implements Bridge {
       .then(
         () => answer.finish(),
         (err: Error) =>
-          answer.finish(ac.signal.aborted ? `⏹ cancelled (${(ac.signal.reason as Error)?.message ?? 'aborted'})` : `⚠️ ${err.message}`),
+          // The room is outside: an agent's or the bus's error text is cut, redacted and names no reply subject.
+          answer.finish(
+            ac.signal.aborted
+              ? `⏹ cancelled (${outsideText(String((ac.signal.reason as Error)?.message ?? 'aborted'), 200)})`
+              : `⚠️ ${outsideText(String(err?.message ?? err), 500)}`,
+          ),
       )
       .catch((err: Error) => this.ctx?.logger.warn(`bridge "${this.name}": could not write the answer in ${roomId}: ${err.message}`))
       .finally(() => {
         this.answering.delete(ev.event_id);
+        this.limiter?.release(roomId, ev.sender);
         if (r.typing) this.typing(roomId, false);
       });
   }
@@ -451,7 +583,10 @@ export class MatrixEventBridge implements Bridge {
   private async sendOutbound(env: Envelope): Promise<void> {
     try {
       const { roomId, content } = await readOutbound(env, this.config);
-      await this.sender!.send(roomId, 'm.room.message', content, `oaio.${env.event_id}`);
+      // An answer to a message from a bridge is the next turn of that bots' conversation.
+      const turn = env.metadata?.['matrix.bridge_turn'];
+      const marked = { ...content, ...bridgeMarker(this.name, (typeof turn === 'number' ? turn : 0) + 1) };
+      await this.sender!.send(roomId, 'm.room.message', marked, `oaio.${env.event_id}`);
       this.stats.outboundSent++;
     } catch (err) {
       this.stats.outboundFailed++;
@@ -464,10 +599,6 @@ export class MatrixEventBridge implements Bridge {
       return new PermanentBridgeError(`bridge "${this.name}": the homeserver refused the access token while ${what}: ${err.message}`);
     }
     return err instanceof Error ? err : new Error(String(err));
-  }
-
-  private startFailure(err: unknown, what: string): never {
-    throw this.startError(err, what);
   }
 }
 

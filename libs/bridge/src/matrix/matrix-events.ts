@@ -9,9 +9,31 @@ export interface MatrixRoomEvent {
   unsigned?: Record<string, unknown>;
 }
 
+/**
+ * The content field that marks a message as sent by one of our bridges, with its turn in a conversation between
+ * bots (a human's message is turn 0, the answer to it turn 1, …). Bridges do not answer marked messages unless
+ * `respond.bridge_turns` allows that turn: two bridged bots in a room cannot talk to each other without end.
+ */
+export const BRIDGE_MARKER = 'io.openagentio.bridge';
+
+/** The marker field of a message sent by bridge `bridge` at `turn`. */
+export function bridgeMarker(bridge: string, turn: number): Record<string, unknown> {
+  return { [BRIDGE_MARKER]: { bridge, turn } };
+}
+
 /** What a room event means to the bridge. */
 export type ClassifiedEvent =
-  | { kind: 'message'; text: string; html?: string; msgtype: string; threadId?: string; replyTo?: string; mentionsBot: boolean }
+  | {
+      kind: 'message';
+      text: string;
+      html?: string;
+      msgtype: string;
+      threadId?: string;
+      replyTo?: string;
+      mentionsBot: boolean;
+      /** Set when one of our bridges sent it: its turn (at least 1). */
+      bridgeTurn?: number;
+    }
   | { kind: 'edit'; replaces: string; text: string; html?: string }
   | { kind: 'redaction'; redacts: string }
   | { kind: 'reaction'; relatesTo: string; key: string }
@@ -73,7 +95,16 @@ export function classifyEvent(ev: MatrixRoomEvent, botUserId: string): Classifie
     threadId: rel.rel_type === 'm.thread' && typeof rel.event_id === 'string' ? rel.event_id : undefined,
     replyTo: typeof inReplyTo === 'string' && !rel.is_falling_back ? inReplyTo : undefined,
     mentionsBot,
+    bridgeTurn: bridgeTurnOf(content),
   };
+}
+
+/** The turn a bridge marker carries; a marker without a usable turn counts as turn 1 (it cannot claim to be human). */
+function bridgeTurnOf(content: Record<string, unknown>): number | undefined {
+  const marker = content[BRIDGE_MARKER];
+  if (marker === undefined) return undefined;
+  const turn = (marker as { turn?: unknown } | null)?.turn;
+  return typeof turn === 'number' && Number.isInteger(turn) && turn >= 1 ? turn : 1;
 }
 
 function htmlOf(content: Record<string, unknown>): string | undefined {

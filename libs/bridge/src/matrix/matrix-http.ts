@@ -4,6 +4,15 @@
  * is published), transaction ids (derived from the envelope, so a retried send is one message) and 429 handling
  * (per room, after `retry_after_ms`). So it speaks the API itself; the tests drive it with matrix-js-sdk.
  */
+import { BodyTooLargeError, readBodyText } from '../http/bounded-body.js';
+import { outsideText } from '../http/outside-text.js';
+
+/** Bytes of a homeserver's answer read by default; a sync has its own bound (`max_sync_bytes`). */
+export const MAX_ANSWER_BYTES = 1_048_576;
+/** Bytes of an error answer read for its message. */
+const MAX_ERROR_BYTES = 65_536;
+/** Characters of a homeserver's error text kept in a message. */
+const MAX_ERROR_TEXT = 200;
 
 /** A Matrix error answer (`{errcode, error}`), or a transport failure (`status` 0). */
 export class MatrixRequestError extends Error {
@@ -12,6 +21,8 @@ export class MatrixRequestError extends Error {
     readonly status: number,
     readonly errcode?: string,
     readonly retryAfterMs?: number,
+    /** The answer was not what the API answers: not JSON (HTML from a proxy, cut short), too large, not a sync. */
+    readonly invalidAnswer: false | 'not_json' | 'too_large' | 'not_sync' = false,
   ) {
     super(message);
     this.name = 'MatrixRequestError';
@@ -24,7 +35,8 @@ export class MatrixRequestError extends Error {
 
   /** Worth trying again later: the network, the server, a timeout, a rate limit. */
   get isTransient(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500 || this.status === 408;
+    // A proxy in between answers HTML, cuts bodies or times out: the homeserver may answer properly the next time.
+    return this.invalidAnswer !== false || this.status === 0 || this.status === 429 || this.status >= 500 || this.status === 408;
   }
 }
 
@@ -48,7 +60,7 @@ export class MatrixHttp {
     method: 'GET' | 'POST' | 'PUT',
     path: string,
     body?: unknown,
-    opts: { query?: Record<string, string | number | undefined>; timeoutMs?: number; signal?: AbortSignal } = {},
+    opts: { query?: Record<string, string | number | undefined>; timeoutMs?: number; signal?: AbortSignal; maxBytes?: number } = {},
   ): Promise<T> {
     let url = `${this.base}/_matrix/client/v3/${path}`;
     if (opts.query) {
@@ -75,30 +87,46 @@ export class MatrixHttp {
       const why = timeout.aborted ? 'timed out' : ((err as Error).cause as Error)?.message || (err as Error).message;
       throw new MatrixRequestError(`${method} ${path.split('?')[0]}: ${why}`, 0);
     }
-    const text = await res.text().catch(() => '');
+    const route = `${method} ${routeOf(path)}`;
+    const limit = res.ok ? (opts.maxBytes ?? MAX_ANSWER_BYTES) : MAX_ERROR_BYTES;
+    let text: string;
+    try {
+      text = await readBodyText(res, limit, res.ok ? 'throw' : 'truncate');
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (err instanceof BodyTooLargeError)
+        throw new MatrixRequestError(`${route}: the answer is larger than ${limit} bytes`, res.status, undefined, undefined, 'too_large');
+      const why = timeout.aborted ? 'timed out' : ((err as Error).cause as Error)?.message || (err as Error).message;
+      throw new MatrixRequestError(`${route}: reading the answer failed: ${outsideText(why, MAX_ERROR_TEXT)}`, 0);
+    }
     let json: Record<string, unknown> | undefined;
     try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      const parsed: unknown = text ? JSON.parse(text) : {};
+      json = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
     } catch {
       json = undefined;
     }
     if (!res.ok) {
-      const errcode = typeof json?.errcode === 'string' ? json.errcode : undefined;
-      const error = typeof json?.error === 'string' ? json.error : text.slice(0, 200);
+      const errcode = typeof json?.errcode === 'string' ? outsideText(json.errcode, 64) : undefined;
+      const error = outsideText(typeof json?.error === 'string' ? json.error : text, MAX_ERROR_TEXT);
       const retryAfter =
         typeof json?.retry_after_ms === 'number'
           ? json.retry_after_ms
           : Number(res.headers.get('retry-after')) > 0
             ? Number(res.headers.get('retry-after')) * 1000
             : undefined;
+      throw new MatrixRequestError(`${route}: HTTP ${res.status} ${errcode ?? ''} ${error}`.trim(), res.status, errcode, retryAfter);
+    }
+    if (json === undefined) {
+      const type = outsideText(res.headers.get('content-type') ?? 'none', 64);
       throw new MatrixRequestError(
-        `${method} ${routeOf(path)}: HTTP ${res.status} ${errcode ?? ''} ${error}`.trim(),
+        `${route}: the answer is not a JSON object (content-type ${type})`,
         res.status,
-        errcode,
-        retryAfter,
+        undefined,
+        undefined,
+        'not_json',
       );
     }
-    if (json === undefined) throw new MatrixRequestError(`${method} ${routeOf(path)}: the answer is not JSON`, res.status);
     return json as T;
   }
 }

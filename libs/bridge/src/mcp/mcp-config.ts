@@ -50,7 +50,7 @@ export interface McpToolBridgeConfig {
   deny_tools?: string[];
   /** Upper bound of one tool call (ms); a shorter bus deadline wins. Default 60 000. */
   timeout_ms: number;
-  /** Timeout of connect + initialize + first tools/list (ms). Default 20 000. */
+  /** Timeout of connect + initialize + the first complete tools/list, all pages (ms). Default 20 000. */
   connect_timeout_ms: number;
   /** Roots declared to the server (declaring any enables the `roots` capability). */
   roots?: McpRoot[];
@@ -63,7 +63,39 @@ export interface McpToolBridgeConfig {
    * while supervision restarts the bridge. Default 60 000; 0 releases them at `stop()` (callers then get NO_HANDLER).
    */
   unavailable_grace_ms: number;
+  /**
+   * Largest MCP message the bridge reads (bytes): one stdio line, one HTTP JSON body, one SSE event. A larger
+   * answer fails that call (`cause.limit = "max_message_bytes"`); the connection and the other tools stay.
+   * Default 4 MiB.
+   */
+  max_message_bytes: number;
+  /**
+   * Streamable HTTP: largest event the server's standalone (GET) SSE stream may send (bytes). Past it that stream
+   * is closed and not reopened until the next connect (server notifications stop); calls go on. Default 1 MiB.
+   */
+  max_background_event_bytes: number;
+  /** Most `tools/list` pages read per listing; past it the listing fails. Default 100. */
+  max_tool_pages: number;
+  /** Most tools served from one server; further tools are skipped with a warning. Default 1,000. */
+  max_tools: number;
+  /** Deepest nesting of a tool's input or output schema; a deeper tool is skipped with a warning. Default 64. */
+  max_schema_depth: number;
+  /** Largest input plus output schema of one tool (JSON characters); a larger tool is skipped with a warning. Default 256 KiB. */
+  max_schema_bytes: number;
+  /** Longest text from the server (error message, tool error text, stderr line) passed on, in characters. Default 1,000. */
+  max_error_chars: number;
 }
+
+/** Defaults of the limits above (docs/mcp.md, "Limits"). */
+export const MCP_LIMIT_DEFAULTS = {
+  max_message_bytes: 4 * 1024 * 1024,
+  max_background_event_bytes: 1024 * 1024,
+  max_tool_pages: 100,
+  max_tools: 1_000,
+  max_schema_depth: 64,
+  max_schema_bytes: 256 * 1024,
+  max_error_chars: 1_000,
+} as const;
 
 const KEYS = new Set([
   'transport',
@@ -84,6 +116,13 @@ const KEYS = new Set([
   'list_changed_debounce_ms',
   'validate_arguments',
   'unavailable_grace_ms',
+  'max_message_bytes',
+  'max_background_event_bytes',
+  'max_tool_pages',
+  'max_tools',
+  'max_schema_depth',
+  'max_schema_bytes',
+  'max_error_chars',
   // upstream's names (its example documents load as they are): seconds, and the HTTP endpoint
   'timeout',
   'http_url',
@@ -212,5 +251,12 @@ export function parseMcpToolConfig(bridgeName: string, raw: unknown): McpToolBri
     list_changed_debounce_ms: num('list_changed_debounce_ms', 100, 0),
     validate_arguments: bool('validate_arguments', true),
     unavailable_grace_ms: num('unavailable_grace_ms', 60_000, 0),
+    max_message_bytes: num('max_message_bytes', MCP_LIMIT_DEFAULTS.max_message_bytes, 1024),
+    max_background_event_bytes: num('max_background_event_bytes', MCP_LIMIT_DEFAULTS.max_background_event_bytes, 1024),
+    max_tool_pages: num('max_tool_pages', MCP_LIMIT_DEFAULTS.max_tool_pages),
+    max_tools: num('max_tools', MCP_LIMIT_DEFAULTS.max_tools),
+    max_schema_depth: num('max_schema_depth', MCP_LIMIT_DEFAULTS.max_schema_depth),
+    max_schema_bytes: num('max_schema_bytes', MCP_LIMIT_DEFAULTS.max_schema_bytes, 1024),
+    max_error_chars: num('max_error_chars', MCP_LIMIT_DEFAULTS.max_error_chars, 16),
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MAX_OUTSIDE_TEXT_CHARS, redactSecrets } from '../http/redact-secrets.js';
 
 const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 
@@ -22,11 +23,33 @@ export function toolTargetToken(toolName: string): string {
   return `${base}~${hash}`;
 }
 
-/** `*` matches any run of characters; everything else is literal. */
+/**
+ * `*` matches any run of characters; everything else is literal. The name comes from the MCP server, so this is no
+ * regex (`a*a*a*…b` against a long name backtracks polynomially): the classic two-pointer wildcard match, which
+ * only ever resumes from the last `*`: O(pattern × name) at worst, linear in the name for a given pattern.
+ */
 export function globMatches(pattern: string, name: string): boolean {
   if (!pattern.includes('*')) return pattern === name;
-  const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
-  return re.test(name);
+  let p = 0;
+  let n = 0;
+  let star = -1; // position in pattern after the last `*`
+  let mark = 0; // position in name where that `*` match resumes
+  while (n < name.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = ++p;
+      mark = n;
+    } else if (p < pattern.length && pattern[p] === name[n]) {
+      p++;
+      n++;
+    } else if (star !== -1) {
+      p = star;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** Whether a tool passes the bridge's allow-list (when given) and is not on its deny-list. */
@@ -36,28 +59,30 @@ export function toolAllowed(name: string, allow: readonly string[] | undefined, 
   return true;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 const SECRET_KEY = /(key|token|secret|passw(or)?d|auth|credential|api[-_]?key|session)/i;
 
 /**
- * Removes secrets from text that goes onto the bus (error messages, tool error text): the given secret values,
- * `Bearer <token>` / `Basic <creds>`, and `key=value` / `"key": "value"` pairs whose key looks secret
- * (`api_key=…`, `token: …`, `password=…`).
+ * Makes text from the MCP server (error messages, tool error text, stderr lines) safe for the bus and the logs:
+ * cut to `maxChars` (plus `…`), then with the configured secret values, `Bearer <token>` / `Basic <creds>` and
+ * secret-looking `key=value` / `"key": "value"` pairs removed. Linear in the (cut) text: see `redactSecrets`.
  */
 export class Redactor {
   private readonly secrets: string[];
 
-  constructor(secrets: Iterable<string | undefined>) {
+  constructor(
+    secrets: Iterable<string | undefined>,
+    private readonly maxChars: number = MAX_OUTSIDE_TEXT_CHARS,
+  ) {
     this.secrets = [...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4))].sort(
       (a, b) => b.length - a.length,
     );
   }
 
   /** Secret values of a config: the token, every header value, env values under secret-looking keys. */
-  static forConfig(cfg: { token?: string; headers?: Record<string, string>; env?: Record<string, string> }): Redactor {
+  static forConfig(
+    cfg: { token?: string; headers?: Record<string, string>; env?: Record<string, string> },
+    maxChars: number = MAX_OUTSIDE_TEXT_CHARS,
+  ): Redactor {
     const out: string[] = [];
     if (cfg.token) out.push(cfg.token);
     for (const [k, v] of Object.entries(cfg.headers ?? {})) {
@@ -66,18 +91,11 @@ export class Redactor {
       out.push(v);
     }
     for (const [k, v] of Object.entries(cfg.env ?? {})) if (SECRET_KEY.test(k) && v.length >= 6) out.push(v);
-    return new Redactor(out);
+    return new Redactor(out, maxChars);
   }
 
   redact(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('[REDACTED]');
-    out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]{4,}/g, '$1 [REDACTED]');
-    out = out.replace(
-      /\b([A-Za-z0-9_-]*(?:key|token|secret|passw(?:or)?d|credential|auth)[A-Za-z0-9_-]*)(\s*[=:]\s*)("?)([^\s"&,;]{3,})/gi,
-      (_m, k: string, sep: string, q: string) => `${k}${sep}${q}[REDACTED]`,
-    );
-    return out;
+    return redactSecrets(text, this.maxChars, this.secrets);
   }
 
   /** Redacts every string inside a JSON value (returns a copy). */

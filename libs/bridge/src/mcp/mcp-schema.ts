@@ -69,6 +69,39 @@ export function compileArgumentValidator(schema: unknown, onCompileError?: (err:
   };
 }
 
+/** A compiled tool output schema: `check(structuredContent)` throws INVALID_REQUEST when the result does not match. */
+export interface OutputValidator {
+  check(result: { structuredContent?: unknown; isError?: boolean }, what: string): void;
+}
+
+/**
+ * Compiles a tool's output schema (what the SDK client checked while the bridge used its listTools): a result
+ * without structuredContent, or with one that does not match, is INVALID_REQUEST. A schema Ajv cannot compile
+ * yields `undefined` (results then go unchecked).
+ */
+export function compileOutputValidator(schema: unknown, onCompileError?: (err: Error) => void): OutputValidator | undefined {
+  const inner = compileArgumentValidator(schema, onCompileError);
+  if (!inner) return undefined;
+  return {
+    check(result, what) {
+      if (result.isError) return;
+      const sc = result.structuredContent;
+      if (!sc || typeof sc !== 'object' || Array.isArray(sc)) {
+        throw new BusError(ErrorCodes.INVALID_REQUEST, `${what} has an output schema but returned no structured content`);
+      }
+      try {
+        inner.check(sc as Record<string, unknown>, what);
+      } catch (err) {
+        const e = err as BusError;
+        const detail = e.message.replace(/^invalid arguments for [^:]*: /, '');
+        throw new BusError(ErrorCodes.INVALID_REQUEST, `structured content of ${what} does not match its output schema: ${detail}`, {
+          cause: e.details,
+        });
+      }
+    },
+  };
+}
+
 /** The field an Ajv error is about: the missing property, the extra property, or the instance path. */
 function fieldOf(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;

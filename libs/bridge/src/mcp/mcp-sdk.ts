@@ -8,6 +8,7 @@ export interface McpSdk {
   SSEClientTransport: typeof import('@modelcontextprotocol/sdk/client/sse.js').SSEClientTransport;
   StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
   getDefaultEnvironment: typeof import('@modelcontextprotocol/sdk/client/stdio.js').getDefaultEnvironment;
+  deserializeMessage: typeof import('@modelcontextprotocol/sdk/shared/stdio.js').deserializeMessage;
   StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
   StreamableHTTPError: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPError;
   UnauthorizedError: typeof import('@modelcontextprotocol/sdk/client/auth.js').UnauthorizedError;
@@ -26,7 +27,7 @@ let loaded: McpSdk | undefined;
  */
 export function loadMcpSdk(usedBy: string): Promise<McpSdk> {
   return (loading ??= loadPackage(SDK, usedBy, async () => {
-    const [client, sse, stdio, http, auth, server, serverStdio, serverHttp, types] = await Promise.all([
+    const [client, sse, stdio, http, auth, server, serverStdio, serverHttp, types, sharedStdio] = await Promise.all([
       import('@modelcontextprotocol/sdk/client/index.js'),
       import('@modelcontextprotocol/sdk/client/sse.js'),
       import('@modelcontextprotocol/sdk/client/stdio.js'),
@@ -36,12 +37,14 @@ export function loadMcpSdk(usedBy: string): Promise<McpSdk> {
       import('@modelcontextprotocol/sdk/server/stdio.js'),
       import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
       import('@modelcontextprotocol/sdk/types.js'),
+      import('@modelcontextprotocol/sdk/shared/stdio.js'),
     ]);
     return (loaded = {
       Client: client.Client,
       SSEClientTransport: sse.SSEClientTransport,
       StdioClientTransport: stdio.StdioClientTransport,
       getDefaultEnvironment: stdio.getDefaultEnvironment,
+      deserializeMessage: sharedStdio.deserializeMessage,
       StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
       StreamableHTTPError: http.StreamableHTTPError,
       UnauthorizedError: auth.UnauthorizedError,

@@ -17,7 +17,9 @@ import {
 } from '../interfaces/bridge.interface.js';
 import { parseMcpToolConfig, type McpToolBridgeConfig } from './mcp-config.js';
 import { Redactor, toolAllowed, toolTargetToken } from './mcp-names.js';
-import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
+import { compileArgumentValidator, compileOutputValidator, type ArgumentValidator, type OutputValidator } from './mcp-schema.js';
+import { limitOf, McpLimitError, nestingDepth } from './mcp-limit-error.js';
+import { MAX_TOOL_NAME_CHARS, screenTool } from './mcp-tool-screen.js';
 
 export const MCP_TOOL_BRIDGE_TYPE = 'mcp_tool';
 
@@ -27,12 +29,15 @@ interface ToolEntry {
   tool: Tool;
   target: string;
   validator?: ArgumentValidator;
+  output?: OutputValidator;
   schemaKey: string;
   sub: BusSubscription;
 }
 
 const CLIENT_INFO = { name: 'openagentio-nest', version: '0.1.0' };
 const MAX_QUEUED_PROGRESS = 32;
+/** Skipped tools named in the log and in describe() per listing (the rest are counted). */
+const MAX_SKIPPED_SHOWN = 20;
 
 /**
  * Bridge type `mcp_tool`: connects to one MCP server (stdio, Streamable HTTP or legacy SSE) and serves each of
@@ -64,6 +69,8 @@ export class McpToolBridge implements Bridge {
     progressNotifications: 0,
     toolListRefreshes: 0,
     connects: 0,
+    toolsSkipped: 0,
+    oversizeAnswers: 0,
   };
   private readonly prefix: string;
   private readonly redactor: Redactor;
@@ -76,6 +83,8 @@ export class McpToolBridge implements Bridge {
   private refreshing?: Promise<void>;
   private refreshAgain = false;
   private lastError?: string;
+  /** The first tools of the last listing that were not served, and why (shown by describe()). */
+  private skipped: Array<{ name: string; reason: string }> = [];
   private generation = 0;
   /** After a reported failure: targets kept registered (answering AGENT_UNAVAILABLE) across stop/start. */
   private holding = false;
@@ -91,7 +100,7 @@ export class McpToolBridge implements Bridge {
     if (!/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(this.prefix)) {
       throw new PermanentBridgeError(`bridge "${name}" (mcp_tool): the bridge name is not a valid target prefix; set config.target_prefix`);
     }
-    this.redactor = Redactor.forConfig(this.config);
+    this.redactor = Redactor.forConfig(this.config, this.config.max_error_chars);
   }
 
   /** Targets currently served, sorted. */
@@ -152,9 +161,18 @@ export class McpToolBridge implements Bridge {
       this.connectionLost(new Error(`MCP server ${this.endpointLabel()} closed the connection`));
     };
     try {
-      await withTimeout(client.connect(transport), this.config.connect_timeout_ms, `connecting to MCP server ${this.endpointLabel()}`);
-      this.stats.connects++;
-      await this.refreshTools();
+      // One deadline for connect, initialize and the first complete tools/list (every page).
+      const deadline = Date.now() + this.config.connect_timeout_ms;
+      const connectAndList = async () => {
+        await client.connect(transport, { timeout: this.config.connect_timeout_ms });
+        this.stats.connects++;
+        await this.refreshTools(deadline);
+      };
+      await withTimeout(
+        connectAndList(),
+        this.config.connect_timeout_ms,
+        `connecting to MCP server ${this.endpointLabel()} and listing its tools`,
+      );
       if (generation !== this.generation) throw new Error(this.lastError ?? 'MCP connection lost during start');
     } catch (err) {
       const e = this.startError(err);
@@ -198,6 +216,7 @@ export class McpToolBridge implements Bridge {
       transport: this.config.transport,
       endpoint: this.endpointLabel(),
       server: this.client?.getServerVersion(),
+      skipped_tools: this.skipped,
       state: this.state,
       target_prefix: this.prefix,
       targets: this.targets,
@@ -208,8 +227,8 @@ export class McpToolBridge implements Bridge {
     };
   }
 
-  /** Re-lists the tools now (all pages) and updates the registered targets. */
-  refreshTools(): Promise<void> {
+  /** Re-lists the tools now (all pages, by `deadline` when given) and updates the registered targets. */
+  refreshTools(deadline?: number): Promise<void> {
     if (this.refreshing) {
       this.refreshAgain = true;
       return this.refreshing;
@@ -217,7 +236,7 @@ export class McpToolBridge implements Bridge {
     const run = async () => {
       do {
         this.refreshAgain = false;
-        await this.listAndSync();
+        await this.listAndSync(deadline ?? Date.now() + this.config.connect_timeout_ms);
       } while (this.refreshAgain);
     };
     this.refreshing = run().finally(() => {
@@ -229,9 +248,20 @@ export class McpToolBridge implements Bridge {
   // ------------------------------------------------------------------ connection
 
   private createTransport(): Transport {
-    return createClientTransport(this.config, (text) =>
-      this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`),
-    );
+    return createClientTransport(this.config, {
+      onStderr: (text) => this.ctx?.logger.debug?.(`mcp bridge "${this.name}" stderr: ${this.redactor.redact(text)}`),
+      onBackgroundLimit: (err) => {
+        this.stats.oversizeAnswers++;
+        if (this.config.transport === 'sse') {
+          // Legacy SSE answers every call on that one stream: without it the connection is gone.
+          this.connectionLost(new Error(`MCP server ${this.endpointLabel()}: ${err.message}; the connection was dropped`));
+          return;
+        }
+        this.ctx?.logger.warn(
+          `mcp bridge "${this.name}": ${err.message}: the server's background stream is closed until the next connect (tool calls go on; tools/list_changed is no longer heard)`,
+        );
+      },
+    });
   }
 
   /** Counts outgoing cancellations (what tests and health details show). */
@@ -300,56 +330,69 @@ export class McpToolBridge implements Bridge {
     this.refreshTimer.unref?.();
   }
 
-  private async listAndSync(): Promise<void> {
+  /**
+   * Lists every page by `deadline`, keeping only the tools to serve: at most `max_tool_pages` pages (past it the
+   * listing fails naming the limit; a repeated cursor ends it) and `max_tools` tools (the rest are skipped). Each
+   * entry is checked on its own (screenTool): one the bridge cannot handle is skipped with a warning naming it.
+   */
+  private async listAndSync(deadline: number): Promise<void> {
     const client = this.client;
     const bus = this.ctx?.bus;
     if (!client || !bus) return;
     const generation = this.generation;
-    const listed: Tool[] = [];
+    const c = this.config;
+    const wanted = new Map<string, { tool: Tool; schemaKey: string }>();
+    const skipped: Array<{ name: string; reason: string }> = [];
     const seenCursors = new Set<string>();
     let cursor: string | undefined;
+    let pages = 0;
     do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.config.connect_timeout_ms });
-      listed.push(...page.tools);
+      if (++pages > c.max_tool_pages) {
+        throw new McpLimitError('max_tool_pages', c.max_tool_pages, `the tool list of MCP server ${this.endpointLabel()}`);
+      }
+      const timeout = Math.max(1, deadline - Date.now());
+      // Entries are checked one by one below, so the page itself is read leniently: one bad tool is not a bad page.
+      const page = await client
+        .request({ method: 'tools/list', params: cursor ? { cursor } : {} }, mcpSdk().types.PaginatedResultSchema, { timeout })
+        .catch((err: unknown) => {
+          if ((err as { code?: unknown })?.code !== mcpSdk().types.ErrorCode.RequestTimeout) throw err;
+          throw new Error(
+            `the tool list of MCP server ${this.endpointLabel()} was not complete within connect_timeout_ms (${c.connect_timeout_ms} ms), after ${pages} page(s)`,
+          );
+        });
+      if (generation !== this.generation) return;
+      const entries = Array.isArray((page as { tools?: unknown }).tools) ? ((page as { tools: unknown[] }).tools as unknown[]) : [];
+      for (const raw of entries) this.screen(raw, wanted, skipped);
       cursor = page.nextCursor;
       if (cursor !== undefined) {
         if (seenCursors.has(cursor)) break; // a server that repeats a cursor would loop forever
         seenCursors.add(cursor);
       }
     } while (cursor);
-    if (generation !== this.generation) return;
     this.stats.toolListRefreshes++;
-
-    const wanted = new Map<string, Tool>();
-    for (const tool of listed) {
-      if (!toolAllowed(tool.name, this.config.allow_tools, this.config.deny_tools)) continue;
-      if ((tool.execution as { taskSupport?: string } | undefined)?.taskSupport === 'required') {
-        this.ctx?.logger.debug?.(`mcp bridge "${this.name}": tool "${tool.name}" requires MCP tasks; not served`);
-        continue;
-      }
-      const target = this.targetOf(tool.name);
-      if (wanted.has(target)) {
-        this.ctx?.logger.warn(
-          `mcp bridge "${this.name}": tools "${wanted.get(target)!.name}" and "${tool.name}" map to the same target ${target}; keeping the first`,
-        );
-        continue;
-      }
-      wanted.set(target, tool);
+    this.stats.toolsSkipped = skipped.length;
+    this.skipped = skipped.slice(0, MAX_SKIPPED_SHOWN);
+    for (const s of skipped.slice(0, MAX_SKIPPED_SHOWN)) {
+      this.ctx?.logger.warn(`mcp bridge "${this.name}": tool "${s.name}" is not served: ${s.reason}`);
     }
+    if (skipped.length > MAX_SKIPPED_SHOWN) {
+      this.ctx?.logger.warn(`mcp bridge "${this.name}": ${skipped.length - MAX_SKIPPED_SHOWN} more tools are not served`);
+    }
+
     for (const [target, entry] of [...this.tools]) {
       if (!wanted.has(target)) {
         entry.sub.unsubscribe();
         this.tools.delete(target);
       }
     }
-    for (const [target, tool] of wanted) {
+    for (const [target, { tool, schemaKey }] of wanted) {
       const existing = this.tools.get(target);
-      const schemaKey = JSON.stringify(tool.inputSchema ?? {});
       if (existing) {
         existing.tool = tool;
         if (existing.schemaKey !== schemaKey) {
           existing.schemaKey = schemaKey;
           existing.validator = this.compile(tool);
+          existing.output = this.compileOutput(tool);
         }
         continue;
       }
@@ -367,8 +410,45 @@ export class McpToolBridge implements Bridge {
         this.ctx?.logger.warn(`mcp bridge "${this.name}": cannot serve ${target}: ${(err as Error).message}`);
         continue;
       }
-      this.tools.set(target, { tool, target, validator: this.compile(tool), schemaKey, sub });
+      this.tools.set(target, { tool, target, validator: this.compile(tool), output: this.compileOutput(tool), schemaKey, sub });
     }
+  }
+
+  /** Adds one listed entry to `wanted`, or to `skipped` with the reason (a limit, a schema, a name clash). */
+  private screen(
+    raw: unknown,
+    wanted: Map<string, { tool: Tool; schemaKey: string }>,
+    skipped: Array<{ name: string; reason: string }>,
+  ): void {
+    const name = (raw as { name?: unknown } | null)?.name;
+    // A name too long to serve is reported by screenTool, without matching the lists against it.
+    if (
+      typeof name === 'string' &&
+      name.length <= MAX_TOOL_NAME_CHARS &&
+      !toolAllowed(name, this.config.allow_tools, this.config.deny_tools)
+    ) {
+      return;
+    }
+    const s = screenTool(raw, this.config);
+    if (!s.ok) {
+      skipped.push({ name: this.redactor.redact(s.name), reason: s.reason });
+      return;
+    }
+    const tool = s.tool;
+    if ((tool.execution as { taskSupport?: string } | undefined)?.taskSupport === 'required') {
+      this.ctx?.logger.debug?.(`mcp bridge "${this.name}": tool "${tool.name}" requires MCP tasks; not served`);
+      return;
+    }
+    const target = this.targetOf(tool.name);
+    if (wanted.has(target)) {
+      skipped.push({ name: tool.name, reason: `"${wanted.get(target)!.tool.name}" maps to the same target ${target} (the first is kept)` });
+      return;
+    }
+    if (wanted.size >= this.config.max_tools) {
+      skipped.push({ name: tool.name, reason: `the server lists more than max_tools (${this.config.max_tools}) tools` });
+      return;
+    }
+    wanted.set(target, { tool, schemaKey: s.schemaKey });
   }
 
   private compile(tool: Tool): ArgumentValidator | undefined {
@@ -376,6 +456,15 @@ export class McpToolBridge implements Bridge {
     return compileArgumentValidator(tool.inputSchema, (err) =>
       this.ctx?.logger.warn(
         `mcp bridge "${this.name}": input schema of "${tool.name}" does not compile (${err.message}); arguments go unchecked`,
+      ),
+    );
+  }
+
+  private compileOutput(tool: Tool): OutputValidator | undefined {
+    if (!tool.outputSchema) return undefined;
+    return compileOutputValidator(tool.outputSchema, (err) =>
+      this.ctx?.logger.warn(
+        `mcp bridge "${this.name}": output schema of "${tool.name}" does not compile (${err.message}); results go unchecked`,
       ),
     );
   }
@@ -433,7 +522,7 @@ export class McpToolBridge implements Bridge {
 
     if (!wantsDeltas(hctx.envelope)) {
       return client.callTool(request, undefined, { signal, timeout }).then(
-        (r) => this.toResult(toolName, r as CallToolResult),
+        (r) => this.toResult(toolName, r as CallToolResult, entry.output),
         (err) => {
           throw this.callError(err, signal, toolName, generation);
         },
@@ -481,22 +570,27 @@ export class McpToolBridge implements Bridge {
       }
       const done = outcome!;
       if (!done.ok) throw self.callError(done.error, signal, toolName, generation);
-      return self.toResult(toolName, done.value);
+      return self.toResult(toolName, done.value, entry.output);
     })();
   }
 
-  private toResult(toolName: string, r: CallToolResult): McpToolResult {
+  private toResult(toolName: string, r: CallToolResult, output?: OutputValidator): McpToolResult {
     const content = Array.isArray(r.content) ? r.content : [];
+    output?.check(r, `MCP tool "${toolName}"`);
     if (r.isError) {
       this.stats.failures++;
-      const text = content
-        .filter((c): c is { type: 'text'; text: string } => c.type === 'text' && typeof (c as { text?: unknown }).text === 'string')
-        .map((c) => c.text)
-        .join('\n');
+      const text = errorTextOf(content, this.config.max_error_chars);
       const message = this.redactor.redact(text || `tool "${toolName}" failed`);
       const invalid = /MCP error -32602|input validation error|invalid arguments/i.test(text);
       const cause: Record<string, unknown> = { tool: toolName, bridge: this.name, mcp_is_error: true };
-      if (r.structuredContent !== undefined) cause.structuredContent = this.redactor.redactDeep(r.structuredContent);
+      if (r.structuredContent !== undefined) {
+        // Passed on only while small: it is the server's text too, and the caller has the message.
+        const max = this.config.max_error_chars * 4;
+        // Too deep to encode is too large to pass on (and would fail JSON.stringify with a RangeError).
+        const size = nestingDepth(r.structuredContent, 64) > 64 ? Infinity : JSON.stringify(r.structuredContent).length;
+        if (size <= max) cause.structuredContent = this.redactor.redactDeep(r.structuredContent);
+        else cause.structuredContent_omitted = `larger than ${max} characters or nested deeper than 64`;
+      }
       throw new BusError(invalid ? ErrorCodes.INVALID_REQUEST : ErrorCodes.AGENT_UNAVAILABLE, message, { retryable: false, cause });
     }
     const out: McpToolResult = { content };
@@ -522,6 +616,15 @@ export class McpToolBridge implements Bridge {
     }
     const msg = this.redactor.redact((err as Error)?.message ?? String(err));
     const cause = { tool: toolName, bridge: this.name };
+    const limit = limitOf(err);
+    if (limit) {
+      this.stats.oversizeAnswers++;
+      return new BusError(
+        ErrorCodes.AGENT_UNAVAILABLE,
+        `MCP tool "${toolName}": the server's answer exceeds ${limit.limit} (${limit.value}) and was not read`,
+        { retryable: false, cause: { ...cause, limit: limit.limit, limit_value: limit.value } },
+      );
+    }
     if (isAuthError(err)) {
       const e = new BusError(ErrorCodes.AUTH_FAILURE, `MCP server refused the credentials: ${msg}`, { retryable: false, cause });
       if (generation === this.generation) this.connectionLost(new PermanentBridgeError(`bridge "${this.name}": ${e.message}`));
@@ -537,8 +640,12 @@ export class McpToolBridge implements Bridge {
         case mcpSdk().types.ErrorCode.MethodNotFound:
           return new BusError(ErrorCodes.NO_HANDLER, msg, { cause: { ...cause, mcp_code: err.code } });
         case mcpSdk().types.ErrorCode.ConnectionClosed:
-          if (generation === this.generation) this.connectionLost(new Error(`MCP server ${this.endpointLabel()} closed the connection`));
-          return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server connection lost: ${msg}`, { retryable: true, cause });
+          // The SDK fails calls with -32000 after its onclose (connectionLost has run: a new generation). The same
+          // code from a live connection is the server's own error (-32000 is a common "server error"), not a loss.
+          if (generation !== this.generation || this.state !== 'ready') {
+            return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server connection lost: ${msg}`, { retryable: true, cause });
+          }
+          return new BusError(ErrorCodes.AGENT_UNAVAILABLE, msg, { retryable: false, cause: { ...cause, mcp_code: err.code } });
         default:
           return new BusError(ErrorCodes.AGENT_UNAVAILABLE, msg, { retryable: false, cause: { ...cause, mcp_code: err.code } });
       }
@@ -561,3 +668,18 @@ export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition
     config.target_prefix === undefined && fromMappings !== undefined ? { ...config, target_prefix: fromMappings } : config,
   );
 };
+
+/**
+ * The text items of an error result joined, no more than `max` characters and a margin (so the redaction still
+ * sees a secret that straddles the cut whole).
+ */
+function errorTextOf(content: CallToolResult['content'], max: number): string {
+  let text = '';
+  for (const c of content) {
+    if (c.type !== 'text' || typeof (c as { text?: unknown }).text !== 'string') continue;
+    const t = (c as { text: string }).text;
+    text = text ? `${text}\n${t.slice(0, max + 512)}` : t.slice(0, max + 512);
+    if (text.length > max + 512) break;
+  }
+  return text;
+}

@@ -1,5 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { BusError } from '@openagentio/nestjs';
+import { hideInternalSubjects } from '../http/internal-subjects.js';
 
 /**
  * A bus result as an MCP tool result: a result that already is one (e.g. from an mcp_tool bridge) passes
@@ -35,11 +36,24 @@ function isCallToolResult(v: unknown): v is CallToolResult {
   return Array.isArray(c) && c.every((i) => i && typeof i === 'object' && typeof (i as { type?: unknown }).type === 'string');
 }
 
-/** A bus error as an MCP tool error result (`isError`), with the ErrorPayload in `_meta["openagentio/error"]`. */
+/**
+ * A bus error as an MCP tool error result (`isError`), with the ErrorPayload in `_meta["openagentio/error"]`.
+ * Reply-inbox subjects (`_INBOX.…`, and a `cause.inbox`) are not shown to the MCP client: they are the bus's own.
+ */
 export function errorResult(err: BusError): CallToolResult {
+  const payload = err.toPayload();
+  const message = hideInternalSubjects(payload.message);
+  const out: Record<string, unknown> = { ...payload, message };
+  if (payload.cause) {
+    const { inbox: _inbox, ...cause } = payload.cause as Record<string, unknown>;
+    const json = JSON.stringify(cause);
+    if (json === '{}') delete out.cause;
+    // The pattern stops at a quote, so the JSON text stays JSON.
+    else out.cause = json.includes('_INBOX') ? (JSON.parse(hideInternalSubjects(json)) as unknown) : cause;
+  }
   return {
     isError: true,
-    content: [{ type: 'text', text: `${err.code}: ${err.message}` }],
-    _meta: { 'openagentio/error': err.toPayload() },
+    content: [{ type: 'text', text: `${err.code}: ${message}` }],
+    _meta: { 'openagentio/error': out },
   };
 }

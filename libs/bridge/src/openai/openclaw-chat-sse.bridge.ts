@@ -20,6 +20,9 @@ import {
 } from './chat-handoffs.js';
 import type { Bridge, BridgeContext, BridgeDefinition } from '../interfaces/bridge.interface.js';
 import { BridgeConfigError, ConfigReader } from '../config/bridge-config.js';
+import { BodyTooLargeError, readBodyText } from '../http/bounded-body.js';
+import { outsideText } from '../http/outside-text.js';
+import { SseLimitError, SseLineSplitter } from '../http/sse-line-splitter.js';
 
 export const OPENCLAW_CHAT_SSE = 'openclaw_chat_sse';
 
@@ -47,7 +50,23 @@ export interface OpenClawChatSseConfig {
   handoffs?: Array<string | ChatHandoffTarget>;
   /** What of the conversation the agent handed to gets: `remove_tools` (default), `all`, `nested` or `none`. */
   handoff_history?: ChatHandoffHistory;
+  /** Bytes of one SSE line; a longer line fails the call (CODEC_FAILURE, cause.limit). Default 1 MiB. */
+  max_line_bytes?: number;
+  /** Bytes of one SSE event (its lines up to the blank line ending it); more fails the call. Default 4 MiB. */
+  max_event_bytes?: number;
+  /** Bytes of an HTTP error answer read for its message; the rest is not read. Default 64 KiB. */
+  max_error_body_bytes?: number;
+  /** Bytes of a non-streaming (JSON) answer; a larger one fails the call. Default 8 MiB. */
+  max_response_bytes?: number;
 }
+
+/** Default bounds of what the upstream may send (docs/bridges.md). */
+export const OPENAI_SSE_LIMITS = {
+  max_line_bytes: 1_048_576,
+  max_event_bytes: 4_194_304,
+  max_error_body_bytes: 65_536,
+  max_response_bytes: 8_388_608,
+} as const;
 
 /** What the final frame's `result` holds. */
 export interface ChatStreamResult {
@@ -119,6 +138,10 @@ export class OpenClawChatSseBridge implements Bridge {
       timeout_ms: r.number('timeout_ms', 120_000),
       max_retries: r.number('max_retries', 2),
       retry_initial_ms: r.number('retry_initial_ms', 250),
+      max_line_bytes: r.number('max_line_bytes', OPENAI_SSE_LIMITS.max_line_bytes),
+      max_event_bytes: r.number('max_event_bytes', OPENAI_SSE_LIMITS.max_event_bytes),
+      max_error_body_bytes: r.number('max_error_body_bytes', OPENAI_SSE_LIMITS.max_error_body_bytes),
+      max_response_bytes: r.number('max_response_bytes', OPENAI_SSE_LIMITS.max_response_bytes),
     };
     const raw = config as Record<string, unknown>;
     this.handoffs = new ChatHandoffs(name, raw.handoffs, raw.handoff_history);
@@ -189,6 +212,11 @@ export class OpenClawChatSseBridge implements Bridge {
     this.served++;
     try {
       return await this.run(payload, hctx);
+    } catch (err) {
+      // A bus error from a handoff (this process's reply inbox refused, say) may name a reply subject: not for callers.
+      if (err instanceof BusError && err.message.includes('_INBOX.'))
+        throw new BusError(err.code, outsideText(err.message), { retryable: err.retryable });
+      throw err;
     } finally {
       this.inflight--;
     }
@@ -209,9 +237,13 @@ export class OpenClawChatSseBridge implements Bridge {
       if (hctx.signal.aborted) throw hctx.signal.reason ?? err;
       if (timeout.aborted)
         throw new BusError(ErrorCodes.AGENT_TIMEOUT, `"${this.name}": upstream did not finish within ${this.config.timeout_ms} ms`);
-      throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": upstream request failed: ${(err as Error)?.message ?? err}`, {
-        retryable: true,
-      });
+      throw new BusError(
+        ErrorCodes.AGENT_UNAVAILABLE,
+        `"${this.name}": upstream request failed: ${this.outside((err as Error)?.message ?? err)}`,
+        {
+          retryable: true,
+        },
+      );
     };
 
     let response: Response | undefined;
@@ -222,15 +254,20 @@ export class OpenClawChatSseBridge implements Bridge {
         response = await this.fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
       } catch (err) {
         if (signal.aborted) fail(err);
-        lastError = new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": cannot reach ${url}: ${(err as Error)?.message ?? err}`, {
-          retryable: true,
-        });
+        lastError = new BusError(
+          ErrorCodes.AGENT_UNAVAILABLE,
+          `"${this.name}": cannot reach ${url}: ${this.outside((err as Error)?.message ?? err)}`,
+          {
+            retryable: true,
+          },
+        );
         response = undefined;
       }
       if (response) {
         if (response.ok) break;
-        const text = await response.text().catch(() => '');
-        lastError = httpError(this.name, response.status, text);
+        // Only the start of an error body is read: it is a message for a human, and a peer may send gigabytes.
+        const text = await readBodyText(response, this.config.max_error_body_bytes, 'truncate').catch(() => '');
+        lastError = httpError(this.name, response.status, text, this.config.token);
         const retryable = response.status === 429 || response.status >= 500;
         if (!retryable) throw lastError;
         retryAfterMs = parseRetryAfter(response.headers);
@@ -251,8 +288,14 @@ export class OpenClawChatSseBridge implements Bridge {
     const ctype = res.headers.get('content-type') ?? '';
     if (!ctype.includes('text/event-stream')) {
       // Some servers answer a streaming request with one JSON completion; accept that shape too.
-      const text = await res.text().catch(fail);
-      return this.fromCompletion(text as string, payload, body, hctx.writer);
+      let text: string;
+      try {
+        text = await readBodyText(res, this.config.max_response_bytes, 'throw');
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) throw this.limitError('max_response_bytes', err.limit, 'a JSON answer');
+        return fail(err);
+      }
+      return this.fromCompletion(text, payload, body, hctx.writer);
     }
 
     const result: ChatStreamResult = { text: '', finish_reason: null };
@@ -261,8 +304,11 @@ export class OpenClawChatSseBridge implements Bridge {
     let sawChunk = false;
     const pending: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (e) => pending.push(e) });
+    // The parser is fed whole lines only, each once, within the line and event bounds (sse-line-splitter.ts).
+    const lines = new SseLineSplitter({ maxLineBytes: this.config.max_line_bytes, maxEventBytes: this.config.max_event_bytes }, (line) =>
+      parser.feed(`${line}\n`),
+    );
     const reader = res.body.getReader();
-    const decoder = new TextDecoder();
     try {
       while (!done) {
         let chunk: { done: boolean; value?: Uint8Array };
@@ -272,7 +318,12 @@ export class OpenClawChatSseBridge implements Bridge {
           fail(err);
         }
         if (chunk!.done) break;
-        parser.feed(decoder.decode(chunk!.value, { stream: true }));
+        try {
+          lines.push(chunk!.value!);
+        } catch (err) {
+          if (err instanceof SseLimitError) throw this.limitError(err.limit, err.bytes, 'an SSE stream');
+          throw err;
+        }
         while (pending.length > 0 && !done) {
           const ev = pending.shift()!;
           if (ev.data === '[DONE]') {
@@ -285,15 +336,23 @@ export class OpenClawChatSseBridge implements Bridge {
           } catch {
             throw new BusError(
               ErrorCodes.CODEC_FAILURE,
-              `"${this.name}": upstream sent a chunk that is not JSON: ${ev.data.slice(0, 120)}`,
+              `"${this.name}": upstream sent a chunk that is not JSON: ${this.outside(ev.data, 120)}`,
             );
           }
           if (ev.event === 'error' || json.error) {
             const e = (json.error ?? json) as { message?: string; type?: string; code?: unknown };
-            throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": upstream error mid-stream: ${e.message ?? 'unknown error'}`, {
-              retryable: true,
-              cause: { upstream_type: e.type ?? null, upstream_code: (e.code as string) ?? null, partial_text: result.text },
-            });
+            throw new BusError(
+              ErrorCodes.AGENT_UNAVAILABLE,
+              `"${this.name}": upstream error mid-stream: ${this.outside(e.message ?? 'unknown error')}`,
+              {
+                retryable: true,
+                cause: {
+                  upstream_type: typeof e.type === 'string' ? this.outside(e.type, 100) : null,
+                  upstream_code: typeof e.code === 'string' || typeof e.code === 'number' ? this.outside(String(e.code), 100) : null,
+                  partial_text: result.text,
+                },
+              },
+            );
           }
           if (!sawChunk) {
             sawChunk = true;
@@ -376,6 +435,19 @@ export class OpenClawChatSseBridge implements Bridge {
     return handoff.pipeTo(writer);
   }
 
+  /** A text from the upstream as a caller may see it: cut, and without secrets (the configured token among them). */
+  private outside(text: unknown, max?: number): string {
+    return outsideText(String(text), max, this.config.token ? [this.config.token] : []);
+  }
+
+  /** The upstream sent more than a bound allows: the call fails (the process never does), naming the bound. */
+  private limitError(limit: string, bytes: number, what: string): BusError {
+    return new BusError(ErrorCodes.CODEC_FAILURE, `"${this.name}": upstream sent ${what} past ${limit} (${bytes} bytes)`, {
+      retryable: false,
+      cause: { limit, limit_bytes: bytes },
+    });
+  }
+
   private async fromCompletion(text: string, payload: unknown, body: Record<string, unknown>, writer: StreamWriter): Promise<unknown> {
     let json: any;
     try {
@@ -383,7 +455,8 @@ export class OpenClawChatSseBridge implements Bridge {
     } catch {
       throw new BusError(ErrorCodes.CODEC_FAILURE, `"${this.name}": upstream answered neither SSE nor JSON`);
     }
-    if (json.error) throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": upstream error: ${json.error.message ?? 'unknown'}`);
+    if (json.error)
+      throw new BusError(ErrorCodes.AGENT_UNAVAILABLE, `"${this.name}": upstream error: ${this.outside(json.error.message ?? 'unknown')}`);
     const choice = json.choices?.[0];
     const content = choice?.message?.content ?? '';
     await writer.started({ model: json.model, id: json.id, created: json.created });
@@ -403,14 +476,17 @@ export class OpenClawChatSseBridge implements Bridge {
 }
 
 /** Maps an upstream HTTP error to a bus error code (401/403 auth, 400/404/422 invalid, 408/504 timeout, 429 backpressure, else unavailable). */
-export function httpError(name: string, status: number, body: string): BusError {
-  let message = body.slice(0, 300);
+export function httpError(name: string, status: number, body: string, token?: string): BusError {
+  let message = body;
   let upstream: Record<string, unknown> = {};
   try {
     const j = JSON.parse(body);
     if (j?.error) {
-      message = typeof j.error === 'string' ? j.error : (j.error.message ?? message);
-      upstream = { upstream_type: j.error.type ?? null, upstream_code: j.error.code ?? null };
+      message = typeof j.error === 'string' ? j.error : typeof j.error.message === 'string' ? j.error.message : message;
+      upstream = {
+        upstream_type: typeof j.error.type === 'string' ? outsideText(j.error.type, 100) : null,
+        upstream_code: typeof j.error.code === 'string' || typeof j.error.code === 'number' ? outsideText(String(j.error.code), 100) : null,
+      };
     }
   } catch {
     // not JSON
@@ -425,7 +501,8 @@ export function httpError(name: string, status: number, body: string): BusError 
           : status === 400 || status === 404 || status === 413 || status === 422
             ? ErrorCodes.INVALID_REQUEST
             : ErrorCodes.AGENT_UNAVAILABLE;
-  return new BusError(code, `"${name}": upstream HTTP ${status}: ${message || 'no body'}`, { cause: { http_status: status, ...upstream } });
+  const shown = message ? outsideText(message, undefined, token ? [token] : []) : 'no body';
+  return new BusError(code, `"${name}": upstream HTTP ${status}: ${shown}`, { cause: { http_status: status, ...upstream } });
 }
 
 function parseRetryAfter(h: Headers): number | undefined {
