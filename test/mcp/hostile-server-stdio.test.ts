@@ -95,6 +95,19 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     assertHealthy(bridge, ctx);
   });
 
+  // A pattern in a tool's schema is the server's; the argument checked against it is a caller's.
+  it("a schema pattern that backtracks exponentially does not block the loop when a caller's argument is checked", async () => {
+    const { bridge, ctx, start } = await prepare('pat', {});
+    await start();
+    const w = await watch(() => busError(caller.invoke('pat.redos-pattern', { q: `${'a'.repeat(40)}!` })));
+    assertBounded(w, 'schema pattern');
+    assert.equal(w.value.code, 'INVALID_REQUEST');
+    assert.deepEqual(w.value.details?.fields, ['q']);
+    assert.equal((await caller.invoke<{ text: string }>('pat.redos-pattern', { q: 'aaaa' })).text, 'matched');
+    await assertSiblingAnswers(caller, 'pat');
+    assertHealthy(bridge, ctx);
+  });
+
   // Finding: a 5 MB isError text was handed to the caller as it was.
   it('a 3 MiB isError text reaches the caller cut to max_error_chars (1,000) plus …; a 10,000-deep structuredContent is left out', async () => {
     const { bridge, ctx, start } = await prepare('huge', {});
@@ -149,7 +162,7 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     assert.ok(bridge.targets.includes('deep.ok'));
     assert.ok(!bridge.targets.includes('deep.deep'));
     assert.ok(!bridge.targets.includes('deep.not-an-object-schema'));
-    assert.equal(bridge.targets.length, 9);
+    assert.equal(bridge.targets.length, 10);
     const warnings = ctx.logger.lines.filter((l: string) => l.startsWith('warn'));
     assert.ok(
       warnings.some((l: string) => l.includes('tool "deep" is not served') && l.includes('max_schema_depth (64)')),
@@ -186,7 +199,7 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     const w = await watch(start);
     assertBounded(w, '20,000 tools');
     assert.equal(bridge.targets.length, 1_000);
-    assert.equal(bridge.stats.toolsSkipped, 20_008 - 1_000);
+    assert.equal(bridge.stats.toolsSkipped, 20_009 - 1_000);
     const retained = (heapAfterGc() - before) / MiB;
     assert.ok(retained < 24, `the bridge holds ${retained.toFixed(1)} MiB`);
     assert.ok(ctx.logger.lines.some((l: string) => l.includes('more than max_tools (1000)')));

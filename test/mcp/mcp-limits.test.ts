@@ -7,6 +7,7 @@ import { BoundedLineReader } from '@openagentio/nestjs-bridges/internal/mcp/mcp-
 import { boundedFetch, sendingRequest } from '@openagentio/nestjs-bridges/internal/mcp/mcp-bounded-fetch.js';
 import { limitOf, McpLimitError, nestingDepth } from '@openagentio/nestjs-bridges/internal/mcp/mcp-limit-error.js';
 import { errorResult } from '@openagentio/nestjs-bridges/internal/mcp/mcp-tool-result.js';
+import { compileArgumentValidator } from '@openagentio/nestjs-bridges/internal/mcp/mcp-schema.js';
 import { hideInternalSubjects } from '@openagentio/nestjs-bridges/internal/http/internal-subjects.js';
 
 const parse = (line: string) => JSON.parse(line) as never;
@@ -123,5 +124,29 @@ describe('mcp_tool limits (units)', () => {
     assert.ok(!all.includes('_INBOX'), all);
     assert.equal((r.content[0] as { text: string }).text, 'TRANSPORT_FAILURE: the one on (internal subject) was refused');
     assert.deepEqual((r._meta!['openagentio/error'] as { cause: unknown }).cause, { note: 'see "(internal subject)\\"r"' });
+  });
+
+  it("schema patterns (the server's) run in linear time on arguments (the callers'); each pattern keeps its own regex", () => {
+    const v = compileArgumentValidator({
+      type: 'object',
+      properties: {
+        q: { type: 'string', pattern: '^(a+)+$' },
+        x: { type: 'string', pattern: '^x$' },
+        y: { type: 'string', pattern: '^y$' },
+      },
+    })!;
+    v.check({ q: 'aaa', x: 'x', y: 'y' }, 't');
+    const t0 = process.cpuUsage();
+    assert.throws(
+      () => v.check({ q: `${'a'.repeat(50_000)}!` }, 't'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && (e.details?.fields as string[])[0] === 'q',
+    );
+    const cpu = process.cpuUsage(t0);
+    assert.ok((cpu.user + cpu.system) / 1000 < 200, 'no catastrophic backtracking');
+    assert.throws(() => v.check({ x: 'y' }, 't'), /x must match pattern/);
+    assert.throws(() => v.check({ y: 'x' }, 't'), /y must match pattern/);
+    // RE2 has no lookaround: such a pattern is left to the server rather than failing the whole schema.
+    const look = compileArgumentValidator({ type: 'object', properties: { z: { type: 'string', pattern: '^(?=a)a$' } } })!;
+    look.check({ z: 'b' }, 't');
   });
 });
