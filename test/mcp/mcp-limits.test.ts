@@ -13,7 +13,7 @@ import { hideInternalSubjects } from '@openagentio/nestjs-bridges/internal/http/
 const parse = (line: string) => JSON.parse(line) as never;
 
 /** A fetch that answers `body` with `contentType`, in chunks of `chunk` bytes. */
-function fakeFetch(body: string, contentType: string, chunk = 1000): typeof fetch {
+function fakeFetch(body: string, contentType: string, chunk = 1000, declareLength = false): typeof fetch {
   return (async () => {
     const bytes = new TextEncoder().encode(body);
     let pos = 0;
@@ -24,7 +24,9 @@ function fakeFetch(body: string, contentType: string, chunk = 1000): typeof fetc
         pos += chunk;
       },
     });
-    return new Response(stream, { status: 200, headers: { 'content-type': contentType } });
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (declareLength) headers['content-length'] = String(bytes.length);
+    return new Response(stream, { status: 200, headers });
   }) as typeof fetch;
 }
 
@@ -90,6 +92,18 @@ describe('mcp_tool limits (units)', () => {
     );
     const res = await f('http://127.0.0.1/mcp', { method: 'POST' });
     await assert.rejects(res.json(), (e: unknown) => e instanceof McpLimitError && e.limit === 'max_message_bytes');
+
+    // A declared length over the limit fails before any of the body is read; one within it passes as it is.
+    const declared = boundedFetch(
+      { maxMessageBytes: 100, maxBackgroundEventBytes: 100, backgroundIsOptional: true, onBackgroundLimit: () => {} },
+      fakeFetch(`{"x":"${'c'.repeat(500)}"}`, 'application/json', 1000, true),
+    );
+    await assert.rejects(declared('http://127.0.0.1/mcp', { method: 'POST' }), McpLimitError);
+    const small = boundedFetch(
+      { maxMessageBytes: 100, maxBackgroundEventBytes: 100, backgroundIsOptional: true, onBackgroundLimit: () => {} },
+      fakeFetch('{"x":1}', 'application/json', 1000, true),
+    );
+    assert.deepEqual(await (await small('http://127.0.0.1/mcp', { method: 'POST' })).json(), { x: 1 });
 
     const limits: McpLimitError[] = [];
     const g = boundedFetch(
