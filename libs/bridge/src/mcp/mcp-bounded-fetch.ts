@@ -60,7 +60,10 @@ export function boundedFetch(opts: BoundedFetchOptions, base: FetchLike = fetch)
       limiter = bodyLimiter(max, err);
     } else if (background) {
       limiter = sseLimiter(max, () => {
-        const err = new McpLimitError('max_background_event_bytes', max, 'an event of the background SSE stream');
+        // Legacy SSE's one stream is bounded like any message; Streamable HTTP's background stream has its own limit.
+        const err = opts.backgroundIsOptional
+          ? new McpLimitError('max_background_event_bytes', max, 'an event of the background SSE stream')
+          : new McpLimitError('max_message_bytes', max, 'an event of the SSE stream');
         if (opts.backgroundIsOptional) backgroundClosed = true;
         opts.onBackgroundLimit(err);
         return undefined;
