@@ -362,7 +362,12 @@ export class McpToolBridge implements Bridge {
         });
       if (generation !== this.generation) return;
       const entries = Array.isArray((page as { tools?: unknown }).tools) ? ((page as { tools: unknown[] }).tools as unknown[]) : [];
-      for (const raw of entries) this.screen(raw, wanted, skipped);
+      for (let i = 0; i < entries.length; i++) {
+        this.screen(entries[i], wanted, skipped);
+        // A page can hold tens of thousands of entries: let other work run between slices of them.
+        if (i % 256 === 255) await new Promise((r) => setImmediate(r));
+      }
+      if (generation !== this.generation) return;
       cursor = page.nextCursor;
       if (cursor !== undefined) {
         if (seenCursors.has(cursor)) break; // a server that repeats a cursor would loop forever
@@ -385,7 +390,13 @@ export class McpToolBridge implements Bridge {
         this.tools.delete(target);
       }
     }
+    let n = 0;
     for (const [target, { tool, schemaKey }] of wanted) {
+      // Compiling a thousand schemas takes a while: let other work run between slices of them.
+      if (++n % 64 === 0) {
+        await new Promise((r) => setImmediate(r));
+        if (generation !== this.generation) return;
+      }
       const existing = this.tools.get(target);
       if (existing) {
         existing.tool = tool;
@@ -429,6 +440,12 @@ export class McpToolBridge implements Bridge {
     ) {
       return;
     }
+    if (wanted.size >= this.config.max_tools) {
+      // Past the limit a tool is only counted: none of it is checked or kept.
+      const shown = typeof name === 'string' ? (name.length > 64 ? `${name.slice(0, 64)}…` : name) : '(no name)';
+      skipped.push({ name: this.redactor.redact(shown), reason: `the server lists more than max_tools (${this.config.max_tools}) tools` });
+      return;
+    }
     const s = screenTool(raw, this.config);
     if (!s.ok) {
       skipped.push({ name: this.redactor.redact(s.name), reason: s.reason });
@@ -442,10 +459,6 @@ export class McpToolBridge implements Bridge {
     const target = this.targetOf(tool.name);
     if (wanted.has(target)) {
       skipped.push({ name: tool.name, reason: `"${wanted.get(target)!.tool.name}" maps to the same target ${target} (the first is kept)` });
-      return;
-    }
-    if (wanted.size >= this.config.max_tools) {
-      skipped.push({ name: tool.name, reason: `the server lists more than max_tools (${this.config.max_tools}) tools` });
       return;
     }
     wanted.set(target, { tool, schemaKey: s.schemaKey });
