@@ -215,7 +215,7 @@ export class McpToolBridge implements Bridge {
     return {
       transport: this.config.transport,
       endpoint: this.endpointLabel(),
-      server: this.client?.getServerVersion(),
+      server: this.serverInfo(),
       skipped_tools: this.skipped,
       state: this.state,
       target_prefix: this.prefix,
@@ -225,6 +225,14 @@ export class McpToolBridge implements Bridge {
       holding_targets: this.holding,
       stats: { ...this.stats },
     };
+  }
+
+  /** The server's name and version as it gave them (its words: cut to 200 characters each). */
+  private serverInfo(): { name: string; version: string } | undefined {
+    const v = this.client?.getServerVersion();
+    if (!v) return undefined;
+    const cut = (x: unknown) => (typeof x === 'string' ? (x.length > 200 ? `${x.slice(0, 200)}…` : x) : '');
+    return { name: cut(v.name), version: cut(v.version) };
   }
 
   /** Re-lists the tools now (all pages, by `deadline` when given) and updates the registered targets. */
