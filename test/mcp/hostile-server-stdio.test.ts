@@ -155,7 +155,7 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
 
   // Finding: one inputSchema nested 10,000 deep failed start() ("Maximum call stack size exceeded"): every tool of
   // that server gone, and supervision restarted into the same error.
-  it('a tool whose schema nests 10,000 deep (and one whose schema is no object) is skipped with a warning; the others are served', async () => {
+  it('a tool whose schema nests 10,000 deep (and one whose schema is no object, one of 100 KB) is skipped with a warning; the others are served', async () => {
     const { bridge, ctx, start } = await prepare('deep', { HOSTILE_LIST: 'deep' });
     const w = await watch(start);
     assertBounded(w, 'deep schema');
@@ -172,10 +172,11 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     // An output schema Ajv cannot compile costs only the check of that tool's results.
     assert.ok(warnings.some((l: string) => l.includes('output schema of "uncompilable-output" does not compile')));
     assert.deepEqual(await caller.invoke('deep.uncompilable-output', {}), { content: [], structuredContent: { a: 1 } });
-    assert.equal(bridge.stats.toolsSkipped, 2);
+    assert.ok(warnings.some((l: string) => l.includes('tool "fat" is not served') && l.includes('larger than max_tool_bytes (65536)')));
+    assert.equal(bridge.stats.toolsSkipped, 3);
     assert.deepEqual(
       (bridge.describe().skipped_tools as Array<{ name: string }>).map((s) => s.name),
-      ['deep', 'not-an-object-schema'],
+      ['deep', 'not-an-object-schema', 'fat'],
     );
     await assertSiblingAnswers(caller, 'deep');
     assertHealthy(bridge, ctx);

@@ -38,7 +38,7 @@ describe('mcp_tool limits (units)', () => {
     assert.equal(c.max_tool_pages, 100);
     assert.equal(c.max_tools, 1000);
     assert.equal(c.max_schema_depth, 64);
-    assert.equal(c.max_schema_bytes, 256 * 1024);
+    assert.equal(c.max_tool_bytes, 64 * 1024);
     assert.equal(c.max_error_chars, 1000);
     assert.throws(() => parseMcpToolConfig('x', { command: 'node', max_message_bytes: 10 }), /max_message_bytes must be a number >= 1024/);
     assert.throws(() => parseMcpToolConfig('x', { command: 'node', max_tools: 0 }), /max_tools must be a number >= 1/);
