@@ -123,6 +123,31 @@ describe('mcp_tool bridge: server-everything over legacy SSE', () => {
     assert.match(sum.text ?? '', /2/);
   });
 
+  it('an answer past max_message_bytes on the SSE stream (which carries every answer) drops the connection, reported; a restart recovers', async () => {
+    const ctx = bridgeContext(bus);
+    const small = new McpToolBridge('legacy-small', {
+      transport: 'sse',
+      url: `http://127.0.0.1:${server.port}/sse`,
+      max_message_bytes: 64 * 1024,
+    });
+    try {
+      await small.start(ctx);
+      const t0 = Date.now();
+      const err = await busError(bus.invoke('legacy-small.echo', { message: 'x'.repeat(100_000) }, { timeout: 10_000 }));
+      assert.equal(err.code, 'AGENT_UNAVAILABLE');
+      assert.equal(err.retryable, true);
+      assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
+      await waitFor(() => ctx.failures.length > 0, 5000, 'reportFailure');
+      assert.match(ctx.failures[0].message, /exceeds max_message_bytes \(65536\).*connection was dropped/);
+      assert.equal(small.stats.oversizeAnswers, 1);
+      await small.stop();
+      await small.start(bridgeContext(bus));
+      assert.equal((await bus.invoke<McpToolResult>('legacy-small.echo', { message: 'again' })).text, 'Echo: again');
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('a dead SSE server: AGENT_UNAVAILABLE (retryable) and a reported failure', async () => {
     const ctx = bridgeContext(bus);
     await bridge.stop();

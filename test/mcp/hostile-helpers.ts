@@ -44,6 +44,9 @@ export async function watch<T>(fn: () => Promise<T>): Promise<Watched<T>> {
   try {
     const value = await fn();
     peak = Math.max(peak, process.memoryUsage().heapUsed);
+    // The delay of a blocked loop is recorded by the monitor's next timer: let one more fire (not a synchronisation
+    // wait: the measurement window must close after the work, or a block at its very end goes unseen).
+    await new Promise((r) => setTimeout(r, 25));
     return { value, maxDelayMs: h.max / 1e6, peakHeapGrowthMiB: (peak - base) / MiB };
   } finally {
     h.disable();

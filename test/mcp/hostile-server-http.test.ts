@@ -98,7 +98,7 @@ describe('mcp_tool bridge against a hostile MCP server (Streamable HTTP)', () =>
     const w = await watch(() => bridge.start(ctx));
     assertBounded(w, 'deep schema (HTTP)');
     assert.ok(!bridge.targets.includes('hdeep.deep'));
-    assert.equal(bridge.targets.length, 9);
+    assert.equal(bridge.targets.length, 10);
     await assertSiblingAnswers(caller, 'hdeep');
     assertHealthy(bridge, ctx);
   });

@@ -95,6 +95,19 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     assertHealthy(bridge, ctx);
   });
 
+  // A pattern in a tool's schema is the server's; the argument checked against it is a caller's.
+  it("a schema pattern that backtracks exponentially does not block the loop when a caller's argument is checked", async () => {
+    const { bridge, ctx, start } = await prepare('pat', {});
+    await start();
+    const w = await watch(() => busError(caller.invoke('pat.redos-pattern', { q: `${'a'.repeat(40)}!` })));
+    assertBounded(w, 'schema pattern');
+    assert.equal(w.value.code, 'INVALID_REQUEST');
+    assert.deepEqual(w.value.details?.fields, ['q']);
+    assert.equal((await caller.invoke<{ text: string }>('pat.redos-pattern', { q: 'aaaa' })).text, 'matched');
+    await assertSiblingAnswers(caller, 'pat');
+    assertHealthy(bridge, ctx);
+  });
+
   // Finding: a 5 MB isError text was handed to the caller as it was.
   it('a 3 MiB isError text reaches the caller cut to max_error_chars (1,000) plus …; a 10,000-deep structuredContent is left out', async () => {
     const { bridge, ctx, start } = await prepare('huge', {});
@@ -142,14 +155,14 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
 
   // Finding: one inputSchema nested 10,000 deep failed start() ("Maximum call stack size exceeded"): every tool of
   // that server gone, and supervision restarted into the same error.
-  it('a tool whose schema nests 10,000 deep (and one whose schema is no object) is skipped with a warning; the others are served', async () => {
+  it('a tool whose schema nests 10,000 deep (and one whose schema is no object, one of 100 KB) is skipped with a warning; the others are served', async () => {
     const { bridge, ctx, start } = await prepare('deep', { HOSTILE_LIST: 'deep' });
     const w = await watch(start);
     assertBounded(w, 'deep schema');
     assert.ok(bridge.targets.includes('deep.ok'));
     assert.ok(!bridge.targets.includes('deep.deep'));
     assert.ok(!bridge.targets.includes('deep.not-an-object-schema'));
-    assert.equal(bridge.targets.length, 9);
+    assert.equal(bridge.targets.length, 10);
     const warnings = ctx.logger.lines.filter((l: string) => l.startsWith('warn'));
     assert.ok(
       warnings.some((l: string) => l.includes('tool "deep" is not served') && l.includes('max_schema_depth (64)')),
@@ -159,10 +172,11 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     // An output schema Ajv cannot compile costs only the check of that tool's results.
     assert.ok(warnings.some((l: string) => l.includes('output schema of "uncompilable-output" does not compile')));
     assert.deepEqual(await caller.invoke('deep.uncompilable-output', {}), { content: [], structuredContent: { a: 1 } });
-    assert.equal(bridge.stats.toolsSkipped, 2);
+    assert.ok(warnings.some((l: string) => l.includes('tool "fat" is not served') && l.includes('larger than max_tool_bytes (65536)')));
+    assert.equal(bridge.stats.toolsSkipped, 3);
     assert.deepEqual(
       (bridge.describe().skipped_tools as Array<{ name: string }>).map((s) => s.name),
-      ['deep', 'not-an-object-schema'],
+      ['deep', 'not-an-object-schema', 'fat'],
     );
     await assertSiblingAnswers(caller, 'deep');
     assertHealthy(bridge, ctx);
@@ -186,7 +200,7 @@ describe('mcp_tool bridge against a hostile MCP server (stdio)', () => {
     const w = await watch(start);
     assertBounded(w, '20,000 tools');
     assert.equal(bridge.targets.length, 1_000);
-    assert.equal(bridge.stats.toolsSkipped, 20_008 - 1_000);
+    assert.equal(bridge.stats.toolsSkipped, 20_009 - 1_000);
     const retained = (heapAfterGc() - before) / MiB;
     assert.ok(retained < 24, `the bridge holds ${retained.toFixed(1)} MiB`);
     assert.ok(ctx.logger.lines.some((l: string) => l.includes('more than max_tools (1000)')));

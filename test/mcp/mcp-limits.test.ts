@@ -7,12 +7,13 @@ import { BoundedLineReader } from '@openagentio/nestjs-bridges/internal/mcp/mcp-
 import { boundedFetch, sendingRequest } from '@openagentio/nestjs-bridges/internal/mcp/mcp-bounded-fetch.js';
 import { limitOf, McpLimitError, nestingDepth } from '@openagentio/nestjs-bridges/internal/mcp/mcp-limit-error.js';
 import { errorResult } from '@openagentio/nestjs-bridges/internal/mcp/mcp-tool-result.js';
+import { compileArgumentValidator } from '@openagentio/nestjs-bridges/internal/mcp/mcp-schema.js';
 import { hideInternalSubjects } from '@openagentio/nestjs-bridges/internal/http/internal-subjects.js';
 
 const parse = (line: string) => JSON.parse(line) as never;
 
 /** A fetch that answers `body` with `contentType`, in chunks of `chunk` bytes. */
-function fakeFetch(body: string, contentType: string, chunk = 1000): typeof fetch {
+function fakeFetch(body: string, contentType: string, chunk = 1000, declareLength = false): typeof fetch {
   return (async () => {
     const bytes = new TextEncoder().encode(body);
     let pos = 0;
@@ -23,7 +24,9 @@ function fakeFetch(body: string, contentType: string, chunk = 1000): typeof fetc
         pos += chunk;
       },
     });
-    return new Response(stream, { status: 200, headers: { 'content-type': contentType } });
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (declareLength) headers['content-length'] = String(bytes.length);
+    return new Response(stream, { status: 200, headers });
   }) as typeof fetch;
 }
 
@@ -35,7 +38,7 @@ describe('mcp_tool limits (units)', () => {
     assert.equal(c.max_tool_pages, 100);
     assert.equal(c.max_tools, 1000);
     assert.equal(c.max_schema_depth, 64);
-    assert.equal(c.max_schema_bytes, 256 * 1024);
+    assert.equal(c.max_tool_bytes, 64 * 1024);
     assert.equal(c.max_error_chars, 1000);
     assert.throws(() => parseMcpToolConfig('x', { command: 'node', max_message_bytes: 10 }), /max_message_bytes must be a number >= 1024/);
     assert.throws(() => parseMcpToolConfig('x', { command: 'node', max_tools: 0 }), /max_tools must be a number >= 1/);
@@ -90,6 +93,18 @@ describe('mcp_tool limits (units)', () => {
     const res = await f('http://127.0.0.1/mcp', { method: 'POST' });
     await assert.rejects(res.json(), (e: unknown) => e instanceof McpLimitError && e.limit === 'max_message_bytes');
 
+    // A declared length over the limit fails before any of the body is read; one within it passes as it is.
+    const declared = boundedFetch(
+      { maxMessageBytes: 100, maxBackgroundEventBytes: 100, backgroundIsOptional: true, onBackgroundLimit: () => {} },
+      fakeFetch(`{"x":"${'c'.repeat(500)}"}`, 'application/json', 1000, true),
+    );
+    await assert.rejects(declared('http://127.0.0.1/mcp', { method: 'POST' }), McpLimitError);
+    const small = boundedFetch(
+      { maxMessageBytes: 100, maxBackgroundEventBytes: 100, backgroundIsOptional: true, onBackgroundLimit: () => {} },
+      fakeFetch('{"x":1}', 'application/json', 1000, true),
+    );
+    assert.deepEqual(await (await small('http://127.0.0.1/mcp', { method: 'POST' })).json(), { x: 1 });
+
     const limits: McpLimitError[] = [];
     const g = boundedFetch(
       { maxMessageBytes: 100, maxBackgroundEventBytes: 100, backgroundIsOptional: true, onBackgroundLimit: (e) => limits.push(e) },
@@ -123,5 +138,29 @@ describe('mcp_tool limits (units)', () => {
     assert.ok(!all.includes('_INBOX'), all);
     assert.equal((r.content[0] as { text: string }).text, 'TRANSPORT_FAILURE: the one on (internal subject) was refused');
     assert.deepEqual((r._meta!['openagentio/error'] as { cause: unknown }).cause, { note: 'see "(internal subject)\\"r"' });
+  });
+
+  it("schema patterns (the server's) run in linear time on arguments (the callers'); each pattern keeps its own regex", () => {
+    const v = compileArgumentValidator({
+      type: 'object',
+      properties: {
+        q: { type: 'string', pattern: '^(a+)+$' },
+        x: { type: 'string', pattern: '^x$' },
+        y: { type: 'string', pattern: '^y$' },
+      },
+    })!;
+    v.check({ q: 'aaa', x: 'x', y: 'y' }, 't');
+    const t0 = process.cpuUsage();
+    assert.throws(
+      () => v.check({ q: `${'a'.repeat(50_000)}!` }, 't'),
+      (e: BusError) => e.code === 'INVALID_REQUEST' && (e.details?.fields as string[])[0] === 'q',
+    );
+    const cpu = process.cpuUsage(t0);
+    assert.ok((cpu.user + cpu.system) / 1000 < 200, 'no catastrophic backtracking');
+    assert.throws(() => v.check({ x: 'y' }, 't'), /x must match pattern/);
+    assert.throws(() => v.check({ y: 'x' }, 't'), /y must match pattern/);
+    // RE2 has no lookaround: such a pattern is left to the server rather than failing the whole schema.
+    const look = compileArgumentValidator({ type: 'object', properties: { z: { type: 'string', pattern: '^(?=a)a$' } } })!;
+    look.check({ z: 'b' }, 't');
   });
 });

@@ -49,14 +49,21 @@ export function boundedFetch(opts: BoundedFetchOptions, base: FetchLike = fetch)
     let limiter: TransformStream<Uint8Array, Uint8Array>;
     if (!sse) {
       const err = new McpLimitError('max_message_bytes', max, 'an HTTP answer of the MCP server');
-      if (Number.isFinite(declared) && declared > max) {
+      const hasLength = res.headers.has('content-length') && Number.isFinite(declared);
+      if (hasLength && declared > max) {
         await res.body.cancel().catch(() => undefined);
         throw err;
       }
+      // A declared length within the limit bounds the body already (fetch fails a body longer than declared): the
+      // common JSON answer goes through untouched.
+      if (hasLength) return res;
       limiter = bodyLimiter(max, err);
     } else if (background) {
       limiter = sseLimiter(max, () => {
-        const err = new McpLimitError('max_background_event_bytes', max, 'an event of the background SSE stream');
+        // Legacy SSE's one stream is bounded like any message; Streamable HTTP's background stream has its own limit.
+        const err = opts.backgroundIsOptional
+          ? new McpLimitError('max_background_event_bytes', max, 'an event of the background SSE stream')
+          : new McpLimitError('max_message_bytes', max, 'an event of the SSE stream');
         if (opts.backgroundIsOptional) backgroundClosed = true;
         opts.onBackgroundLimit(err);
         return undefined;

@@ -80,8 +80,11 @@ export interface McpToolBridgeConfig {
   max_tools: number;
   /** Deepest nesting of a tool's input or output schema; a deeper tool is skipped with a warning. Default 64. */
   max_schema_depth: number;
-  /** Largest input plus output schema of one tool (JSON characters); a larger tool is skipped with a warning. Default 256 KiB. */
-  max_schema_bytes: number;
+  /**
+   * Largest definition of one tool (its JSON: schemas, annotations, `_meta`, the description once cut to 4,096
+   * characters); a larger tool is skipped with a warning. With `max_tools` it bounds what the bridge keeps. Default 64 KiB.
+   */
+  max_tool_bytes: number;
   /** Longest text from the server (error message, tool error text, stderr line) passed on, in characters. Default 1,000. */
   max_error_chars: number;
 }
@@ -93,7 +96,7 @@ export const MCP_LIMIT_DEFAULTS = {
   max_tool_pages: 100,
   max_tools: 1_000,
   max_schema_depth: 64,
-  max_schema_bytes: 256 * 1024,
+  max_tool_bytes: 64 * 1024,
   max_error_chars: 1_000,
 } as const;
 
@@ -121,7 +124,7 @@ const KEYS = new Set([
   'max_tool_pages',
   'max_tools',
   'max_schema_depth',
-  'max_schema_bytes',
+  'max_tool_bytes',
   'max_error_chars',
   // upstream's names (its example documents load as they are): seconds, and the HTTP endpoint
   'timeout',
@@ -256,7 +259,7 @@ export function parseMcpToolConfig(bridgeName: string, raw: unknown): McpToolBri
     max_tool_pages: num('max_tool_pages', MCP_LIMIT_DEFAULTS.max_tool_pages),
     max_tools: num('max_tools', MCP_LIMIT_DEFAULTS.max_tools),
     max_schema_depth: num('max_schema_depth', MCP_LIMIT_DEFAULTS.max_schema_depth),
-    max_schema_bytes: num('max_schema_bytes', MCP_LIMIT_DEFAULTS.max_schema_bytes, 1024),
+    max_tool_bytes: num('max_tool_bytes', MCP_LIMIT_DEFAULTS.max_tool_bytes, 1024),
     max_error_chars: num('max_error_chars', MCP_LIMIT_DEFAULTS.max_error_chars, 16),
   };
 }

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { RegExpEngine, RegExpLike } from 'ajv/dist/types/index.js';
+import { RE2JS } from 're2js';
 import { BusError, ErrorCodes } from '@openagentio/nestjs';
 
 // ajv and ajv-formats are CommonJS with `export default` typings; require() sidesteps the interop mismatch.
@@ -8,6 +10,25 @@ const AjvDraft7 = require('ajv') as typeof import('ajv').default;
 const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv').default;
 const addFormats = require('ajv-formats') as (ajv: InstanceType<typeof AjvDraft7>) => unknown;
 
+/**
+ * The regex engine of the schemas' `pattern` and `patternProperties`: RE2 (re2js), linear in the string tested. The
+ * patterns come from the MCP server's tool schemas and the strings from bus callers: with the native engine, a
+ * server's `^(a+)+$` would let one caller's argument block the event loop. A pattern RE2 cannot compile (a
+ * backreference, a lookaround) is not checked by the bridge; the server checks it.
+ */
+const linearRegExp: RegExpEngine = Object.assign(
+  (pattern: string): RegExpLike => {
+    try {
+      const re = RE2JS.compile(pattern);
+      // Ajv caches compiled patterns by toString().
+      return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` } as RegExpLike;
+    } catch {
+      return { test: () => true, toString: () => `unchecked:${pattern}` } as RegExpLike;
+    }
+  },
+  { code: 'linearRegExp' },
+);
+
 let draft7: InstanceType<typeof AjvDraft7> | undefined;
 let draft2020: InstanceType<typeof AjvDraft7> | undefined;
 
@@ -15,13 +36,13 @@ function ajvFor(schema: Record<string, unknown>): InstanceType<typeof AjvDraft7>
   const s = typeof schema.$schema === 'string' ? schema.$schema : '';
   if (s.includes('2020-12') || s.includes('2019-09')) {
     if (!draft2020) {
-      draft2020 = new Ajv2020({ allErrors: true, strict: false, validateSchema: false });
+      draft2020 = new Ajv2020({ allErrors: true, strict: false, validateSchema: false, code: { regExp: linearRegExp } });
       addFormats(draft2020);
     }
     return draft2020;
   }
   if (!draft7) {
-    draft7 = new AjvDraft7({ allErrors: true, strict: false, validateSchema: false });
+    draft7 = new AjvDraft7({ allErrors: true, strict: false, validateSchema: false, code: { regExp: linearRegExp } });
     addFormats(draft7);
   }
   return draft7;

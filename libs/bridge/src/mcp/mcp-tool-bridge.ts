@@ -215,7 +215,7 @@ export class McpToolBridge implements Bridge {
     return {
       transport: this.config.transport,
       endpoint: this.endpointLabel(),
-      server: this.client?.getServerVersion(),
+      server: this.serverInfo(),
       skipped_tools: this.skipped,
       state: this.state,
       target_prefix: this.prefix,
@@ -225,6 +225,14 @@ export class McpToolBridge implements Bridge {
       holding_targets: this.holding,
       stats: { ...this.stats },
     };
+  }
+
+  /** The server's name and version as it gave them (its words: cut to 200 characters each). */
+  private serverInfo(): { name: string; version: string } | undefined {
+    const v = this.client?.getServerVersion();
+    if (!v) return undefined;
+    const cut = (x: unknown) => (typeof x === 'string' ? (x.length > 200 ? `${x.slice(0, 200)}…` : x) : '');
+    return { name: cut(v.name), version: cut(v.version) };
   }
 
   /** Re-lists the tools now (all pages, by `deadline` when given) and updates the registered targets. */
@@ -362,7 +370,12 @@ export class McpToolBridge implements Bridge {
         });
       if (generation !== this.generation) return;
       const entries = Array.isArray((page as { tools?: unknown }).tools) ? ((page as { tools: unknown[] }).tools as unknown[]) : [];
-      for (const raw of entries) this.screen(raw, wanted, skipped);
+      for (let i = 0; i < entries.length; i++) {
+        this.screen(entries[i], wanted, skipped);
+        // A page can hold tens of thousands of entries: let other work run between slices of them.
+        if (i % 256 === 255) await new Promise((r) => setImmediate(r));
+      }
+      if (generation !== this.generation) return;
       cursor = page.nextCursor;
       if (cursor !== undefined) {
         if (seenCursors.has(cursor)) break; // a server that repeats a cursor would loop forever
@@ -385,7 +398,13 @@ export class McpToolBridge implements Bridge {
         this.tools.delete(target);
       }
     }
+    let n = 0;
     for (const [target, { tool, schemaKey }] of wanted) {
+      // Compiling a thousand schemas takes a while: let other work run between slices of them.
+      if (++n % 64 === 0) {
+        await new Promise((r) => setImmediate(r));
+        if (generation !== this.generation) return;
+      }
       const existing = this.tools.get(target);
       if (existing) {
         existing.tool = tool;
@@ -429,6 +448,12 @@ export class McpToolBridge implements Bridge {
     ) {
       return;
     }
+    if (wanted.size >= this.config.max_tools) {
+      // Past the limit a tool is only counted: none of it is checked or kept.
+      const shown = typeof name === 'string' ? (name.length > 64 ? `${name.slice(0, 64)}…` : name) : '(no name)';
+      skipped.push({ name: this.redactor.redact(shown), reason: `the server lists more than max_tools (${this.config.max_tools}) tools` });
+      return;
+    }
     const s = screenTool(raw, this.config);
     if (!s.ok) {
       skipped.push({ name: this.redactor.redact(s.name), reason: s.reason });
@@ -442,10 +467,6 @@ export class McpToolBridge implements Bridge {
     const target = this.targetOf(tool.name);
     if (wanted.has(target)) {
       skipped.push({ name: tool.name, reason: `"${wanted.get(target)!.tool.name}" maps to the same target ${target} (the first is kept)` });
-      return;
-    }
-    if (wanted.size >= this.config.max_tools) {
-      skipped.push({ name: tool.name, reason: `the server lists more than max_tools (${this.config.max_tools}) tools` });
       return;
     }
     wanted.set(target, { tool, schemaKey: s.schemaKey });

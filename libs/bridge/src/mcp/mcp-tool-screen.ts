@@ -9,16 +9,16 @@ export const MAX_TOOL_DESCRIPTION_CHARS = 4_096;
 
 export interface ToolScreenLimits {
   max_schema_depth: number;
-  max_schema_bytes: number;
+  max_tool_bytes: number;
 }
 
 export type ScreenedTool = { ok: true; tool: Tool; schemaKey: string } | { ok: false; name: string; reason: string };
 
 /**
  * Checks one entry of a `tools/list` answer on its own, so that an entry the bridge cannot handle costs only that
- * tool: a name that is not a string (or too long), a schema nested deeper than `max_schema_depth` or larger than
- * `max_schema_bytes`, or anything else the MCP Tool schema refuses. Checked in that order, each bounded: depth before
- * anything recursive (JSON.stringify, zod, Ajv would run out of stack), size before the key is kept.
+ * tool: a name that is not a string (or too long), a schema nested deeper than `max_schema_depth`, anything the MCP
+ * Tool schema refuses, a definition larger than `max_tool_bytes`. Checked in that order, each bounded: depth before
+ * anything recursive (JSON.stringify, zod, Ajv would run out of stack), size before anything is kept.
  */
 export function screenTool(raw: unknown, limits: ToolScreenLimits): ScreenedTool {
   const entry = raw as { name?: unknown; description?: unknown; inputSchema?: unknown; outputSchema?: unknown } | null;
@@ -39,13 +39,15 @@ export function screenTool(raw: unknown, limits: ToolScreenLimits): ScreenedTool
     return { ok: false, name, reason: `it is not a valid MCP tool (${where}: ${(first?.message ?? 'invalid').slice(0, 200)})` };
   }
   const tool = parsed.data as Tool;
-  // Both schemas as one key: a change to either recompiles the tool's validators.
-  const schemaKey = `${JSON.stringify(tool.inputSchema ?? {})}\n${tool.outputSchema ? JSON.stringify(tool.outputSchema) : ''}`;
-  if (schemaKey.length > limits.max_schema_bytes) {
-    return { ok: false, name, reason: `its schemas are larger than max_schema_bytes (${limits.max_schema_bytes})` };
-  }
   if (typeof tool.description === 'string' && tool.description.length > MAX_TOOL_DESCRIPTION_CHARS) {
     tool.description = `${tool.description.slice(0, MAX_TOOL_DESCRIPTION_CHARS)}…`;
   }
+  // What the bridge keeps of a tool is bounded: max_tools × max_tool_bytes in all.
+  const size = JSON.stringify(tool).length;
+  if (size > limits.max_tool_bytes) {
+    return { ok: false, name, reason: `its definition (${size} characters) is larger than max_tool_bytes (${limits.max_tool_bytes})` };
+  }
+  // Both schemas as one key: a change to either recompiles the tool's validators.
+  const schemaKey = `${JSON.stringify(tool.inputSchema ?? {})}\n${tool.outputSchema ? JSON.stringify(tool.outputSchema) : ''}`;
   return { ok: true, tool, schemaKey };
 }
