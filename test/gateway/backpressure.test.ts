@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { INestApplication } from '@nestjs/common';
 import type { BusClient, HandlerContext, StreamWriter } from '@openagentio/nestjs';
 import { memoryBuses } from '../bridge/helpers.js';
 import { deferred } from '../support/bus-fixture.js';
 import { gatewayApp } from './gateway-app.js';
+import { heapAfterGc } from '../support/heap.js';
 
 // Issue 13 point 4: an SSE client that stops reading must slow the producing agent down (the gateway stops pulling
 // frames, so the bus stops granting credit), not make the gateway buffer the whole stream.
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heap = (): number => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
+const heap = heapAfterGc;
 
 const DELTAS = 200_000;
 const DELTA = 'x'.repeat(1024);

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { heapAfterGc } from '../support/heap.js';
 import type { BusClient } from '@openagentio/nestjs';
 import { McpToolBridge, type BridgeContext, type McpToolResult } from '@openagentio/nestjs-bridges';
 import { RecordingLogger } from '../support/bus-fixture.js';
@@ -12,14 +11,7 @@ import { killChild, ROOT, type SpawnedServer } from './helpers.js';
 export const HOSTILE = join(ROOT, 'dist/test/mcp/fixtures/hostile-server.js');
 export const MiB = 1024 * 1024;
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-export function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+export { heapAfterGc };
 
 export interface Watched<T> {
   value: T;

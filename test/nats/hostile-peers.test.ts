@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import {
   BusClient,
@@ -15,18 +13,10 @@ import {
 } from '@openagentio/nestjs';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
+import { heapAfterGc } from '../support/heap.js';
 
 // Hostile participants on the same NATS account (issue 13 points 1, 2, 3 and 5): each test fails against the code
 // before the fix (a disconnected agent, unbounded memory, a chunk stub to an upstream peer).
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 const json = (env: unknown): string => JSON.stringify(env);
 

@@ -5,22 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { BusClient, JetStreamTaskStore, NatsTransport, TaskClient, TaskEngine, TaskWorker } from '@openagentio/nestjs';
 import { RecordingLogger } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 import { gatewayApp } from '../gateway/gateway-app.js';
 import { ACME, AUTH, GLOBEX, http, taskGateway, type TaskGateway } from './gateway-task-app.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+import { heapAfterGc } from '../support/heap.js';
 
 const MB = 1024 * 1024;
 
