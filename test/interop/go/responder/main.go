@@ -5,9 +5,9 @@
 // Invoke targets: go.echo (the request as read), go.text ({"text":"hello"}), go.scalar ("hello"),
 // go.result_other ({"result":1,"other":2}), go.result_only ({"result":1}), go.fail (an error), go.slow
 // ({"ms":N}: sleeps, then answers; prints slow-done), go.nest (calls payload.target with the request's session and
-// trace, and answers what came back). Stream targets: go.stream ({"n":N,"size":S}: started, N deltas, final),
-// go.stream_fail (started, two deltas, an error), go.stream_slow ({"n":N,"ms":M}: a delta every M ms; prints
-// stream-done with how many it wrote). Every request and event is printed as a JSON line.
+// trace, and answers what came back). Stream targets: go.stream ({"n":N,"size":S}: started, N deltas, final;
+// prints stream-done), go.stream_fail (started, two deltas, an error), go.stream_slow ({"n":N,"ms":M}: a delta
+// every M ms; prints stream-done with how many it wrote). Every request and event is printed as a JSON line.
 package main
 
 import (
@@ -112,7 +112,9 @@ func main() {
 				return err
 			}
 		}
-		return w.Final(map[string]any{"result": map[string]any{"count": p.N}})
+		err := w.Final(map[string]any{"result": map[string]any{"count": p.N}})
+		peer.Print(map[string]any{"type": "stream-done", "event_id": e.EventID, "written": p.N})
+		return err
 	})
 	stream("go.stream_fail", func(_ context.Context, _ *event.Envelope, w bus.StreamWriter) error {
 		_ = w.Started(nil)
