@@ -76,7 +76,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private bufferLimit: number;
   /** Wire bytes buffered beyond which a call without flow control fails with BACKPRESSURE_DROP. */
   private readonly byteLimit: number;
-  /** Wire bytes of the frames queued and not yet read; `sizes` holds each one's, aligned with `queue`. */
+  /** Without flow control: wire bytes of the frames queued and not yet read; `sizes` holds each one's, aligned with `queue`. */
   private bufferedBytes = 0;
   private sizes: number[] = [];
   /** A frame came without its wire size (a transport that hands objects over): bound by frames, as with flow control. */
@@ -277,10 +277,13 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       }
       this.framesReceived++;
       this.queue.push(frame);
-      // A frame released from the reorder buffer by this one is counted at this one's size (its own is not kept:
-      // the reorder buffer has its own bound, and in-order delivery, the usual case, is exact).
-      this.sizes.push(size ?? 0);
-      this.bufferedBytes += size ?? 0;
+      // Bytes are counted only for a responder without flow control (known from its first frame, `started`). A frame
+      // released from the reorder buffer by this one is counted at this one's size (its own is not kept: the reorder
+      // buffer has its own bound, and in-order delivery, the usual case, is exact).
+      if (!this.peerFlow) {
+        this.sizes.push(size ?? 0);
+        this.bufferedBytes += size ?? 0;
+      }
       if (isTerminalEventType(frame.event_type)) {
         if (frame.event_type === EventTypes.ERROR) this.terminalError = BusError.fromPayload(frame.payload, frame);
         this.finish();
@@ -387,7 +390,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   }
 
   private take(): IteratorResult<Envelope> {
-    this.bufferedBytes -= this.sizes[this.head];
+    if (!this.peerFlow) this.bufferedBytes -= this.sizes[this.head];
     const frame = this.queue[this.head++];
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
