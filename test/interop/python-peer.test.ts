@@ -580,6 +580,11 @@ describe('interop with the upstream Python SDK (openagentio 0.3.0 from PyPI) on 
     const framesSent = 18;
     await until(() => f.bus.stats.lateReplies >= 1 + framesSent - streamed.length - 1, 5000, 'the late frames, dropped');
     await assertCleanWire(f);
+    // Neither target ever named `cancel`: no cancel frame went out, on its control subject or as a broadcast.
+    assert.deepEqual(
+      f.sniffer.messages.filter((m) => m.envelope?.event_type === 'acp.control.cancel').map((m) => m.subject),
+      [],
+    );
   });
 
   it('deadline, Python → ours: invoke and stream of the upstream caller end at its own timeout (TimeoutError); it sends no deadline, so our handlers are not aborted and answer into closed inboxes', async (t) => {
