@@ -361,6 +361,25 @@ describe('interop with the upstream Go runtime (openagentio v0.3.0) on a real na
     await assertCleanWire(f);
   });
 
+  it('a Go and a TS replica of one target in one queue group: each invoke is answered once, by either, in the same result shape', async (t) => {
+    const f = await setup(t, { server: true, caller: true, serverArgs: ['--queue', 'replicas'] });
+    await f.bus.handleInvoke('go.text', () => ({ text: 'hello' }), { queue: 'replicas' }).ready;
+    const answers = await Promise.all(Array.from({ length: 30 }, () => f.caller.run({ op: 'invoke', target: 'go.text' })));
+    const by = new Map<string, number>();
+    for (const { done } of answers) {
+      assert.equal(done.ok, true, JSON.stringify(done));
+      assert.equal(done.reply.raw_payload, '{"text":"hello"}', `from ${done.reply.from}: the bare value, as from a Go replica`);
+      by.set(done.reply.from, (by.get(done.reply.from) ?? 0) + 1);
+    }
+    assert.deepEqual([...by.keys()].sort(), ['go-server', 'nest'], `both replicas answered (${JSON.stringify([...by])})`);
+    assert.equal(
+      f.server.where((l) => l.type === 'request' && l.target === 'go.text').length,
+      by.get('go-server'),
+      'each request reached one replica',
+    );
+    await assertCleanWire(f);
+  });
+
   it('a nested Go → ours → Go call keeps the session and the trace (from a traceparent alone) on every hop', async (t) => {
     const f = await setup(t, { server: true, caller: true });
     let inner: HandlerContext | undefined;
