@@ -1,13 +1,14 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
  * to stderr, the result table (markdown) to stdout. The Matrix suite starts one Synapse (test/support/synapse.ts) and
  * is skipped, with a line saying why, when Synapse cannot start. The Python suite (bench/suites/python-peer.ts) runs the
- * upstream Python SDK as a peer and is skipped the same way when its venv cannot be installed.
+ * upstream Python SDK as a peer and is skipped the same way when its venv cannot be installed; the Go suite
+ * (bench/suites/go-peer.ts) runs the upstream Go runtime as a peer, skipped with a line when Go or its build is missing.
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,8 @@ import type { InvokeStack, PubSubStack } from './stacks/types.js';
 import { invokeSuite, payloadSuite } from './suites/invoke.js';
 import { MatrixBench, matrixCounts } from './suites/matrix.js';
 import { PythonPeerBench } from './suites/python-peer.js';
+import { GoPeerBench } from './suites/go-peer.js';
+import type { UpstreamPeerBench } from './suites/upstream-peer.js';
 import { tasksSuite } from './suites/tasks.js';
 import { directStack, memorySuite } from './suites/memory.js';
 import { pubsubSuite } from './suites/pubsub.js';
@@ -36,9 +39,18 @@ const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python').split(','));
+const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** `go version`, for the Go peer's note. */
+function goVersion(): string {
+  try {
+    return execFileSync('go', ['version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'go version unknown';
+  }
+}
 
 export function machineInfo(): Record<string, string> {
   const safe = (f: () => string) => {
@@ -456,6 +468,70 @@ const ROWS: RowDef[] = [
     peer: ['pypeer.python', 'stream1'],
     peerLabel: 'Python caller → Python server',
   },
+  // The upstream Go runtime as a peer on the same nats-server, routes interleaved (bench/suites/go-peer.ts)
+  {
+    figure: 'Go runtime v0.3.0 peer: invoke sequential p50',
+    unit: 'µs',
+    ours: ['gopeer.ours', 'seq.p50'],
+    peer: ['gopeer.go', 'seq.p50'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: invoke 64 in flight',
+    unit: 'ops/s',
+    ours: ['gopeer.ours', 'conc.ops'],
+    peer: ['gopeer.go', 'conc.ops'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: one stream deltas/s',
+    unit: 'deltas/s',
+    ours: ['gopeer.ours', 'stream1'],
+    peer: ['gopeer.go', 'stream1'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: invoke sequential p50, our caller → Go responder',
+    unit: 'µs',
+    ours: ['gopeer.ours→go', 'seq.p50'],
+    peer: ['gopeer.go', 'seq.p50'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: invoke 64 in flight, our caller → Go responder',
+    unit: 'ops/s',
+    ours: ['gopeer.ours→go', 'conc.ops'],
+    peer: ['gopeer.go', 'conc.ops'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: one stream deltas/s, our caller → Go responder',
+    unit: 'deltas/s',
+    ours: ['gopeer.ours→go', 'stream1'],
+    peer: ['gopeer.go', 'stream1'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: invoke sequential p50, Go caller → our responder',
+    unit: 'µs',
+    ours: ['gopeer.go→ours', 'seq.p50'],
+    peer: ['gopeer.go', 'seq.p50'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: invoke 64 in flight, Go caller → our responder',
+    unit: 'ops/s',
+    ours: ['gopeer.go→ours', 'conc.ops'],
+    peer: ['gopeer.go', 'conc.ops'],
+    peerLabel: 'Go caller → Go responder',
+  },
+  {
+    figure: 'Go runtime v0.3.0 peer: one stream deltas/s, Go caller → our responder',
+    unit: 'deltas/s',
+    ours: ['gopeer.go→ours', 'stream1'],
+    peer: ['gopeer.go', 'stream1'],
+    peerLabel: 'Go caller → Go responder',
+  },
 ];
 for (const size of cfg.payload) {
   if (size.bytes >= 1 << 20) {
@@ -619,12 +695,12 @@ async function main(): Promise<number> {
       }
     }
 
-    let pyPeer: PythonPeerBench | undefined;
+    let pyPeer: UpstreamPeerBench | undefined;
     if (only.has('python') && busPair) {
       try {
-        pyPeer = await PythonPeerBench.start(nats.url, busPair, log);
-        const p = pyPeer;
-        closers.push(() => p.close());
+        const p = await PythonPeerBench.start(nats.url, busPair, log);
+        pyPeer = p.bench;
+        closers.push(() => p.bench.close());
         metrics.notes.push(
           `Python peer: openagentio 0.3.0 (PyPI) with nats-py, ${p.python}, two processes (server, caller) on the bench's main nats-server`,
         );
@@ -632,6 +708,22 @@ async function main(): Promise<number> {
         const why = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
         log(`python: SKIPPED, the Python SDK peer could not start: ${why}`);
         metrics.notes.push(`Python SDK peer suite skipped: the venv or the peer could not start (${why})`);
+      }
+    }
+
+    let goPeer: UpstreamPeerBench | undefined;
+    if (only.has('go') && busPair) {
+      try {
+        const g = await GoPeerBench.start(nats.url, busPair, log);
+        goPeer = g.bench;
+        closers.push(() => g.bench.close());
+        metrics.notes.push(
+          `Go peer: github.com/ModulationAI/openagentio v0.3.0 (../shared/peers/openagentio-go) through test/interop/go/bench, ${goVersion()}, two processes (server, caller) on the bench's main nats-server`,
+        );
+      } catch (err) {
+        const why = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
+        log(`go: SKIPPED, the Go peer could not be built or started: ${why}`);
+        metrics.notes.push(`Go peer suite skipped: Go or the peer build is missing, or the peer could not start (${why})`);
       }
     }
 
@@ -669,6 +761,8 @@ async function main(): Promise<number> {
       if (only.has('tasks') && natsMake) await attempt('tasks suite', () => tasksSuite(cfg, metrics, log));
       collectGarbage();
       if (pyPeer) await attempt('Python SDK peer suite', () => pyPeer!.run(cfg, metrics, run, log));
+      collectGarbage();
+      if (goPeer) await attempt('Go peer suite', () => goPeer!.run(cfg, metrics, run, log));
     }
     if (only.has('scale')) {
       const scaleRuns = quick ? 1 : Math.min(cfg.runs, 3);

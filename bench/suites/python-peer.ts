@@ -1,186 +1,31 @@
 import { join, relative } from 'node:path';
-import { EventTypes } from '@openagentio/nestjs';
 import { PEER_SCRIPTS, PythonPeer, peerPython } from '../../test/support/python-peer.js';
-import type { BenchConfig } from '../config.js';
-import { closedLoop, median, nowUs, payloadOfSize, sequential, summarize } from '../lib/measure.js';
-import type { Metrics } from '../lib/results.js';
-import { ECHO, STREAM, type BusPair } from '../stacks/bus.js';
+import { UpstreamPeerBench } from './upstream-peer.js';
+import type { BusPair } from '../stacks/bus.js';
 
 /**
  * The upstream OpenAgentIO Python SDK (openagentio 0.3.0 from PyPI, the venv of scripts/install-python-peer.sh) as a
- * peer, on the bench's own nats-server: bench/python/py_bench.py runs twice, as a server (`pybench.echo`,
- * `pybench.stream`: the same echo and the same frames as our bench handlers) and as a caller driven by JSON
- * commands, which times its own calls in its own process (asyncio; 64 concurrent tasks for the in-flight figure).
- *
- * Four routes, all on the same 100-byte JSON payload and the same counts as the invoke and stream suites:
- * - `pypeer.ours`: our caller → our responder (the bench's BusPair, both in this process);
- * - `pypeer.python`: the Python caller → the Python server (two Python processes);
- * - `pypeer.ours→python` and `pypeer.python→ours`: across the runtimes.
- * As in the invoke suite, the routes' sequential blocks and their 64-in-flight blocks are interleaved round by
- * round (order rotating), so that host drift hits every route alike; a Python block runs while this process
- * only waits for its result line, unless the route's responder is ours. One stream's deltas/s is the median of
- * `streamSamples` streams per route, sized from a warm-up rate, also interleaved.
- * Metrics per route: seq.p50, seq.p99, conc.ops, stream1.
+ * bench peer: bench/python/py_bench.py as a server (`pybench.echo`, `pybench.stream`) and as a caller (asyncio; 64
+ * concurrent tasks for the in-flight figure). Routes `pypeer.ours`, `pypeer.python`, `pypeer.ours→python`,
+ * `pypeer.python→ours` (bench/suites/upstream-peer.ts).
  */
-const PY_ECHO = 'pybench.echo';
-const PY_STREAM = 'pybench.stream';
 const SCRIPT = relative(PEER_SCRIPTS, join(new URL('../../../', import.meta.url).pathname, 'bench/python/py_bench.py'));
-/** Slack added to a Python block's own time cap before the bench gives up on its result line. */
-const SLACK_MS = 30_000;
 
-interface Route {
-  key: string;
-  seq(count: number, capMs: number, into: number[]): Promise<void>;
-  conc(concurrency: number, ms: number, warmupMs: number): Promise<{ ops: number; seconds: number }>;
-  stream(n: number): Promise<{ deltas: number; seconds: number }>;
-}
-
-export class PythonPeerBench {
-  private constructor(
-    private readonly server: PythonPeer,
-    private readonly caller: PythonPeer,
-    private readonly routes: Route[],
-    readonly python: string,
-  ) {}
-
+export const PythonPeerBench = {
   /** Starts the two Python processes; throws when the venv cannot be installed or a process does not start. */
-  static async start(natsUrl: string, pair: BusPair, log: (s: string) => void): Promise<PythonPeerBench> {
+  async start(natsUrl: string, pair: BusPair, log: (s: string) => void): Promise<{ bench: UpstreamPeerBench; python: string }> {
     const python = await peerPython();
-    const server = await PythonPeer.start(SCRIPT, natsUrl, ['--role', 'server'], { readyTimeoutMs: 30_000 });
-    let caller: PythonPeer;
-    try {
-      caller = await PythonPeer.start(SCRIPT, natsUrl, ['--role', 'caller'], { readyTimeoutMs: 30_000 });
-    } catch (err) {
-      await server.stop();
-      throw err;
-    }
-    log(`python: ${python} serving ${PY_ECHO} and ${PY_STREAM}, and calling, on ${natsUrl}`);
-    const payload = payloadOfSize(100);
-    const ask = async (cmd: Record<string, unknown>, timeoutMs: number) => {
-      const { done } = await caller.run(cmd, timeoutMs);
-      if (done.error) throw new Error(`python caller ${String(cmd.op)} ${String(cmd.target)}: ${done.error}`);
-      return done;
-    };
-    const ours = (key: string, echo: string, stream: string): Route => ({
-      key,
-      seq: async (count, capMs, into) => {
-        await sequential(() => pair.client.invoke(echo, payload), count, capMs, into);
+    const bench = await UpstreamPeerBench.start(
+      {
+        prefix: 'pypeer',
+        label: 'python',
+        echo: 'pybench.echo',
+        stream: 'pybench.stream',
+        start: (role) => PythonPeer.start(SCRIPT, natsUrl, ['--role', role], { readyTimeoutMs: 30_000 }),
       },
-      conc: async (concurrency, ms, warmupMs) => {
-        const r = await closedLoop(() => pair.client.invoke(echo, payload), { concurrency, durationMs: ms, warmupMs });
-        return { ops: r.ops, seconds: r.seconds };
-      },
-      stream: async (n) => {
-        const t0 = nowUs();
-        let deltas = 0;
-        for await (const f of pair.client.stream(stream, { n })) if (f.event_type === EventTypes.DELTA) deltas++;
-        return { deltas, seconds: (nowUs() - t0) / 1e6 };
-      },
-    });
-    const theirs = (key: string, echo: string, stream: string): Route => ({
-      key,
-      seq: async (count, capMs, into) => {
-        const done = await ask({ op: 'seq', target: echo, payload, count, cap_ms: capMs }, capMs + SLACK_MS);
-        into.push(...(done.samples_us as number[]));
-      },
-      conc: async (concurrency, ms, warmupMs) => {
-        const done = await ask({ op: 'conc', target: echo, payload, concurrency, ms, warmup_ms: warmupMs }, ms + warmupMs + SLACK_MS);
-        return { ops: done.ops as number, seconds: done.seconds as number };
-      },
-      stream: async (n) => {
-        const done = await ask({ op: 'stream', target: stream, n }, 120_000);
-        return { deltas: done.deltas as number, seconds: done.seconds as number };
-      },
-    });
-    const routes = [
-      ours('pypeer.ours', ECHO, STREAM),
-      theirs('pypeer.python', PY_ECHO, PY_STREAM),
-      ours('pypeer.ours→python', PY_ECHO, PY_STREAM),
-      theirs('pypeer.python→ours', ECHO, STREAM),
-    ];
-    return new PythonPeerBench(server, caller, routes, python);
-  }
-
-  async run(cfg: BenchConfig, metrics: Metrics, run: number, log: (s: string) => void): Promise<void> {
-    const live = new Set<Route>();
-    const fail = (r: Route, what: string, err: unknown) => {
-      live.delete(r);
-      metrics.notes.push(`python peer ${r.key}: ${what} failed: ${(err as Error).message.split('\n')[0]}`);
-      log(`  python ${r.key} ${what} FAILED: ${(err as Error).message}`);
-    };
-    for (const r of this.routes) {
-      try {
-        await r.seq(cfg.seqWarmup, 5000, []);
-        live.add(r);
-      } catch (err) {
-        fail(r, 'warm-up', err);
-      }
-    }
-    /** Round by round, every live route once, the order rotating with the run and the round. */
-    const rounds = async (n: number, what: string, f: (r: Route) => Promise<void>) => {
-      for (let k = 0; k < n; k++) {
-        for (let i = 0; i < this.routes.length; i++) {
-          const r = this.routes[(i + run + k) % this.routes.length];
-          if (!live.has(r)) continue;
-          await f(r).catch((err) => fail(r, what, err));
-        }
-      }
-    };
-
-    const seq = new Map(this.routes.map((r) => [r, [] as number[]]));
-    await rounds(cfg.seqRounds, 'sequential', (r) => r.seq(cfg.seqBlock, cfg.seqBlockCapMs, seq.get(r)!));
-    for (const r of this.routes) {
-      const s = seq.get(r)!;
-      if (!live.has(r) || s.length === 0) continue;
-      const sum = summarize(s);
-      metrics.put(r.key, 'seq.p50', sum.p50);
-      metrics.put(r.key, 'seq.p99', sum.p99);
-      log(`  python invoke seq   ${r.key.padEnd(20)} p50 ${sum.p50.toFixed(0)} µs  p99 ${sum.p99.toFixed(0)} µs  (n=${sum.n})`);
-    }
-
-    const conc = new Map(this.routes.map((r) => [r, { ops: 0, seconds: 0 }]));
-    await rounds(1, `${cfg.concurrency}-in-flight warm-up`, async (r) => {
-      await r.conc(cfg.concurrency, cfg.concWarmupMs, 0);
-    });
-    const blockMs = cfg.concMs / cfg.concRounds;
-    await rounds(cfg.concRounds, `${cfg.concurrency} in flight`, async (r) => {
-      const res = await r.conc(cfg.concurrency, blockMs, 0);
-      const acc = conc.get(r)!;
-      acc.ops += res.ops;
-      acc.seconds += res.seconds;
-    });
-    for (const r of this.routes) {
-      const acc = conc.get(r)!;
-      if (!live.has(r) || acc.ops === 0) continue;
-      metrics.put(r.key, 'conc.ops', acc.ops / acc.seconds);
-      log(`  python invoke ${cfg.concurrency}-in-flight ${r.key.padEnd(20)} ${Math.round(acc.ops / acc.seconds)} ops/s`);
-    }
-
-    // One stream: each route's delta count sized from its own warm-up rate, as oneStreamRate does.
-    const sizes = new Map<Route, number>();
-    await rounds(1, 'stream warm-up', async (r) => {
-      const warmN = cfg.quick ? 2000 : 5000;
-      const w = await r.stream(warmN);
-      if (w.deltas !== warmN) throw new Error(`warm-up stream carried ${w.deltas} of ${warmN} deltas`);
-      const rate = w.deltas / w.seconds;
-      sizes.set(r, Math.max(1000, Math.min(cfg.streamMaxDeltas, Math.round((rate * cfg.streamSeconds) / cfg.streamSamples))));
-    });
-    const rates = new Map(this.routes.map((r) => [r, [] as number[]]));
-    await rounds(cfg.streamSamples, 'one stream', async (r) => {
-      const n = sizes.get(r)!;
-      const s = await r.stream(n);
-      if (s.deltas !== n) throw new Error(`stream carried ${s.deltas} of ${n} deltas`);
-      rates.get(r)!.push(s.deltas / s.seconds);
-    });
-    for (const r of this.routes) {
-      const rs = rates.get(r)!;
-      if (!live.has(r) || rs.length === 0) continue;
-      metrics.put(r.key, 'stream1', median(rs));
-      log(`  python stream ${r.key.padEnd(20)} one stream ${Math.round(median(rs))} deltas/s (n=${sizes.get(r)})`);
-    }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([this.caller.stop(), this.server.stop()]);
-  }
-}
+      pair,
+    );
+    log(`python: ${python} serving pybench.echo and pybench.stream, and calling, on ${natsUrl}`);
+    return { bench, python };
+  },
+};

@@ -172,7 +172,7 @@ describe('wire compatibility with upstream peers (raw NATS client)', () => {
     assert.equal(reply.event_type, 'agent.response.final');
     assert.equal(reply.is_final, true);
     assert.ok(!('seq' in reply));
-    assert.deepEqual(reply.payload, { result: 42 });
+    assert.equal(reply.payload, 42, 'the bare value, as upstream invoke handlers answer');
 
     const st = await collect('nest.count', {});
     const frames = checkFrames(st.req, st.frames);

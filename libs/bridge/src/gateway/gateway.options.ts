@@ -99,6 +99,12 @@ export interface GatewayModuleOptions {
   streamReplayFrames?: number;
   /** Estimated bytes of frames kept per stream for replay. Default 8 MiB. */
   streamReplayBytes?: number;
+  /**
+   * Bytes of frames an SSE stream holds unread while its client is slow, from an agent without flow control (an
+   * upstream runtime, which cannot be slowed down); past it the stream ends with BACKPRESSURE_DROP. Agents with flow
+   * control are held instead. Default 8 MiB (the bus's own default, `maxBufferedBytes`, is 32 MiB).
+   */
+  streamUnreadBytes?: number;
   /** Detached streams (POST …/streams, GET …/stream) one identity may have running; more are 429. Default 16. */
   maxDetachedStreams?: number;
   /**
@@ -197,6 +203,7 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     retryMs: o.retryMs ?? 1_000,
     streamReplayFrames: o.streamReplayFrames ?? 2_000,
     streamReplayBytes: o.streamReplayBytes ?? 8 * 1024 * 1024,
+    streamUnreadBytes: o.streamUnreadBytes ?? 8 * 1024 * 1024,
     maxDetachedStreams: o.maxDetachedStreams ?? 16,
     maxTaskFollowers: o.maxTaskFollowers ?? 32,
     eventReplayEvents: o.eventReplayEvents ?? 500,

@@ -256,7 +256,7 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
           this.bus,
           target,
           payload,
-          { ...this.callOptions(req), timeout: this.options.streamTimeout },
+          { ...this.callOptions(req), timeout: this.options.streamTimeout, maxBufferedBytes: this.options.streamUnreadBytes },
           owner,
           graceMs,
           this.options.streamReplayFrames,

@@ -128,6 +128,7 @@ export class OpenAiCompatService {
     const call = this.gateway.bus.stream(target, payload, {
       ...this.gateway.callOptions(req),
       timeout: this.gateway.options.streamTimeout,
+      maxBufferedBytes: this.gateway.options.streamUnreadBytes,
       signal: ac.signal,
       yieldErrors: true,
     });

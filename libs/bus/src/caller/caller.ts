@@ -43,6 +43,11 @@ export class Caller {
   private readonly chunkTargets = new Set<string>();
   /** Targets whose responders said they probe their invokes, with how often (ms). */
   private readonly probedTargets = new Map<string, number>();
+  /**
+   * Whether a target's responders take cancellation, as their replies showed: true once one named `cancel` in
+   * `acp.ext`, false when one answered without our extensions (an upstream runtime: no cancel frame is sent to it).
+   */
+  private readonly cancelTargets = new Map<string, boolean>();
 
   constructor(
     private readonly rt: BusRuntime,
@@ -305,6 +310,7 @@ export class Caller {
    * its responders probe their calls (`acp.liveness` with `cancel`), so later invokes of it are watched from the start.
    */
   noteExtensions(target: string, ext: ReadonlySet<string>, livenessMs?: unknown): void {
+    this.noteCancel(target, ext.has(Extensions.CANCEL));
     if (ext.has(Extensions.CANCEL) && typeof livenessMs === 'number' && livenessMs > 0) {
       if (this.probedTargets.size >= 10_000 && !this.probedTargets.has(target)) this.probedTargets.clear();
       this.probedTargets.set(target, livenessMs);
@@ -345,11 +351,36 @@ export class Caller {
     return asTransportError(err);
   }
 
+  /**
+   * A first reply of `target` without `acp.ext` (our responders name their extensions in the first reply to each
+   * caller): unless one of its responders already named `cancel`, it is taken as a peer without cancellation.
+   */
+  noteNoExtensions(target: string): void {
+    if (!this.cancelTargets.has(target)) this.noteCancel(target, false);
+  }
+
+  private noteCancel(target: string, cancels: boolean): void {
+    if (this.cancelTargets.get(target) === cancels) return;
+    // Bounded: a caller of very many targets forgets and learns again rather than grow.
+    if (this.cancelTargets.size >= 10_000) this.cancelTargets.clear();
+    this.cancelTargets.set(target, cancels);
+  }
+
   forgetCall(callId: string): void {
     this.router.forget(callId);
   }
 
-  cancelRemote(target: string, request: Envelope, controlSubject?: string): void {
+  /**
+   * Cancels a call at its responder: on the control subject it named, else broadcast on the target's cancel subject,
+   * but never to a target whose responders answered without `cancel` (upstream runtimes cannot hear it), and, for a
+   * call that reached its deadline, only to targets known to take cancellation (ours stop at the deadline they were
+   * sent anyway, `acp.deadline`).
+   */
+  cancelRemote(target: string, request: Envelope, controlSubject?: string, atDeadline = false): void {
+    if (controlSubject === undefined) {
+      const cancels = this.cancelTargets.get(target);
+      if (cancels === false || (cancels === undefined && atDeadline)) return;
+    }
     this.control.cancelRemote(target, request, controlSubject);
   }
 

@@ -15,7 +15,9 @@ import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } fr
 export interface InvokeHost {
   readonly stats: BusStats;
   forgetCall(callId: string): void;
-  cancelRemote(target: string, request: Envelope): void;
+  cancelRemote(target: string, request: Envelope, controlSubject?: string, atDeadline?: boolean): void;
+  /** A reply without `acp.ext`. */
+  noteNoExtensions(target: string): void;
   /** A reply named the responder's extensions (`acp.ext`). */
   noteExtensions(target: string, ext: ReadonlySet<string>, livenessMs?: unknown): void;
   /** An invoke watched from its start got no probe (its responder died, or does not probe). */
@@ -86,6 +88,7 @@ export class PendingInvoke implements Expiring {
     }
     const ext = env.metadata?.[MetaKeys.EXT];
     if (ext !== undefined) this.bus.noteExtensions(this.target, parseExtensions(ext), env.metadata?.[MetaKeys.LIVENESS]);
+    else this.bus.noteNoExtensions(this.target);
     if (this.expected) this.checkProbed();
     if (env.event_type === EventTypes.FINAL || env.event_type === EventTypes.TOOL_RESULT) {
       this.settle();
@@ -105,7 +108,7 @@ export class PendingInvoke implements Expiring {
   /** @internal The deadline passed (called by the deadline wheel). */
   expire(): void {
     if (this.settled) return;
-    this.bus.cancelRemote(this.target, this.request);
+    this.bus.cancelRemote(this.target, this.request, undefined, true);
     this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `invoke "${this.target}" timed out after ${this.timeoutMs} ms`));
   }
 

@@ -26,7 +26,7 @@ export interface StreamHost {
   startStream(call: StreamCall, target: string, options: StreamOptions, ctx: CallContext | undefined): void;
   sendStreamRequest(call: StreamCall): void;
   forgetCall(callId: string): void;
-  cancelRemote(target: string, request: Envelope, controlSubject?: string): void;
+  cancelRemote(target: string, request: Envelope, controlSubject?: string, atDeadline?: boolean): void;
   sendControl(subject: string, eventType: string, correlationId: string, metadata?: Record<string, unknown>): void;
   endCall(kind: 'stream', target: string, started: number, tracing: CallTrace | undefined, err?: BusError, frames?: number): void;
   noteExtensions(target: string, ext: ReadonlySet<string>, livenessMs?: unknown): void;
@@ -72,8 +72,15 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private timeoutMs = 0;
   private unlink?: () => void;
   private peerFlow = false;
-  /** Frames buffered beyond which the call fails with BACKPRESSURE_DROP. */
+  /** Frames buffered beyond which a call with flow control fails with BACKPRESSURE_DROP. */
   private bufferLimit: number;
+  /** Wire bytes buffered beyond which a call without flow control fails with BACKPRESSURE_DROP. */
+  private readonly byteLimit: number;
+  /** Without flow control: wire bytes of the frames queued and not yet read; `sizes` holds each one's, aligned with `queue`. */
+  private bufferedBytes = 0;
+  private sizes: number[] = [];
+  /** A frame came without its wire size (a transport that hands objects over): bound by frames, as with flow control. */
+  private unsized = false;
   private peerCancel = false;
   private controlSubject?: string;
   private consumedSinceCredit = 0;
@@ -90,6 +97,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     this.ctx = currentCallContext();
     this.reorder = new ReorderBuffer(bus.options.reorder);
     this.bufferLimit = bus.options.maxBufferedFrames;
+    this.byteLimit = options.maxBufferedBytes ?? bus.options.maxBufferedBytes;
   }
 
   [Symbol.asyncIterator](): this {
@@ -145,11 +153,13 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   cancel(reason: unknown = 'cancelled'): void {
     if (!this.done) {
       if (!this.finished && this.request) {
-        this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
+        this.cancelResponder(false);
         this.bus.stats.cancelledByCaller++;
       }
       this.queue = [];
+      this.sizes = [];
       this.head = 0;
+      this.bufferedBytes = 0;
       // The next read (or the one waiting) rejects with the cancellation.
       this.fail(cancelledError(reason, `stream "${this.target}"`), false);
     }
@@ -197,7 +207,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   expire(): void {
     this.slot = undefined;
     if (this.finished) return;
-    if (this.request) this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
+    this.cancelResponder(true);
     this.fail(new BusError(ErrorCodes.AGENT_TIMEOUT, `stream "${this.target}" timed out after ${this.timeoutMs} ms`), false);
   }
 
@@ -250,6 +260,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       if (this.retryInstead(BusError.fromPayload(env.payload, env))) return;
     }
     this.receivedAny = true;
+    const size = msg.size;
+    if (size === undefined) this.unsized = true;
     let ready: Envelope[];
     try {
       ready = this.reorder.accept(env);
@@ -265,25 +277,38 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       }
       this.framesReceived++;
       this.queue.push(frame);
+      // Bytes are counted only for a responder without flow control (known from its first frame, `started`). A frame
+      // released from the reorder buffer by this one is counted at this one's size (its own is not kept: the reorder
+      // buffer has its own bound, and in-order delivery, the usual case, is exact).
+      if (!this.peerFlow) {
+        this.sizes.push(size ?? 0);
+        this.bufferedBytes += size ?? 0;
+      }
       if (isTerminalEventType(frame.event_type)) {
         if (frame.event_type === EventTypes.ERROR) this.terminalError = BusError.fromPayload(frame.payload, frame);
         this.finish();
         break;
       }
     }
-    // The same bound holds with flow control: a responder (or forged credit) that ignores the window cannot make
-    // this caller buffer without limit.
-    if (!this.finished && this.queue.length - this.head > this.bufferLimit) {
-      this.fail(
-        new BusError(
-          ErrorCodes.BACKPRESSURE_DROP,
-          this.peerFlow
-            ? `stream responder sent more than ${this.bufferLimit} frames the consumer had not asked for (flow-control window ${this.window})`
-            : `stream consumer fell more than ${this.bufferLimit} frames behind`,
-        ),
-        true,
-      );
-      return;
+    // A responder with flow control never has more than the window unread; one that ignores it (or forged credit)
+    // is bounded in frames. A peer without flow control (upstream runtimes) cannot be slowed down, so everything it
+    // sends is kept up to a byte budget: a long answer to a slow reader completes, memory stays bounded.
+    if (!this.finished) {
+      const behind = this.queue.length - this.head;
+      if (this.peerFlow || this.unsized ? behind > this.bufferLimit : this.bufferedBytes > this.byteLimit) {
+        this.fail(
+          new BusError(
+            ErrorCodes.BACKPRESSURE_DROP,
+            this.peerFlow
+              ? `stream responder sent more than ${this.bufferLimit} frames the consumer had not asked for (flow-control window ${this.window})`
+              : this.unsized
+                ? `stream consumer fell more than ${this.bufferLimit} frames behind`
+                : `stream consumer fell more than ${this.byteLimit} bytes behind a responder without flow control (maxBufferedBytes; ${behind} frames unread)`,
+          ),
+          true,
+        );
+        return;
+      }
     }
     this.wake();
   }
@@ -294,10 +319,21 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       return;
     }
     if (!cancelRemote && this.retryInstead(err)) return;
-    if (cancelRemote && this.request) this.bus.cancelRemote(this.target, this.request, this.peerCancel ? this.controlSubject : undefined);
+    if (cancelRemote) this.cancelResponder(false);
     this.failure = err;
     this.finish();
     this.wake();
+  }
+
+  /**
+   * Tells the responder the call is over: on its control subject when it named one with `cancel`; not at all when it
+   * has answered without (an upstream runtime, which has no cancellation); before any answer, as the caller decides
+   * for the target.
+   */
+  private cancelResponder(atDeadline: boolean): void {
+    if (!this.request) return;
+    if (this.peerCancel) this.bus.cancelRemote(this.target, this.request, this.controlSubject);
+    else if (!this.receivedAny) this.bus.cancelRemote(this.target, this.request, undefined, atDeadline);
   }
 
   private readCapabilities(started: Envelope): void {
@@ -354,9 +390,11 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   }
 
   private take(): IteratorResult<Envelope> {
+    if (!this.peerFlow) this.bufferedBytes -= this.sizes[this.head];
     const frame = this.queue[this.head++];
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
     const terminal = isTerminalEventType(frame.event_type);

@@ -16,8 +16,16 @@ export interface BusClientOptions {
   defaultStreamTimeout?: number;
   /** Flow-control window a stream consumer grants (frames). Default 256. */
   streamWindow?: number;
-  /** Frames a consumer buffers from a responder without flow control before BACKPRESSURE_DROP. Default 4096. */
+  /**
+   * Frames a stream consumer buffers unread from a responder WITH flow control (one that ignores its window) before
+   * BACKPRESSURE_DROP. Default 4096 (at least twice the window).
+   */
   maxBufferedFrames?: number;
+  /**
+   * Bytes (wire size of the frames) a stream consumer buffers unread from a responder WITHOUT flow control (upstream
+   * runtimes: they cannot be slowed down) before BACKPRESSURE_DROP, per stream. Default 33 554 432 (32 MiB).
+   */
+  maxBufferedBytes?: number;
   /** Limits of the buffer that puts stream frames arriving out of order back in seq order. */
   reorder?: Partial<ReorderLimits>;
   /** How often a responder checks that callers of long calls are still there (ms). Default 5 000. */

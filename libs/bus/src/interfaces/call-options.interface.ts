@@ -20,6 +20,8 @@ export interface StreamOptions extends CallOptions {
   yieldErrors?: boolean;
   /** Flow-control window in frames (default: the bus option, 256). */
   window?: number;
+  /** Bytes buffered unread from a responder without flow control before BACKPRESSURE_DROP (default: the bus option, 32 MiB). */
+  maxBufferedBytes?: number;
 }
 
 export type PublishOptions = Omit<CallOptions, 'timeout' | 'signal'> & {

@@ -1,4 +1,5 @@
 import type { Span } from '@opentelemetry/api';
+import { deriveTraceIds } from '../protocol/trace-ids.js';
 import { callContextStorage } from '../context/call-context.js';
 import { EnvelopeCallContext } from '../context/envelope-call-context.js';
 import type { BusError } from '../errors/bus-error.js';
@@ -64,6 +65,7 @@ export class EventDispatcher {
       return;
     }
     this.rt.stats.eventsDelivered++;
+    if (env.traceparent) deriveTraceIds(env);
     const started = Date.now();
     const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
     let run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));

@@ -12,3 +12,12 @@ export function deltaPayload(value: unknown): unknown {
 export function finalPayload(result: unknown): unknown {
   return result === undefined ? {} : { result };
 }
+
+/**
+ * An invoke reply's payload: `{result}` for callers that advertised our extensions (unambiguous: the caller unwraps
+ * exactly that one key); the handler's value as it is for the others, as the upstream runtimes send and their
+ * users decode it (nothing, for no value).
+ */
+export function invokePayload(callerExt: ReadonlySet<string>, result: unknown): unknown {
+  return callerExt.size === 0 ? result : finalPayload(result);
+}

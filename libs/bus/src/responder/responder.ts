@@ -29,7 +29,8 @@ import { livenessTicker } from '../timers/liveness-ticker.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
 import { LazyAbort } from '../utils/lazy-abort.js';
 import { grantCredit, initialCredit } from './flow-credit.js';
-import { finalPayload } from './frame-values.js';
+import { invokePayload } from './frame-values.js';
+import { deriveTraceIds } from '../protocol/trace-ids.js';
 import type { Inflight } from './inflight.js';
 import type { Registration } from './registration.js';
 import { ReplySender } from './reply-sender.js';
@@ -170,6 +171,7 @@ export class Responder {
       return;
     }
     const ext = parseExtensions(env.metadata?.[MetaKeys.EXT]);
+    if (env.traceparent) deriveTraceIds(env);
     const now = Date.now();
     let deadline: number | undefined;
     const rawDeadline = env.metadata?.[MetaKeys.DEADLINE];
@@ -257,11 +259,11 @@ export class Responder {
       return undefined;
     }
     if (!produced || typeof (produced as Promise<unknown>).then !== 'function') {
-      this.replies.terminal(call, EventTypes.FINAL, finalPayload(produced), 0);
+      this.replies.terminal(call, EventTypes.FINAL, invokePayload(call.ext, produced), 0);
       return undefined;
     }
     return untilAborted(produced as Promise<unknown>, call.abort).then(
-      (result) => this.replies.terminal(call, EventTypes.FINAL, finalPayload(result), 0),
+      (result) => this.replies.terminal(call, EventTypes.FINAL, invokePayload(call.ext, result), 0),
       (err: unknown) => this.replies.handlerFailed(reg.target, call, err, 0),
     );
   }
@@ -278,7 +280,7 @@ export class Responder {
         stop: () => call.abort.aborted,
       },
     );
-    if (outcome.ok) this.replies.terminal(call, EventTypes.FINAL, finalPayload(outcome.value), 0);
+    if (outcome.ok) this.replies.terminal(call, EventTypes.FINAL, invokePayload(call.ext, outcome.value), 0);
     else this.replies.handlerFailed(reg.target, call, outcome.cause, 0);
   }
 

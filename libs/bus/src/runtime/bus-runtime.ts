@@ -81,6 +81,7 @@ function resolveOptions(options: BusClientOptions, transportKind: string): Resol
     defaultStreamTimeout: options.defaultStreamTimeout ?? 300_000,
     streamWindow: Math.max(2, options.streamWindow ?? 256),
     maxBufferedFrames: options.maxBufferedFrames ?? 4096,
+    maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
     livenessInterval: options.livenessInterval ?? 5_000,
     reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },
     policies: options.policies,

@@ -11,6 +11,8 @@ export interface TransportMessage {
   readonly status?: 'no-responders';
   /** Set instead of `envelope` when the body could not be decoded or failed the schema. */
   readonly error?: BusError;
+  /** The body's size on the wire in bytes (reassembled, for a chunked message), where the transport knows it. */
+  readonly size?: number;
 }
 
 export type TransportMessageHandler = (msg: TransportMessage) => void;

@@ -134,7 +134,8 @@ export class MemoryTransport implements Transport {
           handler({ subject: subj, reply, error: err instanceof BusError ? err : new BusError(ErrorCodes.CODEC_FAILURE, String(err)) });
           return;
         }
-        handler({ subject: subj, reply, envelope });
+        // A text body (validating transports) has a size; an object handed over has none.
+        handler(typeof body === 'string' ? { subject: subj, reply, envelope, size: body.length } : { subject: subj, reply, envelope });
       },
     };
     this.broker.add(sub);

@@ -440,7 +440,7 @@ export class NatsTransport implements Transport {
       this.deliver(rec, reply ? { subject, reply, error } : { subject, error });
       return;
     }
-    this.deliver(rec, reply ? { subject, reply, envelope } : { subject, envelope });
+    this.deliver(rec, reply ? { subject, reply, envelope, size: data.length } : { subject, envelope, size: data.length });
   }
 
   /** @internal */
