@@ -4,7 +4,8 @@
  * of 21 pages (limit 20) for each tenant and for every tenant, and of 3 full reads of every record (what each page
  * cost before the per-tenant index).
  */
-import { BusClient, JetStreamTaskStore, NatsTransport, TaskClient, TaskEngine, type TaskRecord } from '@openagentio/nestjs';
+import { BusClient, JetStreamTaskStore, NatsTransport, TaskClient, type TaskRecord } from '@openagentio/nestjs';
+import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
 import { startNatsServer } from './lib/nats-server.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };

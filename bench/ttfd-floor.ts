@@ -6,7 +6,9 @@
  * flow control, no deadline, no cancellation, no reorder buffer. It shows how close to an invoke any stream
  * implementation could get (BENCHMARKS.md, "Targets not met").
  */
-import { type CallContext, callContextStorage, createReply, createRequest, type Envelope } from '@openagentio/nestjs';
+import { type CallContext, createReply, type Envelope } from '@openagentio/nestjs';
+import { callContextStorage } from '@openagentio/nestjs/internal/context/call-context.js';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { enqueueDelivery } from '@openagentio/nestjs/internal/transport/memory/delivery-queue.js';
 import { jsonClone } from '@openagentio/nestjs/internal/transport/memory/json-clone.js';
 import { nowUs, payloadOfSize } from './lib/measure.js';

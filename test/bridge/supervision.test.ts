@@ -3,18 +3,10 @@ import assert from 'node:assert/strict';
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { BusClient } from '@openagentio/nestjs';
-import {
-  aggregateStatus,
-  backoffDelay,
-  type Bridge,
-  type BridgeContext,
-  BridgeHealthService,
-  BridgeManager,
-  BridgeModule,
-  BridgeSupervisor,
-  DEFAULT_SUPERVISION,
-  PermanentBridgeError,
-} from '@openagentio/nestjs-bridges';
+import { type Bridge, type BridgeContext, BridgeHealthService, BridgeModule, PermanentBridgeError } from '@openagentio/nestjs-bridges';
+import { aggregateStatus } from '@openagentio/nestjs-bridges/internal/bridge-health.service.js';
+import { backoffDelay, BridgeSupervisor, DEFAULT_SUPERVISION } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
+import { BridgeManager } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
 import { memoryBuses, quietLogger, testBusModule, until } from './helpers.js';
 
 /** A bridge whose behaviour is scripted: `failStarts` starts throw, then it serves `echo.<name>`. */

@@ -3,16 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import {
-  BusClient,
-  createReply,
-  createRequest,
-  EventTypes,
-  MetaKeys,
-  NatsTransport,
-  type BusError,
-  type Envelope,
-} from '@openagentio/nestjs';
+import { BusClient, createReply, EventTypes, NatsTransport, type BusError, type Envelope } from '@openagentio/nestjs';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { MetaKeys } from '@openagentio/nestjs/internal/protocol/extensions.js';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 

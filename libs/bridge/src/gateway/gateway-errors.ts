@@ -3,7 +3,8 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { GATEWAY_MODULE_OPTIONS, type GatewayModuleOptions } from './gateway.options.js';
-import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload, isUnexpectedError, toBusError } from '@openagentio/nestjs';
+import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload } from '@openagentio/nestjs';
+import { isUnexpectedError, toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 
 const logger = new Logger('Gateway');
 

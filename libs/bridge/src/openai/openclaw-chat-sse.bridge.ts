@@ -7,10 +7,10 @@ import {
   type ChatMessage,
   type ErrorCode,
   ErrorCodes,
-  handoffToolResult,
   type HandlerContext,
   type StreamWriter,
 } from '@openagentio/nestjs';
+import { handoffToolResult } from '@openagentio/nestjs/internal/orchestration/handoff-tool.js';
 import {
   ChatHandoffs,
   takeHandoffCalls,
