@@ -15,8 +15,9 @@ export type { StreamWriter } from './interfaces/stream-writer.interface.js';
 export { BusStats } from './runtime/bus-stats.js';
 export { type BusLogger, consoleBusLogger } from './runtime/bus-logger.js';
 
-// Call context: the current call, its session and trace (README.md "Sessions")
+// Call context: the current call, its session and trace (README.md "Sessions"), and a wait that ends with the call
 export { currentCallContext, type SessionInfo, type TraceInfo, type CallContext } from './context/call-context.js';
+export { abortableSleep } from './timers/abortable-sleep.js';
 
 // Errors and their codes (docs/protocol.md "Errors")
 export { isErrorCode, ErrorCodes, type ErrorCode } from './errors/error-codes.js';

@@ -1,4 +1,5 @@
 import type { Span } from '@opentelemetry/api';
+import { isThenable } from '../utils/is-thenable.js';
 import { callContextStorage } from '../context/call-context.js';
 import { EnvelopeCallContext } from '../context/envelope-call-context.js';
 import type { BusError } from '../errors/bus-error.js';
@@ -87,8 +88,8 @@ export class EventDispatcher {
       void this.eventFailed(pattern, msg.subject, env, run, options, err).then(done);
       return;
     }
-    if (first && typeof (first as Promise<unknown>).then === 'function') {
-      (first as Promise<unknown>).then(
+    if (isThenable(first)) {
+      first.then(
         () => done(),
         (err: unknown) => this.eventFailed(pattern, msg.subject, env, run, options, err).then(done),
       );
