@@ -3,6 +3,7 @@
 // its tests or the other package need stays reachable under `@openagentio/nestjs-bridges/internal/<path>.js`.
 
 // BridgeModule: configuration documents, supervision, health (docs/bridges.md)
+export { BridgeError } from './errors/bridge-error.js';
 export { BridgeModule } from './bridge.module.js';
 export type { BridgeModuleOptions, BridgeModuleExtras } from './bridge.module-definition.js';
 export {

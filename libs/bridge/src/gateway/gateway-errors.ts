@@ -1,3 +1,4 @@
+import { BridgeError } from '../errors/bridge-error.js';
 import { ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
@@ -9,15 +10,15 @@ import { isUnexpectedError, toBusError } from '@openagentio/nestjs/internal/erro
 const logger = new Logger('Gateway');
 
 /** An error the gateway answers with: an acp/1.0 code, and the HTTP status (the code's, unless given). */
-export class GatewayHttpError extends Error {
+export class GatewayHttpError extends BridgeError {
   readonly status: number;
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
     status?: number,
     readonly cause_?: Record<string, unknown>,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'GatewayHttpError';
     this.status = status ?? new BusError(code, message).status;
   }

@@ -5,15 +5,18 @@
  * (per room, after `retry_after_ms`). So it speaks the API itself; the tests drive it with matrix-js-sdk.
  */
 
+import { codeOfHttpStatus } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
+import { BridgeError } from '../errors/bridge-error.js';
+
 /** A Matrix error answer (`{errcode, error}`), or a transport failure (`status` 0). */
-export class MatrixRequestError extends Error {
+export class MatrixRequestError extends BridgeError {
   constructor(
     message: string,
     readonly status: number,
     readonly errcode?: string,
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super(codeOfHttpStatus(status), message);
     this.name = 'MatrixRequestError';
   }
 
