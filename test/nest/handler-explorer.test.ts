@@ -3,19 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Controller, Injectable, Module, Scope } from '@nestjs/common';
 import { ExternalContextCreator, NestFactory } from '@nestjs/core';
-import {
-  BusModule,
-  busMicroservice,
-  Invoke,
-  MemoryBroker,
-  MemoryTransport,
-  Stream,
-  Subscribe,
-  Task,
-  TasksModule,
-} from '@openagentio/nestjs';
+import { BusModule, Invoke, MemoryBroker, MemoryTransport, Stream, Subscribe, Task, TasksModule } from '@openagentio/nestjs';
 import { BUS_HANDLER_METADATA, TASK_HANDLER_METADATA } from '@openagentio/nestjs/internal/constants.js';
 import { nestInternalsProblems } from '@openagentio/nestjs/internal/server/nest-internals.js';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 
 const memoryBus = (agentId: string) => BusModule.forRoot({ agentId, transport: new MemoryTransport({ broker: new MemoryBroker() }) });
 
@@ -76,9 +67,7 @@ describe('handler decorators: one factory, one explorer, one scope rule', () => 
         return 'never';
       }
     }
-    @Module({ imports: [memoryBus('scoped-invoke')], providers: [PerRequest] })
-    class AppModule {}
-    const app = await NestFactory.createMicroservice(AppModule, { ...busMicroservice(), logger: false });
+    const app = await startNestBusApp({ agentId: 'scoped-invoke', providers: [PerRequest], listen: false });
     try {
       await assert.rejects(app.listen(), (err: Error) => {
         assert.match(err.message, /PerRequest\.ask \(@Invoke\('scoped\.ask'\)\): handlers must live in singleton-scoped classes/);
