@@ -1,6 +1,7 @@
-// The public API of @openagentio/nestjs-bridges: every name is listed on purpose, and
-// test/packaging/public-api.test.ts compares the list with test/packaging/api/nestjs-bridges.txt. What only this package,
-// its tests or the other package need stays reachable under `@openagentio/nestjs-bridges/internal/<path>.js`.
+// The public API of @openagentio/nestjs-bridges. Every name is listed on purpose, by section;
+// test/packaging/public-api.test.ts holds the list to test/packaging/api/nestjs-bridges.txt. What only this
+// package, its tests or the other package need is not here: it stays reachable under
+// `@openagentio/nestjs-bridges/internal/<path>.js`, which is not a stable API.
 
 // BridgeModule: configuration documents, supervision, health (docs/bridges.md)
 export { BridgeError } from './errors/bridge-error.js';
@@ -29,6 +30,7 @@ export type { McpToolBridgeConfig, McpTransportKind, McpRoot } from './mcp/mcp-c
 export { toolTargetToken } from './mcp/mcp-names.js';
 export { McpBusEndpoint } from './mcp/mcp-bus-endpoint.js';
 export type { McpExposedTool, McpBusEndpointOptions, McpHttpListener } from './interfaces/mcp-bus-endpoint-options.interface.js';
+// Its home is @openagentio/nestjs (discovery reads DTO schemas too); kept for whoever imported it from here.
 export { schemaFromDto } from './mcp/mcp-dto-schema.js';
 
 // Built-in bridge: OpenAI-compatible chat over SSE (docs/bridges.md)

@@ -1,6 +1,7 @@
-// The public API of @openagentio/nestjs: every name is listed on purpose, and
-// test/packaging/public-api.test.ts compares the list with test/packaging/api/nestjs.txt. What only this package,
-// its tests or the other package need stays reachable under `@openagentio/nestjs/internal/<path>.js`.
+// The public API of @openagentio/nestjs. Every name is listed on purpose, by section;
+// test/packaging/public-api.test.ts holds the list to test/packaging/api/nestjs.txt. What only this
+// package, its tests or the other package need is not here: it stays reachable under
+// `@openagentio/nestjs/internal/<path>.js`, which is not a stable API.
 
 // The bus client: invoke, stream, publish, subscribe (README.md)
 export { BusClient } from './bus/bus-client.js';
@@ -114,7 +115,7 @@ export { TaskContext, TaskPause } from './tasks/task-context.js';
 export type { TaskHandler, TaskHandlerOptions } from './tasks/task-worker.js';
 export { Task } from './tasks/task.decorator.js';
 export { TasksModule, TASK_STORE } from './tasks/tasks.module.js';
-export type { TasksModuleOptions } from './tasks/tasks-module-definition.js';
+export type { TasksModuleOptions } from './tasks/tasks.module-definition.js';
 export {
   isTerminalTaskState,
   type TaskState,

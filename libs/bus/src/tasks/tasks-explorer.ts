@@ -9,7 +9,7 @@ import { decoratedMethods } from '../server/handler-explorer.js';
 import type { TaskHandlerMetadata } from './task.decorator.js';
 import { serveTaskAsInvoke } from './task-invoke-adapter.js';
 import { TaskWorker } from './task-worker.js';
-import { TASKS_MODULE_OPTIONS, type TasksModuleOptions } from './tasks-module-definition.js';
+import { TASKS_MODULE_OPTIONS, type TasksModuleOptions } from './tasks.module-definition.js';
 
 /** Finds `@Task` methods at bootstrap and runs a worker (and the plain-invoke adapter) for each target. */
 @Injectable()
