@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
@@ -35,7 +35,41 @@ function declaredExports(dts: string): string[] {
   });
 }
 
+/** Every `import { … } from '<package>'` in the code blocks of README.md and docs/*.md, by package. */
+function namesTheDocsImport(): Map<string, Set<string>> {
+  const files = ['README.md', 'libs/bus/README.md', 'libs/bridge/README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)];
+  const found = new Map<string, Set<string>>(PACKAGES.map((p) => [p.name, new Set<string>()]));
+  for (const file of files.filter((f) => f.endsWith('.md') && existsSync(join(ROOT, f)))) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    for (const [, code] of text.matchAll(/```[a-z]*\n([\s\S]*?)```/g)) {
+      for (const [, names, from] of code.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'([^']+)'/g)) {
+        const set = found.get(from);
+        if (!set) continue;
+        for (const n of names.split(',')) {
+          const name = n
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)[0];
+          if (name) set.add(`${name} (${file})`);
+        }
+      }
+    }
+  }
+  return found;
+}
+
 describe('public API lists', () => {
+  it("every name the README and docs/ import from a package is in that package's public API", () => {
+    for (const [pkg, uses] of namesTheDocsImport()) {
+      const list = PACKAGES.find((p) => p.name === pkg)!;
+      const exported = new Set(declaredExports(join(ROOT, list.dir, 'dist/index.d.ts')).map((n) => n.replace(/^type /, '')));
+      const missing = [...uses].filter((u) => !exported.has(u.slice(0, u.indexOf(' ('))));
+      assert.deepEqual(missing, [], `${pkg}: the documents import names it does not export`);
+      if (pkg === '@openagentio/nestjs')
+        assert.ok(uses.size > 10, `only ${uses.size} imports found in the documents: is the pattern still right?`);
+    }
+  });
+
   for (const pkg of PACKAGES) {
     it(`${pkg.name} exports exactly test/packaging/api/${pkg.list}`, async () => {
       const declared = declaredExports(join(ROOT, pkg.dir, 'dist/index.d.ts'));
