@@ -1,5 +1,7 @@
 import { BusClient, type BusLogger } from '@openagentio/nestjs';
-import { BridgeSupervisor, buildBridges, type BridgeDefinition, type MatrixEventBridge } from '@openagentio/nestjs-bridges';
+import { type BridgeDefinition, type MatrixEventBridge } from '@openagentio/nestjs-bridges';
+import { BridgeSupervisor } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
+import { buildBridges } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
 import { startSynapse, type SynapseServer, type SynapseUser } from '../../test/support/synapse.js';
 import type { BenchConfig } from '../config.js';
 import { nowUs, percentile, sleep, withTimeout } from '../lib/measure.js';

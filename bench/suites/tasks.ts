@@ -1,5 +1,8 @@
 import { connect } from '@nats-io/transport-node';
-import { BusClient, createTaskStore, NatsTransport, TaskClient, TaskEngine, TaskWorker, type TaskStore } from '@openagentio/nestjs';
+import { BusClient, NatsTransport, TaskClient, type TaskStore } from '@openagentio/nestjs';
+import { createTaskStore } from '@openagentio/nestjs/internal/tasks/task-store.factory.js';
+import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
+import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import type { BenchConfig } from '../config.js';
 import { closedLoop, nowUs, summarize } from '../lib/measure.js';
 import { startNatsServer } from '../lib/nats-server.js';

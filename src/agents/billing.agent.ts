@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
+import { abortableSleep } from '@openagentio/nestjs';
 import { BusClient, handoffOf, Payload, Signal, Stream } from '@openagentio/nestjs';
-import { abortableDelay } from './abortable-delay.js';
 import { isGoodbye } from './billing-words.js';
 import { TurnRequest } from './turn-request.js';
 
@@ -32,7 +32,7 @@ export class BillingAgent {
     let finished = false;
     try {
       for (const token of answer.split(/(?<= )/)) {
-        if (delay > 0) await abortableDelay(delay, signal);
+        if (delay > 0) await abortableSleep(delay, signal);
         tokens++;
         yield token;
       }

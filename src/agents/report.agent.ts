@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { abortableSleep } from '@openagentio/nestjs';
 import { BusClient, Task, type TaskContext } from '@openagentio/nestjs';
-import { abortableDelay } from './abortable-delay.js';
 
 /** What `report.build` takes: a topic, and how long each section takes (ms; default 600, 0 to 2000). */
 export interface ReportRequest {
@@ -40,7 +40,7 @@ export class ReportAgent {
     await ctx.artifact({ artifact_id: REPORT_ARTIFACT, name: 'report.md', data: reportTitle(topic, by) });
     for (const [i, [title, text]] of REPORT_SECTIONS.entries()) {
       await ctx.status(`writing section ${i + 1} of ${REPORT_SECTIONS.length}: ${title}`);
-      await abortableDelay(step, ctx.signal);
+      await abortableSleep(step, ctx.signal);
       await ctx.artifact({
         artifact_id: REPORT_ARTIFACT,
         data: reportSection(title, text),

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
+import { abortableSleep } from '@openagentio/nestjs';
 import { BusClient, BusSession, Payload, Signal, Stream } from '@openagentio/nestjs';
-import { abortableDelay } from './abortable-delay.js';
 
 /** The writer agent streams its answer token by token: canned text, an LLM stand-in that needs no model. */
 @Controller()
@@ -21,7 +21,7 @@ export class WriterAgent {
     let finished = false;
     try {
       for (const token of answer.split(/(?<= )/)) {
-        if (delay > 0) await abortableDelay(delay, signal);
+        if (delay > 0) await abortableSleep(delay, signal);
         tokens++;
         yield token;
       }

@@ -3,14 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BridgeConfigError,
-  buildBridges,
-  interpolateEnv,
-  loadBridgeConfig,
-  type McpToolBridge,
-  OpenClawChatSseBridge,
-} from '@openagentio/nestjs-bridges';
+import { BridgeConfigError, type McpToolBridge, OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
+import { buildBridges } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
+import { interpolateEnv, loadBridgeConfig } from '@openagentio/nestjs-bridges/internal/config/bridge-config.js';
 
 describe('bridge configuration documents (openagentio.bridge/v1)', () => {
   let dir: string;
@@ -180,7 +175,7 @@ bridges:
 
 describe('bridge factory registry', () => {
   it('knows openclaw_chat_sse and mcp_tool built in, and takes registered factories', async () => {
-    const { builtinBridgeFactories } = await import('@openagentio/nestjs-bridges');
+    const { builtinBridgeFactories } = await import('@openagentio/nestjs-bridges/internal/builtin-factories.js');
     const { registerBridgeFactory } = await import('@openagentio/nestjs-bridges');
     assert.deepEqual(Object.keys(builtinBridgeFactories()).sort(), ['matrix_event', 'mcp_tool', 'openclaw_chat_sse']);
     registerBridgeFactory('registered_type', (def) => ({ name: def.name, type: def.type, start: async () => {}, stop: async () => {} }));

@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type BusClient, BusError, type Envelope } from '@openagentio/nestjs';
-import { BridgeSupervisor, OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
+import { OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
+import { BridgeSupervisor } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
 import { OpenAiPeer } from '../support/openai-peer.js';
 import { memoryBuses, quietLogger } from './helpers.js';
 

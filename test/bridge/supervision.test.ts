@@ -3,18 +3,10 @@ import assert from 'node:assert/strict';
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { BusClient } from '@openagentio/nestjs';
-import {
-  aggregateStatus,
-  backoffDelay,
-  type Bridge,
-  type BridgeContext,
-  BridgeHealthService,
-  BridgeManager,
-  BridgeModule,
-  BridgeSupervisor,
-  DEFAULT_SUPERVISION,
-  PermanentBridgeError,
-} from '@openagentio/nestjs-bridges';
+import { type Bridge, type BridgeContext, BridgeHealthService, BridgeModule, PermanentBridgeError } from '@openagentio/nestjs-bridges';
+import { aggregateStatus } from '@openagentio/nestjs-bridges/internal/bridge-health.service.js';
+import { BridgeSupervisor, DEFAULT_SUPERVISION, restartDelay } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
+import { BridgeManager } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
 import { memoryBuses, quietLogger, testBusModule, until } from './helpers.js';
 
 /** A bridge whose behaviour is scripted: `failStarts` starts throw, then it serves `echo.<name>`. */
@@ -64,27 +56,27 @@ describe('bridge supervision', () => {
   it('backoff grows exponentially, is capped and jittered', () => {
     const o = { ...DEFAULT_SUPERVISION, initialDelayMs: 100, maxDelayMs: 1000, factor: 2, jitter: 0.2 };
     assert.equal(
-      backoffDelay(1, o, () => 0.5),
+      restartDelay(1, o, () => 0.5),
       100,
     );
     assert.equal(
-      backoffDelay(2, o, () => 0.5),
+      restartDelay(2, o, () => 0.5),
       200,
     );
     assert.equal(
-      backoffDelay(3, o, () => 0.5),
+      restartDelay(3, o, () => 0.5),
       400,
     );
     assert.equal(
-      backoffDelay(10, o, () => 0.5),
+      restartDelay(10, o, () => 0.5),
       1000,
     );
     assert.equal(
-      backoffDelay(1, o, () => 0),
+      restartDelay(1, o, () => 0),
       80,
     );
     assert.equal(
-      backoffDelay(1, o, () => 1),
+      restartDelay(1, o, () => 1),
       120,
     );
   });

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  BusClient,
-  BusError,
-  type Envelope,
-  type HandlerContext,
-  MemoryBroker,
-  MemoryTransport,
-  schemaProblems,
-} from '@openagentio/nestjs';
+import { BusClient, BusError, type Envelope, type HandlerContext, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
+import { schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 
 // The in-process fast path of the memory transport (DirectCall): an invoke handed straight to the handler when it

@@ -1,18 +1,8 @@
 import 'reflect-metadata';
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, type INestMicroservice } from '@nestjs/common';
 import { IsInt, IsOptional, IsString, Min, MinLength } from 'class-validator';
-import {
-  BusError,
-  BusModule,
-  busMicroservice,
-  ErrorCodes,
-  Invoke,
-  Payload,
-  Stream,
-  type BusTransportConfig,
-  type DiscoveryOptions,
-} from '@openagentio/nestjs';
+import { BusError, ErrorCodes, Invoke, Payload, Stream, type BusTransportConfig, type DiscoveryOptions } from '@openagentio/nestjs';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 
 /** The payload of `orders.create`: its class-validator decorators are what discovery shows as the input schema. */
 export class CreateOrderDto {
@@ -87,13 +77,11 @@ export interface OrdersAppOptions {
 
 /** Boots the agent as a bus-only Nest app (one replica; call it twice for two). */
 export async function startOrdersApp(o: OrdersAppOptions): Promise<INestMicroservice> {
-  @Module({
-    imports: [BusModule.forRoot({ agentId: o.agentId ?? 'shop.orders', transport: o.transport, discovery: o.discovery })],
+  return startNestBusApp({
+    agentId: o.agentId ?? 'shop.orders',
+    transport: o.transport,
+    bus: { discovery: o.discovery },
     controllers: o.controllers ?? [OrdersAgent],
     providers: [HandlerLog],
-  })
-  class OrdersModule {}
-  const app = await NestFactory.createMicroservice(OrdersModule, { ...busMicroservice(), logger: false });
-  await app.listen();
-  return app;
+  });
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BusClient, BusError, MemoryBroker, MemoryTransport, serviceNameOf } from '@openagentio/nestjs';
+import { BusClient, BusError, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
+import { serviceNameOf } from '@openagentio/nestjs/internal/discovery/service-name.js';
 import { EndpointCounters } from '@openagentio/nestjs/internal/discovery/endpoint-counters.js';
 import { LocalService } from '@openagentio/nestjs/internal/discovery/local-service.js';
 import { resolveDiscovery } from '@openagentio/nestjs/internal/discovery/resolve-discovery.js';

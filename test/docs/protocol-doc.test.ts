@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import {
-  ADVERTISED_EXTENSIONS,
-  DEFAULT_RETRYABLE,
-  DEFAULT_SUBJECT_PREFIX,
-  EventTypes,
-  FRAME_TYPE_OF,
-  HTTP_STATUS_OF,
-  REPLY_COPIED_FIELDS,
-  decodeEnvelope,
-  schemaProblems,
-  type Envelope,
-} from '@openagentio/nestjs';
+import { ADVERTISED_EXTENSIONS, EventTypes, decodeEnvelope, type Envelope } from '@openagentio/nestjs';
+import { DEFAULT_RETRYABLE, HTTP_STATUS_OF } from '@openagentio/nestjs/internal/errors/error-codes.js';
+import { DEFAULT_SUBJECT_PREFIX } from '@openagentio/nestjs/internal/protocol/subjects.js';
+import { FRAME_TYPE_OF, REPLY_COPIED_FIELDS } from '@openagentio/nestjs/internal/protocol/envelope.js';
+import { schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 
 // dist/test/docs/ → project root
 const DOC = new URL('../../../docs/protocol.md', import.meta.url);

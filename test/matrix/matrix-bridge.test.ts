@@ -11,15 +11,11 @@ import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { BusClient, createEvent, NatsTransport, type Envelope, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
-import {
-  BridgeHealthService,
-  BridgeModule,
-  BridgeSupervisor,
-  buildBridges,
-  type BridgeDefinition,
-  MatrixEventBridge,
-} from '@openagentio/nestjs-bridges';
+import { BusClient, NatsTransport, type Envelope, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
+import { createEvent } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { BridgeHealthService, BridgeModule, type BridgeDefinition, MatrixEventBridge } from '@openagentio/nestjs-bridges';
+import { BridgeSupervisor } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
+import { buildBridges } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
 import { memoryBuses, quietLogger, testBusModule, until } from '../bridge/helpers.js';
 import { NatsServer } from '../support/nats-server.js';
 import { startSynapse, type SynapseServer, type SynapseUser } from '../support/synapse.js';

@@ -2,8 +2,9 @@
 // relations as upstream does, and timeline events are sorted so that edits and notices never pass as messages.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createEvent } from '@openagentio/nestjs';
-import { parseMatrixConfig, PermanentBridgeError, type BridgeDefinition } from '@openagentio/nestjs-bridges';
+import { createEvent } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { PermanentBridgeError, type BridgeDefinition } from '@openagentio/nestjs-bridges';
+import { parseMatrixConfig } from '@openagentio/nestjs-bridges/internal/matrix/matrix-config.js';
 import { BRIDGE_MARKER, bridgeMarker, classifyEvent } from '@openagentio/nestjs-bridges/internal/matrix/matrix-events.js';
 import { MatrixRespondLimiter } from '@openagentio/nestjs-bridges/internal/matrix/matrix-respond-limiter.js';
 import { readOutbound } from '@openagentio/nestjs-bridges/internal/matrix/matrix-outbound.js';

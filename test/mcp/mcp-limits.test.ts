@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BusError } from '@openagentio/nestjs';
-import { parseMcpToolConfig } from '@openagentio/nestjs-bridges';
+import { parseMcpToolConfig } from '@openagentio/nestjs-bridges/internal/mcp/mcp-config.js';
 // Internals under unit test, reached through the package's internal/ entry (not public API).
 import { BoundedLineReader } from '@openagentio/nestjs-bridges/internal/mcp/mcp-line-reader.js';
 import { boundedFetch, sendingRequest } from '@openagentio/nestjs-bridges/internal/mcp/mcp-bounded-fetch.js';

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { IsEmail, IsEnum, IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
 import { assertName, BusError } from '@openagentio/nestjs';
-import { parseMcpToolConfig, schemaFromDto, toCallToolResult, toolTargetToken } from '@openagentio/nestjs-bridges';
+import { schemaFromDto, toolTargetToken } from '@openagentio/nestjs-bridges';
+import { parseMcpToolConfig } from '@openagentio/nestjs-bridges/internal/mcp/mcp-config.js';
+import { toCallToolResult } from '@openagentio/nestjs-bridges/internal/mcp/mcp-tool-result.js';
 // Internals under unit test, reached through the package's internal/ entry (not public API).
 import { argumentsOf } from '@openagentio/nestjs-bridges/internal/mcp/mcp-call-helpers.js';
 import { globMatches, Redactor, toolAllowed } from '@openagentio/nestjs-bridges/internal/mcp/mcp-names.js';

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { BusClient, ChunkHeaders, createRequest, decodeEnvelope, encodeEnvelope, type Envelope, NatsTransport } from '@openagentio/nestjs';
+import { BusClient, decodeEnvelope, encodeEnvelope, type Envelope, NatsTransport } from '@openagentio/nestjs';
+import { ChunkHeaders } from '@openagentio/nestjs/internal/transport/nats/chunking.js';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { NatsServer } from '../support/nats-server.js';
 import { quietLogger } from './helpers.js';
 

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BusClient, BusError, ChunkHeaders, createRequest, decodeEnvelope, encodeEnvelope, NatsTransport } from '@openagentio/nestjs';
+import { BusClient, BusError, decodeEnvelope, encodeEnvelope, NatsTransport } from '@openagentio/nestjs';
+import { ChunkHeaders } from '@openagentio/nestjs/internal/transport/nats/chunking.js';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { NatsServer } from '../support/nats-server.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { BusClient, NatsTransport, newEventId, schemaProblems } from '@openagentio/nestjs';
+import { BusClient, NatsTransport } from '@openagentio/nestjs';
+import { newEventId } from '@openagentio/nestjs/internal/protocol/ids.js';
+import { schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 import { NatsServer } from '../support/nats-server.js';
 import { deferred, quietLogger } from './helpers.js';
 

@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ADVERTISED_EXTENSIONS, ChunkHeaders, ControlEventTypes, MetaKeys, schemaProblems } from '@openagentio/nestjs';
+import { ADVERTISED_EXTENSIONS } from '@openagentio/nestjs';
+import { ChunkHeaders } from '@openagentio/nestjs/internal/transport/nats/chunking.js';
+import { ControlEventTypes, MetaKeys } from '@openagentio/nestjs/internal/protocol/extensions.js';
+import { schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 
 // dist/test/nats/ → project root
 const DOC = new URL('../../../docs/PROTOCOL-EXTENSIONS.md', import.meta.url);

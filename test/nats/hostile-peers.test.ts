@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import {
-  BusClient,
-  createReply,
-  createRequest,
-  EventTypes,
-  MetaKeys,
-  NatsTransport,
-  type BusError,
-  type Envelope,
-} from '@openagentio/nestjs';
+import { BusClient, createReply, EventTypes, NatsTransport, type BusError, type Envelope } from '@openagentio/nestjs';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { MetaKeys } from '@openagentio/nestjs/internal/protocol/extensions.js';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 import { heapAfterGc } from '../support/heap.js';

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusError, createTransport, NatsTransport } from '@openagentio/nestjs';
+import { BusError, NatsTransport } from '@openagentio/nestjs';
+import { createTransport } from '@openagentio/nestjs/internal/module/create-transport.js';
 
 const refused = (servers: string | string[], message: RegExp) =>
   assert.throws(

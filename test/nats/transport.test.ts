@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
-import { BusClient, BusError, createEvent, NatsTransport, type TransportMessage, type TransportStatus } from '@openagentio/nestjs';
+import { BusClient, BusError, NatsTransport, type TransportMessage, type TransportStatus } from '@openagentio/nestjs';
+import { createEvent } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { freePort, NatsServer } from '../support/nats-server.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };

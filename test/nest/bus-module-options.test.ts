@@ -1,39 +1,18 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import {
-  BusClient,
-  BusModule,
-  createReply,
-  EventTypes,
-  MemoryBroker,
-  MemoryTransport,
-  busMicroservice,
-  type BusError,
-} from '@openagentio/nestjs';
+import { BusClient, createReply, EventTypes, MemoryBroker, MemoryTransport, type BusError } from '@openagentio/nestjs';
 import { deferred } from '../support/bus-fixture.js';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 
 describe('BusModule options', () => {
   it('every BusClient option passes through BusModule (maxBufferedFrames, maxBufferedBytes and reorder included)', async () => {
     const broker = new MemoryBroker();
-    @Module({
-      imports: [
-        BusModule.forRoot({
-          agentId: 'opts',
-          transport: { memory: { broker } },
-          maxBufferedFrames: 5,
-          maxBufferedBytes: 2000,
-          reorder: { maxPending: 7 },
-          streamWindow: 16,
-          livenessInterval: 1234,
-        }),
-      ],
-    })
-    class OptsModule {}
-    const app = await NestFactory.createMicroservice(OptsModule, { ...busMicroservice(), logger: false });
-    await app.listen();
+    const app = await startNestBusApp({
+      agentId: 'opts',
+      transport: { memory: { broker } },
+      bus: { maxBufferedFrames: 5, maxBufferedBytes: 2000, reorder: { maxPending: 7 }, streamWindow: 16, livenessInterval: 1234 },
+    });
     const bus = app.get(BusClient);
     assert.equal(bus.options.maxBufferedFrames, 5);
     assert.equal(bus.options.maxBufferedBytes, 2000);

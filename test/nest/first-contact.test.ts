@@ -3,19 +3,9 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Controller, Injectable, Module, UseGuards, type CanActivate, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  BusClient,
-  BusError,
-  BusModule,
-  BusServer,
-  busMicroservice,
-  Invoke,
-  MemoryBroker,
-  MemoryTransport,
-  Stream,
-  Subscribe,
-} from '@openagentio/nestjs';
+import { BusClient, BusError, BusModule, BusServer, Invoke, MemoryBroker, MemoryTransport, Stream, Subscribe } from '@openagentio/nestjs';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 
 /** A Nest logger that keeps every line, and resolves `waitFor` when one matches. */
 class CollectingLogger implements LoggerService {
@@ -148,12 +138,7 @@ describe('first contact: what a newcomer meets in the log', () => {
   });
 
   it('two handlers for one target: the error names both classes and methods', async () => {
-    @Module({
-      imports: [BusModule.forRoot({ agentId: 'dup', transport: { memory: { broker: new MemoryBroker() } } })],
-      controllers: [FirstAgent, SecondAgent],
-    })
-    class DupModule {}
-    const app = await NestFactory.createMicroservice(DupModule, { ...busMicroservice(), logger: false });
+    const app = await startNestBusApp({ agentId: 'dup', controllers: [FirstAgent, SecondAgent], listen: false });
     closers.push(() => app.close());
     await assert.rejects(app.listen(), (e: BusError) => {
       assert.match(
@@ -167,9 +152,13 @@ describe('first contact: what a newcomer meets in the log', () => {
   it("a handler error on Nest's pipeline is logged once, with the error id the caller sees", async () => {
     const logger = new CollectingLogger();
     const broker = new MemoryBroker();
-    @Module({ imports: [BusModule.forRoot({ agentId: 'crashy', transport: { memory: { broker } } })], controllers: [CrashingAgent] })
-    class CrashModule {}
-    const app = await NestFactory.createMicroservice(CrashModule, { ...busMicroservice(), logger });
+    const app = await startNestBusApp({
+      agentId: 'crashy',
+      transport: { memory: { broker } },
+      controllers: [CrashingAgent],
+      logger,
+      listen: false,
+    });
     closers.push(() => app.close());
     await app.listen();
     const caller = new BusClient(new MemoryTransport({ broker }), { agentId: 'caller', logger: new RecordingLogger() });

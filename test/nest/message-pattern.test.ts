@@ -4,29 +4,19 @@ import { describe, it } from 'node:test';
 import {
   Controller,
   Injectable,
-  Module,
   UseGuards,
   UsePipes,
   ValidationPipe,
   type CanActivate,
   type ExecutionContext,
+  type Type,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { IsInt, Min } from 'class-validator';
 import { NEVER, Observable, of } from 'rxjs';
-import {
-  BusClient,
-  BusClientProxy,
-  BusModule,
-  BusRpcContext,
-  BusServer,
-  busMicroservice,
-  MemoryBroker,
-  patternToTarget,
-  type BusError,
-} from '@openagentio/nestjs';
+import { BusClient, BusClientProxy, BusRpcContext, BusServer, MemoryBroker, patternToTarget, type BusError } from '@openagentio/nestjs';
 import { deferred } from '../support/bus-fixture.js';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 
 class Order {
   @IsInt()
@@ -86,12 +76,8 @@ class LegacyController {
   }
 }
 
-async function boot(broker: MemoryBroker, controllers: unknown[] = [LegacyController]) {
-  @Module({ imports: [BusModule.forRoot({ agentId: 'legacy', transport: { memory: { broker } } })], controllers: controllers as never[] })
-  class M {}
-  const app = await NestFactory.createMicroservice(M, { ...busMicroservice(), logger: false });
-  await app.listen();
-  return app;
+function boot(broker: MemoryBroker, controllers: Type[] = [LegacyController]) {
+  return startNestBusApp({ agentId: 'legacy', transport: { memory: { broker } }, controllers });
 }
 
 describe('@MessagePattern and @EventPattern on the bus', () => {

@@ -41,6 +41,7 @@ import {
   type StreamWriter,
 } from '@openagentio/nestjs';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 
 class ForecastQuery {
   @IsString()
@@ -179,16 +180,13 @@ describe('NestJS integration (bus-only microservice)', () => {
   let caller: BusClient;
 
   before(async () => {
-    @Module({
-      imports: [BusModule.forRoot({ agentId: 'weather', transport: { memory: { broker, validate: true } } })],
+    app = await startNestBusApp({
+      agentId: 'weather',
+      transport: { memory: { broker, validate: true } },
       controllers: [WeatherAgent],
       providers: [AuditService, TenantGuard],
-    })
-    class AppModule {}
-
-    app = await NestFactory.createMicroservice(AppModule, { ...busMicroservice(), logger: false });
-    app.useGlobalPipes(new ValidationPipe({ transform: true }));
-    await app.listen();
+      configure: (a) => a.useGlobalPipes(new ValidationPipe({ transform: true })),
+    });
     caller = new BusClient(new MemoryTransport({ broker, validate: true }), { agentId: 'client', logger: new RecordingLogger() });
     await caller.connect();
   });
@@ -354,12 +352,7 @@ describe('NestJS integration: module options and start-up errors', () => {
         return 2;
       }
     }
-    @Module({
-      imports: [BusModule.forRoot({ agentId: 'dup', transport: { memory: { broker: new MemoryBroker() } } })],
-      controllers: [Dup1, Dup2],
-    })
-    class DupModule {}
-    const app = await NestFactory.createMicroservice(DupModule, { ...busMicroservice(), logger: false });
+    const app = await startNestBusApp({ agentId: 'dup', controllers: [Dup1, Dup2], listen: false });
     await assert.rejects(app.listen(), /dup\.target.*already has a handler/);
     await app.close();
   });

@@ -6,7 +6,6 @@ import {
   Catch,
   Controller,
   Injectable,
-  Module,
   UseFilters,
   UseGuards,
   UsePipes,
@@ -17,12 +16,10 @@ import {
   type ExecutionContext,
   type INestMicroservice,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { of, throwError } from 'rxjs';
 import {
   BusClient,
   BusError,
-  BusModule,
   BusRpcContext,
   BusServer,
   Ctx,
@@ -34,10 +31,10 @@ import {
   Session,
   Signal,
   Subscribe,
-  busMicroservice,
   type SessionInfo,
 } from '@openagentio/nestjs';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 
 // Handlers with no guard, interceptor or pipe skip Nest's pipeline (BusServer's `plain` handlers): the same
 // arguments, results and exception filters, without its promises. Over the in-memory direct path here (the test
@@ -158,15 +155,13 @@ describe('NestJS handlers without enhancers (plain pipeline)', () => {
   let caller: BusClient;
 
   before(async () => {
-    @Module({
-      imports: [BusModule.forRoot({ agentId: 'plain', transport: { memory: { broker, validate: false } } })],
+    app = await startNestBusApp({
+      agentId: 'plain',
+      transport: { memory: { broker, validate: false } },
       controllers: [PlainAgent],
       providers: [DenyAll],
-    })
-    class AppModule {}
-    app = await NestFactory.createMicroservice(AppModule, { ...busMicroservice(), logger: false });
-    app.useGlobalFilters(new GlobalTeapotFilter());
-    await app.listen();
+      configure: (a) => a.useGlobalFilters(new GlobalTeapotFilter()),
+    });
     caller = new BusClient(new MemoryTransport({ broker, validate: false }), { agentId: 'client', logger: new RecordingLogger() });
     await caller.connect();
   });

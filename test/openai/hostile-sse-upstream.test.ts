@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type BusClient, BusError } from '@openagentio/nestjs';
-import { BridgeSupervisor, OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
+import { OpenClawChatSseBridge } from '@openagentio/nestjs-bridges';
+import { BridgeSupervisor } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
 import { memoryBuses, quietLogger } from '../bridge/helpers.js';
 import { HostileSseUpstream } from '../support/hostile-sse-upstream.js';
 

@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
-import {
-  BusClient,
-  type HandlerContext,
-  handoffOf,
-  NatsTransport,
-  newEventId,
-  schemaProblems,
-  type StreamWriter,
-} from '@openagentio/nestjs';
+import { BusClient, type HandlerContext, handoffOf, NatsTransport, type StreamWriter } from '@openagentio/nestjs';
+import { newEventId } from '@openagentio/nestjs/internal/protocol/ids.js';
+import { schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 import { RecordingLogger } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 import { PythonPeer } from '../support/python-peer.js';

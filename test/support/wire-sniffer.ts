@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { schemaProblems } from '@openagentio/nestjs';
+import { schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 
 /** One message seen on the wire. */
 export interface SniffedMessage {

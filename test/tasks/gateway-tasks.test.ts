@@ -8,11 +8,11 @@ import {
   MemoryBroker,
   MemoryTransport,
   TaskClient,
-  TaskWorker,
   type Envelope,
   type TaskContext,
   type TaskRecord,
 } from '@openagentio/nestjs';
+import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import { gatewayApp } from '../gateway/gateway-app.js';
 import { openSse } from '../gateway/sse-client.js';
 import { quietLogger } from '../mcp/helpers.js';

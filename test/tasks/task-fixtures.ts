@@ -1,17 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BusClient,
-  MemoryBroker,
-  MemoryTaskStore,
-  MemoryTransport,
-  NatsTransport,
-  TaskClient,
-  TaskEngine,
-  type TaskStore,
-  createTaskStore,
-} from '@openagentio/nestjs';
+import { BusClient, MemoryBroker, MemoryTaskStore, MemoryTransport, NatsTransport, TaskClient, type TaskStore } from '@openagentio/nestjs';
+import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
+import { createTaskStore } from '@openagentio/nestjs/internal/tasks/task-store.factory.js';
 import { NatsServer } from '../support/nats-server.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { BusError, TaskContext, TaskWorker, type Envelope, type TaskRecord } from '@openagentio/nestjs';
+import { BusError, TaskContext, type Envelope, type TaskRecord } from '@openagentio/nestjs';
+import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import { deferred, until } from '../support/bus-fixture.js';
 import { TEST_ACK_WAIT_MS, taskEnvs, type TaskEnv } from './task-fixtures.js';
 

@@ -17,12 +17,12 @@ import {
   MemoryTransport,
   NatsTransport,
   TaskClient,
-  TaskEngine,
-  TaskWorker,
   type BusError,
   type TaskContext,
   type TaskRecord,
 } from '@openagentio/nestjs';
+import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
+import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import { deferred, RecordingLogger, until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 import { heapAfterGc } from '../support/heap.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { headers as natsHeaders, type Msg } from '@nats-io/transport-node';
-import { BusError, ChunkHeaders, type TransportMessage } from '@openagentio/nestjs';
+import { BusError, type TransportMessage } from '@openagentio/nestjs';
+import { ChunkHeaders } from '@openagentio/nestjs/internal/transport/nats/chunking.js';
 // The chunk receiver under fuzz, through the package's internal/ entry (not public API).
 import { ChunkExchange, type ChunkHost } from '@openagentio/nestjs/internal/transport/nats/nats-chunk-exchange.js';
 import type { NatsClient } from '@openagentio/nestjs/internal/transport/nats/nats-client.js';

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createEvent, createReply, createRequest, envelopeValidator, schemaProblems, surelyValid } from '@openagentio/nestjs';
+import { createReply, surelyValid } from '@openagentio/nestjs';
+import { createEvent, createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { envelopeValidator, schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 
 // surelyValid is the hand-written fast path of schema validation: whenever it says yes, the upstream schema (Ajv)
 // must say yes too; and it must say yes to the envelopes this runtime and its peers actually send, or it saves

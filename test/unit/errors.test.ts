@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException, ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import { BusError, ErrorCodes, HTTP_STATUS_OF, toBusError } from '@openagentio/nestjs';
+import { BusError, ErrorCodes } from '@openagentio/nestjs';
+import { HTTP_STATUS_OF } from '@openagentio/nestjs/internal/errors/error-codes.js';
+import { toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 
 describe('BusError', () => {
   it('carries code, message, retryable and cause, and serialises to an ErrorPayload', () => {

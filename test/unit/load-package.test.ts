@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPackage, loadPackages, MissingPackageError } from '@openagentio/nestjs';
+import { MissingPackageError } from '@openagentio/nestjs';
+import { loadPackage, loadPackages } from '@openagentio/nestjs/internal/utils/load-package.js';
 
 // Specifiers held in variables: TypeScript leaves them alone and Node looks them up at run time.
 const absentA: string = '@openagentio/test-absent-a';

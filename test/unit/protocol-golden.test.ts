@@ -2,20 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  BusError,
-  createEvent,
-  createReply,
-  createRequest,
-  decodeEnvelope,
-  encodeEnvelope,
-  newEventId,
-  normalizeEnvelope,
-  nowRfc3339,
-  REPLY_COPIED_FIELDS,
-  schemaProblems,
-  wireForm,
-} from '@openagentio/nestjs';
+import { BusError, createReply, decodeEnvelope, encodeEnvelope } from '@openagentio/nestjs';
+import { createEvent, createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { newEventId, nowRfc3339 } from '@openagentio/nestjs/internal/protocol/ids.js';
+import { normalizeEnvelope, wireForm } from '@openagentio/nestjs/internal/protocol/envelope-codec.js';
+import { REPLY_COPIED_FIELDS } from '@openagentio/nestjs/internal/protocol/envelope.js';
+import { schemaProblems } from '@openagentio/nestjs/internal/protocol/envelope-validator.js';
 import { ENVELOPE_SCHEMA } from '@openagentio/nestjs/internal/protocol/envelope.schema.js';
 import { validate as uuidValidate, version as uuidVersion } from 'uuid';
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BusError, createReply, createRequest, type Envelope, ReorderBuffer } from '@openagentio/nestjs';
+import { BusError, createReply, type Envelope } from '@openagentio/nestjs';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { ReorderBuffer } from '@openagentio/nestjs/internal/caller/reorder-buffer.js';
 
 const req = createRequest(null, { from: 'c' });
 const frame = (seq: number): Envelope => createReply(req, 'agent.response.delta', { delta: String(seq) }, { seq });

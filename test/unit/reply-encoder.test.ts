@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createReply, createRequest, encodeEnvelope, type Envelope } from '@openagentio/nestjs';
+import { createReply, encodeEnvelope, type Envelope } from '@openagentio/nestjs';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { replyEncoder } from '@openagentio/nestjs/internal/protocol/reply-encoder.js';
 
 // The fast reply encoder must give exactly the bytes encodeEnvelope gives, for every frame the responder makes.

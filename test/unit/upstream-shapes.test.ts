@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createReply, createRequest, EventTypes, type Envelope } from '@openagentio/nestjs';
+import { EventTypes, type Envelope } from '@openagentio/nestjs';
+import { createReply, createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { resultOf } from '@openagentio/nestjs/internal/caller/result-of.js';
 import { deriveTraceIds } from '@openagentio/nestjs/internal/protocol/trace-ids.js';
 import { invokePayload } from '@openagentio/nestjs/internal/responder/frame-values.js';

@@ -1,47 +1,75 @@
-// Bridge seam
-export * from './interfaces/bridge.interface.js';
-export * from './bridge-registry.js';
-export * from './builtin-factories.js';
-// Bridge module: configuration documents, supervision, health
-export * from './config/bridge-config.js';
-export * from './supervision/bridge-supervisor.js';
-export * from './bridge-health.service.js';
-export * from './bridge-manager.js';
+// The public API of @openagentio/nestjs-bridges. Every name is listed on purpose, by section;
+// test/packaging/public-api.test.ts holds the list to test/packaging/api/nestjs-bridges.txt. What only this
+// package, its tests or the other package need is not here: it stays reachable under
+// `@openagentio/nestjs-bridges/internal/<path>.js`, which is not a stable API.
+
+// BridgeModule: configuration documents, supervision, health (docs/bridges.md)
+export { BridgeError } from './errors/bridge-error.js';
 export { BridgeModule } from './bridge.module.js';
-export { BRIDGE_MODULE_OPTIONS, type BridgeModuleOptions, type BridgeModuleExtras } from './bridge.module-definition.js';
+export type { BridgeModuleOptions, BridgeModuleExtras } from './bridge.module-definition.js';
 // Text from outside (upstream errors, MCP errors, stderr): cut to a bound, then secrets removed, in linear time
 export { redactSecrets, MAX_OUTSIDE_TEXT_CHARS, REDACTED } from './http/redact-secrets.js';
-// Built-in bridges
-export * from './openai/openclaw-chat-sse.bridge.js';
-export * from './openai/chat-handoffs.js';
-export * from './mcp/index.js';
-export * from './matrix/index.js';
-// HTTP + SSE gateway and the OpenAI-compatible API
-export { GatewayModule } from './gateway/gateway.module.js';
-export * from './gateway/gateway.options.js';
-export { GatewayService } from './gateway/gateway.service.js';
-export { OpenAiCompatService, lastUserText } from './gateway/openai-compat.service.js';
-export { GatewayAuthGuard, bearerToken, identityFromUser, type GatewayRequest } from './gateway/gateway-auth.js';
-export { ErrorPayloadFilter, GatewayExceptionFilter, GatewayHttpError, toGatewayError, openAiErrorBody } from './gateway/gateway-errors.js';
-export { GatewayStream, StreamRegistry } from './gateway/stream-registry.js';
-export { EventHub, patternCovers } from './gateway/event-hub.js';
-export { ReplayBuffer } from './gateway/replay-buffer.js';
-export * from './gateway/agent-card.js';
-export { AgentDirectoryService, type GatewayAgentListing } from './gateway/agent-directory.service.js';
-export { GatewayDirectory, type ExposedTarget } from './gateway/exposed-targets.js';
-export { SseChannel } from './gateway/sse.js';
-// Async tasks over the gateway, and A2A JSON-RPC over them (docs/tasks.md, "Gateway and A2A")
-export { TaskGatewayService } from './gateway/task-gateway.service.js';
-export { A2aJsonRpcService, A2A_JSONRPC_PATH } from './gateway/a2a-jsonrpc.service.js';
 export {
-  type GatewayA2aOptions,
-  type A2aVersion,
-  A2aErrorCodes,
-  A2aRpcError,
-  RESULT_ARTIFACT_ID,
-  a2aState,
-  a2aTask,
-  frameEvents,
-  inputOf,
-  partsOf,
-} from './gateway/a2a-mapping.js';
+  type BridgeHealthStatus,
+  type BridgeHealth,
+  type BridgeContext,
+  type Bridge,
+  PermanentBridgeError,
+  type BridgeDefinition,
+  type BridgeFactory,
+} from './interfaces/bridge.interface.js';
+export { registerBridgeFactory } from './bridge-registry.js';
+export { BRIDGE_CONFIG_VERSION, type BridgeConfigDocument, type BridgeConfigSource, BridgeConfigError } from './config/bridge-config.js';
+export type { SupervisionOptions } from './interfaces/supervision-options.interface.js';
+export type { SupervisedBridgeHealth } from './supervision/bridge-supervisor.js';
+export { type BridgesHealth, BridgeHealthService } from './bridge-health.service.js';
+
+// Built-in bridge: MCP both ways (docs/mcp.md)
+export { McpToolBridge, mcpToolBridgeFactory, MCP_TOOL_BRIDGE_TYPE } from './mcp/mcp-tool-bridge.js';
+export { McpMetaKeys } from './mcp/mcp-meta-keys.js';
+export type { McpToolResult, McpProgress, McpToolBridgeStats } from './interfaces/mcp-tool-bridge.interface.js';
+export type { McpToolBridgeConfig, McpTransportKind, McpRoot } from './mcp/mcp-config.js';
+export { toolTargetToken } from './mcp/mcp-names.js';
+export { McpBusEndpoint } from './mcp/mcp-bus-endpoint.js';
+export type { McpExposedTool, McpBusEndpointOptions, McpHttpListener } from './interfaces/mcp-bus-endpoint-options.interface.js';
+// Its home is @openagentio/nestjs (discovery reads DTO schemas too); kept for whoever imported it from here.
+export { schemaFromDto } from './mcp/mcp-dto-schema.js';
+
+// Built-in bridge: OpenAI-compatible chat over SSE (docs/bridges.md)
+export {
+  OPENCLAW_CHAT_SSE,
+  type OpenClawChatSseConfig,
+  OpenClawChatSseBridge,
+  openClawChatSseBridgeFactory,
+} from './openai/openclaw-chat-sse.bridge.js';
+
+// Built-in bridge: Matrix rooms (docs/matrix.md)
+export { MatrixEventBridge, matrixEventBridgeFactory, type MatrixBridgeStats } from './matrix/matrix-event-bridge.js';
+export { MATRIX_EVENT_BRIDGE_TYPE, type MatrixBridgeConfig, type MatrixRespondConfig } from './matrix/matrix-config.js';
+export { FileCursorStore, MemoryCursorStore, NatsKvCursorStore, type MatrixCursorStore } from './matrix/matrix-cursor-store.js';
+export type { MatrixAnswerStats } from './matrix/matrix-answer.js';
+export type { MatrixSendStats } from './matrix/matrix-room-sender.js';
+
+// HTTP + SSE gateway, the OpenAI-compatible API, A2A and the agent card (docs/gateway.md)
+export { GatewayModule } from './gateway/gateway.module.js';
+export { GatewayService } from './gateway/gateway.service.js';
+export type { GatewayRequest } from './gateway/gateway-auth.js';
+export { ErrorPayloadFilter } from './gateway/gateway-errors.js';
+export type { GatewayA2aOptions, A2aVersion } from './gateway/a2a-mapping.js';
+export type {
+  GatewayIdentity,
+  GatewayAuthenticator,
+  GatewayCorsOptions,
+  GatewayOpenAiOptions,
+  GatewayTargetResolver,
+  GatewayModuleOptions,
+  GatewayModuleExtras,
+} from './gateway/gateway.options.js';
+export type {
+  A2aAgentInterface,
+  A2aAgentProvider,
+  A2aAgentExtension,
+  A2aAgentSkill,
+  A2aAgentCard,
+  GatewayAgentCardOptions,
+} from './gateway/agent-card.js';

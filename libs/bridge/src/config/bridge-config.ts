@@ -1,3 +1,5 @@
+import { ErrorCodes } from '@openagentio/nestjs';
+import { BridgeError } from '../errors/bridge-error.js';
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -16,12 +18,12 @@ export interface BridgeConfigDocument {
 export type BridgeConfigSource = string | { path: string } | { text: string; format?: 'yaml' | 'json' } | Record<string, unknown>;
 
 /** A start-up error in a bridge configuration document; the message names the offending key. */
-export class BridgeConfigError extends Error {
+export class BridgeConfigError extends BridgeError {
   constructor(
     message: string,
     readonly key?: string,
   ) {
-    super(message);
+    super(ErrorCodes.INVALID_REQUEST, message);
     this.name = 'BridgeConfigError';
   }
 }

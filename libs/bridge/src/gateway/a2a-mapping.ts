@@ -1,3 +1,4 @@
+import { BridgeError } from '../errors/bridge-error.js';
 import type { Envelope, TaskArtifact, TaskRecord, TaskState } from '@openagentio/nestjs';
 
 // Our tasks as A2A sees them (docs/tasks.md, "Gateway and A2A", has the field-by-field table). Two wire shapes:
@@ -25,13 +26,13 @@ export type A2aInputPart =
 export const RESULT_ARTIFACT_ID = 'acp.result';
 
 /** An A2A error as JSON-RPC codes it (the SDK maps these codes to its error classes). */
-export class A2aRpcError extends Error {
+export class A2aRpcError extends BridgeError<number> {
   constructor(
-    readonly code: number,
+    code: number,
     message: string,
     readonly data?: unknown,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'A2aRpcError';
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type 
 import { ModuleRef } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { ErrorCodes } from '@openagentio/nestjs';
+import { stripUndefined } from '@openagentio/nestjs/internal/utils/strip-undefined.js';
 import { bearerTokenOf, findToken } from '../http/bearer-token.js';
 import { GatewayHttpError } from './gateway-errors.js';
 import {
@@ -137,10 +138,4 @@ function firstValue(obs: {
       },
     });
   });
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

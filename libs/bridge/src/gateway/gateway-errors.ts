@@ -1,22 +1,24 @@
+import { BridgeError } from '../errors/bridge-error.js';
 import { ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { GATEWAY_MODULE_OPTIONS, type GatewayModuleOptions } from './gateway.options.js';
-import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload, isUnexpectedError, toBusError } from '@openagentio/nestjs';
+import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload } from '@openagentio/nestjs';
+import { isUnexpectedError, toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 
 const logger = new Logger('Gateway');
 
 /** An error the gateway answers with: an acp/1.0 code, and the HTTP status (the code's, unless given). */
-export class GatewayHttpError extends Error {
+export class GatewayHttpError extends BridgeError {
   readonly status: number;
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
     status?: number,
     readonly cause_?: Record<string, unknown>,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'GatewayHttpError';
     this.status = status ?? new BusError(code, message).status;
   }

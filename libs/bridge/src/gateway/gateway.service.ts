@@ -6,17 +6,17 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
   assertName,
-  assertPattern,
   BusClient,
   BusError,
   type CallOptions,
   type Envelope,
   ErrorCodes,
   EventTypes,
-  isTerminalEventType,
   SessionRoutes,
-  subjectMatches,
 } from '@openagentio/nestjs';
+import { assertPattern } from '@openagentio/nestjs/internal/protocol/subjects.js';
+import { isTerminalEventType } from '@openagentio/nestjs/internal/protocol/envelope.js';
+import { subjectMatches } from '@openagentio/nestjs/internal/transport/memory/subject-match.js';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
 import { assertBodyDepth, JsonBodyError, parseJsonText, readJsonBody } from '../http/json-body.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { BusError, type Envelope, ErrorCodes, EventTypes, resultOf, toBusError } from '@openagentio/nestjs';
+import { BusError, type Envelope, ErrorCodes, EventTypes } from '@openagentio/nestjs';
+import { resultOf } from '@openagentio/nestjs/internal/caller/result-of.js';
+import { toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError, openAiErrorBody, toGatewayError } from './gateway-errors.js';
 import { GatewayService } from './gateway.service.js';

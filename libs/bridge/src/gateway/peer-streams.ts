@@ -6,10 +6,10 @@ import {
   type Envelope,
   ErrorCodes,
   type HandlerContext,
-  isTerminalEventType,
   type StreamCall,
   type StreamWriter,
 } from '@openagentio/nestjs';
+import { isTerminalEventType } from '@openagentio/nestjs/internal/protocol/envelope.js';
 import { REPLICA_ID } from './gateway.options.js';
 import type { StreamRegistry } from './stream-registry.js';
 

@@ -1,14 +1,7 @@
-import {
-  type BusClient,
-  createEvent,
-  createReply,
-  type Envelope,
-  EventTypes,
-  isTerminalEventType,
-  type StreamCall,
-  type StreamOptions,
-  toBusError,
-} from '@openagentio/nestjs';
+import { type BusClient, createReply, type Envelope, EventTypes, type StreamCall, type StreamOptions } from '@openagentio/nestjs';
+import { createEvent } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
+import { isTerminalEventType } from '@openagentio/nestjs/internal/protocol/envelope.js';
+import { toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 import { ReplayBuffer } from './replay-buffer.js';
 
 /** Receives a stream's frames; a promise it returns holds the stream until it settles (the client is slow). */

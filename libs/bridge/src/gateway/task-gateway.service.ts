@@ -3,15 +3,14 @@ import { ModuleRef } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import {
   type Envelope,
-  clip,
   ErrorCodes,
-  isTaskId,
   isTerminalTaskState,
   TaskClient,
   type TaskRecord,
   type TaskState,
   TERMINAL_TASK_STATES,
 } from '@openagentio/nestjs';
+import { clip, isTaskId } from '@openagentio/nestjs/internal/tasks/task.types.js';
 import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError } from './gateway-errors.js';
 import { GatewayService } from './gateway.service.js';

@@ -1,12 +1,14 @@
+import { ErrorCodes } from '@openagentio/nestjs';
+import { BridgeError } from '../errors/bridge-error.js';
 import type { IncomingMessage } from 'node:http';
 
 /** A request body that cannot be read as JSON: `status` 413 (too large) or 400 (not JSON). */
-export class JsonBodyError extends Error {
+export class JsonBodyError extends BridgeError {
   constructor(
     message: string,
     readonly status: 400 | 413,
   ) {
-    super(message);
+    super(ErrorCodes.INVALID_REQUEST, message);
     this.name = 'JsonBodyError';
   }
 }

@@ -1,5 +1,6 @@
 import type { SupervisionOptions } from './supervision-options.interface.js';
-import type { BusClient, BusLogger } from '@openagentio/nestjs';
+import { ErrorCodes, type BusClient, type BusLogger } from '@openagentio/nestjs';
+import { BridgeError } from '../errors/bridge-error.js';
 
 /** Health a bridge reports; the bridge module aggregates it for the health indicator. */
 export type BridgeHealthStatus = 'starting' | 'healthy' | 'degraded' | 'unhealthy' | 'stopped';
@@ -49,9 +50,9 @@ export interface Bridge {
 }
 
 /** An error supervision does not retry: fix the configuration or credentials instead. */
-export class PermanentBridgeError extends Error {
+export class PermanentBridgeError extends BridgeError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(ErrorCodes.AGENT_UNAVAILABLE, message, options);
     this.name = 'PermanentBridgeError';
   }
 }

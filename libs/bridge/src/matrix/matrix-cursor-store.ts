@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { loadPackage, NatsTransport, type BusClient } from '@openagentio/nestjs';
+import { NatsTransport, type BusClient } from '@openagentio/nestjs';
+import { loadPackage } from '@openagentio/nestjs/internal/utils/load-package.js';
 import { PermanentBridgeError } from '../interfaces/bridge.interface.js';
 
 /**

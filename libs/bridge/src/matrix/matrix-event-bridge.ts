@@ -2,6 +2,7 @@
 // each timeline event are one state machine; message classification, rendering, outbound reading, sending and the
 // cursor stores live in their own files.
 import { createHash } from 'node:crypto';
+import { abortableSleep } from '@openagentio/nestjs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { BusClient, BusSubscription, Envelope } from '@openagentio/nestjs';
@@ -21,7 +22,6 @@ import { MatrixHttp, MatrixRequestError, seg } from './matrix-http.js';
 import { readOutbound } from './matrix-outbound.js';
 import { MatrixRespondLimiter } from './matrix-respond-limiter.js';
 import { MatrixRoomSender } from './matrix-room-sender.js';
-import { abortableSleep } from '../timers/abortable-sleep.js';
 import { outsideText } from '../http/outside-text.js';
 
 interface SyncResponse {

@@ -1,4 +1,4 @@
-import { loadPackage } from '@openagentio/nestjs';
+import { loadPackage } from '@openagentio/nestjs/internal/utils/load-package.js';
 
 // What a Matrix client renders from `formatted_body` (the client-server spec's list of tags and attributes); an
 // agent's HTML or Markdown is cut down to it before it reaches a room, so no script, style or foreign image does.

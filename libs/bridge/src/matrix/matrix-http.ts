@@ -14,8 +14,11 @@ const MAX_ERROR_BYTES = 65_536;
 /** Characters of a homeserver's error text kept in a message. */
 const MAX_ERROR_TEXT = 200;
 
+import { codeOfHttpStatus } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
+import { BridgeError } from '../errors/bridge-error.js';
+
 /** A Matrix error answer (`{errcode, error}`), or a transport failure (`status` 0). */
-export class MatrixRequestError extends Error {
+export class MatrixRequestError extends BridgeError {
   constructor(
     message: string,
     readonly status: number,
@@ -24,7 +27,7 @@ export class MatrixRequestError extends Error {
     /** The answer was not what the API answers: not JSON (HTML from a proxy, cut short), too large, not a sync. */
     readonly invalidAnswer: false | 'not_json' | 'too_large' | 'not_sync' = false,
   ) {
-    super(message);
+    super(codeOfHttpStatus(status), message);
     this.name = 'MatrixRequestError';
   }
 

@@ -1,5 +1,5 @@
-import { abortableSleep } from '../timers/abortable-sleep.js';
 import { MatrixRequestError, seg, type MatrixHttp } from './matrix-http.js';
+import { abortableSleep } from '@openagentio/nestjs';
 
 /** Counters of the bridge's sends, for health and the tests. */
 export interface MatrixSendStats {

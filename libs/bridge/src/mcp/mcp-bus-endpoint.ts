@@ -17,8 +17,8 @@ import {
   type CallOptions,
   ErrorCodes,
   EventTypes,
-  toBusError,
 } from '@openagentio/nestjs';
+import { toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
 import { McpMetaKeys } from './mcp-meta-keys.js';
 import { schemaFromDto } from './mcp-dto-schema.js';

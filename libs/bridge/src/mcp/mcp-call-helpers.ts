@@ -1,5 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { BusError, type Envelope, ErrorCodes, Extensions, type HandlerContext, MetaKeys, parseExtensions } from '@openagentio/nestjs';
+import { BusError, type Envelope, ErrorCodes, type HandlerContext } from '@openagentio/nestjs';
+import { Extensions, MetaKeys, parseExtensions } from '@openagentio/nestjs/internal/protocol/extensions.js';
 import { mcpSdk } from './mcp-sdk.js';
 import { McpMetaKeys } from './mcp-meta-keys.js';
 

@@ -1,4 +1,4 @@
-import { loadPackage } from '@openagentio/nestjs';
+import { loadPackage } from '@openagentio/nestjs/internal/utils/load-package.js';
 
 const SDK = '@modelcontextprotocol/sdk';
 

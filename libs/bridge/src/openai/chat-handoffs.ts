@@ -1,4 +1,5 @@
-import { handoffTool, handoffToolName, removeToolMessages, type HandoffToolDefinition, type HistoryPolicy } from '@openagentio/nestjs';
+import { handoffTool, removeToolMessages, type HandoffToolDefinition, type HistoryPolicy } from '@openagentio/nestjs';
+import { handoffToolName } from '@openagentio/nestjs/internal/orchestration/handoff-tool.js';
 import { BridgeConfigError } from '../config/bridge-config.js';
 
 /** One agent a model may hand the conversation to, as `config.handoffs` lists it. */

@@ -1,5 +1,6 @@
-import { abortableSleep } from '../timers/abortable-sleep.js';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { abortableSleep } from '@openagentio/nestjs';
+import { backoffDelay } from '@openagentio/nestjs/internal/resilience/backoff.js';
 import {
   assertName,
   BusError,
@@ -7,10 +8,10 @@ import {
   type ChatMessage,
   type ErrorCode,
   ErrorCodes,
-  handoffToolResult,
   type HandlerContext,
   type StreamWriter,
 } from '@openagentio/nestjs';
+import { handoffToolResult } from '@openagentio/nestjs/internal/orchestration/handoff-tool.js';
 import {
   ChatHandoffs,
   takeHandoffCalls,
@@ -273,8 +274,8 @@ export class OpenClawChatSseBridge implements Bridge {
         retryAfterMs = parseRetryAfter(response.headers);
       }
       if (attempt >= this.config.max_retries) throw lastError!;
-      const base = this.config.retry_initial_ms * Math.pow(2, attempt);
-      const delay = Math.min(30_000, retryAfterMs ?? Math.round(base * (0.8 + Math.random() * 0.4)));
+      const curve = { initial: this.config.retry_initial_ms, factor: 2, max: Infinity };
+      const delay = Math.min(30_000, retryAfterMs ?? backoffDelay(attempt, curve, [0.8, 1.2]));
       this.ctx?.logger.debug?.(`"${this.name}": upstream ${response?.status ?? 'unreachable'}, retry ${attempt + 1} in ${delay} ms`);
       try {
         await abortableSleep(delay, signal);

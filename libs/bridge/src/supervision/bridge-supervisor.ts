@@ -1,4 +1,6 @@
 import { type BusClient, BusError, type BusLogger, ErrorCodes } from '@openagentio/nestjs';
+import { backoffDelay } from '@openagentio/nestjs/internal/resilience/backoff.js';
+import { stripUndefined } from '@openagentio/nestjs/internal/utils/strip-undefined.js';
 import {
   PermanentBridgeError,
   type Bridge,
@@ -20,11 +22,10 @@ export const DEFAULT_SUPERVISION: Required<SupervisionOptions> = {
   resetAfterMs: 30_000,
 };
 
-/** Exponential backoff with jitter: the delay before restart number `attempt` (1-based). */
-export function backoffDelay(attempt: number, o: Required<SupervisionOptions>, random: () => number = Math.random): number {
-  const base = Math.min(o.maxDelayMs, o.initialDelayMs * Math.pow(o.factor, Math.max(0, attempt - 1)));
-  const spread = base * o.jitter;
-  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+/** The delay before restart number `attempt` (1-based): exponential, spread by `jitter` on either side. */
+export function restartDelay(attempt: number, o: Required<SupervisionOptions>, random: () => number = Math.random): number {
+  const curve = { initial: o.initialDelayMs, factor: o.factor, max: o.maxDelayMs };
+  return Math.max(0, backoffDelay(attempt - 1, curve, [1 - o.jitter, 1 + o.jitter], random));
 }
 
 /** A health snapshot of one supervised bridge. */
@@ -206,7 +207,7 @@ export class BridgeSupervisor {
       return;
     }
     this.consecutiveFailures++;
-    const delay = backoffDelay(this.consecutiveFailures, this.opts);
+    const delay = restartDelay(this.consecutiveFailures, this.opts);
     this.logger.warn(`bridge "${this.name}" ${what}: ${this.lastError}; restarting in ${delay} ms`);
     this.setState('degraded');
     const gen = ++this.generation;
@@ -276,10 +277,4 @@ function trackRegistrations(bus: BusClient, targets: Set<string>): BusClient {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

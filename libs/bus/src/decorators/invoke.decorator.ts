@@ -1,8 +1,7 @@
-import { SetMetadata } from '@nestjs/common';
 import type { HandlerOptions } from '../interfaces/call-options.interface.js';
 import { assertName } from '../protocol/subjects.js';
 import { BUS_HANDLER_METADATA } from '../constants.js';
-import type { BusHandlerMetadata } from './handler-metadata.js';
+import { handlerDecorator } from './handler-decorator.js';
 
 /**
  * Serves invoke requests for `target` with this method; its return value (or resolved Promise) is the result.
@@ -14,6 +13,5 @@ import type { BusHandlerMetadata } from './handler-metadata.js';
  */
 export function Invoke(target: string, options: HandlerOptions = {}): MethodDecorator {
   assertName(target, 'invoke target');
-  const meta: BusHandlerMetadata = { kind: 'invoke', name: target, options };
-  return SetMetadata(BUS_HANDLER_METADATA, meta);
+  return handlerDecorator(BUS_HANDLER_METADATA, 'invoke', target, options);
 }

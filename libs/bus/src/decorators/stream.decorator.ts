@@ -1,8 +1,7 @@
-import { SetMetadata } from '@nestjs/common';
 import type { HandlerOptions } from '../interfaces/call-options.interface.js';
 import { assertName } from '../protocol/subjects.js';
 import { BUS_HANDLER_METADATA } from '../constants.js';
-import type { BusHandlerMetadata } from './handler-metadata.js';
+import { handlerDecorator } from './handler-decorator.js';
 
 /**
  * Serves stream requests for `target`. Return an async iterable (each item a delta, the return value the
@@ -18,6 +17,5 @@ import type { BusHandlerMetadata } from './handler-metadata.js';
  */
 export function Stream(target: string, options: HandlerOptions = {}): MethodDecorator {
   assertName(target, 'stream target');
-  const meta: BusHandlerMetadata = { kind: 'stream', name: target, options };
-  return SetMetadata(BUS_HANDLER_METADATA, meta);
+  return handlerDecorator(BUS_HANDLER_METADATA, 'stream', target, options);
 }

@@ -1,8 +1,7 @@
-import { SetMetadata } from '@nestjs/common';
 import type { SubscribeOptions } from '../interfaces/call-options.interface.js';
 import { assertPattern } from '../protocol/subjects.js';
 import { BUS_HANDLER_METADATA } from '../constants.js';
-import type { BusHandlerMetadata } from './handler-metadata.js';
+import { handlerDecorator } from './handler-decorator.js';
 
 /**
  * Receives events whose type matches `pattern` (`*` one token, `>` the rest). Fan-out by default; with
@@ -14,6 +13,5 @@ import type { BusHandlerMetadata } from './handler-metadata.js';
  */
 export function Subscribe(pattern: string, options: SubscribeOptions = {}): MethodDecorator {
   assertPattern(pattern, 'event pattern');
-  const meta: BusHandlerMetadata = { kind: 'subscribe', name: pattern, options };
-  return SetMetadata(BUS_HANDLER_METADATA, meta);
+  return handlerDecorator(BUS_HANDLER_METADATA, 'subscribe', pattern, options);
 }

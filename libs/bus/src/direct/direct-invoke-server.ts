@@ -1,4 +1,5 @@
 import type { BusRuntime } from '../runtime/bus-runtime.js';
+import { isThenable } from '../utils/is-thenable.js';
 import { DirectCall, type DirectServer } from './direct-call.js';
 import { callContextStorage } from '../context/call-context.js';
 import { BusError } from '../errors/bus-error.js';
@@ -92,8 +93,8 @@ export class DirectInvokeServer implements DirectServer {
       this.failed(call, err);
       return;
     }
-    if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(
+    if (isThenable(result)) {
+      result.then(
         (value) => this.done(call, value),
         (err: unknown) => this.failed(call, err),
       );

@@ -15,6 +15,11 @@ const HTTP_TO_CODE: Record<number, ErrorCode> = {
   504: ErrorCodes.AGENT_TIMEOUT,
 };
 
+/** The acp/1.0 code of an HTTP status (PROTOCOL §1, read backwards): 5xx without its own code is AGENT_UNAVAILABLE. */
+export function codeOfHttpStatus(status: number): ErrorCode {
+  return HTTP_TO_CODE[status] ?? (status >= 500 ? ErrorCodes.AGENT_UNAVAILABLE : ErrorCodes.INVALID_REQUEST);
+}
+
 /**
  * Maps anything a handler, pipe, guard or filter can throw to a BusError:
  * - BusError: itself;
@@ -54,7 +59,7 @@ export function isUnexpectedError(err: unknown): boolean {
 
 function fromHttpException(err: HttpException): BusError {
   const status = err.getStatus();
-  const code = HTTP_TO_CODE[status] ?? (status >= 500 ? ErrorCodes.AGENT_UNAVAILABLE : ErrorCodes.INVALID_REQUEST);
+  const code = codeOfHttpStatus(status);
   const response = err.getResponse();
   let message = err.message;
   let cause: Record<string, unknown> | undefined;

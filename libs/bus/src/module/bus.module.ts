@@ -4,7 +4,7 @@ import { BusClient } from '../bus/bus-client.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import { BusServer } from '../server/bus-server.js';
-import { BUS_MODULE_OPTIONS, BusConfigurableModule } from './bus-module-definition.js';
+import { BUS_MODULE_OPTIONS, BusConfigurableModule } from './bus.module-definition.js';
 import type { BusModuleOptions } from './bus-module-options.interface.js';
 import { BusSession } from './bus-session.js';
 import { createTransport } from './create-transport.js';

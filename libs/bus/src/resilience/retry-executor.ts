@@ -1,6 +1,7 @@
 import type { BusError } from '../errors/bus-error.js';
 import { toBusError } from '../errors/to-bus-error.js';
-import { backoffDelay, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from './retry-policy.js';
+import { abortableSleep } from '../timers/abortable-sleep.js';
+import { DEFAULT_RETRY, retryDelay, shouldRetry, type RetryPolicy } from './retry-policy.js';
 
 /** A retry policy with its defaults applied. */
 export type ResolvedRetryPolicy = typeof DEFAULT_RETRY & RetryPolicy;
@@ -39,7 +40,7 @@ export class RetryExecutor {
   /** The backoff before the attempt after `attempt` failed with `error`, or undefined when there is none. */
   nextDelay(error: BusError, attempt: number, deadline = Infinity): number | undefined {
     if (attempt >= this.policy.attempts || !shouldRetry(error, this.policy)) return undefined;
-    const delay = backoffDelay(attempt + 1, this.policy);
+    const delay = retryDelay(attempt + 1, this.policy);
     return Date.now() + delay >= deadline ? undefined : delay;
   }
 
@@ -68,7 +69,7 @@ export class RetryExecutor {
       this.counted();
       options.onRetry?.(error, n + 1, delay);
       try {
-        await sleep(delay, options.signal);
+        await abortableSleep(delay, options.signal);
       } catch {
         return { ok: false, error, cause, attempts: n };
       }

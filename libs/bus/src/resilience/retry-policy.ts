@@ -1,5 +1,6 @@
 import type { BusError } from '../errors/bus-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
+import { backoffDelay } from './backoff.js';
 
 /** Retry with exponential backoff and full jitter. */
 export interface RetryPolicy {
@@ -31,28 +32,12 @@ export function shouldRetry(err: BusError, policy: RetryPolicy): boolean {
   return policy.retryOn ? policy.retryOn.includes(err.code) : err.retryable;
 }
 
-/** Backoff before attempt `attempt` (2 = the first retry): a random delay up to the exponential cap. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const initial = policy.initialDelay ?? DEFAULT_RETRY.initialDelay;
-  const cap = Math.min(policy.maxDelay ?? DEFAULT_RETRY.maxDelay, initial * Math.pow(policy.factor ?? DEFAULT_RETRY.factor, attempt - 2));
-  return Math.round(cap / 2 + (random() * cap) / 2);
-}
-
-/** Sleeps `ms`, or rejects when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Backoff before attempt `attempt` (2 = the first retry): a random delay between half and all of the exponential cap. */
+export function retryDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const curve = {
+    initial: policy.initialDelay ?? DEFAULT_RETRY.initialDelay,
+    factor: policy.factor ?? DEFAULT_RETRY.factor,
+    max: policy.maxDelay ?? DEFAULT_RETRY.maxDelay,
+  };
+  return backoffDelay(attempt - 2, curve, [0.5, 1], random);
 }

@@ -1,5 +1,6 @@
 import type { Span } from '@opentelemetry/api';
 import { deriveTraceIds } from '../protocol/trace-ids.js';
+import { isThenable } from '../utils/is-thenable.js';
 import { callContextStorage } from '../context/call-context.js';
 import { EnvelopeCallContext } from '../context/envelope-call-context.js';
 import type { BusError } from '../errors/bus-error.js';
@@ -89,8 +90,8 @@ export class EventDispatcher {
       void this.eventFailed(pattern, msg.subject, env, run, options, err).then(done);
       return;
     }
-    if (first && typeof (first as Promise<unknown>).then === 'function') {
-      (first as Promise<unknown>).then(
+    if (isThenable(first)) {
+      first.then(
         () => done(),
         (err: unknown) => this.eventFailed(pattern, msg.subject, env, run, options, err).then(done),
       );

@@ -1,6 +1,5 @@
 import type { ParamData } from '@nestjs/common';
-import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
-import { RpcParamtype } from '@nestjs/microservices/enums/rpc-paramtype.enum.js';
+import { RpcParamtype, type ParamsFactory } from './nest-internals.js';
 
 /** Resolves Nest's RPC parameter types (`@Payload()`, `@Ctx()`) for bus handlers: args are [payload, BusRpcContext]. */
 export class BusParamsFactory implements ParamsFactory {

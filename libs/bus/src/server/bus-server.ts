@@ -1,7 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { BusClient } from '../bus/bus-client.js';
@@ -14,10 +12,20 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import type { HandlerContext } from '../interfaces/handler.interface.js';
 import type { TransportStatus } from '../transport/transport.interface.js';
 import { BUS_HANDLER_METADATA, BUS_TRANSPORT } from '../constants.js';
+import { isThenable } from '../utils/is-thenable.js';
 import { BusParamsFactory } from './bus-params-factory.js';
 import { payloadSchemaOf } from './payload-schema.js';
 import { serveNestPatterns, type ServedPattern } from './nest-pattern-handlers.js';
-import { plainHandler, type ExceptionsHandler } from './plain-handler.js';
+import { decoratedMethods, type DecoratedMethod } from './handler-explorer.js';
+import {
+  ExecutionContextHost,
+  exceptionsHandlerFor,
+  keepingObservables,
+  ROUTE_ARGS_METADATA,
+  withControllerModules,
+  type ExceptionsHandler,
+} from './nest-internals.js';
+import { plainHandler } from './plain-handler.js';
 import { adaptStreamResult, newStreamRecord, streamFromObservable, type StreamResultRecord } from './stream-result.js';
 
 type NestHandler = (...args: unknown[]) => unknown;
@@ -71,11 +79,7 @@ export class BusServer extends Server implements CustomTransportStrategy, OnAppl
   ) {
     super();
     this.invokeContextCreator = withControllerModules(contextCreator);
-    // The external context creator reduces an Observable result to its last value; stream handlers need
-    // every value, so they use a view of it that hands Observables back untouched.
-    this.streamContextCreator = Object.create(this.invokeContextCreator, {
-      transformToResult: { value: (r: unknown) => r },
-    }) as ExternalContextCreator;
+    this.streamContextCreator = keepingObservables(this.invokeContextCreator);
   }
 
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
@@ -127,15 +131,7 @@ export class BusServer extends Server implements CustomTransportStrategy, OnAppl
   serve(): void {
     if (this.serving) return;
     this.serving = true;
-    for (const { wrapper, instance, methodName, method, meta } of this.decoratedHandlers()) {
-      if (!wrapper.isDependencyTreeStatic()) {
-        throw new BusError(
-          ErrorCodes.INVALID_REQUEST,
-          `${instance.constructor.name}.${methodName}: bus handlers must live in singleton-scoped classes (request/transient scope is not supported)`,
-        );
-      }
-      this.register(instance, methodName, method, meta);
-    }
+    for (const { instance, methodName, method, meta } of this.decoratedHandlers()) this.register(instance, methodName, method, meta);
     this.busLogger.log(`serving ${this.discovered.length} bus handler(s) as agent "${this.bus.agentId}" on ${this.bus.transport.kind}`);
   }
 
@@ -153,9 +149,16 @@ export class BusServer extends Server implements CustomTransportStrategy, OnAppl
 
   private warnIfUnserved(): void {
     if (this.serving) return;
-    const names = [...this.decoratedHandlers()].map(
-      ({ instance, methodName, meta }) => `${instance.constructor.name}.${methodName} (@${kindDecorator[meta.kind]} '${meta.name}')`,
-    );
+    let names: string[];
+    try {
+      names = [...this.decoratedHandlers()].map(
+        ({ className, methodName, meta }) => `${className}.${methodName} (@${kindDecorator[meta.kind]} '${meta.name}')`,
+      );
+    } catch (err) {
+      // A handler in a request-scoped class: serve() would refuse it; say so now, in the same words.
+      this.busLogger.warn(`bus handlers are not served: ${(err as Error).message}`);
+      return;
+    }
     if (names.length === 0) return;
     this.busLogger.warn(
       `${names.length} bus handler(s) are not served, so callers get NO_HANDLER: ${names.join(', ')}. ` +
@@ -164,27 +167,8 @@ export class BusServer extends Server implements CustomTransportStrategy, OnAppl
   }
 
   /** Every method with bus handler metadata on a controller or provider instance (each instance once). */
-  private *decoratedHandlers(): Generator<{
-    wrapper: { isDependencyTreeStatic(): boolean };
-    instance: Record<string, unknown>;
-    methodName: string;
-    method: (...a: unknown[]) => unknown;
-    meta: BusHandlerMetadata;
-  }> {
-    const seen = new Set<object>();
-    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
-      const instance = wrapper.instance as Record<string, unknown> | undefined;
-      if (!instance || typeof instance !== 'object' || seen.has(instance)) continue;
-      seen.add(instance);
-      const proto = Object.getPrototypeOf(instance) as object | null;
-      if (!proto) continue;
-      for (const methodName of this.scanner.getAllMethodNames(proto)) {
-        const method = (proto as Record<string, unknown>)[methodName];
-        if (typeof method !== 'function') continue;
-        const meta = Reflect.getMetadata(BUS_HANDLER_METADATA, method) as BusHandlerMetadata | undefined;
-        if (meta) yield { wrapper, instance, methodName, method: method as (...a: unknown[]) => unknown, meta };
-      }
-    }
+  private decoratedHandlers(): Generator<DecoratedMethod<BusHandlerMetadata>> {
+    return decoratedMethods<BusHandlerMetadata>(this.discovery, this.scanner, BUS_HANDLER_METADATA, (m) => kindDecorator[m.kind]);
   }
 
   private register(
@@ -254,7 +238,7 @@ export class BusServer extends Server implements CustomTransportStrategy, OnAppl
       case 'invoke':
         return this.bus.handleInvoke(meta.name, (payload, ctx) => this.runInvoke(handler, payload, ctx), options);
       case 'stream': {
-        const filters = this.exceptionsHandlerFor(instance, callback);
+        const filters = exceptionsHandlerFor(this.invokeContextCreator, instance, callback);
         return this.bus.handleStream(meta.name, (payload, ctx) => this.runStream(handler, filters, payload, ctx), options);
       }
       case 'subscribe':
@@ -302,28 +286,12 @@ export class BusServer extends Server implements CustomTransportStrategy, OnAppl
     return filters ? filterStreamErrors(items, (err) => applyFilters(filters, err, [payload, rpc])) : items;
   }
 
-  /**
-   * Errors a stream raises after its handler has returned (while its items are produced) happen outside Nest's
-   * pipeline; this is the same exception-filter handler Nest builds for the method, so filters apply to them too.
-   */
-  private exceptionsHandlerFor(instance: object, callback: (...a: unknown[]) => unknown): ExceptionsHandler | undefined {
-    const creator = this.invokeContextCreator as unknown as {
-      filtersContextCreator?: { create(instance: object, callback: unknown, moduleKey: string): ExceptionsHandler };
-      getContextModuleKey(ctor: unknown): string;
-    };
-    return creator.filtersContextCreator?.create(instance, callback, creator.getContextModuleKey(instance.constructor));
-  }
-
   private async runEvent(handler: NestHandler, payload: unknown): Promise<void> {
     const ctx = currentCallContext();
     if (!ctx) return;
     const result = await handler(payload, new BusRpcContext(ctx));
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }
-}
-
-function isThenable(v: unknown): v is Promise<unknown> {
-  return !!v && typeof (v as Promise<unknown>).then === 'function';
 }
 
 /** What the pipeline's result (or an exception filter's) stands for: the last value of an Observable. */
@@ -363,62 +331,4 @@ async function* filterStreamErrors(
   } finally {
     if (!finished) await source.return(undefined);
   }
-}
-
-interface FiltersContextCreator {
-  create(...args: unknown[]): NestExceptionsHandler;
-}
-
-interface NestExceptionsHandler extends ExceptionsHandler {
-  invokeCustomFilters(exception: unknown, host: ExecutionContextHost): unknown;
-}
-
-/**
- * Nest's exceptions handler logs an error no filter caught, then rethrows it; the bus logs the same failure again
- * with the error id its caller receives (countHandlerFailure). This view keeps the filters and the rethrow and
- * leaves the logging to the bus: one line per failure, with the id.
- */
-function rethrowingFilters(filters: FiltersContextCreator): FiltersContextCreator {
-  return Object.create(filters, {
-    create: {
-      value(...args: unknown[]): NestExceptionsHandler {
-        const handler = filters.create(...args);
-        return Object.create(handler, {
-          next: {
-            value(exception: unknown, host: ExecutionContextHost): unknown {
-              const handled = handler.invokeCustomFilters(exception, host);
-              if (handled !== undefined) return handled;
-              throw exception;
-            },
-          },
-        }) as NestExceptionsHandler;
-      },
-    },
-  }) as FiltersContextCreator;
-}
-
-interface ModuleLike {
-  hasProvider(token: unknown): boolean;
-  controllers: Map<unknown, unknown>;
-}
-
-/**
- * The external context creator looks for a handler's host module among providers only, so for a controller it
- * finds none and cannot resolve class-referenced guards, interceptors and filters (`@UseGuards(AuthGuard)`).
- * This view also looks among controllers.
- */
-function withControllerModules(creator: ExternalContextCreator): ExternalContextCreator {
-  const filters = (creator as unknown as { filtersContextCreator?: FiltersContextCreator }).filtersContextCreator;
-  return Object.create(creator, {
-    ...(filters ? { filtersContextCreator: { value: rethrowingFilters(filters) } } : {}),
-    getContextModuleKey: {
-      value(this: { modulesContainer: Map<string, ModuleLike> }, ctor: unknown): string {
-        if (!ctor) return '';
-        for (const [key, moduleRef] of this.modulesContainer.entries()) {
-          if (moduleRef.hasProvider(ctor) || moduleRef.controllers.has(ctor)) return key;
-        }
-        return '';
-      },
-    },
-  }) as ExternalContextCreator;
 }

@@ -1,42 +1,10 @@
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import type { ExternalContextCreator, ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import type { ExternalContextCreator } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-
-/** Nest's handler of exceptions for one method: its filters (method, class, global), or a rethrow. */
-export interface ExceptionsHandler {
-  next(exception: unknown, host: ExecutionContextHost): unknown;
-}
+import { isThenable } from '../utils/is-thenable.js';
+import { creatorInternals, ExecutionContextHost, ROUTE_ARGS_METADATA, type ParamsFactory } from './nest-internals.js';
 
 /** A handler called as `(payload, rpcContext)`; its result may be a value or a promise. */
 export type PlainHandler = (payload: unknown, rpc: unknown) => unknown;
-
-/** The parts of ExternalContextCreator this reads: the same lists `create()` builds for the method. */
-interface CreatorInternals {
-  pipesContextCreator: EnhancerCreator;
-  guardsContextCreator: EnhancerCreator;
-  interceptorsContextCreator: EnhancerCreator;
-  filtersContextCreator?: { create(instance: object, callback: unknown, moduleKey: string): ExceptionsHandler };
-  getHostModuleKey?(instance: object, classRef: unknown, inquirerId?: string): string;
-  getContextModuleKey(classRef: unknown): string;
-  getMetadata(
-    instance: object,
-    methodName: string,
-    metadataKey: string,
-    paramsFactory: ParamsFactory,
-    contextType: string,
-  ): { argsLength: number; getParamsMetadata(moduleKey: string): ParamMetadata[] | null };
-}
-
-interface EnhancerCreator {
-  create(instance: object, callback: unknown, moduleKey: string): unknown[];
-}
-
-interface ParamMetadata {
-  index: number;
-  extractValue(...args: unknown[]): unknown;
-  pipes: unknown[];
-}
 
 /**
  * For a method with no guard, interceptor or pipe anywhere (method, class, module-global or app-global, nor on a
@@ -52,7 +20,7 @@ export function plainHandler(
   methodName: string,
   paramsFactory: ParamsFactory,
 ): PlainHandler | undefined {
-  const c = creator as unknown as CreatorInternals;
+  const c = creatorInternals(creator);
   if (!c.filtersContextCreator || typeof c.getMetadata !== 'function') return undefined;
   const classRef = instance.constructor;
   const moduleKey = c.getHostModuleKey?.(instance, classRef) || c.getContextModuleKey(classRef);
@@ -86,8 +54,4 @@ export function plainHandler(
     const settled = isThenable(result) ? result.then(settle) : settle(result);
     return (settled as Promise<unknown>).catch((err: unknown) => onError(err, payload, rpc));
   };
-}
-
-function isThenable(v: unknown): v is Promise<unknown> {
-  return !!v && typeof (v as Promise<unknown>).then === 'function';
 }

@@ -1,4 +1,5 @@
 import { isObservable, Observable } from 'rxjs';
+import { isThenable } from '../utils/is-thenable.js';
 import { observableToAsyncIterable } from '../utils/observable-iterable.js';
 import { isAsyncIterable } from '../responder/async-iterable.js';
 
@@ -31,7 +32,7 @@ export function adaptStreamResult(result: unknown, rec: StreamResultRecord): unk
     rec.kind = 'iterable';
     return iterableToObservable(result, rec);
   }
-  if (result && typeof (result as Promise<unknown>).then === 'function') {
+  if (isThenable(result)) {
     return (result as Promise<unknown>).then((v) => adaptStreamResult(v, rec));
   }
   return result;

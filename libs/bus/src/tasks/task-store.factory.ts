@@ -5,7 +5,7 @@ import { NatsTransport } from '../transport/nats/nats-transport.js';
 import { JetStreamTaskStore } from './jetstream-task-store.js';
 import { MemoryTaskStore } from './memory-task-store.js';
 import type { TaskStore } from './task-store.interface.js';
-import type { TasksModuleOptions } from './tasks-module-definition.js';
+import type { TasksModuleOptions } from './tasks.module-definition.js';
 
 /** The store TasksModule options ask for, initialised (JetStream: streams and bucket created and read back). */
 export async function createTaskStore(bus: BusClient, options: TasksModuleOptions): Promise<TaskStore> {

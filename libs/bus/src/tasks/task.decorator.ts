@@ -1,12 +1,9 @@
-import { SetMetadata } from '@nestjs/common';
+import { TASK_HANDLER_METADATA } from '../constants.js';
+import { handlerDecorator, type HandlerMetadata } from '../decorators/handler-decorator.js';
 import type { TaskHandlerOptions } from './task-worker.js';
 
-export const TASK_HANDLER_METADATA = 'openagentio:task-handler';
-
-export interface TaskHandlerMetadata {
-  target: string;
-  options: TaskHandlerOptions;
-}
+/** What @Task records on a method; TasksModule's explorer reads it at bootstrap. */
+export type TaskHandlerMetadata = HandlerMetadata<'task', TaskHandlerOptions>;
 
 /**
  * Marks a provider or controller method as the task handler of `target` (found at bootstrap by TasksModule). The
@@ -21,5 +18,5 @@ export interface TaskHandlerMetadata {
  * }
  */
 export function Task(target: string, options: TaskHandlerOptions = {}): MethodDecorator {
-  return SetMetadata<string, TaskHandlerMetadata>(TASK_HANDLER_METADATA, { target, options });
+  return handlerDecorator(TASK_HANDLER_METADATA, 'task', target, options);
 }

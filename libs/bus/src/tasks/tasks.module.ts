@@ -6,7 +6,7 @@ import { TaskEngine } from './task-engine.js';
 import type { TaskStore } from './task-store.interface.js';
 import { createTaskStore } from './task-store.factory.js';
 import { TasksExplorer } from './tasks-explorer.js';
-import { TASKS_MODULE_OPTIONS, TasksConfigurableModule, type TasksModuleOptions } from './tasks-module-definition.js';
+import { TASKS_MODULE_OPTIONS, TasksConfigurableModule, type TasksModuleOptions } from './tasks.module-definition.js';
 
 export const TASK_STORE = Symbol('TASK_STORE');
 

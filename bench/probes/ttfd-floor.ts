@@ -1,16 +1,18 @@
 /**
  * The floor of an in-process stream's time to first delta, against an in-process invoke in the same loop:
- * `node dist/bench/ttfd-floor.js`. The "stream" here does only what any stream whose frames are acp/1.0 envelopes
+ * `node dist/bench/probes/ttfd-floor.js`. The "stream" here does only what any stream whose frames are acp/1.0 envelopes
  * delivered asynchronously must do (a request envelope, `started` and delta frames made with createReply, a copy
  * of each payload, one queued delivery per frame, an async iterator that resolves per frame) and nothing else: no
  * flow control, no deadline, no cancellation, no reorder buffer. It shows how close to an invoke any stream
  * implementation could get (BENCHMARKS.md, "Targets not met").
  */
-import { type CallContext, callContextStorage, createReply, createRequest, type Envelope } from '@openagentio/nestjs';
+import { type CallContext, createReply, type Envelope } from '@openagentio/nestjs';
+import { callContextStorage } from '@openagentio/nestjs/internal/context/call-context.js';
+import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { enqueueDelivery } from '@openagentio/nestjs/internal/transport/memory/delivery-queue.js';
 import { jsonClone } from '@openagentio/nestjs/internal/transport/memory/json-clone.js';
-import { nowUs, payloadOfSize } from './lib/measure.js';
-import { BusPair, ECHO, memoryTransports } from './stacks/bus.js';
+import { nowUs, payloadOfSize } from '../lib/measure.js';
+import { BusPair, ECHO, memoryTransports } from '../stacks/bus.js';
 
 async function* leanStream(): AsyncGenerator<Envelope> {
   const request = createRequest(jsonClone({ n: 1 }), { from: 'caller', to: 'bench.stream', reply_to: '_INBOX.floor.1' });

@@ -1,19 +1,19 @@
 /**
  * One workload at a time, for CPU profiles:
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/profile.js <workload> [seconds]
- *   node dist/bench/profile.js top /tmp/prof/<file>.cpuprofile [rows]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/probes/profile.js <workload> [seconds]
+ *   node dist/bench/probes/profile.js top /tmp/prof/<file>.cpuprofile [rows]
  * Workloads: mem-invoke, mem-nest-invoke, nats-invoke, nats-nest-invoke, nats-raw-invoke, nats-stream, nats-pubsub, mem-stream,
  * mem-ttfd, nats-ttfd (streams of one delta, one after another).
  * The NATS workloads start their own nats-server on a free port.
  */
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { closedLoop, payloadOfSize } from './lib/measure.js';
-import { startNatsServer, type BenchNatsServer } from './lib/nats-server.js';
-import { BusPair, memoryTransports, natsTransports } from './stacks/bus.js';
-import { busNestStack } from './stacks/bus-nest.js';
-import { rawNatsInvokeStack } from './stacks/raw-nats.js';
-import type { InvokeStack } from './stacks/types.js';
+import { closedLoop, payloadOfSize } from '../lib/measure.js';
+import { startNatsServer, type BenchNatsServer } from '../lib/nats-server.js';
+import { BusPair, memoryTransports, natsTransports } from '../stacks/bus.js';
+import { busNestStack } from '../stacks/bus-nest.js';
+import { rawNatsInvokeStack } from '../stacks/raw-nats.js';
+import type { InvokeStack } from '../stacks/types.js';
 
 interface ProfileNode {
   id: number;

@@ -1,10 +1,10 @@
 /**
  * What an in-process call path can reach on this machine at best: a direct async call, plus AsyncLocalStorage.run
  * with a context object, plus a per-call setTimeout/clearTimeout, plus a structuredClone of the payload
- * (64 in flight, same harness as the bench). `node dist/bench/ceiling.js`
+ * (64 in flight, same harness as the bench). `node dist/bench/probes/ceiling.js`
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { closedLoop, payloadOfSize } from './lib/measure.js';
+import { closedLoop, payloadOfSize } from '../lib/measure.js';
 
 const als = new AsyncLocalStorage<object>();
 als.run({}, () => undefined);

@@ -1,11 +1,12 @@
 /**
- * Cost of one `TaskClient.list` page on JetStream at 30,000 tasks (issue 23): `node dist/bench/task-list.js [n]`.
+ * Cost of one `TaskClient.list` page on JetStream at 30,000 tasks (issue 23): `node dist/bench/probes/task-list.js [n]`.
  * 29,900 tasks of tenant `bulk`, 100 of tenant `small` (records of about 1 KB, stored directly); then the median
  * of 21 pages (limit 20) for each tenant and for every tenant, and of 3 full reads of every record (what each page
  * cost before the per-tenant index).
  */
-import { BusClient, JetStreamTaskStore, NatsTransport, TaskClient, TaskEngine, type TaskRecord } from '@openagentio/nestjs';
-import { startNatsServer } from './lib/nats-server.js';
+import { BusClient, JetStreamTaskStore, NatsTransport, TaskClient, type TaskRecord } from '@openagentio/nestjs';
+import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
+import { startNatsServer } from '../lib/nats-server.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };
 const total = Number(process.argv[2] ?? 30_000);

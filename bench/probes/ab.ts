@@ -1,15 +1,15 @@
 /**
  * A/B of two builds of the library in ONE process, interleaved (host noise hits both alike):
- *   node dist/bench/ab.js <mem-invoke|nats-invoke|nats-stream|nats-pubsub|nats-ttfd|mem-ttfd> <distA> <distB> [rounds] [seconds]
+ *   node dist/bench/probes/ab.js <mem-invoke|nats-invoke|nats-stream|nats-pubsub|nats-ttfd|mem-ttfd> <distA> <distB> [rounds] [seconds]
  * distA/distB are dist/ trees (e.g. /work/main/dist and a copy with a patched libs/ file). Each is loaded as its
  * own module graph, so the two buses are independent; they share one nats-server under different subject prefixes.
  */
 import { pathToFileURL } from 'node:url';
-import { closedLoop, median, nowUs, payloadOfSize } from './lib/measure.js';
-import { startNatsServer, type BenchNatsServer } from './lib/nats-server.js';
-import type { BusPair } from './stacks/bus.js';
+import { closedLoop, median, nowUs, payloadOfSize } from '../lib/measure.js';
+import { startNatsServer, type BenchNatsServer } from '../lib/nats-server.js';
+import type { BusPair } from '../stacks/bus.js';
 
-type BusModule = typeof import('./stacks/bus.js');
+type BusModule = typeof import('../stacks/bus.js');
 
 async function main(): Promise<void> {
   const [what = 'mem-invoke', distA, distB, roundsArg = '5', secondsArg = '1'] = process.argv.slice(2);

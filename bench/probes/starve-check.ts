@@ -1,5 +1,5 @@
 /**
- * Does a timer still fire while in-process invokes run back to back? `node dist/bench/starve-check.js [concurrency]`
+ * Does a timer still fire while in-process invokes run back to back? `node dist/bench/probes/starve-check.js [concurrency]`
  * Prints when a 200 ms timer fired during a 3 s closed loop on a MemoryTransport pair (it should, at about 200 ms).
  */
 import { BusClient, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
