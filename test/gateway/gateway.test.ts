@@ -10,7 +10,7 @@ import { openSse } from './sse-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('HTTP + SSE gateway (PROTOCOL §5)', () => {
+describe('HTTP + SSE gateway (docs/protocol.md §5)', () => {
   let env: Awaited<ReturnType<typeof memoryBuses>>;
   let agent: BusClient;
   let app: INestApplication;

@@ -28,7 +28,7 @@ describe('BusError', () => {
     assert.equal(new BusError('NOPE' as never, 'x').code, 'AGENT_UNAVAILABLE');
   });
 
-  it('maps every code to the HTTP status of PROTOCOL §1', () => {
+  it('maps every code to the HTTP status of docs/protocol.md §1', () => {
     assert.deepEqual(HTTP_STATUS_OF, {
       AGENT_TIMEOUT: 504,
       AGENT_UNAVAILABLE: 502,

@@ -176,7 +176,7 @@ describe('encode/decode rules', () => {
   });
 });
 
-describe('reply frames copy the request (PROTOCOL §1)', () => {
+describe('reply frames copy the request (docs/protocol.md §1)', () => {
   it('copies session and trace fields, sets correlation_id/from/to, inherits metadata minus acp.*', () => {
     const req = createRequest(
       { q: 1 },

@@ -4,7 +4,7 @@ import { assertName, BusError, isPublishableSubject, MAX_SUBJECT_LENGTH, Subject
 import { assertPattern } from '@openagentio/nestjs/internal/protocol/subjects.js';
 import { subjectMatches } from '@openagentio/nestjs/internal/transport/memory/subject-match.js';
 
-describe('subjects (PROTOCOL §2)', () => {
+describe('subjects (docs/protocol.md §2)', () => {
   it('builds invoke, event, dead-letter subjects, tenant-scoped except dead letters', () => {
     const s = new SubjectScheme();
     assert.equal(s.invoke('mcp.fs.read_file'), 'acp.v1.invoke.mcp.fs.read_file');

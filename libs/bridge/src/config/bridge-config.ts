@@ -5,7 +5,7 @@ import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { BridgeDefinition } from '../interfaces/bridge.interface.js';
 
-/** The only document version this runtime reads (PROTOCOL.md §6). */
+/** The only document version this runtime reads (docs/protocol.md §6). */
 export const BRIDGE_CONFIG_VERSION = 'openagentio.bridge/v1';
 
 /** A parsed upstream bridge configuration document. */

@@ -5,7 +5,7 @@ import { GatewayExceptionFilter, sendError } from './gateway-errors.js';
 import { GatewayService } from './gateway.service.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
 
-/** The HTTP + SSE gateway routes (PROTOCOL.md §5 and the resumable extensions). */
+/** The HTTP + SSE gateway routes (docs/protocol.md §5 and the resumable extensions). */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
 @UseFilters(GatewayExceptionFilter)

@@ -12,7 +12,7 @@ import { TaskGatewayService } from './task-gateway.service.js';
 import { A2aController, TasksController } from './tasks.controller.js';
 
 /**
- * Browser / web-app gateway: PROTOCOL §5 endpoints, resumable SSE streams and event feeds, an OpenAI-compatible
+ * Browser / web-app gateway: docs/protocol.md §5 endpoints, resumable SSE streams and event feeds, an OpenAI-compatible
  * API over bus stream targets, and an A2A agent card and `GET /v1/agents` listing what it exposes (found by
  * discovery); async tasks (with TasksModule in the application) and A2A JSON-RPC over them. Exposes nothing unless
  * configured:

@@ -38,7 +38,7 @@ import { PeerStreams } from './peer-streams.js';
 import { GatewayStream, StreamRegistry } from './stream-registry.js';
 
 /**
- * The browser / web-app HTTP + SSE gateway onto the bus (PROTOCOL.md §5 plus resumable streams and event
+ * The browser / web-app HTTP + SSE gateway onto the bus (docs/protocol.md §5 plus resumable streams and event
  * feeds). Controllers call into it; it can also be used from your own routes.
  */
 @Injectable()

@@ -57,7 +57,7 @@ export class PermanentBridgeError extends BridgeError {
   }
 }
 
-/** One entry of an upstream bridge configuration document (`version: openagentio.bridge/v1`, PROTOCOL §6). */
+/** One entry of an upstream bridge configuration document (`version: openagentio.bridge/v1`, docs/protocol.md §6). */
 export interface BridgeDefinition {
   name: string;
   type: string;

@@ -10,7 +10,7 @@ export interface McpRoot {
 }
 
 /**
- * Configuration of an `mcp_tool` bridge, as written in a bridge document (snake_case, PROTOCOL.md §6).
+ * Configuration of an `mcp_tool` bridge, as written in a bridge document (snake_case, docs/protocol.md §6).
  *
  * @example
  * bridges:

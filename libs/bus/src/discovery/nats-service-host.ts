@@ -74,7 +74,7 @@ export class NatsServiceHost implements ServiceHost {
   private announce(a: DiscoveryAnnouncement): void {
     if (this.nc.isClosed()) return;
     try {
-      // An acp/1.0 envelope like every message on our subjects (PROTOCOL §1), the announcement its payload.
+      // An acp/1.0 envelope like every message on our subjects (docs/protocol.md §1), the announcement its payload.
       this.nc.publish(
         announcementSubject(this.subjectPrefix, this.service.name, this.service.id),
         encodeEnvelope(createEvent(a.type, a, {})),

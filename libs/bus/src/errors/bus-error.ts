@@ -36,7 +36,7 @@ export class BusError extends RpcException {
     if (options.envelope) this.envelope = options.envelope;
   }
 
-  /** HTTP status for this code (PROTOCOL.md §1). */
+  /** HTTP status for this code (docs/protocol.md §1). */
   get status(): number {
     return HTTP_STATUS_OF[this.code];
   }

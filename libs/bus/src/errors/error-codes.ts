@@ -12,7 +12,7 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** HTTP status the gateway answers with for each code (PROTOCOL.md §1). */
+/** HTTP status the gateway answers with for each code (docs/protocol.md §1). */
 export const HTTP_STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   AGENT_TIMEOUT: 504,
   AGENT_UNAVAILABLE: 502,

@@ -15,7 +15,7 @@ const HTTP_TO_CODE: Record<number, ErrorCode> = {
   504: ErrorCodes.AGENT_TIMEOUT,
 };
 
-/** The acp/1.0 code of an HTTP status (PROTOCOL §1, read backwards): 5xx without its own code is AGENT_UNAVAILABLE. */
+/** The acp/1.0 code of an HTTP status (docs/protocol.md §1, read backwards): 5xx without its own code is AGENT_UNAVAILABLE. */
 export function codeOfHttpStatus(status: number): ErrorCode {
   return HTTP_TO_CODE[status] ?? (status >= 500 ? ErrorCodes.AGENT_UNAVAILABLE : ErrorCodes.INVALID_REQUEST);
 }

@@ -1,4 +1,4 @@
-/** The acp/1.0 wire envelope (PROTOCOL.md §1). Every message on every transport is one of these. */
+/** The acp/1.0 wire envelope (docs/protocol.md §1). Every message on every transport is one of these. */
 export interface Envelope<P = unknown> {
   spec_version: string;
   schema_version: number;
@@ -60,7 +60,7 @@ export function isTerminalEventType(eventType: string): boolean {
 export const SESSION_FIELDS = ['session_id', 'conversation_id', 'tenant_id', 'user_id', 'channel'] as const;
 export type SessionField = (typeof SESSION_FIELDS)[number];
 
-/** Fields a reply copies from its request (PROTOCOL.md §1). */
+/** Fields a reply copies from its request (docs/protocol.md §1). */
 export const REPLY_COPIED_FIELDS = [...SESSION_FIELDS, 'trace_id', 'span_id', 'traceparent'] as const;
 
 /** Payload of an `agent.response.error` frame. */

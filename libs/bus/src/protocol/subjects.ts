@@ -3,7 +3,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 
 export const DEFAULT_SUBJECT_PREFIX = 'acp.v1';
 
-/** Builds the NATS subjects of PROTOCOL.md §2 for one prefix and optional tenant scope. */
+/** Builds the NATS subjects of docs/protocol.md §2 for one prefix and optional tenant scope. */
 export class SubjectScheme {
   private readonly scope: string;
   /** Checked targets and their subjects (see checkedInvoke). */

@@ -1,5 +1,5 @@
 /**
- * How handler values become frame payloads (PROTOCOL.md §1 conventions):
+ * How handler values become frame payloads (docs/protocol.md §1 conventions):
  * a string is `{delta}`, an object that already has `delta` or `data` goes as it is, anything else is `{data}`;
  * a result is wrapped as `{result}`.
  */
