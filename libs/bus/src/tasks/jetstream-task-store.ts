@@ -2,7 +2,9 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { consoleBusLogger, type BusLogger } from '../runtime/bus-logger.js';
 import { loadPackage } from '../utils/load-package.js';
+import { defaultReplicas, isInsufficientResources, raiseReplicas } from './jetstream-replicas.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
 import { pageOf } from './task-paging.js';
 import type { TaskListQuery, TaskPage, TaskRecord } from './task.types.js';
@@ -21,7 +23,10 @@ export interface JetStreamTaskStoreOptions {
   ackWaitMs?: number;
   /** How long records and frames are kept (ms). Default 7 days. */
   maxAgeMs?: number;
-  /** Replicas of the streams and bucket (clustered servers). Default 1. */
+  /**
+   * Replicas of the streams and the bucket. Default: 3 when the server is one of a cluster of 3 or more, else 1.
+   * Found with fewer at start-up, they are raised (or a warning says why not); never lowered.
+   */
   replicas?: number;
 }
 
@@ -41,7 +46,7 @@ const NS = 1_000_000;
  */
 export class JetStreamTaskStore implements TaskStore {
   readonly kind = 'jetstream' as const;
-  private readonly o: Required<JetStreamTaskStoreOptions>;
+  private readonly o: Required<Omit<JetStreamTaskStoreOptions, 'replicas'>> & { replicas?: number };
   private js!: JsClient;
   private jsm!: JsManager;
   private kv!: KvStore;
@@ -53,6 +58,7 @@ export class JetStreamTaskStore implements TaskStore {
   constructor(
     private readonly nc: NatsConnection,
     options: JetStreamTaskStoreOptions = {},
+    private readonly logger: BusLogger = consoleBusLogger,
   ) {
     this.o = {
       bucket: options.bucket ?? 'acp_tasks',
@@ -61,12 +67,17 @@ export class JetStreamTaskStore implements TaskStore {
       subjectPrefix: options.subjectPrefix ?? 'acp.tasks',
       ackWaitMs: options.ackWaitMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600 * 1000,
-      replicas: options.replicas ?? 1,
+      replicas: options.replicas,
     };
   }
 
   get ackWaitMs(): number {
     return this.o.ackWaitMs;
+  }
+
+  /** The replicas the streams and bucket are meant to have (the option, or what the cluster holds). */
+  get replicas(): number {
+    return this.o.replicas ?? defaultReplicas(this.nc);
   }
 
   async init(): Promise<void> {
@@ -86,13 +97,14 @@ export class JetStreamTaskStore implements TaskStore {
     this.js = this.jsLib.jetstream(this.nc);
     const { RetentionPolicy, StorageType } = this.jsLib;
     const p = this.o.subjectPrefix;
+    const replicas = this.replicas;
     await this.ensureStream({
       name: this.o.framesStream,
       subjects: [`${p}.frames.*`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
-      num_replicas: this.o.replicas,
+      num_replicas: replicas,
       duplicate_window: 120 * 1_000_000_000,
     });
     await this.ensureStream({
@@ -101,9 +113,9 @@ export class JetStreamTaskStore implements TaskStore {
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
-      num_replicas: this.o.replicas,
+      num_replicas: replicas,
     });
-    this.kv = await new kvLib.Kvm(this.nc).create(this.o.bucket, { history: 1, ttl: this.o.maxAgeMs, replicas: this.o.replicas });
+    this.kv = await this.openBucket(kvLib, replicas);
     this.cancelSub = this.nc.subscribe(`${p}.cancel`, {
       callback: (_e, m) => {
         const id = m.string();
@@ -112,14 +124,53 @@ export class JetStreamTaskStore implements TaskStore {
     });
   }
 
-  /** Creates or updates a stream, then reads its configuration back: an older server ignores options it does not know. */
-  private async ensureStream(cfg: Record<string, unknown> & { name: string; retention: string }): Promise<void> {
+  /**
+   * Opens (or creates) the bucket with `replicas`, fewer when the cluster cannot place them now (a warning says so;
+   * the next start raises them). On a cluster, reads go to the stream's leader (no direct get): a lagging replica
+   * would answer "no such task" for one just written.
+   */
+  private async openBucket(kvLib: Kv, replicas: number): Promise<KvStore> {
+    const kvm = new kvLib.Kvm(this.nc);
+    const opts = { history: 1, ttl: this.o.maxAgeMs, ...(replicas > 1 ? { allow_direct: false } : {}) };
+    for (let r = replicas; ; r--) {
+      try {
+        const kv = await kvm.create(this.o.bucket, { ...opts, replicas: r });
+        if (r < replicas)
+          this.logger.warn(`tasks: bucket ${this.o.bucket} created with ${r} replica(s): the cluster cannot place ${replicas} now`);
+        else await raiseReplicas(this.jsm, `KV_${this.o.bucket}`, replicas, this.logger);
+        return kv;
+      } catch (err) {
+        if (r <= 1 || !isInsufficientResources(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Creates or updates a stream (keeping replicas an operator raised, raising fewer), then reads its configuration
+   * back: an older server ignores options it does not know.
+   */
+  private async ensureStream(cfg: Record<string, unknown> & { name: string; retention: string; num_replicas: number }): Promise<void> {
+    const wanted = cfg.num_replicas;
+    let existing: number | undefined;
     try {
-      await this.jsm.streams.info(cfg.name);
-      await this.jsm.streams.update(cfg.name, cfg as never);
+      existing = (await this.jsm.streams.info(cfg.name)).config.num_replicas ?? 1;
     } catch (err) {
       if (!/not found/i.test((err as Error).message)) throw err;
-      await this.jsm.streams.add(cfg as never);
+    }
+    if (existing !== undefined) {
+      await this.jsm.streams.update(cfg.name, { ...cfg, num_replicas: existing } as never);
+      await raiseReplicas(this.jsm, cfg.name, wanted, this.logger);
+    } else {
+      for (let r = wanted; ; r--) {
+        try {
+          await this.jsm.streams.add({ ...cfg, num_replicas: r } as never);
+          if (r < wanted)
+            this.logger.warn(`tasks: stream ${cfg.name} created with ${r} replica(s): the cluster cannot place ${wanted} now`);
+          break;
+        } catch (err) {
+          if (r <= 1 || !isInsufficientResources(err)) throw err;
+        }
+      }
     }
     const info = await this.jsm.streams.info(cfg.name);
     if (info.config.retention !== cfg.retention) {
