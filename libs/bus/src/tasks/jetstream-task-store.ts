@@ -5,6 +5,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import { consoleBusLogger, type BusLogger } from '../runtime/bus-logger.js';
 import { loadPackage } from '../utils/load-package.js';
 import { defaultReplicas, isInsufficientResources, raiseReplicas } from './jetstream-replicas.js';
+import { DEFAULT_RETRY_WINDOW_MS, retrying } from './jetstream-retry.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
 import { pageOf } from './task-paging.js';
 import type { TaskListQuery, TaskPage, TaskRecord } from './task.types.js';
@@ -28,6 +29,11 @@ export interface JetStreamTaskStoreOptions {
    * Found with fewer at start-up, they are raised (or a warning says why not); never lowered.
    */
   replicas?: number;
+  /**
+   * How long one store operation (storing a task, a status, a frame, a queue entry) retries through a JetStream
+   * election or a lost server before it fails with a retryable TRANSPORT_FAILURE (ms). Default 20 000.
+   */
+  retryWindowMs?: number;
 }
 
 type Js = typeof import('@nats-io/jetstream');
@@ -68,6 +74,7 @@ export class JetStreamTaskStore implements TaskStore {
       ackWaitMs: options.ackWaitMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       replicas: options.replicas,
+      retryWindowMs: options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS,
     };
   }
 
@@ -114,6 +121,7 @@ export class JetStreamTaskStore implements TaskStore {
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
       num_replicas: replicas,
+      duplicate_window: 120 * 1_000_000_000,
     });
     this.kv = await this.openBucket(kvLib, replicas);
     this.cancelSub = this.nc.subscribe(`${p}.cancel`, {
@@ -189,28 +197,50 @@ export class JetStreamTaskStore implements TaskStore {
     this.cancelSub?.unsubscribe();
   }
 
+  // Every write below may be retried after a failure that left its outcome unknown (a lost reply during an
+  // election): a record write is then read back and counts as done when it holds exactly what was written, and
+  // stream publishes carry a message id the stream de-duplicates on.
+
   async create(record: TaskRecord): Promise<number> {
-    return this.kv.create(record.id, JSON.stringify(record));
+    const body = JSON.stringify(record);
+    return retrying(`storing task ${record.id}`, this.o.retryWindowMs, async (retry) => {
+      try {
+        return await this.kv.create(record.id, body);
+      } catch (err) {
+        const landed = retry && isCasConflict(err) ? await this.kv.get(record.id) : undefined;
+        if (landed && landed.string() === body) return landed.revision;
+        throw err;
+      }
+    });
   }
 
   async get(id: string): Promise<VersionedTask | undefined> {
-    const e = await this.kv.get(id);
+    const e = await retrying(`reading task ${id}`, this.o.retryWindowMs, () => this.kv.get(id));
     if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
     return { record: e.json<TaskRecord>(), revision: e.revision };
   }
 
   async update(record: TaskRecord, revision: number): Promise<number | false> {
-    try {
-      return await this.kv.update(record.id, JSON.stringify(record), revision);
-    } catch (err) {
-      if (/wrong last sequence|10071/i.test(`${(err as Error).message} ${(err as { code?: unknown }).code ?? ''}`)) return false;
-      throw err;
-    }
+    const body = JSON.stringify(record);
+    return retrying(`updating task ${record.id}`, this.o.retryWindowMs, async (retry) => {
+      try {
+        return await this.kv.update(record.id, body, revision);
+      } catch (err) {
+        if (!isCasConflict(err)) throw err;
+        const landed = retry ? await this.kv.get(record.id) : undefined;
+        return landed && landed.string() === body ? landed.revision : false;
+      }
+    });
   }
 
   async list(query: TaskListQuery): Promise<TaskPage> {
+    const keys = await retrying('listing tasks', this.o.retryWindowMs, async () => {
+      const out: string[] = [];
+      for await (const key of await this.kv.keys()) out.push(key);
+      return out;
+    });
     const records: TaskRecord[] = [];
-    for await (const key of await this.kv.keys()) {
+    for (const key of keys) {
       const v = await this.get(key);
       if (v) records.push(v.record);
     }
@@ -218,17 +248,20 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   async appendFrame(frame: Envelope): Promise<void> {
-    await this.js.publish(`${this.o.subjectPrefix}.frames.${frame.correlation_id}`, JSON.stringify(frame), {
-      msgID: `${frame.correlation_id}.${frame.seq}`,
-    });
+    const body = JSON.stringify(frame);
+    await retrying(`storing frame ${frame.seq} of task ${frame.correlation_id}`, this.o.retryWindowMs, () =>
+      this.js.publish(`${this.o.subjectPrefix}.frames.${frame.correlation_id}`, body, { msgID: `${frame.correlation_id}.${frame.seq}` }),
+    );
   }
 
   async *frames(taskId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<Envelope> {
-    const consumer = await this.js.consumers.get(this.o.framesStream, {
-      filter_subjects: `${this.o.subjectPrefix}.frames.${taskId}`,
-      deliver_policy: this.jsLib.DeliverPolicy.All,
+    const messages = await retrying(`following task ${taskId}`, this.o.retryWindowMs, async () => {
+      const consumer = await this.js.consumers.get(this.o.framesStream, {
+        filter_subjects: `${this.o.subjectPrefix}.frames.${taskId}`,
+        deliver_policy: this.jsLib.DeliverPolicy.All,
+      });
+      return consumer.consume();
     });
-    const messages = await consumer.consume();
     const stop = () => void messages.stop();
     signal?.addEventListener('abort', stop, { once: true });
     try {
@@ -244,8 +277,11 @@ export class JetStreamTaskStore implements TaskStore {
     }
   }
 
-  async enqueue(target: string, taskId: string): Promise<void> {
-    await this.js.publish(`${this.o.subjectPrefix}.queue.${target}`, taskId);
+  async enqueue(target: string, taskId: string, key?: string): Promise<void> {
+    const opts = key === undefined ? undefined : { msgID: `${taskId}.q${key}` };
+    await retrying(`queueing task ${taskId}`, this.o.retryWindowMs, () =>
+      this.js.publish(`${this.o.subjectPrefix}.queue.${target}`, taskId, opts),
+    );
   }
 
   async consume(target: string, concurrency: number, run: (d: TaskDelivery) => Promise<void>): Promise<TaskConsumer> {
@@ -289,7 +325,8 @@ export class JetStreamTaskStore implements TaskStore {
           ack: async () => {
             if (acked) return;
             acked = true;
-            await m.ackAck().catch(() => false);
+            // Unacknowledged, the entry comes back after ackWaitMs and finds the task ended: retried, not lost.
+            await retrying(`acknowledging task ${m.string()}`, this.o.retryWindowMs, () => m.ackAck()).catch(() => false);
           },
         };
         void run(delivery)
@@ -325,4 +362,9 @@ export class JetStreamTaskStore implements TaskStore {
     this.cancelListeners.add(fn);
     return () => this.cancelListeners.delete(fn);
   }
+}
+
+/** JetStream's "wrong last sequence": the key exists (create) or changed since the revision named (update). */
+function isCasConflict(err: unknown): boolean {
+  return /wrong last sequence|10071|key exists/i.test(`${(err as Error)?.message} ${(err as { code?: unknown })?.code ?? ''}`);
 }

@@ -9,6 +9,9 @@ import { TaskEngine } from './task-engine.js';
 import type { TaskConsumer, TaskDelivery } from './task-store.interface.js';
 import { isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
 
+/** Reads of a record found absent before its delivery is dropped (about 1.5 s in all). */
+const ABSENT_READS = 3;
+
 /** A task handler: the task's input and its context; the return value is the result. */
 export type TaskHandler = (input: unknown, ctx: TaskContext) => unknown;
 
@@ -62,7 +65,7 @@ export class TaskWorker {
 
   private async run(d: TaskDelivery): Promise<void> {
     const { engine } = this;
-    const v = await engine.store.get(d.taskId);
+    const v = await this.read(d.taskId);
     if (!v || isTerminalTaskState(v.record.state) || v.record.state === 'input-required' || v.record.state === 'auth-required') {
       await d.ack();
       return;
@@ -97,6 +100,19 @@ export class TaskWorker {
       return;
     }
     await this.execute(started.record, attempt, d);
+  }
+
+  /**
+   * The task of a delivery. A record is written before its queue entry, so "absent" can be a replica that lags
+   * (or a read that raced an election): read again a few times before the delivery is dropped as a task that
+   * does not exist.
+   */
+  private async read(id: string) {
+    for (let i = 0; ; i++) {
+      const v = await this.engine.store.get(id);
+      if (v || i >= ABSENT_READS) return v;
+      await new Promise((r) => setTimeout(r, 250 * (i + 1)));
+    }
   }
 
   private async execute(task: TaskRecord, attempt: number, d: TaskDelivery): Promise<void> {
@@ -176,7 +192,7 @@ export class TaskWorker {
           frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'submitted', message: error.message } },
         };
       });
-      if (again.changed) await engine.store.enqueue(this.target, task.id);
+      if (again.changed) await engine.store.enqueue(this.target, task.id, String(again.record.seq));
       return false;
     }
     await engine.change(task.id, TaskEngine.ending('failed', { error: error.toPayload() }));
