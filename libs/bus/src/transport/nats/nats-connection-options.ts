@@ -4,6 +4,7 @@ import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import type { NatsClient } from './nats-client.js';
 import type { NatsTransportOptions } from './nats-transport-options.js';
+import type { ServerAvoidance } from './server-avoidance.js';
 
 const encoder = new TextEncoder();
 
@@ -16,7 +17,12 @@ export const DEFAULT_PING_INTERVAL = 1000;
 export const DEFAULT_MAX_PING_OUT = 3;
 
 /** The nats.js connection options for our transport options: auth (creds, nkey, user/pass, token), TLS, timing. */
-export function natsConnectionOptions(client: NatsClient, o: NatsTransportOptions, servers: string[]): NodeConnectionOptions {
+export function natsConnectionOptions(
+  client: NatsClient,
+  o: NatsTransportOptions,
+  servers: string[],
+  avoidance?: ServerAvoidance,
+): NodeConnectionOptions {
   const authenticators: Authenticator[] = [];
   if (o.credsFile) authenticators.push(client.credsAuthenticator(readCredsFile(o.credsFile)));
   if (o.nkeySeed) authenticators.push(client.nkeyAuthenticator(encoder.encode(o.nkeySeed)));
@@ -38,6 +44,7 @@ export function natsConnectionOptions(client: NatsClient, o: NatsTransportOption
   if (o.tls) opts.tls = { ...o.tls };
   opts.pingInterval = o.pingInterval ?? DEFAULT_PING_INTERVAL;
   opts.maxPingOut = o.maxPingOut ?? DEFAULT_MAX_PING_OUT;
+  if (avoidance) opts.reconnectToServer = avoidance.pick;
   return opts;
 }
 
