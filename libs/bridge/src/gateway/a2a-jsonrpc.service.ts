@@ -118,6 +118,8 @@ export class A2aJsonRpcService {
       if (!isObject(params)) throw new A2aRpcError(A2aErrorCodes.INVALID_PARAMS, 'params must be an object');
       await this.dispatch(req, res, body.method, params, id);
     } catch (err) {
+      // Too many followers is the gateway's 429 (as failed authentication is its 401), so clients back off.
+      if (err instanceof GatewayHttpError && err.status === 429 && !res.headersSent) throw err;
       if (!res.headersSent) reply(res, id, { error: rpcError(err) });
       else res.end();
     }
@@ -150,7 +152,7 @@ export class A2aJsonRpcService {
       case 'tasks/resubscribe': {
         const r = await this.findTask(req, params.id);
         if (isTerminalTaskState(r.state)) throw new A2aRpcError(A2aErrorCodes.UNSUPPORTED_OPERATION, `task ${r.id} is already ${r.state}`);
-        return this.streamTask(res, id, r, v);
+        return this.streamTask(res, id, r, v, this.tasks.acquireFollower(req));
       }
       case 'GetExtendedAgentCard':
       case 'agent/getAuthenticatedExtendedCard':
@@ -177,6 +179,28 @@ export class A2aJsonRpcService {
   ): Promise<void> {
     const msg = readMessage(params.message, v);
     const input = inputOf(msg.parts);
+    const cfg = isObject(params.configuration) ? params.configuration : {};
+    // Blocking unless asked not to (1.0 returnImmediately, 0.3 blocking: false): until the task ends or waits for input.
+    const blocking = v === '0.3' ? cfg.blocking !== false : cfg.returnImmediately !== true;
+    // A stream or a blocking send follows the task: its slot is taken before anything is submitted.
+    const release = stream || blocking ? this.tasks.acquireFollower(req) : () => undefined;
+    try {
+      const record = await this.submitMessage(req, msg, input, params);
+      if (stream) return await this.streamTask(res, id, record, v, release);
+      const task = a2aTask(blocking ? await this.waitForPause(res, record) : record, v, historyLength(cfg.historyLength));
+      reply(res, id, { result: v === '0.3' ? task : { task } });
+    } finally {
+      release();
+    }
+  }
+
+  /** The task a message is for: more input for the task its taskId names, or a new task. */
+  private async submitMessage(
+    req: GatewayRequest,
+    msg: ReturnType<typeof readMessage>,
+    input: unknown,
+    params: Record<string, unknown>,
+  ): Promise<TaskRecord> {
     let record: TaskRecord;
     if (msg.taskId) {
       const current = await this.findTask(req, msg.taskId);
@@ -203,13 +227,7 @@ export class A2aJsonRpcService {
       }
       record = await this.tasks.submitFor(req, target, input, msg.contextId ?? randomUUID());
     }
-    if (stream) return this.streamTask(res, id, record, v);
-    const cfg = isObject(params.configuration) ? params.configuration : {};
-    // Blocking unless asked not to (1.0 returnImmediately, 0.3 blocking: false): until the task ends or waits for input.
-    const blocking = v === '0.3' ? cfg.blocking !== false : cfg.returnImmediately !== true;
-    if (blocking) record = await this.waitForPause(res, record);
-    const task = a2aTask(record, v, historyLength(cfg.historyLength));
-    reply(res, id, { result: v === '0.3' ? task : { task } });
+    return record;
   }
 
   private async waitForPause(res: ServerResponse, record: TaskRecord): Promise<TaskRecord> {
@@ -250,7 +268,15 @@ export class A2aJsonRpcService {
    * SSE of one task for a streaming method: the Task as it is now, then a status or artifact update per frame,
    * until the task ends or waits for input (A2A streams close there). Each SSE `data:` is a JSON-RPC response.
    */
-  private async streamTask(res: ServerResponse, id: RpcId, record: TaskRecord, v: A2aVersion): Promise<void> {
+  private async streamTask(res: ServerResponse, id: RpcId, record: TaskRecord, v: A2aVersion, release: () => void): Promise<void> {
+    try {
+      await this.followTask(res, id, record, v);
+    } finally {
+      release();
+    }
+  }
+
+  private async followTask(res: ServerResponse, id: RpcId, record: TaskRecord, v: A2aVersion): Promise<void> {
     const ch = this.gateway.openSse(res);
     ch.open({ 'x-task-id': record.id });
     const ac = new AbortController();

@@ -75,6 +75,8 @@ export function readMessage(raw: unknown, v: A2aVersion): A2aIncomingMessage {
   if (!Array.isArray(raw.parts) || raw.parts.length === 0) throw invalid('message.parts must be a non-empty array');
   const msg: A2aIncomingMessage = { messageId: raw.messageId, parts: raw.parts.map((p) => readPart(p, v)) };
   if (typeof raw.contextId === 'string' && raw.contextId) msg.contextId = raw.contextId;
+  // A taskId that is not a string must not fall through to "no taskId", which would submit a new task.
+  if (raw.taskId !== undefined && raw.taskId !== null && typeof raw.taskId !== 'string') throw invalid('message.taskId must be a string');
   if (typeof raw.taskId === 'string' && raw.taskId) msg.taskId = raw.taskId;
   if (isObject(raw.metadata)) msg.metadata = raw.metadata;
   return msg;

@@ -101,6 +101,11 @@ export interface GatewayModuleOptions {
   streamReplayBytes?: number;
   /** Detached streams (POST …/streams, GET …/stream) one identity may have running; more are 429. Default 16. */
   maxDetachedStreams?: number;
+  /**
+   * Task followers one identity may hold open at once (anonymous clients share one): SSE on
+   * /v1/tasks/{id}/events, A2A streams and blocking A2A sends; more are 429 BACKPRESSURE_DROP. Default 32.
+   */
+  maxTaskFollowers?: number;
   /** Events kept per subscribed pattern for resumption. Default 500. */
   eventReplayEvents?: number;
   /** A detached stream (POST …/streams) with no client attached is cancelled after this long (ms). Default 30 000. */
@@ -193,6 +198,7 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     streamReplayFrames: o.streamReplayFrames ?? 2_000,
     streamReplayBytes: o.streamReplayBytes ?? 8 * 1024 * 1024,
     maxDetachedStreams: o.maxDetachedStreams ?? 16,
+    maxTaskFollowers: o.maxTaskFollowers ?? 32,
     eventReplayEvents: o.eventReplayEvents ?? 500,
     detachGraceMs: o.detachGraceMs ?? 30_000,
     retentionMs: o.retentionMs ?? 60_000,

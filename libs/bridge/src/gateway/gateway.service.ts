@@ -196,7 +196,8 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
     return ch;
   }
 
-  private ownerKey(req: GatewayRequest): string {
+  /** Who is calling, as one key per identity (tenant, user, subject); anonymous callers share ''. */
+  ownerKey(req: GatewayRequest): string {
     const id = this.identity(req);
     return id ? `${id.tenant_id ?? ''}/${id.user_id ?? ''}/${id.subject ?? ''}` : '';
   }

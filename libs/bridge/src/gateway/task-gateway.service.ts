@@ -3,7 +3,9 @@ import { ModuleRef } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import {
   type Envelope,
+  clip,
   ErrorCodes,
+  isTaskId,
   isTerminalTaskState,
   TaskClient,
   type TaskRecord,
@@ -17,9 +19,6 @@ import type { SseChannel } from './sse.js';
 
 const TASK_STATES = new Set<TaskState>(['submitted', 'working', 'input-required', 'auth-required', ...TERMINAL_TASK_STATES]);
 
-/** What a task id in a URL may be (ours are UUIDs); anything else is a task that does not exist. */
-const TASK_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
 /**
  * The gateway's task endpoints (docs/tasks.md, "Gateway and A2A"): submit to an exposed `taskTargets` target, read, list,
  * cancel, send input, and follow a task's frames as resumable SSE. Every task is its submitter's tenant's: another
@@ -30,6 +29,8 @@ const TASK_ID = /^[A-Za-z0-9_-]{1,128}$/;
 export class TaskGatewayService implements OnApplicationBootstrap {
   private client?: TaskClient;
   private bootstrapped = false;
+  /** Followers open per identity (ownerKey). */
+  private readonly followers = new Map<string, number>();
 
   constructor(
     readonly gateway: GatewayService,
@@ -83,8 +84,8 @@ export class TaskGatewayService implements OnApplicationBootstrap {
   /** The task, if it exists and belongs to the caller's tenant; 404 otherwise (the same answer either way). */
   async find(req: GatewayRequest, id: string): Promise<TaskRecord> {
     const tasks = this.tasks;
-    const r = TASK_ID.test(id) ? await tasks.get(id) : undefined;
-    if (!r || r.tenant_id !== this.tenantOf(req)) throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no task "${id}"`);
+    const r = isTaskId(id) ? await tasks.get(id) : undefined;
+    if (!r || r.tenant_id !== this.tenantOf(req)) throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no task "${clip(id)}"`);
     return r;
   }
 
@@ -99,6 +100,32 @@ export class TaskGatewayService implements OnApplicationBootstrap {
       channel: o.channel,
       traceparent: o.traceparent,
     });
+  }
+
+  /**
+   * A follower slot for the caller (each holds a store consumer while it lasts): 429 BACKPRESSURE_DROP past
+   * `maxTaskFollowers`. Returns its release (idempotent).
+   */
+  acquireFollower(req: GatewayRequest): () => void {
+    const owner = this.gateway.ownerKey(req);
+    const n = this.followers.get(owner) ?? 0;
+    const limit = this.gateway.options.maxTaskFollowers;
+    if (n >= limit) {
+      throw new GatewayHttpError(
+        ErrorCodes.BACKPRESSURE_DROP,
+        `too many task followers open for this identity (limit ${limit}): close one (an events stream, an A2A stream or blocking send)`,
+        429,
+      );
+    }
+    this.followers.set(owner, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.followers.get(owner) ?? 1) - 1;
+      if (left > 0) this.followers.set(owner, left);
+      else this.followers.delete(owner);
+    };
   }
 
   // ------------------------------------------------------------------ endpoints
@@ -134,20 +161,19 @@ export class TaskGatewayService implements OnApplicationBootstrap {
       throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, 'limit must be an integer from 1 to 100');
     }
     const cursor = q('cursor');
-    if (cursor !== undefined && !/^\d{1,12}$/.test(cursor))
+    if (cursor !== undefined && !isTaskId(cursor))
       throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, 'cursor is not one this API gave');
     const tenant = this.tenantOf(req);
     const page = await tasks.list({
       context_id: q('context') ?? q('context_id'),
       state: state as TaskState | undefined,
       target: q('target'),
-      tenant_id: tenant,
+      // A caller without a tenant sees only tasks without one (null), never every tenant's (undefined).
+      tenant_id: tenant ?? null,
       cursor,
       limit,
     });
-    // No tenant filter means "any tenant" to the store: a caller without a tenant sees only tasks without one.
-    const mine = tenant === undefined ? page.tasks.filter((t) => t.tenant_id === undefined) : page.tasks;
-    json(res, 200, page.next_cursor ? { tasks: mine, next_cursor: page.next_cursor } : { tasks: mine });
+    json(res, 200, page.next_cursor ? { tasks: page.tasks, next_cursor: page.next_cursor } : { tasks: page.tasks });
   }
 
   /** DELETE /v1/tasks/{id} → 200 with the record (cancelled, or cancel_requested while its worker stops it); ended → 400. */
@@ -178,6 +204,7 @@ export class TaskGatewayService implements OnApplicationBootstrap {
       res.end();
       return;
     }
+    const release = this.acquireFollower(req);
     const ch = this.gateway.openSse(res);
     ch.open({ 'x-task-id': id });
     const ac = new AbortController();
@@ -195,6 +222,8 @@ export class TaskGatewayService implements OnApplicationBootstrap {
       // The store failed under the follower: drop the connection (not a clean end) so the client resumes with Last-Event-ID.
       ch.comment(`error ${(err as Error)?.message ?? String(err)}`.replace(/[\r\n]+/g, ' '));
       ch.destroy();
+    } finally {
+      release();
     }
   }
 }

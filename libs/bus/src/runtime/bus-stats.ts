@@ -19,4 +19,8 @@ export class BusStats {
   retries = 0;
   deadLetters = 0;
   cancelledByCaller = 0;
+  /** Task queue messages that named no task (not a task id, or no such record): terminated, never delivered again. */
+  poisonTaskMessages = 0;
+  /** Task handlers that returned after their run had ended (timeout, cancel, worker stopping): the outcome was dropped. */
+  lateTaskResults = 0;
 }

@@ -1,7 +1,7 @@
 // Async tasks (docs/tasks.md): durable, cancellable, resumable agent work, in memory or on JetStream.
 export * from './task.types.js';
 export * from './task-store.interface.js';
-export { MemoryTaskStore } from './memory-task-store.js';
+export { MemoryTaskStore, type MemoryTaskStoreOptions } from './memory-task-store.js';
 export { JetStreamTaskStore, type JetStreamTaskStoreOptions } from './jetstream-task-store.js';
 export { TaskEngine } from './task-engine.js';
 export { TaskClient, type SubmitOptions } from './task-client.js';

@@ -2,15 +2,18 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { newEventId } from '../protocol/ids.js';
 import { consoleBusLogger, type BusLogger } from '../runtime/bus-logger.js';
 import { loadPackage } from '../utils/load-package.js';
 import { defaultReplicas, isInsufficientResources, raiseReplicas } from './jetstream-replicas.js';
-import { DEFAULT_RETRY_WINDOW_MS, retrying } from './jetstream-retry.js';
+import { DEFAULT_RETRY_WINDOW_MS, isTransient, retrying } from './jetstream-retry.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
-import { pageOf } from './task-paging.js';
-import type { TaskListQuery, TaskPage, TaskRecord } from './task.types.js';
+import { createdFrame } from './task-frame.js';
+import { matchesQuery, pageLimit, tenantToken } from './task-paging.js';
+import { RECORD_HEADROOM, tooLarge } from './task-size.js';
+import { isTaskId, type TaskListQuery, type TaskPage, type TaskRecord } from './task.types.js';
 
-/** Names and limits of the JetStream resources tasks live in. */
+/** Names, limits and retention of the JetStream resources tasks live in. */
 export interface JetStreamTaskStoreOptions {
   /** KV bucket of task records. Default `acp_tasks`. */
   bucket?: string;
@@ -22,8 +25,10 @@ export interface JetStreamTaskStoreOptions {
   subjectPrefix?: string;
   /** How long a worker may hold a run without a sign of life before it is given to another (ms). Default 30 000. */
   ackWaitMs?: number;
-  /** How long records and frames are kept (ms). Default 7 days. */
+  /** How long records (since their last change), frames and queued runs are kept (ms). Default 7 days. */
   maxAgeMs?: number;
+  /** Bytes the bucket and each stream may hold; past it the oldest go first (the queue refuses new runs). Default unlimited. */
+  maxBytes?: number;
   /**
    * Replicas of the streams and the bucket. Default: 3 when the server is one of a cluster of 3 or more, else 1.
    * Found with fewer at start-up, they are raised (or a warning says why not); never lowered.
@@ -34,6 +39,8 @@ export interface JetStreamTaskStoreOptions {
    * election or a lost server before it fails with a retryable TRANSPORT_FAILURE (ms). Default 20 000.
    */
   retryWindowMs?: number;
+  /** A submit that has not finished after this long was cut short (its process died): the sweeper finishes it (ms). Default 30 000. */
+  orphanAfterMs?: number;
 }
 
 type Js = typeof import('@nats-io/jetstream');
@@ -43,12 +50,18 @@ type JsClient = ReturnType<Js['jetstream']>;
 type JsManager = Awaited<ReturnType<Js['jetstreamManager']>>;
 
 const NS = 1_000_000;
+/** KV keys besides the records (whose keys are task ids, without dots). */
+const INDEX = 'ix';
+const PENDING = 'pending';
+const INDEX_BUILT = 'meta.index_v1';
 
 /**
- * Tasks on NATS JetStream: records in a KV bucket (compare-and-set by revision), frames in a stream with one
- * subject per task (read back with an ordered consumer from any seq), and queued runs in a work-queue stream with a
- * durable pull consumer per target: a run is acknowledged only once its outcome is stored, so a worker that dies
- * leaves it to be delivered again after `ackWaitMs`.
+ * Tasks on NATS JetStream. Records in a KV bucket (compare-and-set by revision) under their id, with an index key
+ * per tenant (`ix.<tenant>.<id>`) so a tenant's list reads only its own; frames in a stream with one subject per
+ * task, read back with an ordered consumer that is deleted when its follower leaves; queued runs in a work-queue
+ * stream with a durable pull consumer per target: a run is acknowledged only once its outcome is stored, so a
+ * worker that dies leaves it to be delivered again after `ackWaitMs`. A submit writes a `pending.<id>` marker
+ * first and removes it last, so one cut short by a dying process is found and finished by the next start.
  */
 export class JetStreamTaskStore implements TaskStore {
   readonly kind = 'jetstream' as const;
@@ -60,6 +73,8 @@ export class JetStreamTaskStore implements TaskStore {
   private cancelSub?: Subscription;
   private readonly cancelListeners = new Set<(id: string) => void>();
   private readonly consumers = new Set<TaskConsumer>();
+  private sweeping?: Promise<number>;
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -73,8 +88,10 @@ export class JetStreamTaskStore implements TaskStore {
       subjectPrefix: options.subjectPrefix ?? 'acp.tasks',
       ackWaitMs: options.ackWaitMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600 * 1000,
+      maxBytes: options.maxBytes ?? -1,
       replicas: options.replicas,
       retryWindowMs: options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS,
+      orphanAfterMs: options.orphanAfterMs ?? 30_000,
     };
   }
 
@@ -85,6 +102,11 @@ export class JetStreamTaskStore implements TaskStore {
   /** The replicas the streams and bucket are meant to have (the option, or what the cluster holds). */
   get replicas(): number {
     return this.o.replicas ?? defaultReplicas(this.nc);
+  }
+
+  /** The largest record (JSON bytes) the bucket takes: the server's max_payload, less room for a frame's envelope. */
+  get maxRecordBytes(): number {
+    return (this.nc.info?.max_payload ?? 1024 * 1024) - RECORD_HEADROOM;
   }
 
   async init(): Promise<void> {
@@ -111,6 +133,7 @@ export class JetStreamTaskStore implements TaskStore {
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
+      max_bytes: this.o.maxBytes,
       num_replicas: replicas,
       duplicate_window: 120 * 1_000_000_000,
     });
@@ -120,16 +143,24 @@ export class JetStreamTaskStore implements TaskStore {
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
+      max_bytes: this.o.maxBytes,
       num_replicas: replicas,
       duplicate_window: 120 * 1_000_000_000,
     });
     this.kv = await this.openBucket(kvLib, replicas);
+    // A bucket whose replicas were just raised may elect a new leader now: ride that out (buildIndex is idempotent).
+    await retrying('indexing tasks', this.o.retryWindowMs, () => this.buildIndex());
     this.cancelSub = this.nc.subscribe(`${p}.cancel`, {
       callback: (_e, m) => {
         const id = m.string();
         for (const fn of this.cancelListeners) fn(id);
       },
     });
+    // Submits a dead process left half done: finished in the background at start (the store is usable meanwhile),
+    // then every `orphanAfterMs`, so a long-lived cluster does not wait for a restart to finish them.
+    void this.sweepOrphans().catch(() => undefined);
+    this.sweepTimer = setInterval(() => void this.sweepOrphans().catch(() => undefined), Math.max(1_000, this.o.orphanAfterMs));
+    this.sweepTimer.unref();
   }
 
   /**
@@ -139,7 +170,12 @@ export class JetStreamTaskStore implements TaskStore {
    */
   private async openBucket(kvLib: Kv, replicas: number): Promise<KvStore> {
     const kvm = new kvLib.Kvm(this.nc);
-    const opts = { history: 1, ttl: this.o.maxAgeMs, ...(replicas > 1 ? { allow_direct: false } : {}) };
+    const opts = {
+      history: 1,
+      ttl: this.o.maxAgeMs,
+      ...(this.o.maxBytes > 0 ? { max_bytes: this.o.maxBytes } : {}),
+      ...(replicas > 1 ? { allow_direct: false } : {}),
+    };
     for (let r = replicas; ; r--) {
       try {
         const kv = await kvm.create(this.o.bucket, { ...opts, replicas: r });
@@ -192,76 +228,217 @@ export class JetStreamTaskStore implements TaskStore {
     }
   }
 
+  /**
+   * The bucket's keys matching `filter`, from the stream's subject index in one (paged) request. Not `kv.keys()`:
+   * that makes a push consumer per call and leaves it on the server (for its inactivity threshold, and always when
+   * nothing matches), so a client listing in a loop would pile consumers up as followers once did.
+   */
+  private async keysOf(filter: string): Promise<string[]> {
+    const prefix = `$KV.${this.o.bucket}.`;
+    const info = await retrying('listing tasks', this.o.retryWindowMs, () =>
+      this.jsm.streams.info(`KV_${this.o.bucket}`, { subjects_filter: `${prefix}${filter}` }),
+    );
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+  }
+
+  /** A bucket from before the tenant index: index its records once, so lists still show them. */
+  private async buildIndex(): Promise<void> {
+    if (await this.kv.get(INDEX_BUILT)) return;
+    for (const key of await this.keysOf('*')) {
+      if (!isTaskId(key)) continue;
+      const v = await this.get(key);
+      if (v) await this.kv.put(indexKey(v.record), '');
+    }
+    await this.kv.put(INDEX_BUILT, new Date().toISOString());
+  }
+
   async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const c of [...this.consumers]) await c.stop();
     this.cancelSub?.unsubscribe();
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  /** The record as JSON, or INVALID_REQUEST naming its size when the bucket could not hold it. */
+  private encode(record: TaskRecord): string {
+    const text = JSON.stringify(record);
+    // Characters are a lower bound of bytes: measure only the records that may be too large.
+    if (text.length * 3 > this.maxRecordBytes) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > this.maxRecordBytes) throw tooLarge(record.id, bytes, this.maxRecordBytes, 'the NATS max_payload less room for a frame');
+    }
+    return text;
   }
 
   // Every write below may be retried after a failure that left its outcome unknown (a lost reply during an
   // election): a record write is then read back and counts as done when it holds exactly what was written, and
   // stream publishes carry a message id the stream de-duplicates on.
 
-  async create(record: TaskRecord): Promise<number> {
-    const body = JSON.stringify(record);
-    return retrying(`storing task ${record.id}`, this.o.retryWindowMs, async (retry) => {
+  /** kv.create through an election: a retry that finds the key holding exactly `text` finds its own write. */
+  private createKey(key: string, text: string, what: string): Promise<number> {
+    return retrying(what, this.o.retryWindowMs, async (retry) => {
       try {
-        return await this.kv.create(record.id, body);
+        return await this.kv.create(key, text);
       } catch (err) {
-        const landed = retry && isCasConflict(err) ? await this.kv.get(record.id) : undefined;
-        if (landed && landed.string() === body) return landed.revision;
+        const landed = retry && isCasConflict(err) ? await this.kv.get(key) : undefined;
+        if (landed && landed.string() === text) return landed.revision;
         throw err;
       }
     });
   }
 
+  private putKey(key: string, text: string, what: string): Promise<number> {
+    return retrying(what, this.o.retryWindowMs, () => this.kv.put(key, text));
+  }
+
+  async create(record: TaskRecord): Promise<number> {
+    const text = this.encode(record);
+    const what = `storing task ${record.id}`;
+    const [revision] = await Promise.all([this.createKey(record.id, text, what), this.putKey(indexKey(record), '', what)]);
+    return revision;
+  }
+
+  async submit(record: TaskRecord, created: Envelope): Promise<void> {
+    const text = this.encode(record);
+    // The created frame repeats the session fields beside the record's: checked too, before anything is written.
+    const frameText = JSON.stringify(created);
+    const frameBytes = Buffer.byteLength(frameText);
+    const maxFrame = this.maxRecordBytes + RECORD_HEADROOM / 2;
+    if (frameBytes > maxFrame)
+      throw tooLarge(record.id, frameBytes, maxFrame, 'its created frame, the NATS max_payload less room for headers');
+    const what = `storing task ${record.id}`;
+    const marker = await this.createKey(`${PENDING}.${record.id}`, record.target, what);
+    await Promise.all([this.createKey(record.id, text, what), this.putKey(indexKey(record), '', what)]);
+    await this.publishFrame(created, frameText);
+    await this.enqueue(record.target, record.id, String(record.seq));
+    // A submit that fails from here on leaves its marker: the sweeper finishes it (the queue entry de-duplicated).
+    await this.dropMarker(marker);
+  }
+
+  /**
+   * Removes a pending marker's message outright. Not `kv.delete`: that leaves a delete marker on the subject until
+   * the bucket's TTL, and the sweeper, which lists the subjects, would read one per submit of the last week.
+   */
+  private async dropMarker(revision: number): Promise<void> {
+    await retrying('erasing a pending marker', this.o.retryWindowMs, async (retry) => {
+      try {
+        await this.jsm.streams.deleteMessage(`KV_${this.o.bucket}`, revision, false);
+      } catch (err) {
+        // A retry after a lost reply finds the message gone: its own delete.
+        if (!(retry && /no message found|not found|10037/i.test((err as Error).message))) throw err;
+      }
+    });
+  }
+
+  /**
+   * Finishes the submits a dead process left half done (a `pending.<id>` marker older than `orphanAfterMs`): with
+   * its record, the created frame and the queue entry are written (a second queue entry is harmless: a worker skips
+   * a task that runs or has ended); without one, its index key and marker are removed. Returns how many it handled.
+   */
+  sweepOrphans(): Promise<number> {
+    this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweep(): Promise<number> {
+    let handled = 0;
+    for (const key of await this.keysOf(`${PENDING}.*`)) {
+      const marker = await this.kv.get(key);
+      if (!marker || marker.operation !== 'PUT' || Date.now() - marker.created.getTime() < this.o.orphanAfterMs) continue;
+      // One sweeper per orphan: the one whose compare-and-set holds.
+      const claimed = await this.kv.update(key, marker.string(), marker.revision).catch(() => 0);
+      if (!claimed) continue;
+      const id = key.slice(PENDING.length + 1);
+      const v = await this.get(id);
+      if (v) {
+        await this.kv.put(indexKey(v.record), '');
+        if (v.record.seq === 0 && v.record.state === 'submitted') {
+          const frame = await this.jsm.streams.getMessage(this.o.framesStream, { last_by_subj: this.frameSubject(id) }).catch(() => null);
+          if (!frame) await this.appendFrame(createdFrame('task-sweeper', v.record));
+          await this.enqueue(v.record.target, id, String(v.record.seq));
+        }
+      } else {
+        for (const ix of await this.keysOf(`${INDEX}.*.${id}`)) await this.kv.delete(ix);
+      }
+      await this.dropMarker(claimed);
+      handled++;
+    }
+    return handled;
+  }
+
   async get(id: string): Promise<VersionedTask | undefined> {
+    if (!isTaskId(id)) return undefined;
     const e = await retrying(`reading task ${id}`, this.o.retryWindowMs, () => this.kv.get(id));
     if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
     return { record: e.json<TaskRecord>(), revision: e.revision };
   }
 
   async update(record: TaskRecord, revision: number): Promise<number | false> {
-    const body = JSON.stringify(record);
+    const text = this.encode(record);
     return retrying(`updating task ${record.id}`, this.o.retryWindowMs, async (retry) => {
       try {
-        return await this.kv.update(record.id, body, revision);
+        return await this.kv.update(record.id, text, revision);
       } catch (err) {
         if (!isCasConflict(err)) throw err;
         const landed = retry ? await this.kv.get(record.id) : undefined;
-        return landed && landed.string() === body ? landed.revision : false;
+        return landed && landed.string() === text ? landed.revision : false;
       }
     });
   }
 
+  /**
+   * Newest first (ids are UUIDv7s): the index keys of the asked tenant only (all tenants without `tenant_id`), then
+   * the records of one page; the cursor is the last id of the previous page.
+   */
   async list(query: TaskListQuery): Promise<TaskPage> {
-    const keys = await retrying('listing tasks', this.o.retryWindowMs, async () => {
-      const out: string[] = [];
-      for await (const key of await this.kv.keys()) out.push(key);
-      return out;
-    });
-    const records: TaskRecord[] = [];
-    for (const key of keys) {
-      const v = await this.get(key);
-      if (v) records.push(v.record);
+    const limit = pageLimit(query);
+    const filter = query.tenant_id === undefined ? `${INDEX}.*.*` : `${INDEX}.${tenantToken(query.tenant_id)}.*`;
+    const ids: string[] = [];
+    for (const key of await this.keysOf(filter)) {
+      const id = key.slice(key.lastIndexOf('.') + 1);
+      if (query.cursor === undefined || id < query.cursor) ids.push(id);
     }
-    return pageOf(records, query);
+    ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    const tasks: TaskRecord[] = [];
+    // Read in batches, stopping once a page and one more are found (the one more says there is a next page).
+    for (let i = 0; i < ids.length && tasks.length <= limit; i += limit + 1) {
+      const batch = await Promise.all(ids.slice(i, i + limit + 1).map((id) => this.get(id)));
+      for (const v of batch) if (v && matchesQuery(v.record, query) && tasks.length <= limit) tasks.push(v.record);
+    }
+    if (tasks.length <= limit) return { tasks };
+    tasks.length = limit;
+    return { tasks, next_cursor: tasks[limit - 1].id };
+  }
+
+  private frameSubject(taskId: string): string {
+    return `${this.o.subjectPrefix}.frames.${taskId}`;
   }
 
   async appendFrame(frame: Envelope): Promise<void> {
-    const body = JSON.stringify(frame);
+    await this.publishFrame(frame, JSON.stringify(frame));
+  }
+
+  private async publishFrame(frame: Envelope, text: string): Promise<void> {
     await retrying(`storing frame ${frame.seq} of task ${frame.correlation_id}`, this.o.retryWindowMs, () =>
-      this.js.publish(`${this.o.subjectPrefix}.frames.${frame.correlation_id}`, body, { msgID: `${frame.correlation_id}.${frame.seq}` }),
+      this.js.publish(this.frameSubject(frame.correlation_id!), text, { msgID: `${frame.correlation_id}.${frame.seq}` }),
     );
   }
 
+  /**
+   * An ordered consumer of the task's subject, deleted on the server when the follower leaves (break, signal) or
+   * the log ends, not left to the server's 5-minute inactivity threshold.
+   */
   async *frames(taskId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<Envelope> {
-    const messages = await retrying(`following task ${taskId}`, this.o.retryWindowMs, async () => {
-      const consumer = await this.js.consumers.get(this.o.framesStream, {
-        filter_subjects: `${this.o.subjectPrefix}.frames.${taskId}`,
+    if (signal?.aborted) return;
+    const prefix = `f_${newEventId().replace(/-/g, '')}`;
+    const consumer = await retrying(`following task ${taskId}`, this.o.retryWindowMs, () =>
+      this.js.consumers.get(this.o.framesStream, {
+        name_prefix: prefix,
+        filter_subjects: this.frameSubject(taskId),
         deliver_policy: this.jsLib.DeliverPolicy.All,
-      });
-      return consumer.consume();
-    });
+      }),
+    );
+    const messages = await retrying(`following task ${taskId}`, this.o.retryWindowMs, () => consumer.consume({ max_messages: 64 }));
     const stop = () => void messages.stop();
     signal?.addEventListener('abort', stop, { once: true });
     try {
@@ -274,7 +451,19 @@ export class JetStreamTaskStore implements TaskStore {
     } finally {
       signal?.removeEventListener('abort', stop);
       messages.stop();
+      await this.deleteOrdered(prefix, (consumer as unknown as { serial?: number }).serial ?? 1);
     }
+  }
+
+  /** Every server consumer an ordered consumer made (one per reset, `<prefix>_<n>`); the ones already gone are skipped. */
+  private async deleteOrdered(prefix: string, serial: number): Promise<void> {
+    const names = Array.from({ length: Math.max(1, serial) }, (_, i) => `${prefix}_${i + 1}`);
+    await Promise.all(names.map((n) => this.jsm.consumers.delete(this.o.framesStream, n).catch(() => false)));
+  }
+
+  /** Server consumers on the frames stream (followers and their leftovers): for tests and health checks. */
+  async followerConsumers(): Promise<number> {
+    return (await this.jsm.streams.info(this.o.framesStream)).state.consumer_count;
   }
 
   async enqueue(target: string, taskId: string, key?: string): Promise<void> {
@@ -293,12 +482,15 @@ export class JetStreamTaskStore implements TaskStore {
       ack_wait: this.o.ackWaitMs * NS,
       max_deliver: -1,
     };
-    try {
-      await this.jsm.consumers.add(this.o.queueStream, config);
-    } catch (err) {
-      if (!/already (exists|in use)/i.test((err as Error).message)) await this.jsm.consumers.update(this.o.queueStream, durable, config);
-    }
-    const info = await this.jsm.consumers.info(this.o.queueStream, durable);
+    const info = await retrying(`starting the queue consumer of ${target}`, this.o.retryWindowMs, async () => {
+      try {
+        await this.jsm.consumers.add(this.o.queueStream, config);
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        if (!/already (exists|in use)/i.test((err as Error).message)) await this.jsm.consumers.update(this.o.queueStream, durable, config);
+      }
+      return this.jsm.consumers.info(this.o.queueStream, durable);
+    });
     if (info.config.ack_wait !== config.ack_wait) {
       throw new BusError(
         ErrorCodes.TRANSPORT_FAILURE,
@@ -308,25 +500,33 @@ export class JetStreamTaskStore implements TaskStore {
         },
       );
     }
-    const c = await this.js.consumers.get(this.o.queueStream, durable);
-    const messages = await c.consume({ max_messages: concurrency });
+    const messages = await retrying(`starting the queue consumer of ${target}`, this.o.retryWindowMs, async () =>
+      (await this.js.consumers.get(this.o.queueStream, durable)).consume({ max_messages: concurrency }),
+    );
     let active = 0;
     let stopped = false;
     let room: (() => void) | undefined;
+    const keepAliveMs = Math.max(100, Math.floor(this.o.ackWaitMs / 3));
     const loop = (async () => {
       for await (const m of messages) {
         active++;
         let acked = false;
         const delivery: TaskDelivery = {
           taskId: m.string(),
+          deliveryId: String(m.seq),
           deliveryCount: m.info.deliveryCount,
           working: () => m.working(),
-          keepAliveMs: Math.max(100, Math.floor(this.o.ackWaitMs / 3)),
+          keepAliveMs,
           ack: async () => {
             if (acked) return;
             acked = true;
             // Unacknowledged, the entry comes back after ackWaitMs and finds the task ended: retried, not lost.
             await retrying(`acknowledging task ${m.string()}`, this.o.retryWindowMs, () => m.ackAck()).catch(() => false);
+          },
+          reject: async () => {
+            if (acked) return;
+            acked = true;
+            m.term();
           },
         };
         void run(delivery)
@@ -362,6 +562,10 @@ export class JetStreamTaskStore implements TaskStore {
     this.cancelListeners.add(fn);
     return () => this.cancelListeners.delete(fn);
   }
+}
+
+function indexKey(record: TaskRecord): string {
+  return `${INDEX}.${tenantToken(record.tenant_id)}.${record.id}`;
 }
 
 /** JetStream's "wrong last sequence": the key exists (create) or changed since the revision named (update). */

@@ -7,6 +7,7 @@ import { assertName } from '../protocol/subjects.js';
 import type { TaskEngine } from './task-engine.js';
 import { followTask } from './task-follower.js';
 import { TaskEngine as Engine } from './task-engine.js';
+import { createdFrame } from './task-frame.js';
 import { isTerminalTaskState, TaskEventTypes, type TaskListQuery, type TaskPage, type TaskRecord } from './task.types.js';
 
 /** Who a task is for; each field defaults to the ambient call's (a task submitted from a handler keeps its session). */
@@ -57,10 +58,7 @@ export class TaskClient {
       traceparent: options.traceparent ?? ctx?.trace.traceparent,
     };
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) (record as unknown as Record<string, unknown>)[k] = v;
-    const { store } = this.engine;
-    await store.create(record);
-    await store.appendFrame(this.engine.frame(record, TaskEventTypes.CREATED, { task: summary(record) }));
-    await store.enqueue(target, record.id, String(record.seq));
+    await this.engine.store.submit(record, createdFrame(this.engine.agentId, record));
     return record;
   }
 
@@ -146,8 +144,4 @@ export class TaskClient {
   }
 }
 
-/** What a `created` frame carries: the task without its (possibly large) history and artifacts. */
-export function summary(r: TaskRecord): Record<string, unknown> {
-  const { history: _h, artifacts: _a, ...rest } = r;
-  return rest;
-}
+export { summary } from './task-frame.js';

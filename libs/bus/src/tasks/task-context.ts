@@ -49,7 +49,8 @@ export class TaskContext {
   /** A status update (state stays `working`): followers see it, `get` shows it as `status_message`. */
   async status(message: string): Promise<void> {
     await this.engine.change(this.task.id, (r) => {
-      if (r.state !== 'working') return undefined;
+      // A run that lost its task (timed out, taken over by a later attempt) changes nothing.
+      if (r.state !== 'working' || r.attempts !== this.attempt) return undefined;
       r.status_message = message;
       return { record: r, frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'working', message } } };
     });
@@ -59,7 +60,7 @@ export class TaskContext {
   async artifact(a: Omit<TaskArtifact, 'artifact_id'> & { artifact_id?: string }): Promise<string> {
     const artifact: TaskArtifact = { ...a, artifact_id: a.artifact_id ?? `${this.task.id}-${this.attempt}-${this.artifactCounter++}` };
     await this.engine.change(this.task.id, (r) => {
-      if (r.state !== 'working') return undefined;
+      if (r.state !== 'working' || r.attempts !== this.attempt) return undefined;
       const existing = r.artifacts.find((x) => x.artifact_id === artifact.artifact_id);
       if (existing && artifact.append) {
         existing.data = appendData(existing.data, artifact.data);

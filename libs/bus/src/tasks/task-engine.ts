@@ -1,10 +1,10 @@
 import type { BusClient } from '../bus/bus-client.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
-import { createEvent } from '../protocol/envelope-factory.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { taskFrame } from './task-frame.js';
 import type { TaskStore, VersionedTask } from './task-store.interface.js';
-import { isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
+import { clip, isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
 
 /** A change to a task: the record as it should become, and the frame that tells followers. */
 export interface TaskChange {
@@ -32,7 +32,7 @@ export class TaskEngine {
 
   async load(id: string): Promise<VersionedTask> {
     const v = await this.store.get(id);
-    if (!v) throw new BusError(ErrorCodes.NO_HANDLER, `no task ${id}`);
+    if (!v) throw new BusError(ErrorCodes.NO_HANDLER, `no task ${clip(id)}`);
     return v;
   }
 
@@ -57,19 +57,7 @@ export class TaskEngine {
 
   /** A frame of the task: its session and trace, correlation_id = task id, its seq; terminal frames are final. */
   frame(record: TaskRecord, eventType: string, payload: unknown): Envelope {
-    const env = createEvent(eventType, payload, {
-      from: this.bus.agentId,
-      session_id: record.session_id,
-      conversation_id: record.context_id,
-      tenant_id: record.tenant_id,
-      user_id: record.user_id,
-      channel: record.channel,
-      traceparent: record.traceparent,
-    });
-    env.correlation_id = record.id;
-    env.seq = record.seq;
-    if (eventType === TaskEventTypes.COMPLETED) env.is_final = true;
-    return env;
+    return taskFrame(this.bus.agentId, record, eventType, payload);
   }
 
   /** The terminal frame of an ended record, as `ending` wrote it (for a log that lacks it). */
@@ -88,6 +76,7 @@ export class TaskEngine {
     return (r) => {
       if (isTerminalTaskState(r.state)) return undefined;
       r.state = state;
+      delete r.lease;
       if (extra.result !== undefined) r.result = extra.result;
       if (extra.error) r.error = extra.error;
       const payload: Record<string, unknown> = { task_id: r.id, state };

@@ -9,7 +9,7 @@ import type { TasksModuleOptions } from './tasks-module-definition.js';
 
 /** The store TasksModule options ask for, initialised (JetStream: streams and bucket created and read back). */
 export async function createTaskStore(bus: BusClient, options: TasksModuleOptions): Promise<TaskStore> {
-  if ((options.store ?? 'memory') === 'memory') return new MemoryTaskStore();
+  if ((options.store ?? 'memory') === 'memory') return new MemoryTaskStore(options.memory);
   if (!bus.isConnected) await bus.connect();
   const nc = bus.transport instanceof NatsTransport ? bus.transport.connection : undefined;
   if (!nc) {

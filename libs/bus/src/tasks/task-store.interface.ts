@@ -10,6 +10,8 @@ export interface VersionedTask {
 /** One delivery of a queued task to a worker. */
 export interface TaskDelivery {
   taskId: string;
+  /** Which queue message this is (JetStream: its stream sequence): a redelivery of it has the same id. */
+  deliveryId: string;
   /** Deliveries of this queue entry so far (1 on the first): a worker that died makes the next one 2. */
   deliveryCount: number;
   /** Still working on it: keeps the delivery from being handed to another worker. */
@@ -18,6 +20,8 @@ export interface TaskDelivery {
   readonly keepAliveMs: number;
   /** Done with it (the task is stored in a state that needs no further run). */
   ack(): Promise<void>;
+  /** A message that names no task: dropped for good, never delivered again (JetStream: `term`). */
+  reject(): Promise<void>;
 }
 
 export interface TaskConsumer {
@@ -33,10 +37,16 @@ export interface TaskStore {
   readonly kind: 'memory' | 'jetstream';
   init(): Promise<void>;
   close(): Promise<void>;
-  /** Stores a new record (fails if the id exists). */
+  /** Stores a new record (fails if the id exists, or if the store cannot hold it: INVALID_REQUEST naming the size). */
   create(record: TaskRecord): Promise<number>;
+  /**
+   * A new task as one operation: its record, its `created` frame and its queue entry, or nothing (a record the
+   * store cannot hold is refused before anything is written). A submit cut short by a dying process is finished
+   * or removed by the store (JetStream: at the next start).
+   */
+  submit(record: TaskRecord, created: Envelope): Promise<void>;
   get(id: string): Promise<VersionedTask | undefined>;
-  /** Compare-and-set: false when the record changed since `revision`. */
+  /** Compare-and-set: false when the record changed since `revision`; INVALID_REQUEST when it grew past what the store holds. */
   update(record: TaskRecord, revision: number): Promise<number | false>;
   list(query: TaskListQuery): Promise<TaskPage>;
   /** Appends one frame to the task's log. */

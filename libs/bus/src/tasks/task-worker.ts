@@ -5,11 +5,11 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { isUnexpectedError, toBusError } from '../errors/to-bus-error.js';
 import { randomUUID } from 'node:crypto';
 import { TaskContext, TaskPause } from './task-context.js';
-import { TaskEngine } from './task-engine.js';
+import { TaskEngine, type TaskChange } from './task-engine.js';
 import type { TaskConsumer, TaskDelivery } from './task-store.interface.js';
-import { isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
+import { clip, isTaskId, isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
 
-/** Reads of a record found absent before its delivery is dropped (about 1.5 s in all). */
+/** Reads of a record found absent before its queue message is dropped as naming no task. */
 const ABSENT_READS = 3;
 
 /** A task handler: the task's input and its context; the return value is the result. */
@@ -18,21 +18,40 @@ export type TaskHandler = (input: unknown, ctx: TaskContext) => unknown;
 export interface TaskHandlerOptions {
   /** Tasks this process runs at once for the target. Default 1. */
   concurrency?: number;
-  /** Milliseconds a run may take; then its signal aborts and the task fails with AGENT_TIMEOUT. Default 10 min. */
+  /**
+   * Milliseconds a run may take. At the timeout the signal aborts and the task ends `failed` AGENT_TIMEOUT at once,
+   * whether or not the handler stops: its slot is free again and whatever it returns later is dropped. Default 10 min.
+   */
   timeout?: number;
   /** Runs before the task fails for good (a lost worker, a retryable error). Default 3. */
   maxAttempts?: number;
 }
 
+/** How long a run's lease outlives its timeout: the worker ends the run at the timeout, this covers clock skew. */
+const LEASE_SLACK_MS = 5_000;
+
+const STOPPING = 'worker stopping';
+
+interface Run {
+  ac: AbortController;
+  keepAlive: NodeJS.Timeout;
+  /** The record says cancel was requested: checked on a cancel notice, and with each sign of life. */
+  checkCancel(): void;
+}
+
 /**
- * Runs the tasks of one target in this process: takes them from the store's queue, marks them working, runs the
- * handler inside the task's call context (session, trace) and stores the outcome before acknowledging, so a worker
- * lost mid-task leaves it to the next worker as another attempt.
+ * Runs the tasks of one target in this process: takes them from the store's queue, marks them working under a
+ * lease (compare-and-set), runs the handler inside the task's call context (session, trace) and stores the outcome
+ * before acknowledging, so a worker lost mid-task leaves it to the next worker as another attempt.
  */
 export class TaskWorker {
   private consumer?: TaskConsumer;
-  private readonly running = new Map<string, { ac: AbortController; keepAlive: NodeJS.Timeout }>();
+  private readonly running = new Map<string, Run>();
   private offCancel?: () => void;
+  private poisonUnlogged = 0;
+  private poisonLoggedAt = 0;
+  private poisonTimer?: NodeJS.Timeout;
+  private poisonExample = '';
   readonly options: Required<TaskHandlerOptions>;
 
   constructor(
@@ -46,9 +65,8 @@ export class TaskWorker {
   }
 
   async start(): Promise<void> {
-    this.offCancel = this.engine.store.onCancel((id) =>
-      this.running.get(id)?.ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'task cancelled')),
-    );
+    // A cancel notice is a wake-up, not an authority (anyone on the account can publish one): the record decides.
+    this.offCancel = this.engine.store.onCancel((id) => this.running.get(id)?.checkCancel());
     this.consumer = await this.engine.store.consume(this.target, this.options.concurrency, (d) => this.run(d));
   }
 
@@ -58,85 +76,152 @@ export class TaskWorker {
     // No more signs of life for the runs in progress (so they are handed to another worker), then abort them.
     for (const { ac, keepAlive } of this.running.values()) {
       clearInterval(keepAlive);
-      ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'worker stopping'));
+      ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, STOPPING));
     }
     await this.consumer?.stop();
+    if (this.poisonTimer) clearTimeout(this.poisonTimer);
+    this.flushPoisonLog();
   }
 
-  private async run(d: TaskDelivery): Promise<void> {
+  private async run(d: TaskDelivery, lookedAgain = false): Promise<void> {
+    if (!isTaskId(d.taskId)) return this.poison(d);
     const { engine } = this;
-    const v = await this.read(d.taskId);
-    if (!v || isTerminalTaskState(v.record.state) || v.record.state === 'input-required' || v.record.state === 'auth-required') {
-      await d.ack();
-      return;
+    const now = Date.now();
+    // Set by the last (winning) pass of the compare-and-set loop.
+    let outcome = 'skip' as 'skip' | 'busy' | 'ended' | 'run';
+    let attempt = 0;
+    const started = await engine
+      .change(d.taskId, (r): TaskChange | undefined => {
+        outcome = 'skip';
+        if (isTerminalTaskState(r.state) || r.state === 'input-required' || r.state === 'auth-required') return undefined;
+        if (r.cancel_requested) {
+          outcome = 'ended';
+          return TaskEngine.ending('canceled')(r);
+        }
+        // Another delivery of a task that runs under a live lease: a replayed or forged message, never a second run.
+        if (r.state === 'working' && r.lease && r.lease.delivery !== d.deliveryId && Date.parse(r.lease.until) > now) {
+          outcome = 'busy';
+          return undefined;
+        }
+        attempt = r.attempts + 1;
+        if (attempt > this.options.maxAttempts) {
+          outcome = 'ended';
+          return TaskEngine.ending('failed', {
+            error: { code: ErrorCodes.AGENT_UNAVAILABLE, message: `gave up after ${this.options.maxAttempts} attempts`, retryable: false },
+          })(r);
+        }
+        outcome = 'run';
+        r.state = 'working';
+        r.attempts = attempt;
+        r.lease = { delivery: d.deliveryId, until: new Date(now + this.options.timeout + LEASE_SLACK_MS).toISOString() };
+        return { record: r, frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'working', attempt } } };
+      })
+      // A well-formed id that names no record (never stored, or expired): poison as well.
+      .catch((err: unknown) => {
+        if (err instanceof BusError && err.code === ErrorCodes.NO_HANDLER) return undefined;
+        throw err;
+      });
+    if (!started) {
+      // Absent can be a replica that lags or a read racing an election (the record is written before its queue
+      // entry): look again before the message is called poison and dropped.
+      if (!lookedAgain && (await this.lookAgain(d.taskId))) return this.run(d, true);
+      return this.poison(d);
     }
-    if (v.record.cancel_requested) {
-      await engine.change(d.taskId, TaskEngine.ending('canceled'));
-      await d.ack();
-      return;
-    }
-    const attempt = v.record.attempts + 1;
-    if (attempt > this.options.maxAttempts) {
-      await engine.change(
-        d.taskId,
-        TaskEngine.ending('failed', {
-          error: { code: ErrorCodes.AGENT_UNAVAILABLE, message: `gave up after ${this.options.maxAttempts} attempts`, retryable: false },
-        }),
-      );
-      await d.ack();
-      return;
-    }
-    const started = await engine.change(d.taskId, (r) => {
-      if (isTerminalTaskState(r.state) || r.cancel_requested || r.state === 'input-required' || r.state === 'auth-required')
-        return undefined;
-      r.state = 'working';
-      r.attempts = attempt;
-      return { record: r, frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'working', attempt } } };
-    });
-    if (!started.changed) {
-      if (started.record.cancel_requested && !isTerminalTaskState(started.record.state))
-        await engine.change(d.taskId, TaskEngine.ending('canceled'));
+    if ((outcome as string) !== 'run' || !started.changed) {
       await d.ack();
       return;
     }
     await this.execute(started.record, attempt, d);
   }
 
-  /**
-   * The task of a delivery. A record is written before its queue entry, so "absent" can be a replica that lags
-   * (or a read that raced an election): read again a few times before the delivery is dropped as a task that
-   * does not exist.
-   */
-  private async read(id: string) {
-    for (let i = 0; ; i++) {
-      const v = await this.engine.store.get(id);
-      if (v || i >= ABSENT_READS) return v;
-      await new Promise((r) => setTimeout(r, 250 * (i + 1)));
+  /** Whether a record read as absent turns up on a few more reads (about 1.5 s in all). */
+  private async lookAgain(id: string): Promise<boolean> {
+    for (let i = 1; i <= ABSENT_READS; i++) {
+      await new Promise((r) => setTimeout(r, 250 * i));
+      if (await this.engine.store.get(id)) return true;
     }
+    return false;
+  }
+
+  /** A queue message that names no task: terminated (never redelivered), counted, logged at most once a second. */
+  private async poison(d: TaskDelivery): Promise<void> {
+    this.bus.stats.poisonTaskMessages++;
+    this.poisonUnlogged++;
+    if (!this.poisonExample) this.poisonExample = JSON.stringify(clip(d.taskId, 32));
+    await d.reject();
+    const wait = this.poisonLoggedAt + 1_000 - Date.now();
+    if (wait <= 0) this.flushPoisonLog();
+    else if (!this.poisonTimer) {
+      this.poisonTimer = setTimeout(() => {
+        this.poisonTimer = undefined;
+        this.flushPoisonLog();
+      }, wait);
+      this.poisonTimer.unref();
+    }
+  }
+
+  private flushPoisonLog(): void {
+    if (this.poisonUnlogged === 0) return;
+    this.bus.logger.warn(
+      `task queue of ${this.target}: dropped ${this.poisonUnlogged} message(s) that name no task (e.g. ${this.poisonExample}); ` +
+        `${this.bus.stats.poisonTaskMessages} in all (stats.poisonTaskMessages)`,
+    );
+    this.poisonUnlogged = 0;
+    this.poisonExample = '';
+    this.poisonLoggedAt = Date.now();
   }
 
   private async execute(task: TaskRecord, attempt: number, d: TaskDelivery): Promise<void> {
     const { engine } = this;
     const ac = new AbortController();
+    // The run ends when its signal aborts (timeout, cancel, worker stopping), whether or not the handler listens.
+    const abandoned = new Promise<never>((_, reject) =>
+      ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }),
+    );
     const timeout = setTimeout(
-      () => ac.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `task timed out after ${this.options.timeout} ms`)),
+      () => ac.abort(new BusError(ErrorCodes.AGENT_TIMEOUT, `task timed out after ${this.options.timeout} ms`, { retryable: false })),
       this.options.timeout,
     );
     timeout.unref();
+    const checkCancel = () => {
+      void engine.store
+        .get(task.id)
+        .then((v) => {
+          if (v?.record.cancel_requested && v.record.attempts === attempt)
+            ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'task cancelled', { retryable: false }));
+        })
+        .catch(() => undefined);
+    };
     // Signs of life well within the store's ack wait; a lost process sends none, so its run goes to another worker.
-    const keepAlive = setInterval(() => d.working(), d.keepAliveMs || 3_600_000);
+    // Each also reads the record, so a cancel whose notice was lost still stops the run.
+    const keepAlive = setInterval(() => {
+      d.working();
+      checkCancel();
+    }, d.keepAliveMs || 3_600_000);
     keepAlive.unref();
-    this.running.set(task.id, { ac, keepAlive });
+    this.running.set(task.id, { ac, keepAlive, checkCancel });
     const ctx = new TaskContext(engine, task, attempt, ac.signal);
     let lost = false;
+    let handled: Promise<unknown>;
     try {
-      const outcome = await callContextStorage.run(this.callContext(task, ac.signal), () => this.handler(task.input, ctx));
+      handled = Promise.resolve(callContextStorage.run(this.callContext(task, ac.signal), () => this.handler(task.input, ctx)));
+    } catch (err) {
+      handled = Promise.reject(err);
+    }
+    let handlerSettled = false;
+    handled.then(
+      () => (handlerSettled = true),
+      () => (handlerSettled = true),
+    );
+    try {
+      const outcome = await Promise.race([handled, abandoned]);
       if (ac.signal.aborted) throw ac.signal.reason;
       if (outcome instanceof TaskPause) {
         await engine.change(task.id, (r) => {
-          if (r.state !== 'working') return undefined;
+          if (r.state !== 'working' || r.attempts !== attempt) return undefined;
           r.state = outcome.state;
           r.status_message = outcome.message;
+          delete r.lease;
           r.history.push({ role: 'agent', content: outcome.message, at: new Date().toISOString() });
           return {
             record: r,
@@ -144,7 +229,7 @@ export class TaskWorker {
           };
         });
       } else {
-        await engine.change(task.id, TaskEngine.ending('completed', { result: outcome === undefined ? null : outcome }));
+        await engine.change(task.id, this.ending(attempt, 'completed', { result: outcome === undefined ? null : outcome }));
       }
     } catch (err) {
       lost = await this.failed(task, attempt, ac, err);
@@ -153,20 +238,40 @@ export class TaskWorker {
       clearInterval(keepAlive);
       this.running.delete(task.id);
     }
+    if (ac.signal.aborted) this.dropLate(task, ac.signal.reason, handled, () => handlerSettled);
     // Acknowledged only once the outcome is stored; a stopping worker leaves the delivery to another one.
     if (!lost) await d.ack();
+  }
+
+  /** What an abandoned handler returns later is dropped, and said once in the log. */
+  private dropLate(task: TaskRecord, reason: unknown, handled: Promise<unknown>, settled: () => boolean): void {
+    // Settled by now: the handler stopped with its signal, nothing is late.
+    if (settled()) return;
+    const late = () => {
+      this.bus.stats.lateTaskResults++;
+      this.bus.logger.warn(
+        `task ${task.id} (${this.target}): the handler returned after its run ended (${(reason as Error)?.message}); its outcome was dropped`,
+      );
+    };
+    handled.then(late, late);
+  }
+
+  /** Ends the run's task, unless another run (a later attempt) holds it by now. */
+  private ending(attempt: number, ...args: Parameters<typeof TaskEngine.ending>) {
+    const end = TaskEngine.ending(...args);
+    return (r: TaskRecord) => (r.attempts === attempt ? end(r) : undefined);
   }
 
   /** Stores how a run failed; true when the worker is stopping and the run should be left to another worker. */
   private async failed(task: TaskRecord, attempt: number, ac: AbortController, err: unknown): Promise<boolean> {
     const { engine } = this;
     const reason = ac.signal.aborted ? ac.signal.reason : err;
+    if (reason instanceof BusError && reason.message === STOPPING) return true;
     const current = (await engine.store.get(task.id))?.record;
     if (current?.cancel_requested) {
       await engine.change(task.id, TaskEngine.ending('canceled'));
       return false;
     }
-    if (reason instanceof BusError && reason.message === 'worker stopping') return true;
     let error = toBusError(reason);
     if (isUnexpectedError(reason)) {
       const errorId = randomUUID();
@@ -185,8 +290,9 @@ export class TaskWorker {
     if (error.retryable && attempt < this.options.maxAttempts && error.code !== ErrorCodes.AGENT_TIMEOUT) {
       // Worth another run: back in the queue, as the next attempt.
       const again = await engine.change(task.id, (r) => {
-        if (r.state !== 'working') return undefined;
+        if (r.state !== 'working' || r.attempts !== attempt) return undefined;
         r.state = 'submitted';
+        delete r.lease;
         return {
           record: r,
           frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'submitted', message: error.message } },
@@ -195,7 +301,7 @@ export class TaskWorker {
       if (again.changed) await engine.store.enqueue(this.target, task.id, String(again.record.seq));
       return false;
     }
-    await engine.change(task.id, TaskEngine.ending('failed', { error: error.toPayload() }));
+    await engine.change(task.id, this.ending(attempt, 'failed', { error: error.toPayload() }));
     return false;
   }
 

@@ -67,10 +67,33 @@ export interface TaskRecord {
   attempts: number;
   /** Set by cancel while the task is running: the worker aborts it; a redelivered run cancels it. */
   cancel_requested?: boolean;
+  /**
+   * The run in progress: which queue delivery holds the task and until when. Another delivery of the task (a
+   * replayed or forged queue message) is refused while the lease lives, so a handler never runs twice at once.
+   */
+  lease?: TaskLease;
   /** The seq of the task's latest frame. */
   seq: number;
   created_at: string;
   updated_at: string;
+}
+
+/** Who runs a `working` task: the queue delivery that started the run, and when the lease ends. */
+export interface TaskLease {
+  delivery: string;
+  until: string;
+}
+
+/** What a task id may be (ours are UUIDv7s); a queue message or URL naming anything else names no task. */
+export const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function isTaskId(id: unknown): id is string {
+  return typeof id === 'string' && TASK_ID_PATTERN.test(id);
+}
+
+/** An identifier for an error message: at most 128 characters, then `…`. */
+export function clip(id: string, max = 128): string {
+  return id.length > max ? `${id.slice(0, max)}…` : id;
 }
 
 /** What `list` filters on; results are newest first, `limit` per page, `cursor` from the previous page. */
@@ -78,7 +101,8 @@ export interface TaskListQuery {
   context_id?: string;
   state?: TaskState;
   target?: string;
-  tenant_id?: string;
+  /** One tenant's tasks (`null`: the tasks without a tenant; omitted: every tenant's). */
+  tenant_id?: string | null;
   limit?: number;
   cursor?: string;
 }
