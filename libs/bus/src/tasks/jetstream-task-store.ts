@@ -528,6 +528,11 @@ export class JetStreamTaskStore implements TaskStore {
             acked = true;
             m.term();
           },
+          retryLater: async (ms: number) => {
+            if (acked) return;
+            acked = true;
+            m.nak(ms);
+          },
         };
         void run(delivery)
           .catch(() => undefined)

@@ -22,6 +22,8 @@ export interface TaskDelivery {
   ack(): Promise<void>;
   /** A message that names no task: dropped for good, never delivered again (JetStream: `term`). */
   reject(): Promise<void>;
+  /** Hands the message back to be delivered again after `ms` (JetStream: a delayed `nak`); absent: not supported. */
+  retryLater?(ms: number): Promise<void>;
 }
 
 export interface TaskConsumer {

@@ -9,8 +9,8 @@ import { TaskEngine, type TaskChange } from './task-engine.js';
 import type { TaskConsumer, TaskDelivery } from './task-store.interface.js';
 import { clip, isTaskId, isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
 
-/** Reads of a record found absent before its queue message is dropped as naming no task. */
-const ABSENT_READS = 3;
+/** A well-formed task id with no record is delivered once more after this long before it counts as poison (ms). */
+const ABSENT_RECHECK_MS = 1_000;
 
 /** A task handler: the task's input and its context; the return value is the result. */
 export type TaskHandler = (input: unknown, ctx: TaskContext) => unknown;
@@ -83,7 +83,7 @@ export class TaskWorker {
     this.flushPoisonLog();
   }
 
-  private async run(d: TaskDelivery, lookedAgain = false): Promise<void> {
+  private async run(d: TaskDelivery): Promise<void> {
     if (!isTaskId(d.taskId)) return this.poison(d);
     const { engine } = this;
     const now = Date.now();
@@ -122,9 +122,10 @@ export class TaskWorker {
         throw err;
       });
     if (!started) {
-      // Absent can be a replica that lags or a read racing an election (the record is written before its queue
-      // entry): look again before the message is called poison and dropped.
-      if (!lookedAgain && (await this.lookAgain(d.taskId))) return this.run(d, true);
+      // Absent can be a server that lags (a frozen leader that resumed and does not know yet it was replaced; the
+      // record is written before its queue entry): the message comes back once, later, before it is called poison.
+      // Handed back, not waited for: the worker's slot goes to the next message meanwhile.
+      if (d.deliveryCount === 1 && d.retryLater) return d.retryLater(ABSENT_RECHECK_MS);
       return this.poison(d);
     }
     if ((outcome as string) !== 'run' || !started.changed) {
@@ -132,15 +133,6 @@ export class TaskWorker {
       return;
     }
     await this.execute(started.record, attempt, d);
-  }
-
-  /** Whether a record read as absent turns up on a few more reads (about 1.5 s in all). */
-  private async lookAgain(id: string): Promise<boolean> {
-    for (let i = 1; i <= ABSENT_READS; i++) {
-      await new Promise((r) => setTimeout(r, 250 * i));
-      if (await this.engine.store.get(id)) return true;
-    }
-    return false;
   }
 
   /** A queue message that names no task: terminated (never redelivered), counted, logged at most once a second. */
