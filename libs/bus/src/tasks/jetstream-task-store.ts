@@ -99,6 +99,11 @@ export class JetStreamTaskStore implements TaskStore {
     return this.o.ackWaitMs;
   }
 
+  /** How long one JetStream request may take (ms): a retry window of its own, so the window bounds an operation. */
+  private get tryTimeout(): number {
+    return Math.min(5_000, Math.max(250, Math.floor(this.o.retryWindowMs / 3)));
+  }
+
   /** The replicas the streams and bucket are meant to have (the option, or what the cluster holds). */
   get replicas(): number {
     return this.o.replicas ?? defaultReplicas(this.nc);
@@ -113,7 +118,7 @@ export class JetStreamTaskStore implements TaskStore {
     this.jsLib = await loadPackage('@nats-io/jetstream', 'TasksModule (store: jetstream)', () => import('@nats-io/jetstream'));
     const kvLib = await loadPackage('@nats-io/kv', 'TasksModule (store: jetstream)', () => import('@nats-io/kv'));
     try {
-      this.jsm = await this.jsLib.jetstreamManager(this.nc);
+      this.jsm = await this.jsLib.jetstreamManager(this.nc, { timeout: this.tryTimeout });
       await this.jsm.getAccountInfo();
     } catch (err) {
       throw new BusError(
@@ -123,7 +128,7 @@ export class JetStreamTaskStore implements TaskStore {
         { retryable: false },
       );
     }
-    this.js = this.jsLib.jetstream(this.nc);
+    this.js = this.jsLib.jetstream(this.nc, { timeout: this.tryTimeout });
     const { RetentionPolicy, StorageType } = this.jsLib;
     const p = this.o.subjectPrefix;
     const replicas = this.replicas;
@@ -169,7 +174,7 @@ export class JetStreamTaskStore implements TaskStore {
    * would answer "no such task" for one just written.
    */
   private async openBucket(kvLib: Kv, replicas: number): Promise<KvStore> {
-    const kvm = new kvLib.Kvm(this.nc);
+    const kvm = new kvLib.Kvm(this.js);
     const opts = {
       history: 1,
       ttl: this.o.maxAgeMs,

@@ -5,6 +5,7 @@ import { isTerminalTaskState } from './task.types.js';
 
 /** A follower that has seen nothing for this long checks the record: is the log ahead of what it received? */
 export const FOLLOW_IDLE_MS = 5000;
+const IDLE_TICK_MS = 1000;
 /** Consecutive failures of the store under a follower before it ends with a retryable TRANSPORT_FAILURE. */
 const MAX_FAILURES = 5;
 
@@ -28,6 +29,7 @@ export async function* followTask(engine: TaskEngine, id: string, afterSeq: numb
     let behind = false;
     const idle = setInterval(() => {
       if (Date.now() - lastFrameAt < FOLLOW_IDLE_MS) return;
+      lastFrameAt = Date.now(); // one look per FOLLOW_IDLE_MS while quiet
       void engine.store.get(id).then(
         (v) => {
           // Only a change the follower has not yet looked into: a frame lost for good is looked into once.
@@ -39,7 +41,7 @@ export async function* followTask(engine: TaskEngine, id: string, afterSeq: numb
         },
         () => undefined,
       );
-    }, FOLLOW_IDLE_MS);
+    }, IDLE_TICK_MS);
     idle.unref();
     try {
       for await (const frame of engine.store.frames(id, last, ac.signal)) {
