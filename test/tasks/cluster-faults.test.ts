@@ -221,20 +221,27 @@ describe('tasks on a 3-node JetStream cluster', { timeout: 240_000 }, () => {
     assert.deepEqual(await replicas(['ACP_TASK_FRAMES', 'ACP_TASK_QUEUE', 'KV_acp_tasks']), [3, 3, 3]);
   });
 
-  it('the leader of the frames, queue and bucket streams killed mid-load (back after 5 s): no ghost, none lost or failed, followers end', async () => {
+  it('the leader of the bucket killed mid-load (back after 4 s), then the leader of the frames stream, then of the queue: no ghost, none lost or failed, followers end', async () => {
     const env = await setUp(cleanup);
+    const killed: string[] = [];
     const { twice, refused, accepted } = await load(env, {
-      count: 160,
+      count: 240,
       perSecond: 40,
-      faultAt: 40,
+      faultAt: 30,
       fault: async () => {
-        const victim = await leaderOf(env.submitter, 'KV_acp_tasks', env.nodes);
-        await victim.kill();
-        await sleep(5000);
-        await victim.startAgain();
+        for (const stream of ['KV_acp_tasks', 'ACP_TASK_FRAMES', 'ACP_TASK_QUEUE']) {
+          const victim = await leaderOf(env.submitter, stream, env.nodes);
+          killed.push(`${stream}@${victim.name}`);
+          await victim.kill();
+          await sleep(4000);
+          await victim.startAgain();
+          await waitForMetaLeader(env.nodes);
+        }
       },
     });
-    console.log(`# leader kill: ${accepted.length} accepted, ${refused.length} refused (retryable), ${twice} ran twice`);
+    console.log(
+      `# leader kills (${killed.join(', ')}): ${accepted.length} accepted, ${refused.length} refused (retryable), ${twice} ran twice`,
+    );
   });
 
   it('a node frozen 8 s (SIGSTOP) mid-load, the submitter connected to it: no ghost, none lost or failed, followers end', async () => {
