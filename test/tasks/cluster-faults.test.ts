@@ -21,8 +21,13 @@ import { quietLogger, RecordingLogger } from '../nats/helpers.js';
 import { startCluster, waitForMetaLeader, type NatsServer } from '../support/nats-server.js';
 
 const TARGET = 'cluster.job';
-/** A worker lost mid-run gives its run back after this long (short, so redeliveries happen within a test). */
-const ACK_WAIT_MS = 4000;
+/**
+ * A run without a sign of life goes to another worker after this long. Longer than the outages here (as the 30 s
+ * default is), so a run whose signs of life were lost in an election is not given to a second worker while the
+ * first still runs: at 4 s, 5 to 9 tasks of 160–240 ran twice; at 10 s, none. Short enough that a delivery lost
+ * with a leader comes back within the test.
+ */
+const ACK_WAIT_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Participant {
