@@ -16,6 +16,7 @@ import {
   type Envelope,
   type TaskStore,
 } from '@openagentio/nestjs';
+import { Kvm } from '@nats-io/kv';
 import { quietLogger } from '../nats/helpers.js';
 import { NatsServer } from '../support/nats-server.js';
 
@@ -71,6 +72,59 @@ describe('JetStream task store under failures', () => {
     assert.deepEqual(
       again.map((f) => f.seq),
       [0, 1],
+    );
+  });
+
+  it('frames the log lacks while the task goes on (their appends failed): the follower gets one status frame with the state and an error naming the gap, then the frames that come', async () => {
+    const task = await tasks.submit('never.run', {});
+    const v = (await store.get(task.id))!;
+    // seq 1 and 2 happened on the record, their frames never reached the log
+    assert.notEqual(await store.update({ ...v.record, state: 'working', status_message: 'half way', seq: 2 }, v.revision), false);
+    const got: Envelope[] = [];
+    const follower = (async () => {
+      for await (const f of tasks.follow(task.id, { signal: AbortSignal.timeout(30_000) })) {
+        got.push(f);
+        if (got.length === 2) {
+          // The gap is reported: the task goes on, its next frames reach the follower.
+          await engine.change(task.id, (r) => ({
+            record: r,
+            frame: { eventType: 'agent.task.status', payload: { task_id: r.id, state: 'working', message: 'three' } },
+          }));
+          await engine.change(task.id, TaskEngine.ending('completed', { result: 1 }));
+        }
+      }
+    })();
+    await follower;
+    assert.deepEqual(
+      got.map((f) => [f.event_type, f.seq]),
+      [
+        ['agent.task.created', 0],
+        ['agent.task.status', 0],
+        ['agent.task.status', 3],
+        ['agent.task.completed', 4],
+      ],
+    );
+    const gap = got[1].payload as { state: string; message?: string; error?: { code: string; message: string; retryable: boolean } };
+    assert.equal(gap.state, 'working');
+    assert.equal(gap.message, 'half way');
+    assert.equal(gap.error?.code, ErrorCodes.TRANSPORT_FAILURE);
+    assert.match(gap.error?.message ?? '', /frames 1 to 2 .* missing/);
+  });
+
+  it('a task whose record is gone under its follower: follow() ends with NO_HANDLER, not a hang', async () => {
+    const task = await tasks.submit('never.run', {});
+    const kv = await new Kvm((bus.transport as NatsTransport).connection!).open('acp_tasks');
+    const frames: Envelope[] = [];
+    const ended = (async () => {
+      for await (const f of tasks.follow(task.id, { signal: AbortSignal.timeout(20_000) })) {
+        frames.push(f);
+        await kv.purge(task.id);
+      }
+    })();
+    await assert.rejects(ended, (e: BusError) => e.code === ErrorCodes.NO_HANDLER && /no longer exists/.test(e.message));
+    assert.deepEqual(
+      frames.map((f) => f.seq),
+      [0],
     );
   });
 
