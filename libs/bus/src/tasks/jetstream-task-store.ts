@@ -50,6 +50,12 @@ type JsClient = ReturnType<Js['jetstream']>;
 type JsManager = Awaited<ReturnType<Js['jetstreamManager']>>;
 
 const NS = 1_000_000;
+/**
+ * How long one pull request of a consumer lasts (ms). The server sends idle heartbeats every half of it, and two
+ * missed ones make the client pull again: a pull lost with a server (or a stream leader) is renewed within this,
+ * not nats.js's 30 s default, during which a worker would take nothing.
+ */
+const PULL_EXPIRES_MS = 5_000;
 /** KV keys besides the records (whose keys are task ids, without dots). */
 const INDEX = 'ix';
 const PENDING = 'pending';
@@ -443,7 +449,9 @@ export class JetStreamTaskStore implements TaskStore {
         deliver_policy: this.jsLib.DeliverPolicy.All,
       }),
     );
-    const messages = await retrying(`following task ${taskId}`, this.o.retryWindowMs, () => consumer.consume({ max_messages: 64 }));
+    const messages = await retrying(`following task ${taskId}`, this.o.retryWindowMs, () =>
+      consumer.consume({ max_messages: 64, expires: PULL_EXPIRES_MS }),
+    );
     const stop = () => void messages.stop();
     signal?.addEventListener('abort', stop, { once: true });
     try {
@@ -506,7 +514,7 @@ export class JetStreamTaskStore implements TaskStore {
       );
     }
     const messages = await retrying(`starting the queue consumer of ${target}`, this.o.retryWindowMs, async () =>
-      (await this.js.consumers.get(this.o.queueStream, durable)).consume({ max_messages: concurrency }),
+      (await this.js.consumers.get(this.o.queueStream, durable)).consume({ max_messages: concurrency, expires: PULL_EXPIRES_MS }),
     );
     let active = 0;
     let stopped = false;
