@@ -24,7 +24,7 @@ const TARGET = 'cluster.job';
 /**
  * A run without a sign of life goes to another worker after this long. Longer than the outages here (as the 30 s
  * default is), so a run whose signs of life were lost in an election is not given to a second worker while the
- * first still runs: at 4 s, 5 to 9 tasks of 160–240 ran twice; at 10 s, none. Short enough that a delivery lost
+ * first still runs: at 4 s, 5 to 9 tasks of 160–240 ran twice; at 10 s, 0 to 3. Short enough that a delivery lost
  * with a leader comes back within the test.
  */
 const ACK_WAIT_MS = 10_000;
