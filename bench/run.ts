@@ -364,6 +364,20 @@ const ROWS: RowDef[] = [
     peerLabel: 'plain invoke round trip, same workers, p50',
   },
   { figure: 'Task submit → first status (working), JetStream, p90', unit: 'µs', ours: ['tasks', 'tasks.firstStatus.p90'] },
+  {
+    figure: 'Tasks submitted → completed, 3-node JetStream cluster, R3, 4 workers, 64 in flight',
+    unit: 'ops/s',
+    ours: ['tasks', 'tasks.r3.ops'],
+    peer: ['tasks', 'tasks.ops'],
+    peerLabel: 'the same on one server, R1',
+  },
+  {
+    figure: 'Task submit → first status (working), 3-node JetStream cluster, R3, p50',
+    unit: 'µs',
+    ours: ['tasks', 'tasks.r3.firstStatus.p50'],
+    peer: ['tasks', 'tasks.firstStatus.p50'],
+    peerLabel: 'the same on one server, R1, p50',
+  },
   // Matrix bridge against a local Synapse (bench/suites/matrix.ts)
   {
     figure: 'Matrix room message → bus event at an agent, p50',

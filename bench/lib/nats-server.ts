@@ -66,14 +66,27 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 /** Starts nats-server on 127.0.0.1 and a free port; `maxPayload` in bytes (server default 1 MB); `jetstream` with a store of its own. */
-export async function startNatsServer(opts: { maxPayload?: number; jetstream?: boolean } = {}): Promise<BenchNatsServer> {
+export async function startNatsServer(
+  opts: {
+    maxPayload?: number;
+    jetstream?: boolean;
+    /** Cluster membership (name, this node's route port, the other nodes' routes) and a monitoring port. */
+    cluster?: { name: string; node: string; port: number; routes: number[]; http: number };
+  } = {},
+): Promise<BenchNatsServer> {
   installExitHook();
   const port = await freePort();
   const maxPayload = opts.maxPayload ?? 1024 * 1024;
   const dir = mkdtempSync(join(tmpdir(), 'oaio-bench-nats-'));
   const conf = join(dir, 'nats.conf');
   const js = opts.jetstream ? `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\n` : '';
-  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nmax_payload: ${maxPayload}\nmax_pending: 268435456\n${js}`);
+  const c = opts.cluster;
+  const cluster = c
+    ? `server_name: ${c.node}\nhttp: "127.0.0.1:${c.http}"\ncluster { name: ${c.name}, listen: "127.0.0.1:${c.port}", routes: [${c.routes
+        .map((r) => `"nats://127.0.0.1:${r}"`)
+        .join(', ')}] }\n`
+    : '';
+  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nmax_payload: ${maxPayload}\nmax_pending: 268435456\n${js}${cluster}`);
   const child = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   if (child.pid) watchdog(child.pid);
@@ -106,4 +119,47 @@ export async function startNatsServer(opts: { maxPayload?: number; jetstream?: b
     await new Promise((r) => setTimeout(r, 25));
   }
   return { url: `nats://127.0.0.1:${port}`, port, maxPayload, pid: child.pid ?? -1, stop };
+}
+
+/**
+ * A JetStream cluster of `size` nodes on loopback (full-mesh routes), resolved once every node names the same
+ * JetStream meta leader (streams can be placed then).
+ */
+export async function startNatsCluster(size = 3): Promise<BenchNatsServer[]> {
+  const routes: number[] = [];
+  const http: number[] = [];
+  for (let i = 0; i < size; i++) {
+    routes.push(await freePort());
+    http.push(await freePort());
+  }
+  const name = `bench${routes[0]}`;
+  const nodes: BenchNatsServer[] = [];
+  try {
+    for (let i = 0; i < size; i++) {
+      const others = routes.filter((_, j) => j !== i);
+      nodes.push(
+        await startNatsServer({
+          jetstream: true,
+          cluster: { name, node: `${name}-n${i}`, port: routes[i], routes: others, http: http[i] },
+        }),
+      );
+    }
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const leaders = await Promise.all(
+        http.map((p) =>
+          fetch(`http://127.0.0.1:${p}/jsz`)
+            .then((r) => r.json() as Promise<{ meta_cluster?: { leader?: string } }>)
+            .then((b) => b.meta_cluster?.leader)
+            .catch(() => undefined),
+        ),
+      );
+      if (leaders[0] && leaders.every((l) => l === leaders[0])) return nodes;
+      if (Date.now() > until) throw new Error(`no JetStream meta leader: ${leaders.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
 }

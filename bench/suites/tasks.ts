@@ -5,7 +5,7 @@ import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
 import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import type { BenchConfig } from '../config.js';
 import { closedLoop, nowUs, summarize } from '../lib/measure.js';
-import { startNatsServer } from '../lib/nats-server.js';
+import { startNatsCluster, startNatsServer } from '../lib/nats-server.js';
 import type { Metrics } from '../lib/results.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };
@@ -20,7 +20,9 @@ export function tasksCounts(cfg: BenchConfig): { tasks: number; latencySamples: 
  * Async tasks on JetStream (one nats-server with a store of its own), beside a plain invoke in the same run:
  * tasks submitted → completed per second with 4 worker processes' worth of connections (each its own bus and
  * store), 64 submissions in flight; the latency from `submit` to the first `working` frame; and the same workers'
- * plain invoke. Metrics: tasks.ops, tasks.firstStatus.p50/p90, invoke.ops, invoke.p50.
+ * plain invoke. Metrics: tasks.ops, tasks.firstStatus.p50/p90, invoke.ops, invoke.p50. Then the same tasks on a
+ * 3-node JetStream cluster (loopback), streams and bucket R3, the client and the workers spread over the nodes:
+ * tasks.r3.ops, tasks.r3.firstStatus.p50/p90.
  */
 export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: string) => void): Promise<void> {
   const counts = tasksCounts(cfg);
@@ -116,5 +118,83 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
       await m.bus.close().catch(() => undefined);
     }
     await server.stop();
+  }
+  await tasksOnCluster(counts, metrics, log);
+}
+
+/** Task throughput and first-status latency on a 3-node cluster, R3 (the default there). */
+async function tasksOnCluster(counts: ReturnType<typeof tasksCounts>, metrics: Metrics, log: (s: string) => void): Promise<void> {
+  const nodes = await startNatsCluster(3);
+  const made: Array<{ bus: BusClient; store: TaskStore }> = [];
+  const participant = async (agentId: string, node: number) => {
+    const bus = new BusClient(new NatsTransport({ servers: nodes[node % nodes.length].url }), { agentId, logger: quiet, discovery: false });
+    await bus.connect();
+    const store = await createTaskStore(bus, { store: 'jetstream' });
+    made.push({ bus, store });
+    return { bus, store, engine: new TaskEngine(store, bus) };
+  };
+  const frames = await connect({ servers: nodes[0].url });
+  try {
+    const client = await participant('bench-client', 0);
+    const tasks = new TaskClient(client.engine);
+    const workers: TaskWorker[] = [];
+    for (let i = 0; i < WORKERS; i++) {
+      const w = await participant(`bench-worker-${i}`, i + 1);
+      const worker = new TaskWorker(w.engine, w.bus, 'bench.task', (input) => input, { concurrency: 16 });
+      await worker.start();
+      workers.push(worker);
+    }
+    const firstWorking = new Map<string, number>();
+    let completed = 0;
+    let allDone: (() => void) | undefined;
+    frames.subscribe('acp.tasks.frames.*', {
+      callback: (_e, m) => {
+        const env = m.json<{ event_type: string; correlation_id: string; payload?: { state?: string } }>();
+        if (env.event_type === 'agent.task.completed') {
+          if (++completed >= counts.tasks) allDone?.();
+        } else if (env.event_type === 'agent.task.status' && env.payload?.state === 'working' && !firstWorking.has(env.correlation_id)) {
+          firstWorking.set(env.correlation_id, nowUs());
+        }
+      },
+    });
+    await frames.flush();
+    const lat: number[] = [];
+    for (let i = 0; i < counts.latencySamples; i++) {
+      const t0 = nowUs();
+      const task = await tasks.submit('bench.task', { i });
+      while (!firstWorking.has(task.id)) await new Promise((r) => setImmediate(r));
+      lat.push(firstWorking.get(task.id)! - t0);
+      await tasks.wait(task.id);
+    }
+    const l = summarize(lat);
+    metrics.put('tasks', 'tasks.r3.firstStatus.p50', l.p50);
+    metrics.put('tasks', 'tasks.r3.firstStatus.p90', l.p90);
+    log(`  R3 cluster: tasks submit → first status: p50 ${Math.round(l.p50)} µs, p90 ${Math.round(l.p90)} µs`);
+    completed = 0;
+    const done = new Promise<void>((r) => (allDone = r));
+    const t0 = nowUs();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < counts.tasks) {
+          next++;
+          await tasks.submit('bench.task', { n: next });
+        }
+      }),
+    );
+    await done;
+    const seconds = (nowUs() - t0) / 1e6;
+    metrics.put('tasks', 'tasks.r3.ops', counts.tasks / seconds);
+    log(
+      `  R3 cluster: tasks submitted → completed: ${Math.round(counts.tasks / seconds)} tasks/s (${counts.tasks} tasks, ${WORKERS} workers)`,
+    );
+    for (const w of workers) await w.stop();
+  } finally {
+    await frames.close();
+    for (const m of made) {
+      await m.store.close().catch(() => undefined);
+      await m.bus.close().catch(() => undefined);
+    }
+    await Promise.all(nodes.map((n) => n.stop()));
   }
 }

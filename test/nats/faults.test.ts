@@ -172,4 +172,37 @@ describe('NATS faults', () => {
     assert.ok(served.r1 >= before + 5);
     assert.ok(servedAtKill > 0, 'r1 (on the killed node) was taking traffic before the kill');
   });
+  it('3-node cluster: a frozen node (SIGSTOP) costs the callers connected to it at most the ping bound, their retries go over a new connection', async () => {
+    const nodes = await startCluster(3);
+    cleanup.push(async () => {
+      nodes[0].thaw();
+      await Promise.all(nodes.map((n) => n.stop()));
+    });
+    const responder = bus('frz-r', { servers: nodes[1].url });
+    // Default pingInterval/maxPingOut (1 s, 3): the frozen server is dropped within 4 s. nats.js's own default
+    // (2 min × 2) left every retry on the dead connection until the call's deadline.
+    const caller = bus('frz-caller', { servers: nodes[0].url });
+    cleanup.push(
+      () => caller.close(),
+      () => responder.close(),
+    );
+    await Promise.all([responder.connect(), caller.connect()]);
+    responder.handleInvoke('svc.slow', async (p: number) => (await new Promise((r) => setTimeout(r, 200)), p));
+    await responder.transport.flush();
+    assert.equal(await caller.invoke<number>('svc.slow', -1, RETRY), -1);
+    const moved = nextStatus(caller.transport, 'connected');
+    const t0 = Date.now();
+    const calls = Array.from({ length: 6 }, (_, i) => settle(caller.invoke<number>('svc.slow', i, RETRY)));
+    nodes[0].freeze();
+    const outcomes = await within(Promise.all(calls), 20_000, 'calls through the frozen node');
+    const elapsed = Date.now() - t0;
+    assert.deepEqual(
+      outcomes.map((o) => ('ok' in o ? o.ok : `${o.err.code}: ${o.err.message}`)),
+      [0, 1, 2, 3, 4, 5],
+    );
+    const detail = await within(moved, 1000, 'caller reconnect');
+    assert.ok(detail && !detail.includes(`:${nodes[0].port}`), `caller moved to another node (${detail})`);
+    // 4 s to notice the frozen server, then a reconnect elsewhere and the retries.
+    assert.ok(elapsed < 6000, `calls took ${elapsed} ms`);
+  });
 });

@@ -23,12 +23,16 @@ export interface NatsServerOptions {
   cluster?: { name: string; port: number; routes: string[] };
   /** Client port; a free one by default (a restart keeps it). */
   port?: number;
+  /** JetStream on, its store in this server's own temporary directory (removed by `stop`, or by `loseDisk`). */
+  jetstream?: boolean;
 }
 
 const BINARY = process.env.NATS_SERVER_BIN ?? 'nats-server';
 const READY_TIMEOUT = 10_000;
-// $1 binary, $2 config. A line on stdin names the signal to send (default KILL, also on EOF); exits with the server.
-const WATCHDOG = 'exec 3<&0; "$1" -c "$2" </dev/null & pid=$!; (read sig <&3; kill -"${sig:-KILL}" "$pid") >/dev/null 2>&1 & wait "$pid"';
+// $1 binary, $2 config. Each line on stdin names a signal to send (STOP/CONT freeze and thaw it); EOF kills it.
+// Exits with the server.
+const WATCHDOG =
+  'exec 3<&0; "$1" -c "$2" </dev/null & pid=$!; (while read sig <&3; do kill -"${sig:-KILL}" "$pid"; done; kill -KILL "$pid") >/dev/null 2>&1 & wait "$pid"';
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const p of live) {
@@ -60,6 +64,8 @@ export class NatsServer {
   private proc?: ChildProcess;
   private log = '';
   private readonly dir: string;
+  /** Stopped by `freeze` (its monitoring does not answer either). */
+  frozen = false;
   private readonly configFile: string;
 
   private constructor(
@@ -90,6 +96,16 @@ export class NatsServer {
     }
   }
 
+  /** The server's name (JetStream reports stream leaders and replicas by it). */
+  get name(): string {
+    return this.options.name ?? `test-${this.port}`;
+  }
+
+  /** Where this server's JetStream keeps its data (`jetstream: true`). */
+  get storeDir(): string {
+    return join(this.dir, 'js');
+  }
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
@@ -105,11 +121,8 @@ export class NatsServer {
 
   private configText(): string {
     const o = this.options;
-    const lines = [
-      `listen: 127.0.0.1:${this.port}`,
-      `http: 127.0.0.1:${this.monitorPort}`,
-      `server_name: ${o.name ?? `test-${this.port}`}`,
-    ];
+    const lines = [`listen: 127.0.0.1:${this.port}`, `http: 127.0.0.1:${this.monitorPort}`, `server_name: ${this.name}`];
+    if (o.jetstream) lines.push(`jetstream { store_dir: ${JSON.stringify(this.storeDir)} }`);
     if (o.maxPayload !== undefined) lines.push(`max_payload: ${o.maxPayload}`);
     if (o.cluster) {
       lines.push(
@@ -174,8 +187,30 @@ export class NatsServer {
       return;
     }
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.stdin?.end(`${signal.replace(/^SIG/, '')}\n`);
+    this.frozen = false;
+    // A frozen server gets the signal too (and SIGKILL ends it either way); EOF makes sure it goes.
+    proc.stdin?.write(`${signal.replace(/^SIG/, '')}\n`);
+    if (signal !== 'SIGKILL') proc.stdin?.write('CONT\n');
     await exited;
+    proc.stdin?.end();
+  }
+
+  /** Freezes the server (SIGSTOP): its sockets stay open and nothing answers, as a hung or paused machine. */
+  freeze(): void {
+    this.frozen = true;
+    this.proc?.stdin?.write('STOP\n');
+  }
+
+  /** Thaws a frozen server (SIGCONT). */
+  thaw(): void {
+    this.frozen = false;
+    this.proc?.stdin?.write('CONT\n');
+  }
+
+  /** Kills the server and removes its JetStream store: a node that comes back with an empty disk. */
+  async loseDisk(): Promise<void> {
+    await this.kill();
+    rmSync(this.storeDir, { recursive: true, force: true });
   }
 
   /** Kills and starts the server again on the same ports with the same config. */
@@ -195,6 +230,14 @@ export class NatsServer {
     const res = await fetch(`http://127.0.0.1:${this.monitorPort}/routez`);
     const body = (await res.json()) as { num_routes?: number };
     return body.num_routes ?? 0;
+  }
+
+  /** JetStream's view from this node (monitoring endpoint): the meta group's leader and size, undefined while none. */
+  async metaLeader(): Promise<{ leader?: string; size: number } | undefined> {
+    const res = await fetch(`http://127.0.0.1:${this.monitorPort}/jsz`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { meta_cluster?: { leader?: string; cluster_size?: number } };
+    const m = body.meta_cluster;
+    return m?.leader ? { leader: m.leader, size: m.cluster_size ?? 0 } : undefined;
   }
 
   /** Number of client connections (monitoring endpoint). */
@@ -227,6 +270,7 @@ export async function startCluster(size = 3, options: Omit<NatsServerOptions, 'c
       );
     }
     await waitForRoutes(nodes, size - 1);
+    if (options.jetstream) await waitForMetaLeader(nodes);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.stop()));
     throw err;
@@ -238,9 +282,25 @@ export async function startCluster(size = 3, options: Omit<NatsServerOptions, 'c
 export async function waitForRoutes(nodes: NatsServer[], expected: number, timeout = 10_000): Promise<void> {
   const until = Date.now() + timeout;
   for (;;) {
-    const counts = await Promise.all(nodes.filter((n) => n.running).map((n) => n.routes().catch(() => 0)));
+    const counts = await Promise.all(nodes.filter((n) => n.running && !n.frozen).map((n) => n.routes().catch(() => 0)));
     if (counts.every((c) => c >= expected)) return;
     if (Date.now() > until) throw new Error(`cluster routes not up after ${timeout} ms: ${counts.join(', ')}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Polls until every running node names the same JetStream meta leader (a running node), so streams can be created
+ * and placed: the cluster has elected one after a start or a lost leader. Returns the leader's name.
+ */
+export async function waitForMetaLeader(nodes: NatsServer[], timeout = 20_000): Promise<string> {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const running = nodes.filter((n) => n.running && !n.frozen);
+    const views = await Promise.all(running.map((n) => n.metaLeader().catch(() => undefined)));
+    const leader = views[0]?.leader;
+    if (leader && views.every((v) => v?.leader === leader) && running.some((n) => n.name === leader)) return leader;
+    if (Date.now() > until) throw new Error(`no JetStream meta leader after ${timeout} ms: ${JSON.stringify(views)}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -338,10 +338,11 @@ describe('gateway task routes [JetStream on a real nats-server]', () => {
   const workers: TaskWorker[] = [];
   const gate = deferred<void>();
   const started = deferred<void>();
+  let p: Awaited<ReturnType<TaskEnv['participant']>>;
 
   before(async () => {
     env = await jetstreamTasks.start();
-    const p = await env.participant('gw');
+    p = await env.participant('gw');
     // The TaskClient provided directly (no TasksModule): the gateway finds it all the same.
     app = await gatewayApp(p.bus, { taskTargets: ['js.*'], auth: AUTH }, { providers: [{ provide: TaskClient, useValue: p.tasks }] });
     const worker = await env.participant('worker');
@@ -411,5 +412,19 @@ describe('gateway task routes [JetStream on a real nats-server]', () => {
     assert.equal((await http(`${app.url}/v1/tasks/${slow.id}`, { method: 'DELETE', token: ACME })).status, 200);
     const ended = await waitState(app.url, slow.id, 'canceled');
     assert.equal(ended.state, 'canceled');
+  });
+  it('an SSE follower of a task whose record ended but whose log lacks the terminal frame (its append failed in an election) gets that frame and ends, not a hung connection', async () => {
+    const task = (await http(`${app.url}/v1/agents/js.unserved/tasks`, { token: ACME, body: {} })).body as TaskRecord;
+    const v = (await p.store.get(task.id))!;
+    assert.notEqual(await p.store.update({ ...v.record, state: 'completed', result: 'done', seq: 1 }, v.revision), false);
+    const sse = await openSse(`${app.url}/v1/tasks/${task.id}/events`, { headers: bearer(ACME) });
+    await sse.waitEnd(15_000);
+    assert.deepEqual(
+      sse.events.map((e) => [Number(e.id), e.event]),
+      [
+        [0, 'agent.task.created'],
+        [1, 'agent.task.completed'],
+      ],
+    );
   });
 });

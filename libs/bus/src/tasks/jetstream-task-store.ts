@@ -3,7 +3,10 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { newEventId } from '../protocol/ids.js';
+import { consoleBusLogger, type BusLogger } from '../runtime/bus-logger.js';
 import { loadPackages } from '../utils/load-package.js';
+import { defaultReplicas, isInsufficientResources, raiseReplicas } from './jetstream-replicas.js';
+import { DEFAULT_RETRY_WINDOW_MS, isTransient, retrying } from './jetstream-retry.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
 import { createdFrame } from './task-frame.js';
 import { matchesQuery, pageLimit, tenantToken } from './task-paging.js';
@@ -26,8 +29,16 @@ export interface JetStreamTaskStoreOptions {
   maxAgeMs?: number;
   /** Bytes the bucket and each stream may hold; past it the oldest go first (the queue refuses new runs). Default unlimited. */
   maxBytes?: number;
-  /** Replicas of the streams and bucket (clustered servers). Default 1. */
+  /**
+   * Replicas of the streams and the bucket. Default: 3 when the server is one of a cluster of 3 or more, else 1.
+   * Found with fewer at start-up, they are raised (or a warning says why not); never lowered.
+   */
   replicas?: number;
+  /**
+   * How long one store operation (storing a task, a status, a frame, a queue entry) retries through a JetStream
+   * election or a lost server before it fails with a retryable TRANSPORT_FAILURE (ms). Default 20 000.
+   */
+  retryWindowMs?: number;
   /** A submit that has not finished after this long was cut short (its process died): the sweeper finishes it (ms). Default 30 000. */
   orphanAfterMs?: number;
 }
@@ -39,6 +50,12 @@ type JsClient = ReturnType<Js['jetstream']>;
 type JsManager = Awaited<ReturnType<Js['jetstreamManager']>>;
 
 const NS = 1_000_000;
+/**
+ * How long one pull request of a consumer lasts (ms). The server sends idle heartbeats every half of it, and two
+ * missed ones make the client pull again: a pull lost with a server (or a stream leader) is renewed within this,
+ * not nats.js's 30 s default, during which a worker would take nothing.
+ */
+const PULL_EXPIRES_MS = 5_000;
 /** KV keys besides the records (whose keys are task ids, without dots). */
 const INDEX = 'ix';
 const PENDING = 'pending';
@@ -54,7 +71,7 @@ const INDEX_BUILT = 'meta.index_v1';
  */
 export class JetStreamTaskStore implements TaskStore {
   readonly kind = 'jetstream' as const;
-  private readonly o: Required<JetStreamTaskStoreOptions>;
+  private readonly o: Required<Omit<JetStreamTaskStoreOptions, 'replicas'>> & { replicas?: number };
   private js!: JsClient;
   private jsm!: JsManager;
   private kv!: KvStore;
@@ -68,6 +85,7 @@ export class JetStreamTaskStore implements TaskStore {
   constructor(
     private readonly nc: NatsConnection,
     options: JetStreamTaskStoreOptions = {},
+    private readonly logger: BusLogger = consoleBusLogger,
   ) {
     this.o = {
       bucket: options.bucket ?? 'acp_tasks',
@@ -77,13 +95,24 @@ export class JetStreamTaskStore implements TaskStore {
       ackWaitMs: options.ackWaitMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       maxBytes: options.maxBytes ?? -1,
-      replicas: options.replicas ?? 1,
+      replicas: options.replicas,
+      retryWindowMs: options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS,
       orphanAfterMs: options.orphanAfterMs ?? 30_000,
     };
   }
 
   get ackWaitMs(): number {
     return this.o.ackWaitMs;
+  }
+
+  /** How long one JetStream request may take (ms): a retry window of its own, so the window bounds an operation. */
+  private get tryTimeout(): number {
+    return Math.min(5_000, Math.max(250, Math.floor(this.o.retryWindowMs / 3)));
+  }
+
+  /** The replicas the streams and bucket are meant to have (the option, or what the cluster holds). */
+  get replicas(): number {
+    return this.o.replicas ?? defaultReplicas(this.nc);
   }
 
   /** The largest record (JSON bytes) the bucket takes: the server's max_payload, less room for a frame's envelope. */
@@ -98,7 +127,7 @@ export class JetStreamTaskStore implements TaskStore {
     ] as const);
     this.jsLib = jsLib;
     try {
-      this.jsm = await this.jsLib.jetstreamManager(this.nc);
+      this.jsm = await this.jsLib.jetstreamManager(this.nc, { timeout: this.tryTimeout });
       await this.jsm.getAccountInfo();
     } catch (err) {
       throw new BusError(
@@ -108,9 +137,10 @@ export class JetStreamTaskStore implements TaskStore {
         { retryable: false },
       );
     }
-    this.js = this.jsLib.jetstream(this.nc);
+    this.js = this.jsLib.jetstream(this.nc, { timeout: this.tryTimeout });
     const { RetentionPolicy, StorageType } = this.jsLib;
     const p = this.o.subjectPrefix;
+    const replicas = this.replicas;
     await this.ensureStream({
       name: this.o.framesStream,
       subjects: [`${p}.frames.*`],
@@ -118,7 +148,7 @@ export class JetStreamTaskStore implements TaskStore {
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
       max_bytes: this.o.maxBytes,
-      num_replicas: this.o.replicas,
+      num_replicas: replicas,
       duplicate_window: 120 * 1_000_000_000,
     });
     await this.ensureStream({
@@ -128,15 +158,12 @@ export class JetStreamTaskStore implements TaskStore {
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
       max_bytes: this.o.maxBytes,
-      num_replicas: this.o.replicas,
+      num_replicas: replicas,
+      duplicate_window: 120 * 1_000_000_000,
     });
-    this.kv = await new kvLib.Kvm(this.nc).create(this.o.bucket, {
-      history: 1,
-      ttl: this.o.maxAgeMs,
-      replicas: this.o.replicas,
-      ...(this.o.maxBytes > 0 ? { max_bytes: this.o.maxBytes } : {}),
-    });
-    await this.buildIndex();
+    this.kv = await this.openBucket(kvLib, replicas);
+    // A bucket whose replicas were just raised may elect a new leader now: ride that out (buildIndex is idempotent).
+    await retrying('indexing tasks', this.o.retryWindowMs, () => this.buildIndex());
     this.cancelSub = this.nc.subscribe(`${p}.cancel`, {
       callback: (_e, m) => {
         const id = m.string();
@@ -150,14 +177,58 @@ export class JetStreamTaskStore implements TaskStore {
     this.sweepTimer.unref();
   }
 
-  /** Creates or updates a stream, then reads its configuration back: an older server ignores options it does not know. */
-  private async ensureStream(cfg: Record<string, unknown> & { name: string; retention: string }): Promise<void> {
+  /**
+   * Opens (or creates) the bucket with `replicas`, fewer when the cluster cannot place them now (a warning says so;
+   * the next start raises them). On a cluster, reads go to the stream's leader (no direct get): a lagging replica
+   * would answer "no such task" for one just written.
+   */
+  private async openBucket(kvLib: Kv, replicas: number): Promise<KvStore> {
+    const kvm = new kvLib.Kvm(this.js);
+    const opts = {
+      history: 1,
+      ttl: this.o.maxAgeMs,
+      ...(this.o.maxBytes > 0 ? { max_bytes: this.o.maxBytes } : {}),
+      ...(replicas > 1 ? { allow_direct: false } : {}),
+    };
+    for (let r = replicas; ; r--) {
+      try {
+        const kv = await kvm.create(this.o.bucket, { ...opts, replicas: r });
+        if (r < replicas)
+          this.logger.warn(`tasks: bucket ${this.o.bucket} created with ${r} replica(s): the cluster cannot place ${replicas} now`);
+        else await raiseReplicas(this.jsm, `KV_${this.o.bucket}`, replicas, this.logger);
+        return kv;
+      } catch (err) {
+        if (r <= 1 || !isInsufficientResources(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Creates or updates a stream (keeping replicas an operator raised, raising fewer), then reads its configuration
+   * back: an older server ignores options it does not know.
+   */
+  private async ensureStream(cfg: Record<string, unknown> & { name: string; retention: string; num_replicas: number }): Promise<void> {
+    const wanted = cfg.num_replicas;
+    let existing: number | undefined;
     try {
-      await this.jsm.streams.info(cfg.name);
-      await this.jsm.streams.update(cfg.name, cfg as never);
+      existing = (await this.jsm.streams.info(cfg.name)).config.num_replicas ?? 1;
     } catch (err) {
       if (!/not found/i.test((err as Error).message)) throw err;
-      await this.jsm.streams.add(cfg as never);
+    }
+    if (existing !== undefined) {
+      await this.jsm.streams.update(cfg.name, { ...cfg, num_replicas: existing } as never);
+      await raiseReplicas(this.jsm, cfg.name, wanted, this.logger);
+    } else {
+      for (let r = wanted; ; r--) {
+        try {
+          await this.jsm.streams.add({ ...cfg, num_replicas: r } as never);
+          if (r < wanted)
+            this.logger.warn(`tasks: stream ${cfg.name} created with ${r} replica(s): the cluster cannot place ${wanted} now`);
+          break;
+        } catch (err) {
+          if (r <= 1 || !isInsufficientResources(err)) throw err;
+        }
+      }
     }
     const info = await this.jsm.streams.info(cfg.name);
     if (info.config.retention !== cfg.retention) {
@@ -178,7 +249,9 @@ export class JetStreamTaskStore implements TaskStore {
    */
   private async keysOf(filter: string): Promise<string[]> {
     const prefix = `$KV.${this.o.bucket}.`;
-    const info = await this.jsm.streams.info(`KV_${this.o.bucket}`, { subjects_filter: `${prefix}${filter}` });
+    const info = await retrying('listing tasks', this.o.retryWindowMs, () =>
+      this.jsm.streams.info(`KV_${this.o.bucket}`, { subjects_filter: `${prefix}${filter}` }),
+    );
     return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
   }
 
@@ -211,9 +284,31 @@ export class JetStreamTaskStore implements TaskStore {
     return text;
   }
 
+  // Every write below may be retried after a failure that left its outcome unknown (a lost reply during an
+  // election): a record write is then read back and counts as done when it holds exactly what was written, and
+  // stream publishes carry a message id the stream de-duplicates on.
+
+  /** kv.create through an election: a retry that finds the key holding exactly `text` finds its own write. */
+  private createKey(key: string, text: string, what: string): Promise<number> {
+    return retrying(what, this.o.retryWindowMs, async (retry) => {
+      try {
+        return await this.kv.create(key, text);
+      } catch (err) {
+        const landed = retry && isCasConflict(err) ? await this.kv.get(key) : undefined;
+        if (landed && landed.string() === text) return landed.revision;
+        throw err;
+      }
+    });
+  }
+
+  private putKey(key: string, text: string, what: string): Promise<number> {
+    return retrying(what, this.o.retryWindowMs, () => this.kv.put(key, text));
+  }
+
   async create(record: TaskRecord): Promise<number> {
     const text = this.encode(record);
-    const [revision] = await Promise.all([this.kv.create(record.id, text), this.kv.put(indexKey(record), '')]);
+    const what = `storing task ${record.id}`;
+    const [revision] = await Promise.all([this.createKey(record.id, text, what), this.putKey(indexKey(record), '', what)]);
     return revision;
   }
 
@@ -225,10 +320,12 @@ export class JetStreamTaskStore implements TaskStore {
     const maxFrame = this.maxRecordBytes + RECORD_HEADROOM / 2;
     if (frameBytes > maxFrame)
       throw tooLarge(record.id, frameBytes, maxFrame, 'its created frame, the NATS max_payload less room for headers');
-    const marker = await this.kv.create(`${PENDING}.${record.id}`, record.target);
-    await Promise.all([this.kv.create(record.id, text), this.kv.put(indexKey(record), '')]);
+    const what = `storing task ${record.id}`;
+    const marker = await this.createKey(`${PENDING}.${record.id}`, record.target, what);
+    await Promise.all([this.createKey(record.id, text, what), this.putKey(indexKey(record), '', what)]);
     await this.publishFrame(created, frameText);
-    await this.enqueue(record.target, record.id);
+    await this.enqueue(record.target, record.id, String(record.seq));
+    // A submit that fails from here on leaves its marker: the sweeper finishes it (the queue entry de-duplicated).
     await this.dropMarker(marker);
   }
 
@@ -237,7 +334,14 @@ export class JetStreamTaskStore implements TaskStore {
    * the bucket's TTL, and the sweeper, which lists the subjects, would read one per submit of the last week.
    */
   private async dropMarker(revision: number): Promise<void> {
-    await this.jsm.streams.deleteMessage(`KV_${this.o.bucket}`, revision, false);
+    await retrying('erasing a pending marker', this.o.retryWindowMs, async (retry) => {
+      try {
+        await this.jsm.streams.deleteMessage(`KV_${this.o.bucket}`, revision, false);
+      } catch (err) {
+        // A retry after a lost reply finds the message gone: its own delete.
+        if (!(retry && /no message found|not found|10037/i.test((err as Error).message))) throw err;
+      }
+    });
   }
 
   /**
@@ -265,7 +369,7 @@ export class JetStreamTaskStore implements TaskStore {
         if (v.record.seq === 0 && v.record.state === 'submitted') {
           const frame = await this.jsm.streams.getMessage(this.o.framesStream, { last_by_subj: this.frameSubject(id) }).catch(() => null);
           if (!frame) await this.appendFrame(createdFrame('task-sweeper', v.record));
-          await this.enqueue(v.record.target, id);
+          await this.enqueue(v.record.target, id, String(v.record.seq));
         }
       } else {
         for (const ix of await this.keysOf(`${INDEX}.*.${id}`)) await this.kv.delete(ix);
@@ -278,19 +382,22 @@ export class JetStreamTaskStore implements TaskStore {
 
   async get(id: string): Promise<VersionedTask | undefined> {
     if (!isTaskId(id)) return undefined;
-    const e = await this.kv.get(id);
+    const e = await retrying(`reading task ${id}`, this.o.retryWindowMs, () => this.kv.get(id));
     if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
     return { record: e.json<TaskRecord>(), revision: e.revision };
   }
 
   async update(record: TaskRecord, revision: number): Promise<number | false> {
     const text = this.encode(record);
-    try {
-      return await this.kv.update(record.id, text, revision);
-    } catch (err) {
-      if (/wrong last sequence|10071/i.test(`${(err as Error).message} ${(err as { code?: unknown }).code ?? ''}`)) return false;
-      throw err;
-    }
+    return retrying(`updating task ${record.id}`, this.o.retryWindowMs, async (retry) => {
+      try {
+        return await this.kv.update(record.id, text, revision);
+      } catch (err) {
+        if (!isCasConflict(err)) throw err;
+        const landed = retry ? await this.kv.get(record.id) : undefined;
+        return landed && landed.string() === text ? landed.revision : false;
+      }
+    });
   }
 
   /**
@@ -326,7 +433,9 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   private async publishFrame(frame: Envelope, text: string): Promise<void> {
-    await this.js.publish(this.frameSubject(frame.correlation_id!), text, { msgID: `${frame.correlation_id}.${frame.seq}` });
+    await retrying(`storing frame ${frame.seq} of task ${frame.correlation_id}`, this.o.retryWindowMs, () =>
+      this.js.publish(this.frameSubject(frame.correlation_id!), text, { msgID: `${frame.correlation_id}.${frame.seq}` }),
+    );
   }
 
   /**
@@ -336,12 +445,16 @@ export class JetStreamTaskStore implements TaskStore {
   async *frames(taskId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<Envelope> {
     if (signal?.aborted) return;
     const prefix = `f_${newEventId().replace(/-/g, '')}`;
-    const consumer = await this.js.consumers.get(this.o.framesStream, {
-      name_prefix: prefix,
-      filter_subjects: this.frameSubject(taskId),
-      deliver_policy: this.jsLib.DeliverPolicy.All,
-    });
-    const messages = await consumer.consume({ max_messages: 64 });
+    const consumer = await retrying(`following task ${taskId}`, this.o.retryWindowMs, () =>
+      this.js.consumers.get(this.o.framesStream, {
+        name_prefix: prefix,
+        filter_subjects: this.frameSubject(taskId),
+        deliver_policy: this.jsLib.DeliverPolicy.All,
+      }),
+    );
+    const messages = await retrying(`following task ${taskId}`, this.o.retryWindowMs, () =>
+      consumer.consume({ max_messages: 64, expires: PULL_EXPIRES_MS }),
+    );
     const stop = () => void messages.stop();
     signal?.addEventListener('abort', stop, { once: true });
     try {
@@ -369,8 +482,11 @@ export class JetStreamTaskStore implements TaskStore {
     return (await this.jsm.streams.info(this.o.framesStream)).state.consumer_count;
   }
 
-  async enqueue(target: string, taskId: string): Promise<void> {
-    await this.js.publish(`${this.o.subjectPrefix}.queue.${target}`, taskId);
+  async enqueue(target: string, taskId: string, key?: string): Promise<void> {
+    const opts = key === undefined ? undefined : { msgID: `${taskId}.q${key}` };
+    await retrying(`queueing task ${taskId}`, this.o.retryWindowMs, () =>
+      this.js.publish(`${this.o.subjectPrefix}.queue.${target}`, taskId, opts),
+    );
   }
 
   async consume(target: string, concurrency: number, run: (d: TaskDelivery) => Promise<void>): Promise<TaskConsumer> {
@@ -382,12 +498,15 @@ export class JetStreamTaskStore implements TaskStore {
       ack_wait: this.o.ackWaitMs * NS,
       max_deliver: -1,
     };
-    try {
-      await this.jsm.consumers.add(this.o.queueStream, config);
-    } catch (err) {
-      if (!/already (exists|in use)/i.test((err as Error).message)) await this.jsm.consumers.update(this.o.queueStream, durable, config);
-    }
-    const info = await this.jsm.consumers.info(this.o.queueStream, durable);
+    const info = await retrying(`starting the queue consumer of ${target}`, this.o.retryWindowMs, async () => {
+      try {
+        await this.jsm.consumers.add(this.o.queueStream, config);
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        if (!/already (exists|in use)/i.test((err as Error).message)) await this.jsm.consumers.update(this.o.queueStream, durable, config);
+      }
+      return this.jsm.consumers.info(this.o.queueStream, durable);
+    });
     if (info.config.ack_wait !== config.ack_wait) {
       throw new BusError(
         ErrorCodes.TRANSPORT_FAILURE,
@@ -397,8 +516,9 @@ export class JetStreamTaskStore implements TaskStore {
         },
       );
     }
-    const c = await this.js.consumers.get(this.o.queueStream, durable);
-    const messages = await c.consume({ max_messages: concurrency });
+    const messages = await retrying(`starting the queue consumer of ${target}`, this.o.retryWindowMs, async () =>
+      (await this.js.consumers.get(this.o.queueStream, durable)).consume({ max_messages: concurrency, expires: PULL_EXPIRES_MS }),
+    );
     let active = 0;
     let stopped = false;
     let room: (() => void) | undefined;
@@ -416,12 +536,18 @@ export class JetStreamTaskStore implements TaskStore {
           ack: async () => {
             if (acked) return;
             acked = true;
-            await m.ackAck().catch(() => false);
+            // Unacknowledged, the entry comes back after ackWaitMs and finds the task ended: retried, not lost.
+            await retrying(`acknowledging task ${m.string()}`, this.o.retryWindowMs, () => m.ackAck()).catch(() => false);
           },
           reject: async () => {
             if (acked) return;
             acked = true;
             m.term();
+          },
+          retryLater: async (ms: number) => {
+            if (acked) return;
+            acked = true;
+            m.nak(ms);
           },
         };
         void run(delivery)
@@ -461,4 +587,9 @@ export class JetStreamTaskStore implements TaskStore {
 
 function indexKey(record: TaskRecord): string {
   return `${INDEX}.${tenantToken(record.tenant_id)}.${record.id}`;
+}
+
+/** JetStream's "wrong last sequence": the key exists (create) or changed since the revision named (update). */
+function isCasConflict(err: unknown): boolean {
+  return /wrong last sequence|10071|key exists/i.test(`${(err as Error)?.message} ${(err as { code?: unknown })?.code ?? ''}`);
 }

@@ -5,6 +5,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import { newEventId } from '../protocol/ids.js';
 import { assertName } from '../protocol/subjects.js';
 import type { TaskEngine } from './task-engine.js';
+import { followTask } from './task-follower.js';
 import { TaskEngine as Engine } from './task-engine.js';
 import { createdFrame } from './task-frame.js';
 import { isTerminalTaskState, TaskEventTypes, type TaskListQuery, type TaskPage, type TaskRecord } from './task.types.js';
@@ -104,13 +105,17 @@ export class TaskClient {
       delete r.status_message;
       return { record: r, frame: { eventType: TaskEventTypes.MESSAGE, payload: { task_id: id, state: 'submitted', message } } };
     });
-    await this.engine.store.enqueue(record.target, id);
+    await this.engine.store.enqueue(record.target, id, String(record.seq));
     return record;
   }
 
-  /** The task's frames after `afterSeq` (default: all of them), then live ones, to the terminal frame. */
+  /**
+   * The task's frames after `afterSeq` (default: all of them), then live ones, to the terminal frame; through a
+   * failover it resumes by itself, and a store that stays down ends it with a retryable TRANSPORT_FAILURE (resume
+   * with `afterSeq` = the last seq seen).
+   */
   follow(id: string, options: { afterSeq?: number; signal?: AbortSignal } = {}): AsyncIterable<Envelope> {
-    return this.engine.store.frames(id, options.afterSeq ?? -1, options.signal);
+    return followTask(this.engine, id, options.afterSeq ?? -1, options.signal);
   }
 
   /**

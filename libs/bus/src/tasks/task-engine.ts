@@ -60,6 +60,14 @@ export class TaskEngine {
     return taskFrame(this.bus.agentId, record, eventType, payload);
   }
 
+  /** The terminal frame of an ended record, as `ending` wrote it (for a log that lacks it). */
+  terminalFrame(record: TaskRecord): Envelope {
+    const payload: Record<string, unknown> = { task_id: record.id, state: record.state };
+    if (record.result !== undefined) payload.result = record.result;
+    if (record.error) payload.error = record.error;
+    return this.frame(record, TaskEventTypes.COMPLETED, payload);
+  }
+
   /** The change that ends a task in `state`, unless it has ended already. */
   static ending(
     state: 'completed' | 'failed' | 'canceled' | 'rejected',

@@ -6,7 +6,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import type { TaskClient } from './task-client.js';
 
 /**
- * Serves a task target as a plain invoke (PROTOCOL §3): an upstream Go or Python agent that calls it waits for the
+ * Serves a task target as a plain invoke (docs/protocol.md §3): an upstream Go or Python agent that calls it waits for the
  * task's result as for any invoke. Its deadline and cancellation carry over: the caller going away cancels the task.
  */
 export function serveTaskAsInvoke(bus: BusClient, tasks: TaskClient, target: string): BusSubscription {

@@ -17,7 +17,7 @@ export async function createTaskStore(bus: BusClient, options: TasksModuleOption
       retryable: false,
     });
   }
-  const store = new JetStreamTaskStore(nc, options.jetstream);
+  const store = new JetStreamTaskStore(nc, options.jetstream, bus.logger);
   await store.init();
   return store;
 }

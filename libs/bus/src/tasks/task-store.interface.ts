@@ -22,6 +22,8 @@ export interface TaskDelivery {
   ack(): Promise<void>;
   /** A message that names no task: dropped for good, never delivered again (JetStream: `term`). */
   reject(): Promise<void>;
+  /** Hands the message back to be delivered again after `ms` (JetStream: a delayed `nak`); absent: not supported. */
+  retryLater?(ms: number): Promise<void>;
 }
 
 export interface TaskConsumer {
@@ -53,8 +55,11 @@ export interface TaskStore {
   appendFrame(frame: Envelope): Promise<void>;
   /** The task's frames with seq > afterSeq, then live ones, until the terminal frame (or the signal). */
   frames(taskId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<Envelope>;
-  /** Queues a run of the task for the workers of `target`. */
-  enqueue(target: string, taskId: string): Promise<void>;
+  /**
+   * Queues a run of the task for the workers of `target`. `key` names this queueing (the record's seq when it was
+   * decided): queueing again with the same key within the store's de-duplication window adds no second entry.
+   */
+  enqueue(target: string, taskId: string, key?: string): Promise<void>;
   /** Hands queued tasks of `target` to `run`, at most `concurrency` at once. */
   consume(target: string, concurrency: number, run: (d: TaskDelivery) => Promise<void>): Promise<TaskConsumer>;
   /** Tells every worker that a task was cancelled. */

@@ -9,6 +9,9 @@ import { TaskEngine, type TaskChange } from './task-engine.js';
 import type { TaskConsumer, TaskDelivery } from './task-store.interface.js';
 import { clip, isTaskId, isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
 
+/** A well-formed task id with no record is delivered once more after this long before it counts as poison (ms). */
+const ABSENT_RECHECK_MS = 1_000;
+
 /** A task handler: the task's input and its context; the return value is the result. */
 export type TaskHandler = (input: unknown, ctx: TaskContext) => unknown;
 
@@ -118,7 +121,13 @@ export class TaskWorker {
         if (err instanceof BusError && err.code === ErrorCodes.NO_HANDLER) return undefined;
         throw err;
       });
-    if (!started) return this.poison(d);
+    if (!started) {
+      // Absent can be a server that lags (a frozen leader that resumed and does not know yet it was replaced; the
+      // record is written before its queue entry): the message comes back once, later, before it is called poison.
+      // Handed back, not waited for: the worker's slot goes to the next message meanwhile.
+      if (d.deliveryCount === 1 && d.retryLater) return d.retryLater(ABSENT_RECHECK_MS);
+      return this.poison(d);
+    }
     if ((outcome as string) !== 'run' || !started.changed) {
       await d.ack();
       return;
@@ -281,7 +290,7 @@ export class TaskWorker {
           frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: 'submitted', message: error.message } },
         };
       });
-      if (again.changed) await engine.store.enqueue(this.target, task.id);
+      if (again.changed) await engine.store.enqueue(this.target, task.id, String(again.record.seq));
       return false;
     }
     await engine.change(task.id, this.ending(attempt, 'failed', { error: error.toPayload() }));

@@ -4,11 +4,25 @@ import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import type { NatsClient } from './nats-client.js';
 import type { NatsTransportOptions } from './nats-transport-options.js';
+import type { ServerAvoidance } from './server-avoidance.js';
 
 const encoder = new TextEncoder();
 
+/**
+ * A frozen or unreachable server is noticed within (maxPingOut + 1) × pingInterval = 4 s, then the connection moves
+ * to another server. nats.js's own default (2 min × 2) leaves every call on a hung server's connection to time out
+ * for minutes, retries included. One PING a second per connection, not per message: nothing on the hot path.
+ */
+export const DEFAULT_PING_INTERVAL = 1000;
+export const DEFAULT_MAX_PING_OUT = 3;
+
 /** The nats.js connection options for our transport options: auth (creds, nkey, user/pass, token), TLS, timing. */
-export function natsConnectionOptions(client: NatsClient, o: NatsTransportOptions, servers: string[]): NodeConnectionOptions {
+export function natsConnectionOptions(
+  client: NatsClient,
+  o: NatsTransportOptions,
+  servers: string[],
+  avoidance?: ServerAvoidance,
+): NodeConnectionOptions {
   const authenticators: Authenticator[] = [];
   if (o.credsFile) authenticators.push(client.credsAuthenticator(readCredsFile(o.credsFile)));
   if (o.nkeySeed) authenticators.push(client.nkeyAuthenticator(encoder.encode(o.nkeySeed)));
@@ -28,8 +42,9 @@ export function natsConnectionOptions(client: NatsClient, o: NatsTransportOption
   if (o.token !== undefined) opts.token = o.token;
   if (authenticators.length > 0) opts.authenticator = authenticators.length === 1 ? authenticators[0] : authenticators;
   if (o.tls) opts.tls = { ...o.tls };
-  if (o.pingInterval !== undefined) opts.pingInterval = o.pingInterval;
-  if (o.maxPingOut !== undefined) opts.maxPingOut = o.maxPingOut;
+  opts.pingInterval = o.pingInterval ?? DEFAULT_PING_INTERVAL;
+  opts.maxPingOut = o.maxPingOut ?? DEFAULT_MAX_PING_OUT;
+  if (avoidance) opts.reconnectToServer = avoidance.pick;
   return opts;
 }
 

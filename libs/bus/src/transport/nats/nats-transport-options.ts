@@ -43,7 +43,10 @@ export interface NatsTransportOptions {
   reconnectJitter?: number;
   /** Milliseconds to wait for the handshake at connect. Default 5000. */
   timeout?: number;
-  /** Client ping interval (ms) and how many may be outstanding before the connection is considered stale. */
+  /**
+   * Client ping interval (ms) and how many PINGs may go unanswered before the connection is stale and is moved to
+   * another server. A frozen server is noticed within (maxPingOut + 1) × pingInterval. Default 1000 ms and 3 (4 s).
+   */
   pingInterval?: number;
   maxPingOut?: number;
   /**

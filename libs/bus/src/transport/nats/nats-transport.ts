@@ -23,6 +23,7 @@ import { ChunkHeaders } from './chunking.js';
 import { ChunkExchange } from './nats-chunk-exchange.js';
 import { loadNatsClient, uniqueToken, type NatsClient } from './nats-client.js';
 import { natsConnectionOptions } from './nats-connection-options.js';
+import { ServerAvoidance } from './server-avoidance.js';
 import { connectError, operationError, permissionError } from './nats-errors.js';
 import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOptions } from './nats-transport-options.js';
 
@@ -84,6 +85,7 @@ export class NatsTransport implements Transport {
   private readonly recentSubject: Array<string | undefined> = new Array(RECENT);
   private readonly recentReply: Array<string | undefined> = new Array(RECENT);
   private recentAt = 0;
+  private readonly avoidance = new ServerAvoidance();
 
   constructor(private readonly options: NatsTransportOptions = {}) {
     const s = options.servers ?? 'nats://127.0.0.1:4222';
@@ -136,7 +138,7 @@ export class NatsTransport implements Transport {
     const client = (this.loadedClient ??= await loadNatsClient());
     let nc: NatsConnection;
     try {
-      nc = await client.connect(natsConnectionOptions(client, this.options, this.servers));
+      nc = await client.connect(natsConnectionOptions(client, this.options, this.servers, this.avoidance));
     } catch (err) {
       throw connectError(err, this.servers, this.options.tls !== undefined);
     }
@@ -145,6 +147,7 @@ export class NatsTransport implements Transport {
       throw new BusError(ErrorCodes.TRANSPORT_FAILURE, 'NATS transport was closed while connecting');
     }
     this.nc = nc;
+    this.avoidance.connectedTo(nc.getServer());
     if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
     nc.subscribe(`${this.chunkInbox}.>`, { callback: (err, msg) => this.chunks.onMessage(err, msg) });
     void this.watchStatus(nc);
@@ -174,6 +177,7 @@ export class NatsTransport implements Transport {
         this.setStatus('reconnecting');
         break;
       case 'reconnect':
+        this.avoidance.connectedTo(nc.getServer());
         if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
         this.logger.log(`NATS reconnected to ${s.server}`);
         this.setStatus('connected', `reconnected to ${s.server}`);
