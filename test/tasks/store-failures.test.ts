@@ -5,15 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  BusClient,
-  BusError,
-  ErrorCodes,
-  NatsTransport,
-  TaskClient,
-  type Envelope,
-  type TaskStore,
-} from '@openagentio/nestjs';
+import { BusClient, BusError, ErrorCodes, NatsTransport, TaskClient, type Envelope, type TaskStore } from '@openagentio/nestjs';
 import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
 import { createTaskStore } from '@openagentio/nestjs/internal/tasks/task-store.factory.js';
 import { Kvm } from '@nats-io/kv';
