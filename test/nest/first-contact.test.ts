@@ -28,10 +28,20 @@ class CollectingLogger implements LoggerService {
   debug(m: unknown, ...r: unknown[]): void {
     this.add('debug', m, r);
   }
-  waitFor(re: RegExp): Promise<string> {
+  /** The first line matching `re`; rejects after `ms` (a timer that also keeps the event loop alive meanwhile). */
+  waitFor(re: RegExp, ms = 10_000): Promise<string> {
     const hit = this.lines.find((l) => re.test(l.text));
     if (hit) return Promise.resolve(hit.text);
-    return new Promise((resolve) => this.waiters.push({ re, resolve }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no log line matching ${re} within ${ms} ms`)), ms);
+      this.waiters.push({
+        re,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+    });
   }
 }
 
