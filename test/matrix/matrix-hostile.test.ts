@@ -130,7 +130,11 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
           lag.disable();
         }
         assert.ok(peak - base < 96 * MiB, `${fault}: heap grew by ${Math.round((peak - base) / MiB)} MiB`);
-        assert.ok(lag.max / 1e6 < 750, `${fault}: event loop delayed ${Math.round(lag.max / 1e6)} ms`);
+        // The proxy streams its answers from this same process, and on a loaded 2-core machine the process itself is
+        // descheduled for hundreds of ms (885 ms seen in CI beside other work): the bound tells a bounded read
+        // from a whole one (a 110 MB sync parsed whole blocks for seconds) without failing on a busy machine; the
+        // heap bound above is the sharper one.
+        assert.ok(lag.max / 1e6 < 1500, `${fault}: event loop delayed ${Math.round(lag.max / 1e6)} ms`);
         assert.equal(supervisor.status, 'degraded');
         assert.match(supervisor.health().lastError ?? '', /sync/);
         assert.ok((supervisor.health().lastError ?? '').length < 400, 'a short error, not the page');
