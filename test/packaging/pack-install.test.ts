@@ -256,6 +256,16 @@ describe('packed and installed into a fresh Nest application', () => {
         ],
         app,
       );
+      // The gateway's errors extend the bridges' BridgeError: a private copy of the bridges (or of Nest) under the
+      // gateway would make that base, and Nest's tokens, a second class.
+      for (const pkg of ['nestjs-bridges', 'nestjs-gateway']) {
+        assert.ok(existsSync(join(app, `node_modules/@openagentio/${pkg}/package.json`)), `@openagentio/${pkg} is not installed`);
+        for (const nested of ['@nestjs', '@openagentio'])
+          assert.ok(
+            !existsSync(join(app, `node_modules/@openagentio/${pkg}/node_modules/${nested}`)),
+            `@openagentio/${pkg} carries its own ${nested}`,
+          );
+      }
       writeFileSync(join(app, 'src/bridges-check.ts'), BRIDGES_CHECK);
       await ok(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], app);
       const check = await ok(process.execPath, ['dist/bridges-check.js'], app);
