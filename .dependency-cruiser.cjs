@@ -40,9 +40,16 @@ module.exports = {
     {
       name: 'bus-not-to-bridges',
       severity: 'error',
-      comment: 'The bus package does not know its bridges.',
+      comment: 'The bus package does not know its bridges or its gateway.',
       from: { path: '^libs/bus/' },
-      to: { path: '^libs/bridge/' },
+      to: { path: '^libs/(bridge|gateway)/' },
+    },
+    {
+      name: 'bridges-not-to-gateway',
+      severity: 'error',
+      comment: 'The gateway builds on the bridges (their error base and HTTP helpers), never the other way round.',
+      from: { path: '^libs/bridge/' },
+      to: { path: '^libs/gateway/' },
     },
     {
       name: 'packages-through-public-entry',
@@ -50,8 +57,8 @@ module.exports = {
       comment:
         'A package uses another only through its package name: its public entry, or its `internal/*` entry for what is ' +
         'not public API (both resolve into the built dist/), never its source files.',
-      from: { path: '^libs/bridge/' },
-      to: { path: '^libs/bus/', pathNot: '^libs/bus/dist/' },
+      from: { path: '^libs/(bus|bridge|gateway)/' },
+      to: { path: '^libs/(bus|bridge|gateway)/', pathNot: ['^libs/(bus|bridge|gateway)/dist/', '^libs/$1/'] },
     },
     {
       name: 'apps-not-into-libs',

@@ -1,19 +1,19 @@
 #!/usr/bin/env node
-// Prints, for each folder of the two packages, the folders it imports, from dependency-cruiser's own analysis: the
+// Prints, for each folder of the three packages, the folders it imports, from dependency-cruiser's own analysis: the
 // table of docs/architecture.md "Who imports whom". Run it after moving files: node scripts/folder-graph.mjs
 import { execFileSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = execFileSync(
   'npx',
-  ['depcruise', '--config', '.dependency-cruiser.cjs', '--output-type', 'json', 'libs/bus/src', 'libs/bridge/src'],
+  ['depcruise', '--config', '.dependency-cruiser.cjs', '--output-type', 'json', 'libs/bus/src', 'libs/bridge/src', 'libs/gateway/src'],
   { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
 );
 const { modules } = JSON.parse(out);
 
-/** `bus/caller`, `bridge/gateway`, `bus/(top)`; the other package's built files are its public or internal entry. */
+/** `bus/caller`, `bridge/mcp`, `gateway/(top)`; another package's built files are its public or internal entry. */
 function folderOf(path) {
-  const m = /^libs\/(bus|bridge)\/(src|dist)\/(.*)$/.exec(path);
+  const m = /^libs\/(bus|bridge|gateway)\/(src|dist)\/(.*)$/.exec(path);
   if (!m) return undefined;
   const [, pkg, kind, rest] = m;
   if (kind === 'dist') return /^index\.(d\.ts|js)$/.test(rest) ? `${pkg} entry` : `${pkg} internal/*`;

@@ -21,7 +21,7 @@ if (npmNode !== undefined && Number(npmNode) < 22) {
   );
 }
 
-const tsc = spawnSync('tsc', ['-b', 'libs/bus', 'libs/bridge'], { cwd: root, stdio: 'inherit', shell: false });
+const tsc = spawnSync('tsc', ['-b', 'libs/bus', 'libs/bridge', 'libs/gateway'], { cwd: root, stdio: 'inherit', shell: false });
 if (tsc.error) {
   console.error(`prepare: could not run tsc (${tsc.error.message}); run "npm run build" once the install is complete`);
   process.exit(1);

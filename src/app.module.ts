@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { BusModule, TasksModule, type TasksModuleOptions } from '@openagentio/nestjs';
-import { BridgeModule, GatewayModule } from '@openagentio/nestjs-bridges';
+import { BridgeModule } from '@openagentio/nestjs-bridges';
+import { GatewayModule } from '@openagentio/nestjs-gateway';
 import { BillingAgent } from './agents/billing.agent.js';
 import { EventLogAgent } from './agents/event-log.agent.js';
 import { ReportAgent } from './agents/report.agent.js';

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { BusClient } from '@openagentio/nestjs';
-import { ErrorPayloadFilter } from '@openagentio/nestjs-bridges';
+import { ErrorPayloadFilter } from '@openagentio/nestjs-gateway';
 import { EventLogAgent } from './agents/event-log.agent.js';
 
 /**

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { BusError, type ErrorCode, ErrorCodes } from '@openagentio/nestjs';
 import { isUnexpectedError, toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 import { BridgeConfigError, BridgeError, PermanentBridgeError } from '@openagentio/nestjs-bridges';
-import { A2aErrorCodes, A2aRpcError } from '@openagentio/nestjs-bridges/internal/gateway/a2a-mapping.js';
-import { GatewayHttpError } from '@openagentio/nestjs-bridges/internal/gateway/gateway-errors.js';
+import { A2aErrorCodes, A2aRpcError } from '@openagentio/nestjs-gateway/internal/a2a-mapping.js';
+import { GatewayHttpError } from '@openagentio/nestjs-gateway/internal/gateway-errors.js';
 import { JsonBodyError } from '@openagentio/nestjs-bridges/internal/http/json-body.js';
 import { MatrixRequestError } from '@openagentio/nestjs-bridges/internal/matrix/matrix-http.js';
 

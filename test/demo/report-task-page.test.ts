@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { GatewayService } from '@openagentio/nestjs-bridges';
+import { GatewayService } from '@openagentio/nestjs-gateway';
 import type { Page } from 'playwright-core';
 import { REPORT_SECTIONS, reportSection, reportTitle } from '../../src/agents/report.agent.js';
 import { openDemoPage, type DemoPage } from './demo-page-fixture.js';

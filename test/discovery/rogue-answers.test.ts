@@ -4,7 +4,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { BusClient, DiscoveryClient, NatsTransport, type BusLogger } from '@openagentio/nestjs';
-import type { GatewayAgentListing } from '@openagentio/nestjs-bridges/internal/gateway/agent-directory.service.js';
+import type { GatewayAgentListing } from '@openagentio/nestjs-gateway/internal/agent-directory.service.js';
 import { gatewayApp } from '../gateway/gateway-app.js';
 import { NatsServer } from '../support/nats-server.js';
 

@@ -6,7 +6,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { HandlerContext, StreamWriter } from '@openagentio/nestjs';
-import { GatewayService } from '@openagentio/nestjs-bridges';
+import { GatewayService } from '@openagentio/nestjs-gateway';
 import { memoryBuses, until } from '../bridge/helpers.js';
 import { gatewayApp } from './gateway-app.js';
 

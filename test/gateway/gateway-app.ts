@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import type { BusClient } from '@openagentio/nestjs';
-import { GatewayModule, type GatewayModuleOptions } from '@openagentio/nestjs-bridges';
+import { GatewayModule, type GatewayModuleOptions } from '@openagentio/nestjs-gateway';
 import { testBusModule } from '../bridge/helpers.js';
 
 /** A Nest HTTP app with the gateway over `bus`, listening on a free port. */

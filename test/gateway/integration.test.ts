@@ -4,7 +4,8 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { BusModule, MemoryBroker } from '@openagentio/nestjs';
-import { BridgeHealthService, BridgeModule, GatewayModule } from '@openagentio/nestjs-bridges';
+import { BridgeHealthService, BridgeModule } from '@openagentio/nestjs-bridges';
+import { GatewayModule } from '@openagentio/nestjs-gateway';
 import { OpenAiPeer } from '../support/openai-peer.js';
 import { openSse } from './sse-client.js';
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import type { HandlerContext } from '@openagentio/nestjs';
 // The replay buffer under unit test, through the package's internal/ entry (not public API).
-import { ReplayBuffer } from '@openagentio/nestjs-bridges/internal/gateway/replay-buffer.js';
+import { ReplayBuffer } from '@openagentio/nestjs-gateway/internal/replay-buffer.js';
 import { createEvent } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
 import { memoryBuses } from '../bridge/helpers.js';
 import { gatewayApp } from './gateway-app.js';

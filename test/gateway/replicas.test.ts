@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { INestApplication } from '@nestjs/common';
 import { BusClient, type HandlerContext, NatsTransport, type StreamWriter } from '@openagentio/nestjs';
-import type { GatewayModuleOptions } from '@openagentio/nestjs-bridges';
+import type { GatewayModuleOptions } from '@openagentio/nestjs-gateway';
 import { quietLogger } from '../nats/helpers.js';
 import { NatsServer } from '../support/nats-server.js';
 import { until } from '../bridge/helpers.js';

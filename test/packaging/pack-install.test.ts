@@ -8,7 +8,7 @@ import { BusClient, NatsTransport } from '@openagentio/nestjs';
 import { deferred } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 
-// A Nest user's view: the two packages packed as npm would publish them, installed into a fresh Nest app in a
+// A Nest user's view: the three packages packed as npm would publish them, installed into a fresh Nest app in a
 // folder outside the repository, compiled with that app's own tsc and run. It fails on a missing export (the app
 // does not compile), a file missing from a tarball (it does not compile or run), or a second copy of Nest.
 
@@ -89,10 +89,11 @@ if (process.env.NATS_URL) {
 }
 `;
 
-const BRIDGES_CHECK = `import { BridgeModule, GatewayModule, McpToolBridge } from '@openagentio/nestjs-bridges';
+const BRIDGES_CHECK = `import { BridgeModule, McpToolBridge } from '@openagentio/nestjs-bridges';
+import { GatewayModule } from '@openagentio/nestjs-gateway';
 import { MissingPackageError } from '@openagentio/nestjs';
 
-// The bridges entry loads without the MCP SDK; starting an MCP bridge names the missing package.
+// The bridges and gateway entries load without the MCP SDK; starting an MCP bridge names the missing package.
 console.log('ENTRY ' + typeof BridgeModule + ' ' + typeof GatewayModule);
 try {
   await new McpToolBridge('probe', { command: 'true' }).start({ bus: undefined as never, logger: console } as never);
@@ -121,7 +122,19 @@ describe('packed and installed into a fresh Nest application', () => {
     // The suite's build (tsc -b) made dist/; --ignore-scripts keeps prepack from rebuilding under running tests.
     const out = await ok(
       'npm',
-      ['pack', '--workspace', 'libs/bus', '--workspace', 'libs/bridge', '--ignore-scripts', '--json', '--pack-destination', dir],
+      [
+        'pack',
+        '--workspace',
+        'libs/bus',
+        '--workspace',
+        'libs/bridge',
+        '--workspace',
+        'libs/gateway',
+        '--ignore-scripts',
+        '--json',
+        '--pack-destination',
+        dir,
+      ],
       ROOT,
     );
     const packs = JSON.parse(out.slice(out.indexOf('['))) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
@@ -139,7 +152,7 @@ describe('packed and installed into a fresh Nest application', () => {
         }
       }
     }
-    assert.deepEqual(Object.keys(tarballs).sort(), ['@openagentio/nestjs', '@openagentio/nestjs-bridges']);
+    assert.deepEqual(Object.keys(tarballs).sort(), ['@openagentio/nestjs', '@openagentio/nestjs-bridges', '@openagentio/nestjs-gateway']);
   });
 
   it(
@@ -217,7 +230,7 @@ describe('packed and installed into a fresh Nest application', () => {
     };
     walk(tree as never);
     for (const [name, versions] of copies) assert.equal(versions.size, 1, `${name} is installed in ${versions.size} versions`);
-    for (const pkg of ['nestjs', 'nestjs-bridges']) {
+    for (const pkg of ['nestjs', 'nestjs-bridges', 'nestjs-gateway']) {
       assert.ok(
         !existsSync(join(app, `node_modules/@openagentio/${pkg}/node_modules/@nestjs`)),
         `@openagentio/${pkg} carries its own @nestjs`,
@@ -226,7 +239,7 @@ describe('packed and installed into a fresh Nest application', () => {
   });
 
   it(
-    'with the NATS client and the bridges package added: serves @Invoke, @Stream and @Subscribe over a real nats-server; the bridges entry loads without the MCP SDK',
+    'with the NATS client, the bridges and the gateway packages added: serves @Invoke, @Stream and @Subscribe over a real nats-server; the bridges and gateway entries load without the MCP SDK',
     { timeout: 300_000 },
     async () => {
       await ok(
@@ -239,9 +252,20 @@ describe('packed and installed into a fresh Nest application', () => {
           '--loglevel=error',
           `@nats-io/transport-node@${version('@nats-io/transport-node')}`,
           `file:${tarballs['@openagentio/nestjs-bridges']}`,
+          `file:${tarballs['@openagentio/nestjs-gateway']}`,
         ],
         app,
       );
+      // The gateway's errors extend the bridges' BridgeError: a private copy of the bridges (or of Nest) under the
+      // gateway would make that base, and Nest's tokens, a second class.
+      for (const pkg of ['nestjs-bridges', 'nestjs-gateway']) {
+        assert.ok(existsSync(join(app, `node_modules/@openagentio/${pkg}/package.json`)), `@openagentio/${pkg} is not installed`);
+        for (const nested of ['@nestjs', '@openagentio'])
+          assert.ok(
+            !existsSync(join(app, `node_modules/@openagentio/${pkg}/node_modules/${nested}`)),
+            `@openagentio/${pkg} carries its own ${nested}`,
+          );
+      }
       writeFileSync(join(app, 'src/bridges-check.ts'), BRIDGES_CHECK);
       await ok(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], app);
       const check = await ok(process.execPath, ['dist/bridges-check.js'], app);

@@ -7,13 +7,14 @@ import ts from 'typescript';
 // Each package's public surface, as a user's `import { … } from '<package>'` sees it, is checked in under
 // test/packaging/api/. A change to it (a name added, removed or turned from a value into a type) fails here until
 // the list is rewritten with UPDATE_API=1, so it shows as a diff in review. A name belongs in the list only when a
-// user needs it: what the package itself, its tests or the other package use stays under `<package>/internal/*`.
+// user needs it: what the package itself, its tests or the other packages use stays under `<package>/internal/*`.
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
 const PACKAGES = [
   { name: '@openagentio/nestjs', dir: 'libs/bus', list: 'nestjs.txt' },
   { name: '@openagentio/nestjs-bridges', dir: 'libs/bridge', list: 'nestjs-bridges.txt' },
+  { name: '@openagentio/nestjs-gateway', dir: 'libs/gateway', list: 'nestjs-gateway.txt' },
 ];
 
 /** Every name the built entry's declarations export, with `type` for the ones that are only types. */
@@ -37,7 +38,13 @@ function declaredExports(dts: string): string[] {
 
 /** Every `import { … } from '<package>'` in the code blocks of README.md and docs/*.md, by package. */
 function namesTheDocsImport(): Map<string, Set<string>> {
-  const files = ['README.md', 'libs/bus/README.md', 'libs/bridge/README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    'libs/bus/README.md',
+    'libs/bridge/README.md',
+    'libs/gateway/README.md',
+    ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`),
+  ];
   const found = new Map<string, Set<string>>(PACKAGES.map((p) => [p.name, new Set<string>()]));
   for (const file of files.filter((f) => f.endsWith('.md') && existsSync(join(ROOT, f)))) {
     const text = readFileSync(join(ROOT, file), 'utf8');

@@ -9,7 +9,7 @@ import { type AgentCard, type Message, type Part, Role, type StreamResponse, typ
 import { type Client as A2aClient, Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { LegacyJsonRpcTransport } from '@a2a-js/sdk/compat/v0_3/client';
 import { BusClient, MemoryBroker, MemoryTransport, type TaskRecord } from '@openagentio/nestjs';
-import type { A2aAgentCard } from '@openagentio/nestjs-bridges';
+import type { A2aAgentCard } from '@openagentio/nestjs-gateway';
 import { gatewayApp } from '../gateway/gateway-app.js';
 import { quietLogger } from '../mcp/helpers.js';
 import { ACME, GLOBEX, http, taskGateway, type TaskGateway } from './gateway-task-app.js';

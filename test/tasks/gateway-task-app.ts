@@ -1,6 +1,6 @@
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { BusClient, MemoryBroker, MemoryTransport, Task, TaskContext, TasksModule } from '@openagentio/nestjs';
-import type { GatewayModuleOptions } from '@openagentio/nestjs-bridges';
+import type { GatewayModuleOptions } from '@openagentio/nestjs-gateway';
 import { deferred } from '../support/bus-fixture.js';
 import { gatewayApp } from '../gateway/gateway-app.js';
 import { quietLogger } from '../mcp/helpers.js';

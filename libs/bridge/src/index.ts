@@ -1,6 +1,6 @@
 // The public API of @openagentio/nestjs-bridges. Every name is listed on purpose, by section;
 // test/packaging/public-api.test.ts holds the list to test/packaging/api/nestjs-bridges.txt. What only this
-// package, its tests or the other package need is not here: it stays reachable under
+// package, its tests or the other packages need is not here: it stays reachable under
 // `@openagentio/nestjs-bridges/internal/<path>.js`, which is not a stable API.
 
 // BridgeModule: configuration documents, supervision, health (docs/bridges.md)
@@ -49,27 +49,3 @@ export { MATRIX_EVENT_BRIDGE_TYPE, type MatrixBridgeConfig, type MatrixRespondCo
 export { FileCursorStore, MemoryCursorStore, NatsKvCursorStore, type MatrixCursorStore } from './matrix/matrix-cursor-store.js';
 export type { MatrixAnswerStats } from './matrix/matrix-answer.js';
 export type { MatrixSendStats } from './matrix/matrix-room-sender.js';
-
-// HTTP + SSE gateway, the OpenAI-compatible API, A2A and the agent card (docs/gateway.md)
-export { GatewayModule } from './gateway/gateway.module.js';
-export { GatewayService } from './gateway/gateway.service.js';
-export type { GatewayRequest } from './gateway/gateway-auth.js';
-export { ErrorPayloadFilter } from './gateway/gateway-errors.js';
-export type { GatewayA2aOptions, A2aVersion } from './gateway/a2a-mapping.js';
-export type {
-  GatewayIdentity,
-  GatewayAuthenticator,
-  GatewayCorsOptions,
-  GatewayOpenAiOptions,
-  GatewayTargetResolver,
-  GatewayModuleOptions,
-  GatewayModuleExtras,
-} from './gateway/gateway.options.js';
-export type {
-  A2aAgentInterface,
-  A2aAgentProvider,
-  A2aAgentExtension,
-  A2aAgentSkill,
-  A2aAgentCard,
-  GatewayAgentCardOptions,
-} from './gateway/agent-card.js';

@@ -22,7 +22,7 @@ let loading: Promise<McpSdk> | undefined;
 let loaded: McpSdk | undefined;
 
 /**
- * Loads the MCP SDK on first use, so an app that imports this package for the gateway or the OpenAI bridge does
+ * Loads the MCP SDK on first use, so an app that imports this package for the OpenAI bridge, or through the gateway, does
  * not need it; a missing SDK is a MissingPackageError naming it.
  */
 export function loadMcpSdk(usedBy: string): Promise<McpSdk> {

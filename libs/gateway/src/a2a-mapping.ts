@@ -1,4 +1,4 @@
-import { BridgeError } from '../errors/bridge-error.js';
+import { BridgeError } from '@openagentio/nestjs-bridges';
 import type { Envelope, TaskArtifact, TaskRecord, TaskState } from '@openagentio/nestjs';
 
 // Our tasks as A2A sees them (docs/tasks.md, "Gateway and A2A", has the field-by-field table). Two wire shapes:

@@ -1,4 +1,4 @@
-import { BridgeError } from '../errors/bridge-error.js';
+import { BridgeError } from '@openagentio/nestjs-bridges';
 import { ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';

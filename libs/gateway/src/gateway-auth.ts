@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { ErrorCodes } from '@openagentio/nestjs';
 import { stripUndefined } from '@openagentio/nestjs/internal/utils/strip-undefined.js';
-import { bearerTokenOf, findToken } from '../http/bearer-token.js';
+import { bearerTokenOf, findToken } from '@openagentio/nestjs-bridges/internal/http/bearer-token.js';
 import { GatewayHttpError } from './gateway-errors.js';
 import {
   GATEWAY_MODULE_OPTIONS,

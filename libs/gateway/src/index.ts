@@ -1,0 +1,28 @@
+// The public API of @openagentio/nestjs-gateway. Every name is listed on purpose, by section;
+// test/packaging/public-api.test.ts holds the list to test/packaging/api/nestjs-gateway.txt. What only this
+// package or its tests need is not here: it stays reachable under
+// `@openagentio/nestjs-gateway/internal/<path>.js`, which is not a stable API.
+
+// HTTP + SSE gateway, the OpenAI-compatible API, A2A and the agent card (docs/gateway.md)
+export { GatewayModule } from './gateway.module.js';
+export { GatewayService } from './gateway.service.js';
+export type { GatewayRequest } from './gateway-auth.js';
+export { ErrorPayloadFilter } from './gateway-errors.js';
+export type { GatewayA2aOptions, A2aVersion } from './a2a-mapping.js';
+export type {
+  GatewayIdentity,
+  GatewayAuthenticator,
+  GatewayCorsOptions,
+  GatewayOpenAiOptions,
+  GatewayTargetResolver,
+  GatewayModuleOptions,
+  GatewayModuleExtras,
+} from './gateway.options.js';
+export type {
+  A2aAgentInterface,
+  A2aAgentProvider,
+  A2aAgentExtension,
+  A2aAgentSkill,
+  A2aAgentCard,
+  GatewayAgentCardOptions,
+} from './agent-card.js';
