@@ -5,7 +5,7 @@
 // stopped; `npm run build` runs from a clean tree (no dist/, no libs/*/dist); any other command must exit 0.
 // Used by .ci/run before anything else builds: a README command that fails on a fresh clone fails CI.
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -141,7 +141,7 @@ async function main() {
       if (/^npm run build\b/.test(cmd)) {
         // From a clean tree: nothing built before.
         rmSync(`${root}/dist`, { recursive: true, force: true });
-        for (const lib of ['bus', 'bridge']) rmSync(`${root}/libs/${lib}/dist`, { recursive: true, force: true });
+        for (const lib of readdirSync(`${root}/libs`)) rmSync(`${root}/libs/${lib}/dist`, { recursive: true, force: true });
       }
       await runToEnd(cmd);
       console.log(`first contact: ${cmd} -> ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm runs this after `npm ci` / `npm install`. It builds the two workspace packages (libs/*/dist), so that
+// npm runs this after `npm ci` / `npm install`. It builds the workspace packages (libs/*/dist), so that
 // `npx nest start` and anything importing '@openagentio/nestjs' by name work on a fresh clone. `npm start` and
 // `npm run build` rebuild them anyway (tsc -b follows the references), so an edit in libs/*/src is never run stale.
 import { spawnSync } from 'node:child_process';
