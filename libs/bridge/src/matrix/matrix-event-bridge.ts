@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- being split along its roles (issue #25 item 4); until then the sync loop and the routing of events are one state machine */
 // Over 350 lines: the bridge's life cycle, its sync loop (cursor, back-fill, outage handling) and the routing of
 // each timeline event are one state machine; message classification, rendering, outbound reading, sending and the
 // cursor stores live in their own files.

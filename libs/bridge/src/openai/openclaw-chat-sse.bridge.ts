@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- being split along its roles (issue #25 item 4) */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { abortableSleep } from '@openagentio/nestjs';
 import { backoffDelay } from '@openagentio/nestjs/internal/resilience/backoff.js';
