@@ -1,6 +1,6 @@
-// Over 350 lines: the bridge's life cycle, its sync loop (cursor, back-fill, outage handling) and the routing of
-// each timeline event are one state machine; message classification, rendering, outbound reading, sending and the
-// cursor stores live in their own files.
+// The bridge's life cycle, its sync loop (cursor, back-fill, outage handling) and the routing of each timeline
+// event are one state machine; answering in rooms is MatrixResponder, and message classification, rendering,
+// outbound reading, sending and the cursor stores live in their own files.
 import { createHash } from 'node:crypto';
 import { abortableSleep } from '@openagentio/nestjs';
 import { join } from 'node:path';
@@ -14,23 +14,15 @@ import {
   type BridgeFactory,
 } from '../interfaces/bridge.interface.js';
 import type { SupervisionOptions } from '../supervision/bridge-supervisor.js';
-import { MatrixAnswer, type MatrixAnswerStats } from './matrix-answer.js';
+import type { MatrixAnswerStats } from './matrix-answer.js';
 import { MATRIX_EVENT_BRIDGE_TYPE, parseMatrixConfig, type MatrixBridgeConfig } from './matrix-config.js';
 import { FileCursorStore, MemoryCursorStore, NatsKvCursorStore, type MatrixCursorStore } from './matrix-cursor-store.js';
 import { bridgeMarker, classifyEvent, SeenEvents, traceparentOf, type MatrixRoomEvent } from './matrix-events.js';
 import { MatrixHttp, MatrixRequestError, seg } from './matrix-http.js';
 import { readOutbound } from './matrix-outbound.js';
-import { MatrixRespondLimiter } from './matrix-respond-limiter.js';
+import { MatrixResponder } from './matrix-responder.js';
+import { allowedInviter, createSyncFilter, inviterOf, syncFilterDefinition, TIMELINE_TYPES, type SyncResponse } from './matrix-sync-api.js';
 import { MatrixRoomSender } from './matrix-room-sender.js';
-import { outsideText } from '../http/outside-text.js';
-
-interface SyncResponse {
-  next_batch: string;
-  rooms?: {
-    join?: Record<string, { timeline?: { events?: MatrixRoomEvent[]; limited?: boolean; prev_batch?: string } }>;
-    invite?: Record<string, { invite_state?: { events?: MatrixRoomEvent[] } }>;
-  };
-}
 
 /** Counters the bridge reports in its health details. */
 export interface MatrixBridgeStats {
@@ -49,7 +41,6 @@ export interface MatrixBridgeStats {
   overLimit: number;
 }
 
-const TIMELINE_TYPES = ['m.room.message', 'm.room.redaction', 'm.reaction'];
 /** Events one back-fill reads at most (in pages of up to 100). */
 const MAX_BACKFILL_EVENTS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 60_000;
@@ -90,7 +81,6 @@ export class MatrixEventBridge implements Bridge {
   private filterId?: string;
   private readonly rooms = new Set<string>();
   private readonly seen = new SeenEvents();
-  private readonly answering = new Map<string, AbortController>();
   private outbound?: BusSubscription;
   private loop?: Promise<void>;
   private stopSync = new AbortController();
@@ -104,15 +94,22 @@ export class MatrixEventBridge implements Bridge {
   private timelineLimit = 0;
   /** The token was checked and the rooms joined (at start, or by the sync loop once the homeserver answered). */
   private setUp = false;
-  /** When this bridge first started: `respond` answers no message older (a restart keeps it). */
-  private startedAt?: number;
-  private limiter?: MatrixRespondLimiter;
+  private readonly responder: MatrixResponder;
 
   constructor(
     readonly name: string,
     definition: BridgeDefinition,
   ) {
     this.config = parseMatrixConfig(definition);
+    this.responder = new MatrixResponder({
+      name,
+      config: this.config,
+      stats: this.stats,
+      answerStats: this.answerStats,
+      context: () => this.ctx,
+      http: () => this.http,
+      sender: () => this.sender,
+    });
   }
 
   /** Upstream's supervision block, when the document has one. */
@@ -123,8 +120,7 @@ export class MatrixEventBridge implements Bridge {
   async start(ctx: BridgeContext): Promise<void> {
     const cfg = this.config;
     this.ctx = ctx;
-    this.startedAt ??= Date.now();
-    if (cfg.respond) this.limiter ??= new MatrixRespondLimiter(cfg.respond);
+    this.responder.start();
     this.http = new MatrixHttp({ homeserverUrl: cfg.homeserverUrl, accessToken: cfg.accessToken, requestTimeoutMs: 30_000 });
     this.store = this.cursorStore(ctx.bus);
     this.cursor = await this.store.load();
@@ -163,15 +159,14 @@ export class MatrixEventBridge implements Bridge {
         this.ctx?.logger.warn(`bridge "${this.name}": cannot join ${room}: ${(err as Error).message}`);
       });
     }
-    if (cfg.syncFilter) this.filterId = await this.createFilter();
+    if (cfg.syncFilter) this.filterId = await createSyncFilter(this.http, this.config);
     this.setUp = true;
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.stopSync.abort(new Error('bridge stopping'));
-    for (const ac of this.answering.values()) ac.abort(new Error('the Matrix bridge stopped'));
-    this.answering.clear();
+    this.responder.stop();
     this.outbound?.unsubscribe();
     this.outbound = undefined;
     this.sender?.stop();
@@ -189,7 +184,7 @@ export class MatrixEventBridge implements Bridge {
       cursor_store: this.store?.kind ?? this.config.cursorStore,
       cursor_age_ms: this.cursorSavedAt ? now - this.cursorSavedAt : null,
       last_sync_ms_ago: this.lastSyncAt ? now - this.lastSyncAt : null,
-      answering: this.answering.size,
+      answering: this.responder.answering.size,
       ...this.stats,
       sends: this.sender?.stats,
       answers: this.answerStats,
@@ -204,34 +199,6 @@ export class MatrixEventBridge implements Bridge {
     return new MemoryCursorStore(key);
   }
 
-  private async createFilter(): Promise<string> {
-    const cfg = this.config;
-    const res = await this.http.request<{ filter_id: string }>(
-      'POST',
-      `user/${seg(cfg.userId)}/filter`,
-      this.filterDefinition(cfg.syncTimelineLimit),
-    );
-    return res.filter_id;
-  }
-
-  /** The sync filter: with `sync_filter`, the configured rooms' messages, redactions and reactions; always a bounded timeline. */
-  private filterDefinition(limit: number): Record<string, unknown> {
-    const cfg = this.config;
-    if (!cfg.syncFilter) return { room: { timeline: { limit } } };
-    return {
-      presence: { types: [] },
-      account_data: { types: [] },
-      room: {
-        // With autojoin the bot serves rooms it is invited to later, so the filter cannot list them in advance.
-        ...(cfg.autojoin ? {} : { rooms: cfg.roomIds }),
-        timeline: { types: TIMELINE_TYPES, limit },
-        state: { types: [], lazy_load_members: true },
-        ephemeral: { types: [] },
-        account_data: { types: [] },
-      },
-    };
-  }
-
   /** The sync loop: one long-poll at a time; its cursor is saved only once everything in the batch is published. */
   private async syncLoop(ctx: BridgeContext): Promise<void> {
     const cfg = this.config;
@@ -241,7 +208,7 @@ export class MatrixEventBridge implements Bridge {
       const initial = this.cursor === undefined;
       try {
         if (!this.setUp) await this.setUpSession();
-        else if (cfg.syncFilter && !this.filterId) this.filterId = await this.createFilter();
+        else if (cfg.syncFilter && !this.filterId) this.filterId = await createSyncFilter(this.http, this.config);
         const data = await this.http.request<SyncResponse>('GET', 'sync', undefined, {
           query: {
             since: this.cursor,
@@ -250,7 +217,7 @@ export class MatrixEventBridge implements Bridge {
             filter:
               this.filterId && this.timelineLimit === cfg.syncTimelineLimit
                 ? this.filterId
-                : JSON.stringify(this.filterDefinition(this.timelineLimit)),
+                : JSON.stringify(syncFilterDefinition(cfg, this.timelineLimit)),
             set_presence: 'offline',
           },
           timeoutMs: cfg.syncTimeoutMs + 15_000,
@@ -358,9 +325,7 @@ export class MatrixEventBridge implements Bridge {
     const cfg = this.config;
     if (!cfg.autojoin) return;
     for (const [roomId, invite] of Object.entries(data.rooms?.invite ?? {})) {
-      const inviter = (invite.invite_state?.events ?? []).find(
-        (e) => e.type === 'm.room.member' && (e as { state_key?: string }).state_key === cfg.userId,
-      )?.sender;
+      const inviter = inviterOf(cfg.userId, invite);
       if (!inviter || !allowedInviter(inviter, cfg.autojoinAllow)) {
         this.ctx?.logger.warn(`bridge "${this.name}": not joining ${roomId}: inviter ${inviter ?? 'unknown'} is not in autojoin_allow`);
         continue;
@@ -423,9 +388,16 @@ export class MatrixEventBridge implements Bridge {
           metadata,
         });
         this.stats.published++;
-        if (cfg.respond && this.triggers(c.text, c.mentionsBot) && this.mayAnswer(roomId, ev, c.bridgeTurn)) {
-          this.answer(roomId, ev, c.text, c.threadId, session, payload, (c.bridgeTurn ?? 0) + 1);
-        }
+        this.responder.consider({
+          roomId,
+          ev,
+          text: c.text,
+          mentionsBot: c.mentionsBot,
+          bridgeTurn: c.bridgeTurn,
+          threadId: c.threadId,
+          session,
+          payload,
+        });
         return;
       }
       case 'edit':
@@ -447,7 +419,7 @@ export class MatrixEventBridge implements Bridge {
         return;
       case 'redaction':
         this.stats.redactions++;
-        this.answering.get(c.redacts)?.abort(new Error('the question was redacted'));
+        this.responder.answering.get(c.redacts)?.abort(new Error('the question was redacted'));
         if (cfg.publishRedactions) {
           await bus.publish(
             cfg.redactedEvent,
@@ -458,125 +430,11 @@ export class MatrixEventBridge implements Bridge {
         return;
       case 'reaction':
         if (cfg.respond?.cancelReaction && c.key === cfg.respond.cancelReaction)
-          this.answering.get(c.relatesTo)?.abort(new Error('cancelled by reaction'));
+          this.responder.answering.get(c.relatesTo)?.abort(new Error('cancelled by reaction'));
         return;
       default:
         this.stats.ignored++;
     }
-  }
-
-  private triggers(text: string, mentionsBot: boolean): boolean {
-    const r = this.config.respond!;
-    if (r.trigger === 'all') return true;
-    if (r.trigger === 'prefix') return text.trimStart().startsWith(r.prefix);
-    return mentionsBot;
-  }
-
-  /**
-   * Whether a triggering message gets an agent call: not when it is older than the bridge (a replayed or back-filled
-   * history is published, never answered), not when another bridge sent it past `bridge_turns`, and not past the
-   * per-room and per-sender limits (then one busy notice a minute, or nothing).
-   */
-  private mayAnswer(roomId: string, ev: MatrixRoomEvent, bridgeTurn: number | undefined): boolean {
-    const r = this.config.respond!;
-    if (typeof ev.origin_server_ts !== 'number' || ev.origin_server_ts < this.startedAt!) {
-      this.stats.notAnsweredOld++;
-      return false;
-    }
-    if (bridgeTurn !== undefined && bridgeTurn >= r.bridgeTurns) {
-      this.stats.notAnsweredBridge++;
-      return false;
-    }
-    const admission = this.limiter!.admit(roomId, ev.sender);
-    if (admission === 'call') return true;
-    this.stats.overLimit++;
-    if (admission === 'notice') {
-      const content = {
-        ...bridgeMarker(this.name, (bridgeTurn ?? 0) + 1),
-        msgtype: 'm.notice',
-        body: 'Too many questions at once; this one is not answered. Please ask again in a minute.',
-        'm.relates_to': { 'm.in_reply_to': { event_id: ev.event_id } },
-      };
-      this.sender!.send(
-        roomId,
-        'm.room.message',
-        content,
-        `oaio.busy.${createHash('sha256').update(ev.event_id).digest('hex').slice(0, 20)}`,
-      ).catch((err: Error) => this.ctx?.logger.warn(`bridge "${this.name}": could not send the busy notice in ${roomId}: ${err.message}`));
-    }
-    return false;
-  }
-
-  /** Calls the respond target for a room message and writes its answer into the room (not awaited by the sync loop). */
-  private answer(
-    roomId: string,
-    ev: MatrixRoomEvent,
-    text: string,
-    threadId: string | undefined,
-    session: string,
-    payload: object,
-    turn: number,
-  ): void {
-    const r = this.config.respond!;
-    const ac = new AbortController();
-    this.answering.set(ev.event_id, ac);
-    const question = r.trigger === 'prefix' ? text.trimStart().slice(r.prefix.length).trim() : text;
-    const answer = new MatrixAnswer(
-      this.sender!,
-      {
-        roomId,
-        triggerEventId: ev.event_id,
-        triggerThreadId: threadId,
-        msgtype: this.config.outboundMsgtype,
-        marker: bridgeMarker(this.name, turn),
-      },
-      r,
-      this.answerStats,
-      () => this.typing(roomId, false),
-    );
-    if (r.typing) this.typing(roomId, true);
-    const bus = this.ctx!.bus;
-    const options = {
-      session_id: session,
-      conversation_id: roomId,
-      signal: ac.signal,
-      timeout: r.timeoutMs,
-      metadata: { 'matrix.room_id': roomId, 'matrix.event_id': ev.event_id },
-    };
-    const run = async (): Promise<string | undefined> => {
-      if (r.mode === 'invoke') {
-        const result = await bus.invoke(r.target, { ...payload, text: question }, options);
-        answer.append(typeof result === 'string' ? result : JSON.stringify(result));
-        return undefined;
-      }
-      for await (const frame of bus.stream(r.target, { ...payload, text: question }, options)) {
-        const d = (frame.payload as { delta?: unknown } | undefined)?.delta;
-        if (frame.event_type === 'agent.response.delta' && typeof d === 'string') answer.append(d);
-      }
-      return undefined;
-    };
-    void run()
-      .then(
-        () => answer.finish(),
-        (err: Error) =>
-          // The room is outside: an agent's or the bus's error text is cut, redacted and names no reply subject.
-          answer.finish(
-            ac.signal.aborted
-              ? `⏹ cancelled (${outsideText(String((ac.signal.reason as Error)?.message ?? 'aborted'), 200)})`
-              : `⚠️ ${outsideText(String(err?.message ?? err), 500)}`,
-          ),
-      )
-      .catch((err: Error) => this.ctx?.logger.warn(`bridge "${this.name}": could not write the answer in ${roomId}: ${err.message}`))
-      .finally(() => {
-        this.answering.delete(ev.event_id);
-        this.limiter?.release(roomId, ev.sender);
-        if (r.typing) this.typing(roomId, false);
-      });
-  }
-
-  private typing(roomId: string, on: boolean): void {
-    const body = on ? { typing: true, timeout: 30_000 } : { typing: false };
-    void this.http.request('PUT', `rooms/${seg(roomId)}/typing/${seg(this.config.userId)}`, body).catch(() => undefined);
   }
 
   /** `matrix.message.send`: to the room, once (the transaction id is the envelope's event id). */
@@ -600,13 +458,6 @@ export class MatrixEventBridge implements Bridge {
     }
     return err instanceof Error ? err : new Error(String(err));
   }
-}
-
-/** An inviter allowed by `autojoin_allow` (empty: anyone): its user id, or `*:<its server>`. */
-function allowedInviter(userId: string, allow: string[]): boolean {
-  if (allow.length === 0) return true;
-  const server = userId.slice(userId.indexOf(':') + 1);
-  return allow.some((a) => a === userId || a === `*:${server}`);
 }
 
 export const matrixEventBridgeFactory: BridgeFactory = (definition: BridgeDefinition) => new MatrixEventBridge(definition.name, definition);

@@ -1,5 +1,5 @@
-// Over 350 lines: the MCP server side's request handling, tool calls and cancellation registry share the
-// endpoint's state; session ids, tool results, auth and body reading are in their own files.
+// The MCP server side's request handling and tool calls; the registry of calls in flight (cancellation, also
+// across replicas) is McpCallRegistry, and session ids, tool results, auth and body reading have their own files.
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
@@ -8,36 +8,20 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { bearerTokenOf, tokenMatches } from '../http/bearer-token.js';
 import { JsonBodyError, readJsonBody } from '../http/json-body.js';
 import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
-import {
-  assertName,
-  type BusClient,
-  BusError,
-  type BusLogger,
-  type BusSubscription,
-  type CallOptions,
-  ErrorCodes,
-  EventTypes,
-} from '@openagentio/nestjs';
+import { assertName, type BusClient, type BusLogger, type CallOptions, EventTypes } from '@openagentio/nestjs';
 import { toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 import { compileArgumentValidator, type ArgumentValidator } from './mcp-schema.js';
 import { McpMetaKeys } from './mcp-meta-keys.js';
 import { schemaFromDto } from './mcp-dto-schema.js';
 import { newSessionId, validSessionId } from './mcp-session-ids.js';
 import { errorResult, toCallToolResult } from './mcp-tool-result.js';
+import { McpCallRegistry } from './mcp-call-registry.js';
 import type { McpBusEndpointOptions, McpExposedTool, McpHttpListener } from '../interfaces/mcp-bus-endpoint-options.interface.js';
 
 interface ToolBinding {
   spec: McpExposedTool;
   tool: Tool;
   validator?: ArgumentValidator;
-}
-
-/** Payload of the cancellation broadcast (`cancelEvent`); `all: true` ends every call of the session. */
-interface CancelMessage {
-  session_id: string;
-  request_id?: string | number;
-  all?: boolean;
-  reason?: string;
 }
 
 /**
@@ -66,18 +50,17 @@ export class McpBusEndpoint {
   readonly stats = { calls: 0, cancelledLocal: 0, cancelsBroadcast: 0, cancelledFromBroadcast: 0 };
   private readonly bus: BusClient;
   private readonly tools = new Map<string, ToolBinding>();
-  private readonly inflight = new Map<string, AbortController>();
   private readonly logger: BusLogger;
-  private readonly cancelEvent?: string;
-  private cancelSub?: BusSubscription;
+  private readonly calls: McpCallRegistry;
   private readonly listeners = new Set<McpHttpListener>();
   private readonly stdioServers = new Set<Server>();
 
   constructor(readonly options: McpBusEndpointOptions) {
     this.bus = options.bus;
     this.logger = options.logger ?? options.bus.logger;
-    this.cancelEvent = options.cancelEvent === false ? undefined : (options.cancelEvent ?? 'mcp.endpoint.cancel');
-    if (this.cancelEvent) assertName(this.cancelEvent, 'cancelEvent');
+    const cancelEvent = options.cancelEvent === false ? undefined : (options.cancelEvent ?? 'mcp.endpoint.cancel');
+    if (cancelEvent) assertName(cancelEvent, 'cancelEvent');
+    this.calls = new McpCallRegistry(this.bus, this.logger, cancelEvent, this.stats);
     for (const spec of options.tools) {
       assertName(spec.target, 'exposed target');
       const name = spec.name ?? spec.target;
@@ -101,24 +84,12 @@ export class McpBusEndpoint {
   /** Subscribes to the cancellation broadcast of the replicas. Call once the bus is connected. */
   async start(): Promise<void> {
     await loadMcpSdk('McpBusEndpoint');
-    if (!this.cancelEvent || this.cancelSub) return;
-    this.cancelSub = this.bus.subscribe<CancelMessage>(this.cancelEvent, (msg) => {
-      if (!msg || typeof msg.session_id !== 'string') return;
-      if (msg.all) {
-        this.stats.cancelledFromBroadcast += this.cancelSessionLocal(msg.session_id);
-        return;
-      }
-      if (msg.request_id === undefined) return;
-      if (this.abortLocal(msg.session_id, msg.request_id, msg.reason ?? 'cancelled by the MCP client')) this.stats.cancelledFromBroadcast++;
-    });
+    this.calls.start();
   }
 
   /** Stops listeners and stdio servers, aborts calls in flight. */
   async close(): Promise<void> {
-    this.cancelSub?.unsubscribe();
-    this.cancelSub = undefined;
-    for (const ac of this.inflight.values()) ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'MCP endpoint closed'));
-    this.inflight.clear();
+    this.calls.close();
     for (const l of [...this.listeners]) await l.close();
     for (const s of [...this.stdioServers]) await s.close().catch(() => undefined);
     this.stdioServers.clear();
@@ -146,7 +117,7 @@ export class McpBusEndpoint {
     server.setNotificationHandler(sdk.types.CancelledNotificationSchema, async (n) => {
       const { requestId, reason } = n.params;
       if (requestId === undefined) return;
-      this.cancel(sessionId, requestId, reason ?? 'cancelled by the MCP client');
+      this.calls.cancel(sessionId, requestId, reason ?? 'cancelled by the MCP client');
     });
     return server;
   }
@@ -182,7 +153,7 @@ export class McpBusEndpoint {
         return;
       }
       if (method === 'DELETE') {
-        if (headerSession) this.cancelSession(headerSession);
+        if (headerSession) this.calls.cancelSession(headerSession);
         res.writeHead(200).end();
         return;
       }
@@ -298,12 +269,11 @@ export class McpBusEndpoint {
       }
     }
     this.stats.calls++;
-    const key = this.key(sessionId, extra.requestId);
     const ac = new AbortController();
     const onAbort = () => ac.abort(extra.signal.reason);
     if (extra.signal.aborted) onAbort();
     else extra.signal.addEventListener('abort', onAbort, { once: true });
-    if (key) this.inflight.set(key, ac);
+    const key = this.calls.track(sessionId, extra.requestId, ac);
     const meta = params._meta ?? {};
     const opts: CallOptions = {
       signal: ac.signal,
@@ -341,58 +311,8 @@ export class McpBusEndpoint {
       return errorResult(toBusError(err));
     } finally {
       extra.signal.removeEventListener('abort', onAbort);
-      if (key && this.inflight.get(key) === ac) this.inflight.delete(key);
+      this.calls.release(key, ac);
     }
-  }
-
-  private cancel(sessionId: string | undefined, requestId: string | number, reason: string): void {
-    if (this.abortLocal(sessionId, requestId, reason)) {
-      this.stats.cancelledLocal++;
-      return;
-    }
-    if (!sessionId || !this.cancelEvent) return;
-    this.stats.cancelsBroadcast++;
-    const msg: CancelMessage = { session_id: sessionId, request_id: requestId, reason };
-    this.bus.publish(this.cancelEvent, msg, { session_id: sessionId }).catch((err) => {
-      this.logger.debug?.(`mcp endpoint: cancel broadcast failed: ${(err as Error).message}`);
-    });
-  }
-
-  private abortLocal(sessionId: string | undefined, requestId: string | number, reason: string): boolean {
-    const key = this.key(sessionId, requestId);
-    const ac = key ? this.inflight.get(key) : undefined;
-    if (!ac) return false;
-    ac.abort(
-      new BusError(ErrorCodes.AGENT_UNAVAILABLE, `cancelled by the MCP client: ${reason}`, {
-        retryable: false,
-        cause: { reason: 'cancelled' },
-      }),
-    );
-    return true;
-  }
-
-  /** DELETE of a session: ends its calls here and, through the broadcast, on the other replicas. */
-  private cancelSession(sessionId: string): void {
-    this.cancelSessionLocal(sessionId);
-    if (!this.cancelEvent) return;
-    const msg: CancelMessage = { session_id: sessionId, all: true, reason: 'MCP session ended' };
-    this.bus.publish(this.cancelEvent, msg, { session_id: sessionId }).catch(() => undefined);
-  }
-
-  private cancelSessionLocal(sessionId: string): number {
-    const prefix = `${sessionId}\u0000`;
-    let n = 0;
-    for (const [key, ac] of this.inflight) {
-      if (!key.startsWith(prefix)) continue;
-      ac.abort(new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'MCP session ended', { retryable: false, cause: { reason: 'cancelled' } }));
-      n++;
-    }
-    return n;
-  }
-
-  // Calls without a session cannot be cancelled by a later request: request ids are only unique per session.
-  private key(sessionId: string | undefined, requestId: string | number): string | undefined {
-    return sessionId ? `${sessionId}\u0000${typeof requestId}:${String(requestId)}` : undefined;
   }
 
   // ------------------------------------------------------------------ sessions and auth

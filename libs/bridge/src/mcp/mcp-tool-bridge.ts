@@ -1,13 +1,14 @@
-// Over 350 lines: one MCP connection's lifecycle (connect, tool-list sync, reconnect, hold) and the calls that run
-// on it share that connection's state; transport creation, call helpers, meta keys and types are in their own files.
+// One MCP connection's lifecycle (connect, reconnect, hold) and the calls that run on it share that connection's
+// state; the tool list (listing, screening, registration) is McpToolList, reading an answer is toolResultOf, and
+// transport creation, call helpers, meta keys and types are in their own files.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { loadMcpSdk, mcpSdk } from './mcp-sdk.js';
-import { argumentsOf, closeQuietly, isAuthError, isConnectionError, metaFor, wantsDeltas, withTimeout } from './mcp-call-helpers.js';
+import { argumentsOf, closeQuietly, isAuthError, metaFor, wantsDeltas, withTimeout } from './mcp-call-helpers.js';
 import { createClientTransport } from './mcp-client-transport.js';
 import type { McpProgress, McpToolBridgeStats, McpToolResult } from '../interfaces/mcp-tool-bridge.interface.js';
-import { BusError, type BusSubscription, ErrorCodes, type HandlerContext } from '@openagentio/nestjs';
+import { BusError, ErrorCodes, type HandlerContext } from '@openagentio/nestjs';
 import {
   PermanentBridgeError,
   type Bridge,
@@ -16,28 +17,16 @@ import {
   type BridgeFactory,
 } from '../interfaces/bridge.interface.js';
 import { parseMcpToolConfig, type McpToolBridgeConfig } from './mcp-config.js';
-import { Redactor, toolAllowed, toolTargetToken } from './mcp-names.js';
-import { compileArgumentValidator, compileOutputValidator, type ArgumentValidator, type OutputValidator } from './mcp-schema.js';
-import { limitOf, McpLimitError, nestingDepth } from './mcp-limit-error.js';
-import { MAX_TOOL_NAME_CHARS, screenTool } from './mcp-tool-screen.js';
+import { Redactor, toolTargetToken } from './mcp-names.js';
+import { McpToolList } from './mcp-tool-list.js';
+import { callErrorOf, toolResultOf, type McpCallResultHost } from './mcp-call-result.js';
 
 export const MCP_TOOL_BRIDGE_TYPE = 'mcp_tool';
 
 type BridgeState = 'stopped' | 'starting' | 'ready' | 'failed';
 
-interface ToolEntry {
-  tool: Tool;
-  target: string;
-  validator?: ArgumentValidator;
-  output?: OutputValidator;
-  schemaKey: string;
-  sub: BusSubscription;
-}
-
 const CLIENT_INFO = { name: 'openagentio-nest', version: '0.1.0' };
 const MAX_QUEUED_PROGRESS = 32;
-/** Skipped tools named in the log and in describe() per listing (the rest are counted). */
-const MAX_SKIPPED_SHOWN = 20;
 
 /**
  * Bridge type `mcp_tool`: connects to one MCP server (stdio, Streamable HTTP or legacy SSE) and serves each of
@@ -78,13 +67,13 @@ export class McpToolBridge implements Bridge {
   private ctx?: BridgeContext;
   private client?: Client;
   private transport?: Transport;
-  private readonly tools = new Map<string, ToolEntry>();
+  /** The served tools; also what `toolResultOf` needs of the bridge. */
+  private readonly list: McpToolList;
+  private readonly callHost: McpCallResultHost;
   private refreshTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private refreshAgain = false;
   private lastError?: string;
-  /** The first tools of the last listing that were not served, and why (shown by describe()). */
-  private skipped: Array<{ name: string; reason: string }> = [];
   private generation = 0;
   /** After a reported failure: targets kept registered (answering AGENT_UNAVAILABLE) across stop/start. */
   private holding = false;
@@ -101,16 +90,23 @@ export class McpToolBridge implements Bridge {
       throw new PermanentBridgeError(`bridge "${name}" (mcp_tool): the bridge name is not a valid target prefix; set config.target_prefix`);
     }
     this.redactor = Redactor.forConfig(this.config, this.config.max_error_chars);
+    this.callHost = { name, config: this.config, stats: this.stats, redactor: this.redactor, endpointLabel: () => this.endpointLabel() };
+    this.list = new McpToolList({
+      ...this.callHost,
+      context: () => this.ctx,
+      targetOf: (toolName) => this.targetOf(toolName),
+      serve: (target, payload, hctx) => this.serve(target, payload, hctx),
+    });
   }
 
   /** Targets currently served, sorted. */
   get targets(): string[] {
-    return [...this.tools.values()].map((t) => t.target).sort();
+    return [...this.list.entries.values()].map((t) => t.target).sort();
   }
 
   /** The MCP tools currently served, by target. */
   get toolsByTarget(): ReadonlyMap<string, Tool> {
-    return new Map([...this.tools.values()].map((t) => [t.target, t.tool]));
+    return new Map([...this.list.entries.values()].map((t) => [t.target, t.tool]));
   }
 
   /** Pid of the stdio child, while it runs. */
@@ -188,7 +184,9 @@ export class McpToolBridge implements Bridge {
     }
     this.state = 'ready';
     this.endHold();
-    ctx.logger.log(`mcp bridge "${this.name}": ${this.tools.size} tool target(s) from ${this.endpointLabel()} under "${this.prefix}."`);
+    ctx.logger.log(
+      `mcp bridge "${this.name}": ${this.list.entries.size} tool target(s) from ${this.endpointLabel()} under "${this.prefix}."`,
+    );
   }
 
   /**
@@ -216,7 +214,7 @@ export class McpToolBridge implements Bridge {
       transport: this.config.transport,
       endpoint: this.endpointLabel(),
       server: this.serverInfo(),
-      skipped_tools: this.skipped,
+      skipped_tools: this.list.skipped,
       state: this.state,
       target_prefix: this.prefix,
       targets: this.targets,
@@ -244,7 +242,10 @@ export class McpToolBridge implements Bridge {
     const run = async () => {
       do {
         this.refreshAgain = false;
-        await this.listAndSync(deadline ?? Date.now() + this.config.connect_timeout_ms);
+        const client = this.client;
+        if (!client) return;
+        const generation = this.generation;
+        await this.list.sync(client, deadline ?? Date.now() + this.config.connect_timeout_ms, () => generation === this.generation);
       } while (this.refreshAgain);
     };
     this.refreshing = run().finally(() => {
@@ -338,161 +339,8 @@ export class McpToolBridge implements Bridge {
     this.refreshTimer.unref?.();
   }
 
-  /**
-   * Lists every page by `deadline`, keeping only the tools to serve: at most `max_tool_pages` pages (past it the
-   * listing fails naming the limit; a repeated cursor ends it) and `max_tools` tools (the rest are skipped). Each
-   * entry is checked on its own (screenTool): one the bridge cannot handle is skipped with a warning naming it.
-   */
-  private async listAndSync(deadline: number): Promise<void> {
-    const client = this.client;
-    const bus = this.ctx?.bus;
-    if (!client || !bus) return;
-    const generation = this.generation;
-    const c = this.config;
-    const wanted = new Map<string, { tool: Tool; schemaKey: string }>();
-    const skipped: Array<{ name: string; reason: string }> = [];
-    const seenCursors = new Set<string>();
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      if (++pages > c.max_tool_pages) {
-        throw new McpLimitError('max_tool_pages', c.max_tool_pages, `the tool list of MCP server ${this.endpointLabel()}`);
-      }
-      const timeout = Math.max(1, deadline - Date.now());
-      // Entries are checked one by one below, so the page itself is read leniently: one bad tool is not a bad page.
-      const page = await client
-        .request({ method: 'tools/list', params: cursor ? { cursor } : {} }, mcpSdk().types.PaginatedResultSchema, { timeout })
-        .catch((err: unknown) => {
-          if ((err as { code?: unknown })?.code !== mcpSdk().types.ErrorCode.RequestTimeout) throw err;
-          throw new Error(
-            `the tool list of MCP server ${this.endpointLabel()} was not complete within connect_timeout_ms (${c.connect_timeout_ms} ms), after ${pages} page(s)`,
-          );
-        });
-      if (generation !== this.generation) return;
-      const entries = Array.isArray((page as { tools?: unknown }).tools) ? ((page as { tools: unknown[] }).tools as unknown[]) : [];
-      for (let i = 0; i < entries.length; i++) {
-        this.screen(entries[i], wanted, skipped);
-        // A page can hold tens of thousands of entries: let other work run between slices of them.
-        if (i % 256 === 255) await new Promise((r) => setImmediate(r));
-      }
-      if (generation !== this.generation) return;
-      cursor = page.nextCursor;
-      if (cursor !== undefined) {
-        if (seenCursors.has(cursor)) break; // a server that repeats a cursor would loop forever
-        seenCursors.add(cursor);
-      }
-    } while (cursor);
-    this.stats.toolListRefreshes++;
-    this.stats.toolsSkipped = skipped.length;
-    this.skipped = skipped.slice(0, MAX_SKIPPED_SHOWN);
-    for (const s of skipped.slice(0, MAX_SKIPPED_SHOWN)) {
-      this.ctx?.logger.warn(`mcp bridge "${this.name}": tool "${s.name}" is not served: ${s.reason}`);
-    }
-    if (skipped.length > MAX_SKIPPED_SHOWN) {
-      this.ctx?.logger.warn(`mcp bridge "${this.name}": ${skipped.length - MAX_SKIPPED_SHOWN} more tools are not served`);
-    }
-
-    for (const [target, entry] of [...this.tools]) {
-      if (!wanted.has(target)) {
-        entry.sub.unsubscribe();
-        this.tools.delete(target);
-      }
-    }
-    let n = 0;
-    for (const [target, { tool, schemaKey }] of wanted) {
-      // Compiling a thousand schemas takes a while: let other work run between slices of them.
-      if (++n % 64 === 0) {
-        await new Promise((r) => setImmediate(r));
-        if (generation !== this.generation) return;
-      }
-      const existing = this.tools.get(target);
-      if (existing) {
-        existing.tool = tool;
-        if (existing.schemaKey !== schemaKey) {
-          existing.schemaKey = schemaKey;
-          existing.validator = this.compile(tool);
-          existing.output = this.compileOutput(tool);
-        }
-        continue;
-      }
-      let sub: BusSubscription;
-      try {
-        // What the tool says about itself is what discovery shows about the target (nats micro info, agent cards).
-        sub = bus.handleStream(target, (payload: unknown, hctx) => this.serve(target, payload, hctx), {
-          description: tool.description,
-          tags: ['mcp', this.name],
-          inputSchema: tool.inputSchema as Record<string, unknown> | undefined,
-        });
-      } catch (err) {
-        // A closed bus is fatal for the whole bridge; a name clash only skips this tool.
-        if (err instanceof BusError && err.code === ErrorCodes.TRANSPORT_FAILURE) throw err;
-        this.ctx?.logger.warn(`mcp bridge "${this.name}": cannot serve ${target}: ${(err as Error).message}`);
-        continue;
-      }
-      this.tools.set(target, { tool, target, validator: this.compile(tool), output: this.compileOutput(tool), schemaKey, sub });
-    }
-  }
-
-  /** Adds one listed entry to `wanted`, or to `skipped` with the reason (a limit, a schema, a name clash). */
-  private screen(
-    raw: unknown,
-    wanted: Map<string, { tool: Tool; schemaKey: string }>,
-    skipped: Array<{ name: string; reason: string }>,
-  ): void {
-    const name = (raw as { name?: unknown } | null)?.name;
-    // A name too long to serve is reported by screenTool, without matching the lists against it.
-    if (
-      typeof name === 'string' &&
-      name.length <= MAX_TOOL_NAME_CHARS &&
-      !toolAllowed(name, this.config.allow_tools, this.config.deny_tools)
-    ) {
-      return;
-    }
-    if (wanted.size >= this.config.max_tools) {
-      // Past the limit a tool is only counted: none of it is checked or kept.
-      const shown = typeof name === 'string' ? (name.length > 64 ? `${name.slice(0, 64)}…` : name) : '(no name)';
-      skipped.push({ name: this.redactor.redact(shown), reason: `the server lists more than max_tools (${this.config.max_tools}) tools` });
-      return;
-    }
-    const s = screenTool(raw, this.config);
-    if (!s.ok) {
-      skipped.push({ name: this.redactor.redact(s.name), reason: s.reason });
-      return;
-    }
-    const tool = s.tool;
-    if ((tool.execution as { taskSupport?: string } | undefined)?.taskSupport === 'required') {
-      this.ctx?.logger.debug?.(`mcp bridge "${this.name}": tool "${tool.name}" requires MCP tasks; not served`);
-      return;
-    }
-    const target = this.targetOf(tool.name);
-    if (wanted.has(target)) {
-      skipped.push({ name: tool.name, reason: `"${wanted.get(target)!.tool.name}" maps to the same target ${target} (the first is kept)` });
-      return;
-    }
-    wanted.set(target, { tool, schemaKey: s.schemaKey });
-  }
-
-  private compile(tool: Tool): ArgumentValidator | undefined {
-    if (!this.config.validate_arguments) return undefined;
-    return compileArgumentValidator(tool.inputSchema, (err) =>
-      this.ctx?.logger.warn(
-        `mcp bridge "${this.name}": input schema of "${tool.name}" does not compile (${err.message}); arguments go unchecked`,
-      ),
-    );
-  }
-
-  private compileOutput(tool: Tool): OutputValidator | undefined {
-    if (!tool.outputSchema) return undefined;
-    return compileOutputValidator(tool.outputSchema, (err) =>
-      this.ctx?.logger.warn(
-        `mcp bridge "${this.name}": output schema of "${tool.name}" does not compile (${err.message}); results go unchecked`,
-      ),
-    );
-  }
-
   private unregisterAll(): void {
-    for (const entry of this.tools.values()) entry.sub.unsubscribe();
-    this.tools.clear();
+    this.list.clear();
   }
 
   private startHold(): void {
@@ -519,7 +367,7 @@ export class McpToolBridge implements Bridge {
   // ------------------------------------------------------------------ calls
 
   private serve(target: string, payload: unknown, hctx: HandlerContext): AsyncIterable<unknown> | Promise<McpToolResult> {
-    const entry = this.tools.get(target);
+    const entry = this.list.entries.get(target);
     const client = this.client;
     if (!entry) throw new BusError(ErrorCodes.NO_HANDLER, `tool target "${target}" is no longer served by bridge "${this.name}"`);
     if (this.state !== 'ready' || !client) {
@@ -543,7 +391,7 @@ export class McpToolBridge implements Bridge {
 
     if (!wantsDeltas(hctx.envelope)) {
       return client.callTool(request, undefined, { signal, timeout }).then(
-        (r) => this.toResult(toolName, r as CallToolResult, entry.output),
+        (r) => toolResultOf(this.callHost, toolName, r as CallToolResult, entry.output),
         (err) => {
           throw this.callError(err, signal, toolName, generation);
         },
@@ -591,91 +439,16 @@ export class McpToolBridge implements Bridge {
       }
       const done = outcome!;
       if (!done.ok) throw self.callError(done.error, signal, toolName, generation);
-      return self.toResult(toolName, done.value, entry.output);
+      return toolResultOf(self.callHost, toolName, done.value, entry.output);
     })();
-  }
-
-  private toResult(toolName: string, r: CallToolResult, output?: OutputValidator): McpToolResult {
-    const content = Array.isArray(r.content) ? r.content : [];
-    output?.check(r, `MCP tool "${toolName}"`);
-    if (r.isError) {
-      this.stats.failures++;
-      const text = errorTextOf(content, this.config.max_error_chars);
-      const message = this.redactor.redact(text || `tool "${toolName}" failed`);
-      const invalid = /MCP error -32602|input validation error|invalid arguments/i.test(text);
-      const cause: Record<string, unknown> = { tool: toolName, bridge: this.name, mcp_is_error: true };
-      if (r.structuredContent !== undefined) {
-        // Passed on only while small: it is the server's text too, and the caller has the message.
-        const max = this.config.max_error_chars * 4;
-        // Too deep to encode is too large to pass on (and would fail JSON.stringify with a RangeError).
-        const size = nestingDepth(r.structuredContent, 64) > 64 ? Infinity : JSON.stringify(r.structuredContent).length;
-        if (size <= max) cause.structuredContent = this.redactor.redactDeep(r.structuredContent);
-        else cause.structuredContent_omitted = `larger than ${max} characters or nested deeper than 64`;
-      }
-      throw new BusError(invalid ? ErrorCodes.INVALID_REQUEST : ErrorCodes.AGENT_UNAVAILABLE, message, { retryable: false, cause });
-    }
-    const out: McpToolResult = { content };
-    if (r.structuredContent !== undefined) out.structuredContent = r.structuredContent as Record<string, unknown>;
-    if (r._meta !== undefined) out._meta = r._meta as Record<string, unknown>;
-    const legacy = (r as { toolResult?: unknown }).toolResult;
-    if (legacy !== undefined && content.length === 0) (out as unknown as Record<string, unknown>).toolResult = legacy;
-    if (content.length === 1 && content[0].type === 'text') out.text = (content[0] as { text: string }).text;
-    return out;
   }
 
   /** Maps a failed `tools/call` to a BusError; a lost connection also reports the failure to supervision. */
   private callError(err: unknown, signal: AbortSignal, toolName: string, generation: number): BusError {
-    this.stats.failures++;
-    if (err instanceof BusError) return err;
-    if (signal.aborted) {
-      const reason = signal.reason;
-      if (reason instanceof BusError) return reason;
-      return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `call of "${toolName}" was cancelled`, {
-        retryable: false,
-        cause: { reason: 'cancelled' },
-      });
-    }
-    const msg = this.redactor.redact((err as Error)?.message ?? String(err));
-    const cause = { tool: toolName, bridge: this.name };
-    const limit = limitOf(err);
-    if (limit) {
-      this.stats.oversizeAnswers++;
-      return new BusError(
-        ErrorCodes.AGENT_UNAVAILABLE,
-        `MCP tool "${toolName}": the server's answer exceeds ${limit.limit} (${limit.value}) and was not read`,
-        { retryable: false, cause: { ...cause, limit: limit.limit, limit_value: limit.value } },
-      );
-    }
-    if (isAuthError(err)) {
-      const e = new BusError(ErrorCodes.AUTH_FAILURE, `MCP server refused the credentials: ${msg}`, { retryable: false, cause });
-      if (generation === this.generation) this.connectionLost(new PermanentBridgeError(`bridge "${this.name}": ${e.message}`));
-      return e;
-    }
-    if (err instanceof mcpSdk().types.McpError) {
-      switch (err.code) {
-        case mcpSdk().types.ErrorCode.RequestTimeout:
-          return new BusError(ErrorCodes.AGENT_TIMEOUT, `MCP tool "${toolName}" timed out: ${msg}`, { cause });
-        case mcpSdk().types.ErrorCode.InvalidParams:
-        case mcpSdk().types.ErrorCode.InvalidRequest:
-          return new BusError(ErrorCodes.INVALID_REQUEST, msg, { cause: { ...cause, mcp_code: err.code } });
-        case mcpSdk().types.ErrorCode.MethodNotFound:
-          return new BusError(ErrorCodes.NO_HANDLER, msg, { cause: { ...cause, mcp_code: err.code } });
-        case mcpSdk().types.ErrorCode.ConnectionClosed:
-          // The SDK fails calls with -32000 after its onclose (connectionLost has run: a new generation). The same
-          // code from a live connection is the server's own error (-32000 is a common "server error"), not a loss.
-          if (generation !== this.generation || this.state !== 'ready') {
-            return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server connection lost: ${msg}`, { retryable: true, cause });
-          }
-          return new BusError(ErrorCodes.AGENT_UNAVAILABLE, msg, { retryable: false, cause: { ...cause, mcp_code: err.code } });
-        default:
-          return new BusError(ErrorCodes.AGENT_UNAVAILABLE, msg, { retryable: false, cause: { ...cause, mcp_code: err.code } });
-      }
-    }
-    if (isConnectionError(err)) {
-      if (generation === this.generation) this.connectionLost(new Error(`MCP server ${this.endpointLabel()} unreachable: ${msg}`));
-      return new BusError(ErrorCodes.AGENT_UNAVAILABLE, `MCP server unreachable: ${msg}`, { retryable: true, cause });
-    }
-    return new BusError(ErrorCodes.AGENT_UNAVAILABLE, msg, { retryable: false, cause });
+    const current = generation === this.generation;
+    const { error, lost } = callErrorOf(this.callHost, err, signal, toolName, current && this.state === 'ready');
+    if (lost && current) this.connectionLost(lost);
+    return error;
   }
 }
 
@@ -689,18 +462,3 @@ export const mcpToolBridgeFactory: BridgeFactory = (definition: BridgeDefinition
     config.target_prefix === undefined && fromMappings !== undefined ? { ...config, target_prefix: fromMappings } : config,
   );
 };
-
-/**
- * The text items of an error result joined, no more than `max` characters and a margin (so the redaction still
- * sees a secret that straddles the cut whole).
- */
-function errorTextOf(content: CallToolResult['content'], max: number): string {
-  let text = '';
-  for (const c of content) {
-    if (c.type !== 'text' || typeof (c as { text?: unknown }).text !== 'string') continue;
-    const t = (c as { text: string }).text;
-    text = text ? `${text}\n${t.slice(0, max + 512)}` : t.slice(0, max + 512);
-    if (text.length > max + 512) break;
-  }
-  return text;
-}

@@ -1,82 +1,25 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { abortableSleep } from '@openagentio/nestjs';
 import { backoffDelay } from '@openagentio/nestjs/internal/resilience/backoff.js';
-import {
-  assertName,
-  BusError,
-  type BusSubscription,
-  type ChatMessage,
-  type ErrorCode,
-  ErrorCodes,
-  type HandlerContext,
-  type StreamWriter,
-} from '@openagentio/nestjs';
+import { BusError, type BusSubscription, type ChatMessage, ErrorCodes, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
 import { handoffToolResult } from '@openagentio/nestjs/internal/orchestration/handoff-tool.js';
-import {
-  ChatHandoffs,
-  takeHandoffCalls,
-  type ChatHandoffHistory,
-  type ChatHandoffTarget,
-  type PendingHandoffCall,
-} from './chat-handoffs.js';
+import { ChatHandoffs, takeHandoffCalls, type PendingHandoffCall } from './chat-handoffs.js';
 import type { Bridge, BridgeContext, BridgeDefinition } from '../interfaces/bridge.interface.js';
-import { BridgeConfigError, ConfigReader } from '../config/bridge-config.js';
 import { BodyTooLargeError, readBodyText } from '../http/bounded-body.js';
 import { outsideText } from '../http/outside-text.js';
 import { SseLimitError, SseLineSplitter } from '../http/sse-line-splitter.js';
+import {
+  OPENCLAW_CHAT_SSE,
+  parseOpenClawChatSseConfig,
+  type ChatStreamResult,
+  type OpenClawChatSseConfig,
+  type OpenClawChatSseSettings,
+} from './openclaw-chat-sse.config.js';
+import { httpError, parseRetryAfter } from './openclaw-upstream-errors.js';
 
-export const OPENCLAW_CHAT_SSE = 'openclaw_chat_sse';
-
-/** `config:` of an `openclaw_chat_sse` bridge. */
-export interface OpenClawChatSseConfig {
-  /** Base URL of the OpenAI-compatible API, e.g. `http://localhost:11434/v1`; requests go to `{base_url}/chat/completions`. */
-  base_url: string;
-  /** Bearer token (`Authorization: Bearer …`). */
-  token?: string;
-  /** Model sent upstream unless the request names one. */
-  model?: string;
-  /** Upper bound of one upstream request, including the whole stream (ms). Default 120 000. */
-  timeout_ms?: number;
-  /** Header that carries the bus session id upstream (e.g. `X-OpenClaw-Session-Key`). Default: none. */
-  session_header?: string;
-  /** Retries of 429 / 5xx / connection errors before the first byte. Default 2. */
-  max_retries?: number;
-  /** First retry delay (ms), doubled per retry, with jitter; `Retry-After` is honoured up to 30 s. Default 250. */
-  retry_initial_ms?: number;
-  /**
-   * Agents the model may hand the conversation to (bus targets, or `{target, tool, description}`). Each is offered to
-   * the model as a tool `transfer_to_<target>`, as the OpenAI Agents SDK offers handoffs; a model that calls one ends
-   * this stream in a handoff to that target (docs/orchestration.md). Only these targets: a model cannot pick others.
-   */
-  handoffs?: Array<string | ChatHandoffTarget>;
-  /** What of the conversation the agent handed to gets: `remove_tools` (default), `all`, `nested` or `none`. */
-  handoff_history?: ChatHandoffHistory;
-  /** Bytes of one SSE line; a longer line fails the call (CODEC_FAILURE, cause.limit). Default 1 MiB. */
-  max_line_bytes?: number;
-  /** Bytes of one SSE event (its lines up to the blank line ending it); more fails the call. Default 4 MiB. */
-  max_event_bytes?: number;
-  /** Bytes of an HTTP error answer read for its message; the rest is not read. Default 64 KiB. */
-  max_error_body_bytes?: number;
-  /** Bytes of a non-streaming (JSON) answer; a larger one fails the call. Default 8 MiB. */
-  max_response_bytes?: number;
-}
-
-/** Default bounds of what the upstream may send (docs/bridges.md). */
-export const OPENAI_SSE_LIMITS = {
-  max_line_bytes: 1_048_576,
-  max_event_bytes: 4_194_304,
-  max_error_body_bytes: 65_536,
-  max_response_bytes: 8_388_608,
-} as const;
-
-/** What the final frame's `result` holds. */
-export interface ChatStreamResult {
-  text: string;
-  finish_reason: string | null;
-  usage?: Record<string, unknown>;
-  model?: string;
-  id?: string;
-}
+// Configuration and upstream error mapping have their own files; re-exported here, where they were first exported.
+export { OPENAI_SSE_LIMITS, OPENCLAW_CHAT_SSE, type ChatStreamResult, type OpenClawChatSseConfig } from './openclaw-chat-sse.config.js';
+export { httpError } from './openclaw-upstream-errors.js';
 
 const PASSTHROUGH = [
   'temperature',
@@ -104,8 +47,7 @@ const PASSTHROUGH = [
  */
 export class OpenClawChatSseBridge implements Bridge {
   readonly type = OPENCLAW_CHAT_SSE;
-  readonly config: Required<Omit<OpenClawChatSseConfig, 'token' | 'model' | 'session_header' | 'handoffs' | 'handoff_history'>> &
-    Pick<OpenClawChatSseConfig, 'token' | 'model' | 'session_header'>;
+  readonly config: OpenClawChatSseSettings;
   /** The handoffs offered to the model (`config.handoffs`). */
   readonly handoffs: ChatHandoffs;
   private sub?: BusSubscription;
@@ -119,31 +61,7 @@ export class OpenClawChatSseBridge implements Bridge {
     readonly name: string,
     config: OpenClawChatSseConfig | Record<string, unknown>,
   ) {
-    try {
-      assertName(name, 'bridge name (the stream target)');
-    } catch (err) {
-      throw new BridgeConfigError(`bridge "${name}" (${OPENCLAW_CHAT_SSE}): name: ${(err as Error).message}`, 'name');
-    }
-    const r = new ConfigReader({ name, type: OPENCLAW_CHAT_SSE, config: config as Record<string, unknown> });
-    const base = r.string('base_url');
-    try {
-      new URL(base);
-    } catch {
-      throw new BridgeConfigError(`bridge "${name}" (${OPENCLAW_CHAT_SSE}): config.base_url is not a URL: ${base}`, 'base_url');
-    }
-    this.config = {
-      base_url: base.replace(/\/+$/, ''),
-      token: r.optionalString('token'),
-      model: r.optionalString('model'),
-      session_header: r.optionalString('session_header'),
-      timeout_ms: r.number('timeout_ms', 120_000),
-      max_retries: r.number('max_retries', 2),
-      retry_initial_ms: r.number('retry_initial_ms', 250),
-      max_line_bytes: r.number('max_line_bytes', OPENAI_SSE_LIMITS.max_line_bytes),
-      max_event_bytes: r.number('max_event_bytes', OPENAI_SSE_LIMITS.max_event_bytes),
-      max_error_body_bytes: r.number('max_error_body_bytes', OPENAI_SSE_LIMITS.max_error_body_bytes),
-      max_response_bytes: r.number('max_response_bytes', OPENAI_SSE_LIMITS.max_response_bytes),
-    };
+    this.config = parseOpenClawChatSseConfig(name, config);
     const raw = config as Record<string, unknown>;
     this.handoffs = new ChatHandoffs(name, raw.handoffs, raw.handoff_history);
   }
@@ -474,46 +392,6 @@ export class OpenClawChatSseBridge implements Bridge {
     }
     return { text: content, finish_reason: choice?.finish_reason ?? null, usage: json.usage, model: json.model, id: json.id };
   }
-}
-
-/** Maps an upstream HTTP error to a bus error code (401/403 auth, 400/404/422 invalid, 408/504 timeout, 429 backpressure, else unavailable). */
-export function httpError(name: string, status: number, body: string, token?: string): BusError {
-  let message = body;
-  let upstream: Record<string, unknown> = {};
-  try {
-    const j = JSON.parse(body);
-    if (j?.error) {
-      message = typeof j.error === 'string' ? j.error : typeof j.error.message === 'string' ? j.error.message : message;
-      upstream = {
-        upstream_type: typeof j.error.type === 'string' ? outsideText(j.error.type, 100) : null,
-        upstream_code: typeof j.error.code === 'string' || typeof j.error.code === 'number' ? outsideText(String(j.error.code), 100) : null,
-      };
-    }
-  } catch {
-    // not JSON
-  }
-  const code: ErrorCode =
-    status === 401 || status === 403
-      ? ErrorCodes.AUTH_FAILURE
-      : status === 408 || status === 504
-        ? ErrorCodes.AGENT_TIMEOUT
-        : status === 429
-          ? ErrorCodes.BACKPRESSURE_DROP
-          : status === 400 || status === 404 || status === 413 || status === 422
-            ? ErrorCodes.INVALID_REQUEST
-            : ErrorCodes.AGENT_UNAVAILABLE;
-  const shown = message ? outsideText(message, undefined, token ? [token] : []) : 'no body';
-  return new BusError(code, `"${name}": upstream HTTP ${status}: ${shown}`, { cause: { http_status: status, ...upstream } });
-}
-
-function parseRetryAfter(h: Headers): number | undefined {
-  const ms = h.get('retry-after-ms');
-  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const s = h.get('retry-after');
-  if (!s) return undefined;
-  if (Number.isFinite(Number(s))) return Math.max(0, Number(s) * 1000);
-  const at = Date.parse(s);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
 /** Factory for `type: openclaw_chat_sse`. */

@@ -1,6 +1,7 @@
-// Over 350 lines: connection, status, publishing and subscribing share one nats.js connection's state; the
-// client loading, connection options, chunk exchange and error mapping are in their own files.
-import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node';
+// Connection, publishing and subscribing share one nats.js connection's state; watching and ending the connection,
+// client loading, connection options, chunk exchange and error mapping are in their own files. The publish and
+// receive paths stay here, inline, since they run per message.
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { consoleBusLogger, type BusLogger } from '../../runtime/bus-logger.js';
 import { checkNatsServers } from './nats-server-url.js';
 import { BusError } from '../../errors/bus-error.js';
@@ -23,6 +24,7 @@ import { ChunkHeaders } from './chunking.js';
 import { ChunkExchange } from './nats-chunk-exchange.js';
 import { loadNatsClient, uniqueToken, type NatsClient } from './nats-client.js';
 import { natsConnectionOptions } from './nats-connection-options.js';
+import { endNatsConnection, watchNatsStatus } from './nats-connection-lifecycle.js';
 import { ServerAvoidance } from './server-avoidance.js';
 import { connectError, operationError, permissionError } from './nats-errors.js';
 import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOptions } from './nats-transport-options.js';
@@ -150,53 +152,20 @@ export class NatsTransport implements Transport {
     this.avoidance.connectedTo(nc.getServer());
     if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
     nc.subscribe(`${this.chunkInbox}.>`, { callback: (err, msg) => this.chunks.onMessage(err, msg) });
-    void this.watchStatus(nc);
+    void watchNatsStatus(nc, this.logger, {
+      status: (st, detail) => this.setStatus(st, detail),
+      reconnected: () => {
+        this.avoidance.connectedTo(nc.getServer());
+        if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
+      },
+      serverError: (err) => this.onServerError(err),
+    });
     void nc.closed().then((err) => {
       this.chunks.drop();
       if (err) this.logger.warn(`NATS connection closed: ${(err as Error).message}`);
       this.setStatus('closed', err ? (err as Error).message : undefined);
     });
     this.setStatus('connected', `connected to ${nc.getServer()}`);
-  }
-
-  private async watchStatus(nc: NatsConnection): Promise<void> {
-    try {
-      for await (const s of nc.status()) this.onNatsStatus(nc, s);
-    } catch {
-      // the iterator ends with the connection
-    }
-  }
-
-  private onNatsStatus(nc: NatsConnection, s: Status): void {
-    switch (s.type) {
-      case 'disconnect':
-        this.logger.warn(`NATS connection to ${s.server} lost; reconnecting`);
-        this.setStatus('disconnected', `lost connection to ${s.server}`);
-        break;
-      case 'reconnecting':
-        this.setStatus('reconnecting');
-        break;
-      case 'reconnect':
-        this.avoidance.connectedTo(nc.getServer());
-        if (nc.info?.max_payload) this.serverMaxPayload = nc.info.max_payload;
-        this.logger.log(`NATS reconnected to ${s.server}`);
-        this.setStatus('connected', `reconnected to ${s.server}`);
-        break;
-      case 'close':
-        this.setStatus('closed');
-        break;
-      case 'error':
-        this.onServerError(s.error);
-        break;
-      case 'staleConnection':
-        this.logger.warn('NATS connection is stale (no PONG); reconnecting');
-        break;
-      case 'slowConsumer':
-        this.logger.warn(`NATS slow consumer on ${s.sub.getSubject()}: ${s.pending} messages pending`);
-        break;
-      default:
-        break;
-    }
   }
 
   private onServerError(err: Error): void {
@@ -241,25 +210,7 @@ export class NatsTransport implements Transport {
     for (const rec of this.subs) rec.active = false;
     this.subs.clear();
     this.chunks.drop();
-    const nc = this.nc;
-    if (nc && !nc.isClosed() && this.state !== 'connected') {
-      // Nothing can be drained without a server: close at once instead of waiting out the drain timeout.
-      await nc.close().catch(() => undefined);
-    } else if (nc && !nc.isClosed()) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          nc.drain(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error('drain timed out')), 5000);
-          }),
-        ]);
-      } catch {
-        await nc.close().catch(() => undefined);
-      } finally {
-        if (timer) clearTimeout(timer);
-      }
-    }
+    if (this.nc) await endNatsConnection(this.nc, this.state === 'connected');
     this.setStatus('closed');
   }
 
