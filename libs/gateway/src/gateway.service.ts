@@ -1,4 +1,4 @@
-/* eslint-disable max-lines -- split with the gateway package move, issue #25 */
+/* eslint-disable max-lines -- one service holds the gateway's invoke, stream and event endpoints; its split along those roles is the next step of issue #25 */
 // Over 350 lines: the gateway's HTTP endpoints (invoke, three ways to stream, detached streams, events) share the
 // service's state; auth, CORS, call options, body reading, SSE, the stream registry and peers are in their own files.
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
