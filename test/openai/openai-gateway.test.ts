@@ -95,6 +95,7 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
       stream: true,
       stream_options: { include_usage: true },
       temperature: 0.2,
+      reasoning_effort: 'low',
     });
     let text = '';
     let finish: string | null = null;
@@ -113,6 +114,8 @@ describe('bus stream targets as an OpenAI-compatible API (official openai client
     const p = payloads.at(-1) as Record<string, unknown>;
     assert.equal(p.text, 'tell a story');
     assert.equal(p.temperature, 0.2);
+    // The OpenAI-SSE bridge passes reasoning_effort upstream, so the gateway must not drop it on the way in.
+    assert.equal(p.reasoning_effort, 'low');
     assert.equal((p.messages as unknown[]).length, 2);
   });
 

@@ -4,25 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { BusError, type Envelope, ErrorCodes, EventTypes } from '@openagentio/nestjs';
 import { resultOf } from '@openagentio/nestjs/internal/caller/result-of.js';
 import { toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
+import { OPENAI_CHAT_PARAMS as SAMPLING } from '@openagentio/nestjs-bridges/internal/openai/openai-chat-params.js';
 import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError, openAiErrorBody, toGatewayError } from './gateway-errors.js';
 import { GatewayService } from './gateway.service.js';
 import { onClientGone } from './sse.js';
-
-const SAMPLING = [
-  'temperature',
-  'top_p',
-  'max_tokens',
-  'max_completion_tokens',
-  'stop',
-  'tools',
-  'tool_choice',
-  'response_format',
-  'seed',
-  'user',
-  'presence_penalty',
-  'frequency_penalty',
-];
 
 /** A bad request in OpenAI's shape (param/code), e.g. an unknown model. */
 class OpenAiRequestError extends GatewayHttpError {

@@ -16,26 +16,11 @@ import {
   type OpenClawChatSseSettings,
 } from './openclaw-chat-sse.config.js';
 import { httpError, parseRetryAfter } from './openclaw-upstream-errors.js';
+import { OPENAI_CHAT_PARAMS } from './openai-chat-params.js';
 
 // Configuration and upstream error mapping have their own files; re-exported here, where they were first exported.
 export { OPENAI_SSE_LIMITS, OPENCLAW_CHAT_SSE, type ChatStreamResult, type OpenClawChatSseConfig } from './openclaw-chat-sse.config.js';
 export { httpError } from './openclaw-upstream-errors.js';
-
-const PASSTHROUGH = [
-  'temperature',
-  'top_p',
-  'max_tokens',
-  'max_completion_tokens',
-  'stop',
-  'tools',
-  'tool_choice',
-  'response_format',
-  'seed',
-  'user',
-  'presence_penalty',
-  'frequency_penalty',
-  'reasoning_effort',
-];
 
 /**
  * An OpenAI-compatible chat-completions endpoint as a bus stream target named after the bridge.
@@ -108,7 +93,7 @@ export class OpenClawChatSseBridge implements Bridge {
     else if (payload && typeof payload === 'object' && !Array.isArray(payload)) {
       const p = payload as Record<string, unknown>;
       if (typeof p.model === 'string' && p.model) model = p.model;
-      for (const k of PASSTHROUGH) if (p[k] !== undefined) extra[k] = p[k];
+      for (const k of OPENAI_CHAT_PARAMS) if (p[k] !== undefined) extra[k] = p[k];
       if (Array.isArray(p.messages)) messages = p.messages;
       else {
         const text = [p.text, p.input, p.prompt, p.message, p.content].find((v) => typeof v === 'string');
