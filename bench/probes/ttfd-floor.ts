@@ -9,8 +9,8 @@
 import { type CallContext, createReply, type Envelope } from '@openagentio/nestjs';
 import { callContextStorage } from '@openagentio/nestjs/internal/context/call-context.js';
 import { createRequest } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
-import { enqueueDelivery } from '@openagentio/nestjs/internal/transport/memory/delivery-queue.js';
-import { jsonClone } from '@openagentio/nestjs/internal/transport/memory/json-clone.js';
+import { enqueueDelivery } from '@openagentio/nestjs/internal/utils/delivery-queue.js';
+import { jsonClone } from '@openagentio/nestjs/internal/utils/json-clone.js';
 import { nowUs, payloadOfSize } from '../lib/measure.js';
 import { BusPair, ECHO, memoryTransports } from '../stacks/bus.js';
 

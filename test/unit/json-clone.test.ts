@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonClone } from '@openagentio/nestjs/internal/transport/memory/json-clone.js';
+import { jsonClone } from '@openagentio/nestjs/internal/utils/json-clone.js';
 
 // The memory transport's copies must be what a JSON round trip (NATS) would give, or code that works in-process
 // would break over the network: every case here is compared with JSON.parse(JSON.stringify(value)).

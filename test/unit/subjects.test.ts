@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertName, BusError, isPublishableSubject, MAX_SUBJECT_LENGTH, SubjectScheme } from '@openagentio/nestjs';
 import { assertPattern } from '@openagentio/nestjs/internal/protocol/subjects.js';
-import { subjectMatches } from '@openagentio/nestjs/internal/transport/memory/subject-match.js';
+import { subjectMatches } from '@openagentio/nestjs/internal/protocol/subject-match.js';
 
 describe('subjects (docs/protocol.md §2)', () => {
   it('builds invoke, event, dead-letter subjects, tenant-scoped except dead letters', () => {

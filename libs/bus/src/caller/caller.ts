@@ -18,7 +18,7 @@ import type { InboxRouter } from '../runtime/inbox-router.js';
 import { scheduledItems } from '../timers/deadline-wheel.js';
 import { livenessTicker } from '../timers/liveness-ticker.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
-import { jsonClone } from '../transport/memory/json-clone.js';
+import { jsonClone } from '../utils/json-clone.js';
 import { linkSignals, noop } from '../utils/abort-link.js';
 import type { CallTrace } from './call-trace.js';
 import { endCall, startTrace } from './call-tracing.js';

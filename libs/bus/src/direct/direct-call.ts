@@ -13,10 +13,10 @@ import {
   type DeadlineSlot,
   type DeferredExpiring,
 } from '../timers/deadline-wheel.js';
-import { jsonClone } from '../transport/memory/json-clone.js';
+import { jsonClone } from '../utils/json-clone.js';
 import type { BusStats } from '../runtime/bus-stats.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
-import { deliveryTurn } from '../transport/memory/delivery-queue.js';
+import { deliveryTurn } from '../utils/delivery-queue.js';
 import type { CallOptions } from '../interfaces/call-options.interface.js';
 import { cancelledError } from '../caller/cancelled-error.js';
 

@@ -1,5 +1,5 @@
 import type { MemoryBroker } from '../transport/memory/memory-broker.js';
-import { enqueueDelivery } from '../transport/memory/delivery-queue.js';
+import { enqueueDelivery } from '../utils/delivery-queue.js';
 import { AnnouncementTypes, type DiscoveryAnnouncement } from './announcement.js';
 import type { LocalService } from './local-service.js';
 import type { ServiceHost } from './service-host.js';

@@ -1,5 +1,5 @@
 import type { DirectEndpoint } from '../transport.interface.js';
-import { hasWildcard, subjectMatches } from './subject-match.js';
+import { hasWildcard, subjectMatches } from '../../protocol/subject-match.js';
 
 /**
  * A subscription inside the broker. `deliver` receives the receiver's own copy of the envelope (or its JSON

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BusError } from '../../errors/bus-error.js';
 import { ErrorCodes } from '../../errors/error-codes.js';
 import { asWireForm, decodeEnvelope } from '../../protocol/envelope-codec.js';
-import { jsonClone } from './json-clone.js';
+import { jsonClone } from '../../utils/json-clone.js';
 import { codecError } from '../../errors/codec-error.js';
 import type { Envelope } from '../../protocol/envelope.js';
 import type {
@@ -14,7 +14,7 @@ import type {
   TransportSubscribeOptions,
   TransportSubscription,
 } from '../transport.interface.js';
-import { enqueueDelivery, type QueuedDelivery } from './delivery-queue.js';
+import { enqueueDelivery, type QueuedDelivery } from '../../utils/delivery-queue.js';
 import { MemoryBroker, type BrokerSubscription } from './memory-broker.js';
 
 export interface MemoryTransportOptions {

@@ -10,7 +10,7 @@ import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope-codec.js
 import { assertName, describeSubject, MAX_SUBJECT_LENGTH } from '../../protocol/subjects.js';
 import { codecError } from '../../errors/codec-error.js';
 import type { Envelope } from '../../protocol/envelope.js';
-import { subjectMatches } from '../memory/subject-match.js';
+import { subjectMatches } from '../../protocol/subject-match.js';
 import type {
   Transport,
   TransportMessage,
