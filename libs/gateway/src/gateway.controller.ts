@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Options, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
 import { GatewayExceptionFilter, sendError } from './gateway-errors.js';
@@ -12,8 +12,7 @@ import { OpenAiCompatService } from './openai-compat.service.js';
 export class GatewayController {
   constructor(private readonly gateway: GatewayService) {}
 
-  private async run(req: GatewayRequest, res: ServerResponse, fn: () => unknown): Promise<void> {
-    if (this.gateway.applyCors(req, res)) return;
+  private async run(res: ServerResponse, fn: () => unknown): Promise<void> {
     try {
       await fn();
     } catch (err) {
@@ -23,47 +22,42 @@ export class GatewayController {
 
   @Post('agents/:target/invoke')
   invoke(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.invoke(req, res, target));
+    return this.run(res, () => this.gateway.invoke(req, res, target));
   }
 
   @Post('agents/:target/stream')
   stream(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.stream(req, res, target));
+    return this.run(res, () => this.gateway.stream(req, res, target));
   }
 
   @Get('agents/:target/stream')
   streamFromGet(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.streamFromGet(req, res, target));
+    return this.run(res, () => this.gateway.streamFromGet(req, res, target));
   }
 
   @Post('agents/:target/streams')
   startDetached(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.startDetached(req, res, target));
+    return this.run(res, () => this.gateway.startDetached(req, res, target));
   }
 
   @Get('streams/:id')
   attach(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.gateway.attachStream(req, res, id));
+    return this.run(res, () => this.gateway.attachStream(req, res, id));
   }
 
   @Delete('streams/:id')
   cancel(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.gateway.cancelStream(req, res, id));
+    return this.run(res, () => this.gateway.cancelStream(req, res, id));
   }
 
   @Post('events/:eventType')
   publish(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('eventType') eventType: string) {
-    return this.run(req, res, () => this.gateway.publish(req, res, eventType));
+    return this.run(res, () => this.gateway.publish(req, res, eventType));
   }
 
   @Get('events')
   subscribe(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    return this.run(req, res, () => this.gateway.subscribe(req, res));
-  }
-
-  @Options(['agents/:target/:op', 'streams/:id', 'events', 'events/:eventType', 'chat/completions', 'models'])
-  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    this.gateway.applyCors(req, res);
+    return this.run(res, () => this.gateway.subscribe(req, res));
   }
 }
 
@@ -72,14 +66,10 @@ export class GatewayController {
 @UseGuards(GatewayAuthGuard)
 @UseFilters(GatewayExceptionFilter)
 export class OpenAiCompatController {
-  constructor(
-    private readonly gateway: GatewayService,
-    private readonly openai: OpenAiCompatService,
-  ) {}
+  constructor(private readonly openai: OpenAiCompatService) {}
 
   @Post('chat/completions')
   async chat(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    if (this.gateway.applyCors(req, res)) return;
     try {
       await this.openai.chatCompletions(req, res);
     } catch (err) {
@@ -88,8 +78,7 @@ export class OpenAiCompatController {
   }
 
   @Get('models')
-  models(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    if (this.gateway.applyCors(req, res)) return;
+  models(@Res() res: ServerResponse) {
     this.openai.listModels(res);
   }
 }
