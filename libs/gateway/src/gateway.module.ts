@@ -4,6 +4,7 @@ import { AgentCardController, AgentsController } from './agents.controller.js';
 import { GatewayAuthGuard } from './gateway-auth.js';
 import { GatewayCorsMiddleware } from './gateway-cors.middleware.js';
 import { GatewayExceptionFilter } from './gateway-errors.js';
+import { GatewayRoutesFilter, OpenAiRoutesFilter } from './gateway-routes.filter.js';
 import { GatewayController, OpenAiCompatController } from './gateway.controller.js';
 import { GatewayConfigurableModule } from './gateway.options.js';
 import { GatewayService } from './gateway.service.js';
@@ -47,6 +48,8 @@ const PREFLIGHT_PATHS = [
     A2aJsonRpcService,
     GatewayAuthGuard,
     GatewayExceptionFilter,
+    GatewayRoutesFilter,
+    OpenAiRoutesFilter,
   ],
   exports: [GatewayService, OpenAiCompatService, AgentDirectoryService, TaskGatewayService, A2aJsonRpcService],
 })

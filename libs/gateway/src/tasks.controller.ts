@@ -2,7 +2,7 @@ import { Controller, Delete, Get, Param, Post, Req, Res, UseFilters, UseGuards }
 import type { ServerResponse } from 'node:http';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayExceptionFilter, sendError } from './gateway-errors.js';
+import { GatewayRoutesFilter } from './gateway-routes.filter.js';
 import { TaskGatewayService } from './task-gateway.service.js';
 
 /**
@@ -11,62 +11,50 @@ import { TaskGatewayService } from './task-gateway.service.js';
  */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(GatewayRoutesFilter)
 export class TasksController {
   constructor(private readonly tasks: TaskGatewayService) {}
 
-  private async run(res: ServerResponse, fn: () => unknown): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      sendError(res, err);
-    }
-  }
-
   @Post('agents/:target/tasks')
   submit(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(res, () => this.tasks.submit(req, res, target));
+    return this.tasks.submit(req, res, target);
   }
 
   @Get('tasks')
   list(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    return this.run(res, () => this.tasks.list(req, res));
+    return this.tasks.list(req, res);
   }
 
   @Get('tasks/:id')
   get(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(res, () => this.tasks.get(req, res, id));
+    return this.tasks.get(req, res, id);
   }
 
   @Delete('tasks/:id')
   cancel(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(res, () => this.tasks.cancel(req, res, id));
+    return this.tasks.cancel(req, res, id);
   }
 
   @Post('tasks/:id/messages')
   send(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(res, () => this.tasks.send(req, res, id));
+    return this.tasks.send(req, res, id);
   }
 
   @Get('tasks/:id/events')
   events(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(res, () => this.tasks.events(req, res, id));
+    return this.tasks.events(req, res, id);
   }
 }
 
 /** A2A JSON-RPC over the tasks (`POST /v1/a2a`), enabled by the gateway's `a2a` option. */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(GatewayRoutesFilter)
 export class A2aController {
   constructor(private readonly a2a: A2aJsonRpcService) {}
 
   @Post('a2a')
   async rpc(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    try {
-      await this.a2a.handle(req, res);
-    } catch (err) {
-      sendError(res, err);
-    }
+    await this.a2a.handle(req, res);
   }
 }
