@@ -6,7 +6,7 @@ import { GatewayCorsMiddleware } from './gateway-cors.middleware.js';
 import { GatewayExceptionFilter } from './gateway-errors.js';
 import { GatewayRoutesFilter, OpenAiRoutesFilter } from './gateway-routes.filter.js';
 import { GatewayController, OpenAiCompatController } from './gateway.controller.js';
-import { GatewayConfigurableModule } from './gateway.options.js';
+import { GatewayConfigurableModule } from './gateway.module-definition.js';
 import { GatewayService } from './gateway.service.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
