@@ -1,60 +1,33 @@
-import { Controller, Get, Options, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Get, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { AgentDirectoryService } from './agent-directory.service.js';
 import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayExceptionFilter, sendError } from './gateway-errors.js';
-import { GatewayService } from './gateway.service.js';
+import { GatewayRoutesFilter } from './gateway-routes.filter.js';
 
 /**
  * The A2A agent card, at the well-known path A2A clients fetch without credentials (it lists only what the gateway
  * exposes anyway; calling any of it still goes through the gateway's auth).
  */
 @Controller('.well-known')
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(GatewayRoutesFilter)
 export class AgentCardController {
-  constructor(
-    private readonly gateway: GatewayService,
-    private readonly agents: AgentDirectoryService,
-  ) {}
+  constructor(private readonly agents: AgentDirectoryService) {}
 
   @Get('agent-card.json')
   async card(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    if (this.gateway.applyCors(req, res)) return;
-    try {
-      this.agents.json(res, await this.agents.agentCard(req));
-    } catch (err) {
-      sendError(res, err);
-    }
-  }
-
-  @Options('agent-card.json')
-  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    this.gateway.applyCors(req, res);
+    this.agents.json(res, await this.agents.agentCard(req));
   }
 }
 
 /** `GET /v1/agents`: the agents behind the gateway and the targets of theirs it exposes. */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(GatewayRoutesFilter)
 export class AgentsController {
-  constructor(
-    private readonly gateway: GatewayService,
-    private readonly agents: AgentDirectoryService,
-  ) {}
+  constructor(private readonly agents: AgentDirectoryService) {}
 
   @Get('agents')
   async list(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    if (this.gateway.applyCors(req, res)) return;
-    try {
-      this.agents.json(res, { agents: await this.agents.agents() });
-    } catch (err) {
-      sendError(res, err);
-    }
-  }
-
-  @Options('agents')
-  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    this.gateway.applyCors(req, res);
+    this.agents.json(res, { agents: await this.agents.agents() });
   }
 }

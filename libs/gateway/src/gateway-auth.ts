@@ -5,13 +5,8 @@ import { ErrorCodes } from '@openagentio/nestjs';
 import { stripUndefined } from '@openagentio/nestjs/internal/utils/strip-undefined.js';
 import { bearerTokenOf, findToken } from '@openagentio/nestjs-bridges/internal/http/bearer-token.js';
 import { GatewayHttpError } from './gateway-errors.js';
-import {
-  GATEWAY_MODULE_OPTIONS,
-  resolveGatewayOptions,
-  type GatewayIdentity,
-  type GatewayModuleOptions,
-  type ResolvedGatewayOptions,
-} from './gateway.options.js';
+import { resolveGatewayOptions, type GatewayIdentity, type GatewayModuleOptions, type ResolvedGatewayOptions } from './gateway.options.js';
+import { GATEWAY_MODULE_OPTIONS } from './gateway.module-definition.js';
 
 export const IDENTITY_KEY = 'gatewayIdentity';
 

@@ -3,7 +3,8 @@ import { ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Inje
 import { BaseExceptionFilter } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { GATEWAY_MODULE_OPTIONS, type GatewayModuleOptions } from './gateway.options.js';
+import { type GatewayModuleOptions } from './gateway.options.js';
+import { GATEWAY_MODULE_OPTIONS } from './gateway.module-definition.js';
 import { BusError, type ErrorCode, ErrorCodes, type ErrorPayload } from '@openagentio/nestjs';
 import { isUnexpectedError, toBusError } from '@openagentio/nestjs/internal/errors/to-bus-error.js';
 

@@ -1,95 +1,72 @@
-import { Controller, Delete, Get, Options, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayExceptionFilter, sendError } from './gateway-errors.js';
+import { GatewayRoutesFilter, OpenAiRoutesFilter } from './gateway-routes.filter.js';
 import { GatewayService } from './gateway.service.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
 
 /** The HTTP + SSE gateway routes (docs/protocol.md §5 and the resumable extensions). */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(GatewayRoutesFilter)
 export class GatewayController {
   constructor(private readonly gateway: GatewayService) {}
 
-  private async run(req: GatewayRequest, res: ServerResponse, fn: () => unknown): Promise<void> {
-    if (this.gateway.applyCors(req, res)) return;
-    try {
-      await fn();
-    } catch (err) {
-      sendError(res, err);
-    }
-  }
-
   @Post('agents/:target/invoke')
   invoke(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.invoke(req, res, target));
+    return this.gateway.invoke(req, res, target);
   }
 
   @Post('agents/:target/stream')
   stream(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.stream(req, res, target));
+    return this.gateway.stream(req, res, target);
   }
 
   @Get('agents/:target/stream')
   streamFromGet(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.streamFromGet(req, res, target));
+    return this.gateway.streamFromGet(req, res, target);
   }
 
   @Post('agents/:target/streams')
   startDetached(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.gateway.startDetached(req, res, target));
+    return this.gateway.startDetached(req, res, target);
   }
 
   @Get('streams/:id')
   attach(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.gateway.attachStream(req, res, id));
+    return this.gateway.attachStream(req, res, id);
   }
 
   @Delete('streams/:id')
   cancel(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.gateway.cancelStream(req, res, id));
+    return this.gateway.cancelStream(req, res, id);
   }
 
   @Post('events/:eventType')
   publish(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('eventType') eventType: string) {
-    return this.run(req, res, () => this.gateway.publish(req, res, eventType));
+    return this.gateway.publish(req, res, eventType);
   }
 
   @Get('events')
   subscribe(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    return this.run(req, res, () => this.gateway.subscribe(req, res));
-  }
-
-  @Options(['agents/:target/:op', 'streams/:id', 'events', 'events/:eventType', 'chat/completions', 'models'])
-  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    this.gateway.applyCors(req, res);
+    return this.gateway.subscribe(req, res);
   }
 }
 
 /** OpenAI-compatible routes over exposed bus stream targets. */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(OpenAiRoutesFilter)
 export class OpenAiCompatController {
-  constructor(
-    private readonly gateway: GatewayService,
-    private readonly openai: OpenAiCompatService,
-  ) {}
+  constructor(private readonly openai: OpenAiCompatService) {}
 
   @Post('chat/completions')
   async chat(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    if (this.gateway.applyCors(req, res)) return;
-    try {
-      await this.openai.chatCompletions(req, res);
-    } catch (err) {
-      this.openai.sendError(res, err);
-    }
+    await this.openai.chatCompletions(req, res);
   }
 
   @Get('models')
-  models(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    if (this.gateway.applyCors(req, res)) return;
+  models(@Res() res: ServerResponse) {
     this.openai.listModels(res);
   }
 }

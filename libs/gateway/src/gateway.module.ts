@@ -1,15 +1,33 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { AgentDirectoryService } from './agent-directory.service.js';
 import { AgentCardController, AgentsController } from './agents.controller.js';
 import { GatewayAuthGuard } from './gateway-auth.js';
+import { GatewayCorsMiddleware } from './gateway-cors.middleware.js';
 import { GatewayExceptionFilter } from './gateway-errors.js';
+import { GatewayRoutesFilter, OpenAiRoutesFilter } from './gateway-routes.filter.js';
 import { GatewayController, OpenAiCompatController } from './gateway.controller.js';
-import { GatewayConfigurableModule } from './gateway.options.js';
+import { GatewayConfigurableModule } from './gateway.module-definition.js';
 import { GatewayService } from './gateway.service.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { TaskGatewayService } from './task-gateway.service.js';
 import { A2aController, TasksController } from './tasks.controller.js';
+
+/** Where a browser's preflight is answered (no route serves OPTIONS: GatewayCorsMiddleware answers it). */
+const PREFLIGHT_PATHS = [
+  'v1/agents',
+  'v1/agents/:target/:op',
+  'v1/streams/:id',
+  'v1/events',
+  'v1/events/:eventType',
+  'v1/chat/completions',
+  'v1/models',
+  'v1/tasks',
+  'v1/tasks/:id',
+  'v1/tasks/:id/:op',
+  'v1/a2a',
+  '.well-known/agent-card.json',
+];
 
 /**
  * Browser / web-app gateway: docs/protocol.md §5 endpoints, resumable SSE streams and event feeds, an OpenAI-compatible
@@ -30,7 +48,23 @@ import { A2aController, TasksController } from './tasks.controller.js';
     A2aJsonRpcService,
     GatewayAuthGuard,
     GatewayExceptionFilter,
+    GatewayRoutesFilter,
+    OpenAiRoutesFilter,
   ],
   exports: [GatewayService, OpenAiCompatService, AgentDirectoryService, TaskGatewayService, A2aJsonRpcService],
 })
-export class GatewayModule extends GatewayConfigurableModule {}
+export class GatewayModule extends GatewayConfigurableModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(GatewayCorsMiddleware)
+      .forRoutes(
+        GatewayController,
+        OpenAiCompatController,
+        AgentsController,
+        AgentCardController,
+        TasksController,
+        A2aController,
+        ...PREFLIGHT_PATHS.map((path) => ({ path, method: RequestMethod.OPTIONS })),
+      );
+  }
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigurableModuleBuilder, type CanActivate, type Type } from '@nestjs/common';
+import type { CanActivate, Type } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayAgentCardOptions } from './agent-card.js';
 import type { GatewayA2aOptions } from './a2a-mapping.js';
@@ -160,22 +160,6 @@ export interface GatewayModuleExtras {
    */
   handleParserErrors?: boolean;
 }
-
-export const {
-  ConfigurableModuleClass: GatewayConfigurableModule,
-  MODULE_OPTIONS_TOKEN: GATEWAY_MODULE_OPTIONS,
-  OPTIONS_TYPE: GATEWAY_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: GATEWAY_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<GatewayModuleOptions>({ moduleName: 'Gateway' })
-  .setClassMethodName('forRoot')
-  .setExtras<GatewayModuleExtras>({ isGlobal: false, handleParserErrors: true }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal ?? false,
-    providers: [...(definition.providers ?? []), { provide: GATEWAY_EXTRAS, useValue: extras }],
-  }))
-  .build();
-
-export const GATEWAY_EXTRAS = Symbol('GATEWAY_EXTRAS');
 
 export interface ResolvedGatewayOptions extends Required<
   Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a'>

@@ -23,14 +23,13 @@ import { assertBodyDepth, JsonBodyError, parseJsonText, readJsonBody } from '@op
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
 import { gatewayBodyTooLarge, installGatewayBodyReader } from './gateway-body-reader.js';
 import {
-  GATEWAY_EXTRAS,
-  GATEWAY_MODULE_OPTIONS,
   resolveGatewayOptions,
   type GatewayModuleExtras,
   type GatewayIdentity,
   type GatewayModuleOptions,
   type ResolvedGatewayOptions,
 } from './gateway.options.js';
+import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS } from './gateway.module-definition.js';
 import { callOptionsFromRequest } from './call-options-from-headers.js';
 import { applyCors } from './cors.js';
 import { EventHub, patternCovers } from './event-hub.js';

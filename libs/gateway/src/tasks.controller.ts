@@ -1,9 +1,8 @@
-import { Controller, Delete, Get, Options, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayExceptionFilter, sendError } from './gateway-errors.js';
-import { GatewayService } from './gateway.service.js';
+import { GatewayRoutesFilter } from './gateway-routes.filter.js';
 import { TaskGatewayService } from './task-gateway.service.js';
 
 /**
@@ -12,80 +11,50 @@ import { TaskGatewayService } from './task-gateway.service.js';
  */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(GatewayRoutesFilter)
 export class TasksController {
-  constructor(
-    private readonly gateway: GatewayService,
-    private readonly tasks: TaskGatewayService,
-  ) {}
-
-  private async run(req: GatewayRequest, res: ServerResponse, fn: () => unknown): Promise<void> {
-    if (this.gateway.applyCors(req, res)) return;
-    try {
-      await fn();
-    } catch (err) {
-      sendError(res, err);
-    }
-  }
+  constructor(private readonly tasks: TaskGatewayService) {}
 
   @Post('agents/:target/tasks')
   submit(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
-    return this.run(req, res, () => this.tasks.submit(req, res, target));
+    return this.tasks.submit(req, res, target);
   }
 
   @Get('tasks')
   list(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    return this.run(req, res, () => this.tasks.list(req, res));
+    return this.tasks.list(req, res);
   }
 
   @Get('tasks/:id')
   get(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.tasks.get(req, res, id));
+    return this.tasks.get(req, res, id);
   }
 
   @Delete('tasks/:id')
   cancel(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.tasks.cancel(req, res, id));
+    return this.tasks.cancel(req, res, id);
   }
 
   @Post('tasks/:id/messages')
   send(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.tasks.send(req, res, id));
+    return this.tasks.send(req, res, id);
   }
 
   @Get('tasks/:id/events')
   events(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
-    return this.run(req, res, () => this.tasks.events(req, res, id));
-  }
-
-  @Options(['tasks', 'tasks/:id', 'tasks/:id/:op'])
-  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    this.gateway.applyCors(req, res);
+    return this.tasks.events(req, res, id);
   }
 }
 
 /** A2A JSON-RPC over the tasks (`POST /v1/a2a`), enabled by the gateway's `a2a` option. */
 @Controller('v1')
 @UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayExceptionFilter)
+@UseFilters(GatewayRoutesFilter)
 export class A2aController {
-  constructor(
-    private readonly gateway: GatewayService,
-    private readonly a2a: A2aJsonRpcService,
-  ) {}
+  constructor(private readonly a2a: A2aJsonRpcService) {}
 
   @Post('a2a')
   async rpc(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    if (this.gateway.applyCors(req, res)) return;
-    try {
-      await this.a2a.handle(req, res);
-    } catch (err) {
-      sendError(res, err);
-    }
-  }
-
-  @Options('a2a')
-  preflight(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
-    this.gateway.applyCors(req, res);
+    await this.a2a.handle(req, res);
   }
 }
