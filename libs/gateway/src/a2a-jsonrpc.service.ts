@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { BusError, ErrorCodes, isTerminalTaskState, type TaskRecord } from '@openagentio/nestjs';
-import { subjectMatches } from '@openagentio/nestjs/internal/transport/memory/subject-match.js';
+import { subjectMatches } from '@openagentio/nestjs/internal/protocol/subject-match.js';
 import type { A2aAgentCard } from './agent-card.js';
 import {
   A2aErrorCodes,

@@ -1,7 +1,7 @@
 import { type BusClient, type DiscoveredEndpoint, DiscoveryClient, type DiscoveryWatch } from '@openagentio/nestjs';
 import { mergeInstances } from '@openagentio/nestjs/internal/discovery/discovery-client.js';
 import { serviceNameOf } from '@openagentio/nestjs/internal/discovery/service-name.js';
-import { subjectMatches } from '@openagentio/nestjs/internal/transport/memory/subject-match.js';
+import { subjectMatches } from '@openagentio/nestjs/internal/protocol/subject-match.js';
 
 /** A target the gateway lets callers reach, as its agent card and `GET /v1/agents` show it. */
 export interface ExposedTarget {

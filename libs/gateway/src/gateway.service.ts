@@ -17,7 +17,7 @@ import {
 } from '@openagentio/nestjs';
 import { assertPattern } from '@openagentio/nestjs/internal/protocol/subjects.js';
 import { isTerminalEventType } from '@openagentio/nestjs/internal/protocol/envelope.js';
-import { subjectMatches } from '@openagentio/nestjs/internal/transport/memory/subject-match.js';
+import { subjectMatches } from '@openagentio/nestjs/internal/protocol/subject-match.js';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
 import { assertBodyDepth, JsonBodyError, parseJsonText, readJsonBody } from '@openagentio/nestjs-bridges/internal/http/json-body.js';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
