@@ -1,11 +1,21 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusClient, BusError, NatsTransport, type BusClientOptions, type Envelope, type HandlerContext } from '@openagentio/nestjs';
-import { RecordingLogger, until } from '../support/bus-fixture.js';
+import { BusError, type Envelope, type HandlerContext } from '@openagentio/nestjs';
+import { until } from '../support/bus-fixture.js';
 import { GoPeer } from '../support/go-peer.js';
-import { NatsServer } from '../support/nats-server.js';
 import type { PeerLine } from '../support/peer-process.js';
-import { WireSniffer } from '../support/wire-sniffer.js';
+import {
+  CONTEXT,
+  CONTEXT_KEYS,
+  pick,
+  SESSION,
+  TRACE,
+  TRACEPARENT,
+  upstreamSetup,
+  type UpstreamFixture,
+  type UpstreamSetupOptions,
+  type Wire,
+} from './upstream-fixture.js';
 
 /**
  * Interop with the REAL upstream reference runtime: the OpenAgentIO Go module v0.3.0 (../shared/peers/openagentio-go,
@@ -16,68 +26,18 @@ import { WireSniffer } from '../support/wire-sniffer.js';
  * Go peer never got NATS headers, chunk stubs, acp.control.* frames or an empty trace_id.
  */
 
-const TENANT = 'acme';
-const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
-const SPAN_ID = '00f067aa0ba902b7';
-const TRACEPARENT = `00-${TRACE_ID}-${SPAN_ID}-01`;
-const TRACE = { traceparent: TRACEPARENT, trace_id: TRACE_ID, span_id: SPAN_ID };
-const SESSION = { session_id: 'sess-42', conversation_id: 'conv-7', tenant_id: TENANT, user_id: 'user-9', channel: 'web' };
-const CONTEXT = { ...SESSION, ...TRACE };
-const CONTEXT_KEYS = Object.keys(CONTEXT) as Array<keyof typeof CONTEXT>;
+type Fixture = UpstreamFixture<GoPeer>;
 
-type Wire = Record<string, any>;
-
-function pick(env: Wire | undefined, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = env?.[k];
-  return out;
-}
-
-interface Fixture {
-  nats: NatsServer;
-  sniffer: WireSniffer;
-  bus: BusClient;
-  log: RecordingLogger;
-  server: GoPeer;
-  caller: GoPeer;
-}
-
-interface SetupOptions {
-  maxPayload?: number;
-  server?: boolean;
-  caller?: boolean;
+interface SetupOptions extends UpstreamSetupOptions {
   serverArgs?: string[];
-  bus?: Partial<BusClientOptions>;
-  /** The sniffer's subjects (default every subject). */
-  sniff?: string[];
 }
 
 async function setup(t: TestContext, options: SetupOptions = {}): Promise<Fixture> {
-  const f = {} as Fixture;
-  t.after(async () => {
-    await Promise.all([f.server?.stop(), f.caller?.stop()]);
-    await f.bus?.close();
-    await f.sniffer?.close();
-    await f.nats?.stop();
-  });
-  f.nats = await NatsServer.start({ maxPayload: options.maxPayload });
-  f.sniffer = await WireSniffer.start(f.nats.url, options.sniff);
-  f.log = new RecordingLogger();
-  f.bus = new BusClient(new NatsTransport({ servers: f.nats.url, logger: f.log }), {
-    agentId: 'nest',
-    tenant: TENANT,
-    logger: f.log,
-    ...options.bus,
-  });
-  const args = ['--tenant', TENANT];
-  const [server, caller] = await Promise.all([
-    options.server ? GoPeer.start('responder', f.nats.url, ['--agent', 'go-server', ...args, ...(options.serverArgs ?? [])]) : undefined,
-    options.caller ? GoPeer.start('caller', f.nats.url, ['--agent', 'go-caller', ...args]) : undefined,
-    f.bus.connect(),
-  ]);
-  if (server) f.server = server;
-  if (caller) f.caller = caller;
-  return f;
+  return upstreamSetup<GoPeer>(t, options, (role, url, args) =>
+    role === 'server'
+      ? GoPeer.start('responder', url, ['--agent', 'go-server', ...args, ...(options.serverArgs ?? [])])
+      : GoPeer.start('caller', url, ['--agent', 'go-caller', ...args]),
+  );
 }
 
 /**

@@ -5,13 +5,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { BusClient, BusError, MemoryTransport, NatsTransport, type BusClientOptions, type HandlerContext } from '@openagentio/nestjs';
+import { BusClient, BusError, MemoryTransport, type HandlerContext } from '@openagentio/nestjs';
 import { BridgeModule, type Bridge } from '@openagentio/nestjs-bridges';
 import { BridgeManager, buildBridges } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
-import { RecordingLogger, until } from '../support/bus-fixture.js';
+import { until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 import { PythonPeer, type PeerLine } from '../support/python-peer.js';
-import { WireSniffer } from '../support/wire-sniffer.js';
+import {
+  CONTEXT,
+  CONTEXT_KEYS,
+  pick,
+  SESSION,
+  TENANT,
+  TRACE,
+  upstreamSetup,
+  type UpstreamFixture,
+  type UpstreamSetupOptions,
+  type Wire,
+} from './upstream-fixture.js';
 
 /**
  * Interop with the REAL upstream runtime: the OpenAgentIO Python SDK (openagentio 0.3.0 from PyPI, with nats-py) runs
@@ -22,69 +33,16 @@ import { WireSniffer } from '../support/wire-sniffer.js';
  * acp.control.* frames.
  */
 
-const TENANT = 'acme';
-const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
-const SPAN_ID = '00f067aa0ba902b7';
-const TRACE = { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, trace_id: TRACE_ID, span_id: SPAN_ID };
-const SESSION = { session_id: 'sess-42', conversation_id: 'conv-7', tenant_id: TENANT, user_id: 'user-9', channel: 'web' };
-/** Every session and trace field, as both sides must carry them. */
-const CONTEXT = { ...SESSION, ...TRACE };
-const CONTEXT_KEYS = Object.keys(CONTEXT) as Array<keyof typeof CONTEXT>;
+type Fixture = UpstreamFixture<PythonPeer>;
 
-type Wire = Record<string, any>;
-
-function pick(env: Wire | undefined, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = env?.[k];
-  return out;
-}
-
-interface Fixture {
-  nats: NatsServer;
-  sniffer: WireSniffer;
-  bus: BusClient;
-  log: RecordingLogger;
-  /** py_server.py (agent `py-server`), when asked for. */
-  server: PythonPeer;
-  /** py_caller.py (agent `py-caller`), when asked for. */
-  caller: PythonPeer;
-}
-
-interface SetupOptions {
-  maxPayload?: number;
-  server?: boolean;
-  caller?: boolean;
-  bus?: Partial<BusClientOptions>;
-  /** The sniffer's subjects (default every subject). */
-  sniff?: string[];
-}
-
-/** A nats-server of the test's own, the sniffer, our bus (agent `nest`, tenant `acme`) and the Python peers asked for. */
-async function setup(t: TestContext, options: SetupOptions = {}): Promise<Fixture> {
-  const f = {} as Fixture;
-  t.after(async () => {
-    await Promise.all([f.server?.stop(), f.caller?.stop()]);
-    await f.bus?.close();
-    await f.sniffer?.close();
-    await f.nats?.stop();
-  });
-  f.nats = await NatsServer.start({ maxPayload: options.maxPayload });
-  f.sniffer = await WireSniffer.start(f.nats.url, options.sniff);
-  f.log = new RecordingLogger();
-  f.bus = new BusClient(new NatsTransport({ servers: f.nats.url, logger: f.log }), {
-    agentId: 'nest',
-    tenant: TENANT,
-    logger: f.log,
-    ...options.bus,
-  });
-  const args = ['--tenant', TENANT];
-  const [server, caller] = await Promise.all([
-    options.server ? PythonPeer.start('py_server.py', f.nats.url, ['--agent', 'py-server', ...args]) : undefined,
-    options.caller ? PythonPeer.start('py_caller.py', f.nats.url, ['--agent', 'py-caller', ...args]) : undefined,
-    f.bus.connect(),
-  ]);
-  if (server) f.server = server;
-  if (caller) f.caller = caller;
+/** The shared set-up with py_server.py (agent `py-server`) and py_caller.py (agent `py-caller`) as the peers. */
+async function setup(t: TestContext, options: UpstreamSetupOptions = {}): Promise<Fixture> {
+  const f = await upstreamSetup<PythonPeer>(t, options, (role, url, args) =>
+    role === 'server'
+      ? PythonPeer.start('py_server.py', url, ['--agent', 'py-server', ...args])
+      : PythonPeer.start('py_caller.py', url, ['--agent', 'py-caller', ...args]),
+  );
+  const server = f.server as PythonPeer | undefined;
   // The SDK may register a handler's subscription after it returns, so "ready" can come before the server knows
   // the subjects; and with the sniffer subscribed to everything a request to a subject nobody serves yet would not
   // even come back as no-responders. Wait until the server lists the Python subscriptions.
