@@ -1,4 +1,4 @@
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { BusClient, NatsTransport, TaskClient, type TaskStore } from '@openagentio/nestjs';
 import { createTaskStore } from '@openagentio/nestjs/internal/tasks/task-store.factory.js';
 import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
@@ -28,7 +28,7 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
   const counts = tasksCounts(cfg);
   const server = await startNatsServer({ jetstream: true });
   const made: Array<{ bus: BusClient; store: TaskStore }> = [];
-  const participant = async (agentId: string) => {
+  const participant = async (agentId: string): Promise<Participant> => {
     const bus = new BusClient(new NatsTransport({ servers: server.url }), { agentId, logger: quiet, discovery: false });
     await bus.connect();
     const store = await createTaskStore(bus, { store: 'jetstream' });
@@ -37,63 +37,8 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
   };
   const frames = await connect({ servers: server.url });
   try {
-    const client = await participant('bench-client');
-    const tasks = new TaskClient(client.engine);
-    const workers: TaskWorker[] = [];
-    for (let i = 0; i < WORKERS; i++) {
-      const w = await participant(`bench-worker-${i}`);
-      const worker = new TaskWorker(w.engine, w.bus, 'bench.task', (input) => input, { concurrency: 16 });
-      await worker.start();
-      workers.push(worker);
-      w.bus.handleInvoke('bench.invoke', (p: unknown) => p);
-    }
-    // Frames reach core subscribers too: completions and first statuses are counted here, not by polling.
-    const firstWorking = new Map<string, number>();
-    let completed = 0;
-    let allDone: (() => void) | undefined;
-    frames.subscribe('acp.tasks.frames.*', {
-      callback: (_e, m) => {
-        const env = m.json<{ event_type: string; correlation_id: string; payload?: { state?: string } }>();
-        if (env.event_type === 'agent.task.completed') {
-          if (++completed >= counts.tasks) allDone?.();
-        } else if (env.event_type === 'agent.task.status' && env.payload?.state === 'working' && !firstWorking.has(env.correlation_id)) {
-          firstWorking.set(env.correlation_id, nowUs());
-        }
-      },
-    });
-    await frames.flush();
-
-    // Latency, one at a time: submit → the first working frame.
-    const lat: number[] = [];
-    for (let i = 0; i < counts.latencySamples; i++) {
-      const t0 = nowUs();
-      const task = await tasks.submit('bench.task', { i });
-      while (!firstWorking.has(task.id)) await new Promise((r) => setImmediate(r));
-      lat.push(firstWorking.get(task.id)! - t0);
-      await tasks.wait(task.id);
-    }
-    const l = summarize(lat);
-    metrics.put('tasks', 'tasks.firstStatus.p50', l.p50);
-    metrics.put('tasks', 'tasks.firstStatus.p90', l.p90);
-    log(`  tasks submit → first status: p50 ${Math.round(l.p50)} µs, p90 ${Math.round(l.p90)} µs`);
-
-    // Throughput: 64 submissions in flight, until every task's completed frame has been seen.
-    completed = 0;
-    const done = new Promise<void>((r) => (allDone = r));
-    const t0 = nowUs();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        while (next < counts.tasks) {
-          next++;
-          await tasks.submit('bench.task', { n: next });
-        }
-      }),
-    );
-    await done;
-    const seconds = (nowUs() - t0) / 1e6;
-    metrics.put('tasks', 'tasks.ops', counts.tasks / seconds);
-    log(`  tasks submitted → completed: ${Math.round(counts.tasks / seconds)} tasks/s (${counts.tasks} tasks, ${WORKERS} workers)`);
+    const { client, workers } = await measureTasks(participant, frames, counts, metrics, log, { prefix: 'tasks', label: '' });
+    await Promise.all(workers.map((w) => w.bus.handleInvoke('bench.invoke', (p: unknown) => p).ready));
 
     // The same workers, plain invoke.
     const seq: number[] = [];
@@ -110,7 +55,7 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
     });
     metrics.put('tasks', 'invoke.ops', r.opsPerSec);
     log(`  plain invoke, same workers: p50 ${Math.round(summarize(seq).p50)} µs, ${Math.round(r.opsPerSec)} ops/s at 64 in flight`);
-    for (const w of workers) await w.stop();
+    for (const w of workers) await w.worker.stop();
   } finally {
     await frames.close();
     for (const m of made) {
@@ -126,7 +71,7 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
 async function tasksOnCluster(counts: ReturnType<typeof tasksCounts>, metrics: Metrics, log: (s: string) => void): Promise<void> {
   const nodes = await startNatsCluster(3);
   const made: Array<{ bus: BusClient; store: TaskStore }> = [];
-  const participant = async (agentId: string, node: number) => {
+  const participant = async (agentId: string, node: number): Promise<Participant> => {
     const bus = new BusClient(new NatsTransport({ servers: nodes[node % nodes.length].url }), { agentId, logger: quiet, discovery: false });
     await bus.connect();
     const store = await createTaskStore(bus, { store: 'jetstream' });
@@ -135,60 +80,8 @@ async function tasksOnCluster(counts: ReturnType<typeof tasksCounts>, metrics: M
   };
   const frames = await connect({ servers: nodes[0].url });
   try {
-    const client = await participant('bench-client', 0);
-    const tasks = new TaskClient(client.engine);
-    const workers: TaskWorker[] = [];
-    for (let i = 0; i < WORKERS; i++) {
-      const w = await participant(`bench-worker-${i}`, i + 1);
-      const worker = new TaskWorker(w.engine, w.bus, 'bench.task', (input) => input, { concurrency: 16 });
-      await worker.start();
-      workers.push(worker);
-    }
-    const firstWorking = new Map<string, number>();
-    let completed = 0;
-    let allDone: (() => void) | undefined;
-    frames.subscribe('acp.tasks.frames.*', {
-      callback: (_e, m) => {
-        const env = m.json<{ event_type: string; correlation_id: string; payload?: { state?: string } }>();
-        if (env.event_type === 'agent.task.completed') {
-          if (++completed >= counts.tasks) allDone?.();
-        } else if (env.event_type === 'agent.task.status' && env.payload?.state === 'working' && !firstWorking.has(env.correlation_id)) {
-          firstWorking.set(env.correlation_id, nowUs());
-        }
-      },
-    });
-    await frames.flush();
-    const lat: number[] = [];
-    for (let i = 0; i < counts.latencySamples; i++) {
-      const t0 = nowUs();
-      const task = await tasks.submit('bench.task', { i });
-      while (!firstWorking.has(task.id)) await new Promise((r) => setImmediate(r));
-      lat.push(firstWorking.get(task.id)! - t0);
-      await tasks.wait(task.id);
-    }
-    const l = summarize(lat);
-    metrics.put('tasks', 'tasks.r3.firstStatus.p50', l.p50);
-    metrics.put('tasks', 'tasks.r3.firstStatus.p90', l.p90);
-    log(`  R3 cluster: tasks submit → first status: p50 ${Math.round(l.p50)} µs, p90 ${Math.round(l.p90)} µs`);
-    completed = 0;
-    const done = new Promise<void>((r) => (allDone = r));
-    const t0 = nowUs();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        while (next < counts.tasks) {
-          next++;
-          await tasks.submit('bench.task', { n: next });
-        }
-      }),
-    );
-    await done;
-    const seconds = (nowUs() - t0) / 1e6;
-    metrics.put('tasks', 'tasks.r3.ops', counts.tasks / seconds);
-    log(
-      `  R3 cluster: tasks submitted → completed: ${Math.round(counts.tasks / seconds)} tasks/s (${counts.tasks} tasks, ${WORKERS} workers)`,
-    );
-    for (const w of workers) await w.stop();
+    const { workers } = await measureTasks(participant, frames, counts, metrics, log, { prefix: 'tasks.r3', label: 'R3 cluster: ' });
+    for (const w of workers) await w.worker.stop();
   } finally {
     await frames.close();
     for (const m of made) {
@@ -197,4 +90,81 @@ async function tasksOnCluster(counts: ReturnType<typeof tasksCounts>, metrics: M
     }
     await Promise.all(nodes.map((n) => n.stop()));
   }
+}
+
+interface Participant {
+  bus: BusClient;
+  store: TaskStore;
+  engine: TaskEngine;
+}
+
+/**
+ * The measurement both set-ups share: a client and WORKERS workers (participants 0, 1…), the completed and first
+ * working frames counted from a core subscription (not by polling), submit → first working frame one at a time, then
+ * submitted → completed with 64 submissions in flight. Metrics `<prefix>.firstStatus.p50/p90` and `<prefix>.ops`.
+ */
+async function measureTasks(
+  participant: (agentId: string, index: number) => Promise<Participant>,
+  frames: NatsConnection,
+  counts: ReturnType<typeof tasksCounts>,
+  metrics: Metrics,
+  log: (s: string) => void,
+  { prefix, label }: { prefix: string; label: string },
+): Promise<{ client: Participant; workers: Array<Participant & { worker: TaskWorker }> }> {
+  const client = await participant('bench-client', 0);
+  const tasks = new TaskClient(client.engine);
+  const workers: Array<Participant & { worker: TaskWorker }> = [];
+  for (let i = 0; i < WORKERS; i++) {
+    const w = await participant(`bench-worker-${i}`, i + 1);
+    const worker = new TaskWorker(w.engine, w.bus, 'bench.task', (input) => input, { concurrency: 16 });
+    await worker.start();
+    workers.push({ ...w, worker });
+  }
+  const firstWorking = new Map<string, number>();
+  let completed = 0;
+  let allDone: (() => void) | undefined;
+  frames.subscribe('acp.tasks.frames.*', {
+    callback: (_e, m) => {
+      const env = m.json<{ event_type: string; correlation_id: string; payload?: { state?: string } }>();
+      if (env.event_type === 'agent.task.completed') {
+        if (++completed >= counts.tasks) allDone?.();
+      } else if (env.event_type === 'agent.task.status' && env.payload?.state === 'working' && !firstWorking.has(env.correlation_id)) {
+        firstWorking.set(env.correlation_id, nowUs());
+      }
+    },
+  });
+  await frames.flush();
+
+  // Latency, one at a time: submit → the first working frame.
+  const lat: number[] = [];
+  for (let i = 0; i < counts.latencySamples; i++) {
+    const t0 = nowUs();
+    const task = await tasks.submit('bench.task', { i });
+    while (!firstWorking.has(task.id)) await new Promise((r) => setImmediate(r));
+    lat.push(firstWorking.get(task.id)! - t0);
+    await tasks.wait(task.id);
+  }
+  const l = summarize(lat);
+  metrics.put('tasks', `${prefix}.firstStatus.p50`, l.p50);
+  metrics.put('tasks', `${prefix}.firstStatus.p90`, l.p90);
+  log(`  ${label}tasks submit → first status: p50 ${Math.round(l.p50)} µs, p90 ${Math.round(l.p90)} µs`);
+
+  // Throughput: 64 submissions in flight, until every task's completed frame has been seen.
+  completed = 0;
+  const done = new Promise<void>((r) => (allDone = r));
+  const t0 = nowUs();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < counts.tasks) {
+        next++;
+        await tasks.submit('bench.task', { n: next });
+      }
+    }),
+  );
+  await done;
+  const seconds = (nowUs() - t0) / 1e6;
+  metrics.put('tasks', `${prefix}.ops`, counts.tasks / seconds);
+  log(`  ${label}tasks submitted → completed: ${Math.round(counts.tasks / seconds)} tasks/s (${counts.tasks} tasks, ${WORKERS} workers)`);
+  return { client, workers };
 }
