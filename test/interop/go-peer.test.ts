@@ -5,6 +5,7 @@ import { until } from '../support/bus-fixture.js';
 import { GoPeer } from '../support/go-peer.js';
 import type { PeerLine } from '../support/peer-process.js';
 import {
+  assertWireReadableUpstream,
   CONTEXT,
   CONTEXT_KEYS,
   pick,
@@ -47,31 +48,7 @@ async function setup(t: TestContext, options: SetupOptions = {}): Promise<Fixtur
  * target advertises cancellation); our bus counted no invalid message.
  */
 async function assertCleanWire(f: Fixture): Promise<void> {
-  await f.bus.transport.flush();
-  await f.sniffer.flush();
-  const invalid = f.sniffer.invalid();
-  assert.deepEqual(
-    invalid.map((m) => `${m.subject}: ${m.problems.join('; ')} ${m.body.slice(0, 200)}`),
-    [],
-    'every envelope that crossed the wire is valid against the upstream schema',
-  );
-  const goInboxes = new Set(
-    f.sniffer.messages
-      .filter((m) => typeof m.envelope?.from === 'string' && (m.envelope.from as string).startsWith('go-') && m.envelope.reply_to)
-      .map((m) => m.envelope!.reply_to as string),
-  );
-  const toGo = f.sniffer.messages.filter(
-    (m) => goInboxes.has(m.subject) || /^acp\.v1\.([^.]+\.)?invoke\.go\./.test(m.subject) || /^acp\.v1\.([^.]+\.)?events\./.test(m.subject),
-  );
-  for (const m of toGo) {
-    assert.equal(m.headers, false, `no NATS headers to the Go peer (${m.subject})`);
-    assert.ok(m.body.length > 0, `no chunk stub (empty body) to the Go peer (${m.subject})`);
-    assert.ok(!String(m.envelope?.event_type).startsWith('acp.control.'), `no control frame to the Go peer (${m.subject})`);
-    if (goInboxes.has(m.subject)) {
-      const acpKeys = Object.keys((m.envelope?.metadata as object) ?? {}).filter((k) => k.startsWith('acp.'));
-      assert.deepEqual(acpKeys, [], `no acp.* metadata in a reply to the Go peer (${m.subject})`);
-    }
-  }
+  await assertWireReadableUpstream(f, { name: 'Go', agentPrefix: 'go-', targetPrefix: 'go' });
   const emptyTrace = f.sniffer.messages.filter((m) => m.envelope && 'trace_id' in m.envelope && !m.envelope.trace_id);
   assert.deepEqual(
     emptyTrace.map((m) => m.subject),
@@ -84,7 +61,6 @@ async function assertCleanWire(f: Fixture): Promise<void> {
     [],
     'no cancel frame to a Go target',
   );
-  assert.equal(f.bus.stats.invalidMessages, 0, `our bus got invalid messages:\n${f.log.lines.join('\n')}`);
 }
 
 function goRequest(f: Fixture, target: string): Promise<PeerLine> {

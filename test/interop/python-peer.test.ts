@@ -12,6 +12,7 @@ import { until } from '../support/bus-fixture.js';
 import { NatsServer } from '../support/nats-server.js';
 import { PythonPeer, type PeerLine } from '../support/python-peer.js';
 import {
+  assertWireReadableUpstream,
   CONTEXT,
   CONTEXT_KEYS,
   pick,
@@ -77,35 +78,7 @@ async function serverHasSubscriptions(nats: NatsServer, subjects: string[]): Pro
  * counted no invalid message, the Python peers logged no decode error.
  */
 async function assertCleanWire(f: Fixture): Promise<void> {
-  await f.bus.transport.flush();
-  await f.sniffer.flush();
-  // Discovery announcements on `acp.v1.discovery.changed.*` are envelopes too; only the NATS Services API ($SRV.*,
-  // not ours to shape) is skipped, by the sniffer itself.
-  const invalid = f.sniffer.invalid();
-  assert.deepEqual(
-    invalid.map((m) => `${m.subject}: ${m.problems.join('; ')} ${m.body.slice(0, 200)}`),
-    [],
-    'every envelope that crossed the wire is valid against the upstream schema',
-  );
-  const pythonInboxes = new Set(
-    f.sniffer.messages
-      .filter((m) => typeof m.envelope?.from === 'string' && (m.envelope.from as string).startsWith('py-') && m.envelope.reply_to)
-      .map((m) => m.envelope!.reply_to as string),
-  );
-  const toPython = f.sniffer.messages.filter(
-    (m) =>
-      pythonInboxes.has(m.subject) || /^acp\.v1\.([^.]+\.)?invoke\.py\./.test(m.subject) || /^acp\.v1\.([^.]+\.)?events\./.test(m.subject),
-  );
-  for (const m of toPython) {
-    assert.equal(m.headers, false, `no NATS headers to the Python peer (${m.subject})`);
-    assert.ok(m.body.length > 0, `no chunk stub (empty body) to the Python peer (${m.subject})`);
-    assert.ok(!String(m.envelope?.event_type).startsWith('acp.control.'), `no control frame to the Python peer (${m.subject})`);
-    if (pythonInboxes.has(m.subject)) {
-      const acpKeys = Object.keys((m.envelope?.metadata as object) ?? {}).filter((k) => k.startsWith('acp.'));
-      assert.deepEqual(acpKeys, [], `no acp.* metadata in a reply to the Python peer (${m.subject})`);
-    }
-  }
-  assert.equal(f.bus.stats.invalidMessages, 0, `our bus got invalid messages:\n${f.log.lines.join('\n')}`);
+  await assertWireReadableUpstream(f, { name: 'Python', agentPrefix: 'py-', targetPrefix: 'py' });
   for (const peer of [f.server, f.caller]) {
     const errors = peer?.where((l) => l.type === 'log' && /decode error/.test(l.message)) ?? [];
     assert.deepEqual(errors, [], `${peer?.script} could not decode what it got`);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { BusClient, NatsTransport, type BusClientOptions } from '@openagentio/nestjs';
 import { RecordingLogger } from '../support/bus-fixture.js';
@@ -86,4 +87,47 @@ export async function upstreamSetup<P extends UpstreamPeer>(
   if (server) f.server = server;
   if (caller) f.caller = caller;
   return f;
+}
+
+/**
+ * What both upstream runtimes need of the wire, checked after a test: every envelope valid against the upstream
+ * schema; nothing sent to the peer (its inboxes, its `<targetPrefix>.*` invoke subjects, event subjects) with NATS
+ * headers, an empty body (a chunk stub) or an acp.control.* event type; no acp.* metadata in a reply to it; our
+ * bus counted no invalid message. Each suite adds what is particular to its peer.
+ */
+export async function assertWireReadableUpstream(
+  f: UpstreamFixture<UpstreamPeer>,
+  peer: { name: string; agentPrefix: string; targetPrefix: string },
+): Promise<void> {
+  await f.bus.transport.flush();
+  await f.sniffer.flush();
+  // Discovery announcements on `acp.v1.discovery.changed.*` are envelopes too; only the NATS Services API ($SRV.*,
+  // not ours to shape) is skipped, by the sniffer itself.
+  const invalid = f.sniffer.invalid();
+  assert.deepEqual(
+    invalid.map((m) => `${m.subject}: ${m.problems.join('; ')} ${m.body.slice(0, 200)}`),
+    [],
+    'every envelope that crossed the wire is valid against the upstream schema',
+  );
+  const peerInboxes = new Set(
+    f.sniffer.messages
+      .filter(
+        (m) => typeof m.envelope?.from === 'string' && (m.envelope.from as string).startsWith(peer.agentPrefix) && m.envelope.reply_to,
+      )
+      .map((m) => m.envelope!.reply_to as string),
+  );
+  const invokeOfPeer = new RegExp(`^acp\\.v1\\.([^.]+\\.)?invoke\\.${peer.targetPrefix}\\.`);
+  const toPeer = f.sniffer.messages.filter(
+    (m) => peerInboxes.has(m.subject) || invokeOfPeer.test(m.subject) || /^acp\.v1\.([^.]+\.)?events\./.test(m.subject),
+  );
+  for (const m of toPeer) {
+    assert.equal(m.headers, false, `no NATS headers to the ${peer.name} peer (${m.subject})`);
+    assert.ok(m.body.length > 0, `no chunk stub (empty body) to the ${peer.name} peer (${m.subject})`);
+    assert.ok(!String(m.envelope?.event_type).startsWith('acp.control.'), `no control frame to the ${peer.name} peer (${m.subject})`);
+    if (peerInboxes.has(m.subject)) {
+      const acpKeys = Object.keys((m.envelope?.metadata as object) ?? {}).filter((k) => k.startsWith('acp.'));
+      assert.deepEqual(acpKeys, [], `no acp.* metadata in a reply to the ${peer.name} peer (${m.subject})`);
+    }
+  }
+  assert.equal(f.bus.stats.invalidMessages, 0, `our bus got invalid messages:\n${f.log.lines.join('\n')}`);
 }
