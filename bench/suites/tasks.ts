@@ -27,17 +27,10 @@ export function tasksCounts(cfg: BenchConfig): { tasks: number; latencySamples: 
 export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: string) => void): Promise<void> {
   const counts = tasksCounts(cfg);
   const server = await startNatsServer({ jetstream: true });
-  const made: Array<{ bus: BusClient; store: TaskStore }> = [];
-  const participant = async (agentId: string): Promise<Participant> => {
-    const bus = new BusClient(new NatsTransport({ servers: server.url }), { agentId, logger: quiet, discovery: false });
-    await bus.connect();
-    const store = await createTaskStore(bus, { store: 'jetstream' });
-    made.push({ bus, store });
-    return { bus, store, engine: new TaskEngine(store, bus) };
-  };
+  const people = participants(() => server.url);
   const frames = await connect({ servers: server.url });
   try {
-    const { client, workers } = await measureTasks(participant, frames, counts, metrics, log, { prefix: 'tasks', label: '' });
+    const { client, workers } = await measureTasks(people.make, frames, counts, metrics, log, { prefix: 'tasks', label: '' });
     await Promise.all(workers.map((w) => w.bus.handleInvoke('bench.invoke', (p: unknown) => p).ready));
 
     // The same workers, plain invoke.
@@ -58,10 +51,7 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
     for (const w of workers) await w.worker.stop();
   } finally {
     await frames.close();
-    for (const m of made) {
-      await m.store.close().catch(() => undefined);
-      await m.bus.close().catch(() => undefined);
-    }
+    await people.closeAll();
     await server.stop();
   }
   await tasksOnCluster(counts, metrics, log);
@@ -70,24 +60,14 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
 /** Task throughput and first-status latency on a 3-node cluster, R3 (the default there). */
 async function tasksOnCluster(counts: ReturnType<typeof tasksCounts>, metrics: Metrics, log: (s: string) => void): Promise<void> {
   const nodes = await startNatsCluster(3);
-  const made: Array<{ bus: BusClient; store: TaskStore }> = [];
-  const participant = async (agentId: string, node: number): Promise<Participant> => {
-    const bus = new BusClient(new NatsTransport({ servers: nodes[node % nodes.length].url }), { agentId, logger: quiet, discovery: false });
-    await bus.connect();
-    const store = await createTaskStore(bus, { store: 'jetstream' });
-    made.push({ bus, store });
-    return { bus, store, engine: new TaskEngine(store, bus) };
-  };
+  const people = participants((node) => nodes[node % nodes.length].url);
   const frames = await connect({ servers: nodes[0].url });
   try {
-    const { workers } = await measureTasks(participant, frames, counts, metrics, log, { prefix: 'tasks.r3', label: 'R3 cluster: ' });
+    const { workers } = await measureTasks(people.make, frames, counts, metrics, log, { prefix: 'tasks.r3', label: 'R3 cluster: ' });
     for (const w of workers) await w.worker.stop();
   } finally {
     await frames.close();
-    for (const m of made) {
-      await m.store.close().catch(() => undefined);
-      await m.bus.close().catch(() => undefined);
-    }
+    await people.closeAll();
     await Promise.all(nodes.map((n) => n.stop()));
   }
 }
@@ -167,4 +147,28 @@ async function measureTasks(
   metrics.put('tasks', `${prefix}.ops`, counts.tasks / seconds);
   log(`  ${label}tasks submitted → completed: ${Math.round(counts.tasks / seconds)} tasks/s (${counts.tasks} tasks, ${WORKERS} workers)`);
   return { client, workers };
+}
+
+/** Participants (each its own bus and JetStream store) on the server `urlOf(index)` names; closeAll() ends them. */
+function participants(urlOf: (index: number) => string): {
+  make: (agentId: string, index: number) => Promise<Participant>;
+  closeAll: () => Promise<void>;
+} {
+  const made: Participant[] = [];
+  return {
+    async make(agentId, index) {
+      const bus = new BusClient(new NatsTransport({ servers: urlOf(index) }), { agentId, logger: quiet, discovery: false });
+      await bus.connect();
+      const store = await createTaskStore(bus, { store: 'jetstream' });
+      const p = { bus, store, engine: new TaskEngine(store, bus) };
+      made.push(p);
+      return p;
+    },
+    async closeAll() {
+      for (const m of made) {
+        await m.store.close().catch(() => undefined);
+        await m.bus.close().catch(() => undefined);
+      }
+    },
+  };
 }
