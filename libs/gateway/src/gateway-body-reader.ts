@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes } from '@openagentio/nestjs';
 import { GatewayHttpError, isGatewayPath, sendError } from './gateway-errors.js';
+import { JsonBodyError, readBodyBytes } from '@openagentio/nestjs-bridges/internal/http/json-body.js';
 
 /** The Express application as far as the reader needs it (Express 5: `app.router.stack`). */
 interface ExpressLike {
@@ -50,37 +51,17 @@ export function installGatewayBodyReader(
       sendError(res, gatewayBodyTooLarge(bodyLimit, size), /\/v1\/(chat\/completions|models)/.test(req.url ?? '') ? 'openai' : 'acp');
     };
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > bodyLimit) return tooLarge(declared);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (err?: unknown): void => {
-      if (done) return;
-      done = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', finish);
-      if (err) next(err);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > bodyLimit) {
-        finish();
-        req.pause();
-        tooLarge();
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      if (done) return;
-      (req as IncomingMessage & { body?: unknown }).body = Buffer.concat(chunks, size);
-      finish();
-      next();
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', finish);
+    readBodyBytes(req, bodyLimit).then(
+      (bytes) => {
+        (req as IncomingMessage & { body?: unknown }).body = bytes;
+        next();
+      },
+      (err: unknown) => {
+        if (err instanceof JsonBodyError && err.status === 413)
+          tooLarge(Number.isFinite(declared) && declared > bodyLimit ? declared : undefined);
+        else next(err);
+      },
+    );
   };
   app.use(reader);
   const stack = app.router?.stack;

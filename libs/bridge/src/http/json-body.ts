@@ -14,27 +14,52 @@ export class JsonBodyError extends BridgeError {
 }
 
 /**
- * Reads a request's JSON body within `limit` bytes: undefined when empty, JsonBodyError 413 above the limit
- * (checked against Content-Length first, so a large body is refused before it is read), 400 for bad JSON.
+ * Reads a request's body within `limit` bytes: JsonBodyError 413 above the limit (checked against Content-Length
+ * first, so a large body is refused before it is read). Past the limit the request is paused, not destroyed (a
+ * for-await loop left early would destroy it, and with it the socket the 413 must be written to).
  */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    throw new JsonBodyError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`, 413);
+    return Promise.reject(new JsonBodyError(`request body of ${declared} bytes exceeds the limit of ${limit} bytes`, 413));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    const buf = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
-    size += buf.length;
-    if (size > limit) {
-      req.pause();
-      throw new JsonBodyError(`request body exceeds the limit of ${limit} bytes`, 413);
-    }
-    chunks.push(buf);
-  }
-  if (size === 0) return undefined;
-  return parseJsonText(Buffer.concat(chunks).toString('utf8'));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (c: Buffer | string): void => {
+      const buf = typeof c === 'string' ? Buffer.from(c) : c;
+      size += buf.length;
+      if (size > limit) {
+        stop();
+        req.pause();
+        reject(new JsonBodyError(`request body exceeds the limit of ${limit} bytes`, 413));
+        return;
+      }
+      chunks.push(buf);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: unknown): void => {
+      stop();
+      reject(err);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/** A request's JSON body within `limit` bytes (readBodyBytes): undefined when empty, JsonBodyError 400 for bad JSON. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const bytes = await readBodyBytes(req, limit);
+  return bytes.length === 0 ? undefined : parseJsonText(bytes.toString('utf8'));
 }
 
 /**

@@ -167,7 +167,12 @@ export class McpBusEndpoint {
           body = await readJsonBody(req, this.options.maxBodyBytes ?? 4 * 1024 * 1024);
           if (body === undefined) throw new JsonBodyError('empty request body', 400);
         } catch (err) {
-          res.writeHead((err as { status?: number }).status ?? 400, { 'content-type': 'application/json' });
+          const status = (err as { status?: number }).status ?? 400;
+          // Over the limit the rest of the body is left unread: close the connection rather than drain it.
+          res.writeHead(
+            status,
+            status === 413 ? { 'content-type': 'application/json', connection: 'close' } : { 'content-type': 'application/json' },
+          );
           res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(err as Error).message}` }, id: null }));
           return;
         }
