@@ -1,7 +1,7 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { BusModule, TasksModule, type TasksModuleOptions } from '@openagentio/nestjs';
 import { BridgeModule } from '@openagentio/nestjs-bridges';
-import { GatewayModule } from '@openagentio/nestjs-gateway';
+import { ConsoleModule, GatewayModule } from '@openagentio/nestjs-gateway';
 import { BillingAgent } from './agents/billing.agent.js';
 import { EventLogAgent } from './agents/event-log.agent.js';
 import { ReportAgent } from './agents/report.agent.js';
@@ -68,6 +68,9 @@ export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controll
         errorPayloadPaths: ['/demo/'],
         followHandoffs: true,
       }),
+      // The operator's console at /console (docs/console.md): the agents of every process, their calls, traffic and
+      // tasks, behind the gateway's authentication.
+      ConsoleModule.forRoot({ path: 'console', ...(env.CONSOLE_REFRESH_MS ? { refreshMs: Number(env.CONSOLE_REFRESH_MS) } : {}) }),
       // bridges.yaml: the MCP "everything" server's tools as bus targets (docs/bridges.md, docs/mcp.md).
       BridgeModule.forRoot({ config: env.BRIDGES_FILE ?? 'bridges.yaml' }),
     );
@@ -87,7 +90,12 @@ const agents = selectedAgents();
 
 /** The demo: its agents on one bus. With NATS_URL set they talk over that NATS server, else in memory. */
 @Module({
-  imports: [BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo' }), ObservabilityModule.forRoot(), ...agents.imports],
+  // Discovery on in memory too (it is on over NATS anyway): the console finds the agents through it.
+  imports: [
+    BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo', discovery: true }),
+    ObservabilityModule.forRoot(),
+    ...agents.imports,
+  ],
   controllers: agents.controllers,
   providers: agents.providers,
 })

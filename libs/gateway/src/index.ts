@@ -26,3 +26,10 @@ export type {
   A2aAgentCard,
   GatewayAgentCardOptions,
 } from './agent-card.js';
+
+// The operator's console: topology, traffic and tasks, live (docs/console.md)
+export { ConsoleModule } from './console/console.module.js';
+export { ConsoleCollector } from './console/console-collector.service.js';
+export type { ConsoleModuleOptions } from './console/console.options.js';
+export type { ConsoleSnapshot, ConsoleAgent, ConsoleEdge, ConsoleTraffic } from './console/console-collector.service.js';
+export type { TrafficPoint } from './console/traffic-window.js';

@@ -1,4 +1,14 @@
 import type { BusError } from '../errors/bus-error.js';
+import { latencyBucket, LATENCY_BUCKETS } from './latency-buckets.js';
+
+/** Requests and errors of one caller agent (the request's `from`) on one target. */
+export interface CallerCount {
+  requests: number;
+  errors: number;
+}
+
+/** Distinct callers counted per target; later ones share one entry (`*`), so a flood of ids costs no memory. */
+export const MAX_CALLERS = 32;
 
 /**
  * What one target's responder counted, for `$SRV.STATS`: requests taken off its subject (answered, refused or
@@ -13,18 +23,56 @@ export class EndpointCounters {
   /** Handler time of the requests that were timed (ms, sub-millisecond precision), and how many were. */
   timedMs = 0;
   timed = 0;
+  /** Timed requests per latency bucket (latency-buckets.ts): the console's p50/p99 come from their differences. */
+  readonly latency = new Uint32Array(LATENCY_BUCKETS);
+  /** Requests per caller agent, where the request names one (`from`): the console's invocation edges. */
+  readonly callers = new Map<string, CallerCount>();
 
-  /** One request done: `ms` of handler time (undefined: not timed, see sampleNext); `error` when it failed. */
-  record(ms: number | undefined, error?: BusError): void {
+  /**
+   * One request done: `ms` of handler time (undefined: not timed, see sampleNext); `error` when it failed; `from`
+   * the caller's agent id, when known.
+   */
+  record(ms: number | undefined, error?: BusError, from?: string): void {
     this.requests++;
     if (ms !== undefined) {
       this.timed++;
       this.timedMs += ms;
+      this.latency[latencyBucket(ms)]++;
     }
     if (error) {
       this.errors++;
       this.lastError = `${error.code}: ${error.message}`;
     }
+    if (from !== undefined) {
+      let c = this.callers.get(from);
+      if (c === undefined) {
+        if (this.callers.size < MAX_CALLERS) this.callers.set(from, (c = { requests: 0, errors: 0 }));
+        else c = this.other();
+      }
+      c.requests++;
+      if (error) c.errors++;
+    }
+  }
+
+  /**
+   * The STATS endpoint's `data` (ADR-32 leaves it to the service): the latency histogram as `[bucket, count]` pairs
+   * of the non-empty buckets, and `[requests, errors]` per caller.
+   */
+  data(): { acp_latency: Array<[number, number]>; acp_callers: Record<string, [number, number]> } {
+    const acp_latency: Array<[number, number]> = [];
+    for (let i = 0; i < this.latency.length; i++) if (this.latency[i] > 0) acp_latency.push([i, this.latency[i]]);
+    const acp_callers: Record<string, [number, number]> = {};
+    for (const [id, c] of this.callers) acp_callers[id] = [c.requests, c.errors];
+    return { acp_latency, acp_callers };
+  }
+
+  private other(): CallerCount {
+    let c = this.callers.get('*');
+    if (c === undefined) {
+      c = { requests: 0, errors: 0 };
+      this.callers.set('*', c);
+    }
+    return c;
   }
 
   /**

@@ -82,6 +82,7 @@ export class LocalService {
         last_error: c?.lastError ?? '',
         processing_time: processing,
         average_processing_time: requests > 0 ? Math.round(processing / requests) : 0,
+        data: c ? c.data() : {},
       });
     }
     return {

@@ -53,6 +53,11 @@ export interface ServiceEndpointStats {
   processing_time: number;
   /** Nanoseconds, processing_time / num_requests. */
   average_processing_time: number;
+  /**
+   * What the service adds (ADR-32 leaves it open). Ours: `acp_latency` (`[bucket, count]` of timed requests,
+   * latency-buckets.ts) and `acp_callers` (`{ agent id: [requests, errors] }`).
+   */
+  data?: Record<string, unknown>;
 }
 
 export interface ServiceStats extends ServiceIdentity {

@@ -232,7 +232,7 @@ export class Responder {
       call.creditWaiter?.();
       if (span) endSpan(span, call.error);
       const e = call.error;
-      if (counters) counters.record(performance.now() - t0, e && countsAsFailure(e, call.abort.aborted) ? e : undefined);
+      if (counters) counters.record(performance.now() - t0, e && countsAsFailure(e, call.abort.aborted) ? e : undefined, env.from);
       this.bus.metrics?.recordHandled(reg.kind, reg.target, call.error ? call.error.code : 'ok', Date.now() - now);
     };
     if (run) run.then(done);

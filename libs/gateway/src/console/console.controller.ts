@@ -1,0 +1,87 @@
+import { Controller, Get, Inject, Param, Post, Query, Req, Res, UseFilters, UseGuards, type Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
+import { IDENTITY_KEY, type GatewayRequest } from '../gateway-auth.js';
+import { GatewayRoutesFilter } from '../gateway-routes.filter.js';
+import { SseChannel } from '../sse.js';
+import { ConsoleAuthGuard } from './console-auth.guard.js';
+import { ConsoleCollector } from './console-collector.service.js';
+import { CONSOLE_PAGE_CSS, CONSOLE_PAGE_JS, consolePageHtml } from './console-page.js';
+import { ConsoleTasks } from './console-tasks.js';
+
+/** Heartbeat of the console's event stream (ms): a proxy must not close it between sweeps. */
+const HEARTBEAT_MS = 15_000;
+
+function send(res: ServerResponse, type: string, body: string): void {
+  res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+  res.end(body);
+}
+
+function json(res: ServerResponse, value: unknown): void {
+  send(res, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+/** The page and its two files: public (they hold no data), every API route behind the gateway's authentication. */
+export function consoleControllers(path: string): Type[] {
+  @Controller(path)
+  class ConsolePageController {
+    @Get()
+    page(@Res() res: ServerResponse) {
+      send(res, 'text/html; charset=utf-8', consolePageHtml(`/${path}`));
+    }
+
+    @Get('console.js')
+    script(@Res() res: ServerResponse) {
+      send(res, 'text/javascript; charset=utf-8', CONSOLE_PAGE_JS);
+    }
+
+    @Get('console.css')
+    style(@Res() res: ServerResponse) {
+      send(res, 'text/css; charset=utf-8', CONSOLE_PAGE_CSS);
+    }
+  }
+
+  @Controller(`${path}/api`)
+  @UseGuards(ConsoleAuthGuard)
+  @UseFilters(GatewayRoutesFilter)
+  class ConsoleApiController {
+    private readonly tasks: ConsoleTasks;
+
+    constructor(
+      @Inject(ConsoleCollector) private readonly collector: ConsoleCollector,
+      @Inject(ModuleRef) moduleRef: ModuleRef,
+    ) {
+      this.tasks = new ConsoleTasks(moduleRef);
+    }
+
+    @Get('state')
+    async state(@Res() res: ServerResponse) {
+      json(res, await this.collector.snapshot());
+    }
+
+    /** Each sweep's snapshot as one `snapshot` event, the newest at once. */
+    @Get('events')
+    async events(@Res() res: ServerResponse) {
+      const sse = new SseChannel(res, HEARTBEAT_MS);
+      const write = (s: unknown) => {
+        if (!sse.closed) res.write(`event: snapshot\ndata: ${JSON.stringify(s)}\n\n`);
+      };
+      const stop = this.collector.subscribe(write);
+      res.on('close', stop);
+      sse.open();
+      write(await this.collector.snapshot());
+    }
+
+    @Get('tasks')
+    async taskList(@Req() req: GatewayRequest, @Query() query: Record<string, unknown>, @Res() res: ServerResponse) {
+      json(res, { tasks: await this.tasks.list(query, req[IDENTITY_KEY]) });
+    }
+
+    @Post('tasks/:id/cancel')
+    async cancel(@Req() req: GatewayRequest, @Param('id') id: string, @Res() res: ServerResponse) {
+      json(res, await this.tasks.cancel(id, req[IDENTITY_KEY]));
+    }
+  }
+
+  return [ConsolePageController, ConsoleApiController];
+}

@@ -1,0 +1,85 @@
+import { latencyBucketUpperMs } from '@openagentio/nestjs/internal/discovery/latency-buckets.js';
+
+/** What one target did in one sweep: differences of its counters, summed over its instances. */
+export interface TrafficTick {
+  /** When the sweep ended (ms since the epoch). */
+  at: number;
+  /** The sweep's length in ms (the time between this sweep and the one before). */
+  ms: number;
+  requests: number;
+  errors: number;
+  /** Timed requests per latency bucket. */
+  latency: Map<number, number>;
+}
+
+/** One point of a target's series, as the page draws it. */
+export interface TrafficPoint {
+  at: number;
+  rate: number;
+  error_rate: number;
+  p50?: number;
+  p99?: number;
+}
+
+/** The percentile `q` (0…1) of a bucket histogram, as the bucket's upper bound in ms; undefined when empty. */
+export function percentile(latency: Map<number, number>, q: number): number | undefined {
+  let total = 0;
+  for (const n of latency.values()) total += n;
+  if (total === 0) return undefined;
+  const want = Math.max(1, Math.ceil(total * q));
+  let seen = 0;
+  for (const b of [...latency.keys()].sort((x, y) => x - y)) {
+    seen += latency.get(b)!;
+    if (seen >= want) return latencyBucketUpperMs(b);
+  }
+  return undefined;
+}
+
+/** A target's last ticks, as many as fit in the window (bounded by windowMs / refreshMs). */
+export class TrafficWindow {
+  private readonly ticks: TrafficTick[] = [];
+
+  constructor(private readonly max: number) {}
+
+  push(t: TrafficTick): void {
+    this.ticks.push(t);
+    if (this.ticks.length > this.max) this.ticks.shift();
+  }
+
+  /** Calls/s, error rate and p50/p99 over the ticks of the last `ms`. */
+  summary(now: number, ms: number): TrafficPoint & { requests: number } {
+    let requests = 0;
+    let errors = 0;
+    let span = 0;
+    const latency = new Map<number, number>();
+    for (const t of this.ticks) {
+      if (t.at <= now - ms) continue;
+      requests += t.requests;
+      errors += t.errors;
+      span += t.ms;
+      for (const [b, n] of t.latency) latency.set(b, (latency.get(b) ?? 0) + n);
+    }
+    return {
+      at: now,
+      requests,
+      rate: span > 0 ? (requests * 1000) / span : 0,
+      error_rate: requests > 0 ? errors / requests : 0,
+      p50: percentile(latency, 0.5),
+      p99: percentile(latency, 0.99),
+    };
+  }
+
+  series(): TrafficPoint[] {
+    return this.ticks.map((t) => ({
+      at: t.at,
+      rate: t.ms > 0 ? (t.requests * 1000) / t.ms : 0,
+      error_rate: t.requests > 0 ? t.errors / t.requests : 0,
+      p50: percentile(t.latency, 0.5),
+      p99: percentile(t.latency, 0.99),
+    }));
+  }
+
+  get empty(): boolean {
+    return this.ticks.every((t) => t.requests === 0);
+  }
+}
