@@ -1,33 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPORT_SECTIONS, reportSection, reportTitle } from '../../src/agents/report.agent.js';
 import { openSse } from '../gateway/sse-client.js';
+import { startDemo } from './demo-process.js';
 import { freePort, NatsServer } from '../support/nats-server.js';
-
-const root = new URL('../../../', import.meta.url).pathname;
-
-/** Starts `node dist/src/main.js` with the given env and resolves once it logs that it is ready. */
-function startDemo(env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready: http://')) resolve({ child, log: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`demo (${env.AGENTS}) exited with ${code}:\n${out}`)));
-  });
-}
 
 /**
  * How long a lost worker's task run waits before another worker takes it (TASKS_ACK_WAIT_MS; the default is 30 s).

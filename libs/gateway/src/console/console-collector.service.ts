@@ -69,6 +69,7 @@ export class ConsoleCollector implements OnModuleDestroy {
   private sweeping?: Promise<void>;
   private sweeps = 0;
   private lastSweep = 0;
+  private firstSweep = 0;
   private latest?: ConsoleSnapshot;
 
   constructor(
@@ -124,6 +125,7 @@ export class ConsoleCollector implements OnModuleDestroy {
     const now = Date.now();
     const ms = this.lastSweep > 0 ? now - this.lastSweep : this.options.refreshMs;
     this.lastSweep = now;
+    this.firstSweep ||= now - this.options.refreshMs;
     if (this.sweeps++ % 10 === 0 || stats.some((s) => !this.instances.has(s.id))) this.learn(await this.discovery.info());
     const ticks = new Map<string, TrafficTick>();
     const edgeTicks = new Map<string, TrafficTick>();
@@ -195,8 +197,9 @@ export class ConsoleCollector implements OnModuleDestroy {
           a.targets.push({ target: ep.target, kind: ep.kind, ...(ep.description ? { description: ep.description } : {}) });
       }
     }
+    const collecting = now - this.firstSweep;
     const edges: ConsoleEdge[] = [...this.edges.values()].map((e) => {
-      const s = e.window.summary(now, EDGE_MS);
+      const s = e.window.summary(now, EDGE_MS, collecting);
       return { from: e.from, to: e.agentId, target: e.target, rate: s.rate, error_rate: s.error_rate, requests: s.requests };
     });
     const traffic: ConsoleTraffic[] = [...this.targets.values()]
@@ -205,7 +208,7 @@ export class ConsoleCollector implements OnModuleDestroy {
         agent_id: t.agentId,
         target: t.target,
         kind: t.kind,
-        ...t.window.summary(now, SUMMARY_MS),
+        ...t.window.summary(now, SUMMARY_MS, collecting),
         series: t.window.series(),
       }));
     const byName = (x: { agent_id: string }, y: { agent_id: string }) => (x.agent_id < y.agent_id ? -1 : x.agent_id > y.agent_id ? 1 : 0);

@@ -46,17 +46,19 @@ export class TrafficWindow {
     if (this.ticks.length > this.max) this.ticks.shift();
   }
 
-  /** Calls/s, error rate and p50/p99 over the ticks of the last `ms`. */
-  summary(now: number, ms: number): TrafficPoint & { requests: number } {
+  /**
+   * Calls/s, error rate and p50/p99 over the ticks of the last `ms`; `collecting` is how long the console has been
+   * sweeping (the rate of a target seen for the first time is still over the whole past it could have been seen).
+   */
+  summary(now: number, ms: number, collecting: number): TrafficPoint & { requests: number } {
     let requests = 0;
     let errors = 0;
-    let span = 0;
+    const span = Math.min(ms, collecting);
     const latency = new Map<number, number>();
     for (const t of this.ticks) {
       if (t.at <= now - ms) continue;
       requests += t.requests;
       errors += t.errors;
-      span += t.ms;
       for (const [b, n] of t.latency) latency.set(b, (latency.get(b) ?? 0) + n);
     }
     return {

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ConsoleCluster, REFRESH_MS, SHOTS } from './console-cluster.js';
+
+// Browser globals used inside page callbacks (the project compiles without the DOM lib).
+declare const document: any;
+declare const window: any;
+
+describe('console (docs/console.md) against the demo split over three processes on NATS, in Chromium', () => {
+  const c = new ConsoleCluster();
+
+  before(() => c.start());
+  after(() => c.stop());
+
+  it('topology: the three agents from discovery, and the calls of a turn as edges from the router with their rates', async () => {
+    const { page } = c;
+    await c.turn('console-topology');
+    // The calls of the turn, as the buses of the workers and the writer counted them per caller.
+    await page.waitForFunction(
+      () =>
+        [
+          'router>workers:worker.keywords',
+          'router>workers:worker.sentiment',
+          'router>workers:worker.summarize',
+          'router>writer:writer',
+        ].every((k) => Number(document.querySelector(`#edges tr[data-edge="${k}"] td:nth-child(6)`)?.textContent) >= 1),
+      undefined,
+      { timeout: 10_000 },
+    );
+    const agents = await page.evaluate(() =>
+      [...document.querySelectorAll('#topology [data-agent]')].map((g: any) => ({
+        agent: g.getAttribute('data-agent'),
+        up: g.querySelectorAll('[data-health="up"]').length,
+        text: g.textContent,
+      })),
+    );
+    assert.deepEqual(
+      agents.map((a) => a.agent),
+      ['router', 'workers', 'writer'],
+    );
+    for (const a of agents) assert.equal(a.up, 1, `${a.agent}: one live instance`);
+    assert.match(agents.find((a) => a.agent === 'workers')!.text, /worker\.keywords/);
+    assert.match(agents.find((a) => a.agent === 'router')!.text, /v0\.0\.0/);
+    const edgeText = await page.textContent('#topology [data-edge="router>workers:worker.keywords"]');
+    assert.match(edgeText ?? '', /^worker\.keywords \d+(\.\d+)?\/s$/);
+    await page.locator('#topology-view').screenshot({ path: `${SHOTS}topology.png` });
+  });
+
+  it('a failing call colours its edge red', async () => {
+    const { page } = c;
+    // worker.summarize with no text: the handler throws, its bus counts an error against the router's calls.
+    const res = await fetch(`${c.base}/v1/agents/worker.summarize/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payload: {} }),
+    });
+    assert.ok(res.status >= 400, `the call fails (${res.status})`);
+    await page.waitForFunction(
+      () => document.querySelector('#topology [data-edge="router>workers:worker.summarize"]')?.classList.contains('failing'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    assert.ok(await page.$eval('#edges tr[data-edge="router>workers:worker.summarize"]', (tr: any) => tr.classList.contains('failing')));
+    assert.equal(
+      await page.$eval('#topology [data-edge="router>workers:worker.keywords"]', (g: any) => g.classList.contains('failing')),
+      false,
+      'the edges that did not fail stay blue',
+    );
+  });
+
+  it('traffic: calls/s, p50 and p99 of each target the turn called, from the buses’ own counters', async () => {
+    const { page } = c;
+    for (let i = 0; i < 3; i++) await c.turn(`console-traffic-${i}`);
+    await page.waitForFunction(
+      () => Number(document.querySelector('#traffic tr[data-target="worker.sentiment"] .calls')?.textContent) >= 3,
+      undefined,
+      { timeout: 10_000 },
+    );
+    const row = await page.$eval('#traffic tr[data-target="worker.sentiment"]', (tr: any) => ({
+      agent: tr.querySelector('.agent').textContent,
+      rate: tr.querySelector('.rate').textContent,
+      p50: tr.querySelector('.p50').textContent,
+      p99: tr.querySelector('.p99').textContent,
+      points: tr.querySelector('polyline').getAttribute('points').split(' ').length,
+    }));
+    assert.equal(row.agent, 'workers');
+    assert.ok(Number(row.rate) > 0, `calls/s ${row.rate}`);
+    // worker.sentiment waits 20 ms: its median is a bucket at or above that.
+    const p50 = await page.evaluate(() => window.consoleSnapshot.traffic.find((t: any) => t.target === 'worker.sentiment').p50);
+    assert.ok(p50 >= 19 && p50 < 200, `p50 ${p50} ms`);
+    assert.match(row.p50, /ms$/);
+    assert.match(row.p99, /ms$/);
+    assert.ok(row.points >= 2, 'a series over the window');
+    await page.locator('#traffic-view').screenshot({ path: `${SHOTS}traffic.png` });
+  });
+
+  it('tasks: the board shows a running report task live and cancelling it from the board ends it', async () => {
+    const { page } = c;
+    const res = await fetch(`${c.base}/v1/agents/report.build/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'console-task' },
+      body: JSON.stringify({ topic: 'console', step_ms: 1500 }),
+    });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    await page.selectOption('#task-state', 'working');
+    const row = `#tasks tr[data-task="${id}"]`;
+    await page.waitForSelector(`${row}[data-state="working"]`, { timeout: 15_000 });
+    // Progress moves while it runs: more frames than when it was first seen working.
+    const frames = async () => Number(((await page.textContent(`${row} .progress`)) ?? '').split(' ')[0]);
+    const first = await frames();
+    await page.waitForFunction((sel: string) => Number(document.querySelector(sel)?.textContent.split(' ')[0]) > 0, `${row} .progress`, {
+      timeout: 10_000,
+    });
+    assert.ok((await frames()) >= first);
+    assert.equal(await page.textContent(`${row} .attempts`), '1');
+    await page.locator('#tasks-view').screenshot({ path: `${SHOTS}tasks.png` });
+    await page.click(`${row} button.cancel`);
+    await page.selectOption('#task-state', 'canceled');
+    await page.waitForSelector(`${row}[data-state="canceled"]`, { timeout: 15_000 });
+    const rec = (await (await fetch(`${c.base}/v1/tasks/${id}`)).json()) as { state: string };
+    assert.equal(rec.state, 'canceled', 'the task store says so too');
+  });
+
+  it('a killed worker process fades from the topology within a sweep or two, and a new one shows up', async () => {
+    const { page } = c;
+    const before = await page.$eval('#topology [data-agent="workers"] [data-instance]', (e: any) => e.getAttribute('data-instance'));
+    const exited = new Promise((r) => c.workers.once('exit', r));
+    c.workers.kill('SIGKILL');
+    await exited;
+    const killedAt = Date.now();
+    await page.waitForSelector(`#topology [data-instance="${before}"][data-health="stale"]`, { timeout: 10_000 });
+    const took = Date.now() - killedAt;
+    assert.ok(took < REFRESH_MS * 4 + 1500, `faded after ${took} ms`);
+    assert.ok(await page.$eval('#topology [data-agent="workers"]', (g: any) => g.classList.contains('stale')), 'the whole agent fades');
+    await c.startWorkers();
+    await page.waitForFunction(
+      (old: string) =>
+        [...document.querySelectorAll('#topology [data-agent="workers"] [data-health="up"]')].some(
+          (e: any) => e.getAttribute('data-instance') !== old,
+        ),
+      before,
+      { timeout: 15_000 },
+    );
+    await page.locator('#topology-view').screenshot({ path: `${SHOTS}topology-faded.png` });
+  });
+});
