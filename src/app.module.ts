@@ -90,9 +90,10 @@ const agents = selectedAgents();
 
 /** The demo: its agents on one bus. With NATS_URL set they talk over that NATS server, else in memory. */
 @Module({
-  // Discovery on in memory too (it is on over NATS anyway): the console finds the agents through it.
+  // Discovery on in memory too (it is on over NATS anyway): the console finds the agents through it; `control` lets
+  // it drain and resume an instance (docs/discovery.md, "Drain": restrict $SRV.DRAIN.> with NATS permissions).
   imports: [
-    BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo', discovery: true }),
+    BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo', discovery: { control: true } }),
     ObservabilityModule.forRoot(),
     ...agents.imports,
   ],

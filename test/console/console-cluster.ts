@@ -57,6 +57,13 @@ export class ConsoleCluster {
     return this.workers;
   }
 
+  /** Another workers process beside the first (a second instance of the agent). */
+  async startExtraWorkers(): Promise<ChildProcess> {
+    const child = await this.startRole('workers');
+    this.procs.push(child);
+    return child;
+  }
+
   async stop(): Promise<void> {
     await this.browser?.close();
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');

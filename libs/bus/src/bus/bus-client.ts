@@ -50,6 +50,7 @@ export class BusClient {
   /** Set when discovery is on: this bus as an ADR-32 service. */
   private readonly discovery?: BusDiscovery;
   private unwatchStatus?: () => void;
+  private readonly drainListeners = new Set<(drained: boolean) => void>();
 
   constructor(
     readonly transport: Transport,
@@ -71,6 +72,7 @@ export class BusClient {
         tenant: rt.options.tenant,
       }));
       this.responder.onTargetsChanged = () => discovery.targetsChanged();
+      if (rt.options.discovery.control) discovery.control = (verb) => (verb === 'DRAIN' ? this.drain() : this.resume());
     }
     if (rt.options.telemetry) {
       rt.metrics = new BusMetrics(rt.agentId, rt.stats, () => ({
@@ -249,6 +251,40 @@ export class BusClient {
    */
   get served(): ServedEndpoint[] {
     return [...this.responder.served()];
+  }
+
+  /**
+   * Drains this instance (docs/discovery.md, "Drain"): it stops taking new calls (its targets' request
+   * subscriptions go, so their queue groups' other members get them) and new tasks (TasksModule's workers stop
+   * pulling), finishes what it has, and leaves discovery (a `stopped` announcement; no PING/INFO/STATS answers).
+   * `resume()` brings it back. Returns where it is now.
+   */
+  drain(): { drained: boolean; inflight: number } {
+    if (!this.responder.isDrained) {
+      this.responder.drain();
+      this.discovery?.setListed(false);
+      for (const l of this.drainListeners) l(true);
+    }
+    return { drained: true, inflight: this.responder.inflightCount };
+  }
+
+  resume(): { drained: boolean; inflight: number } {
+    if (this.responder.isDrained) {
+      this.responder.resume();
+      this.discovery?.setListed(true);
+      for (const l of this.drainListeners) l(false);
+    }
+    return { drained: false, inflight: this.responder.inflightCount };
+  }
+
+  get drained(): boolean {
+    return this.responder.isDrained;
+  }
+
+  /** Told each time the bus is drained (true) or resumed (false); returns the function that stops it. */
+  onDrainChange(listener: (drained: boolean) => void): () => void {
+    this.drainListeners.add(listener);
+    return () => this.drainListeners.delete(listener);
   }
 
   /** This bus as an ADR-32 service (its name, instance id, PING/INFO/STATS), when discovery is on. */

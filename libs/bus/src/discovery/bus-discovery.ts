@@ -8,6 +8,7 @@ import { NatsServiceHost } from './nats-service-host.js';
 import { rawNatsOf } from './raw-nats.js';
 import type { ServedEndpoint } from './served-endpoint.js';
 import type { ServiceHost } from './service-host.js';
+import type { DrainControl } from './drain-control.js';
 
 /** What BusDiscovery needs of its bus. */
 export interface DiscoveryBus {
@@ -26,6 +27,8 @@ export class BusDiscovery {
   readonly service: LocalService;
   private host?: ServiceHost;
   private announceScheduled = false;
+  /** Set by the bus when `control` is on: what DRAIN and RESUME do. */
+  control?: DrainControl;
 
   constructor(
     options: ResolvedDiscoveryOptions,
@@ -39,8 +42,9 @@ export class BusDiscovery {
   async start(): Promise<void> {
     const { transport, logger } = this.bus;
     const nc = rawNatsOf(transport);
-    if (nc) this.host = new NatsServiceHost(nc, this.service, this.bus.subjectPrefix, logger);
-    else if (transport instanceof MemoryTransport) this.host = MemoryDiscoveryRegistry.of(transport.broker).hostFor(this.service);
+    if (nc) this.host = new NatsServiceHost(nc, this.service, this.bus.subjectPrefix, logger, this.control);
+    else if (transport instanceof MemoryTransport)
+      this.host = MemoryDiscoveryRegistry.of(transport.broker).hostFor(this.service, this.control);
     else {
       logger.debug?.(`discovery: the ${transport.kind} transport has no Services API; this bus is not listed`);
       return;
@@ -60,6 +64,11 @@ export class BusDiscovery {
       this.announceScheduled = false;
       this.host?.changed();
     });
+  }
+
+  /** Drained: out of discovery (no answers, a `stopped` announcement); resumed: listed again. */
+  setListed(listed: boolean): void {
+    this.host?.setListed(listed);
   }
 
   stop(): void {

@@ -7,6 +7,7 @@ import type { DiscoveryBackend } from './discovery-backend.js';
 import { DiscoveryWatch, type DiscoveryEvent, type DiscoveryWatchOptions } from './discovery-watch.js';
 import { endpointsOf, type DiscoveredEndpoint } from './discovered-endpoint.js';
 import { ServiceMetaKeys } from './endpoint-metadata.js';
+import type { DrainResponse } from './drain-control.js';
 import { MemoryDiscoveryBackend } from './memory-discovery-backend.js';
 import { MemoryDiscoveryRegistry } from './memory-discovery-registry.js';
 import { MicroAnswerCheck } from './micro-answer-check.js';
@@ -90,6 +91,19 @@ export class DiscoveryClient {
   /** `$SRV.STATS[.<name>[.<id>]]`: each instance's per-endpoint requests, errors, last error, processing time (ns). */
   async stats(name?: string, id?: string): Promise<ServiceStats[]> {
     return this.ask<ServiceStats>('STATS', ServiceResponseTypes.STATS, name, id);
+  }
+
+  /**
+   * Drains one instance (docs/discovery.md, "Drain"): it stops taking new calls and tasks, finishes what it has and
+   * leaves discovery. Resolves with its answer, or undefined when it did not answer (gone, or its
+   * `discovery.control` is off). `resume` brings it back.
+   */
+  drain(name: string, id: string): Promise<DrainResponse | undefined> {
+    return this.backend().control('DRAIN', serviceNameOf(name), id);
+  }
+
+  resume(name: string, id: string): Promise<DrainResponse | undefined> {
+    return this.backend().control('RESUME', serviceNameOf(name), id);
   }
 
   /** Every service with its instances, by name. */

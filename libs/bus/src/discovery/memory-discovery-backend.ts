@@ -2,6 +2,7 @@ import type { DiscoveryAnnouncement } from './announcement.js';
 import type { DiscoveryBackend } from './discovery-backend.js';
 import type { MemoryDiscoveryRegistry } from './memory-discovery-registry.js';
 import type { ServiceVerb } from './micro-types.js';
+import type { ControlVerb, DrainResponse } from './drain-control.js';
 
 /** The same questions answered from the memory broker's registry: the responses a NATS service would send. */
 export class MemoryDiscoveryBackend implements DiscoveryBackend {
@@ -15,6 +16,10 @@ export class MemoryDiscoveryBackend implements DiscoveryBackend {
       out.push(structuredClone(verb === 'PING' ? s.ping() : verb === 'INFO' ? s.info() : s.stats()));
     }
     return out;
+  }
+
+  async control(verb: ControlVerb, name: string, id: string): Promise<DrainResponse | undefined> {
+    return this.registry.control(verb, name, id);
   }
 
   async watch(listener: (a: DiscoveryAnnouncement) => void): Promise<() => void> {

@@ -3,6 +3,8 @@ import { enqueueDelivery } from '../utils/delivery-queue.js';
 import { AnnouncementTypes, type DiscoveryAnnouncement } from './announcement.js';
 import type { LocalService } from './local-service.js';
 import type { ServiceHost } from './service-host.js';
+import type { ControlVerb, DrainControl, DrainResponse } from './drain-control.js';
+import { DRAIN_RESPONSE_TYPE } from './drain-control.js';
 
 const registries = new WeakMap<MemoryBroker, MemoryDiscoveryRegistry>();
 
@@ -14,6 +16,8 @@ const registries = new WeakMap<MemoryBroker, MemoryDiscoveryRegistry>();
 export class MemoryDiscoveryRegistry {
   private readonly services = new Set<LocalService>();
   private readonly watchers = new Set<(a: DiscoveryAnnouncement) => void>();
+  /** Each started service's drain control (kept while it is drained, which takes it out of `services`). */
+  private readonly controls = new Map<string, { service: LocalService; control?: DrainControl }>();
 
   static of(broker: MemoryBroker): MemoryDiscoveryRegistry {
     let r = registries.get(broker);
@@ -32,10 +36,27 @@ export class MemoryDiscoveryRegistry {
     return () => this.watchers.delete(listener);
   }
 
+  /** DRAIN or RESUME to one instance, as `$SRV.<verb>.<name>.<id>` would reach it; undefined when none answers. */
+  control(verb: ControlVerb, name: string, id: string): DrainResponse | undefined {
+    const c = this.controls.get(id);
+    if (!c?.control || c.service.name !== name) return undefined;
+    return { type: DRAIN_RESPONSE_TYPE, name, id, ...c.control(verb) };
+  }
+
   /** The ServiceHost of a bus on this broker. */
-  hostFor(service: LocalService): ServiceHost {
+  hostFor(service: LocalService, control?: DrainControl): ServiceHost {
     return {
+      setListed: (listed) => {
+        if (!this.controls.has(service.id)) return;
+        if (listed && !this.services.has(service)) {
+          this.services.add(service);
+          this.announce({ type: AnnouncementTypes.CHANGED, info: service.info() });
+        } else if (!listed && this.services.delete(service)) {
+          this.announce({ type: AnnouncementTypes.STOPPED, name: service.name, id: service.id });
+        }
+      },
       start: async () => {
+        this.controls.set(service.id, { service, control });
         this.services.add(service);
         this.announce({ type: AnnouncementTypes.CHANGED, info: service.info() });
       },
@@ -43,6 +64,7 @@ export class MemoryDiscoveryRegistry {
         if (this.services.has(service)) this.announce({ type: AnnouncementTypes.CHANGED, info: service.info() });
       },
       stop: () => {
+        this.controls.delete(service.id);
         if (this.services.delete(service)) this.announce({ type: AnnouncementTypes.STOPPED, name: service.name, id: service.id });
       },
     };

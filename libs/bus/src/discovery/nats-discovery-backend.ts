@@ -3,6 +3,8 @@ import type { DiscoveryBackend } from './discovery-backend.js';
 import type { MicroAnswerCheck } from './micro-answer-check.js';
 import { serviceApiSubject, type ServiceVerb } from './micro-types.js';
 import type { RawNats } from './raw-nats.js';
+import { DRAIN_RESPONSE_TYPE, type ControlVerb, type DrainResponse } from './drain-control.js';
+import { SERVICE_API_PREFIX } from './micro-types.js';
 
 /**
  * How a scatter-gather ends: `timeout` for the first answer, `gap` after each for another, and in any case after
@@ -32,6 +34,40 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
     private readonly limits: GatherLimits,
     private readonly check: MicroAnswerCheck,
   ) {}
+
+  /** One request to one instance; its answer, or undefined after `timeout` (gone, control off) or no responders. */
+  control(verb: ControlVerb, name: string, id: string): Promise<DrainResponse | undefined> {
+    const inbox = this.newInbox();
+    return new Promise<DrainResponse | undefined>((resolve, reject) => {
+      const finish = (err?: Error, answer?: DrainResponse): void => {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        if (err) reject(err);
+        else resolve(answer);
+      };
+      const sub = this.nc.subscribe(inbox, {
+        callback: (err, msg) => {
+          if (err) return finish(err);
+          if (msg.headers?.hasError) return finish();
+          let a: Partial<DrainResponse>;
+          try {
+            a = msg.json();
+          } catch {
+            return;
+          }
+          // Anyone may publish to the inbox: only an answer of the right shape from the instance asked counts.
+          if (a?.type !== DRAIN_RESPONSE_TYPE || a.name !== name || a.id !== id || typeof a.drained !== 'boolean') return;
+          finish(undefined, { type: DRAIN_RESPONSE_TYPE, name, id, drained: a.drained, inflight: Number(a.inflight) || 0 });
+        },
+      });
+      const timer = setTimeout(() => finish(), this.limits.timeout);
+      try {
+        this.nc.publish(`${SERVICE_API_PREFIX}.${verb}.${name}.${id}`, '', { reply: inbox });
+      } catch (err) {
+        finish(err as Error);
+      }
+    });
+  }
 
   query(verb: ServiceVerb, name?: string, id?: string): Promise<unknown[]> {
     const one = !!(name && id);

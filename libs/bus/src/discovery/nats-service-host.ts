@@ -7,6 +7,7 @@ import type { LocalService } from './local-service.js';
 import { SERVICE_API_PREFIX } from './micro-types.js';
 import type { RawNats } from './raw-nats.js';
 import type { ServiceHost } from './service-host.js';
+import { CONTROL_VERBS, DRAIN_RESPONSE_TYPE, type ControlVerb, type DrainControl } from './drain-control.js';
 
 /**
  * Answers the Services API for one bus on its own NATS connection: `$SRV.<verb>`, `$SRV.<verb>.<name>` and
@@ -18,12 +19,14 @@ import type { ServiceHost } from './service-host.js';
 export class NatsServiceHost implements ServiceHost {
   private subs: Subscription[] = [];
   private refused = false;
+  private listed = true;
 
   constructor(
     private readonly nc: RawNats,
     private readonly service: LocalService,
     private readonly subjectPrefix: string,
     private readonly logger: BusLogger,
+    private readonly control?: DrainControl,
   ) {}
 
   async start(): Promise<void> {
@@ -36,7 +39,15 @@ export class NatsServiceHost implements ServiceHost {
   }
 
   changed(): void {
+    if (!this.listed) return;
     this.announce({ type: AnnouncementTypes.CHANGED, info: this.service.info() });
+  }
+
+  setListed(listed: boolean): void {
+    if (this.listed === listed) return;
+    this.listed = listed;
+    if (listed) this.changed();
+    else this.announce({ type: AnnouncementTypes.STOPPED, name: this.service.name, id: this.service.id });
   }
 
   stop(): void {
@@ -60,7 +71,13 @@ export class NatsServiceHost implements ServiceHost {
     if (!msg.reply) return;
     const verb = msg.subject.slice(SERVICE_API_PREFIX.length + 1).split('.', 1)[0];
     let body: unknown;
-    if (verb === 'PING') body = this.service.ping();
+    if (CONTROL_VERBS.has(verb)) {
+      // Only to this instance by name (`$SRV.DRAIN.<name>.<id>`), never a broadcast, and only when allowed.
+      if (!this.control || msg.subject !== `${SERVICE_API_PREFIX}.${verb}.${this.service.name}.${this.service.id}`) return;
+      const now = this.control(verb as ControlVerb);
+      body = { type: DRAIN_RESPONSE_TYPE, name: this.service.name, id: this.service.id, ...now };
+    } else if (!this.listed) return;
+    else if (verb === 'PING') body = this.service.ping();
     else if (verb === 'INFO') body = this.service.info();
     else if (verb === 'STATS') body = this.service.stats();
     else return;

@@ -33,7 +33,7 @@ export function resolveDiscovery(value: boolean | DiscoveryOptions | undefined, 
   metadata[ServiceMetaKeys.SPEC_VERSION] = SPEC_VERSION;
   metadata[ServiceMetaKeys.SUBJECT_PREFIX] = bus.subjectPrefix;
   if (bus.tenant) metadata[ServiceMetaKeys.TENANT] = bus.tenant;
-  return { name, id, version, description: o.description ?? `${SPEC_VERSION} agent ${bus.agentId}`, metadata };
+  return { name, id, version, description: o.description ?? `${SPEC_VERSION} agent ${bus.agentId}`, metadata, control: o.control === true };
 }
 
 function invalid(message: string): BusError {

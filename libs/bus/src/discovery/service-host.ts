@@ -9,4 +9,9 @@ export interface ServiceHost {
   changed(): void;
   /** Stops answering and tells watchers that this instance is gone. */
   stop(): void;
+  /**
+   * Drained (false): no answers to PING, INFO and STATS and a `stopped` announcement, as if gone, while still
+   * hearing DRAIN and RESUME; listed again (true): announced again.
+   */
+  setListed(listed: boolean): void;
 }

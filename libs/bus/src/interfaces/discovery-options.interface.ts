@@ -22,6 +22,12 @@ export interface DiscoveryOptions {
   metadata?: Record<string, string>;
   /** The instance id (unique per process; `$SRV.PING.<name>.<id>`). Default: 22 random alphanumeric characters. */
   id?: string;
+  /**
+   * Answer `$SRV.DRAIN.<name>.<id>` and `$SRV.RESUME.<name>.<id>` (`DiscoveryClient.drain`/`resume`, the console's
+   * drain button): anyone allowed to publish there can drain this instance, so restrict them with NATS permissions.
+   * Default false (`bus.drain()` in the process works either way).
+   */
+  control?: boolean;
 }
 
 /** DiscoveryOptions with every default applied (`bus.options.discovery`); absent when discovery is off. */
@@ -31,4 +37,6 @@ export interface ResolvedDiscoveryOptions {
   description: string;
   metadata: Record<string, string>;
   id: string;
+  /** Answer DRAIN and RESUME (absent: false). */
+  control?: boolean;
 }

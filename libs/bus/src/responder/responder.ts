@@ -26,7 +26,7 @@ import type { BusRuntime } from '../runtime/bus-runtime.js';
 import type { ControlChannel } from '../runtime/control-channel.js';
 import { cancelDeadline, scheduleDeadline, type DeadlineSlot, type Expiring } from '../timers/deadline-wheel.js';
 import { livenessTicker } from '../timers/liveness-ticker.js';
-import type { TransportMessage } from '../transport/transport.interface.js';
+import type { TransportMessage, TransportSubscription } from '../transport/transport.interface.js';
 import { LazyAbort } from '../utils/lazy-abort.js';
 import { grantCredit, initialCredit } from './flow-credit.js';
 import { invokePayload } from './frame-values.js';
@@ -36,6 +36,9 @@ import type { Registration } from './registration.js';
 import { ReplySender } from './reply-sender.js';
 import { StreamRunner } from './stream-runner.js';
 import { untilAborted } from './until-aborted.js';
+
+/** Where a drained bus's request subscription was. */
+const NOT_SUBSCRIBED: TransportSubscription = { subject: '', unsubscribe() {} };
 
 /**
  * The serving half of a bus: registers invoke/stream targets on their subjects (queue group = target),
@@ -50,6 +53,7 @@ export class Responder {
   private livenessTimer?: NodeJS.Timeout;
   /** Per-target counters for discovery's STATS; off, a request costs nothing more. */
   private readonly counting: boolean;
+  private drained = false;
   /** Told when a target is registered or removed (discovery announces it). */
   onTargetsChanged?: () => void;
 
@@ -82,6 +86,36 @@ export class Responder {
     const reason = new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'responder is shutting down');
     for (const call of this.inflight.values()) call.abort.abort(reason);
     this.direct.stop(reason);
+  }
+
+  /**
+   * Stops taking requests: every target's request subscription goes (its queue group's other members get the
+   * calls), while the calls in flight run to their end and can still be cancelled. `resume()` subscribes again.
+   */
+  drain(): void {
+    if (this.drained) return;
+    this.drained = true;
+    for (const reg of this.registrations.values()) {
+      reg.subs[0].unsubscribe();
+      reg.subs[0] = NOT_SUBSCRIBED;
+    }
+  }
+
+  resume(): void {
+    if (!this.drained) return;
+    this.drained = false;
+    for (const reg of this.registrations.values()) reg.subs[0] = this.subscribeRequests(reg);
+  }
+
+  get isDrained(): boolean {
+    return this.drained;
+  }
+
+  private subscribeRequests(reg: Registration): TransportSubscription {
+    // Invoke handlers can also be handed a call straight from a caller in this process (memory transport);
+    // handler-side retries stay on the message path.
+    const direct = reg.kind === 'invoke' && !reg.retry ? this.direct.endpointFor(reg) : undefined;
+    return this.bus.transport.subscribe(reg.subject, (m) => this.onRequest(reg, m), { queue: reg.queue, direct });
   }
 
   /** Handler executions in flight. */
@@ -124,10 +158,8 @@ export class Responder {
       subs: [],
     };
     const transport = this.bus.transport;
-    // Invoke handlers can also be handed a call straight from a caller in this process (memory transport);
-    // handler-side retries stay on the message path.
-    const direct = kind === 'invoke' && !reg.retry ? this.direct.endpointFor(reg) : undefined;
-    reg.subs.push(transport.subscribe(subject, (m) => this.onRequest(reg, m), { queue, direct }));
+    // subs[0] is the request subscription (dropped while the bus is drained), subs[1] the cancel broadcasts.
+    reg.subs.push(this.drained ? NOT_SUBSCRIBED : this.subscribeRequests(reg));
     reg.subs.push(transport.subscribe(this.bus.subjects.cancel(target), (m) => this.onBroadcastCancel(m)));
     this.registrations.set(target, reg);
     this.onTargetsChanged?.();

@@ -273,6 +273,7 @@ export class MemoryTaskStore implements TaskStore {
 class MemoryConsumer implements TaskConsumer {
   private readonly inFlight = new Set<QueueEntry>();
   private stopped = false;
+  private paused = false;
 
   constructor(
     private readonly q: MemoryQueue,
@@ -282,7 +283,12 @@ class MemoryConsumer implements TaskConsumer {
   ) {}
 
   hasRoom(): boolean {
-    return !this.stopped && this.inFlight.size < this.concurrency;
+    return !this.stopped && !this.paused && this.inFlight.size < this.concurrency;
+  }
+
+  pause(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.pump();
   }
 
   deliver(entry: QueueEntry): void {

@@ -28,6 +28,11 @@ export interface TaskDelivery {
 
 export interface TaskConsumer {
   stop(): Promise<void>;
+  /**
+   * Takes no new deliveries while paused (true), keeping the ones it runs. Without it, a drained worker stops the
+   * consumer (whose runs in progress still finish and acknowledge) and starts another on resume.
+   */
+  pause?(paused: boolean): void;
 }
 
 /**

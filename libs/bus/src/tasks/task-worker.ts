@@ -48,6 +48,9 @@ export class TaskWorker {
   private consumer?: TaskConsumer;
   private readonly running = new Map<string, Run>();
   private offCancel?: () => void;
+  private offDrain?: () => void;
+  /** Drain and resume in the order they came (each may wait for a consumer to stop or start). */
+  private drainChange: Promise<void> = Promise.resolve();
   private poisonUnlogged = 0;
   private poisonLoggedAt = 0;
   private poisonTimer?: NodeJS.Timeout;
@@ -68,11 +71,30 @@ export class TaskWorker {
     // A cancel notice is a wake-up, not an authority (anyone on the account can publish one): the record decides.
     this.offCancel = this.engine.store.onCancel((id) => this.running.get(id)?.checkCancel());
     this.consumer = await this.engine.store.consume(this.target, this.options.concurrency, (d) => this.run(d));
+    // A drained bus takes no new tasks; the runs in progress go on to their end (BusClient.drain).
+    this.offDrain = this.bus.onDrainChange((drained) => {
+      this.drainChange = this.drainChange.then(() => this.drained(drained)).catch(() => undefined);
+    });
+    if (this.bus.drained) await this.drained(true);
+  }
+
+  private async drained(drained: boolean): Promise<void> {
+    const c = this.consumer;
+    if (c?.pause) return c.pause(drained);
+    if (drained) {
+      this.consumer = undefined;
+      await c?.stop();
+    } else if (!c && this.offCancel) {
+      this.consumer = await this.engine.store.consume(this.target, this.options.concurrency, (d) => this.run(d));
+    }
   }
 
   /** Stops taking tasks; runs in progress are aborted and left unacknowledged, to be run again elsewhere. */
   async stop(): Promise<void> {
+    this.offDrain?.();
     this.offCancel?.();
+    this.offCancel = undefined;
+    await this.drainChange;
     // No more signs of life for the runs in progress (so they are handed to another worker), then abort them.
     for (const { ac, keepAlive } of this.running.values()) {
       clearInterval(keepAlive);

@@ -8,7 +8,7 @@ import { TrafficWindow, type TrafficPoint, type TrafficTick } from './traffic-wi
 export interface ConsoleAgent {
   agent_id: string;
   service: string;
-  instances: Array<{ id: string; version: string; health: 'up' | 'stale'; last_seen: number }>;
+  instances: Array<{ id: string; version: string; health: 'up' | 'stale' | 'drained'; last_seen: number; requests: number }>;
   targets: Array<{ target: string; kind: string; description?: string }>;
 }
 
@@ -100,9 +100,21 @@ export class ConsoleCollector implements OnModuleDestroy {
     return () => this.listeners.delete(listener);
   }
 
-  /** Forgets an instance's counters at once (a drained instance has left discovery). */
-  forget(instanceId: string): void {
-    this.instances.delete(instanceId);
+  /**
+   * Drains (or resumes) one instance over the bus (`$SRV.DRAIN|RESUME.<service>.<id>`, docs/discovery.md): it is
+   * kept on the topology as drained, with a resume button, though it no longer answers. Undefined: it did not
+   * answer (gone, or its bus has `discovery.control` off).
+   */
+  async control(verb: 'drain' | 'resume', instanceId: string): Promise<{ drained: boolean; inflight: number } | undefined> {
+    const inst = this.instances.get(instanceId);
+    if (!inst) return undefined;
+    const answer =
+      verb === 'drain' ? await this.discovery.drain(inst.service, inst.id) : await this.discovery.resume(inst.service, inst.id);
+    if (!answer) return undefined;
+    inst.drained = answer.drained;
+    if (!answer.drained) inst.lastSeen = Date.now();
+    void this.sweep();
+    return { drained: answer.drained, inflight: answer.inflight };
   }
 
   private start(): void {
@@ -138,6 +150,7 @@ export class ConsoleCollector implements OnModuleDestroy {
       const inst = this.instances.get(s.id);
       if (!inst) continue;
       inst.lastSeen = now;
+      inst.drained = false;
       for (const ep of s.endpoints) {
         const about = inst.endpoints.get(ep.name);
         if (!about || about.internal) continue;
@@ -165,7 +178,8 @@ export class ConsoleCollector implements OnModuleDestroy {
       s.window.push(edgeTicks.get(key) ?? { at: now, ms, requests: 0, errors: 0, latency: new Map() });
       if (s.window.empty) this.edges.delete(key);
     }
-    for (const [id, inst] of this.instances) if (now - inst.lastSeen > this.options.forgetAfterMs) this.instances.delete(id);
+    for (const [id, inst] of this.instances)
+      if (!inst.drained && now - inst.lastSeen > this.options.forgetAfterMs) this.instances.delete(id);
     this.latest = this.build(now);
     for (const l of this.listeners) l(this.latest);
   }
@@ -190,8 +204,8 @@ export class ConsoleCollector implements OnModuleDestroy {
     for (const inst of this.instances.values()) {
       let a = agents.get(inst.agentId);
       if (!a) agents.set(inst.agentId, (a = { agent_id: inst.agentId, service: inst.service, instances: [], targets: [] }));
-      const health = inst.lastSeen === now ? 'up' : 'stale';
-      a.instances.push({ id: inst.id, version: inst.version, health, last_seen: inst.lastSeen });
+      const health = inst.drained ? 'drained' : inst.lastSeen === now ? 'up' : 'stale';
+      a.instances.push({ id: inst.id, version: inst.version, health, last_seen: inst.lastSeen, requests: inst.requests });
       for (const ep of inst.endpoints.values()) {
         if (!ep.internal && !a.targets.some((t) => t.target === ep.target))
           a.targets.push({ target: ep.target, kind: ep.kind, ...(ep.description ? { description: ep.description } : {}) });

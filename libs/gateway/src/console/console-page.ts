@@ -22,6 +22,7 @@ export function consolePageHtml(base: string): string {
   <section id="topology-view">
     <h2>Topology <small class="muted">agents from discovery, calls observed by the buses (last 10 s)</small></h2>
     <svg id="topology" viewBox="0 0 1000 560" role="img" aria-label="agents and the calls between them"></svg>
+    <table id="instances"><thead><tr><th>agent</th><th>instance</th><th>version</th><th>health</th><th>calls served</th><th></th></tr></thead><tbody></tbody></table>
     <table id="edges"><thead><tr><th>caller</th><th>agent</th><th>target</th><th>calls/s</th><th>errors</th><th>calls (10 s)</th></tr></thead><tbody></tbody></table>
   </section>
   <section id="traffic-view">
@@ -67,6 +68,9 @@ svg#topology { width: 100%; height: auto; background: #fbfcfd; border: 1px solid
 .node .target { fill: #4a5263; }
 .instance.up { fill: #1f9d55; }
 .instance.stale { fill: #a0a7b4; }
+.instance.drained { fill: #d69e2e; }
+tr.stale td { opacity: 0.4; }
+tr.drained td { color: #975a16; }
 .node.stale { opacity: 0.3; transition: opacity 0.6s; }
 .edge line, .edge path { stroke: #4a6fa5; stroke-width: 2; fill: none; marker-end: url(#arrow); }
 .edge.idle line, .edge.idle path { stroke: #c3cad6; stroke-dasharray: 4 3; }
@@ -185,12 +189,40 @@ export const CONSOLE_PAGE_JS = String.raw`(function () {
       if (a.targets.length > 6) g.appendChild(sv('text', { class: 'target', x: 10, y: 58 + 6 * 15 }, '… ' + (a.targets.length - 6) + ' more'));
       svg.appendChild(g);
     });
+    drawInstances(s);
     var body = document.querySelector('#edges tbody');
     body.textContent = '';
     s.edges.forEach(function (e) {
       var tr = el('tr', { 'data-edge': e.from + '>' + e.to + ':' + e.target, class: e.error_rate > 0 ? 'failing' : '' });
       [e.from, e.to, e.target, rate(e.rate), pct(e.error_rate), String(e.requests)].forEach(function (v) { tr.appendChild(el('td', {}, v)); });
       body.appendChild(tr);
+    });
+  }
+
+  function drawInstances(s) {
+    var body = document.querySelector('#instances tbody');
+    body.textContent = '';
+    s.agents.forEach(function (a) {
+      a.instances.forEach(function (inst) {
+        var tr = el('tr', { 'data-instance': inst.id, 'data-health': inst.health, class: inst.health });
+        [a.agent_id, inst.id, inst.version, inst.health, String(inst.requests)].forEach(function (v, i) {
+          tr.appendChild(el('td', { class: ['agent', 'id', 'version', 'health', 'requests'][i] }, v));
+        });
+        var td = el('td');
+        if (inst.health !== 'stale') {
+          var verb = inst.health === 'drained' ? 'resume' : 'drain';
+          var b = el('button', { class: verb, type: 'button' }, verb);
+          b.onclick = function () {
+            b.disabled = true;
+            fetch(api('instances/' + encodeURIComponent(inst.id) + '/' + verb), { method: 'POST', headers: authHeaders() })
+              .then(function (r) { return r.json(); })
+              .then(function (r) { if (r.error) alert(r.error.message); });
+          };
+          td.appendChild(b);
+        }
+        tr.appendChild(td);
+        body.appendChild(tr);
+      });
     });
   }
 

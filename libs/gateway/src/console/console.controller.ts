@@ -1,5 +1,7 @@
 import { Controller, Get, Inject, Param, Post, Query, Req, Res, UseFilters, UseGuards, type Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { ErrorCodes } from '@openagentio/nestjs';
+import { GatewayHttpError } from '../gateway-errors.js';
 import type { ServerResponse } from 'node:http';
 import { IDENTITY_KEY, type GatewayRequest } from '../gateway-auth.js';
 import { GatewayRoutesFilter } from '../gateway-routes.filter.js';
@@ -70,6 +72,20 @@ export function consoleControllers(path: string): Type[] {
       res.on('close', stop);
       sse.open();
       write(await this.collector.snapshot());
+    }
+
+    /** Drain or resume one instance of an agent (docs/console.md, "Agent management"). */
+    @Post('instances/:id/:verb')
+    async instance(@Param('id') id: string, @Param('verb') verb: string, @Res() res: ServerResponse) {
+      if (verb !== 'drain' && verb !== 'resume') throw new GatewayHttpError(ErrorCodes.NO_HANDLER, 'use drain or resume', 404);
+      const answer = await this.collector.control(verb, id);
+      if (!answer)
+        throw new GatewayHttpError(
+          ErrorCodes.AGENT_UNAVAILABLE,
+          'the instance did not answer: gone, or its bus has discovery.control off',
+          503,
+        );
+      json(res, answer);
     }
 
     @Get('tasks')

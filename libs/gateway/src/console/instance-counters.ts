@@ -20,6 +20,8 @@ export interface EndpointAbout {
 export class InstanceCounters {
   readonly endpoints = new Map<string, EndpointAbout>();
   lastSeen = 0;
+  /** Drained from the console: kept (to be resumed) though it no longer answers. */
+  drained = false;
   private readonly previous = new Map<string, CounterReading>();
 
   constructor(
@@ -28,6 +30,13 @@ export class InstanceCounters {
     readonly agentId: string,
     readonly version: string,
   ) {}
+
+  /** Requests its targets took, as of its last STATS answer. */
+  get requests(): number {
+    let n = 0;
+    for (const r of this.previous.values()) n += r.requests;
+    return n;
+  }
 
   learn(endpoints: ServiceInfo['endpoints']): void {
     this.endpoints.clear();
