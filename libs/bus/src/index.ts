@@ -79,6 +79,7 @@ export {
 } from './discovery/discovery-client.js';
 export { type DiscoveryEvent, type DiscoveryWatchOptions, DiscoveryWatch } from './discovery/discovery-watch.js';
 export type { DiscoveredEndpoint } from './discovery/discovered-endpoint.js';
+export type { DrainResponse } from './discovery/drain-control.js';
 export type {
   ServiceIdentity,
   ServicePing,
