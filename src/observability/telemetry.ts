@@ -7,6 +7,7 @@ import {
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { SpanRing } from '@openagentio/nestjs';
 
 /**
  * The demo's OpenTelemetry bootstrap, configured by the standard `OTEL_*` environment variables.
@@ -123,14 +124,22 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     }
   }
   const traces = tracesExportersFromEnv(env);
+  // Without an exporter, the spans go to a ring of the recent ones that the console's conversations read over the
+  // bus (docs/console.md; CONSOLE_SPANS=0: none, CONSOLE_SPAN_RING: how many, default 2 000). With one, they go
+  // to the backend (the console links there) and the SDK's own processors from the environment.
+  const ring =
+    traces.length === 0 && env.CONSOLE_SPANS?.trim() !== '0'
+      ? new SpanRing(Math.floor(positive(env.CONSOLE_SPAN_RING) ?? 2_000))
+      : undefined;
   const sdk = new NodeSDK({
     serviceName: set(env.OTEL_SERVICE_NAME) ? undefined : (options.serviceName ?? 'openagentio-demo'),
     metricReaders: readers,
-    // No exporter asked for: no tracer provider at all, so spans stay no-ops (nothing sent to a default localhost:4318).
-    ...(traces.length === 0 ? { spanProcessors: [] } : {}),
+    // No exporter asked for: nothing sent to a default localhost:4318; only the ring, if any (else spans are no-ops).
+    ...(traces.length === 0 ? { spanProcessors: ring ? [ring] : [] } : {}),
     ...(set(env.OTEL_LOGS_EXPORTER) ? {} : { logRecordProcessors: [] }),
   });
   sdk.start();
+  SpanRing.install(ring);
   let stopped: Promise<void> | undefined;
   current = {
     prometheus,

@@ -94,6 +94,41 @@ describe('console (docs/console.md) against the demo split over three processes 
     await page.locator('#traffic-view').screenshot({ path: `${SHOTS}traffic.png` });
   });
 
+  it('conversations: a turn found by its session id, its hops across the three processes as a timeline', async () => {
+    const { page } = c;
+    await c.turn('console-conv');
+    await page.fill('#conv-session', 'console-conv');
+    // Each process's spans end (and enter its ring) as its part of the turn ends: search until all three are in.
+    await page.waitForFunction(
+      async () => {
+        document.getElementById('conv-search').requestSubmit();
+        await new Promise((r) => setTimeout(r, 300));
+        const row = document.querySelector('#conversations tbody tr');
+        return row && /router, workers, writer/.test(row.textContent);
+      },
+      undefined,
+      { timeout: 15_000, polling: 500 },
+    );
+    assert.equal(await page.$$eval('#conversations tbody tr', (trs: any[]) => trs.length), 1, 'one turn, one trace');
+    await page.click('#conversations tbody tr');
+    await page.waitForSelector('#timeline .hop', { timeout: 10_000 });
+    const hops = await page.$$eval('#timeline .hop', (rows: any[]) =>
+      rows.map((r) => `${r.getAttribute('data-agent')} ${r.getAttribute('data-name')}`),
+    );
+    for (const hop of [
+      'router invoke worker.keywords',
+      'workers handle worker.keywords',
+      'workers handle worker.sentiment',
+      'workers handle worker.summarize',
+      'router stream writer',
+      'writer handle writer',
+    ])
+      assert.ok(hops.includes(hop), `${hop} in ${JSON.stringify(hops)}`);
+    // In time order: the router's invoke starts before the worker handles it.
+    assert.ok(hops.indexOf('router invoke worker.keywords') < hops.indexOf('workers handle worker.keywords'));
+    await page.locator('#conversations-view').screenshot({ path: `${SHOTS}conversations.png` });
+  });
+
   it('tasks: the board shows a running report task live and cancelling it from the board ends it', async () => {
     const { page } = c;
     const res = await fetch(`${c.base}/v1/agents/report.build/tasks`, {

@@ -140,6 +140,7 @@ export type { CallPolicy, BusPolicies } from './resilience/call-policy.js';
 // Observability: metric and span names, health (docs/observability.md)
 export { SpanNames } from './observability/bus-tracing.js';
 export { MetricNames } from './observability/bus-metrics.js';
+export { SpanRing, type RecentSpan, type SpanQuery } from './observability/span-ring.js';
 export {
   type HealthIndicatorStatus,
   type HealthIndicatorResult,

@@ -8,6 +8,7 @@ import { DiscoveryWatch, type DiscoveryEvent, type DiscoveryWatchOptions } from 
 import { endpointsOf, type DiscoveredEndpoint } from './discovered-endpoint.js';
 import { ServiceMetaKeys } from './endpoint-metadata.js';
 import type { DrainResponse } from './drain-control.js';
+import type { RecentSpan, SpanQuery } from '../observability/span-ring.js';
 import { MemoryDiscoveryBackend } from './memory-discovery-backend.js';
 import { MemoryDiscoveryRegistry } from './memory-discovery-registry.js';
 import { MicroAnswerCheck } from './micro-answer-check.js';
@@ -104,6 +105,19 @@ export class DiscoveryClient {
 
   resume(name: string, id: string): Promise<DrainResponse | undefined> {
     return this.backend().control('RESUME', serviceNameOf(name), id);
+  }
+
+  /**
+   * The recent spans of every process that keeps a SpanRing (observability/span-ring.ts), gathered over the bus
+   * (`$SRV.SPANS`, answered by each bus of such a process), repeats dropped, oldest first.
+   */
+  async spans(query: SpanQuery = {}): Promise<RecentSpan[]> {
+    const seen = new Map<string, RecentSpan>();
+    for (const answer of await this.backend().spans(query)) {
+      for (const s of answer.spans)
+        if (s && typeof s.span_id === 'string' && !seen.has(s.span_id)) seen.set(s.span_id, { ...s, agent: answer.name });
+    }
+    return [...seen.values()].sort((a, b) => a.start - b.start);
   }
 
   /** Every service with its instances, by name. */

@@ -3,6 +3,7 @@ import type { DiscoveryBackend } from './discovery-backend.js';
 import type { MemoryDiscoveryRegistry } from './memory-discovery-registry.js';
 import type { ServiceVerb } from './micro-types.js';
 import type { ControlVerb, DrainResponse } from './drain-control.js';
+import { SpanRing, SPANS_RESPONSE_TYPE, type SpanQuery, type SpansResponse } from '../observability/span-ring.js';
 
 /** The same questions answered from the memory broker's registry: the responses a NATS service would send. */
 export class MemoryDiscoveryBackend implements DiscoveryBackend {
@@ -20,6 +21,14 @@ export class MemoryDiscoveryBackend implements DiscoveryBackend {
 
   async control(verb: ControlVerb, name: string, id: string): Promise<DrainResponse | undefined> {
     return this.registry.control(verb, name, id);
+  }
+
+  /** In memory every bus is in this process: the one installed ring answers once. */
+  async spans(query: SpanQuery): Promise<SpansResponse[]> {
+    const ring = SpanRing.current;
+    const [s] = this.registry.list();
+    if (!ring || !s) return [];
+    return [{ type: SPANS_RESPONSE_TYPE, name: s.name, id: s.id, spans: structuredClone(ring.query(query)) }];
   }
 
   async watch(listener: (a: DiscoveryAnnouncement) => void): Promise<() => void> {

@@ -5,6 +5,7 @@ import { serviceApiSubject, type ServiceVerb } from './micro-types.js';
 import type { RawNats } from './raw-nats.js';
 import { DRAIN_RESPONSE_TYPE, type ControlVerb, type DrainResponse } from './drain-control.js';
 import { SERVICE_API_PREFIX } from './micro-types.js';
+import { SPANS_RESPONSE_TYPE, type SpanQuery, type SpansResponse } from '../observability/span-ring.js';
 
 /**
  * How a scatter-gather ends: `timeout` for the first answer, `gap` after each for another, and in any case after
@@ -70,7 +71,19 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
   }
 
   query(verb: ServiceVerb, name?: string, id?: string): Promise<unknown[]> {
-    const one = !!(name && id);
+    return this.gather(serviceApiSubject(verb, name, id), '', !!(name && id), (a) => this.check.accept(verb, a));
+  }
+
+  /** `$SRV.SPANS` with the question as its body: each process with an installed SpanRing answers. */
+  async spans(query: SpanQuery): Promise<SpansResponse[]> {
+    const answers = await this.gather(`${SERVICE_API_PREFIX}.SPANS`, JSON.stringify(query), false, (a) => {
+      const r = a as Partial<SpansResponse>;
+      return r?.type === SPANS_RESPONSE_TYPE && typeof r.name === 'string' && typeof r.id === 'string' && Array.isArray(r.spans);
+    });
+    return answers as SpansResponse[];
+  }
+
+  private gather(subject: string, body: string, one: boolean, accept: (answer: unknown) => boolean): Promise<unknown[]> {
     const inbox = this.newInbox();
     const { timeout, gap, deadline, maxAnswers } = this.limits;
     return new Promise<unknown[]>((resolve, reject) => {
@@ -97,7 +110,7 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
           } catch {
             return; // not JSON: not a Services API answer
           }
-          if (!this.check.accept(verb, answer)) return;
+          if (!accept(answer)) return;
           const key = `${answer.name} ${answer.id}`;
           if (seen.has(key)) return;
           seen.add(key);
@@ -110,7 +123,7 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
       timer = setTimeout(finish, timeout);
       const overall = setTimeout(finish, deadline);
       try {
-        this.nc.publish(serviceApiSubject(verb, name, id), '', { reply: inbox });
+        this.nc.publish(subject, body, { reply: inbox });
       } catch (err) {
         finish(err as Error);
       }

@@ -7,6 +7,7 @@ import type { LocalService } from './local-service.js';
 import { SERVICE_API_PREFIX } from './micro-types.js';
 import type { RawNats } from './raw-nats.js';
 import type { ServiceHost } from './service-host.js';
+import { SpanRing, spanQueryOf, SPANS_RESPONSE_TYPE } from '../observability/span-ring.js';
 import { CONTROL_VERBS, DRAIN_RESPONSE_TYPE, type ControlVerb, type DrainControl } from './drain-control.js';
 
 /**
@@ -76,6 +77,17 @@ export class NatsServiceHost implements ServiceHost {
       if (!this.control || msg.subject !== `${SERVICE_API_PREFIX}.${verb}.${this.service.name}.${this.service.id}`) return;
       const now = this.control(verb as ControlVerb);
       body = { type: DRAIN_RESPONSE_TYPE, name: this.service.name, id: this.service.id, ...now };
+    } else if (verb === 'SPANS') {
+      // Every bus of the process holds the same ring; a caller drops the repeats by span id.
+      const ring = SpanRing.current;
+      if (!ring || msg.subject !== `${SERVICE_API_PREFIX}.SPANS`) return;
+      let q: unknown;
+      try {
+        q = msg.data.length > 0 && msg.data.length <= 4096 ? msg.json() : {};
+      } catch {
+        return;
+      }
+      body = { type: SPANS_RESPONSE_TYPE, name: this.service.name, id: this.service.id, spans: ring.query(spanQueryOf(q)) };
     } else if (!this.listed) return;
     else if (verb === 'PING') body = this.service.ping();
     else if (verb === 'INFO') body = this.service.info();

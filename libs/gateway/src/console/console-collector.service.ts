@@ -60,7 +60,7 @@ interface Series {
 @Injectable()
 export class ConsoleCollector implements OnModuleDestroy {
   private readonly logger = new Logger('Console');
-  private readonly discovery: DiscoveryClient;
+  readonly discovery: DiscoveryClient;
   private readonly instances = new Map<string, InstanceCounters>();
   private readonly targets = new Map<string, Series>();
   private readonly edges = new Map<string, Series & { from: string }>();

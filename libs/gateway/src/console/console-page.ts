@@ -29,6 +29,18 @@ export function consolePageHtml(base: string): string {
     <h2>Traffic <small class="muted">per target, last minute; the line is calls/s over the window</small></h2>
     <table id="traffic"><thead><tr><th>agent</th><th>target</th><th>kind</th><th>calls/s</th><th>p50</th><th>p99</th><th>errors</th><th>calls (1 min)</th><th>calls/s over time</th></tr></thead><tbody></tbody></table>
   </section>
+  <section id="conversations-view">
+    <h2>Conversations <small class="muted">recent spans kept by each process, gathered over the bus</small></h2>
+    <form id="conv-search">
+      <label>session <input id="conv-session" size="18"></label>
+      <label>trace id <input id="conv-trace" size="34"></label>
+      <label>last <select id="conv-minutes"><option value="5">5 min</option><option value="15" selected>15 min</option><option value="60">1 h</option><option value="1440">24 h</option></select></label>
+      <button type="submit">search</button>
+    </form>
+    <p id="conv-note" class="muted"></p>
+    <table id="conversations"><thead><tr><th>started</th><th>trace</th><th>session</th><th>agents</th><th>spans</th><th>duration</th><th>errors</th><th></th></tr></thead><tbody></tbody></table>
+    <div id="timeline"></div>
+  </section>
   <section id="tasks-view">
     <h2>Tasks</h2>
     <form id="task-filter">
@@ -84,6 +96,15 @@ tr.drained td { color: #975a16; }
 .state-failed, .state-rejected { color: #c53030; }
 .state-canceled { color: #7a8394; }
 form label { margin-right: 14px; }
+#conversations tbody tr { cursor: pointer; }
+#conversations tbody tr.selected td { background: #eef3fb; }
+#timeline { margin-top: 10px; }
+#timeline h3 { font-size: 14px; margin: 8px 0; }
+.hop { display: grid; grid-template-columns: 110px 260px 80px 1fr; gap: 8px; align-items: center; font-size: 12px; padding: 1px 0; }
+.hop .bar { position: relative; height: 12px; background: #f1f3f7; }
+.hop .bar span { position: absolute; top: 0; height: 12px; background: #4a6fa5; min-width: 2px; border-radius: 2px; }
+.hop.error .bar span { background: #c53030; }
+.hop.error .name { color: #c53030; }
 `;
 
 export const CONSOLE_PAGE_JS = String.raw`(function () {
@@ -300,6 +321,70 @@ export const CONSOLE_PAGE_JS = String.raw`(function () {
   document.getElementById('task-state').onchange = loadTasks;
   document.getElementById('task-target').oninput = loadTasks;
   document.getElementById('task-filter').onsubmit = function (e) { e.preventDefault(); loadTasks(); };
+
+  // ---- conversations ----
+  function searchConversations() {
+    var q = new URLSearchParams();
+    var sid = document.getElementById('conv-session').value.trim();
+    var tid = document.getElementById('conv-trace').value.trim();
+    if (sid) q.set('session_id', sid);
+    if (tid) q.set('trace_id', tid);
+    q.set('minutes', document.getElementById('conv-minutes').value);
+    var note = document.getElementById('conv-note');
+    note.textContent = 'searching…';
+    return fetch(api('conversations?' + q.toString()), { headers: authHeaders() })
+      .then(function (r) { return r.json(); })
+      .then(function (b) {
+        if (b.error) { note.textContent = b.error.message; return; }
+        note.textContent = b.conversations.length ? '' : 'no conversation found (spans are kept a while, per process)';
+        var body = document.querySelector('#conversations tbody');
+        body.textContent = '';
+        b.conversations.forEach(function (c) {
+          var tr = el('tr', { 'data-trace': c.trace_id, class: c.errors ? 'failing' : '' });
+          [new Date(c.start).toLocaleTimeString(), c.trace_id.slice(0, 12) + '…', c.session_id || '', c.agents.join(', '), String(c.spans), ms(c.duration_ms), String(c.errors)].forEach(function (v) {
+            tr.appendChild(el('td', {}, v));
+          });
+          var td = el('td');
+          if (c.trace_url) {
+            var a = el('a', { href: c.trace_url, target: '_blank', rel: 'noopener' }, 'in the trace backend');
+            a.onclick = function (e) { e.stopPropagation(); };
+            td.appendChild(a);
+          }
+          tr.appendChild(td);
+          tr.onclick = function () { showConversation(c.trace_id); };
+          body.appendChild(tr);
+        });
+      });
+  }
+  function showConversation(traceId) {
+    [].forEach.call(document.querySelectorAll('#conversations tbody tr'), function (tr) {
+      tr.classList.toggle('selected', tr.getAttribute('data-trace') === traceId);
+    });
+    return fetch(api('conversations/' + traceId), { headers: authHeaders() })
+      .then(function (r) { return r.json(); })
+      .then(function (b) {
+        var box = document.getElementById('timeline');
+        box.textContent = '';
+        if (b.error) { box.textContent = b.error.message; return; }
+        box.setAttribute('data-trace', traceId);
+        var t0 = b.summary.start, total = Math.max(b.summary.duration_ms, 0.001);
+        box.appendChild(el('h3', {}, 'trace ' + traceId + (b.summary.session_id ? ' · session ' + b.summary.session_id : '') + ' · ' + ms(total) + ', ' + b.spans.length + ' hops'));
+        b.spans.forEach(function (s) {
+          var row = el('div', { class: 'hop' + (s.error ? ' error' : ''), 'data-span': s.span_id, 'data-agent': s.agent || '', 'data-name': s.name });
+          row.appendChild(el('span', { class: 'agent' }, s.agent || s.service || ''));
+          row.appendChild(el('span', { class: 'name', title: s.error || s.name }, s.name + (s.error ? ' — ' + s.error : '')));
+          row.appendChild(el('span', { class: 'duration' }, ms(s.duration_ms)));
+          var bar = el('span', { class: 'bar' });
+          var fill = el('span');
+          fill.style.left = (((s.start - t0) / total) * 100).toFixed(2) + '%';
+          fill.style.width = Math.max((s.duration_ms / total) * 100, 0.3).toFixed(2) + '%';
+          bar.appendChild(fill);
+          row.appendChild(bar);
+          box.appendChild(row);
+        });
+      });
+  }
+  document.getElementById('conv-search').onsubmit = function (e) { e.preventDefault(); searchConversations(); };
 
   // ---- the feed ----
   function connect() {

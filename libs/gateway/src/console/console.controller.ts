@@ -10,6 +10,7 @@ import { ConsoleAuthGuard } from './console-auth.guard.js';
 import { ConsoleCollector } from './console-collector.service.js';
 import { CONSOLE_PAGE_CSS, CONSOLE_PAGE_JS, consolePageHtml } from './console-page.js';
 import { ConsoleTasks } from './console-tasks.js';
+import { ConsoleConversations } from './console-conversations.js';
 
 /** Heartbeat of the console's event stream (ms): a proxy must not close it between sweeps. */
 const HEARTBEAT_MS = 15_000;
@@ -48,12 +49,14 @@ export function consoleControllers(path: string): Type[] {
   @UseFilters(GatewayRoutesFilter)
   class ConsoleApiController {
     private readonly tasks: ConsoleTasks;
+    private readonly conversations: ConsoleConversations;
 
     constructor(
       @Inject(ConsoleCollector) private readonly collector: ConsoleCollector,
       @Inject(ModuleRef) moduleRef: ModuleRef,
     ) {
       this.tasks = new ConsoleTasks(moduleRef);
+      this.conversations = new ConsoleConversations(collector.discovery, collector.options.traceUrl);
     }
 
     @Get('state')
@@ -86,6 +89,17 @@ export function consoleControllers(path: string): Type[] {
           503,
         );
       json(res, answer);
+    }
+
+    /** Conversations by `session_id`, `trace_id` or the last `minutes`, from every process's span ring. */
+    @Get('conversations')
+    async conversationList(@Query() query: Record<string, unknown>, @Res() res: ServerResponse) {
+      json(res, { conversations: await this.conversations.search(query) });
+    }
+
+    @Get('conversations/:traceId')
+    async conversation(@Param('traceId') traceId: string, @Res() res: ServerResponse) {
+      json(res, await this.conversations.trace(traceId));
     }
 
     @Get('tasks')
