@@ -44,7 +44,9 @@ async function main(): Promise<void> {
         `${on ? `console collecting every ${refreshArg} ms` : 'no console'}: ${Math.round(median(res[on]))}/s, CPU ${median(cpu[on]).toFixed(1)} µs per call  (runs: ${res[on].map((v) => Math.round(v)).join(', ')})`,
       );
     }
-    console.log(`with/without = ${(median(res[1]) / median(res[0])).toFixed(3)}× (${sweeps} sweeps)`);
+    console.log(
+      `with/without = ${(median(res[1]) / median(res[0])).toFixed(3)}× calls/s, ${(median(cpu[1]) / median(cpu[0])).toFixed(3)}× CPU per call (${sweeps} sweeps)`,
+    );
   } finally {
     await observer.close();
     await pair.close();

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { BusClient, DiscoveryClient, type ServiceInfo, type ServiceStats } from '@openagentio/nestjs';
+import { LATENCY_BUCKETS } from '@openagentio/nestjs/internal/discovery/latency-buckets.js';
 import { CONSOLE_OPTIONS, type ResolvedConsoleOptions } from './console.options.js';
 import { InstanceCounters, type CounterReading } from './instance-counters.js';
 import { TrafficWindow, type TrafficPoint, type TrafficTick } from './traffic-window.js';
@@ -242,7 +243,9 @@ function readingOf(ep: ServiceStats['endpoints'][number]): CounterReading {
   const data = (ep.data ?? {}) as { acp_latency?: unknown; acp_callers?: unknown };
   const latency = new Map<number, number>();
   if (Array.isArray(data.acp_latency)) {
-    for (const p of data.acp_latency.slice(0, 64)) if (Array.isArray(p) && isCount(p[0]) && isCount(p[1])) latency.set(p[0], p[1]);
+    for (const p of data.acp_latency.slice(0, LATENCY_BUCKETS)) {
+      if (Array.isArray(p) && isCount(p[0]) && p[0] < LATENCY_BUCKETS && isCount(p[1])) latency.set(p[0], p[1]);
+    }
   }
   const callers = new Map<string, [number, number]>();
   if (data.acp_callers && typeof data.acp_callers === 'object') {

@@ -71,14 +71,35 @@ export class TrafficWindow {
     };
   }
 
-  series(): TrafficPoint[] {
-    return this.ticks.map((t) => ({
-      at: t.at,
-      rate: t.ms > 0 ? (t.requests * 1000) / t.ms : 0,
-      error_rate: t.requests > 0 ? t.errors / t.requests : 0,
-      p50: percentile(t.latency, 0.5),
-      p99: percentile(t.latency, 0.99),
-    }));
+  /**
+   * The window as at most `points` points (consecutive ticks merged), none when nothing was called in it: what
+   * every snapshot carries per target, so its size does not grow with the window or the sweep rate.
+   */
+  series(points = 60): TrafficPoint[] {
+    if (this.empty) return [];
+    const per = Math.ceil(this.ticks.length / points);
+    const out: TrafficPoint[] = [];
+    for (let i = 0; i < this.ticks.length; i += per) {
+      let requests = 0;
+      let errors = 0;
+      let ms = 0;
+      const latency = new Map<number, number>();
+      const group = this.ticks.slice(i, i + per);
+      for (const t of group) {
+        requests += t.requests;
+        errors += t.errors;
+        ms += t.ms;
+        for (const [b, n] of t.latency) latency.set(b, (latency.get(b) ?? 0) + n);
+      }
+      out.push({
+        at: group[group.length - 1].at,
+        rate: ms > 0 ? (requests * 1000) / ms : 0,
+        error_rate: requests > 0 ? errors / requests : 0,
+        p50: percentile(latency, 0.5),
+        p99: percentile(latency, 0.99),
+      });
+    }
+    return out;
   }
 
   get empty(): boolean {
