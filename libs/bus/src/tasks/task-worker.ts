@@ -73,6 +73,8 @@ export class TaskWorker {
     this.consumer = await this.engine.store.consume(this.target, this.options.concurrency, (d) => this.run(d));
     // A drained bus takes no new tasks; the runs in progress go on to their end (BusClient.drain).
     this.offDrain = this.bus.onDrainChange((drained) => {
+      // A consumer that pauses does so at once: no delivery slips in between drain() and a later turn.
+      if (this.consumer?.pause) return this.consumer.pause(drained);
       this.drainChange = this.drainChange.then(() => this.drained(drained)).catch(() => undefined);
     });
     if (this.bus.drained) await this.drained(true);
