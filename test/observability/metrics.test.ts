@@ -22,6 +22,8 @@ class TestReader extends MetricReader {
 // no OTEL_* variables, so no traces and no push exporters, only the Prometheus reader and this test reader.
 for (const k of Object.keys(process.env)) if (k.startsWith('OTEL_')) delete process.env[k];
 const reader = new TestReader();
+// Without the console's span ring (CONSOLE_SPANS=0): a live tracer would keep in-process invokes off the direct path.
+process.env.CONSOLE_SPANS = '0';
 const telemetry = await startTelemetry({ metricReaders: [reader] });
 
 type Attrs = Record<string, string>;
