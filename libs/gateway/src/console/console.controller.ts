@@ -8,7 +8,9 @@ import { GatewayRoutesFilter } from '../gateway-routes.filter.js';
 import { SseChannel } from '../sse.js';
 import { ConsoleAuthGuard } from './console-auth.guard.js';
 import { ConsoleCollector } from './console-collector.service.js';
-import { CONSOLE_PAGE_CSS, CONSOLE_PAGE_JS, consolePageHtml } from './console-page.js';
+import { consolePageHtml } from './console-page.js';
+import { CONSOLE_PAGE_JS } from './console-script.js';
+import { CONSOLE_PAGE_CSS } from './console-style.js';
 import { ConsoleTasks } from './console-tasks.js';
 import { ConsoleConversations } from './console-conversations.js';
 
