@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BusClient, DiscoveryClient, TaskClient } from '@openagentio/nestjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NatsTransport } from '@openagentio/nestjs';
 import { MemoryTaskStore } from '@openagentio/nestjs/internal/tasks/memory-task-store.js';
+import { createTaskStore } from '@openagentio/nestjs/internal/tasks/task-store.factory.js';
+import { NatsServer } from '../support/nats-server.js';
 import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
 import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import { quietLogger } from '../mcp/helpers.js';
@@ -103,6 +109,44 @@ describe('drain pauses the task workers of the bus (memory store)', () => {
     } finally {
       await worker.stop();
       await bus.close();
+    }
+  });
+});
+
+describe('drain pauses the task workers of the bus (JetStream store)', () => {
+  it('the run in progress finishes and is acknowledged, a task submitted while drained waits, resumed it runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drain-js-'));
+    const server = await NatsServer.start({ extraConfig: `jetstream { store_dir: ${JSON.stringify(dir)} }` });
+    const bus = new BusClient(new NatsTransport({ servers: server.url }), { agentId: 'tasks', logger: quietLogger });
+    await bus.connect();
+    const engine = new TaskEngine(await createTaskStore(bus, { store: 'jetstream', jetstream: { ackWaitMs: 2000 } }), bus);
+    const gates: Array<() => void> = [];
+    const worker = new TaskWorker(engine, bus, 'job.run', (input) => new Promise((r) => gates.push(() => r({ done: input }))), {
+      concurrency: 2,
+    });
+    await worker.start();
+    const tasks = new TaskClient(engine);
+    try {
+      const first = await tasks.submit('job.run', 1);
+      await waitFor(() => gates.length === 1, 'the first task running');
+      bus.drain();
+      const second = await tasks.submit('job.run', 2);
+      gates[0]();
+      const done = await tasks.wait(first.id, { timeout: 5000 });
+      assert.deepEqual([done.state, done.attempts], ['completed', 1], 'the run in progress finished, once');
+      // Past the ack wait: the first is not delivered again (it was acknowledged), the second is not taken.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(gates.length, 1, 'no run started while drained');
+      assert.equal((await tasks.get(second.id))?.state, 'submitted');
+      bus.resume();
+      await waitFor(() => gates.length === 2, 'the second task running after resume');
+      gates[1]();
+      assert.equal((await tasks.wait(second.id, { timeout: 5000 })).state, 'completed');
+    } finally {
+      await worker.stop();
+      await bus.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
