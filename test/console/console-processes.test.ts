@@ -155,6 +155,22 @@ describe('console (docs/console.md) against the demo split over three processes 
     await page.waitForSelector(`${row}[data-state="canceled"]`, { timeout: 15_000 });
     const rec = (await (await fetch(`${c.base}/v1/tasks/${id}`)).json()) as { state: string };
     assert.equal(rec.state, 'canceled', 'the task store says so too');
+    // The run is a step of the session's conversation: a task span from the workers process, ended by the cancel.
+    await page.fill('#conv-session', 'console-task');
+    await page.fill('#conv-trace', '');
+    await page.waitForFunction(
+      async () => {
+        document.getElementById('conv-search').requestSubmit();
+        await new Promise((r) => setTimeout(r, 300));
+        return document.querySelectorAll('#conversations tbody tr').length > 0;
+      },
+      undefined,
+      { timeout: 10_000, polling: 500 },
+    );
+    await page.click('#conversations tbody tr');
+    const hop = await page.waitForSelector('#timeline .hop[data-name="task report.build"]', { timeout: 10_000 });
+    assert.equal(await hop.getAttribute('data-agent'), 'workers');
+    assert.match((await hop.textContent()) ?? '', /cancel/, 'ended by the cancel, shown as its error');
   });
 
   it('agent management: a drained instance takes no new calls and leaves discovery; resumed, it takes calls again', async () => {

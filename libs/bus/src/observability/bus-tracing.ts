@@ -22,6 +22,7 @@ export const SpanNames = {
   stream: (target: string) => `stream ${target}`,
   publish: (eventType: string) => `publish ${eventType}`,
   handle: (target: string) => `handle ${target}`,
+  task: (target: string) => `task ${target}`,
 } as const;
 
 const TRACER_NAME = 'openagentio-bus';
@@ -111,6 +112,11 @@ export function handlerParent(env: Envelope, tracestate?: string, baggage?: stri
 
 export function startHandlerSpan(kind: 'invoke' | 'stream' | 'event', target: string, parent: Context, attributes: Attributes): Span {
   return tracer().startSpan(SpanNames.handle(target), { kind: kind === 'event' ? SpanKind.CONSUMER : SpanKind.SERVER, attributes }, parent);
+}
+
+/** One run (attempt) of a task: under the trace the task was submitted in, when it carries one. */
+export function startTaskSpan(target: string, parent: Context, attributes: Attributes): Span {
+  return tracer().startSpan(SpanNames.task(target), { kind: SpanKind.CONSUMER, attributes }, parent);
 }
 
 /** Runs `fn` with `span` as the active span, so nested calls become its children. */

@@ -1,4 +1,7 @@
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import type { BusClient } from '../bus/bus-client.js';
+import { endSpan, handlerParent, startTaskSpan, tracingActive, withSpan } from '../observability/bus-tracing.js';
+import type { Envelope } from '../protocol/envelope.js';
 import { callContextStorage, type CallContext } from '../context/call-context.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -219,8 +222,12 @@ export class TaskWorker {
     const ctx = new TaskContext(engine, task, attempt, ac.signal);
     let lost = false;
     let handled: Promise<unknown>;
+    // A span per run when a tracer is live (the console's conversations show task steps with it).
+    const span = this.bus.options.telemetry && tracingActive() ? this.runSpan(task, attempt) : undefined;
+    let spanError: BusError | undefined;
     try {
-      handled = Promise.resolve(callContextStorage.run(this.callContext(task, ac.signal), () => this.handler(task.input, ctx)));
+      const run = () => callContextStorage.run(this.callContext(task, ac.signal), () => this.handler(task.input, ctx));
+      handled = Promise.resolve(span ? withSpan(span.parent, span.span, run) : run());
     } catch (err) {
       handled = Promise.reject(err);
     }
@@ -248,15 +255,24 @@ export class TaskWorker {
         await engine.change(task.id, this.ending(attempt, 'completed', { result: outcome === undefined ? null : outcome }));
       }
     } catch (err) {
+      spanError = toBusError(ac.signal.aborted ? ac.signal.reason : err);
       lost = await this.failed(task, attempt, ac, err);
     } finally {
       clearTimeout(timeout);
       clearInterval(keepAlive);
       this.running.delete(task.id);
+      if (span) endSpan(span.span, spanError);
     }
     if (ac.signal.aborted) this.dropLate(task, ac.signal.reason, handled, () => handlerSettled);
     // Acknowledged only once the outcome is stored; a stopping worker leaves the delivery to another one.
     if (!lost) await d.ack();
+  }
+
+  private runSpan(task: TaskRecord, attempt: number): { span: Span; parent: Context } {
+    const parent = handlerParent({ traceparent: task.traceparent } as Envelope);
+    const attributes: Attributes = { 'acp.target': this.target, 'acp.task.id': task.id, 'acp.task.attempt': attempt };
+    if (task.session_id) attributes['acp.session_id'] = task.session_id;
+    return { span: startTaskSpan(this.target, parent, attributes), parent };
   }
 
   /** What an abandoned handler returns later is dropped, and said once in the log. */
