@@ -15,9 +15,11 @@ async function bootstrap(): Promise<void> {
   await configureDemoApp(app);
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
+  // The console is mounted with the router role (src/app.module.ts).
+  const consoleUrl = (process.env.AGENTS ?? 'router').includes('router') ? ` (the console: http://localhost:${port}/console)` : '';
   const bus = app.get(BusServer).unwrap<{ transport: { kind: string } }>();
   new Logger('Demo').log(
-    `ready: http://localhost:${port} (bus on ${bus.transport.kind}); open it in a browser, or try: curl -s -XPOST localhost:${port}/demo/ask -H 'content-type: application/json' -d '{"text":"NATS is fast"}'`,
+    `ready: http://localhost:${port} (bus on ${bus.transport.kind}); open it in a browser${consoleUrl}, or try: curl -s -XPOST localhost:${port}/demo/ask -H 'content-type: application/json' -d '{"text":"NATS is fast"}'`,
   );
 }
 
