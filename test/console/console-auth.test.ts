@@ -22,7 +22,7 @@ describe('console behind the gateway authentication', () => {
     await bus.handleInvoke('ops.ping', () => 'pong').ready;
     const made = await gatewayApp(
       bus,
-      { auth: { bearerTokens: { 'ops-token': { subject: 'ops' } } } },
+      { auth: { bearerTokens: { 'ops-token': { subject: 'ops' }, 'acme-token': { subject: 'ann', tenant_id: 'acme' } } } },
       { imports: [ConsoleModule.forRoot({ path: 'ops/console', refreshMs: 250 })] },
     );
     app = made.app;
@@ -77,6 +77,21 @@ describe('console behind the gateway authentication', () => {
     const tasks = await fetch(`${url}/ops/console/api/tasks`, { headers: { authorization: 'Bearer ops-token' } });
     assert.equal(tasks.status, 404);
     assert.match(((await tasks.json()) as { message: string }).message, /TasksModule/);
+    // A tenant's identity may look, but not drain; an operator may.
+    const id = (s as unknown as { agents: Array<{ instances: Array<{ id: string }> }> }).agents[0].instances[0].id;
+    const asTenant = await fetch(`${url}/ops/console/api/instances/${id}/drain`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer acme-token' },
+    });
+    assert.equal(asTenant.status, 403);
+    assert.equal(bus.drained, false);
+    const asOps = await fetch(`${url}/ops/console/api/instances/${id}/drain`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ops-token' },
+    });
+    assert.equal(asOps.status, 200);
+    assert.equal(bus.drained, true);
+    bus.resume();
     // Bad input: a clear 400.
     const bad = await fetch(`${url}/ops/console/api/conversations?trace_id=xyz`, { headers: { authorization: 'Bearer ops-token' } });
     assert.equal(bad.status, 400);

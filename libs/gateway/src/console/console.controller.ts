@@ -81,7 +81,10 @@ export function consoleControllers(path: string): Type[] {
 
     /** Drain or resume one instance of an agent (docs/console.md, "Agent management"). */
     @Post('instances/:id/:verb')
-    async instance(@Param('id') id: string, @Param('verb') verb: string, @Res() res: ServerResponse) {
+    async instance(@Req() req: GatewayRequest, @Param('id') id: string, @Param('verb') verb: string, @Res() res: ServerResponse) {
+      // An instance serves every tenant: a tenant's identity may not take it out of service.
+      if (req[IDENTITY_KEY]?.tenant_id)
+        throw new GatewayHttpError(ErrorCodes.AUTH_FAILURE, 'draining an instance is for operators, not tenants', 403);
       if (verb !== 'drain' && verb !== 'resume') throw new GatewayHttpError(ErrorCodes.NO_HANDLER, 'use drain or resume', 404);
       const answer = await this.collector.control(verb, id);
       if (!answer)
