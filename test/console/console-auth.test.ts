@@ -84,6 +84,8 @@ describe('console behind the gateway authentication', () => {
       headers: { authorization: 'Bearer acme-token' },
     });
     assert.equal(asTenant.status, 403);
+    const convAsTenant = await fetch(`${url}/ops/console/api/conversations`, { headers: { authorization: 'Bearer acme-token' } });
+    assert.equal(convAsTenant.status, 403);
     assert.equal(bus.drained, false);
     const asOps = await fetch(`${url}/ops/console/api/instances/${id}/drain`, {
       method: 'POST',

@@ -26,6 +26,14 @@ function json(res: ServerResponse, value: unknown): void {
   send(res, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
+/**
+ * What spans every tenant is for operators: an instance serves all of them (drain), and the spans of conversations
+ * carry every tenant's sessions and users. A tenant-bound identity gets 403.
+ */
+function operatorOnly(req: GatewayRequest, what: string): void {
+  if (req[IDENTITY_KEY]?.tenant_id) throw new GatewayHttpError(ErrorCodes.AUTH_FAILURE, `${what}: for operators, not tenants`, 403);
+}
+
 /** The page and its two files: public (they hold no data), every API route behind the gateway's authentication. */
 export function consoleControllers(path: string): Type[] {
   @Controller(path)
@@ -82,9 +90,7 @@ export function consoleControllers(path: string): Type[] {
     /** Drain or resume one instance of an agent (docs/console.md, "Agent management"). */
     @Post('instances/:id/:verb')
     async instance(@Req() req: GatewayRequest, @Param('id') id: string, @Param('verb') verb: string, @Res() res: ServerResponse) {
-      // An instance serves every tenant: a tenant's identity may not take it out of service.
-      if (req[IDENTITY_KEY]?.tenant_id)
-        throw new GatewayHttpError(ErrorCodes.AUTH_FAILURE, 'draining an instance is for operators, not tenants', 403);
+      operatorOnly(req, 'draining an instance');
       if (verb !== 'drain' && verb !== 'resume') throw new GatewayHttpError(ErrorCodes.NO_HANDLER, 'use drain or resume', 404);
       const answer = await this.collector.control(verb, id);
       if (!answer)
@@ -98,12 +104,14 @@ export function consoleControllers(path: string): Type[] {
 
     /** Conversations by `session_id`, `trace_id` or the last `minutes`, from every process's span ring. */
     @Get('conversations')
-    async conversationList(@Query() query: Record<string, unknown>, @Res() res: ServerResponse) {
+    async conversationList(@Req() req: GatewayRequest, @Query() query: Record<string, unknown>, @Res() res: ServerResponse) {
+      operatorOnly(req, 'conversations');
       json(res, { conversations: await this.conversations.search(query) });
     }
 
     @Get('conversations/:traceId')
-    async conversation(@Param('traceId') traceId: string, @Res() res: ServerResponse) {
+    async conversation(@Req() req: GatewayRequest, @Param('traceId') traceId: string, @Res() res: ServerResponse) {
+      operatorOnly(req, 'conversations');
       json(res, await this.conversations.trace(traceId));
     }
 
