@@ -62,6 +62,8 @@ interface Series {
 export class ConsoleCollector implements OnModuleDestroy {
   private readonly logger = new Logger('Console');
   readonly discovery: DiscoveryClient;
+  /** For drain and resume, asked of one instance: as long as a busy process may take to answer. */
+  private readonly controlClient: DiscoveryClient;
   private readonly instances = new Map<string, InstanceCounters>();
   private readonly targets = new Map<string, Series>();
   private readonly edges = new Map<string, Series & { from: string }>();
@@ -79,6 +81,7 @@ export class ConsoleCollector implements OnModuleDestroy {
   ) {
     // A short gap: the answers of one server come within milliseconds, and a sweep should end well inside refreshMs.
     this.discovery = new DiscoveryClient(bus, { gap: 150, timeout: Math.min(1_000, options.refreshMs), deadline: options.refreshMs });
+    this.controlClient = new DiscoveryClient(bus, { timeout: 5_000 });
   }
 
   onModuleDestroy(): void {
@@ -110,7 +113,7 @@ export class ConsoleCollector implements OnModuleDestroy {
     const inst = this.instances.get(instanceId);
     if (!inst) return undefined;
     const answer =
-      verb === 'drain' ? await this.discovery.drain(inst.service, inst.id) : await this.discovery.resume(inst.service, inst.id);
+      verb === 'drain' ? await this.controlClient.drain(inst.service, inst.id) : await this.controlClient.resume(inst.service, inst.id);
     if (!answer) return undefined;
     inst.drained = answer.drained;
     if (!answer.drained) inst.lastSeen = Date.now();

@@ -27,7 +27,7 @@ export function consolePageHtml(base: string): string {
   </section>
   <section id="traffic-view">
     <h2>Traffic <small class="muted">per target, last minute; the line is calls/s over the window</small></h2>
-    <table id="traffic"><thead><tr><th>agent</th><th>target</th><th>kind</th><th>calls/s</th><th>p50</th><th>p99</th><th>errors</th><th>calls (1 min)</th><th>calls/s over time</th></tr></thead><tbody></tbody></table>
+    <table id="traffic"><thead><tr><th>agent</th><th>target</th><th>kind</th><th>calls/s</th><th>p50</th><th>p99</th><th>errors</th><th>calls (1 min)</th><th>calls/s over time</th><th>p99 over time</th></tr></thead><tbody></tbody></table>
   </section>
   <section id="conversations-view">
     <h2>Conversations <small class="muted">recent spans kept by each process, gathered over the bus</small></h2>

@@ -150,13 +150,17 @@ export const CONSOLE_PAGE_JS = String.raw`(function () {
   }
 
   // ---- traffic ----
-  function spark(series) {
-    var svg = sv('svg', { class: 'spark', viewBox: '0 0 160 24', preserveAspectRatio: 'none' });
-    var max = Math.max.apply(null, series.map(function (p) { return p.rate; }).concat([0.001]));
-    var pts = series.map(function (p, i) {
-      return ((i / Math.max(series.length - 1, 1)) * 160).toFixed(1) + ',' + (23 - (p.rate / max) * 22).toFixed(1);
+  // A line of one field of the series; points without it (no timed call then) are left out.
+  function spark(series, field) {
+    var svg = sv('svg', { class: 'spark ' + field, viewBox: '0 0 160 24', preserveAspectRatio: 'none' });
+    var max = Math.max.apply(null, series.map(function (p) { return p[field] || 0; }).concat([0.001]));
+    var pts = [];
+    series.forEach(function (p, i) {
+      if (p[field] === undefined || p[field] === null) return;
+      pts.push(((i / Math.max(series.length - 1, 1)) * 160).toFixed(1) + ',' + (23 - (p[field] / max) * 22).toFixed(1));
     });
     svg.appendChild(sv('polyline', { points: pts.join(' ') }));
+    svg.appendChild(sv('title', {}, field === 'rate' ? 'calls/s, peak ' + rate(max) : 'p99, peak ' + ms(max)));
     return svg;
   }
   function drawTraffic(s) {
@@ -167,9 +171,11 @@ export const CONSOLE_PAGE_JS = String.raw`(function () {
       [t.agent_id, t.target, t.kind, rate(t.rate), ms(t.p50), ms(t.p99), pct(t.error_rate), String(t.requests)].forEach(function (v, i) {
         tr.appendChild(el('td', { class: ['agent', 'target', 'kind', 'rate', 'p50', 'p99', 'errors', 'calls'][i] }, v));
       });
-      var td = el('td');
-      td.appendChild(spark(t.series));
-      tr.appendChild(td);
+      ['rate', 'p99'].forEach(function (field) {
+        var td = el('td');
+        td.appendChild(spark(t.series, field));
+        tr.appendChild(td);
+      });
       body.appendChild(tr);
     });
   }

@@ -33,6 +33,7 @@ tr.drained td { color: #975a16; }
 .edge.failing text { fill: #c53030; }
 .spark { width: 160px; height: 24px; }
 .spark polyline { fill: none; stroke: #4a6fa5; stroke-width: 1.5; }
+.spark.p99 polyline { stroke: #b7791f; }
 .state-working, .state-submitted { color: #2b6cb0; }
 .state-completed { color: #1f9d55; }
 .state-failed, .state-rejected { color: #c53030; }
