@@ -178,48 +178,54 @@ describe('console (docs/console.md) against the demo split over three processes 
   it('agent management: a drained instance takes no new calls and leaves discovery; resumed, it takes calls again', async () => {
     const { page } = c;
     const extra = await c.startExtraWorkers();
-    const upRows = '#instances tr[data-health="up"]';
-    const workerRows = () =>
-      page.$$eval(upRows, (trs: any[]) =>
-        trs.filter((tr) => tr.querySelector('.agent').textContent === 'workers').map((tr) => tr.getAttribute('data-instance') as string),
+    try {
+      const upRows = '#instances tr[data-health="up"]';
+      const workerRows = () =>
+        page.$$eval(upRows, (trs: any[]) =>
+          trs.filter((tr) => tr.querySelector('.agent').textContent === 'workers').map((tr) => tr.getAttribute('data-instance') as string),
+        );
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('#instances tr[data-health="up"] .agent')].filter((td: any) => td.textContent === 'workers')
+            .length === 2,
+        undefined,
+        { timeout: 10_000 },
       );
-    await page.waitForFunction(
-      () =>
-        [...document.querySelectorAll('#instances tr[data-health="up"] .agent')].filter((td: any) => td.textContent === 'workers')
-          .length === 2,
-      undefined,
-      { timeout: 10_000 },
-    );
-    const [drained, other] = await workerRows();
-    const requestsOf = async (id: string) => Number(await page.textContent(`#instances tr[data-instance="${id}"] .requests`));
-    await page.click(`#instances tr[data-instance="${drained}"] button.drain`);
-    await page.waitForSelector(`#instances tr[data-instance="${drained}"][data-health="drained"]`, { timeout: 10_000 });
-    const atDrain = await requestsOf(drained);
-    const otherBefore = await requestsOf(other);
-    // Out of discovery: the gateway's directory, which asks discovery, lists one workers instance.
-    const listed = (await (await fetch(`${c.base}/v1/agents`)).json()) as { agents: Array<{ agent_id: string; instances: string[] }> };
-    assert.deepEqual(listed.agents.find((a) => a.agent_id === 'workers')?.instances, [other]);
-    await page.locator('#topology-view').screenshot({ path: `${SHOTS}drained.png` });
-    // Every call of these turns goes to the other instance: the drained one has no request subscription.
-    for (let i = 0; i < 4; i++) await c.turn(`console-drain-${i}`);
-    await page.waitForFunction(
-      ([id, n]: [string, number]) => Number(document.querySelector(`#instances tr[data-instance="${id}"] .requests`)?.textContent) >= n,
-      [other, otherBefore + 12] as [string, number],
-      { timeout: 10_000 },
-    );
-    // Resumed: it answers STATS again, and its counters show it took none of those calls.
-    await page.click(`#instances tr[data-instance="${drained}"] button.resume`);
-    await page.waitForSelector(`#instances tr[data-instance="${drained}"][data-health="up"]`, { timeout: 10_000 });
-    assert.equal(await requestsOf(drained), atDrain, 'no calls while drained');
-    for (let i = 0; i < 6; i++) await c.turn(`console-resume-${i}`);
-    await page.waitForFunction(
-      ([id, n]: [string, number]) => Number(document.querySelector(`#instances tr[data-instance="${id}"] .requests`)?.textContent) > n,
-      [drained, atDrain] as [string, number],
-      { timeout: 10_000 },
-    );
-    const gone = new Promise((r) => extra.once('exit', r));
-    extra.kill('SIGTERM');
-    await gone;
+      const [drained, other] = await workerRows();
+      const requestsOf = async (id: string) => Number(await page.textContent(`#instances tr[data-instance="${id}"] .requests`));
+      await page.click(`#instances tr[data-instance="${drained}"] button.drain`);
+      await page.waitForSelector(`#instances tr[data-instance="${drained}"][data-health="drained"]`, { timeout: 10_000 });
+      const atDrain = await requestsOf(drained);
+      const otherBefore = await requestsOf(other);
+      // Out of discovery: the gateway's directory, which asks discovery, lists one workers instance.
+      const listed = (await (await fetch(`${c.base}/v1/agents`)).json()) as { agents: Array<{ agent_id: string; instances: string[] }> };
+      assert.deepEqual(listed.agents.find((a) => a.agent_id === 'workers')?.instances, [other]);
+      await page.locator('#topology-view').screenshot({ path: `${SHOTS}drained.png` });
+      // Every call of these turns goes to the other instance: the drained one has no request subscription.
+      for (let i = 0; i < 4; i++) await c.turn(`console-drain-${i}`);
+      await page.waitForFunction(
+        ([id, n]: [string, number]) => Number(document.querySelector(`#instances tr[data-instance="${id}"] .requests`)?.textContent) >= n,
+        [other, otherBefore + 12] as [string, number],
+        { timeout: 10_000 },
+      );
+      // Resumed: it answers STATS again, and its counters show it took none of those calls.
+      await page.click(`#instances tr[data-instance="${drained}"] button.resume`);
+      await page.waitForSelector(`#instances tr[data-instance="${drained}"][data-health="up"]`, { timeout: 10_000 });
+      assert.equal(await requestsOf(drained), atDrain, 'no calls while drained');
+      for (let i = 0; i < 6; i++) await c.turn(`console-resume-${i}`);
+      await page.waitForFunction(
+        ([id, n]: [string, number]) => Number(document.querySelector(`#instances tr[data-instance="${id}"] .requests`)?.textContent) > n,
+        [drained, atDrain] as [string, number],
+        { timeout: 10_000 },
+      );
+    } finally {
+      // Gone either way, so the next test finds one workers instance.
+      if (extra.exitCode === null && extra.signalCode === null) {
+        const gone = new Promise((r) => extra.once('exit', r));
+        extra.kill('SIGTERM');
+        await gone;
+      }
+    }
     // One workers instance left up (the extra one said goodbye and is stale, then forgotten).
     await page.waitForFunction(() => document.querySelectorAll('#instances tr[data-health="up"]').length === 3, undefined, {
       timeout: 10_000,

@@ -116,6 +116,7 @@ export class ConsoleCollector implements OnModuleDestroy {
       verb === 'drain' ? await this.controlClient.drain(inst.service, inst.id) : await this.controlClient.resume(inst.service, inst.id);
     if (!answer) return undefined;
     inst.drained = answer.drained;
+    inst.drainedAt = Date.now();
     if (!answer.drained) inst.lastSeen = Date.now();
     void this.sweep();
     return { drained: answer.drained, inflight: answer.inflight };
@@ -137,6 +138,7 @@ export class ConsoleCollector implements OnModuleDestroy {
   }
 
   private async sweepOnce(): Promise<void> {
+    const asked = Date.now();
     const stats = (await this.discovery.stats()).filter((s) => s.metadata['acp.agent_id'] !== undefined);
     const now = Date.now();
     const ms = this.lastSweep > 0 ? now - this.lastSweep : this.options.refreshMs;
@@ -154,7 +156,9 @@ export class ConsoleCollector implements OnModuleDestroy {
       const inst = this.instances.get(s.id);
       if (!inst) continue;
       inst.lastSeen = now;
-      inst.drained = false;
+      // Answering a question asked after it was drained: resumed (elsewhere). An answer to a question asked
+      // before the drain says nothing of it.
+      if (inst.drained && inst.drainedAt < asked) inst.drained = false;
       for (const ep of s.endpoints) {
         const about = inst.endpoints.get(ep.name);
         if (!about || about.internal) continue;

@@ -26,7 +26,7 @@ export function consolePageHtml(base: string): string {
     <table id="edges"><thead><tr><th>caller</th><th>agent</th><th>target</th><th>calls/s</th><th>errors</th><th>calls (10 s)</th></tr></thead><tbody></tbody></table>
   </section>
   <section id="traffic-view">
-    <h2>Traffic <small class="muted">per target, last minute; the line is calls/s over the window</small></h2>
+    <h2>Traffic <small class="muted">per target, last minute; the lines are calls/s and p99 over the window; busy targets first</small></h2>
     <table id="traffic"><thead><tr><th>agent</th><th>target</th><th>kind</th><th>calls/s</th><th>p50</th><th>p99</th><th>errors</th><th>calls (1 min)</th><th>calls/s over time</th><th>p99 over time</th></tr></thead><tbody></tbody></table>
   </section>
   <section id="conversations-view">

@@ -166,7 +166,10 @@ export const CONSOLE_PAGE_JS = String.raw`(function () {
   function drawTraffic(s) {
     var body = document.querySelector('#traffic tbody');
     body.textContent = '';
-    s.traffic.forEach(function (t) {
+    // Targets called within the window first (in the server's order), then the idle ones.
+    var busy = s.traffic.filter(function (t) { return t.series.length > 0; });
+    var idle = s.traffic.filter(function (t) { return t.series.length === 0; });
+    busy.concat(idle).forEach(function (t) {
       var tr = el('tr', { 'data-target': t.target, 'data-agent': t.agent_id, class: t.error_rate > 0 ? 'failing' : '' });
       [t.agent_id, t.target, t.kind, rate(t.rate), ms(t.p50), ms(t.p99), pct(t.error_rate), String(t.requests)].forEach(function (v, i) {
         tr.appendChild(el('td', { class: ['agent', 'target', 'kind', 'rate', 'p50', 'p99', 'errors', 'calls'][i] }, v));

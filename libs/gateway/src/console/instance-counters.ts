@@ -22,6 +22,8 @@ export class InstanceCounters {
   lastSeen = 0;
   /** Drained from the console: kept (to be resumed) though it no longer answers. */
   drained = false;
+  /** When the console last drained or resumed it (ms since the epoch). */
+  drainedAt = 0;
   private readonly previous = new Map<string, CounterReading>();
 
   constructor(
