@@ -70,7 +70,11 @@ export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controll
       }),
       // The operator's console at /console (docs/console.md): the agents of every process, their calls, traffic and
       // tasks, behind the gateway's authentication.
-      ConsoleModule.forRoot({ path: 'console', ...(env.CONSOLE_REFRESH_MS ? { refreshMs: Number(env.CONSOLE_REFRESH_MS) } : {}) }),
+      ConsoleModule.forRoot({
+        path: 'console',
+        ...(env.CONSOLE_REFRESH_MS ? { refreshMs: Number(env.CONSOLE_REFRESH_MS) } : {}),
+        ...(env.CONSOLE_TRACE_URL ? { traceUrl: env.CONSOLE_TRACE_URL } : {}),
+      }),
       // bridges.yaml: the MCP "everything" server's tools as bus targets (docs/bridges.md, docs/mcp.md).
       BridgeModule.forRoot({ config: env.BRIDGES_FILE ?? 'bridges.yaml' }),
     );

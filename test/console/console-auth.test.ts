@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Test } from '@nestjs/testing';
 import { after, before, describe, it } from 'node:test';
-import { BusClient, MemoryBroker, MemoryTransport } from '@openagentio/nestjs';
+import { BusClient, MemoryBroker, MemoryTransport, SpanRing } from '@openagentio/nestjs';
 import { ConsoleModule } from '@openagentio/nestjs-gateway';
 import { testBusModule } from '../bridge/helpers.js';
 import { quietLogger } from '../mcp/helpers.js';
@@ -23,7 +23,7 @@ describe('console behind the gateway authentication', () => {
     const made = await gatewayApp(
       bus,
       { auth: { bearerTokens: { 'ops-token': { subject: 'ops' }, 'acme-token': { subject: 'ann', tenant_id: 'acme' } } } },
-      { imports: [ConsoleModule.forRoot({ path: 'ops/console', refreshMs: 250 })] },
+      { imports: [ConsoleModule.forRoot({ path: 'ops/console', refreshMs: 250, traceUrl: 'http://traces.example/trace/{traceId}' })] },
     );
     app = made.app;
     url = made.url;
@@ -97,6 +97,51 @@ describe('console behind the gateway authentication', () => {
     // Bad input: a clear 400.
     const bad = await fetch(`${url}/ops/console/api/conversations?trace_id=xyz`, { headers: { authorization: 'Bearer ops-token' } });
     assert.equal(bad.status, 400);
+  });
+
+  it('conversations come from the process span ring (memory: read directly) and link to the trace backend', async () => {
+    const ring = new SpanRing(10);
+    SpanRing.install(ring);
+    try {
+      const trace = 'ab'.repeat(16);
+      const now = Date.now();
+      ring.onEnd({
+        name: 'handle ops.ping',
+        kind: 1,
+        spanContext: () => ({ traceId: trace, spanId: '12'.repeat(8) }),
+        startTime: [Math.floor(now / 1000), 0],
+        duration: [0, 3e6],
+        status: { code: 2, message: 'boom' },
+        attributes: { 'acp.session_id': 's-ring', 'acp.target': 'ops.ping' },
+      });
+      const auth = { authorization: 'Bearer ops-token' };
+      const list = (await (await fetch(`${url}/ops/console/api/conversations?session_id=s-ring`, { headers: auth })).json()) as {
+        conversations: Array<{ trace_id: string; agents: string[]; errors: number; trace_url: string }>;
+      };
+      assert.deepEqual(list.conversations, [
+        {
+          trace_id: trace,
+          session_id: 's-ring',
+          start: Math.floor(now / 1000) * 1000,
+          duration_ms: 3,
+          spans: 1,
+          agents: ['ops'],
+          errors: 1,
+          trace_url: `http://traces.example/trace/${trace}`,
+        },
+      ]);
+      const one = (await (await fetch(`${url}/ops/console/api/conversations/${trace}`, { headers: auth })).json()) as {
+        spans: Array<{ name: string; error: string; agent: string }>;
+      };
+      assert.deepEqual(
+        one.spans.map((s) => [s.agent, s.name, s.error]),
+        [['ops', 'handle ops.ping', 'boom']],
+      );
+      const none = await fetch(`${url}/ops/console/api/conversations/${'cd'.repeat(16)}`, { headers: auth });
+      assert.equal(none.status, 404);
+    } finally {
+      SpanRing.install(undefined);
+    }
   });
 
   it('without GatewayModule the console refuses to start, naming it', async () => {
