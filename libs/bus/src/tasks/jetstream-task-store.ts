@@ -439,6 +439,13 @@ export class JetStreamTaskStore implements TaskStore {
     );
   }
 
+  async lastFrameSeq(taskId: string): Promise<number | undefined> {
+    const m = await retrying(`reading the log of task ${taskId}`, this.o.retryWindowMs, () =>
+      this.jsm.streams.getMessage(this.o.framesStream, { last_by_subj: this.frameSubject(taskId) }),
+    );
+    return m ? (m.json<Envelope>().seq ?? 0) : undefined;
+  }
+
   /**
    * An ordered consumer of the task's subject, deleted on the server when the follower leaves (break, signal) or
    * the log ends, not left to the server's 5-minute inactivity threshold.

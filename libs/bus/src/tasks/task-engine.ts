@@ -60,6 +60,32 @@ export class TaskEngine {
     return taskFrame(this.bus.agentId, record, eventType, payload);
   }
 
+  /**
+   * Writes what a dead writer left out of the log: a change stores the record, then appends its frame, so a
+   * process killed between the two leaves the record's seq ahead of the log. The frame's content died with it;
+   * a status frame in its place says so, which keeps the log one frame per seq for every follower. Called before
+   * a run takes over a task from a worker that stopped answering, never while the run holding it is alive.
+   */
+  async fillLostFrames(record: TaskRecord): Promise<number> {
+    const last = await this.store.lastFrameSeq(record.id);
+    let filled = 0;
+    for (let seq = (last ?? -1) + 1; seq <= record.seq; seq++) {
+      const at = { ...record, seq };
+      const frame =
+        seq === record.seq && isTerminalTaskState(record.state)
+          ? this.terminalFrame(record)
+          : this.frame(at, TaskEventTypes.STATUS, {
+              task_id: record.id,
+              state: record.state,
+              message: `frame ${seq} was lost: the worker that made it stopped before writing it to the log`,
+            });
+      // De-duplicated by its id: a late append of the real frame, or another filler, adds nothing.
+      await this.store.appendFrame(frame);
+      filled++;
+    }
+    return filled;
+  }
+
   /** The terminal frame of an ended record, as `ending` wrote it (for a log that lacks it). */
   terminalFrame(record: TaskRecord): Envelope {
     const payload: Record<string, unknown> = { task_id: record.id, state: record.state };
