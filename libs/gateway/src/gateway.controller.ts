@@ -1,14 +1,13 @@
-import { Controller, Delete, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Delete, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayRoutesFilter, OpenAiRoutesFilter } from './gateway-routes.filter.js';
+import type { GatewayRequest } from './gateway-auth.js';
+import { GatewayRoutes } from './gateway-routes.decorator.js';
+import { OpenAiRoutesFilter } from './gateway-routes.filter.js';
 import { GatewayService } from './gateway.service.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
 
 /** The HTTP + SSE gateway routes (docs/protocol.md §5 and the resumable extensions). */
-@Controller('v1')
-@UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayRoutesFilter)
+@GatewayRoutes()
 export class GatewayController {
   constructor(private readonly gateway: GatewayService) {}
 
@@ -54,9 +53,7 @@ export class GatewayController {
 }
 
 /** OpenAI-compatible routes over exposed bus stream targets. */
-@Controller('v1')
-@UseGuards(GatewayAuthGuard)
-@UseFilters(OpenAiRoutesFilter)
+@GatewayRoutes({ filter: OpenAiRoutesFilter })
 export class OpenAiCompatController {
   constructor(private readonly openai: OpenAiCompatService) {}
 
