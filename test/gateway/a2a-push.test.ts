@@ -7,6 +7,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type Message, type Part, Role, type Task } from '@a2a-js/sdk';
 import { type Client as A2aClient, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { resolvePushOptions, webhookRefusal } from '@openagentio/nestjs-gateway/internal/push-notifications.js';
 import { ACME, GLOBEX, http, taskGateway, type TaskGateway } from '../tasks/gateway-task-app.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -280,5 +281,38 @@ describe('A2A push notifications on a gateway without an allow list', () => {
     assert.match(res.body.error.message, /pushNotifications\.allowUrls is empty \(nothing is allowed by default\)/);
     const send = await sendRaw(gw, {}, 'report.build', { url: 'http://127.0.0.1:9/hooks' });
     assert.equal(send.body.error.code, -32003);
+  });
+});
+
+describe('the push notification allow list', () => {
+  const allow = resolvePushOptions({ allowUrls: ['https://hooks.example.com/a2a', 'http://127.0.0.1:8080/'] }).allowUrls;
+  const ok = (url: string) => assert.equal(webhookRefusal(url, allow), undefined, url);
+  const refused = (url: string, why: RegExp) => assert.match(webhookRefusal(url, allow) ?? 'allowed', why, url);
+
+  it('covers the same scheme, host and port at or below the path, nothing else', () => {
+    ok('https://hooks.example.com/a2a');
+    ok('https://hooks.example.com/a2a/task?x=1');
+    ok('https://hooks.example.com:443/a2a/x');
+    ok('http://127.0.0.1:8080/anything');
+    refused('https://hooks.example.com/a2ax', /does not cover it/);
+    refused('https://hooks.example.com/a2a/../admin', /does not cover it/);
+    refused('https://hooks.example.com/a2a/%2e%2e/admin', /does not cover it/);
+    refused('https://hooks.example.com.evil.test/a2a', /does not cover it/);
+    refused('http://hooks.example.com/a2a', /does not cover it/);
+    refused('https://hooks.example.com:8443/a2a', /does not cover it/);
+    refused('http://127.0.0.1:8081/', /does not cover it/);
+    refused('http://localhost:8080/', /does not cover it/);
+    refused('https://u:p@hooks.example.com/a2a', /credentials/);
+    refused('ftp://hooks.example.com/a2a', /not http or https/);
+    refused('/a2a', /not an absolute URL/);
+    assert.match(webhookRefusal('http://127.0.0.1:8080/', []) ?? '', /allowUrls is empty \(nothing is allowed by default\)/);
+  });
+
+  it('refuses a malformed entry at start-up, naming it', () => {
+    assert.throws(
+      () => resolvePushOptions({ allowUrls: ['hooks.example.com'] }),
+      /pushNotifications\.allowUrls holds "hooks\.example\.com"/,
+    );
+    assert.throws(() => resolvePushOptions({ attempts: 0 }), /pushNotifications\.attempts must be a positive number/);
   });
 });

@@ -8,7 +8,8 @@ import { BusError, ErrorCodes } from '@openagentio/nestjs';
 export interface GatewayPushOptions {
   /**
    * Where webhooks may point: absolute http(s) URL prefixes (`https://hooks.example.com/a2a/`); a webhook matches an
-   * entry with the same scheme, host and port whose path its path starts with. Checked when a webhook is set and
+   * entry with the same scheme, host and port whose path is its path or a folder above it (`/a2a` covers `/a2a/x`,
+   * not `/a2ax`). Checked when a webhook is set and
    * again before every POST. Nothing by default: every webhook is refused.
    */
   allowUrls?: string[];
@@ -77,12 +78,18 @@ export function webhookRefusal(url: string, allow: readonly URL[]): string | und
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'it is not http or https';
   if (u.username || u.password) return "it carries credentials (use the config's token or authentication)";
   const covered = allow.some(
-    (a) => a.protocol === u.protocol && a.hostname === u.hostname && a.port === u.port && u.pathname.startsWith(a.pathname),
+    (a) => a.protocol === u.protocol && a.hostname === u.hostname && a.port === u.port && underPath(u.pathname, a.pathname),
   );
   if (covered) return undefined;
   return allow.length === 0
     ? 'GatewayModule option pushNotifications.allowUrls is empty (nothing is allowed by default)'
     : 'GatewayModule option pushNotifications.allowUrls does not cover it';
+}
+
+/** `path` is `prefix` or below it: `/hooks` covers `/hooks` and `/hooks/x`, not `/hooksevil` (paths come normalised, `..` resolved). */
+function underPath(path: string, prefix: string): boolean {
+  if (prefix.endsWith('/')) return path.startsWith(prefix);
+  return path === prefix || path.startsWith(`${prefix}/`);
 }
 
 /** INVALID_REQUEST naming the option when the allow list does not cover `url`. */

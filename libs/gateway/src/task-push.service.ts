@@ -6,6 +6,9 @@ import { a2aTask } from './a2a-mapping.js';
 import { clipUrl, signatureHeaders, webhookRefusal } from './push-notifications.js';
 import { TaskGatewayService } from './task-gateway.service.js';
 
+/** Deliveries of one task's queue entry that the task store fails (reading or recording) before it is dropped. */
+const MAX_STORE_RETRIES = 5;
+
 /** How one POST went: delivered, worth another try, or not (a redirect, a 4xx other than 408/429). */
 type PostOutcome = { ok: true } | { ok: false; retry: boolean; why: string };
 
@@ -54,9 +57,12 @@ export class TaskPushService implements OnApplicationBootstrap, OnModuleDestroy 
       await d.ack();
     } catch (err) {
       if (this.stopping.signal.aborted) return;
-      // The store failed under us: the entry comes back (after the ack wait, or sooner where the store can say so).
-      this.logger.warn(`task ${d.taskId}: webhook delivery interrupted: ${(err as Error)?.message}`);
-      await d.retryLater?.(this.options.initialDelayMs);
+      // The store failed under us: the entry comes back later, a few times (each time re-POSTing what was not
+      // recorded as delivered), then is dropped rather than loop on a store that keeps refusing the record.
+      const again = d.retryLater && d.deliveryCount < MAX_STORE_RETRIES;
+      this.logger.warn(`task ${d.taskId}: webhook delivery interrupted (${again ? 'will retry' : 'dropped'}): ${(err as Error)?.message}`);
+      if (again) await d.retryLater!(this.options.maxDelayMs);
+      else await d.ack();
     } finally {
       if (keepAlive) clearInterval(keepAlive);
     }
