@@ -78,6 +78,34 @@ describe('task webhooks with several gateway replicas on JetStream', () => {
     apps.length = 0;
   });
 
+  it('a replica that stops mid-delivery leaves the notification to another one, which delivers it', async () => {
+    receiver.answer = (path, n) => (path === '/hooks/handover' && n === 1 ? 'hang' : 200);
+    try {
+      const gA = await gateway('gw-a');
+      const first = receiver.next('/hooks/handover');
+      const t = await worker.tasks.submit('js.report', 'handover', {
+        callback: { webhooks: [{ id: 'h', url: `${receiver.url}/hooks/handover` }] },
+      });
+      assert.equal((await first).json.from, 'gw-a');
+      await gateway('gw-b');
+      const second = receiver.next('/hooks/handover');
+      await gA.close(); // its POST is abandoned unanswered, its queue entry unacknowledged
+      const got = await second;
+      assert.equal(got.json.from, 'gw-b');
+      assert.equal(got.json.correlation_id, t.id);
+      assert.equal(got.headers['x-acp-notification-id'], `${t.id}.h`);
+      for (;;) {
+        const [w] = await worker.tasks.webhooks(t.id);
+        if (w.delivered_at) break;
+        await new Promise((r) => setTimeout(r, 20)); // a record write after the POST's answer, with no event to await
+      }
+      assert.equal(receiver.to('/hooks/handover').length, 2);
+    } finally {
+      receiver.answer = () => 200;
+      for (const app of apps.splice(0)) await app.close().catch(() => undefined);
+    }
+  });
+
   it('a notification pending while no gateway runs is delivered by the next gateway to start', async () => {
     const t = await worker.tasks.submit('js.report', 'while down', {
       callback: { webhooks: [{ id: 'later', url: `${receiver.url}/hooks/later`, token: 'tok-later' }] },

@@ -15,7 +15,8 @@ export interface Received {
  */
 export class WebhookReceiver {
   readonly got: Received[] = [];
-  answer: (path: string, n: number, req: Received) => number | { status: number; location: string } = () => 200;
+  /** The answer to the n-th request to a path: a status, a redirect, or `hang` (no answer until the receiver closes). */
+  answer: (path: string, n: number, req: Received) => number | { status: number; location: string } | 'hang' = () => 200;
   private readonly waiters: Array<{ path: string; resolve: (r: Received) => void }> = [];
   private readonly counts = new Map<string, number>();
   private server?: Server;
@@ -40,7 +41,8 @@ export class WebhookReceiver {
         r.counts.set(path, n);
         r.got.push(got);
         const a = r.answer(path, n, got);
-        if (typeof a === 'number') res.writeHead(a).end();
+        if (a === 'hang') res.on('error', () => undefined);
+        else if (typeof a === 'number') res.writeHead(a).end();
         else res.writeHead(a.status, { location: a.location }).end();
         const i = r.waiters.findIndex((w) => w.path === path);
         if (i >= 0) r.waiters.splice(i, 1)[0].resolve(got);
