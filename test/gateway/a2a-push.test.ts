@@ -7,6 +7,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type Message, type Part, Role, type Task } from '@a2a-js/sdk';
 import { type Client as A2aClient, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { TaskClient } from '@openagentio/nestjs';
 import { resolvePushOptions, webhookRefusal } from '@openagentio/nestjs-gateway/internal/push-notifications.js';
 import { ACME, GLOBEX, http, taskGateway, type TaskGateway } from '../tasks/gateway-task-app.js';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -218,6 +219,22 @@ describe('A2A push notifications and task webhooks, to a real HTTP receiver', ()
     const foreign = await rpc(gw, 'CreateTaskPushNotificationConfig', { taskId: task.id, url: `${receiver.url}/hooks/y` }, GLOBEX);
     assert.equal(foreign.body.error.code, -32001);
     await http(`${gw.url}/v1/tasks/${task.id}`, { method: 'DELETE', token: ACME });
+  });
+
+  it('a webhook stored without the gateway (TaskClient) is checked again before the POST: off the list, nothing is sent', async () => {
+    const task = await gw.app.get(TaskClient).submit(
+      'report.build',
+      {},
+      {
+        tenant_id: 'acme',
+        callback: { webhooks: [{ url: `${outsider.url}/hooks/direct`, token: 'never-sent' }] },
+      },
+    );
+    assert.match(
+      (await settled(gw, task.id)).failed ?? '',
+      /not allowed: GatewayModule option pushNotifications\.allowUrls does not cover it/,
+    );
+    assert.equal(outsider.got.length, 0);
   });
 
   it('a redirect to a host outside the allow list is not followed', async () => {
