@@ -7,7 +7,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type Message, type Part, Role, type Task } from '@a2a-js/sdk';
 import { type Client as A2aClient, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
-import { TaskClient } from '@openagentio/nestjs';
+import { type Envelope, TaskClient } from '@openagentio/nestjs';
 import { resolvePushOptions, webhookRefusal } from '@openagentio/nestjs-gateway/internal/push-notifications.js';
 import { ACME, GLOBEX, http, taskGateway, type TaskGateway } from '../tasks/gateway-task-app.js';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -278,6 +278,37 @@ describe('A2A push notifications and task webhooks, to a real HTTP receiver', ()
     assert.equal(refused.status, 400);
     assert.equal(refused.body.code, 'INVALID_REQUEST');
     assert.match(refused.body.message, /pushNotifications\.allowUrls/);
+  });
+  it('REST: X-Callback: event publishes agent.task.completed on the bus and POSTs nothing; another value is 400', async () => {
+    // The event may come before the 202 does: every one is kept, then the task's is picked.
+    const events = new Map<string, Envelope>();
+    let wake = () => {};
+    const sub = gw.bus.subscribe('agent.task.completed', (_p, e) => {
+      events.set(e.correlation_id!, e);
+      wake();
+    });
+    await sub.ready;
+    const posts = receiver.got.length;
+    const res = await http(`${gw.url}/v1/agents/report.build/tasks`, {
+      token: ACME,
+      body: { quarter: 'Q1' },
+      headers: { 'x-callback': 'event' },
+    });
+    assert.equal(res.status, 202);
+    const id = res.body.id as string;
+    const deadline = Date.now() + 10_000;
+    const timer = setTimeout(() => wake(), 10_000);
+    while (!events.has(id) && Date.now() < deadline) await new Promise<void>((resolve) => (wake = resolve));
+    clearTimeout(timer);
+    assert.ok(events.has(id), 'the agent.task.completed event came within 10 s');
+    sub.unsubscribe();
+    const e = events.get(id)!;
+    assert.equal((e.payload as { state: string }).state, 'completed');
+    assert.equal(e.tenant_id, 'acme');
+    assert.equal(receiver.got.length, posts);
+    const bad = await http(`${gw.url}/v1/agents/report.build/tasks`, { token: ACME, body: {}, headers: { 'x-callback': 'webhook' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /X-Callback must be "event"/);
   });
 });
 
