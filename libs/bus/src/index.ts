@@ -110,7 +110,7 @@ export { type SessionRoutesOptions, SessionRoutes } from './orchestration/sessio
 // Async tasks (docs/tasks.md)
 export { MemoryTaskStore, type MemoryTaskStoreOptions } from './tasks/memory-task-store.js';
 export { JetStreamTaskStore, type JetStreamTaskStoreOptions } from './tasks/jetstream-task-store.js';
-export { TaskClient, type SubmitOptions } from './tasks/task-client.js';
+export { TaskClient, type SubmitOptions, type TaskWebhookInput } from './tasks/task-client.js';
 export { TaskContext, TaskPause } from './tasks/task-context.js';
 export type { TaskHandler, TaskHandlerOptions } from './tasks/task-worker.js';
 export { Task } from './tasks/task.decorator.js';
@@ -125,6 +125,8 @@ export {
   type TaskArtifact,
   type TaskRecord,
   type TaskLease,
+  type TaskCallback,
+  type TaskWebhook,
   type TaskListQuery,
   type TaskPage,
 } from './tasks/task.types.js';

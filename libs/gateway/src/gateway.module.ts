@@ -11,6 +11,7 @@ import { GatewayService } from './gateway.service.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { TaskGatewayService } from './task-gateway.service.js';
+import { TaskPushService } from './task-push.service.js';
 import { A2aController, TasksController } from './tasks.controller.js';
 
 /** Where a browser's preflight is answered (no route serves OPTIONS: GatewayCorsMiddleware answers it). */
@@ -46,6 +47,7 @@ const PREFLIGHT_PATHS = [
     AgentDirectoryService,
     TaskGatewayService,
     A2aJsonRpcService,
+    TaskPushService,
     GatewayAuthGuard,
     GatewayExceptionFilter,
     GatewayRoutesFilter,

@@ -3,6 +3,7 @@ import type { CanActivate, Type } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayAgentCardOptions } from './agent-card.js';
 import type { GatewayA2aOptions } from './a2a-mapping.js';
+import { type GatewayPushOptions, resolvePushOptions, type ResolvedPushOptions } from './push-notifications.js';
 import type { SessionInfo } from '@openagentio/nestjs';
 
 /** Who a request is: set by the authenticator; its tenant and user cannot be overridden by request headers. */
@@ -77,6 +78,11 @@ export interface GatewayModuleOptions {
    * A2A"). Off by default.
    */
   a2a?: GatewayA2aOptions;
+  /**
+   * Task webhooks: A2A push notifications and `X-Callback-Url` on the task routes (docs/tasks.md, "Callbacks and
+   * push notifications"): the URLs they may point at (`allowUrls`, nothing by default), retries, signing.
+   */
+  pushNotifications?: GatewayPushOptions;
   /**
    * Authentication: a map of bearer token → identity, or an authenticator function. Without it (and without
    * `guards`) requests are anonymous and tenant/user come from the X-Tenant-Id / X-User-Id headers.
@@ -162,8 +168,12 @@ export interface GatewayModuleExtras {
 }
 
 export interface ResolvedGatewayOptions extends Required<
-  Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a'>
+  Omit<
+    GatewayModuleOptions,
+    'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a' | 'pushNotifications'
+  >
 > {
+  pushNotifications: ResolvedPushOptions;
   resolveTarget?: GatewayTargetResolver;
   openai?: GatewayOpenAiOptions;
   agentCard?: GatewayAgentCardOptions;
@@ -200,6 +210,7 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     openai: o.openai,
     agentCard: o.agentCard,
     a2a: o.a2a,
+    pushNotifications: resolvePushOptions(o.pushNotifications),
     auth: o.auth,
     cors: o.cors,
     invokeTimeout: o.invokeTimeout,

@@ -9,6 +9,7 @@ export { GatewayService } from './gateway.service.js';
 export type { GatewayRequest } from './gateway-auth.js';
 export { ErrorPayloadFilter } from './gateway-errors.js';
 export type { GatewayA2aOptions, A2aVersion } from './a2a-mapping.js';
+export type { GatewayPushOptions } from './push-notifications.js';
 export type {
   GatewayIdentity,
   GatewayAuthenticator,
