@@ -12,6 +12,8 @@ import { OpenAiCompatService } from './openai-compat.service.js';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { TaskGatewayService } from './task-gateway.service.js';
 import { A2aController, TasksController } from './tasks.controller.js';
+import { GatewayQuotaGuard } from './quota/quota.guard.js';
+import { QuotaService } from './quota/quota.service.js';
 
 /** Where a browser's preflight is answered (no route serves OPTIONS: GatewayCorsMiddleware answers it). */
 const PREFLIGHT_PATHS = [
@@ -47,6 +49,8 @@ const PREFLIGHT_PATHS = [
     TaskGatewayService,
     A2aJsonRpcService,
     GatewayAuthGuard,
+    QuotaService,
+    GatewayQuotaGuard,
     GatewayExceptionFilter,
     GatewayRoutesFilter,
     OpenAiRoutesFilter,

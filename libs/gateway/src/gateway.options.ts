@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { GatewayAgentCardOptions } from './agent-card.js';
 import type { GatewayA2aOptions } from './a2a-mapping.js';
 import type { SessionInfo } from '@openagentio/nestjs';
+import type { GatewayQuotaOptions } from './quota/quota-options.js';
 
 /** Who a request is: set by the authenticator; its tenant and user cannot be overridden by request headers. */
 export interface GatewayIdentity {
@@ -149,6 +150,11 @@ export interface GatewayModuleOptions {
   followHandoffs?: boolean;
   /** Your own choice of target per request, after `followHandoffs` (same rule: only exposed targets). */
   resolveTarget?: GatewayTargetResolver;
+  /**
+   * Request quotas per identity and per tenant (token buckets; invokes, stream opens and task submissions apart):
+   * 429 `BACKPRESSURE_DROP` with `Retry-After` past them. Off by default. docs/security.md, "Quotas".
+   */
+  quotas?: GatewayQuotaOptions;
 }
 
 export interface GatewayModuleExtras {
@@ -162,7 +168,10 @@ export interface GatewayModuleExtras {
 }
 
 export interface ResolvedGatewayOptions extends Required<
-  Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a'>
+  Omit<
+    GatewayModuleOptions,
+    'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a' | 'quotas'
+  >
 > {
   resolveTarget?: GatewayTargetResolver;
   openai?: GatewayOpenAiOptions;

@@ -4,18 +4,21 @@ import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
 import { GatewayRoutesFilter } from './gateway-routes.filter.js';
 import { TaskGatewayService } from './task-gateway.service.js';
+import { QuotaFor } from './quota/quota.decorator.js';
+import { GatewayQuotaGuard } from './quota/quota.guard.js';
 
 /**
  * The task routes (docs/tasks.md, "Gateway and A2A"). Always mounted: without a TaskClient in the application (TasksModule)
  * they answer 404 NO_HANDLER saying so.
  */
 @Controller('v1')
-@UseGuards(GatewayAuthGuard)
+@UseGuards(GatewayAuthGuard, GatewayQuotaGuard)
 @UseFilters(GatewayRoutesFilter)
 export class TasksController {
   constructor(private readonly tasks: TaskGatewayService) {}
 
   @Post('agents/:target/tasks')
+  @QuotaFor('task')
   submit(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
     return this.tasks.submit(req, res, target);
   }
@@ -36,6 +39,7 @@ export class TasksController {
   }
 
   @Post('tasks/:id/messages')
+  @QuotaFor('task')
   send(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
     return this.tasks.send(req, res, id);
   }
@@ -48,7 +52,7 @@ export class TasksController {
 
 /** A2A JSON-RPC over the tasks (`POST /v1/a2a`), enabled by the gateway's `a2a` option. */
 @Controller('v1')
-@UseGuards(GatewayAuthGuard)
+@UseGuards(GatewayAuthGuard, GatewayQuotaGuard)
 @UseFilters(GatewayRoutesFilter)
 export class A2aController {
   constructor(private readonly a2a: A2aJsonRpcService) {}
