@@ -12,6 +12,7 @@ import { OpenAiCompatService } from './openai-compat.service.js';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { TaskGatewayService } from './task-gateway.service.js';
 import { A2aController, TasksController } from './tasks.controller.js';
+import { GatewayAuditMiddleware } from './audit/gateway-audit.middleware.js';
 import { GatewayQuotaGuard } from './quota/quota.guard.js';
 import { QuotaService } from './quota/quota.service.js';
 
@@ -70,5 +71,9 @@ export class GatewayModule extends GatewayConfigurableModule implements NestModu
         A2aController,
         ...PREFLIGHT_PATHS.map((path) => ({ path, method: RequestMethod.OPTIONS })),
       );
+    // Passes straight on unless the `audit` option is set.
+    consumer
+      .apply(GatewayAuditMiddleware)
+      .forRoutes(GatewayController, OpenAiCompatController, AgentsController, AgentCardController, TasksController, A2aController);
   }
 }

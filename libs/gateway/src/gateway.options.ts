@@ -155,6 +155,11 @@ export interface GatewayModuleOptions {
    * 429 `BACKPRESSURE_DROP` with `Retry-After` past them. Off by default. docs/security.md, "Quotas".
    */
   quotas?: GatewayQuotaOptions;
+  /**
+   * An audit trail: one OpenTelemetry log record per gateway request (identity, method, path, target, status,
+   * outcome, duration, trace id; never a body). Default false. docs/security.md, "Audit trail".
+   */
+  audit?: boolean;
 }
 
 export interface GatewayModuleExtras {
@@ -170,7 +175,7 @@ export interface GatewayModuleExtras {
 export interface ResolvedGatewayOptions extends Required<
   Omit<
     GatewayModuleOptions,
-    'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a' | 'quotas'
+    'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a' | 'quotas' | 'audit'
   >
 > {
   resolveTarget?: GatewayTargetResolver;
