@@ -166,7 +166,7 @@ describe('gateway quotas: token buckets per identity and tenant', () => {
     assert.equal((await invoke(ANN)).status, 429);
   });
 
-  it('an EventSource resuming with Last-Event-ID is not a stream open and is never refused', async () => {
+  it('an EventSource resuming with Last-Event-ID is not a stream open and is never refused; an empty one is counted', async () => {
     refillAll();
     for (let i = 0; i < 2; i++) assert.equal((await stream(BOB)).status, 200);
     assert.equal((await stream(BOB)).status, 429);
@@ -174,7 +174,10 @@ describe('gateway quotas: token buckets per identity and tenant', () => {
       token: BOB,
       headers: { 'last-event-id': 'no-such-frame' },
     });
-    assert.notEqual(resume.status, 429);
+    assert.equal(resume.status, 404, 'an unknown frame is a 404, not a new stream');
+    // An empty Last-Event-ID resumes nothing and would open a stream: it is counted.
+    const empty = await http(`${gw.url}/v1/agents/count/stream?payload=%7B%7D`, { token: BOB, headers: { 'last-event-id': '' } });
+    assert.equal(empty.status, 429);
   });
 
   it('counts allowed and refused requests as metrics, by kind and scope', async () => {

@@ -24,8 +24,19 @@ export class GatewayQuotaGuard implements CanActivate {
     if (!kind) return true;
     const http = context.switchToHttp();
     const req = http.getRequest<GatewayRequest>();
-    if (req.method === 'OPTIONS' || (req.method === 'GET' && req.headers['last-event-id'] !== undefined)) return true;
+    if (req.method === 'OPTIONS' || (req.method === 'GET' && resumes(req))) return true;
     this.quotas.check(kind, req, http.getResponse<ServerResponse>());
     return true;
   }
+}
+
+/**
+ * Whether a GET names a frame to resume after (the `Last-Event-ID` header or `?last_event_id=`, non-empty, as the
+ * stream route reads it): then the route resumes a stream or answers 404, and never opens one.
+ */
+function resumes(req: GatewayRequest): boolean {
+  const h = req.headers['last-event-id'];
+  if (typeof h === 'string' && h) return true;
+  const q = req.query?.last_event_id;
+  return typeof q === 'string' && q !== '';
 }
