@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider, MetricReader, type CollectionResult } from '@opentelemetry/sdk-metrics';
@@ -197,6 +198,14 @@ describe('gateway quotas: token buckets per identity and tenant', () => {
       counter(r, QuotaMetricNames.buckets, { 'acp.kind': 'invoke', 'acp.quota.scope': 'identity' }) >= 3,
       'one bucket per identity used',
     );
+    const doc = readFileSync(new URL('../../../docs/security.md', import.meta.url), 'utf8');
+    for (const name of Object.values(QuotaMetricNames)) {
+      assert.ok(doc.includes(`\`${name}\``), `docs/security.md names ${name}`);
+      assert.ok(
+        r.resourceMetrics.scopeMetrics.some((sm) => sm.metrics.some((m) => m.descriptor.name === name)),
+        `${name} is collected`,
+      );
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { logs, SeverityNumber } from '@opentelemetry/api';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -24,11 +25,20 @@ const TRACEPARENT = `00-${TRACE}-00f067aa0ba902b7-01`;
 /** Strings that only ever travel in payloads: none may reach an audit record. */
 const SECRETS = ['SECRET-CARD-4242', 'SECRET-RESULT-99', 'SECRET-DELTA-7', 'SECRET-STREAM-IN', 'SECRET-BODY-5'];
 
+/** Every attribute key a record carried in this file's tests: docs/security.md must name each. */
+const seenKeys = new Set<string>();
+after(() => {
+  const doc = readFileSync(new URL('../../../docs/security.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Audit trail'));
+  for (const key of seenKeys) assert.ok(section.includes(`\`${key}\``), `docs/security.md "Audit trail" does not name ${key}`);
+});
+
 function served(): ReadableLogRecord[] {
   return exporter.getFinishedLogRecords().filter((r) => r.eventName === AUDIT_EVENT_SERVED);
 }
 
 function assertNoPayload(records: ReadableLogRecord[]): void {
+  for (const r of records) for (const k of Object.keys(r.attributes)) seenKeys.add(k);
   const text = JSON.stringify(records.map((r) => ({ body: r.body, attributes: r.attributes })));
   for (const s of SECRETS) assert.ok(!text.includes(s), `"${s}" is in an audit record: ${text}`);
 }
