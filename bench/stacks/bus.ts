@@ -55,10 +55,15 @@ export class BusPair {
   static async create(
     label: string,
     make: TransportFactory,
-    opts: { streamWindow?: number; subjectPrefix?: string } = {},
+    opts: { streamWindow?: number; subjectPrefix?: string; audit?: boolean } = {},
   ): Promise<BusPair> {
     const quiet: BusLogger | undefined = process.env.BENCH_VERBOSE ? undefined : { log() {}, warn() {}, error() {} };
-    const server = new BusClient(make('server'), { agentId: 'bench-server', subjectPrefix: opts.subjectPrefix, logger: quiet });
+    const server = new BusClient(make('server'), {
+      agentId: 'bench-server',
+      subjectPrefix: opts.subjectPrefix,
+      logger: quiet,
+      audit: opts.audit,
+    });
     const client = new BusClient(make('client'), {
       agentId: 'bench-client',
       subjectPrefix: opts.subjectPrefix,

@@ -141,6 +141,7 @@ export type { CallPolicy, BusPolicies } from './resilience/call-policy.js';
 // Observability: metric and span names, health (docs/observability.md)
 export { SpanNames } from './observability/bus-tracing.js';
 export { MetricNames } from './observability/bus-metrics.js';
+export { AUDIT_LOGGER, AUDIT_EVENT_SERVED } from './observability/bus-audit.js';
 export {
   type HealthIndicatorStatus,
   type HealthIndicatorResult,

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { BusError, ErrorCodes, isTerminalTaskState, type TaskRecord, type TaskWebhookInput } from '@openagentio/nestjs';
@@ -20,6 +20,7 @@ import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError, toGatewayError } from './gateway-errors.js';
 import { onClientGone } from './sse.js';
 import { TaskGatewayService } from './task-gateway.service.js';
+import { QuotaService } from './quota/quota.service.js';
 
 /** Where the gateway serves A2A JSON-RPC (the agent card names it). */
 export const A2A_JSONRPC_PATH = '/v1/a2a';
@@ -38,7 +39,10 @@ type RpcId = string | number | null;
  */
 @Injectable()
 export class A2aJsonRpcService {
-  constructor(private readonly tasks: TaskGatewayService) {
+  constructor(
+    private readonly tasks: TaskGatewayService,
+    @Optional() private readonly quotas?: QuotaService,
+  ) {
     const { a2a, taskTargets } = tasks.gateway.options;
     if (a2a && !taskTargets.some((p) => p === a2a.target || subjectMatches(p, a2a.target))) {
       throw new Error(`GatewayModule: a2a.target "${a2a.target}" is not covered by taskTargets`);
@@ -164,6 +168,8 @@ export class A2aJsonRpcService {
     v: A2aVersion,
     stream: boolean,
   ): Promise<void> {
+    // A message is a task submission (a new task, or more input that queues one again): the `task` quota.
+    this.quotas?.check('task', req, res);
     const msg = readMessage(params.message, v);
     const input = inputOf(msg.parts);
     const cfg = isObject(params.configuration) ? params.configuration : {};

@@ -1,6 +1,7 @@
 import { applyDecorators, Controller, UseFilters, UseGuards, type ExceptionFilter, type Type } from '@nestjs/common';
 import { GatewayAuthGuard } from './gateway-auth.js';
 import { GatewayRoutesFilter } from './gateway-routes.filter.js';
+import { GatewayQuotaGuard } from './quota/quota.guard.js';
 
 /** How a gateway controller is mounted; by default under `v1`, behind the auth guard, its errors as ErrorPayloads. */
 export interface GatewayRoutesOptions {
@@ -13,10 +14,10 @@ export interface GatewayRoutesOptions {
 }
 
 /**
- * Makes a class one of the gateway's controllers, as all of them are: its path, the auth guard, and one exception
- * filter. CORS is not here: GatewayModule applies GatewayCorsMiddleware to these controllers.
+ * Makes a class one of the gateway's controllers, as all of them are: its path, the auth guard then the quota guard
+ * (which charges only routes marked with `@QuotaFor`), and one exception filter. CORS is not here: GatewayModule applies GatewayCorsMiddleware to these controllers.
  */
 export function GatewayRoutes(options: GatewayRoutesOptions = {}): ClassDecorator {
   const { path = 'v1', filter = GatewayRoutesFilter, auth = true } = options;
-  return applyDecorators(Controller(path), ...(auth ? [UseGuards(GatewayAuthGuard)] : []), UseFilters(filter));
+  return applyDecorators(Controller(path), ...(auth ? [UseGuards(GatewayAuthGuard, GatewayQuotaGuard)] : []), UseFilters(filter));
 }

@@ -13,6 +13,9 @@ import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import { TaskGatewayService } from './task-gateway.service.js';
 import { TaskPushService } from './task-push.service.js';
 import { A2aController, TasksController } from './tasks.controller.js';
+import { GatewayAuditMiddleware } from './audit/gateway-audit.middleware.js';
+import { GatewayQuotaGuard } from './quota/quota.guard.js';
+import { QuotaService } from './quota/quota.service.js';
 
 /** Where a browser's preflight is answered (no route serves OPTIONS: GatewayCorsMiddleware answers it). */
 const PREFLIGHT_PATHS = [
@@ -49,6 +52,8 @@ const PREFLIGHT_PATHS = [
     A2aJsonRpcService,
     TaskPushService,
     GatewayAuthGuard,
+    QuotaService,
+    GatewayQuotaGuard,
     GatewayExceptionFilter,
     GatewayRoutesFilter,
     OpenAiRoutesFilter,
@@ -68,5 +73,9 @@ export class GatewayModule extends GatewayConfigurableModule implements NestModu
         A2aController,
         ...PREFLIGHT_PATHS.map((path) => ({ path, method: RequestMethod.OPTIONS })),
       );
+    // Passes straight on unless the `audit` option is set.
+    consumer
+      .apply(GatewayAuditMiddleware)
+      .forRoutes(GatewayController, OpenAiCompatController, AgentsController, AgentCardController, TasksController, A2aController);
   }
 }

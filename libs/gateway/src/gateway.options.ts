@@ -5,6 +5,7 @@ import type { GatewayAgentCardOptions } from './agent-card.js';
 import type { GatewayA2aOptions } from './a2a-mapping.js';
 import { type GatewayPushOptions, resolvePushOptions, type ResolvedPushOptions } from './push-notifications.js';
 import type { SessionInfo } from '@openagentio/nestjs';
+import type { GatewayQuotaOptions } from './quota/quota-options.js';
 
 /** Who a request is: set by the authenticator; its tenant and user cannot be overridden by request headers. */
 export interface GatewayIdentity {
@@ -155,6 +156,16 @@ export interface GatewayModuleOptions {
   followHandoffs?: boolean;
   /** Your own choice of target per request, after `followHandoffs` (same rule: only exposed targets). */
   resolveTarget?: GatewayTargetResolver;
+  /**
+   * Request quotas per identity and per tenant (token buckets; invokes, stream opens and task submissions apart):
+   * 429 `BACKPRESSURE_DROP` with `Retry-After` past them. Off by default. docs/security.md, "Quotas".
+   */
+  quotas?: GatewayQuotaOptions;
+  /**
+   * An audit trail: one OpenTelemetry log record per gateway request (identity, method, path, target, status,
+   * outcome, duration, trace id; never a body). Default false. docs/security.md, "Audit trail".
+   */
+  audit?: boolean;
 }
 
 export interface GatewayModuleExtras {
@@ -170,7 +181,17 @@ export interface GatewayModuleExtras {
 export interface ResolvedGatewayOptions extends Required<
   Omit<
     GatewayModuleOptions,
-    'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a' | 'pushNotifications'
+    | 'openai'
+    | 'auth'
+    | 'cors'
+    | 'invokeTimeout'
+    | 'streamTimeout'
+    | 'resolveTarget'
+    | 'agentCard'
+    | 'a2a'
+    | 'pushNotifications'
+    | 'quotas'
+    | 'audit'
   >
 > {
   pushNotifications: ResolvedPushOptions;

@@ -4,6 +4,7 @@ import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
 import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayRoutes } from './gateway-routes.decorator.js';
 import { TaskGatewayService } from './task-gateway.service.js';
+import { QuotaFor } from './quota/quota.decorator.js';
 
 /**
  * The task routes (docs/tasks.md, "Gateway and A2A"). Always mounted: without a TaskClient in the application (TasksModule)
@@ -14,6 +15,7 @@ export class TasksController {
   constructor(private readonly tasks: TaskGatewayService) {}
 
   @Post('agents/:target/tasks')
+  @QuotaFor('task')
   submit(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
     return this.tasks.submit(req, res, target);
   }
@@ -34,6 +36,7 @@ export class TasksController {
   }
 
   @Post('tasks/:id/messages')
+  @QuotaFor('task')
   send(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
     return this.tasks.send(req, res, id);
   }

@@ -10,6 +10,7 @@ import type { BusClientOptions, ResolvedBusOptions } from '../interfaces/bus-cli
 import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
 import type { CallOptions, HandlerOptions, PublishOptions, StreamOptions, SubscribeOptions } from '../interfaces/call-options.interface.js';
 import type { EventHandler, InvokeHandler, StreamHandler } from '../interfaces/handler.interface.js';
+import { BusAudit } from '../observability/bus-audit.js';
 import { BusMetrics } from '../observability/bus-metrics.js';
 import type { Envelope } from '../protocol/envelope.js';
 import type { SubjectScheme } from '../protocol/subjects.js';
@@ -72,6 +73,7 @@ export class BusClient {
       }));
       this.responder.onTargetsChanged = () => discovery.targetsChanged();
     }
+    if (rt.options.audit) rt.audit = new BusAudit(rt.agentId);
     if (rt.options.telemetry) {
       rt.metrics = new BusMetrics(rt.agentId, rt.stats, () => ({
         calls: this.caller.pendingCalls,

@@ -41,6 +41,12 @@ export interface BusClientOptions {
   /** OpenTelemetry spans and metrics (no-ops without an SDK). Default true. */
   telemetry?: boolean;
   /**
+   * An audit trail: one OpenTelemetry log record per invoke or stream this bus serves (caller agent, tenant,
+   * user, target, outcome, duration, trace id; never the payload), through the global LoggerProvider
+   * (docs/security.md, "Audit trail"). Default false.
+   */
+  audit?: boolean;
+  /**
    * Requests above the NATS server's max_payload go out chunked (docs/PROTOCOL-EXTENSIONS.md §7) only to targets
    * whose responders have shown the `chunk` extension in a reply (`negotiated`, the default): an upstream runtime
    * cannot read a chunked message, so to a target not known to accept one an oversize request fails at once with
