@@ -238,6 +238,11 @@ export class BusClient {
     return this.responder.register(target, 'stream', handler as StreamHandler, options);
   }
 
+  /** Event patterns this client has subscribed to (for its NATS permissions, docs/security.md). */
+  get subscribedPatterns(): string[] {
+    return [...this.events.patterns];
+  }
+
   /** Targets this client serves. */
   get targets(): string[] {
     return this.responder.targets();

@@ -8,6 +8,15 @@ import { consoleBusLogger, type BusLogger } from '../runtime/bus-logger.js';
 import { loadPackages } from '../utils/load-package.js';
 import { defaultReplicas, isInsufficientResources, raiseReplicas } from './jetstream-replicas.js';
 import { DEFAULT_RETRY_WINDOW_MS, isTransient, retrying } from './jetstream-retry.js';
+import {
+  DEFAULT_TASK_NAMES,
+  kvKeySubject,
+  kvStreamOf,
+  taskCancelSubject,
+  taskFrameSubject,
+  taskQueueDurable,
+  taskQueueSubject,
+} from './jetstream-names.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
 import { createdFrame } from './task-frame.js';
 import { matchesQuery, pageLimit, tenantToken } from './task-paging.js';
@@ -89,10 +98,10 @@ export class JetStreamTaskStore implements TaskStore {
     private readonly logger: BusLogger = consoleBusLogger,
   ) {
     this.o = {
-      bucket: options.bucket ?? 'acp_tasks',
-      framesStream: options.framesStream ?? 'ACP_TASK_FRAMES',
-      queueStream: options.queueStream ?? 'ACP_TASK_QUEUE',
-      subjectPrefix: options.subjectPrefix ?? 'acp.tasks',
+      bucket: options.bucket ?? DEFAULT_TASK_NAMES.bucket,
+      framesStream: options.framesStream ?? DEFAULT_TASK_NAMES.framesStream,
+      queueStream: options.queueStream ?? DEFAULT_TASK_NAMES.queueStream,
+      subjectPrefix: options.subjectPrefix ?? DEFAULT_TASK_NAMES.subjectPrefix,
       ackWaitMs: options.ackWaitMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       maxBytes: options.maxBytes ?? -1,
@@ -144,7 +153,7 @@ export class JetStreamTaskStore implements TaskStore {
     const replicas = this.replicas;
     await this.ensureStream({
       name: this.o.framesStream,
-      subjects: [`${p}.frames.*`],
+      subjects: [taskFrameSubject(p, '*')],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
@@ -154,7 +163,7 @@ export class JetStreamTaskStore implements TaskStore {
     });
     await this.ensureStream({
       name: this.o.queueStream,
-      subjects: [`${p}.queue.>`],
+      subjects: [taskQueueSubject(p, '>')],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
@@ -165,7 +174,7 @@ export class JetStreamTaskStore implements TaskStore {
     this.kv = await this.openBucket(kvLib, replicas);
     // A bucket whose replicas were just raised may elect a new leader now: ride that out (buildIndex is idempotent).
     await retrying('indexing tasks', this.o.retryWindowMs, () => this.buildIndex());
-    this.cancelSub = this.nc.subscribe(`${p}.cancel`, {
+    this.cancelSub = this.nc.subscribe(taskCancelSubject(p), {
       callback: (_e, m) => {
         const id = m.string();
         for (const fn of this.cancelListeners) fn(id);
@@ -196,7 +205,7 @@ export class JetStreamTaskStore implements TaskStore {
         const kv = await kvm.create(this.o.bucket, { ...opts, replicas: r });
         if (r < replicas)
           this.logger.warn(`tasks: bucket ${this.o.bucket} created with ${r} replica(s): the cluster cannot place ${replicas} now`);
-        else await raiseReplicas(this.jsm, `KV_${this.o.bucket}`, replicas, this.logger);
+        else await raiseReplicas(this.jsm, kvStreamOf(this.o.bucket), replicas, this.logger);
         return kv;
       } catch (err) {
         if (r <= 1 || !isInsufficientResources(err)) throw err;
@@ -249,9 +258,9 @@ export class JetStreamTaskStore implements TaskStore {
    * nothing matches), so a client listing in a loop would pile consumers up as followers once did.
    */
   private async keysOf(filter: string): Promise<string[]> {
-    const prefix = `$KV.${this.o.bucket}.`;
+    const prefix = kvKeySubject(this.o.bucket, '');
     const info = await retrying('listing tasks', this.o.retryWindowMs, () =>
-      this.jsm.streams.info(`KV_${this.o.bucket}`, { subjects_filter: `${prefix}${filter}` }),
+      this.jsm.streams.info(kvStreamOf(this.o.bucket), { subjects_filter: `${prefix}${filter}` }),
     );
     return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
   }
@@ -337,7 +346,7 @@ export class JetStreamTaskStore implements TaskStore {
   private async dropMarker(revision: number): Promise<void> {
     await retrying('erasing a pending marker', this.o.retryWindowMs, async (retry) => {
       try {
-        await this.jsm.streams.deleteMessage(`KV_${this.o.bucket}`, revision, false);
+        await this.jsm.streams.deleteMessage(kvStreamOf(this.o.bucket), revision, false);
       } catch (err) {
         // A retry after a lost reply finds the message gone: its own delete.
         if (!(retry && /no message found|not found|10037/i.test((err as Error).message))) throw err;
@@ -426,7 +435,7 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   private frameSubject(taskId: string): string {
-    return `${this.o.subjectPrefix}.frames.${taskId}`;
+    return taskFrameSubject(this.o.subjectPrefix, taskId);
   }
 
   async appendFrame(frame: Envelope): Promise<void> {
@@ -486,16 +495,16 @@ export class JetStreamTaskStore implements TaskStore {
   async enqueue(target: string, taskId: string, key?: string): Promise<void> {
     const opts = key === undefined ? undefined : { msgID: `${taskId}.q${key}` };
     await retrying(`queueing task ${taskId}`, this.o.retryWindowMs, () =>
-      this.js.publish(`${this.o.subjectPrefix}.queue.${target}`, taskId, opts),
+      this.js.publish(taskQueueSubject(this.o.subjectPrefix, target), taskId, opts),
     );
   }
 
   async consume(target: string, concurrency: number, run: (d: TaskDelivery) => Promise<void>): Promise<TaskConsumer> {
-    const durable = `tasks_${target.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const durable = taskQueueDurable(target);
     const config = {
       durable_name: durable,
       ack_policy: this.jsLib.AckPolicy.Explicit,
-      filter_subject: `${this.o.subjectPrefix}.queue.${target}`,
+      filter_subject: taskQueueSubject(this.o.subjectPrefix, target),
       ack_wait: this.o.ackWaitMs * NS,
       max_deliver: -1,
     };
@@ -576,7 +585,7 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   async publishCancel(taskId: string): Promise<void> {
-    this.nc.publish(`${this.o.subjectPrefix}.cancel`, taskId);
+    this.nc.publish(taskCancelSubject(this.o.subjectPrefix), taskId);
     await this.nc.flush();
   }
 
