@@ -12,7 +12,8 @@ export function describeBus(bus: BusClient, tasks?: { serves: string[] }): Agent
   const o = bus.options;
   const transport = bus.transport as { kind: string; inboxPrefix?: string };
   const subscribes = [...new Set([...bus.subscribedPatterns, ...(o.subscribes ?? [])])];
-  const spec: AgentSpec = { agentId: bus.agentId, serves: bus.targets, subscribes };
+  const serves = [...new Set(bus.served.map((ep) => ep.about.permissionPattern ?? ep.target))];
+  const spec: AgentSpec = { agentId: bus.agentId, serves, subscribes };
   if (bus.subjects.prefix !== 'acp.v1') spec.subjectPrefix = bus.subjects.prefix;
   if (o.tenant) spec.tenant = o.tenant;
   if (transport.kind === 'nats' && transport.inboxPrefix && transport.inboxPrefix !== '_INBOX') spec.inboxPrefix = transport.inboxPrefix;

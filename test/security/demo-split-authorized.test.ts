@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { credentialVariable } from '@openagentio/nestjs';
+import { openSse } from '../gateway/sse-client.js';
+import { freePort, NatsServer } from '../support/nats-server.js';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const cli = `${root}libs/bus/dist/cli/openagentio.js`;
+const ROLES = ['router', 'workers', 'writer'];
+const password = (agent: string) => `pw-${agent}-${process.pid}`;
+
+/** Starts `node dist/src/main.js` as one agent with its own NATS user; resolves once it is ready. */
+function startDemo(env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready: http://')) resolve({ child, log: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`demo (${env.AGENTS}) exited with ${code}:\n${out}`)));
+  });
+}
+
+describe('the demo split over three processes, one NATS user each, with the permissions the CLI generates', () => {
+  let nats: NatsServer;
+  let conf = '';
+  const procs: Array<{ child: ChildProcess; log: () => string }> = [];
+  let base = '';
+
+  before(async () => {
+    // The CLI boots the demo's module once per process (on the memory transport) and prints the server's users.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        cli,
+        'nats-permissions',
+        '--app',
+        'dist/src/app.module.js',
+        ...ROLES.flatMap((r) => ['--process', `AGENTS=${r} AGENT_ID=${r}`]),
+        '--format',
+        'conf',
+      ],
+      { cwd: root, timeout: 120_000 },
+    );
+    conf = stdout;
+    nats = await NatsServer.start({
+      jetstream: true,
+      maxPayload: 64 * 1024,
+      authorization: conf,
+      env: Object.fromEntries(ROLES.map((r) => [credentialVariable(r), password(r)])),
+    });
+    const common = { NATS_URL: nats.url, NODE_ENV: 'test' };
+    const user = (r: string) => ({ ...common, AGENTS: r, AGENT_ID: r, NATS_USER: r, NATS_PASS: password(r) });
+    procs.push(...(await Promise.all(['workers', 'writer'].map(async (r) => startDemo({ ...user(r), PORT: String(await freePort()) })))));
+    const port = await freePort();
+    procs.push(await startDemo({ ...user('router'), PORT: String(port) }));
+    base = `http://127.0.0.1:${port}`;
+  });
+
+  after(async () => {
+    for (const p of procs) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.child.exitCode !== null ? undefined : new Promise((r) => p.child.once('exit', r)))));
+    await nats?.stop();
+  });
+
+  it('the generated configuration has one user per agent, passwords from the environment, no wildcard inbox', () => {
+    for (const r of ROLES) assert.match(conf, new RegExp(`user: "${r}", password: \\$${credentialVariable(r)}`));
+    assert.doesNotMatch(conf, /"_INBOX\.>"/);
+    assert.match(conf, /"\$JS\.API\.CONSUMER\.MSG\.NEXT\.ACP_TASK_QUEUE\.tasks_report_build"/);
+  });
+
+  it('invoke (the router fans out to the workers), a chunked payload, discovery and events work', async () => {
+    const ask = await fetch(`${base}/demo/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'authz' },
+      body: JSON.stringify({ text: 'NATS is fast. Processes talk.' }),
+    });
+    assert.equal(ask.status, 200);
+    assert.deepEqual(((await ask.json()) as { sessions_seen_by_agents: string[] }).sessions_seen_by_agents, ['authz', 'authz', 'authz']);
+    // 165 KB over a 64 KiB max_payload: chunked, the writer pulls the request from the router's inbox.
+    const text = 'Long text. '.repeat(15_000);
+    const big = await openSse(`${base}/v1/agents/writer/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text, delay_ms: 0 }),
+    });
+    await big.waitEnd(10_000);
+    const final = JSON.parse(big.events.at(-1)!.data) as { event_type: string; payload: { result: string } };
+    assert.equal(final.event_type, 'agent.response.final');
+    assert.match(final.payload.result, /about "Long text\. Long text\./);
+    const agents = (await (await fetch(`${base}/v1/agents`)).json()) as { agents: Array<{ agent_id: string }> };
+    assert.deepEqual(agents.agents.map((a) => a.agent_id).sort(), ['router', 'workers', 'writer']);
+  });
+
+  it('a stream from the writer flows to the end, and one the client leaves is cancelled in the writer process', async () => {
+    const events = await openSse(`${base}/v1/events?pattern=demo.writer.>&named=false`, { headers: { 'x-session-id': 'authz-stream' } });
+    assert.equal(events.status, 200);
+    const whole = await openSse(`${base}/v1/agents/writer/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'authz-stream' },
+      body: JSON.stringify({ text: 'flow', delay_ms: 0 }),
+    });
+    await whole.waitEnd(10_000);
+    assert.equal(whole.events.at(-1)?.event, 'agent.response.final');
+    assert.ok(whole.events.filter((e) => e.event === 'agent.response.delta').length > 10);
+    const left = await openSse(`${base}/v1/agents/writer/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': 'authz-stream' },
+      body: JSON.stringify({ text: 'cancel me', delay_ms: 300 }),
+    });
+    await left.waitEvents(2, 10_000);
+    left.close();
+    const end = Date.now() + 10_000;
+    while (!events.events.some((e) => JSON.parse(e.data).event_type === 'demo.writer.stopped')) {
+      assert.ok(Date.now() < end, `the writer never said it stopped: ${events.events.map((e) => JSON.parse(e.data).event_type)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    events.close();
+  });
+
+  it('a task on JetStream runs in the workers process and completes', async () => {
+    const res = await fetch(`${base}/v1/agents/report.build/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ topic: 'permissions', step_ms: 10 }),
+    });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    const end = Date.now() + 20_000;
+    let state = '';
+    while (state !== 'completed') {
+      assert.ok(Date.now() < end, `task still ${state}`);
+      state = ((await (await fetch(`${base}/v1/tasks/${id}`)).json()) as { state: string }).state;
+      assert.ok(!['failed', 'canceled', 'rejected'].includes(state), state);
+      if (state !== 'completed') await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  it('no process met a permission violation, and none says it runs on an open account', () => {
+    for (const p of procs) {
+      assert.doesNotMatch(p.log(), /permission denied|Permissions Violation|refused/i);
+      assert.doesNotMatch(p.log(), /open account/);
+    }
+  });
+});
