@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { credentialVariable } from '@openagentio/nestjs';
 import { openSse } from '../gateway/sse-client.js';
 import { freePort, NatsServer } from '../support/nats-server.js';
+import { rogueConnection } from './rogue-connection.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const cli = `${root}libs/bus/dist/cli/openagentio.js`;
@@ -35,9 +39,14 @@ describe('the demo split over three processes, one NATS user each, with the perm
   let conf = '';
   const procs: Array<{ child: ChildProcess; log: () => string }> = [];
   let base = '';
+  let dir = '';
+  let taskId = '';
 
   before(async () => {
-    // The CLI boots the demo's module once per process (on the memory transport) and prints the server's users.
+    // The CLI boots the demo's module once per process (on the memory transport) and prints the server's users;
+    // a new agent, the rogue, comes from a file, with nothing declared but the one target it serves.
+    dir = mkdtempSync(join(tmpdir(), 'authz-'));
+    writeFileSync(join(dir, 'rogue.json'), JSON.stringify({ agents: [{ agentId: 'rogue', serves: ['rogue.echo'] }] }));
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [
@@ -46,6 +55,8 @@ describe('the demo split over three processes, one NATS user each, with the perm
         '--app',
         'dist/src/app.module.js',
         ...ROLES.flatMap((r) => ['--process', `AGENTS=${r} AGENT_ID=${r}`]),
+        '--agents',
+        join(dir, 'rogue.json'),
         '--format',
         'conf',
       ],
@@ -56,7 +67,7 @@ describe('the demo split over three processes, one NATS user each, with the perm
       jetstream: true,
       maxPayload: 64 * 1024,
       authorization: conf,
-      env: Object.fromEntries(ROLES.map((r) => [credentialVariable(r), password(r)])),
+      env: Object.fromEntries([...ROLES, 'rogue'].map((r) => [credentialVariable(r), password(r)])),
     });
     const common = { NATS_URL: nats.url, NODE_ENV: 'test' };
     const user = (r: string) => ({ ...common, AGENTS: r, AGENT_ID: r, NATS_USER: r, NATS_PASS: password(r) });
@@ -70,6 +81,7 @@ describe('the demo split over three processes, one NATS user each, with the perm
     for (const p of procs) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => (p.child.exitCode !== null ? undefined : new Promise((r) => p.child.once('exit', r)))));
     await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('the generated configuration has one user per agent, passwords from the environment, no wildcard inbox', () => {
@@ -135,6 +147,7 @@ describe('the demo split over three processes, one NATS user each, with the perm
     });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
+    taskId = id;
     const end = Date.now() + 20_000;
     let state = '';
     while (state !== 'completed') {
@@ -143,6 +156,44 @@ describe('the demo split over three processes, one NATS user each, with the perm
       assert.ok(!['failed', 'canceled', 'rejected'].includes(state), state);
       if (state !== 'completed') await new Promise((r) => setTimeout(r, 50));
     }
+  });
+
+  it("the rogue (a new agent's permissions) is refused by the server on every attack against the demo", async () => {
+    assert.ok(taskId, 'the task test ran');
+    const { nc, refused } = await rogueConnection(nats.url, password('rogue'));
+    try {
+      const attacks = [
+        // a final frame onto the router's inbox, a cancel onto the writer's control subjects
+        '_INBOX.router.x.1',
+        '_INBOX.writer.x.ctl.0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+        // the real task: rewrite its record, queue it again, wake its worker, take over or purge the queue
+        `$KV.acp_tasks.${taskId}`,
+        'acp.tasks.queue.report.build',
+        'acp.tasks.cancel',
+        '$JS.API.CONSUMER.CREATE.ACP_TASK_QUEUE.tasks_report_build',
+        '$JS.API.STREAM.PURGE.ACP_TASK_QUEUE',
+        // announce itself as the writer
+        'acp.v1.discovery.changed.writer.fake',
+      ];
+      for (const subject of attacks) nc.publish(subject, JSON.stringify({ state: 'failed' }), { reply: '_INBOX.rogue.r' });
+      for (const subject of attacks) await refused('publish', subject);
+      // read the writer's and workers' requests and cancels, the router's replies, the questions to other services
+      const reads = [
+        'acp.v1.invoke.writer',
+        'acp.v1.invoke.worker.>',
+        'acp.v1.cancel.writer',
+        '_INBOX.router.>',
+        '$SRV.INFO.writer',
+        '$SRV.PING.workers.*',
+        'acp.tasks.frames.*',
+      ];
+      for (const s of reads) nc.subscribe(s, { callback: () => undefined });
+      for (const s of reads) await refused('subscription', s);
+    } finally {
+      await nc.close();
+    }
+    const rec = (await (await fetch(`${base}/v1/tasks/${taskId}`)).json()) as { state: string };
+    assert.equal(rec.state, 'completed', 'the record is untouched');
   });
 
   it('no process met a permission violation, and none says it runs on an open account', () => {

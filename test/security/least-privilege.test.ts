@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   agentInboxPrefix,
   BusClient,
@@ -14,6 +13,7 @@ import {
 } from '@openagentio/nestjs';
 import { NatsServer } from '../support/nats-server.js';
 import { RecordingLogger, quietLogger } from '../nats/helpers.js';
+import { rogueConnection } from './rogue-connection.js';
 
 /**
  * Five agents, one NATS user each, with the permissions generated from what they serve and declare; the rogue is a
@@ -32,40 +32,6 @@ const app: AppSpec = {
 
 const password = (agentId: string) => `pw-${agentId}-${process.pid}`;
 const env = Object.fromEntries(app.agents.map((a) => [credentialVariable(a.agentId), password(a.agentId)]));
-
-/** A server-side refusal as nats.js reports it (the server's `-ERR 'Permissions Violation for …'`). */
-interface Violation {
-  operation: string;
-  subject: string;
-}
-
-/** A raw connection of the rogue's user, recording every permissions violation the server reports to it. */
-async function rogueConnection(url: string): Promise<{ nc: NatsConnection; refused: (op: string, subject: string) => Promise<void> }> {
-  const nc = await connect({ servers: url, user: 'rogue', pass: password('rogue'), inboxPrefix: agentInboxPrefix('rogue') });
-  const seen: Violation[] = [];
-  const waiters: Array<() => void> = [];
-  void (async () => {
-    for await (const s of nc.status()) {
-      const err = (s as { error?: Error & Partial<Violation> }).error;
-      if (err?.name === 'PermissionViolationError') {
-        seen.push({ operation: err.operation ?? '', subject: err.subject ?? '' });
-        for (const w of waiters.splice(0)) w();
-      }
-    }
-  })();
-  const refused = async (op: string, subject: string) => {
-    const hit = () => seen.some((v) => v.operation === op && v.subject === subject);
-    const end = Date.now() + 3000;
-    while (!hit()) {
-      if (Date.now() > end) assert.fail(`no permissions violation for ${op} ${subject}; seen: ${JSON.stringify(seen)}`);
-      await new Promise<void>((r) => {
-        waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
-  };
-  return { nc, refused };
-}
 
 describe('least privilege: generated NATS permissions on a real server (docs/security.md)', () => {
   let server: NatsServer;
@@ -163,7 +129,7 @@ describe('least privilege: generated NATS permissions on a real server (docs/sec
   });
 
   it("the rogue's every attack is refused by the server as a permissions violation", async () => {
-    const { nc, refused } = await rogueConnection(server.url);
+    const { nc, refused } = await rogueConnection(server.url, password('rogue'));
     try {
       const body = '{}';
       // Frames onto another agent's inbox (a forged reply), cancel and credit on a responder's control subject.

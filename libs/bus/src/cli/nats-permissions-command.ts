@@ -12,6 +12,7 @@ Prints the nats-server authorization block (one user per agent) and the equivale
 The agents, from either:
   --agents <file.json>         an AppSpec: {"agents": [{"agentId", "serves", "subscribes", "calls", ...}], "policy": [...]}
   --app <module.js[#Export]>   a compiled Nest module (default export name AppModule), booted on the memory transport
+                               (with --agents too: the file's agents are added, e.g. agents of other runtimes)
   --process "K=V K=V"          with --app: the environment of one process (repeat per process; default one, as is)
 Options:
   --policy <file.json>         invoke policy rules: [{"name", "callers", "allow"?, "deny"?}]
@@ -54,16 +55,18 @@ export function parseArgs(argv: readonly string[]): Args {
       args.format = f;
     } else throw new Error(`unknown argument "${a}"\n\n${NATS_PERMISSIONS_USAGE}`);
   }
-  if (!args.agents === !args.app) throw new Error(`give --agents or --app (one of them)\n\n${NATS_PERMISSIONS_USAGE}`);
+  if (!args.agents && !args.app) throw new Error(`give --agents, --app or both\n\n${NATS_PERMISSIONS_USAGE}`);
   return args;
 }
 
 /** The `nats-permissions` command: what it prints. */
 export async function natsPermissionsCommand(argv: readonly string[], self: string): Promise<string> {
   const args = parseArgs(argv);
-  let app: AppSpec;
-  if (args.agents) app = JSON.parse(readFileSync(args.agents, 'utf8')) as AppSpec;
-  else app = { agents: mergeSpecs(await describeProcesses(self, args.app!, args.processes.length ? args.processes : [''])) };
+  const app: AppSpec = args.agents ? (JSON.parse(readFileSync(args.agents, 'utf8')) as AppSpec) : { agents: [] };
+  if (args.app) {
+    const booted = await describeProcesses(self, args.app, args.processes.length ? args.processes : ['']);
+    app.agents = mergeSpecs([...booted, ...(app.agents ?? [])]);
+  }
   if (!Array.isArray(app.agents) || app.agents.length === 0) throw new Error('the description names no agents');
   if (args.policy) app.policy = JSON.parse(readFileSync(args.policy, 'utf8')) as InvokePolicyRule[];
   const out: string[] = [];
