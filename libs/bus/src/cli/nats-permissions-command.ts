@@ -95,7 +95,7 @@ async function describeProcesses(self: string, moduleRef: string, processes: rea
       specs.push(JSON.parse(stdout.slice(stdout.indexOf('{'))) as AgentSpec);
     } catch (err) {
       const e = err as Error & { stderr?: string };
-      throw new Error(`describing ${moduleRef}${p ? ` with ${p}` : ''} failed: ${e.stderr || e.message}`);
+      throw new Error(`describing ${moduleRef}${p ? ` with ${p}` : ''} failed: ${e.stderr || e.message}`, { cause: err });
     }
   }
   return specs;
