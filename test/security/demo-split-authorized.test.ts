@@ -44,9 +44,9 @@ describe('the demo split over three processes, one NATS user each, with the perm
 
   before(async () => {
     // The CLI boots the demo's module once per process (on the memory transport) and prints the server's users;
-    // a new agent, the rogue, comes from a file, with nothing declared but the one target it serves.
+    // a new agent, the rogue, comes from a file: it serves one target and calls the workers.
     dir = mkdtempSync(join(tmpdir(), 'authz-'));
-    writeFileSync(join(dir, 'rogue.json'), JSON.stringify({ agents: [{ agentId: 'rogue', serves: ['rogue.echo'] }] }));
+    writeFileSync(join(dir, 'rogue.json'), JSON.stringify({ agents: [{ agentId: 'rogue', serves: ['rogue.echo'], calls: ['worker.*'] }] }));
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [
@@ -166,6 +166,7 @@ describe('the demo split over three processes, one NATS user each, with the perm
         // a final frame onto the router's inbox, a cancel onto the writer's control subjects
         '_INBOX.router.x.1',
         '_INBOX.writer.x.ctl.0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+        'acp.v1.cancel.writer',
         // the real task: rewrite its record, queue it again, wake its worker, take over or purge the queue
         `$KV.acp_tasks.${taskId}`,
         'acp.tasks.queue.report.build',

@@ -17,15 +17,15 @@ import { rogueConnection } from './rogue-connection.js';
 
 /**
  * Five agents, one NATS user each, with the permissions generated from what they serve and declare; the rogue is a
- * new agent with what a new agent gets (it serves one target and declares nothing, so it may call anything).
+ * new agent with what a new agent gets: it serves one target and calls the workers.
  */
 const app: AppSpec = {
   agents: [
-    { agentId: 'router', serves: ['router.ask'], subscribes: ['news.>'] },
+    { agentId: 'router', serves: ['router.ask'], subscribes: ['news.>'], calls: ['worker.*', 'writer', 'billing.*'] },
     { agentId: 'writer', serves: ['writer'], calls: [], publishes: ['news.written'] },
     { agentId: 'workers', serves: ['worker.echo'], calls: [], publishes: [] },
     { agentId: 'billing', serves: ['billing.charge'], calls: [], publishes: [] },
-    { agentId: 'rogue', serves: ['rogue.echo'] },
+    { agentId: 'rogue', serves: ['rogue.echo'], calls: ['worker.*'] },
   ],
   policy: [{ name: 'router-not-billing', callers: ['router'], deny: ['billing.>'] }],
 };
@@ -75,7 +75,7 @@ describe('least privilege: generated NATS permissions on a real server (docs/sec
     assert.deepEqual(await bus('router').invoke('worker.echo', big), big);
   });
 
-  it('a stream runs under flow control (credit on the control subject through allow_responses) and is cancelled', async () => {
+  it('a stream runs under flow control (credit on the control subject) and is cancelled', async () => {
     let onAbort!: () => void;
     const aborted = new Promise<void>((r) => (onAbort = r));
     bus('writer').handleStream('writer', async function* (p: { n?: number }, ctx) {
@@ -114,7 +114,7 @@ describe('least privilege: generated NATS permissions on a real server (docs/sec
       );
   });
 
-  it('policy: a call the policy denies fails at once with AUTH_FAILURE naming the rule; the rogue may call it (no rule for it)', async () => {
+  it('a call the policy denies, or outside the declared calls, fails at once with AUTH_FAILURE naming the rule', async () => {
     const t0 = Date.now();
     await assert.rejects(bus('router').invoke('billing.charge', {}, { timeout: 10_000 }), (e: unknown) => {
       assert.ok(e instanceof BusError);
@@ -123,9 +123,14 @@ describe('least privilege: generated NATS permissions on a real server (docs/sec
       return true;
     });
     assert.ok(Date.now() - t0 < 2000, `refused at once (${Date.now() - t0} ms), not at the deadline`);
-    assert.equal(await bus('rogue').invoke('billing.charge', {}), 'charged');
-    // What the router may call still works on the same connection.
-    assert.equal(await bus('router').invoke('rogue.echo', 'hi'), 'hi');
+    await assert.rejects(bus('rogue').invoke('billing.charge', {}, { timeout: 10_000 }), (e: unknown) => {
+      assert.ok(e instanceof BusError && e.code === 'AUTH_FAILURE');
+      assert.match(e.message, /agent "rogue" declares calls worker\.\* and nothing else/);
+      return true;
+    });
+    // What each may call still works on the same connection.
+    assert.equal(await bus('rogue').invoke('worker.echo', 'hi'), 'hi');
+    assert.equal(await bus('router').invoke('worker.echo', 'hi'), 'hi');
   });
 
   it("the rogue's every attack is refused by the server as a permissions violation", async () => {
@@ -136,6 +141,7 @@ describe('least privilege: generated NATS permissions on a real server (docs/sec
       const attacks: Array<[string, string]> = [
         ['publish', '_INBOX.router.abc.1'],
         ['publish', '_INBOX.writer.abc.ctl.0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'],
+        ['publish', 'acp.v1.cancel.writer'],
         // Task queues, records and the JetStream API of the tasks.
         ['publish', 'acp.tasks.queue.report.build'],
         ['publish', '$KV.acp_tasks.0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'],

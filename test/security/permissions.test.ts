@@ -29,7 +29,7 @@ describe('generated NATS permissions (what each agent gets, and what it does not
       assert.ok(!p.publish.allow.includes(wide) && !p.subscribe.allow.includes(wide), `${wide} is not granted`);
     }
     assert.ok(p.subscribe.allow.includes('$SRV.*.billing_invoices.*'));
-    assert.deepEqual(p.allow_responses, { max: -1, expires: '10m' });
+    assert.equal((p as unknown as Record<string, unknown>).allow_responses, undefined, 'no allow_responses (BENCHMARKS.md)');
   });
 
   it('an agent that declares nothing may call and publish anything, and the output says so', () => {
@@ -74,11 +74,26 @@ describe('generated NATS permissions (what each agent gets, and what it does not
     assert.ok(p.includes('acp.tasks.queue.report.build'), 'its own task served as an invoke queues it');
   });
 
+  it("another agent's inbox: all of it for the agents that may call this one, control and chunk subjects for those it calls, nothing else", () => {
+    const app: AppSpec = {
+      agents: [
+        { agentId: 'caller', calls: ['svc'] },
+        { agentId: 'svc', serves: ['svc'], calls: [] },
+        { agentId: 'stranger', serves: ['other'], calls: [] },
+      ],
+    };
+    const [caller, svc, stranger] = appPermissions(app).map((a) => a.permissions.publish.allow);
+    assert.ok(svc.includes('_INBOX.caller.>'), 'the responder answers its caller');
+    for (const s of ['_INBOX.svc.*.ctl.*', '_INBOX.svc.*.s.*', '_INBOX.svc.*.c.*']) assert.ok(caller.includes(s), s);
+    assert.ok(!caller.includes('_INBOX.svc.>'));
+    assert.ok(!stranger.some((s) => /^_INBOX\.(caller|svc)\.(>|\*\.(ctl|s|c)\.\*)$/.test(s)), `${stranger}`);
+    assert.ok(stranger.includes('_INBOX.caller.*.srv'), 'discovery answers, to the askers only');
+  });
+
   it('two agents whose inbox tokens meet are refused; nsc commands carry the same lists', () => {
     assert.throws(() => appPermissions({ agents: [{ agentId: 'a.b' }, { agentId: 'a_b' }] }), /share the inbox prefix/);
     const nsc = nscCommands({ agents: [{ agentId: 'w', serves: ['x'] }] });
     assert.match(nsc, /nsc add user --account APP --name "w"/);
     assert.match(nsc, /--allow-sub '_INBOX\.w\.>,acp\.v1\.invoke\.x,/);
-    assert.match(nsc, /--allow-pub-response -1 \\\n {2}--response-ttl 10m/);
   });
 });

@@ -32,15 +32,10 @@ export class ReplySender {
   /** Publishes a non-terminal frame of a stream (deltas may share a socket write with the rest of this turn). */
   frame(call: Inflight, eventType: string, payload: unknown, seq: number, metadata?: Record<string, unknown>): void {
     const frame = createReply(call.request, eventType, payload, { from: this.rt.agentId, seq, metadata });
-    // The frame that names the control subject carries it as its NATS reply subject too: under per-agent NATS
-    // permissions (docs/security.md) the caller may then send credit and cancel there through allow_responses,
-    // with no publish permission on other agents' inboxes. The envelope is unchanged.
-    const ctl = metadata?.[MetaKeys.CONTROL];
     this.rt.transport.publish(call.replyTo, frame, {
       chunk: call.ext.has(Extensions.CHUNK),
       defer: eventType === EventTypes.DELTA,
       encode: this.encoderOf(call),
-      ...(typeof ctl === 'string' ? { reply: ctl } : {}),
     });
     this.rt.stats.framesSent++;
   }

@@ -6,25 +6,29 @@ import { DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/subjects.js';
 import { DEFAULT_TASK_NAMES, taskQueueSubject } from '../tasks/jetstream-names.js';
 import { agentInboxPrefix } from './agent-inbox.js';
 import type { AgentSpec, AppSpec } from './agent-spec.js';
+import { DISCOVERY_INBOX_TOKEN } from '../discovery/discovery-inbox.js';
 import { effectiveCalls } from './invoke-policy.js';
 import type { AgentPermissions } from './nats-permissions.js';
 import { SubjectSet } from './subject-set.js';
 import { addTaskPermissions } from './task-permissions.js';
-
-export const DEFAULT_RESPONSE_WINDOW = '10m';
 
 /**
  * The least NATS permissions one agent of `app` needs, from what it serves, subscribes to, calls and publishes
  * (docs/security.md lists every entry and why). Subjects come from the functions the bus itself uses
  * (SubjectScheme, the discovery and task subject builders), so they cannot drift apart.
  *
- * Replies never need a publish permission on another agent's inbox: a responder answers on the NATS reply subject
- * of the request (the bus sets it to the envelope's `reply_to`), a caller sends credit and cancel on the NATS reply
- * subject of the stream's `started` frame, and a liveness probe is answered the same way: `allow_responses`.
+ * Other agents' inboxes, by who talks to whom (the app's call graph, not a wildcard):
+ * - an agent that may call one of P's targets sends P control frames and chunk pulls, and chunks of its requests:
+ *   `<P inbox>.*.ctl.*`, `<P inbox>.*.s.*`, `<P inbox>.*.c.*`;
+ * - an agent whose targets P may call answers P: `<P inbox>.>` (replies, liveness probes, chunks);
+ * - events: a publisher answers its subscribers' chunk pulls (`.c.`), a subscriber pulls (`.s.`);
+ * - discovery answers go to the askers' discovery inboxes, `<P inbox>.*.srv`.
+ * No `allow_responses`: nats-server 2.9 keeps one entry per received request for it and scans them all on every
+ * delivery past 4,096, which cost three quarters of the invoke throughput (BENCHMARKS.md).
  */
 export function agentPermissions(agent: AgentSpec, app: AppSpec = { agents: [agent] }): AgentPermissions {
   const subjects = new SubjectScheme(agent.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX, agent.tenant);
-  const inboxPrefix = agent.inboxPrefix ?? agentInboxPrefix(agent.agentId);
+  const inboxPrefix = inboxOf(agent);
   const pub = new SubjectSet();
   const sub = new SubjectSet();
   const notes: string[] = [];
@@ -69,14 +73,24 @@ export function agentPermissions(agent: AgentSpec, app: AppSpec = { agents: [age
   // Discovery: anyone may ask and watch; only the service itself is asked by name and announces as itself.
   pub.add(`${SERVICE_API_PREFIX}.>`);
   sub.add(announcementSubject(subjects.prefix));
-  if (agent.discovery !== false) {
+  const answers = agent.discovery !== false;
+  if (answers) {
     const name = (typeof agent.discovery === 'object' && agent.discovery.name) || serviceNameOf(agent.agentId);
     sub.add(`${SERVICE_API_PREFIX}.*`, `${SERVICE_API_PREFIX}.*.${name}`, `${SERVICE_API_PREFIX}.*.${name}.*`);
     pub.add(announcementSubject(subjects.prefix, name, '*'));
   }
 
-  // Chunked messages are pulled from the sender's inbox (`<inbox>.s.<transfer>`): only from agents it talks to.
-  for (const peer of peersOf(agent, app)) pub.add(`${peer.inboxPrefix ?? agentInboxPrefix(peer.agentId)}.*.s.*`);
+  for (const other of app.agents) {
+    if (other.agentId === agent.agentId) continue;
+    const theirs = inboxOf(other);
+    if (answers) pub.add(`${theirs}.*.${DISCOVERY_INBOX_TOKEN}`);
+    if (mayCall(other, agent, app)) pub.add(`${theirs}.>`);
+    else {
+      if (mayCall(agent, other, app)) pub.add(`${theirs}.*.ctl.*`, `${theirs}.*.s.*`, `${theirs}.*.c.*`);
+      if (sendsEvents(agent, other)) pub.add(`${theirs}.*.c.*`);
+      if (sendsEvents(other, agent)) pub.add(`${theirs}.*.s.*`);
+    }
+  }
 
   // A worker queues runs of its own targets too: a task served as an invoke (the invoke adapter) submits it.
   if (agent.tasks)
@@ -85,20 +99,23 @@ export function agentPermissions(agent: AgentSpec, app: AppSpec = { agents: [age
   const permissions: AgentPermissions['permissions'] = {
     publish: { allow: pub.toArray(), ...(deny.length ? { deny } : {}) },
     subscribe: { allow: sub.toArray() },
-    allow_responses: { max: -1, expires: app.responseWindow ?? DEFAULT_RESPONSE_WINDOW },
   };
   return { agentId: agent.agentId, user: agent.agentId, inboxPrefix, permissions, rules, notes };
 }
 
-/** The other agents this one exchanges calls or events with (either way), whose chunked messages it may pull. */
-function peersOf(agent: AgentSpec, app: AppSpec): AgentSpec[] {
-  return app.agents.filter((other) => other.agentId !== agent.agentId && (talks(agent, other, app) || talks(other, agent, app)));
+function inboxOf(agent: AgentSpec): string {
+  return agent.inboxPrefix ?? agentInboxPrefix(agent.agentId);
 }
 
-function talks(from: AgentSpec, to: AgentSpec, app: AppSpec): boolean {
-  const calls = effectiveCalls(from, app.policy).allow;
-  if ((to.serves ?? []).some((t) => calls.some((c) => subjectMatches(c, t)))) return true;
-  if ((to.tasks?.serves ?? []).some((t) => calls.some((c) => subjectMatches(c, t)))) return true;
+/** Whether `from` may call a target (invoke, stream or task) that `to` serves. */
+function mayCall(from: AgentSpec, to: AgentSpec, app: AppSpec): boolean {
+  const { allow, deny } = effectiveCalls(from, app.policy);
+  const served = [...(to.serves ?? []), ...(to.tasks?.serves ?? [])];
+  return served.some((t) => allow.some((c) => overlap(c, t)) && !deny.some((d) => covers(d.pattern, t)));
+}
+
+/** Whether `from` may publish an event `to` subscribes to. */
+function sendsEvents(from: AgentSpec, to: AgentSpec): boolean {
   const pubs = from.publishes ?? ['>'];
   return (to.subscribes ?? []).some((s) => pubs.some((p) => overlap(p, s)));
 }
@@ -113,4 +130,9 @@ function overlap(a: string, b: string): boolean {
     if (x[i] !== '*' && y[i] !== '*' && x[i] !== y[i]) return false;
   }
   return true;
+}
+
+/** Whether a deny pattern refuses every subject of target pattern `t` (then nobody calls it through there). */
+function covers(deny: string, t: string): boolean {
+  return !t.includes('*') && !t.includes('>') && subjectMatches(deny, t);
 }

@@ -41,14 +41,8 @@ export interface InvokePolicyRule {
   deny?: string[];
 }
 
-/** A whole application over NATS: its agents, its invocation policy, and how replies are allowed. */
+/** A whole application over NATS: its agents and its invocation policy. */
 export interface AppSpec {
   agents: AgentSpec[];
   policy?: InvokePolicyRule[];
-  /**
-   * How long a responder may answer a request (frames of a stream, liveness probes) and a caller send control
-   * frames to a stream's control subject, through NATS `allow_responses`. Default `'10m'`: a stream running longer
-   * loses its frames; raise it with `defaultStreamTimeout`.
-   */
-  responseWindow?: string;
 }

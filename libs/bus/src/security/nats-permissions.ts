@@ -2,8 +2,6 @@
 export interface NatsPermissions {
   publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[]; deny?: string[] };
-  /** Replies to the messages it receives: unlimited in number (`max: -1`), each reply subject for `expires`. */
-  allow_responses: { max: number; expires: string };
 }
 
 /** The generated permissions of one agent, with the names of the rules behind its denials. */
