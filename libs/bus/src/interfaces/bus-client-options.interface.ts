@@ -76,7 +76,10 @@ export interface BusClientOptions {
 
 /** BusClientOptions with every default applied (`bus.options`). */
 export type ResolvedBusOptions = Required<
-  Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery' | 'calls' | 'publishes' | 'subscribes'>
+  Omit<
+    BusClientOptions,
+    'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery' | 'calls' | 'publishes' | 'subscribes'
+  >
 > & {
   calls?: string[];
   publishes?: string[];
