@@ -23,6 +23,9 @@ Options:
 
 const run = promisify(execFile);
 
+/** Starts the line on which `describe-app` prints its AgentSpec. */
+export const SPEC_MARKER = 'OPENAGENTIO-AGENT-SPEC ';
+
 interface Args {
   agents?: string;
   app?: string;
@@ -92,7 +95,9 @@ async function describeProcesses(self: string, moduleRef: string, processes: rea
         maxBuffer: 16 * 1024 * 1024,
         timeout: 120_000,
       });
-      specs.push(JSON.parse(stdout.slice(stdout.indexOf('{'))) as AgentSpec);
+      const line = stdout.split('\n').find((l) => l.startsWith(SPEC_MARKER));
+      if (!line) throw new Error(`no description in its output:\n${stdout.slice(-2000)}`);
+      specs.push(JSON.parse(line.slice(SPEC_MARKER.length)) as AgentSpec);
     } catch (err) {
       const e = err as Error & { stderr?: string };
       throw new Error(`describing ${moduleRef}${p ? ` with ${p}` : ''} failed: ${e.stderr || e.message}`, { cause: err });

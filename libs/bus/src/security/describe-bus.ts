@@ -17,7 +17,7 @@ export function describeBus(bus: BusClient, tasks?: { serves: string[] }): Agent
   if (bus.subjects.prefix !== 'acp.v1') spec.subjectPrefix = bus.subjects.prefix;
   if (o.tenant) spec.tenant = o.tenant;
   if (transport.kind === 'nats' && transport.inboxPrefix && transport.inboxPrefix !== '_INBOX') spec.inboxPrefix = transport.inboxPrefix;
-  if (o.calls) spec.calls = [...o.calls];
+  if (o.calls) spec.calls = [...new Set([...o.calls, ...bus.declaredCalls])];
   if (o.publishes) spec.publishes = [...o.publishes];
   if (o.discovery) {
     if (o.discovery.name !== serviceNameOf(bus.agentId)) spec.discovery = { name: o.discovery.name };
