@@ -139,7 +139,7 @@ describe('the demo split over three processes, one NATS user each, with the perm
     events.close();
   });
 
-  it('a task on JetStream runs in the workers process and completes', async () => {
+  it('a task on JetStream runs in the workers process, is followed, listed, and another is cancelled', async () => {
     const res = await fetch(`${base}/v1/agents/report.build/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -148,13 +148,29 @@ describe('the demo split over three processes, one NATS user each, with the perm
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
     taskId = id;
+    // Followed to its end over SSE (an ordered consumer of the frames, deleted when the follower leaves).
+    const follow = await openSse(`${base}/v1/tasks/${id}/events`);
+    assert.equal(follow.status, 200);
+    await follow.waitEnd(20_000);
+    assert.equal(follow.events.at(-1)?.event, 'agent.task.completed');
+    assert.equal(((await (await fetch(`${base}/v1/tasks/${id}`)).json()) as { state: string }).state, 'completed');
+    // Listed (the bucket's subject index), and a second one cancelled (record update and the cancel notice).
+    const list = (await (await fetch(`${base}/v1/tasks?target=report.build`)).json()) as { tasks: Array<{ id: string }> };
+    assert.ok(list.tasks.some((t) => t.id === id));
+    const slow = await fetch(`${base}/v1/agents/report.build/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ topic: 'cancel me', step_ms: 2000 }),
+    });
+    const slowId = ((await slow.json()) as { id: string }).id;
+    const cancel = await fetch(`${base}/v1/tasks/${slowId}`, { method: 'DELETE' });
+    assert.equal(cancel.status, 200, await cancel.clone().text());
     const end = Date.now() + 20_000;
     let state = '';
-    while (state !== 'completed') {
-      assert.ok(Date.now() < end, `task still ${state}`);
-      state = ((await (await fetch(`${base}/v1/tasks/${id}`)).json()) as { state: string }).state;
-      assert.ok(!['failed', 'canceled', 'rejected'].includes(state), state);
-      if (state !== 'completed') await new Promise((r) => setTimeout(r, 50));
+    while (state !== 'canceled') {
+      assert.ok(Date.now() < end, `cancelled task still ${state}`);
+      state = ((await (await fetch(`${base}/v1/tasks/${slowId}`)).json()) as { state: string }).state;
+      if (state !== 'canceled') await new Promise((r) => setTimeout(r, 50));
     }
   });
 
