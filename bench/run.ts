@@ -1,7 +1,7 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
@@ -22,6 +22,7 @@ import { busNestStack } from './stacks/bus-nest.js';
 import { nestNatsStack, type NestNatsStack } from './stacks/nest-nats.js';
 import { rawNatsInvokeStack, rawNatsPubSubStack } from './stacks/raw-nats.js';
 import type { InvokeStack, PubSubStack } from './stacks/types.js';
+import { authzStacks } from './suites/authz.js';
 import { invokeSuite, payloadSuite } from './suites/invoke.js';
 import { MatrixBench, matrixCounts } from './suites/matrix.js';
 import { PythonPeerBench } from './suites/python-peer.js';
@@ -39,7 +40,7 @@ const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go').split(','));
+const only = new Set((arg('only') ?? 'invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -274,6 +275,21 @@ const ROWS: RowDef[] = [
     ours: ['bus', 'pubsub'],
     peer: ['raw', 'pubsub'],
     peerLabel: 'raw publish/subscribe',
+  },
+  // The server's permission checks (bench/suites/authz.ts): generated permissions against a user without any
+  {
+    figure: 'NATS invoke, 64 in flight, generated NATS permissions',
+    unit: 'ops/s',
+    ours: ['authz.perm', 'conc.ops'],
+    peer: ['authz.open', 'conc.ops'],
+    peerLabel: 'same server, user without permissions',
+  },
+  {
+    figure: 'NATS invoke, sequential p50, generated NATS permissions',
+    unit: 'µs',
+    ours: ['authz.perm', 'seq.p50'],
+    peer: ['authz.open', 'seq.p50'],
+    peerLabel: 'same server, user without permissions',
   },
   // In-memory
   {
@@ -658,6 +674,12 @@ async function main(): Promise<number> {
     pubsubStacks.set('raw', rawPs);
     if (busPair) pubsubStacks.set('bus', busPair.pubSubStack('bus publish/subscribe'));
 
+    let authz: Awaited<ReturnType<typeof authzStacks>> | undefined;
+    if (only.has('authz') && natsMake) {
+      authz = await attempt('NATS invoke with generated permissions', () => authzStacks());
+      if (authz) closers.push(authz.close);
+    }
+
     // The split-process figures use a server of their own: their responders (forked children) serve the same
     // subjects as this process's stacks, and must not share queue groups with them.
     let splitUrl: string | undefined;
@@ -747,6 +769,8 @@ async function main(): Promise<number> {
       // Each suite starts on a collected heap, so that one suite's garbage is not collected on another's time.
       collectGarbage();
       if (only.has('invoke')) await invokeSuite(invokeStacks, cfg, metrics, run, log);
+      collectGarbage();
+      if (authz) await invokeSuite(authz.stacks, cfg, metrics, run, log);
       collectGarbage();
       // Quick mode measures the split-process figures once (forking four responders takes seconds).
       if (splitUrl && (!quick || run === 0)) await attempt('split-process suite', () => splitSuite(splitUrl!, cfg, metrics, run, log));

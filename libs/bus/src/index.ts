@@ -40,7 +40,7 @@ export type {
 export { MemoryBroker } from './transport/memory/memory-broker.js';
 export { type MemoryTransportOptions, MemoryTransport } from './transport/memory/memory-transport.js';
 export { NatsTransport } from './transport/nats/nats-transport.js';
-export type { NatsTlsOptions, NatsTransportOptions } from './transport/nats/nats-transport-options.js';
+export type { NatsPermissionRule, NatsTlsOptions, NatsTransportOptions } from './transport/nats/nats-transport-options.js';
 
 // Protocol: the acp/1.0 envelope, its codec, extensions and subjects (docs/protocol.md)
 export { SPEC_VERSION, SCHEMA_VERSION, EventTypes, type ErrorPayload } from './protocol/envelope.js';
@@ -131,6 +131,21 @@ export {
   type TaskPage,
 } from './tasks/task.types.js';
 export type { VersionedTask, TaskDelivery, TaskConsumer, TaskStore } from './tasks/task-store.interface.js';
+
+// Least privilege: each agent's NATS permissions from its code, the server configuration (docs/security.md)
+export type { AgentSpec, AppSpec, InvokePolicyRule } from './security/agent-spec.js';
+export type { AgentPermissions, NatsPermissions } from './security/nats-permissions.js';
+export { agentPermissions } from './security/agent-permissions.js';
+export { agentInboxPrefix } from './security/agent-inbox.js';
+export { describeBus } from './security/describe-bus.js';
+export {
+  appPermissions,
+  credentialVariable,
+  natsPermissionRulesFor,
+  natsServerAuthorization,
+  nscCommands,
+  type Credential,
+} from './security/server-config.js';
 
 // Resilience: retry, circuit breaker, bulkhead (docs/observability.md "Resilience")
 export type { RetryPolicy } from './resilience/retry-policy.js';

@@ -48,6 +48,7 @@ export class BusClient {
   private readonly caller: Caller;
   private readonly responder: Responder;
   private readonly events: EventDispatcher;
+  private readonly declaredCallSet = new Set<string>();
   /** Set when discovery is on: this bus as an ADR-32 service. */
   private readonly discovery?: BusDiscovery;
   private unwatchStatus?: () => void;
@@ -238,6 +239,25 @@ export class BusClient {
   handleStream<P = any>(target: string, handler: StreamHandler<P>, options: HandlerOptions = {}): BusSubscription {
     this.rt.assertOpen();
     return this.responder.register(target, 'stream', handler as StreamHandler, options);
+  }
+
+  /** Event patterns this client has subscribed to or declared (for its NATS permissions, docs/security.md). */
+  get subscribedPatterns(): string[] {
+    return [...this.events.patterns];
+  }
+
+  /** Targets declared at run time by components on this bus (a gateway's exposed targets), beside `calls`. */
+  get declaredCalls(): string[] {
+    return [...this.declaredCallSet];
+  }
+
+  /**
+   * What a component on this bus will call or subscribe to later than at start (a gateway: the targets it exposes,
+   * the event patterns of its event routes), so that the generated NATS permissions cover it (`describeBus`).
+   */
+  declare(what: { calls?: readonly string[]; subscribes?: readonly string[] }): void {
+    for (const c of what.calls ?? []) this.declaredCallSet.add(c);
+    for (const p of what.subscribes ?? []) this.events.patterns.add(p);
   }
 
   /** Targets this client serves. */

@@ -1,5 +1,6 @@
 import { AnnouncementTypes, announcementSubject, type DiscoveryAnnouncement } from './announcement.js';
 import type { DiscoveryBackend } from './discovery-backend.js';
+import { discoveryInbox } from './discovery-inbox.js';
 import type { MicroAnswerCheck } from './micro-answer-check.js';
 import { serviceApiSubject, type ServiceVerb } from './micro-types.js';
 import type { RawNats } from './raw-nats.js';
@@ -22,7 +23,7 @@ export interface GatherLimits {
  * (name and id) ends with its answer, and "no responders" (no service at all) at once. Answers that do not match
  * their schema, and a second answer from one instance, are skipped (they neither count nor hold the gather open).
  * Replies come to an inbox of the transport's own (its `inboxPrefix`), so a user allowed only its own inbox
- * subjects can ask too.
+ * subjects can ask too; it ends in `.srv`, where generated permissions let services answer (docs/security.md).
  */
 export class NatsDiscoveryBackend implements DiscoveryBackend {
   constructor(
@@ -35,7 +36,7 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
 
   query(verb: ServiceVerb, name?: string, id?: string): Promise<unknown[]> {
     const one = !!(name && id);
-    const inbox = this.newInbox();
+    const inbox = discoveryInbox(this.newInbox);
     const { timeout, gap, deadline, maxAnswers } = this.limits;
     return new Promise<unknown[]>((resolve, reject) => {
       const out: unknown[] = [];

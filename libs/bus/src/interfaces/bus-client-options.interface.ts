@@ -64,13 +64,32 @@ export interface BusClientOptions {
    * on the memory transport (see docs/discovery.md for why); `true`, `false` or DiscoveryOptions.
    */
   discovery?: boolean | DiscoveryOptions;
+  /**
+   * Targets this agent calls (invoke, stream, task submit), as names or NATS patterns (`worker.*`, `billing.>`):
+   * what its generated NATS permissions allow it to call (docs/security.md). Absent: unrestricted, it may call
+   * every target. The bus does not check it itself; the NATS server does, with the permissions generated from it.
+   */
+  calls?: string[];
+  /** Event types this agent publishes (names or patterns). Absent: unrestricted, it may publish every event type. */
+  publishes?: string[];
+  /**
+   * Event patterns this agent subscribes to later than at start (a gateway's event routes subscribe when a
+   * client asks), so that its permissions cover them. The ones subscribed at start are found by themselves.
+   */
+  subscribes?: string[];
   logger?: BusLogger;
 }
 
 /** BusClientOptions with every default applied (`bus.options`). */
 export type ResolvedBusOptions = Required<
-  Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery'>
+  Omit<
+    BusClientOptions,
+    'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery' | 'calls' | 'publishes' | 'subscribes'
+  >
 > & {
+  calls?: string[];
+  publishes?: string[];
+  subscribes?: string[];
   policies?: BusPolicies;
   tenant?: string;
   reorder: ReorderLimits;

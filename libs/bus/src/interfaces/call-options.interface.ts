@@ -67,4 +67,10 @@ export interface HandlerOptions {
    * discovery marks it (`acp.internal`), and user-facing lists (agent card, `/v1/agents`) leave it out.
    */
   internal?: boolean;
+  /**
+   * The target pattern generated NATS permissions grant for this handler instead of its name, for a target that
+   * differs per instance (the gateway's `gateway.peer.<replica>.attach` is `gateway.peer.*.attach`), so one
+   * permission set serves every replica (docs/security.md). Default: the target.
+   */
+  permissionPattern?: string;
 }

@@ -93,6 +93,9 @@ function resolveOptions(options: BusClientOptions, transportKind: string): Resol
     exposeErrors: options.exposeErrors ?? false,
     chunkRequests: options.chunkRequests ?? 'negotiated',
     chunkEvents: options.chunkEvents ?? false,
+    ...(options.calls ? { calls: [...options.calls] } : {}),
+    ...(options.publishes ? { publishes: [...options.publishes] } : {}),
+    ...(options.subscribes ? { subscribes: [...options.subscribes] } : {}),
     discovery: resolveDiscovery(discovery, {
       agentId: options.agentId,
       tenant: options.tenant || undefined,

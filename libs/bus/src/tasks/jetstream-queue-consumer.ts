@@ -1,6 +1,7 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { NS, PULL_EXPIRES_MS, type Js, type JsClient, type JsManager } from './jetstream-lib.js';
+import { taskQueueDurable, taskQueueSubject } from './jetstream-names.js';
 import { isTransient, retrying } from './jetstream-retry.js';
 import type { TaskConsumer, TaskDelivery } from './task-store.interface.js';
 
@@ -28,11 +29,11 @@ export async function consumeQueue(
   concurrency: number,
   run: (d: TaskDelivery) => Promise<void>,
 ): Promise<TaskConsumer> {
-  const durable = `tasks_${target.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const durable = taskQueueDurable(target);
   const config = {
     durable_name: durable,
     ack_policy: q.jsLib.AckPolicy.Explicit,
-    filter_subject: `${q.subjectPrefix}.queue.${target}`,
+    filter_subject: taskQueueSubject(q.subjectPrefix, target),
     ack_wait: q.ackWaitMs * NS,
     max_deliver: -1,
   };

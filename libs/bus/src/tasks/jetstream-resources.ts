@@ -2,6 +2,7 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import type { JsClient, JsManager, Kv, KvStore } from './jetstream-lib.js';
+import { kvStreamOf } from './jetstream-names.js';
 import { isInsufficientResources, raiseReplicas } from './jetstream-replicas.js';
 
 /** The bucket options openBucket() reads (JetStreamTaskStoreOptions, resolved). */
@@ -35,7 +36,7 @@ export async function openBucket(
     try {
       const kv = await kvm.create(o.bucket, { ...opts, replicas: r });
       if (r < replicas) logger.warn(`tasks: bucket ${o.bucket} created with ${r} replica(s): the cluster cannot place ${replicas} now`);
-      else await raiseReplicas(jsm, `KV_${o.bucket}`, replicas, logger);
+      else await raiseReplicas(jsm, kvStreamOf(o.bucket), replicas, logger);
       return kv;
     } catch (err) {
       if (r <= 1 || !isInsufficientResources(err)) throw err;

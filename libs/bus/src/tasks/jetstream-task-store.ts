@@ -10,6 +10,7 @@ import { consumeQueue } from './jetstream-queue-consumer.js';
 import { defaultReplicas } from './jetstream-replicas.js';
 import { ensureStream, openBucket } from './jetstream-resources.js';
 import { DEFAULT_RETRY_WINDOW_MS, retrying } from './jetstream-retry.js';
+import { DEFAULT_TASK_NAMES, kvKeySubject, kvStreamOf, taskCancelSubject, taskFrameSubject, taskQueueSubject } from './jetstream-names.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
 import { createdFrame } from './task-frame.js';
 import { matchesQuery, pageLimit, tenantToken } from './task-paging.js';
@@ -78,10 +79,10 @@ export class JetStreamTaskStore implements TaskStore {
     private readonly logger: BusLogger = consoleBusLogger,
   ) {
     this.o = {
-      bucket: options.bucket ?? 'acp_tasks',
-      framesStream: options.framesStream ?? 'ACP_TASK_FRAMES',
-      queueStream: options.queueStream ?? 'ACP_TASK_QUEUE',
-      subjectPrefix: options.subjectPrefix ?? 'acp.tasks',
+      bucket: options.bucket ?? DEFAULT_TASK_NAMES.bucket,
+      framesStream: options.framesStream ?? DEFAULT_TASK_NAMES.framesStream,
+      queueStream: options.queueStream ?? DEFAULT_TASK_NAMES.queueStream,
+      subjectPrefix: options.subjectPrefix ?? DEFAULT_TASK_NAMES.subjectPrefix,
       ackWaitMs: options.ackWaitMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       maxBytes: options.maxBytes ?? -1,
@@ -133,7 +134,7 @@ export class JetStreamTaskStore implements TaskStore {
     const replicas = this.replicas;
     const stream = (name: string, subject: string, retention: string) => ({
       name,
-      subjects: [`${p}.${subject}`],
+      subjects: [subject],
       retention,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
@@ -141,12 +142,12 @@ export class JetStreamTaskStore implements TaskStore {
       num_replicas: replicas,
       duplicate_window: 120 * 1_000_000_000,
     });
-    await ensureStream(this.jsm, stream(this.o.framesStream, 'frames.*', RetentionPolicy.Limits), this.logger);
-    await ensureStream(this.jsm, stream(this.o.queueStream, 'queue.>', RetentionPolicy.Workqueue), this.logger);
+    await ensureStream(this.jsm, stream(this.o.framesStream, taskFrameSubject(p, '*'), RetentionPolicy.Limits), this.logger);
+    await ensureStream(this.jsm, stream(this.o.queueStream, taskQueueSubject(p, '>'), RetentionPolicy.Workqueue), this.logger);
     this.kv = await openBucket(kvLib, this.js, this.jsm, this.o, replicas, this.logger);
     // A bucket whose replicas were just raised may elect a new leader now: ride that out (buildIndex is idempotent).
     await retrying('indexing tasks', this.o.retryWindowMs, () => this.buildIndex());
-    this.cancelSub = this.nc.subscribe(`${p}.cancel`, {
+    this.cancelSub = this.nc.subscribe(taskCancelSubject(p), {
       callback: (_e, m) => {
         const id = m.string();
         for (const fn of this.cancelListeners) fn(id);
@@ -165,9 +166,9 @@ export class JetStreamTaskStore implements TaskStore {
    * nothing matches), so a client listing in a loop would pile consumers up as followers once did.
    */
   private async keysOf(filter: string): Promise<string[]> {
-    const prefix = `$KV.${this.o.bucket}.`;
+    const prefix = kvKeySubject(this.o.bucket, '');
     const info = await retrying('listing tasks', this.o.retryWindowMs, () =>
-      this.jsm.streams.info(`KV_${this.o.bucket}`, { subjects_filter: `${prefix}${filter}` }),
+      this.jsm.streams.info(kvStreamOf(this.o.bucket), { subjects_filter: `${prefix}${filter}` }),
     );
     return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
   }
@@ -253,7 +254,7 @@ export class JetStreamTaskStore implements TaskStore {
   private async dropMarker(revision: number): Promise<void> {
     await retrying('erasing a pending marker', this.o.retryWindowMs, async (retry) => {
       try {
-        await this.jsm.streams.deleteMessage(`KV_${this.o.bucket}`, revision, false);
+        await this.jsm.streams.deleteMessage(kvStreamOf(this.o.bucket), revision, false);
       } catch (err) {
         // A retry after a lost reply finds the message gone: its own delete.
         if (!(retry && /no message found|not found|10037/i.test((err as Error).message))) throw err;
@@ -342,7 +343,7 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   private frameSubject(taskId: string): string {
-    return `${this.o.subjectPrefix}.frames.${taskId}`;
+    return taskFrameSubject(this.o.subjectPrefix, taskId);
   }
 
   async appendFrame(frame: Envelope): Promise<void> {
@@ -409,7 +410,7 @@ export class JetStreamTaskStore implements TaskStore {
   async enqueue(target: string, taskId: string, key?: string): Promise<void> {
     const opts = key === undefined ? undefined : { msgID: `${taskId}.q${key}` };
     await retrying(`queueing task ${taskId}`, this.o.retryWindowMs, () =>
-      this.js.publish(`${this.o.subjectPrefix}.queue.${target}`, taskId, opts),
+      this.js.publish(taskQueueSubject(this.o.subjectPrefix, target), taskId, opts),
     );
   }
 
@@ -421,7 +422,7 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   async publishCancel(taskId: string): Promise<void> {
-    this.nc.publish(`${this.o.subjectPrefix}.cancel`, taskId);
+    this.nc.publish(taskCancelSubject(this.o.subjectPrefix), taskId);
     await this.nc.flush();
   }
 
