@@ -142,7 +142,8 @@ describe('the demo split over three processes, one NATS user each, with the perm
   it('a task on JetStream runs in the workers process, is followed, listed, and another is cancelled', async () => {
     const res = await fetch(`${base}/v1/agents/report.build/tasks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // With a callback: the worker that ends it publishes agent.task.completed (checked by the last test's logs).
+      headers: { 'content-type': 'application/json', 'x-callback': 'event' },
       body: JSON.stringify({ topic: 'permissions', step_ms: 10 }),
     });
     assert.equal(res.status, 202);
@@ -159,7 +160,7 @@ describe('the demo split over three processes, one NATS user each, with the perm
     assert.ok(list.tasks.some((t) => t.id === id));
     const slow = await fetch(`${base}/v1/agents/report.build/tasks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-callback': 'event' },
       body: JSON.stringify({ topic: 'cancel me', step_ms: 2000 }),
     });
     const slowId = ((await slow.json()) as { id: string }).id;

@@ -67,11 +67,17 @@ describe('generated NATS permissions (what each agent gets, and what it does not
     assert.match(rules.find((r) => r.subject === 'acp.v1.invoke.>')!.rule, /rule "router-scope".*worker\.\*, billing\.\*/);
   });
 
-  it('only the targets an agent serves get a task queue consumer', () => {
-    const p = agentPermissions({ agentId: 'w', calls: [], tasks: { serves: ['report.build'] } }).permissions.publish.allow;
+  it('only the targets an agent serves (and the webhook queue) get a task queue consumer', () => {
+    const p = agentPermissions({ agentId: 'w', calls: [], publishes: [], tasks: { serves: ['report.build'] } }).permissions.publish.allow;
     assert.ok(p.includes('$JS.API.CONSUMER.MSG.NEXT.ACP_TASK_QUEUE.tasks_report_build'));
-    assert.ok(!p.some((s) => s.startsWith('$JS.API.CONSUMER.') && s.includes('ACP_TASK_QUEUE') && !s.includes('tasks_report_build')));
+    assert.ok(
+      !p.some((s) => s.startsWith('$JS.API.CONSUMER.') && s.includes('ACP_TASK_QUEUE') && !/tasks_report_build|tasks__callbacks/.test(s)),
+    );
     assert.ok(p.includes('acp.tasks.queue.report.build'), 'its own task served as an invoke queues it');
+    // Task callbacks: whoever ends a task announces it (publishes nothing else), and queues its webhooks.
+    assert.ok(p.includes('acp.v1.events.agent.task.completed'), 'the task-end event, though it declares no publishes');
+    assert.ok(p.includes('acp.tasks.queue._callbacks'));
+    assert.ok(p.includes('$JS.API.CONSUMER.MSG.NEXT.ACP_TASK_QUEUE.tasks__callbacks'));
   });
 
   it("another agent's inbox: all of it for the agents that may call this one, control and chunk subjects for those it calls, nothing else", () => {

@@ -11,6 +11,8 @@ import { effectiveCalls } from './invoke-policy.js';
 import type { AgentPermissions } from './nats-permissions.js';
 import { SubjectSet } from './subject-set.js';
 import { addTaskPermissions } from './task-permissions.js';
+import { TASK_CALLBACK_QUEUE } from '../tasks/task-callback.js';
+import { TaskEventTypes } from '../tasks/task.types.js';
 
 /**
  * The least NATS permissions one agent of `app` needs, from what it serves, subscribes to, calls and publishes
@@ -93,8 +95,18 @@ export function agentPermissions(agent: AgentSpec, app: AppSpec = { agents: [age
   }
 
   // A worker queues runs of its own targets too: a task served as an invoke (the invoke adapter) submits it.
-  if (agent.tasks)
-    addTaskPermissions(pub, sub, agent.tasks.names, agent.tasks.serves ?? [], [...calls.allow, ...(agent.tasks.serves ?? [])]);
+  // Whoever ends a task (a worker, a cancelling client) announces it when it was submitted with a callback: the
+  // agent.task.completed event and an entry on the webhook queue, which a gateway with push notifications consumes.
+  if (agent.tasks) {
+    addTaskPermissions(
+      pub,
+      sub,
+      agent.tasks.names,
+      [...(agent.tasks.serves ?? []), TASK_CALLBACK_QUEUE],
+      [...calls.allow, ...(agent.tasks.serves ?? []), TASK_CALLBACK_QUEUE],
+    );
+    pub.add(subjects.event(TaskEventTypes.COMPLETED));
+  }
 
   const permissions: AgentPermissions['permissions'] = {
     publish: { allow: pub.toArray(), ...(deny.length ? { deny } : {}) },
