@@ -1,5 +1,6 @@
 import type { ReorderLimits } from '../caller/reorder-buffer.js';
 import type { BusPolicies } from '../resilience/call-policy.js';
+import type { DurableEventsOptions } from '../durable/durable-options.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import type { DiscoveryOptions, ResolvedDiscoveryOptions } from './discovery-options.interface.js';
 
@@ -58,16 +59,19 @@ export interface BusClientOptions {
    * on the memory transport (see docs/discovery.md for why); `true`, `false` or DiscoveryOptions.
    */
   discovery?: boolean | DiscoveryOptions;
+  /** The durable log of `publish(…, { durable: true })` and durable subscriptions (docs/events.md). Defaults there. */
+  durableEvents?: DurableEventsOptions;
   logger?: BusLogger;
 }
 
 /** BusClientOptions with every default applied (`bus.options`). */
 export type ResolvedBusOptions = Required<
-  Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery'>
+  Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery' | 'durableEvents'>
 > & {
   policies?: BusPolicies;
   tenant?: string;
   reorder: ReorderLimits;
   /** Absent when discovery is off. */
   discovery?: ResolvedDiscoveryOptions;
+  durableEvents?: DurableEventsOptions;
 };

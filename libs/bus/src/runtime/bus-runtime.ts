@@ -89,6 +89,7 @@ function resolveOptions(options: BusClientOptions, transportKind: string): Resol
     exposeErrors: options.exposeErrors ?? false,
     chunkRequests: options.chunkRequests ?? 'negotiated',
     chunkEvents: options.chunkEvents ?? false,
+    durableEvents: options.durableEvents,
     discovery: resolveDiscovery(discovery, {
       agentId: options.agentId,
       tenant: options.tenant || undefined,

@@ -1,0 +1,199 @@
+import { callContextStorage } from '../context/call-context.js';
+import { EnvelopeCallContext } from '../context/envelope-call-context.js';
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { toBusError } from '../errors/to-bus-error.js';
+import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
+import type { SubscribeOptions } from '../interfaces/call-options.interface.js';
+import type { EventHandler } from '../interfaces/handler.interface.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { assertPattern, isPublishableSubject } from '../protocol/subjects.js';
+import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from '../resilience/retry-policy.js';
+import { deadLetterEnvelope, publishDeadLetter } from '../responder/dead-letter.js';
+import type { BusRuntime } from '../runtime/bus-runtime.js';
+import { MemoryTransport } from '../transport/memory/memory-transport.js';
+import { NatsTransport } from '../transport/nats/nats-transport.js';
+import type { DurableConsumerHandle, DurableDelivery, DurableEventLog } from './durable-log.js';
+import type { ReplayOptions } from './durable-options.js';
+import { JetStreamEventLog } from './jetstream-event-log.js';
+import { MemoryEventLog } from './memory-event-log.js';
+
+const NEVER_ABORTED = new AbortController().signal;
+const DURABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The durable side of a bus's events (docs/events.md): publishes that wait for the log's acknowledgement,
+ * subscriptions through named consumers (ack on success, nak with the retry policy's backoff on a throw, dead
+ * letter after the last attempt), and replays of a time window. The log is opened on first use.
+ */
+export class DurableEvents {
+  private log?: Promise<DurableEventLog>;
+  private readonly consumers = new Set<Promise<DurableConsumerHandle | undefined>>();
+
+  constructor(private readonly rt: BusRuntime) {}
+
+  private open(): Promise<DurableEventLog> {
+    this.log ??= this.openLog();
+    return this.log;
+  }
+
+  private async openLog(): Promise<DurableEventLog> {
+    const o = this.rt.options.durableEvents ?? {};
+    const subjects = o.subjects ?? [this.rt.subjects.event('>'), this.rt.subjects.deadLetter('>')];
+    const t = this.rt.transport;
+    if (t instanceof MemoryTransport) {
+      return MemoryEventLog.of(t.broker, {
+        subjects,
+        maxMessages: o.memoryMaxMessages ?? 10_000,
+        duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
+      });
+    }
+    if (t instanceof NatsTransport && t.connection) {
+      const log = new JetStreamEventLog(
+        t.connection,
+        {
+          stream: o.stream ?? 'ACP_EVENTS',
+          subjects,
+          retention: o.retention ?? 'limits',
+          maxAgeMs: o.maxAgeMs ?? 7 * 24 * 3600 * 1000,
+          maxBytes: o.maxBytes ?? -1,
+          replicas: o.replicas,
+          duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
+          retryWindowMs: o.retryWindowMs ?? 20_000,
+        },
+        this.rt.logger,
+      );
+      await log.init();
+      return log;
+    }
+    throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `durable events need a connected memory or NATS transport, not ${t.kind}`, {
+      retryable: false,
+    });
+  }
+
+  /** Stores `env` on its event subject and resolves once the log has it (a repeat of its event_id is stored once). */
+  async publish(env: Envelope): Promise<void> {
+    const log = await this.open();
+    await log.publish(this.rt.subjects.event(env.event_type), env);
+  }
+
+  subscribe(pattern: string, handler: EventHandler, options: SubscribeOptions): BusSubscription {
+    this.rt.assertOpen();
+    assertPattern(pattern, 'event pattern');
+    const name = options.durable!;
+    if (!DURABLE_NAME.test(name)) {
+      throw new BusError(ErrorCodes.INVALID_REQUEST, `durable name "${name}": use 1 to 64 letters, digits, "_" or "-"`);
+    }
+    if (options.queue !== undefined) {
+      throw new BusError(
+        ErrorCodes.INVALID_REQUEST,
+        'a durable subscription takes no queue group: replicas with the same durable name share the events',
+      );
+    }
+    const policy: RetryPolicy = { ...DEFAULT_RETRY, ...(options.retry ?? {}) };
+    const ackWaitMs = options.ackWaitMs ?? 30_000;
+    const spec = {
+      name,
+      filter: this.rt.subjects.event(pattern),
+      deliverFrom: options.deliverFrom ?? 'new',
+      concurrency: Math.max(1, options.concurrency ?? 1),
+      ackWaitMs,
+    };
+    let stopped = false;
+    const started = this.open().then(async (log) => {
+      const h = await log.consume(spec, (d) => this.handle(log, name, pattern, handler, options, policy, d));
+      if (stopped) {
+        await h.stop();
+        return undefined;
+      }
+      return h;
+    });
+    this.consumers.add(started);
+    started.catch(() => this.consumers.delete(started));
+    return {
+      unsubscribe: () => {
+        stopped = true;
+        this.consumers.delete(started);
+        void started.then((h) => h?.stop()).catch(() => undefined);
+      },
+      ready: started.then(() => undefined),
+    };
+  }
+
+  private async handle(
+    log: DurableEventLog,
+    name: string,
+    pattern: string,
+    handler: EventHandler,
+    options: SubscribeOptions,
+    policy: RetryPolicy,
+    d: DurableDelivery,
+  ): Promise<void> {
+    const env = d.envelope;
+    this.rt.stats.eventsDelivered++;
+    const started = Date.now();
+    // Kept alive while it runs, so a long handler is not handed to another replica at the same time.
+    const keepAlive = setInterval(() => d.working(), Math.max(50, Math.floor((options.ackWaitMs ?? 30_000) / 3)));
+    keepAlive.unref();
+    try {
+      const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
+      await callContextStorage.run(ctx, () => handler(env.payload, env));
+      clearInterval(keepAlive);
+      await d.ack();
+      this.rt.metrics?.recordHandled('event', pattern, 'ok', Date.now() - started);
+    } catch (err) {
+      clearInterval(keepAlive);
+      const error = toBusError(err);
+      this.rt.metrics?.recordHandled('event', pattern, error.code, Date.now() - started);
+      const attempts = policy.attempts ?? DEFAULT_RETRY.attempts;
+      const again = policy.retryOn ? policy.retryOn.includes(error.code) : true;
+      if (again && d.deliveryCount < attempts) {
+        this.rt.stats.retries++;
+        d.nak(retryDelay(d.deliveryCount + 1, policy));
+        return;
+      }
+      this.rt.stats.handlerErrors++;
+      this.rt.logger.error(
+        `durable event handler "${name}" for "${pattern}" failed on ${env.event_type} (seq ${d.seq}) after ${d.deliveryCount} attempt(s): ${(err as Error)?.message ?? err}`,
+        (err as Error)?.stack,
+      );
+      if (options.deadLetter !== false) await this.deadLetter(log, env, error, d, name);
+      d.term();
+    }
+  }
+
+  /** Into the log when it captures dead letters (stored once per consumer and event), else as a core publish. */
+  private async deadLetter(log: DurableEventLog, env: Envelope, error: BusError, d: DurableDelivery, name: string): Promise<void> {
+    const info = { attempts: d.deliveryCount, subject: d.subject, consumer: name };
+    const subject = this.rt.subjects.deadLetter(env.event_type);
+    const captured = log instanceof JetStreamEventLog ? log.captures(subject) : true;
+    if (!captured || !isPublishableSubject(subject)) {
+      publishDeadLetter(this.rt, env, error, info);
+      return;
+    }
+    try {
+      await log.publish(subject, deadLetterEnvelope(this.rt, env, error, info), `dlq.${name}.${env.event_id}`);
+      this.rt.stats.deadLetters++;
+    } catch (err) {
+      this.rt.logger.error(`could not dead-letter ${env.event_id} durably (${(err as Error).message}); publishing it on core NATS`);
+      publishDeadLetter(this.rt, env, error, info);
+    }
+  }
+
+  /** Hands the stored events on `pattern` between `from` and `to` to `handler`, in order; live consumers are untouched. */
+  async replay(pattern: string, options: ReplayOptions, handler: EventHandler): Promise<number> {
+    this.rt.assertOpen();
+    assertPattern(pattern, 'event pattern');
+    const log = await this.open();
+    return log.replay(this.rt.subjects.event(pattern), options.from, options.to ?? new Date(), (_s, env) => {
+      const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
+      return callContextStorage.run(ctx, () => handler(env.payload, env)) as Promise<void> | void;
+    });
+  }
+
+  async close(): Promise<void> {
+    const handles = await Promise.all([...this.consumers].map((c) => c.catch(() => undefined)));
+    this.consumers.clear();
+    await Promise.all(handles.map((h) => h?.stop()));
+  }
+}

@@ -1,0 +1,120 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
+import { decodeEnvelope } from '../protocol/envelope-codec.js';
+import { isTransient, retrying } from '../tasks/jetstream-retry.js';
+import type { DurableConsumerHandle, DurableConsumerSpec, DurableDelivery } from './durable-log.js';
+
+export type Js = typeof import('@nats-io/jetstream');
+export type JsClient = ReturnType<Js['jetstream']>;
+export type JsManager = Awaited<ReturnType<Js['jetstreamManager']>>;
+
+const NS = 1_000_000;
+/** One pull request's life (ms): a pull lost with a server is renewed within it (see the task store's PULL_EXPIRES_MS). */
+const PULL_EXPIRES_MS = 5_000;
+
+export interface ConsumerHost {
+  lib: Js;
+  js: JsClient;
+  jsm: JsManager;
+  stream: string;
+  retryWindowMs: number;
+}
+
+/** The server-side consumer configuration of a spec. */
+function consumerConfig(lib: Js, spec: DurableConsumerSpec): Record<string, unknown> {
+  const from = spec.deliverFrom;
+  const start =
+    from === 'new'
+      ? { deliver_policy: lib.DeliverPolicy.New }
+      : from === 'beginning'
+        ? { deliver_policy: lib.DeliverPolicy.All }
+        : from instanceof Date
+          ? { deliver_policy: lib.DeliverPolicy.StartTime, opt_start_time: from.toISOString() }
+          : { deliver_policy: lib.DeliverPolicy.StartSequence, opt_start_seq: from.seq };
+  return {
+    durable_name: spec.name,
+    ack_policy: lib.AckPolicy.Explicit,
+    filter_subject: spec.filter,
+    ack_wait: spec.ackWaitMs * NS,
+    max_deliver: -1,
+    ...start,
+  };
+}
+
+/**
+ * A durable pull consumer (made, or found and brought to the spec's filter and ack wait), consumed with at most
+ * `concurrency` runs in flight: the iteration, and so the pulls, wait while every slot is taken.
+ */
+export async function consumeDurable(
+  host: ConsumerHost,
+  spec: DurableConsumerSpec,
+  run: (d: DurableDelivery) => Promise<void>,
+): Promise<DurableConsumerHandle> {
+  const config = consumerConfig(host.lib, spec);
+  await retrying(`starting durable consumer ${spec.name}`, host.retryWindowMs, async () => {
+    const info = await host.jsm.consumers.info(host.stream, spec.name).catch((err: Error) => {
+      if (isTransient(err)) throw err;
+      return undefined;
+    });
+    if (!info) {
+      await host.jsm.consumers.add(host.stream, config);
+      return;
+    }
+    if (info.config.filter_subject !== spec.filter || info.config.ack_wait !== spec.ackWaitMs * NS) {
+      try {
+        await host.jsm.consumers.update(host.stream, spec.name, { filter_subject: spec.filter, ack_wait: spec.ackWaitMs * NS });
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        throw new BusError(
+          ErrorCodes.INVALID_REQUEST,
+          `durable consumer ${spec.name} exists on ${info.config.filter_subject} and could not be moved to ${spec.filter} (${(err as Error).message}): use another durable name`,
+        );
+      }
+    }
+  });
+  const messages = await retrying(`starting durable consumer ${spec.name}`, host.retryWindowMs, async () =>
+    (await host.js.consumers.get(host.stream, spec.name)).consume({ max_messages: spec.concurrency, expires: PULL_EXPIRES_MS }),
+  );
+  let active = 0;
+  let stopped = false;
+  let room: (() => void) | undefined;
+  const loop = (async () => {
+    for await (const m of messages) {
+      let env;
+      try {
+        env = decodeEnvelope(m.data);
+      } catch {
+        // Not an envelope: nothing can handle it, and it must not come back.
+        m.term();
+        continue;
+      }
+      active++;
+      const delivery: DurableDelivery = {
+        subject: m.subject,
+        envelope: env,
+        seq: m.seq,
+        deliveryCount: m.info.deliveryCount,
+        ack: async () => m.ack(),
+        nak: (ms) => m.nak(ms),
+        term: () => m.term(),
+        working: () => m.working(),
+      };
+      void run(delivery)
+        .catch(() => undefined)
+        .finally(() => {
+          active--;
+          room?.();
+        });
+      while (active >= spec.concurrency && !stopped) await new Promise<void>((r) => (room = r));
+      if (stopped) break;
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      messages.stop();
+      room?.();
+      await loop.catch(() => undefined);
+    },
+  };
+}
