@@ -100,8 +100,25 @@ export class DurableEvents {
       ackWaitMs,
     };
     let stopped = false;
+    // One ticker per subscription keeps every event in flight alive (a progress ack each third of the ack wait),
+    // so a handler running past the ack wait is not handed to another replica meanwhile.
+    const running = new Set<DurableDelivery>();
+    const ticker = setInterval(
+      () => {
+        for (const d of running) d.working();
+      },
+      Math.max(50, Math.floor(ackWaitMs / 3)),
+    );
+    ticker.unref();
     const started = this.open().then(async (log) => {
-      const h = await log.consume(spec, (d) => this.handle(log, name, pattern, handler, options, policy, d));
+      const h = await log.consume(spec, async (d) => {
+        running.add(d);
+        try {
+          await this.handle(log, name, pattern, handler, options, policy, d, running);
+        } finally {
+          running.delete(d);
+        }
+      });
       if (stopped) {
         await h.stop();
         return undefined;
@@ -109,10 +126,14 @@ export class DurableEvents {
       return h;
     });
     this.consumers.add(started);
-    started.catch(() => this.consumers.delete(started));
+    started.catch(() => {
+      this.consumers.delete(started);
+      clearInterval(ticker);
+    });
     return {
       unsubscribe: () => {
         stopped = true;
+        clearInterval(ticker);
         this.consumers.delete(started);
         void started.then((h) => h?.stop()).catch(() => undefined);
       },
@@ -128,21 +149,19 @@ export class DurableEvents {
     options: SubscribeOptions,
     policy: RetryPolicy,
     d: DurableDelivery,
+    running: Set<DurableDelivery>,
   ): Promise<void> {
     const env = d.envelope;
     this.rt.stats.eventsDelivered++;
     const started = Date.now();
-    // Kept alive while it runs, so a long handler is not handed to another replica at the same time.
-    const keepAlive = setInterval(() => d.working(), Math.max(50, Math.floor((options.ackWaitMs ?? 30_000) / 3)));
-    keepAlive.unref();
     try {
       const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
       await callContextStorage.run(ctx, () => handler(env.payload, env));
-      clearInterval(keepAlive);
+      running.delete(d);
       await d.ack();
       this.rt.metrics?.recordHandled('event', pattern, 'ok', Date.now() - started);
     } catch (err) {
-      clearInterval(keepAlive);
+      running.delete(d);
       const error = toBusError(err);
       this.rt.metrics?.recordHandled('event', pattern, error.code, Date.now() - started);
       const attempts = policy.attempts ?? DEFAULT_RETRY.attempts;
