@@ -185,6 +185,24 @@ for (const fixture of durableFixtures) {
       }
     });
 
+    it('the log captures only its subjects: a durable publish elsewhere is INVALID_REQUEST, nothing stored', async () => {
+      const fresh = await BusCluster.start(fixture);
+      try {
+        const p = await fresh.bus('p', { durableEvents: { stream: 'NARROW', subjects: ['acp.v1.events.narrow.>'] } });
+        const got: number[] = [];
+        await p.subscribe('narrow.evt', (n: number) => void got.push(n), { durable: 'narrow', deliverFrom: 'beginning' }).ready;
+        await assert.rejects(
+          p.publish('wide.evt', 1, { durable: true }),
+          (e: BusError) => e.code === 'INVALID_REQUEST' && /capture/.test(e.message),
+        );
+        await p.publish('narrow.evt', 2, { durable: true });
+        await until(() => got.length === 1);
+        assert.deepEqual(got, [2]);
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('bad names are refused with INVALID_REQUEST', () => {
       assert.throws(() => a.subscribe('du9.evt', () => undefined, { durable: 'has.dot' }), { code: 'INVALID_REQUEST' });
       assert.throws(() => a.subscribe('du9.evt', () => undefined, { durable: 'x', queue: 'q' }), { code: 'INVALID_REQUEST' });

@@ -185,8 +185,7 @@ export class DurableEvents {
   private async deadLetter(log: DurableEventLog, env: Envelope, error: BusError, d: DurableDelivery, name: string): Promise<void> {
     const info = { attempts: d.deliveryCount, subject: d.subject, consumer: name };
     const subject = this.rt.subjects.deadLetter(env.event_type);
-    const captured = log instanceof JetStreamEventLog ? log.captures(subject) : true;
-    if (!captured || !isPublishableSubject(subject)) {
+    if (!log.captures(subject) || !isPublishableSubject(subject)) {
       publishDeadLetter(this.rt, env, error, info);
       return;
     }

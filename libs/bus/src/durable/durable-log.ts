@@ -39,6 +39,8 @@ export interface DurableConsumerHandle {
 export interface DurableEventLog {
   /** Stores the envelope (once per message id, default its event_id, within the duplicate window); resolves when stored. */
   publish(subject: string, envelope: Envelope, msgId?: string): Promise<{ seq: number; duplicate: boolean }>;
+  /** Whether the log stores what is published on `subject`. */
+  captures(subject: string): boolean;
   consume(spec: DurableConsumerSpec, run: (d: DurableDelivery) => Promise<void>): Promise<DurableConsumerHandle>;
   /** Hands every stored event on `filter` from `from` to `to` to `each`, in order; resolves with how many. */
   replay(filter: string, from: Date, to: Date, each: (subject: string, env: Envelope) => Promise<void> | void): Promise<number>;

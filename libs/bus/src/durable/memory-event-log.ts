@@ -1,3 +1,5 @@
+import { BusError } from '../errors/bus-error.js';
+import { ErrorCodes } from '../errors/error-codes.js';
 import { subjectMatches } from '../protocol/subject-match.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { asWireForm } from '../protocol/envelope-codec.js';
@@ -66,7 +68,7 @@ export class MemoryEventLog implements DurableEventLog {
     return this.entries[this.head + seq - this.firstSeq];
   }
 
-  private captures(subject: string): boolean {
+  captures(subject: string): boolean {
     return this.o.subjects.some((s) => subjectMatches(s, subject));
   }
 
@@ -93,7 +95,13 @@ export class MemoryEventLog implements DurableEventLog {
   }
 
   async publish(subject: string, envelope: Envelope, msgId = envelope.event_id): Promise<{ seq: number; duplicate: boolean }> {
-    const stored = this.captures(subject) ? this.append(subject, envelope, msgId) : { seq: 0, duplicate: false };
+    if (!this.captures(subject)) {
+      throw new BusError(
+        ErrorCodes.INVALID_REQUEST,
+        `durable publish to ${subject}: the memory log does not capture it (its subjects: ${this.o.subjects.join(', ')})`,
+      );
+    }
+    const stored = this.append(subject, envelope, msgId);
     // Core subscribers see it as over NATS; the capture subscription finds its id already stored.
     if (!stored.duplicate) this.transport.publish(subject, envelope);
     return stored;
