@@ -151,6 +151,29 @@ for (const fixture of durableFixtures) {
       assert.equal(seen.length, 1, `delivered once while it ran: ${seen.length}`);
     });
 
+    it('events waiting for a slow replica are not handed to the other meanwhile: each is handled once', async () => {
+      const seen = new Map<number, number>();
+      const slow = async (p: number) => {
+        seen.set(p, (seen.get(p) ?? 0) + 1);
+        // Three and a half ack waits per event, one at a time per replica.
+        await new Promise((r) => setTimeout(r, 700));
+      };
+      await a.subscribe('du11.evt', slow, { durable: 'du11', ackWaitMs: 200 }).ready;
+      await b.subscribe('du11.evt', slow, { durable: 'du11', ackWaitMs: 200 }).ready;
+      for (let i = 0; i < 4; i++) await pub.publish('du11.evt', i, { durable: true });
+      await until(() => seen.size === 4, 10_000, 'every event started');
+      await new Promise((r) => setTimeout(r, 800));
+      assert.deepEqual(
+        [...seen.entries()].sort(([x], [y]) => x - y),
+        [
+          [0, 1],
+          [1, 1],
+          [2, 1],
+          [3, 1],
+        ],
+      );
+    });
+
     it('concurrency bounds the handler runs in flight per consumer', async () => {
       let inFlight = 0;
       let peak = 0;

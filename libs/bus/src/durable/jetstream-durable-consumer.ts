@@ -5,11 +5,12 @@ import { isTransient, retrying } from '../tasks/jetstream-retry.js';
 import type { DurableConsumerHandle, DurableConsumerSpec, DurableDelivery } from './durable-log.js';
 
 export type Js = typeof import('@nats-io/jetstream');
+type JsMsg = import('@nats-io/jetstream').JsMsg;
 export type JsClient = ReturnType<Js['jetstream']>;
 export type JsManager = Awaited<ReturnType<Js['jetstreamManager']>>;
 
 const NS = 1_000_000;
-/** One pull request's life (ms): a pull lost with a server is renewed within it (see the task store's PULL_EXPIRES_MS). */
+/** One fetch's life (ms): a pull lost with a server is renewed within it (see the task store's PULL_EXPIRES_MS). */
 const PULL_EXPIRES_MS = 5_000;
 
 export interface ConsumerHost {
@@ -41,14 +42,12 @@ function consumerConfig(lib: Js, spec: DurableConsumerSpec): Record<string, unkn
   };
 }
 
-/**
- * A durable pull consumer (made, or found and brought to the spec's filter and ack wait), consumed with at most
- * `concurrency` runs in flight: the iteration, and so the pulls, wait while every slot is taken.
- */
+/** A durable pull consumer (made, or found and brought to the spec's filter and ack wait), at most `concurrency` runs in flight. */
 export async function consumeDurable(
   host: ConsumerHost,
   spec: DurableConsumerSpec,
   run: (d: DurableDelivery) => Promise<void>,
+  onError: (err: Error) => void,
 ): Promise<DurableConsumerHandle> {
   const config = consumerConfig(host.lib, spec);
   await retrying(`starting durable consumer ${spec.name}`, host.retryWindowMs, async () => {
@@ -72,47 +71,65 @@ export async function consumeDurable(
       }
     }
   });
-  const messages = await retrying(`starting durable consumer ${spec.name}`, host.retryWindowMs, async () =>
-    (await host.js.consumers.get(host.stream, spec.name)).consume({ max_messages: spec.concurrency, expires: PULL_EXPIRES_MS }),
+  const consumer = await retrying(`starting durable consumer ${spec.name}`, host.retryWindowMs, () =>
+    host.js.consumers.get(host.stream, spec.name),
   );
   let active = 0;
   let stopped = false;
   let room: (() => void) | undefined;
+  let batch: { stop(): void } | undefined;
+  const start = (m: JsMsg) => {
+    let env;
+    try {
+      env = decodeEnvelope(m.data);
+    } catch {
+      // Not an envelope: nothing can handle it, and it must not come back.
+      m.term();
+      return;
+    }
+    active++;
+    const delivery: DurableDelivery = {
+      subject: m.subject,
+      envelope: env,
+      seq: m.seq,
+      deliveryCount: m.info.deliveryCount,
+      ack: async () => m.ack(),
+      nak: (ms) => m.nak(ms),
+      term: () => m.term(),
+      working: () => m.working(),
+    };
+    void run(delivery)
+      .catch(() => undefined)
+      .finally(() => {
+        active--;
+        room?.();
+      });
+  };
+  // Pulls only as many events as there are free slots (a fetch), never more: an event received is started at once
+  // and kept alive while it runs, so none waits in a buffer while its ack wait runs out and another replica takes it.
   const loop = (async () => {
-    for await (const m of messages) {
-      let env;
-      try {
-        env = decodeEnvelope(m.data);
-      } catch {
-        // Not an envelope: nothing can handle it, and it must not come back.
-        m.term();
-        continue;
-      }
-      active++;
-      const delivery: DurableDelivery = {
-        subject: m.subject,
-        envelope: env,
-        seq: m.seq,
-        deliveryCount: m.info.deliveryCount,
-        ack: async () => m.ack(),
-        nak: (ms) => m.nak(ms),
-        term: () => m.term(),
-        working: () => m.working(),
-      };
-      void run(delivery)
-        .catch(() => undefined)
-        .finally(() => {
-          active--;
-          room?.();
-        });
+    let delay = 100;
+    while (!stopped) {
       while (active >= spec.concurrency && !stopped) await new Promise<void>((r) => (room = r));
       if (stopped) break;
+      try {
+        const messages = await consumer.fetch({ max_messages: spec.concurrency - active, expires: PULL_EXPIRES_MS });
+        batch = messages;
+        for await (const m of messages) start(m);
+        delay = 100;
+      } catch (err) {
+        if (stopped) break;
+        // A lost server, an election, a consumer still being recovered: pull again shortly.
+        onError(err as Error);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2_000);
+      }
     }
   })();
   return {
     stop: async () => {
       stopped = true;
-      messages.stop();
+      batch?.stop();
       room?.();
       await loop.catch(() => undefined);
     },

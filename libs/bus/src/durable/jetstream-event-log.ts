@@ -37,6 +37,8 @@ export class JetStreamEventLog implements DurableEventLog {
   private jsm!: JsManager;
   private captured: string[] = [];
   private readonly consumers = new Set<DurableConsumerHandle>();
+  /** Pull failures repeat while a server is away: one warning line per 10 s. */
+  private lastWarn = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -126,6 +128,11 @@ export class JetStreamEventLog implements DurableEventLog {
       { lib: this.lib, js: this.js, jsm: this.jsm, stream: this.o.stream, retryWindowMs: this.o.retryWindowMs },
       spec,
       run,
+      (err) => {
+        if (Date.now() - this.lastWarn < 10_000) return;
+        this.lastWarn = Date.now();
+        this.logger.warn(`durable consumer ${spec.name}: pulling failed (${err.message}); pulling again`);
+      },
     );
     this.consumers.add(handle);
     return {
