@@ -1,5 +1,6 @@
 import { subjectMatches } from '../protocol/subject-match.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { enqueueDelivery } from '../utils/delivery-queue.js';
 import { jsonClone } from '../utils/json-clone.js';
 import type { DurableConsumerHandle, DurableConsumerSpec, DurableDelivery } from './durable-log.js';
 
@@ -38,6 +39,7 @@ export class MemoryDurableConsumer {
   private readonly counts = new Map<number, number>();
   private readonly members: Member[] = [];
   private turn = 0;
+  private scheduled = false;
 
   constructor(
     private readonly log: EventSource,
@@ -50,7 +52,7 @@ export class MemoryDurableConsumer {
   join(concurrency: number, run: (d: DurableDelivery) => Promise<void>): DurableConsumerHandle {
     const member: Member = { concurrency, run, active: 0 };
     this.members.push(member);
-    queueMicrotask(() => this.pump());
+    this.schedule();
     return {
       stop: async () => {
         const i = this.members.indexOf(member);
@@ -63,31 +65,41 @@ export class MemoryDurableConsumer {
           this.inFlight.delete(seq);
           this.ready.push(seq);
         }
-        this.pump();
+        this.schedule();
       },
     };
   }
 
+  /** Hands out events later, as the memory transport delivers: never inside the publish or ack that made them due. */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    enqueueDelivery(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
   /** Hands out events while a member has a free slot. */
-  pump(): void {
+  private pump(): void {
     for (;;) {
-      const member = this.freeMember();
-      if (!member) return;
+      const k = this.freeMember();
+      if (k < 0) return;
       const seq = this.next();
       if (seq === undefined) return;
-      this.deliver(member, seq);
+      // The turn moves only with a delivery, so replicas alternate however often the consumer is pumped.
+      this.turn = (k + 1) % this.members.length;
+      this.deliver(this.members[k], seq);
     }
   }
 
-  private freeMember(): Member | undefined {
-    for (let k = 0; k < this.members.length; k++) {
-      const m = this.members[(this.turn + k) % this.members.length];
-      if (m.active < m.concurrency) {
-        this.turn = (this.turn + k + 1) % this.members.length;
-        return m;
-      }
+  /** The index of the next member in turn with a free slot, or -1. */
+  private freeMember(): number {
+    for (let i = 0; i < this.members.length; i++) {
+      const k = (this.turn + i) % this.members.length;
+      if (this.members[k].active < this.members[k].concurrency) return k;
     }
-    return undefined;
+    return -1;
   }
 
   private next(): number | undefined {
@@ -114,7 +126,7 @@ export class MemoryDurableConsumer {
       if (settled || this.inFlight.get(seq)?.member !== member) return;
       this.inFlight.delete(seq);
       this.ready.push(seq);
-      this.pump();
+      this.schedule();
     };
     const flight: InFlight = { member, timer: unrefTimer(expire, this.spec.ackWaitMs) };
     this.inFlight.set(seq, flight);
@@ -138,7 +150,7 @@ export class MemoryDurableConsumer {
         settle(() =>
           unrefTimer(() => {
             this.ready.push(seq);
-            this.pump();
+            this.schedule();
           }, delayMs),
         ),
       working: () => {
@@ -152,7 +164,7 @@ export class MemoryDurableConsumer {
       .catch(() => undefined)
       .finally(() => {
         member.active--;
-        this.pump();
+        this.schedule();
       });
   }
 }

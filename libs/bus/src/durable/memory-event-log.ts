@@ -90,7 +90,7 @@ export class MemoryEventLog implements DurableEventLog {
       this.entries.splice(0, this.head);
       this.head = 0;
     }
-    for (const c of this.consumers.values()) c.pump();
+    for (const c of this.consumers.values()) c.schedule();
     return { seq, duplicate: false };
   }
 
