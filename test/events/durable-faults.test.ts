@@ -150,6 +150,46 @@ describe('durable events: faults on a real nats-server', () => {
     assert.equal(doneAtDeadLetter, 50, 'the 50 events behind it were handled while it waited for its retries');
   });
 
+  it("an operator's stream is adopted as it is; plain NATS subscribers and publishers see and feed the same events", async () => {
+    const { connect } = await import('@nats-io/transport-node');
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      // The operator's stream of the shop tenant's events, with a limit of its own.
+      await jsm.streams.add({ name: 'OPS_ORDERS', subjects: ['acp.v1.shop.events.>'], max_msgs: 1000 });
+      const shop = new BusClient(new NatsTransport({ servers: server.url }), {
+        agentId: 'shop',
+        tenant: 'shop',
+        logger: new RecordingLogger(),
+      });
+      await shop.connect();
+      buses.push(shop);
+      // A plain subscriber (an upstream runtime's view): the durable publish is an ordinary message with the envelope.
+      const plain: Envelope[] = [];
+      nc.subscribe('acp.v1.shop.events.order.created', { callback: (_e, m) => void plain.push(m.json<Envelope>()) });
+      await nc.flush();
+      const got: Envelope[] = [];
+      await shop.subscribe('order.created', (_p, e) => void got.push(e), { durable: 'shop-billing' }).ready;
+      const sent = await shop.publish('order.created', { id: 1 }, { durable: true });
+      // A plain publisher's event, not through the bus: captured by the stream, handled by the durable consumer.
+      const upstream = { ...sent, event_id: '01a24f30-56bd-76af-9c34-353dfbad6377', payload: { id: 2 } };
+      nc.publish('acp.v1.shop.events.order.created', JSON.stringify(upstream));
+      await until(() => got.length === 2 && plain.length === 2);
+      assert.deepEqual(
+        got.map((e) => e.payload),
+        [{ id: 1 }, { id: 2 }],
+      );
+      assert.equal(plain[0].event_id, sent.event_id);
+      const info = await jsm.streams.info('OPS_ORDERS');
+      assert.equal(info.state.messages, 2, 'both stored in the operator stream');
+      assert.equal(info.config.max_msgs, 1000, 'its limits kept');
+      await assert.rejects(jsm.streams.info('ACP_EVENTS_shop'), /not found/, 'no stream of its own made');
+    } finally {
+      await nc.close();
+    }
+  });
+
   it(`${MANY} events to a slow consumer: memory stays bounded on both sides`, { timeout: 300_000 }, async () => {
     const pub = await bus('df-many-pub');
     const sub = await bus('df-many-sub');

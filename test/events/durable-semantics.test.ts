@@ -91,6 +91,27 @@ for (const fixture of durableFixtures) {
       assert.equal(d.metadata?.dlq_error_message, 'poison');
     });
 
+    it('retryOn: a failure with another code is dead-lettered at its first delivery', async () => {
+      let tries = 0;
+      const dead = deferred<Envelope>();
+      const dlq = a.transport.subscribe(a.subjects.deadLetter('du12.evt'), (m) => m.envelope && dead.resolve(m.envelope));
+      await a.transport.flush();
+      await a.subscribe(
+        'du12.evt',
+        () => {
+          tries++;
+          throw new BusError('INVALID_REQUEST', 'bad order');
+        },
+        { durable: 'du12', retry: { attempts: 5, retryOn: ['AGENT_TIMEOUT'], initialDelay: 10 } },
+      ).ready;
+      await pub.publish('du12.evt', 1, { durable: true });
+      const d = await dead.promise;
+      dlq.unsubscribe();
+      assert.equal(tries, 1);
+      assert.equal(d.metadata?.dlq_attempts, 1);
+      assert.equal(d.metadata?.dlq_error_code, 'INVALID_REQUEST');
+    });
+
     it('deliverFrom: the beginning, a sequence, a time', async () => {
       const sent: string[] = [];
       for (let i = 0; i < 3; i++) sent.push((await pub.publish('du5.evt', i, { durable: true })).event_id);

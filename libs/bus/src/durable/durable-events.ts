@@ -52,7 +52,7 @@ export class DurableEvents {
       const log = new JetStreamEventLog(
         t.connection,
         {
-          stream: o.stream ?? 'ACP_EVENTS',
+          stream: o.stream ?? defaultStreamName(this.rt.options.tenant),
           subjects,
           retention: o.retention ?? 'limits',
           maxAgeMs: o.maxAgeMs ?? 7 * 24 * 3600 * 1000,
@@ -214,4 +214,9 @@ export class DurableEvents {
     this.consumers.clear();
     await Promise.all(handles.map((h) => h?.stop()));
   }
+}
+
+/** `ACP_EVENTS`, or `ACP_EVENTS_<tenant>` for a tenant's bus (its events are under their own subjects). */
+function defaultStreamName(tenant: string | undefined): string {
+  return tenant ? `ACP_EVENTS_${tenant.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'ACP_EVENTS';
 }

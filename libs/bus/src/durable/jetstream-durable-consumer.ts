@@ -56,7 +56,15 @@ export async function consumeDurable(
       return undefined;
     });
     if (!info) {
-      await host.jsm.consumers.add(host.stream, config);
+      try {
+        await host.jsm.consumers.add(host.stream, config);
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        throw new BusError(
+          ErrorCodes.INVALID_REQUEST,
+          `durable consumer ${spec.name} on ${spec.filter} could not be made on stream ${host.stream} (${(err as Error).message})`,
+        );
+      }
       return;
     }
     if (info.config.filter_subject !== spec.filter || info.config.ack_wait !== spec.ackWaitMs * NS) {

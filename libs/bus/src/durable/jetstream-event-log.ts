@@ -68,18 +68,30 @@ export class JetStreamEventLog implements DurableEventLog {
     this.captured = await retrying(`opening stream ${this.o.stream}`, this.o.retryWindowMs, () => this.ensureStream());
   }
 
-  /** The stream's subjects after creating or adopting it. */
+  /**
+   * The stream's subjects after adopting or creating it: a stream that already captures the first of our subjects
+   * (whatever its name) is adopted as it is; otherwise one is made under the configured name, which must be free.
+   */
   private async ensureStream(): Promise<string[]> {
+    const other = await this.jsm.streams.find(this.o.subjects[0]).catch((err: Error) => {
+      if (/no stream matches|not found/i.test(err.message)) return undefined;
+      throw err;
+    });
+    if (other) {
+      this.o.stream = other;
+      return (await this.jsm.streams.info(other)).config.subjects ?? [];
+    }
     const existing = await this.jsm.streams.info(this.o.stream).catch((err: Error) => {
       if (/not found/i.test(err.message)) return undefined;
       throw err;
     });
-    if (existing) return existing.config.subjects ?? [];
-    // A stream of another name that already captures our events is adopted: a second one could not be made.
-    const other = await this.jsm.streams.find(this.o.subjects[0]).catch(() => undefined);
-    if (other) {
-      this.o.stream = other;
-      return (await this.jsm.streams.info(other)).config.subjects ?? [];
+    if (existing) {
+      throw new BusError(
+        ErrorCodes.TRANSPORT_FAILURE,
+        `durable events: stream ${this.o.stream} exists but does not capture ${this.o.subjects[0]} (its subjects: ${(existing.config.subjects ?? []).join(', ')}): ` +
+          'name another stream (durableEvents.stream) or add the subject to it',
+        { retryable: false },
+      );
     }
     const { RetentionPolicy, StorageType, DiscardPolicy } = this.lib;
     const wanted = this.o.replicas ?? defaultReplicas(this.nc);
