@@ -1,3 +1,6 @@
+import type { Span } from '@opentelemetry/api';
+import { endSpan, handlerParent, spanAttributes, startHandlerSpan, tracingActive, withSpan } from '../observability/bus-tracing.js';
+import { deriveTraceIds } from '../protocol/trace-ids.js';
 import { callContextStorage } from '../context/call-context.js';
 import { EnvelopeCallContext } from '../context/envelope-call-context.js';
 import { BusError } from '../errors/bus-error.js';
@@ -154,15 +157,28 @@ export class DurableEvents {
     const env = d.envelope;
     this.rt.stats.eventsDelivered++;
     const started = Date.now();
+    if (env.traceparent) deriveTraceIds(env);
+    const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
+    let run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));
+    let span: Span | undefined;
+    if (this.rt.options.telemetry && tracingActive()) {
+      // The same span as a core subscriber's, so a trace shows the handling whichever way the event came.
+      const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
+      const s = startHandlerSpan('event', pattern, parent, spanAttributes(this.rt.transport.kind, 'process', d.subject, env, pattern));
+      const inner = run;
+      run = () => withSpan(parent, s, inner);
+      span = s;
+    }
     try {
-      const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
-      await callContextStorage.run(ctx, () => handler(env.payload, env));
+      await run();
       running.delete(d);
       await d.ack();
+      if (span) endSpan(span);
       this.rt.metrics?.recordHandled('event', pattern, 'ok', Date.now() - started);
     } catch (err) {
       running.delete(d);
       const error = toBusError(err);
+      if (span) endSpan(span, error);
       this.rt.metrics?.recordHandled('event', pattern, error.code, Date.now() - started);
       const attempts = policy.attempts ?? DEFAULT_RETRY.attempts;
       const again = policy.retryOn ? policy.retryOn.includes(error.code) : true;
