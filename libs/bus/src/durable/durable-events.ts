@@ -169,32 +169,39 @@ export class DurableEvents {
       run = () => withSpan(parent, s, inner);
       span = s;
     }
+    let err: unknown;
+    let failed = false;
     try {
       await run();
-      running.delete(d);
-      await d.ack();
+    } catch (e) {
+      failed = true;
+      err = e;
+    }
+    running.delete(d);
+    if (!failed) {
       if (span) endSpan(span);
       this.rt.metrics?.recordHandled('event', pattern, 'ok', Date.now() - started);
-    } catch (err) {
-      running.delete(d);
-      const error = toBusError(err);
-      if (span) endSpan(span, error);
-      this.rt.metrics?.recordHandled('event', pattern, error.code, Date.now() - started);
-      const attempts = policy.attempts ?? DEFAULT_RETRY.attempts;
-      const again = policy.retryOn ? policy.retryOn.includes(error.code) : true;
-      if (again && d.deliveryCount < attempts) {
-        this.rt.stats.retries++;
-        d.nak(retryDelay(d.deliveryCount + 1, policy));
-        return;
-      }
-      this.rt.stats.handlerErrors++;
-      this.rt.logger.error(
-        `durable event handler "${name}" for "${pattern}" failed on ${env.event_type} (seq ${d.seq}) after ${d.deliveryCount} attempt(s): ${(err as Error)?.message ?? err}`,
-        (err as Error)?.stack,
-      );
-      if (options.deadLetter !== false) await this.deadLetter(log, env, error, d, name);
-      d.term();
+      // A lost ack (the connection closing) is not the handler's failure: the event comes back after the ack wait.
+      await d.ack().catch(() => undefined);
+      return;
     }
+    const error = toBusError(err);
+    if (span) endSpan(span, error);
+    this.rt.metrics?.recordHandled('event', pattern, error.code, Date.now() - started);
+    const attempts = policy.attempts ?? DEFAULT_RETRY.attempts;
+    const again = policy.retryOn ? policy.retryOn.includes(error.code) : true;
+    if (again && d.deliveryCount < attempts) {
+      this.rt.stats.retries++;
+      d.nak(retryDelay(d.deliveryCount + 1, policy));
+      return;
+    }
+    this.rt.stats.handlerErrors++;
+    this.rt.logger.error(
+      `durable event handler "${name}" for "${pattern}" failed on ${env.event_type} (seq ${d.seq}) after ${d.deliveryCount} attempt(s): ${(err as Error)?.message ?? err}`,
+      (err as Error)?.stack,
+    );
+    if (options.deadLetter !== false) await this.deadLetter(log, env, error, d, name);
+    d.term();
   }
 
   /** Into the log when it captures dead letters (stored once per consumer and event), else as a core publish. */
