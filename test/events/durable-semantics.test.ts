@@ -247,6 +247,20 @@ for (const fixture of durableFixtures) {
       }
     });
 
+    it('a durable name subscribed with another pattern follows it', async () => {
+      const got: string[] = [];
+      const first = a.subscribe('du13.a', () => undefined, { durable: 'du13' });
+      await first.ready;
+      first.unsubscribe();
+      await b.subscribe('du13.b', (_p, e) => void got.push(e.event_type), { durable: 'du13' }).ready;
+      await pub.publish('du13.a', 1, { durable: true });
+      await pub.publish('du13.b', 2, { durable: true });
+      await until(() => got.length === 1);
+      await pub.publish('du13.b', 3, { durable: true });
+      await until(() => got.length === 2);
+      assert.deepEqual(got, ['du13.b', 'du13.b']);
+    });
+
     it('bad names are refused with INVALID_REQUEST', () => {
       assert.throws(() => a.subscribe('du9.evt', () => undefined, { durable: 'has.dot' }), { code: 'INVALID_REQUEST' });
       assert.throws(() => a.subscribe('du9.evt', () => undefined, { durable: 'x', queue: 'q' }), { code: 'INVALID_REQUEST' });

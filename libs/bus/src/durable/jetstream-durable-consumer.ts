@@ -10,8 +10,11 @@ export type JsClient = ReturnType<Js['jetstream']>;
 export type JsManager = Awaited<ReturnType<Js['jetstreamManager']>>;
 
 const NS = 1_000_000;
-/** One fetch's life (ms): a pull lost with a server is renewed within it (see the task store's PULL_EXPIRES_MS). */
-const PULL_EXPIRES_MS = 5_000;
+/**
+ * One fetch's life (ms). The server keeps a pull request until it expires, even when the client that made it has
+ * stopped or died, and holds events for it meanwhile: short, so a replica that leaves delays events by at most this.
+ */
+const PULL_EXPIRES_MS = 1_000;
 
 export interface ConsumerHost {
   lib: Js;

@@ -43,10 +43,28 @@ export class MemoryDurableConsumer {
 
   constructor(
     private readonly log: EventSource,
-    private readonly spec: DurableConsumerSpec,
+    private spec: DurableConsumerSpec,
     start: number,
   ) {
     this.cursor = start;
+  }
+
+  get filter(): string {
+    return this.spec.filter;
+  }
+
+  /**
+   * Takes a new filter and ack wait (a durable name subscribed with another pattern, as JetStream updates the
+   * consumer); false when replicas still consume it under another filter.
+   */
+  follow(spec: DurableConsumerSpec): boolean {
+    if (spec.filter === this.spec.filter) {
+      this.spec = { ...this.spec, ackWaitMs: spec.ackWaitMs };
+      return true;
+    }
+    if (this.members.length > 0) return false;
+    this.spec = { ...this.spec, filter: spec.filter, ackWaitMs: spec.ackWaitMs };
+    return true;
   }
 
   join(concurrency: number, run: (d: DurableDelivery) => Promise<void>): DurableConsumerHandle {

@@ -109,6 +109,12 @@ export class MemoryEventLog implements DurableEventLog {
 
   async consume(spec: DurableConsumerSpec, run: (d: DurableDelivery) => Promise<void>): Promise<DurableConsumerHandle> {
     let consumer = this.consumers.get(spec.name);
+    if (consumer && !consumer.follow(spec)) {
+      throw new BusError(
+        ErrorCodes.INVALID_REQUEST,
+        `durable consumer ${spec.name} is in use on ${consumer.filter} and cannot take ${spec.filter} too: use another durable name`,
+      );
+    }
     if (!consumer) {
       consumer = new MemoryDurableConsumer(this, spec, this.startSeq(spec));
       this.consumers.set(spec.name, consumer);
