@@ -329,6 +329,34 @@ bridges:
     }
   });
 
+  it('5e. durable_events: an agent down while room messages arrive gets each once when back, a bridge that replays them included', async () => {
+    const { bot, roomId } = await bed.newRoom();
+    const texts: string[] = [];
+    const handler = (p: { text: string; room_id: string }) => void (p.room_id === roomId && texts.push(p.text));
+    const durable = { durable: 'mx5e' } as const;
+    // The agent's durable consumer exists, then the agent goes away.
+    const first = agentBus.subscribe('matrix.message.received', handler, durable);
+    await first.ready;
+    first.unsubscribe();
+    const a = await bed.startBridge(bed.definition('m5e', bot, roomId, { durable_events: true }));
+    for (const body of ['d1', 'd2']) await say(alice, roomId, { msgtype: 'm.text', body });
+    await until(() => a.bridge.stats.published >= 2, 10_000, 'published by the first bridge');
+    await a.supervisor.stop();
+    // Another instance without the cursor replays the room's recent messages: the same room events again.
+    const b = await bed.startBridge(bed.definition('m5e-replay', bot, roomId, { durable_events: true, initial_sync_behavior: 'replay' }));
+    try {
+      await until(() => b.bridge.stats.published >= 2, 10_000, 'published again by the replaying bridge');
+      const back = agentBus.subscribe('matrix.message.received', handler, durable);
+      await back.ready;
+      await say(alice, roomId, { msgtype: 'm.text', body: 'd3' });
+      await until(() => texts.includes('d3'), 10_000, 'the agent caught up');
+      back.unsubscribe();
+      assert.deepEqual(texts, ['d1', 'd2', 'd3']);
+    } finally {
+      await b.supervisor.stop();
+    }
+  });
+
   it('5b. 80 messages while stopped (more than one sync timeline holds): the limited timeline is back-filled, each published once, in order', async () => {
     const { bot, roomId } = await bed.newRoom();
     const def = bed.definition('m5b', bot, roomId, { cursor_store: 'file', cursor_path: join(bed.tmp, 'm5b-cursor.json') });

@@ -13,6 +13,7 @@ export type { BusSubscription } from './interfaces/bus-subscription.interface.js
 export type { CallOptions, StreamOptions, PublishOptions, SubscribeOptions, HandlerOptions } from './interfaces/call-options.interface.js';
 export type { HandlerContext, InvokeHandler, StreamHandler, EventHandler } from './interfaces/handler.interface.js';
 export type { StreamWriter } from './interfaces/stream-writer.interface.js';
+export type { DeliverFrom, DurableEventsOptions, DurableSubscribeOptions, ReplayOptions } from './durable/durable-options.js';
 export { BusStats } from './runtime/bus-stats.js';
 export { type BusLogger, consoleBusLogger } from './runtime/bus-logger.js';
 

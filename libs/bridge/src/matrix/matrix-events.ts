@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import type { BusClient } from '@openagentio/nestjs';
+import type { MatrixBridgeConfig } from './matrix-config.js';
+
 /** A room event as /sync and /messages return it (the fields the bridge reads). */
 export interface MatrixRoomEvent {
   type: string;
@@ -137,4 +141,23 @@ export class SeenEvents {
   has(id: string): boolean {
     return this.ids.has(id);
   }
+}
+
+/**
+ * The bus's publish for one room event: as it is, or under `durable_events` a durable publish whose event_id is a
+ * UUID made from the room and the Matrix event id, so the same room event published twice (a restart that syncs
+ * it again) is stored once in the durable log.
+ */
+export function durablePublisher(
+  bus: BusClient,
+  cfg: MatrixBridgeConfig,
+  roomId: string,
+  matrixEventId: string,
+): Pick<BusClient, 'publish'> {
+  if (!cfg.durableEvents) return bus;
+  const h = createHash('sha256').update(`${roomId}\u0000${matrixEventId}`).digest('hex');
+  // UUID version 8 (custom), RFC 9562 variant: any UUID-shaped id is valid in an envelope.
+  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+  const eventId = `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return { publish: (type, payload, options = {}) => bus.publish(type, payload, { ...options, durable: true, event_id: eventId }) };
 }

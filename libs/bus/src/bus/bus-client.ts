@@ -1,8 +1,10 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { Caller } from '../caller/caller.js';
-import { publishEvent } from '../caller/publisher.js';
+import { publishDurableEvent, publishEvent } from '../caller/publisher.js';
 import type { StreamCall } from '../caller/stream-call.js';
+import { DurableEvents } from '../durable/durable-events.js';
+import type { ReplayOptions } from '../durable/durable-options.js';
 import { BusDiscovery } from '../discovery/bus-discovery.js';
 import type { LocalService } from '../discovery/local-service.js';
 import type { ServedEndpoint } from '../discovery/served-endpoint.js';
@@ -49,6 +51,7 @@ export class BusClient {
   private readonly responder: Responder;
   private readonly events: EventDispatcher;
   private readonly declaredCallSet = new Set<string>();
+  private readonly durable: DurableEvents;
   /** Set when discovery is on: this bus as an ADR-32 service. */
   private readonly discovery?: BusDiscovery;
   private unwatchStatus?: () => void;
@@ -63,6 +66,7 @@ export class BusClient {
     this.caller = new Caller(rt, this.router, control);
     this.responder = new Responder(rt, control);
     this.events = new EventDispatcher(rt);
+    this.durable = new DurableEvents(rt);
     this.router.onControl = (requestId, msg) => this.responder.onControl(requestId, msg);
     this.router.onLost = (err) => this.caller.failInFlight(err);
     if (rt.options.discovery) {
@@ -145,6 +149,7 @@ export class BusClient {
     this.router.close();
     this.unwatchStatus?.();
     rt.metrics?.close();
+    await this.durable.close().catch(() => undefined);
     await this.transport.close();
     rt.connected = false;
   }
@@ -209,9 +214,21 @@ export class BusClient {
     return new HandoffStream<R>(this, target, options);
   }
 
-  /** Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. */
+  /**
+   * Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. With
+   * `durable: true` it resolves once the durable log has stored it (docs/events.md).
+   */
   async publish(eventType: string, payload?: unknown, options: PublishOptions = {}): Promise<Envelope> {
+    if (options.durable) return publishDurableEvent(this.rt, eventType, payload, options, (env) => this.durable.publish(env));
     return publishEvent(this.rt, eventType, payload, options);
+  }
+
+  /**
+   * Hands the stored events matching `pattern` published between `from` and `to` (default now) to `handler`, in
+   * order, and resolves with how many; durable consumers are not disturbed (docs/events.md "Replay").
+   */
+  replay<P = unknown>(pattern: string, options: ReplayOptions, handler: EventHandler<P>): Promise<number> {
+    return this.durable.replay(pattern, options, handler as EventHandler);
   }
 
   /**
@@ -219,6 +236,7 @@ export class BusClient {
    * call context, so calls it makes carry the event's session. Its errors are logged, never sent back.
    */
   subscribe<P = unknown>(pattern: string, handler: EventHandler<P>, options: SubscribeOptions = {}): BusSubscription {
+    if (options.durable !== undefined) return this.durable.subscribe(pattern, handler as EventHandler, options);
     return this.events.subscribe(pattern, handler, options);
   }
 

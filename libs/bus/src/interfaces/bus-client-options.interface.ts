@@ -1,5 +1,6 @@
 import type { ReorderLimits } from '../caller/reorder-buffer.js';
 import type { BusPolicies } from '../resilience/call-policy.js';
+import type { DurableEventsOptions } from '../durable/durable-options.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import type { DiscoveryOptions, ResolvedDiscoveryOptions } from './discovery-options.interface.js';
 
@@ -77,6 +78,8 @@ export interface BusClientOptions {
    * client asks), so that its permissions cover them. The ones subscribed at start are found by themselves.
    */
   subscribes?: string[];
+  /** The durable log of `publish(…, { durable: true })` and durable subscriptions (docs/events.md). Defaults there. */
+  durableEvents?: DurableEventsOptions;
   logger?: BusLogger;
 }
 
@@ -84,7 +87,7 @@ export interface BusClientOptions {
 export type ResolvedBusOptions = Required<
   Omit<
     BusClientOptions,
-    'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery' | 'calls' | 'publishes' | 'subscribes'
+    'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery' | 'calls' | 'publishes' | 'subscribes' | 'durableEvents'
   >
 > & {
   calls?: string[];
@@ -95,4 +98,5 @@ export type ResolvedBusOptions = Required<
   reorder: ReorderLimits;
   /** Absent when discovery is off. */
   discovery?: ResolvedDiscoveryOptions;
+  durableEvents?: DurableEventsOptions;
 };

@@ -96,6 +96,7 @@ function resolveOptions(options: BusClientOptions, transportKind: string): Resol
     ...(options.calls ? { calls: [...options.calls] } : {}),
     ...(options.publishes ? { publishes: [...options.publishes] } : {}),
     ...(options.subscribes ? { subscribes: [...options.subscribes] } : {}),
+    durableEvents: options.durableEvents,
     discovery: resolveDiscovery(discovery, {
       agentId: options.agentId,
       tenant: options.tenant || undefined,
