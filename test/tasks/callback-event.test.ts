@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BusError, type Envelope, ErrorCodes, type TaskContext } from '@openagentio/nestjs';
 import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
-import { TASK_CALLBACK_QUEUE } from '@openagentio/nestjs/internal/tasks/task-callback.js';
+import { publishTaskEnd, TASK_CALLBACK_QUEUE } from '@openagentio/nestjs/internal/tasks/task-callback.js';
 import { deferred } from '../support/bus-fixture.js';
 import { taskEnvs, type TaskEnv } from './task-fixtures.js';
 
@@ -114,6 +114,39 @@ for (const factory of taskEnvs) {
       await eventOf(loud.id);
       assert.equal((await p.tasks.get(quiet.id))?.state, 'completed');
       assert.equal(events.has(quiet.id), false);
+    });
+
+    it('is a durable event: a durable subscriber that was away when the task ended gets it when back, once', async () => {
+      const late = await env.participant('late-listener');
+      const got: string[] = [];
+      const handler = (_payload: unknown, e: Envelope) => void got.push(e.correlation_id!);
+      // The consumer exists (its position is kept by the log), then its agent goes away.
+      const first = late.bus.subscribe('agent.task.completed', handler, { durable: 'cb-late' });
+      await first.ready;
+      first.unsubscribe();
+      const missed = await p.tasks.submit('cb.ok', 'while away', { callback: true });
+      await eventOf(missed.id);
+      assert.equal(got.length, 0, 'nothing while away');
+      const back = late.bus.subscribe('agent.task.completed', handler, { durable: 'cb-late' });
+      await back.ready;
+      const marker = await p.tasks.submit('cb.ok', 'after', { callback: true });
+      const end = Date.now() + 10_000;
+      while (!got.includes(marker.id)) {
+        assert.ok(Date.now() < end, `the durable subscriber got ${JSON.stringify(got)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(got, [missed.id, marker.id]);
+      // Announced again (a retry of whoever ended it): the log keeps it once, by its event_id made from the task id.
+      const again = (await p.tasks.get(missed.id))!;
+      await publishTaskEnd(p.bus, again, true);
+      const closing = await p.tasks.submit('cb.ok', 'closing', { callback: true });
+      const until2 = Date.now() + 10_000;
+      while (!got.includes(closing.id)) {
+        assert.ok(Date.now() < until2, `the durable subscriber got ${JSON.stringify(got)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      back.unsubscribe();
+      assert.deepEqual(got, [missed.id, marker.id, closing.id], 'the repeated announcement was not stored again');
     });
 
     it('queues one webhook delivery for an ended task with webhooks, none without', async () => {

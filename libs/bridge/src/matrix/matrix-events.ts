@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { eventIdFrom } from '@openagentio/nestjs/internal/protocol/ids.js';
 import type { BusClient } from '@openagentio/nestjs';
 import type { MatrixBridgeConfig } from './matrix-config.js';
 
@@ -155,9 +155,6 @@ export function durablePublisher(
   matrixEventId: string,
 ): Pick<BusClient, 'publish'> {
   if (!cfg.durableEvents) return bus;
-  const h = createHash('sha256').update(`${roomId}\u0000${matrixEventId}`).digest('hex');
-  // UUID version 8 (custom), RFC 9562 variant: any UUID-shaped id is valid in an envelope.
-  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
-  const eventId = `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const eventId = eventIdFrom(roomId, matrixEventId);
   return { publish: (type, payload, options = {}) => bus.publish(type, payload, { ...options, durable: true, event_id: eventId }) };
 }

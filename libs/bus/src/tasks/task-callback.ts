@@ -1,6 +1,7 @@
 import type { BusClient } from '../bus/bus-client.js';
 import { createEvent } from '../protocol/envelope-factory.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { eventIdFrom } from '../protocol/ids.js';
 import type { TaskStore } from './task-store.interface.js';
 import { TaskEventTypes, type TaskRecord } from './task.types.js';
 
@@ -38,11 +39,14 @@ export function taskEndEvent(from: string, record: TaskRecord): Envelope {
 }
 
 /**
- * Publishes a task's end on `{prefix}.events.agent.task.completed`. The one place that does: today a core publish
- * (at most once); made durable (`publish(…, { durable: true })`) when durable publishing lands (issue #28 item 2).
+ * Publishes a task's end on `{prefix}.events.agent.task.completed`, the one place that does. With tasks on
+ * JetStream (or everything in memory) a durable publish (docs/events.md) whose event_id is made from the task id,
+ * so an announcement repeated by a retry is stored once; a core publish (at most once) otherwise: a memory task
+ * store over NATS has no JetStream to count on.
  */
-export async function publishTaskEnd(bus: BusClient, record: TaskRecord): Promise<void> {
+export async function publishTaskEnd(bus: BusClient, record: TaskRecord, durable: boolean): Promise<void> {
   await bus.publish(TaskEventTypes.COMPLETED, taskEndPayload(record), {
+    ...(durable ? { durable: true, event_id: eventIdFrom('agent.task.completed', record.id) } : {}),
     correlation_id: record.id,
     session_id: record.session_id,
     conversation_id: record.context_id,
@@ -61,7 +65,7 @@ export async function publishTaskEnd(bus: BusClient, record: TaskRecord): Promis
 export async function announceTaskEnd(bus: BusClient, store: TaskStore, record: TaskRecord): Promise<void> {
   if (!record.callback) return;
   try {
-    await publishTaskEnd(bus, record);
+    await publishTaskEnd(bus, record, store.kind === 'jetstream' || bus.transport.kind === 'memory');
   } catch (err) {
     bus.logger.warn(`task ${record.id}: its agent.task.completed event was not published: ${(err as Error)?.message}`);
   }
