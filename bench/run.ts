@@ -1,7 +1,7 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,durable,python,go] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
@@ -22,12 +22,14 @@ import { busNestStack } from './stacks/bus-nest.js';
 import { nestNatsStack, type NestNatsStack } from './stacks/nest-nats.js';
 import { rawNatsInvokeStack, rawNatsPubSubStack } from './stacks/raw-nats.js';
 import type { InvokeStack, PubSubStack } from './stacks/types.js';
+import { authzStacks } from './suites/authz.js';
 import { invokeSuite, payloadSuite } from './suites/invoke.js';
 import { MatrixBench, matrixCounts } from './suites/matrix.js';
 import { PythonPeerBench } from './suites/python-peer.js';
 import { GoPeerBench } from './suites/go-peer.js';
 import type { UpstreamPeerBench } from './suites/upstream-peer.js';
 import { tasksSuite } from './suites/tasks.js';
+import { durableSuite } from './suites/durable.js';
 import { directStack, memorySuite } from './suites/memory.js';
 import { pubsubSuite } from './suites/pubsub.js';
 import { scaleSuite } from './suites/scale.js';
@@ -39,7 +41,7 @@ const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go').split(','));
+const only = new Set((arg('only') ?? 'invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,durable,python,go').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -275,6 +277,21 @@ const ROWS: RowDef[] = [
     peer: ['raw', 'pubsub'],
     peerLabel: 'raw publish/subscribe',
   },
+  // The server's permission checks (bench/suites/authz.ts): generated permissions against a user without any
+  {
+    figure: 'NATS invoke, 64 in flight, generated NATS permissions',
+    unit: 'ops/s',
+    ours: ['authz.perm', 'conc.ops'],
+    peer: ['authz.open', 'conc.ops'],
+    peerLabel: 'same server, user without permissions',
+  },
+  {
+    figure: 'NATS invoke, sequential p50, generated NATS permissions',
+    unit: 'µs',
+    ours: ['authz.perm', 'seq.p50'],
+    peer: ['authz.open', 'seq.p50'],
+    peerLabel: 'same server, user without permissions',
+  },
   // In-memory
   {
     figure: 'In-memory invoke, 64 in flight',
@@ -377,6 +394,21 @@ const ROWS: RowDef[] = [
     ours: ['tasks', 'tasks.r3.firstStatus.p50'],
     peer: ['tasks', 'tasks.firstStatus.p50'],
     peerLabel: 'the same on one server, R1, p50',
+  },
+  // Durable events on JetStream against raw JetStream doing the same (bench/suites/durable.ts)
+  {
+    figure: 'Durable publish (JetStream ack awaited), 64 in flight',
+    unit: 'ops/s',
+    ours: ['durable', 'pub.ops'],
+    peer: ['durable.raw', 'pub.ops'],
+    peerLabel: 'raw js.publish (noAsyncTraces) of the same envelope with a msgID, 64 in flight',
+  },
+  {
+    figure: 'Durable consume of a stored backlog, concurrency 64',
+    unit: 'events/s',
+    ours: ['durable', 'consume.ops'],
+    peer: ['durable.raw', 'consume.ops'],
+    peerLabel: 'raw durable pull consumer, 64 buffered, JSON.parse + ack',
   },
   // Matrix bridge against a local Synapse (bench/suites/matrix.ts)
   {
@@ -658,6 +690,12 @@ async function main(): Promise<number> {
     pubsubStacks.set('raw', rawPs);
     if (busPair) pubsubStacks.set('bus', busPair.pubSubStack('bus publish/subscribe'));
 
+    let authz: Awaited<ReturnType<typeof authzStacks>> | undefined;
+    if (only.has('authz') && natsMake) {
+      authz = await attempt('NATS invoke with generated permissions', () => authzStacks());
+      if (authz) closers.push(authz.close);
+    }
+
     // The split-process figures use a server of their own: their responders (forked children) serve the same
     // subjects as this process's stacks, and must not share queue groups with them.
     let splitUrl: string | undefined;
@@ -748,6 +786,8 @@ async function main(): Promise<number> {
       collectGarbage();
       if (only.has('invoke')) await invokeSuite(invokeStacks, cfg, metrics, run, log);
       collectGarbage();
+      if (authz) await invokeSuite(authz.stacks, cfg, metrics, run, log);
+      collectGarbage();
       // Quick mode measures the split-process figures once (forking four responders takes seconds).
       if (splitUrl && (!quick || run === 0)) await attempt('split-process suite', () => splitSuite(splitUrl!, cfg, metrics, run, log));
       collectGarbage();
@@ -773,6 +813,8 @@ async function main(): Promise<number> {
       if (matrix) await attempt('Matrix suite', () => matrix!.run(cfg, metrics, run, log));
       collectGarbage();
       if (only.has('tasks') && natsMake) await attempt('tasks suite', () => tasksSuite(cfg, metrics, log));
+      collectGarbage();
+      if (only.has('durable') && natsMake) await attempt('durable events suite', () => durableSuite(cfg, metrics, log));
       collectGarbage();
       if (pyPeer) await attempt('Python SDK peer suite', () => pyPeer!.run(cfg, metrics, run, log));
       collectGarbage();

@@ -20,6 +20,8 @@ upstream="$(cd "$root/../shared/peers/openagentio-go" 2>/dev/null && pwd || true
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/openagentio-nest/go-peer"
 
 log() { echo "install-go-peer: $*" >&2; }
+# shellcheck source=lib/install-cache.sh
+. "$(dirname "$0")/lib/install-cache.sh"
 
 if [ -z "$upstream" ] || [ ! -f "$upstream/go.mod" ]; then
   log "the upstream Go runtime is not at $root/../shared/peers/openagentio-go (see ../shared/peers/README.md)"
@@ -35,21 +37,7 @@ key="$(echo "$hash" | sha256sum | cut -c1-16)"
 dir="$cache/$key"
 installed() { [ -x "$dir/responder" ] && [ -x "$dir/caller" ] && [ -x "$dir/bench" ] && [ -f "$dir/.complete" ]; }
 
-if installed; then
-  echo "$dir"
-  exit 0
-fi
-
-mkdir -p "$cache"
-exec 9>"$cache/build.lock"
-if ! flock -n 9; then
-  log "another process is building the Go peer; waiting for it"
-  flock 9
-fi
-if installed; then
-  echo "$dir"
-  exit 0
-fi
+reuse_or_lock "$cache/build.lock" "$dir" "building the Go peer"
 
 go="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 if ! [ -x "$go" ] && ! command -v "$go" >/dev/null; then

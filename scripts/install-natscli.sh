@@ -19,26 +19,14 @@ dir="$cache/natscli-${VERSION#v}"
 bin="$dir/nats"
 
 log() { echo "install-natscli: $*" >&2; }
+# shellcheck source=lib/install-cache.sh
+. "$(dirname "$0")/lib/install-cache.sh"
 
 # `nats --version` prints the version it was built as (go install stamps the module version): a binary from an
 # interrupted or other build is rebuilt.
 installed() { [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "$VERSION" ]; }
 
-if installed; then
-  echo "$bin"
-  exit 0
-fi
-
-mkdir -p "$cache"
-exec 9>"$cache/natscli-${VERSION#v}.lock"
-if ! flock -n 9; then
-  log "another process is building natscli $VERSION; waiting for it"
-  flock 9
-fi
-if installed; then
-  echo "$bin"
-  exit 0
-fi
+reuse_or_lock "$cache/natscli-${VERSION#v}.lock" "$bin" "building natscli $VERSION"
 
 go="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 if ! [ -x "$go" ] && ! command -v "$go" >/dev/null; then

@@ -24,27 +24,12 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/openagentio-nest"
 venv="$cache/python-peer-$VERSION"
 
 log() { echo "install-python-peer: $*" >&2; }
+# shellcheck source=lib/install-cache.sh
+. "$(dirname "$0")/lib/install-cache.sh"
 
-# What the venv was made from: other pins (comments aside) mean a reinstall.
-want="openagentio==$VERSION $(grep -v '^#' "$constraints" | sha256sum | cut -d' ' -f1)"
-stamp="$venv/.installed-from"
-installed() { [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; }
-
-if installed; then
-  echo "$venv/bin/python"
-  exit 0
-fi
-
-mkdir -p "$cache"
-exec 9>"$cache/python-peer-$VERSION.lock"
-if ! flock -n 9; then
-  log "another process is installing openagentio $VERSION; waiting for it"
-  flock 9
-fi
-if installed; then
-  echo "$venv/bin/python"
-  exit 0
-fi
+want="$(venv_stamp "openagentio==$VERSION" "$constraints")"
+installed() { venv_installed "$venv" "$want"; }
+reuse_or_lock "$cache/python-peer-$VERSION.lock" "$venv/bin/python" "installing openagentio $VERSION"
 
 usable() { "$1" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 python=""
@@ -71,6 +56,6 @@ import openagentio
 from openagentio.transport.nats import NATSDriver
 sys.exit(openagentio.__version__ != '$VERSION')
 "
-echo "$want" >"$stamp"
+echo "$want" >"$venv/.installed-from"
 log "installed openagentio $VERSION"
 echo "$venv/bin/python"

@@ -22,27 +22,12 @@ venv="$cache/synapse-$VERSION"
 python="${PYTHON:-python3}"
 
 log() { echo "install-synapse: $*" >&2; }
+# shellcheck source=lib/install-cache.sh
+. "$(dirname "$0")/lib/install-cache.sh"
 
-# What the venv was made from: other pins (comments aside) mean a reinstall.
-want="matrix-synapse==$VERSION $(grep -v '^#' "$constraints" | sha256sum | cut -d' ' -f1)"
-stamp="$venv/.installed-from"
-installed() { [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; }
-
-if installed; then
-  echo "$venv/bin/python"
-  exit 0
-fi
-
-mkdir -p "$cache"
-exec 9>"$cache/synapse-$VERSION.lock"
-if ! flock -n 9; then
-  log "another process is installing Synapse $VERSION; waiting for it"
-  flock 9
-fi
-if installed; then
-  echo "$venv/bin/python"
-  exit 0
-fi
+want="$(venv_stamp "matrix-synapse==$VERSION" "$constraints")"
+installed() { venv_installed "$venv" "$want"; }
+reuse_or_lock "$cache/synapse-$VERSION.lock" "$venv/bin/python" "installing Synapse $VERSION"
 
 if ! "$python" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 8))' 2>/dev/null; then
   log "$python is missing, older than 3.8, or lacks the venv/ensurepip modules (Debian: apt-get install python3 python3-venv)"
@@ -57,6 +42,6 @@ rm -rf "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --only-binary=:all: \
   -c "$constraints" "matrix-synapse==$VERSION" setuptools >&2
 "$venv/bin/python" -c "import synapse, sys; sys.exit(synapse.__version__ != '$VERSION')"
-echo "$want" >"$stamp"
+echo "$want" >"$venv/.installed-from"
 log "installed Synapse $VERSION"
 echo "$venv/bin/python"

@@ -90,6 +90,21 @@ export function selectedAgents(env: NodeJS.ProcessEnv = process.env): { controll
   return { controllers, providers, imports };
 }
 
+/**
+ * The targets the selected roles call (invoke, stream, task submit): declared, so that the NATS permissions
+ * `npx openagentio nats-permissions` generates allow these and no others (docs/security.md). The router's gateway
+ * calls what it exposes, and the other gateway replicas.
+ */
+export function declaredCalls(env: NodeJS.ProcessEnv = process.env): string[] {
+  const roles = (env.AGENTS ?? 'router,workers,writer,desk').split(',').map((r) => r.trim());
+  const calls = new Set<string>();
+  const add = (...targets: string[]) => targets.forEach((t) => calls.add(t));
+  if (roles.includes('router'))
+    add('router.ask', 'worker.*', 'writer', 'triage', 'billing', 'mcp.everything.>', 'report.build', 'gateway.peer.>');
+  if (roles.includes('desk')) add('worker.*', 'writer', 'triage', 'billing');
+  return [...calls];
+}
+
 const agents = selectedAgents();
 
 /** The demo: its agents on one bus. With NATS_URL set they talk over that NATS server, else in memory. */
@@ -97,7 +112,7 @@ const agents = selectedAgents();
   // Discovery on in memory too (it is on over NATS anyway): the console finds the agents through it; `control` lets
   // it drain and resume an instance (docs/discovery.md, "Drain": restrict $SRV.DRAIN.> with NATS permissions).
   imports: [
-    BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo', discovery: { control: true } }),
+    BusModule.forRoot({ agentId: process.env.AGENT_ID ?? 'demo', calls: declaredCalls(), discovery: { control: true } }),
     ObservabilityModule.forRoot(),
     ...agents.imports,
   ],

@@ -72,6 +72,8 @@ export async function startNatsServer(
     jetstream?: boolean;
     /** Cluster membership (name, this node's route port, the other nodes' routes) and a monitoring port. */
     cluster?: { name: string; node: string; port: number; routes: number[]; http: number };
+    /** More configuration (an `authorization { … }` block). */
+    extraConfig?: string;
   } = {},
 ): Promise<BenchNatsServer> {
   installExitHook();
@@ -86,7 +88,10 @@ export async function startNatsServer(
         .map((r) => `"nats://127.0.0.1:${r}"`)
         .join(', ')}] }\n`
     : '';
-  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nmax_payload: ${maxPayload}\nmax_pending: 268435456\n${js}${cluster}`);
+  writeFileSync(
+    conf,
+    `listen: "127.0.0.1:${port}"\nmax_payload: ${maxPayload}\nmax_pending: 268435456\n${js}${cluster}${opts.extraConfig ?? ''}\n`,
+  );
   const child = spawn(NATS_SERVER, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   if (child.pid) watchdog(child.pid);

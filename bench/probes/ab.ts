@@ -11,12 +11,27 @@ import type { BusPair } from '../stacks/bus.js';
 
 type BusModule = typeof import('../stacks/bus.js');
 
+/** A LoggerProvider with a batching processor and an exporter that drops the batches (no I/O in the measure). */
+async function installLogSdk(): Promise<void> {
+  const { logs } = await import('@opentelemetry/api');
+  const { LoggerProvider, BatchLogRecordProcessor } = await import('@opentelemetry/sdk-logs');
+  const exporter = {
+    export: (_batch: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }),
+    shutdown: async () => {},
+    forceFlush: async () => {},
+  };
+  logs.setGlobalLoggerProvider(new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter })] }));
+}
+
 async function main(): Promise<void> {
   const [what = 'mem-invoke', distA, distB, roundsArg = '5', secondsArg = '1'] = process.argv.slice(2);
   if (!distA || !distB) throw new Error('usage: ab.js <workload> <distA> <distB> [rounds] [seconds]');
   const rounds = Number(roundsArg);
   const ms = Number(secondsArg) * 1000;
   let server: BenchNatsServer | undefined;
+  // AB_LOG_SDK=1: a logs SDK as an application would run it (batching, an exporter), so audit records cost what
+  // they cost in production; without it they go to the API's no-op logger.
+  if (process.env.AB_LOG_SDK === '1') await installLogSdk();
   const pairs: BusPair[] = [];
   try {
     if (what.startsWith('nats')) server = await startNatsServer();
@@ -26,7 +41,9 @@ async function main(): Promise<void> {
       if (!make) throw new Error(`${dist}: no NATS transport`);
       // AB_WINDOW_A / AB_WINDOW_B: the stream consumer's flow-control window of each side (default: the bus default).
       const win = Number(process.env[`AB_WINDOW_${i ? 'B' : 'A'}`]) || undefined;
-      pairs.push(await mod.BusPair.create(`${i}`, make, { subjectPrefix: `ab${i}`, streamWindow: win }));
+      // AB_AUDIT_A / AB_AUDIT_B=1: the serving bus of that side keeps an audit trail (docs/security.md, "Audit trail").
+      const audit = process.env[`AB_AUDIT_${i ? 'B' : 'A'}`] === '1';
+      pairs.push(await mod.BusPair.create(`${i}`, make, { subjectPrefix: `ab${i}`, streamWindow: win, audit }));
     }
     const payload = payloadOfSize(100);
     const res: number[][] = [[], []];

@@ -32,7 +32,8 @@ export function memoryTransports(): TransportFactory {
 }
 
 export async function natsTransports(url: string): Promise<TransportFactory | undefined> {
-  return (role) => new NatsTransport({ servers: url, name: `bench-${role}` });
+  // The bench servers have no authentication on purpose: no warning about it in the results.
+  return (role) => new NatsTransport({ servers: url, name: `bench-${role}`, warnOpenAccount: false });
 }
 
 /**
@@ -55,10 +56,15 @@ export class BusPair {
   static async create(
     label: string,
     make: TransportFactory,
-    opts: { streamWindow?: number; subjectPrefix?: string } = {},
+    opts: { streamWindow?: number; subjectPrefix?: string; audit?: boolean } = {},
   ): Promise<BusPair> {
     const quiet: BusLogger | undefined = process.env.BENCH_VERBOSE ? undefined : { log() {}, warn() {}, error() {} };
-    const server = new BusClient(make('server'), { agentId: 'bench-server', subjectPrefix: opts.subjectPrefix, logger: quiet });
+    const server = new BusClient(make('server'), {
+      agentId: 'bench-server',
+      subjectPrefix: opts.subjectPrefix,
+      logger: quiet,
+      audit: opts.audit,
+    });
     const client = new BusClient(make('client'), {
       agentId: 'bench-client',
       subjectPrefix: opts.subjectPrefix,

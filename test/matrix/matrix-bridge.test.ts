@@ -2,79 +2,33 @@
 // Each test has its own room and its own bot account, so bridges never see each other's rooms.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { BusClient, NatsTransport, type Envelope, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
+import { BusClient, NatsTransport, type HandlerContext, type StreamWriter } from '@openagentio/nestjs';
 import { createEvent } from '@openagentio/nestjs/internal/protocol/envelope-factory.js';
-import { BridgeHealthService, BridgeModule, type BridgeDefinition, MatrixEventBridge } from '@openagentio/nestjs-bridges';
+import { BridgeHealthService, BridgeModule, MatrixEventBridge } from '@openagentio/nestjs-bridges';
 import { BridgeSupervisor } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
 import { buildBridges } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
-import { memoryBuses, quietLogger, testBusModule, until } from '../bridge/helpers.js';
+import { quietLogger, testBusModule, until } from '../bridge/helpers.js';
 import { NatsServer } from '../support/nats-server.js';
-import { startSynapse, type SynapseServer, type SynapseUser } from '../support/synapse.js';
+import { startMatrixTestbed, type MatrixTestbed } from '../support/matrix-testbed.js';
+import type { SynapseServer, SynapseUser } from '../support/synapse.js';
 
 sdkLogger.setLevel('warn');
 
+let bed: MatrixTestbed;
 let synapse: SynapseServer;
 let alice: SynapseUser;
-let env: Awaited<ReturnType<typeof memoryBuses>>;
 let bridgeBus: BusClient;
 let agentBus: BusClient;
-let botCount = 0;
-const tmp = mkdtempSync(join(tmpdir(), 'matrix-bridge-'));
-
-const client = (user: SynapseUser) => sdk.createClient({ baseUrl: synapse.baseUrl, accessToken: user.accessToken, userId: user.userId });
-
-/** A new bot account and a room alice created and invited it to. */
-async function newRoom(): Promise<{ bot: SynapseUser; roomId: string }> {
-  const bot = await synapse.registerUser(`bot${++botCount}`);
-  const { room_id: roomId } = await client(alice).createRoom({ name: `room ${botCount}`, preset: sdk.Preset.PrivateChat });
-  await client(alice).invite(roomId, bot.userId);
-  return { bot, roomId };
-}
-
-function matrixDefinition(name: string, bot: SynapseUser, roomId: string, extra: Record<string, unknown> = {}): BridgeDefinition {
-  return {
-    name,
-    type: 'matrix_event',
-    config: {
-      homeserver_url: synapse.baseUrl,
-      access_token: bot.accessToken,
-      user_id: bot.userId,
-      room_ids: [roomId],
-      sync_timeout: 10,
-      reconnect_delay: 0.2,
-      ...extra,
-    },
-  };
-}
-
-/** A supervised bridge on the bridge bus; resolves once its first sync has set the cursor (nothing before it is published). */
-async function startBridge(def: BridgeDefinition): Promise<{ bridge: MatrixEventBridge; supervisor: BridgeSupervisor }> {
-  const [bridge] = buildBridges({ bridges: [def] }) as MatrixEventBridge[];
-  const supervisor = new BridgeSupervisor(bridge, bridgeBus, quietLogger, { initialDelayMs: 100, maxDelayMs: 500, ...bridge.supervision });
-  await supervisor.start();
-  assert.equal(supervisor.status, 'healthy', JSON.stringify(supervisor.health()));
-  await until(() => bridge.describe().cursor_age_ms !== null, 10_000, 'first sync');
-  return { bridge, supervisor };
-}
-
-/** Collects the events of `type` the agent receives. */
-function collect(type: string): { events: Envelope[]; stop(): void } {
-  const events: Envelope[] = [];
-  const sub = agentBus.subscribe(type, (_p, e) => void events.push(e));
-  return { events, stop: () => sub.unsubscribe() };
-}
 
 async function say(user: SynapseUser, roomId: string, content: Record<string, unknown>): Promise<string> {
-  const res = await client(user).sendEvent(roomId, 'm.room.message' as never, content as never);
+  const res = await bed.client(user).sendEvent(roomId, 'm.room.message' as never, content as never);
   return res.event_id;
 }
 
@@ -83,14 +37,14 @@ async function timeline(
   roomId: string,
   limit = 100,
 ): Promise<Array<{ event_id: string; sender: string; type: string; content: Record<string, any> }>> {
-  const page = await client(alice).createMessagesRequest(roomId, null, limit, sdk.Direction.Backward);
+  const page = await bed.client(alice).createMessagesRequest(roomId, null, limit, sdk.Direction.Backward);
   return (page.chunk as any[]).reverse();
 }
 
 /** What alice's client shows for a message: its text after the latest edit, and how many edits it had. */
 async function shownText(roomId: string, eventId: string): Promise<{ text: string; edits: number }> {
-  const original = await client(alice).fetchRoomEvent(roomId, eventId);
-  const rel = await client(alice).fetchRelations(roomId, eventId, sdk.RelationType.Replace, sdk.EventType.RoomMessage, {
+  const original = await bed.client(alice).fetchRoomEvent(roomId, eventId);
+  const rel = await bed.client(alice).fetchRelations(roomId, eventId, sdk.RelationType.Replace, sdk.EventType.RoomMessage, {
     dir: sdk.Direction.Backward,
     limit: 200,
   });
@@ -100,21 +54,17 @@ async function shownText(roomId: string, eventId: string): Promise<{ text: strin
 }
 
 before(async () => {
-  synapse = await startSynapse();
-  alice = await synapse.registerUser('alice', { admin: true });
-  env = await memoryBuses('bridge', 'agent');
-  [bridgeBus, agentBus] = env.buses;
+  bed = await startMatrixTestbed('matrix-bridge');
+  ({ synapse, alice, bridgeBus, agentBus } = bed);
 });
 
 after(async () => {
-  await env?.close();
-  await synapse?.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  await bed?.close();
 });
 
 describe('Matrix bridge (matrix_event) against Synapse', () => {
   it('1. upstream matrix_bridge.yaml (mappings as a map) loads through BridgeModule; "hello" is one envelope; own messages, notices and edits are none', async () => {
-    const { bot, roomId } = await newRoom();
+    const { bot, roomId } = await bed.newRoom();
     // Upstream's example document, as upstream writes it (only the values come from the environment).
     const yaml = `version: "openagentio.bridge/v1"
 bridges:
@@ -151,8 +101,8 @@ bridges:
       const health = app.get(BridgeHealthService);
       assert.equal(health.get('matrix-main')?.status, 'healthy');
       await until(() => health.get('matrix-main')?.details?.cursor_age_ms !== null, 10_000, 'first sync');
-      const received = collect('matrix.message.received');
-      const edited = collect('matrix.message.edited');
+      const received = bed.collect('matrix.message.received');
+      const edited = bed.collect('matrix.message.edited');
       const helloId = await say(alice, roomId, { msgtype: 'm.text', body: 'hello' });
       await until(() => received.events.length === 1, 10_000, 'hello published');
       const env1 = received.events[0];
@@ -211,8 +161,8 @@ bridges:
   });
 
   it('2. matrix.message.send: replies and threads become the right m.relates_to, HTML is sanitised, a bad event posts nothing', async () => {
-    const { bot, roomId } = await newRoom();
-    const { bridge, supervisor } = await startBridge(matrixDefinition('m2', bot, roomId));
+    const { bot, roomId } = await bed.newRoom();
+    const { bridge, supervisor } = await bed.startBridge(bed.definition('m2', bot, roomId));
     try {
       const rootId = await say(alice, roomId, { msgtype: 'm.text', body: 'root' });
       const otherId = await say(alice, roomId, { msgtype: 'm.text', body: 'other' });
@@ -244,7 +194,7 @@ bridges:
   });
 
   it('3. a stream of 300 deltas over about 6 s is one message plus at most 8 edits; the final text equals stream.text()', async () => {
-    const { bot, roomId } = await newRoom();
+    const { bot, roomId } = await bed.newRoom();
     const writer = agentBus.handleStream('writer3', async (_p: unknown, ctx: HandlerContext & { writer: StreamWriter }) => {
       for (let i = 0; i < 300; i++) {
         await ctx.writer.delta(`w${i} `);
@@ -252,8 +202,8 @@ bridges:
       }
     });
     await writer.ready;
-    const { bridge, supervisor } = await startBridge(
-      matrixDefinition('m3', bot, roomId, {
+    const { bridge, supervisor } = await bed.startBridge(
+      bed.definition('m3', bot, roomId, {
         respond: { target: 'writer3', trigger: 'prefix', prefix: '!ask', edit_interval_ms: 1000, max_edits: 20 },
       }),
     );
@@ -278,7 +228,7 @@ bridges:
   });
 
   it('3b. past max_edits the answer continues in a new message in the thread; the messages together hold the exact text', async () => {
-    const { bot, roomId } = await newRoom();
+    const { bot, roomId } = await bed.newRoom();
     const writer = agentBus.handleStream('writer3b', async (_p: unknown, ctx: HandlerContext & { writer: StreamWriter }) => {
       for (let i = 0; i < 60; i++) {
         await ctx.writer.delta(`c${i} `);
@@ -286,8 +236,8 @@ bridges:
       }
     });
     await writer.ready;
-    const { bridge, supervisor } = await startBridge(
-      matrixDefinition('m3b', bot, roomId, { respond: { target: 'writer3b', trigger: 'all', edit_interval_ms: 100, max_edits: 3 } }),
+    const { bridge, supervisor } = await bed.startBridge(
+      bed.definition('m3b', bot, roomId, { respond: { target: 'writer3b', trigger: 'all', edit_interval_ms: 100, max_edits: 3 } }),
     );
     try {
       const expected = agentBus.stream('writer3b', {}).text();
@@ -316,7 +266,7 @@ bridges:
   });
 
   it('4. with the bot rate limited to 1 message/s, the final text still arrives and no send is lost', async () => {
-    const { bot, roomId } = await newRoom();
+    const { bot, roomId } = await bed.newRoom();
     await synapse.overrideRateLimit(bot.userId, 1, 1);
     const writer = agentBus.handleStream('writer4', async (_p: unknown, ctx: HandlerContext & { writer: StreamWriter }) => {
       for (let i = 0; i < 100; i++) {
@@ -325,8 +275,8 @@ bridges:
       }
     });
     await writer.ready;
-    const { bridge, supervisor } = await startBridge(
-      matrixDefinition('m4', bot, roomId, { respond: { target: 'writer4', trigger: 'all', edit_interval_ms: 100, max_edits: 50 } }),
+    const { bridge, supervisor } = await bed.startBridge(
+      bed.definition('m4', bot, roomId, { respond: { target: 'writer4', trigger: 'all', edit_interval_ms: 100, max_edits: 50 } }),
     );
     try {
       const expected = agentBus.stream('writer4', {}).text();
@@ -349,14 +299,14 @@ bridges:
   });
 
   it('5. stopped, 3 messages posted, restarted: each published once, in order; a repeated send posts once', async () => {
-    const { bot, roomId } = await newRoom();
-    const def = matrixDefinition('m5', bot, roomId, { cursor_store: 'file', cursor_path: join(tmp, 'm5-cursor.json') });
-    const first = await startBridge(def);
+    const { bot, roomId } = await bed.newRoom();
+    const def = bed.definition('m5', bot, roomId, { cursor_store: 'file', cursor_path: join(bed.tmp, 'm5-cursor.json') });
+    const first = await bed.startBridge(def);
     await first.supervisor.stop();
-    const received = collect('matrix.message.received');
+    const received = bed.collect('matrix.message.received');
     for (const body of ['one', 'two', 'three']) await say(alice, roomId, { msgtype: 'm.text', body });
     // Another instance (another name: not this process's memory) finds the cursor in the file.
-    const second = await startBridge({ ...def, name: 'm5-restarted' });
+    const second = await bed.startBridge({ ...def, name: 'm5-restarted' });
     try {
       await until(() => received.events.length >= 3, 10_000, 'three published');
       await say(alice, roomId, { msgtype: 'm.text', body: 'four' });
@@ -379,11 +329,39 @@ bridges:
     }
   });
 
+  it('5e. durable_events: an agent down while room messages arrive gets each once when back, a bridge that replays them included', async () => {
+    const { bot, roomId } = await bed.newRoom();
+    const texts: string[] = [];
+    const handler = (p: { text: string; room_id: string }) => void (p.room_id === roomId && texts.push(p.text));
+    const durable = { durable: 'mx5e' } as const;
+    // The agent's durable consumer exists, then the agent goes away.
+    const first = agentBus.subscribe('matrix.message.received', handler, durable);
+    await first.ready;
+    first.unsubscribe();
+    const a = await bed.startBridge(bed.definition('m5e', bot, roomId, { durable_events: true }));
+    for (const body of ['d1', 'd2']) await say(alice, roomId, { msgtype: 'm.text', body });
+    await until(() => a.bridge.stats.published >= 2, 10_000, 'published by the first bridge');
+    await a.supervisor.stop();
+    // Another instance without the cursor replays the room's recent messages: the same room events again.
+    const b = await bed.startBridge(bed.definition('m5e-replay', bot, roomId, { durable_events: true, initial_sync_behavior: 'replay' }));
+    try {
+      await until(() => b.bridge.stats.published >= 2, 10_000, 'published again by the replaying bridge');
+      const back = agentBus.subscribe('matrix.message.received', handler, durable);
+      await back.ready;
+      await say(alice, roomId, { msgtype: 'm.text', body: 'd3' });
+      await until(() => texts.includes('d3'), 10_000, 'the agent caught up');
+      back.unsubscribe();
+      assert.deepEqual(texts, ['d1', 'd2', 'd3']);
+    } finally {
+      await b.supervisor.stop();
+    }
+  });
+
   it('5b. 80 messages while stopped (more than one sync timeline holds): the limited timeline is back-filled, each published once, in order', async () => {
-    const { bot, roomId } = await newRoom();
-    const def = matrixDefinition('m5b', bot, roomId, { cursor_store: 'file', cursor_path: join(tmp, 'm5b-cursor.json') });
-    const received = collect('matrix.message.received');
-    const first = await startBridge(def);
+    const { bot, roomId } = await bed.newRoom();
+    const def = bed.definition('m5b', bot, roomId, { cursor_store: 'file', cursor_path: join(bed.tmp, 'm5b-cursor.json') });
+    const received = bed.collect('matrix.message.received');
+    const first = await bed.startBridge(def);
     await say(alice, roomId, { msgtype: 'm.text', body: 'old' });
     await until(() => received.events.length === 1, 10_000, 'old published');
     await first.supervisor.stop();
@@ -393,7 +371,7 @@ bridges:
       sent.push(`m${i}`);
       await say(alice, roomId, { msgtype: 'm.text', body: `m${i}` });
     }
-    const second = await startBridge(def);
+    const second = await bed.startBridge(def);
     try {
       await until(() => received.events.length >= 81, 20_000, 'eighty published');
       await say(alice, roomId, { msgtype: 'm.text', body: 'last' });
@@ -411,7 +389,7 @@ bridges:
   });
 
   it('5d. a send whose answer is lost with its connection is retried with the same transaction id and posts once', async () => {
-    const { bot, roomId } = await newRoom();
+    const { bot, roomId } = await bed.newRoom();
     // A proxy in front of Synapse that forwards the first PUT …/send/… and then drops the client's connection
     // instead of passing the answer back: the homeserver has the message, the bridge has a network error.
     let dropped = 0;
@@ -438,9 +416,9 @@ bridges:
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
-    const { bridge, supervisor } = await startBridge({
-      ...matrixDefinition('m5d', bot, roomId),
-      config: { ...matrixDefinition('m5d', bot, roomId).config, homeserver_url: url },
+    const { bridge, supervisor } = await bed.startBridge({
+      ...bed.definition('m5d', bot, roomId),
+      config: { ...bed.definition('m5d', bot, roomId).config, homeserver_url: url },
     });
     try {
       await agentBus.publish('matrix.message.send', { room_id: roomId, text: 'despite the drop' });
@@ -456,13 +434,13 @@ bridges:
   });
 
   it('5c. cursor_store nats_kv: with the bus on NATS (JetStream), a new instance resumes from the cursor in the KV bucket', async () => {
-    const { bot, roomId } = await newRoom();
-    const nats = await NatsServer.start({ extraConfig: `jetstream { store_dir: ${JSON.stringify(join(tmp, 'js'))} }` });
+    const { bot, roomId } = await bed.newRoom();
+    const nats = await NatsServer.start({ extraConfig: `jetstream { store_dir: ${JSON.stringify(join(bed.tmp, 'js'))} }` });
     const natsBus = new BusClient(new NatsTransport({ servers: nats.url }), { agentId: 'bridge-nats', logger: quietLogger });
     await natsBus.connect();
     const start = async () => {
       const [bridge] = buildBridges({
-        bridges: [matrixDefinition('m5c', bot, roomId, { cursor_store: 'nats_kv' })],
+        bridges: [bed.definition('m5c', bot, roomId, { cursor_store: 'nats_kv' })],
       }) as MatrixEventBridge[];
       const supervisor = new BridgeSupervisor(bridge, natsBus, quietLogger);
       await supervisor.start();
@@ -496,7 +474,7 @@ bridges:
   });
 
   it('6. redacting the triggering message aborts the handler within 2 s', async () => {
-    const { bot, roomId } = await newRoom();
+    const { bot, roomId } = await bed.newRoom();
     let started!: () => void;
     const startedP = new Promise<void>((r) => (started = r));
     let abortedAt = 0;
@@ -506,12 +484,14 @@ bridges:
       await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => ((abortedAt = Date.now()), resolve())));
     });
     await slow.ready;
-    const { bridge, supervisor } = await startBridge(matrixDefinition('m6', bot, roomId, { respond: { target: 'slow6', trigger: 'all' } }));
+    const { bridge, supervisor } = await bed.startBridge(
+      bed.definition('m6', bot, roomId, { respond: { target: 'slow6', trigger: 'all' } }),
+    );
     try {
       const askId = await say(alice, roomId, { msgtype: 'm.text', body: 'take your time' });
       await startedP;
       const redactedAt = Date.now();
-      await client(alice).redactEvent(roomId, askId);
+      await bed.client(alice).redactEvent(roomId, askId);
       await until(() => abortedAt > 0, 5_000, 'handler aborted');
       assert.ok(abortedAt - redactedAt < 2000, `aborted ${abortedAt - redactedAt} ms after the redaction`);
       await until(() => bridge.describe().answering === 0, 10_000, 'answer closed');
@@ -527,18 +507,18 @@ bridges:
   });
 
   it('7. a revoked token is unhealthy with no restart loop; Synapse killed and restarted: degraded, then healthy, nothing lost', async () => {
-    const revoked = await newRoom();
-    const a = await startBridge(matrixDefinition('m7a', revoked.bot, revoked.roomId));
+    const revoked = await bed.newRoom();
+    const a = await bed.startBridge(bed.definition('m7a', revoked.bot, revoked.roomId));
     await synapse.logout(revoked.bot.accessToken);
     await until(() => a.supervisor.status === 'unhealthy', 15_000, 'unhealthy');
     assert.equal(a.supervisor.health().restarts, 0);
     assert.match(a.supervisor.health().lastError ?? '', /refused the access token/);
     await a.supervisor.stop();
 
-    const { bot, roomId } = await newRoom();
-    const def = matrixDefinition('m7b', bot, roomId, { cursor_store: 'file', cursor_path: join(tmp, 'm7-cursor.json') });
-    const b = await startBridge(def);
-    const received = collect('matrix.message.received');
+    const { bot, roomId } = await bed.newRoom();
+    const def = bed.definition('m7b', bot, roomId, { cursor_store: 'file', cursor_path: join(bed.tmp, 'm7-cursor.json') });
+    const b = await bed.startBridge(def);
+    const received = bed.collect('matrix.message.received');
     try {
       await say(alice, roomId, { msgtype: 'm.text', body: 'before' });
       await until(() => received.events.length === 1, 10_000, 'before published');

@@ -3,83 +3,42 @@
 // room, a member flooding the room, and history older than the bridge.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as sdk from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import type { BusClient, Envelope } from '@openagentio/nestjs';
+import type { BusClient } from '@openagentio/nestjs';
 import { type BridgeDefinition, MatrixEventBridge } from '@openagentio/nestjs-bridges';
 import { BridgeSupervisor } from '@openagentio/nestjs-bridges/internal/supervision/bridge-supervisor.js';
 import { buildBridges } from '@openagentio/nestjs-bridges/internal/bridge-manager.js';
-import { memoryBuses, quietLogger, until } from '../bridge/helpers.js';
+import { quietLogger, until } from '../bridge/helpers.js';
 import { MatrixFaultProxy, type SyncFault } from '../support/matrix-fault-proxy.js';
-import { startSynapse, type SynapseServer, type SynapseUser } from '../support/synapse.js';
+import { startMatrixTestbed, type MatrixTestbed } from '../support/matrix-testbed.js';
+import type { SynapseServer, SynapseUser } from '../support/synapse.js';
 
 sdkLogger.setLevel('warn');
 
 const MiB = 1024 * 1024;
+let bed: MatrixTestbed;
 let synapse: SynapseServer;
 let alice: SynapseUser;
-let env: Awaited<ReturnType<typeof memoryBuses>>;
 let bridgeBus: BusClient;
 let agentBus: BusClient;
-let botCount = 0;
-const tmp = mkdtempSync(join(tmpdir(), 'matrix-hostile-'));
 
-const client = (user: SynapseUser) => sdk.createClient({ baseUrl: synapse.baseUrl, accessToken: user.accessToken, userId: user.userId });
-
-/** A room alice created, with `bots` new bot accounts invited. */
-async function newRoom(bots = 1): Promise<{ bots: SynapseUser[]; roomId: string }> {
-  const users: SynapseUser[] = [];
-  for (let i = 0; i < bots; i++) users.push(await synapse.registerUser(`hbot${++botCount}`));
-  const { room_id: roomId } = await client(alice).createRoom({ name: `hostile ${botCount}`, preset: sdk.Preset.PrivateChat });
-  for (const u of users) await client(alice).invite(roomId, u.userId);
-  return { bots: users, roomId };
-}
-
+/** The testbed's definition, publishing under the bridge's own name (`<name>.message.received`). */
 function definition(name: string, bot: SynapseUser, roomId: string, extra: Record<string, unknown> = {}): BridgeDefinition {
-  return {
-    name,
-    type: 'matrix_event',
-    config: {
-      homeserver_url: synapse.baseUrl,
-      access_token: bot.accessToken,
-      user_id: bot.userId,
-      room_ids: [roomId],
-      sync_timeout: 10,
-      reconnect_delay: 0.2,
-      ...extra,
-    },
-    mappings: { event_prefix: name },
-  };
-}
-
-async function startBridge(def: BridgeDefinition): Promise<{ bridge: MatrixEventBridge; supervisor: BridgeSupervisor }> {
-  const [bridge] = buildBridges({ bridges: [def] }) as MatrixEventBridge[];
-  const supervisor = new BridgeSupervisor(bridge, bridgeBus, quietLogger, { initialDelayMs: 100, maxDelayMs: 500 });
-  await supervisor.start();
-  assert.equal(supervisor.status, 'healthy', JSON.stringify(supervisor.health()));
-  await until(() => bridge.describe().cursor_age_ms !== null, 10_000, 'first sync');
-  return { bridge, supervisor };
-}
-
-function collect(type: string): { events: Envelope[]; stop(): void } {
-  const events: Envelope[] = [];
-  const sub = agentBus.subscribe(type, (_p, e) => void events.push(e));
-  return { events, stop: () => sub.unsubscribe() };
+  return { ...bed.definition(name, bot, roomId, extra), mappings: { event_prefix: name } };
 }
 
 async function say(user: SynapseUser, roomId: string, body: string): Promise<string> {
-  const res = await client(user).sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.text', body } as never);
+  const res = await bed.client(user).sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.text', body } as never);
   return res.event_id;
 }
 
 /** The room's messages (not edits) as alice's client reads them, oldest first. */
 async function messages(roomId: string): Promise<Array<{ event_id: string; sender: string; content: Record<string, any> }>> {
-  const page = await client(alice).createMessagesRequest(roomId, null, 200, sdk.Direction.Backward);
+  const page = await bed.client(alice).createMessagesRequest(roomId, null, 200, sdk.Direction.Backward);
   return (page.chunk as any[]).filter((e) => e.type === 'm.room.message' && e.content['m.relates_to']?.rel_type !== 'm.replace').reverse();
 }
 
@@ -87,28 +46,24 @@ async function messages(roomId: string): Promise<Array<{ event_id: string; sende
 const observe = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
-  synapse = await startSynapse();
-  alice = await synapse.registerUser('alice', { admin: true });
-  env = await memoryBuses('bridge', 'agent');
-  [bridgeBus, agentBus] = env.buses;
+  bed = await startMatrixTestbed('matrix-hostile');
+  ({ synapse, alice, bridgeBus, agentBus } = bed);
   const echo = agentBus.handleInvoke('echo-h', (p: { text: string }) => `echo: ${p.text}`);
   await echo.ready;
 });
 
 after(async () => {
-  await env?.close();
-  await synapse?.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  await bed?.close();
 });
 
 describe('Matrix bridge: what the outside world sends cannot break it', () => {
   it('a proxy answering /sync with HTML, cut JSON, 502, a timeout and a 110 MB sync: degraded each time, never restarted, every message published once', async () => {
-    const { bots, roomId } = await newRoom();
+    const { bots, roomId } = await bed.newRoom();
     const proxy = await new MatrixFaultProxy(synapse.baseUrl).start();
-    const { bridge, supervisor } = await startBridge(
+    const { bridge, supervisor } = await bed.startBridge(
       definition('mfault', bots[0], roomId, { homeserver_url: proxy.url, sync_timeout: 1, max_sync_bytes: 8 * MiB }),
     );
-    const received = collect('mfault.message.received');
+    const received = bed.collect('mfault.message.received');
     const sent: string[] = [];
     try {
       sent.push(await say(alice, roomId, 'before'));
@@ -161,18 +116,18 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
   });
 
   it('a batch of large messages above max_sync_bytes: fewer events per sync, the rest back-filled, every message once, in order', async () => {
-    const { bots, roomId } = await newRoom();
+    const { bots, roomId } = await bed.newRoom();
     const def = definition('mbig', bots[0], roomId, {
       cursor_store: 'file',
-      cursor_path: join(tmp, 'mbig-cursor.json'),
+      cursor_path: join(bed.tmp, 'mbig-cursor.json'),
       max_sync_bytes: 24_000,
     });
-    const first = await startBridge(def);
+    const first = await bed.startBridge(def);
     await first.supervisor.stop();
     const sent: string[] = [];
     for (let i = 0; i < 30; i++) sent.push(await say(alice, roomId, `${i} ${'m'.repeat(800)}`));
-    const received = collect('mbig.message.received');
-    const second = await startBridge(def);
+    const received = bed.collect('mbig.message.received');
+    const second = await bed.startBridge(def);
     try {
       await until(() => received.events.length >= 30, 20_000, 'thirty published');
       assert.deepEqual(
@@ -188,7 +143,7 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
   });
 
   it('a homeserver answering HTML from the start: the bridge starts degraded, is not restarted, and serves once it answers', async () => {
-    const { bots, roomId } = await newRoom();
+    const { bots, roomId } = await bed.newRoom();
     const proxy = await new MatrixFaultProxy(synapse.baseUrl).start();
     proxy.fault = 'html';
     proxy.faultAll = true;
@@ -196,7 +151,7 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
       bridges: [definition('mlate', bots[0], roomId, { homeserver_url: proxy.url, sync_timeout: 1 })],
     }) as MatrixEventBridge[];
     const supervisor = new BridgeSupervisor(bridge, bridgeBus, quietLogger, { initialDelayMs: 100, maxDelayMs: 500, maxRestarts: 2 });
-    const received = collect('mlate.message.received');
+    const received = bed.collect('mlate.message.received');
     try {
       await supervisor.start();
       await until(() => supervisor.status === 'degraded' && proxy.faults.html >= 4, 20_000, 'degraded, still trying');
@@ -215,10 +170,10 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
   });
 
   it('two bridged bots in one room, trigger all: one human message gets one answer from each, and they do not answer each other', async () => {
-    const { bots, roomId } = await newRoom(2);
+    const { bots, roomId } = await bed.newRoom(2);
     const respond = { target: 'echo-h', mode: 'invoke', trigger: 'all', typing: false };
-    const a = await startBridge(definition('mbota', bots[0], roomId, { respond }));
-    const b = await startBridge(definition('mbotb', bots[1], roomId, { respond }));
+    const a = await bed.startBridge(definition('mbota', bots[0], roomId, { respond }));
+    const b = await bed.startBridge(definition('mbotb', bots[1], roomId, { respond }));
     try {
       await say(alice, roomId, 'hello bots');
       await until(() => a.bridge.stats.notAnsweredBridge === 1 && b.bridge.stats.notAnsweredBridge === 1, 15_000, 'each saw the other');
@@ -237,10 +192,10 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
   });
 
   it('two bridged bots, trigger mention, an agent that quotes the question (mentioning the other bot): one answer each', async () => {
-    const { bots, roomId } = await newRoom(2);
+    const { bots, roomId } = await bed.newRoom(2);
     const respond = { target: 'echo-h', mode: 'invoke', trigger: 'mention', typing: false };
-    const a = await startBridge(definition('mquota', bots[0], roomId, { respond }));
-    const b = await startBridge(definition('mquotb', bots[1], roomId, { respond }));
+    const a = await bed.startBridge(definition('mquota', bots[0], roomId, { respond }));
+    const b = await bed.startBridge(definition('mquotb', bots[1], roomId, { respond }));
     try {
       await say(alice, roomId, `${bots[0].userId} and ${bots[1].userId}, what do you think?`);
       await until(() => a.bridge.stats.notAnsweredBridge === 1 && b.bridge.stats.notAnsweredBridge === 1, 15_000, 'each saw the other');
@@ -255,10 +210,10 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
   });
 
   it('with respond.bridge_turns 3, the two bots exchange exactly 3 turns each and stop', async () => {
-    const { bots, roomId } = await newRoom(2);
+    const { bots, roomId } = await bed.newRoom(2);
     const respond = { target: 'echo-h', mode: 'invoke', trigger: 'all', typing: false, bridge_turns: 3 };
-    const a = await startBridge(definition('mturna', bots[0], roomId, { respond }));
-    const b = await startBridge(definition('mturnb', bots[1], roomId, { respond }));
+    const a = await bed.startBridge(definition('mturna', bots[0], roomId, { respond }));
+    const b = await bed.startBridge(definition('mturnb', bots[1], roomId, { respond }));
     try {
       await say(alice, roomId, 'talk');
       await until(() => a.bridge.answerStats.answers + b.bridge.answerStats.answers === 6, 20_000, 'six answers');
@@ -274,7 +229,7 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
   });
 
   it('one member posting 30 triggering messages gets at most 2 calls at a time, 5 a minute, and one busy notice', async () => {
-    const { bots, roomId } = await newRoom();
+    const { bots, roomId } = await bed.newRoom();
     let inFlight = 0;
     let maxInFlight = 0;
     let calls = 0;
@@ -286,7 +241,7 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
       return `done: ${p.text}`;
     });
     await slow.ready;
-    const { bridge, supervisor } = await startBridge(
+    const { bridge, supervisor } = await bed.startBridge(
       definition('mflood', bots[0], roomId, {
         respond: {
           target: 'slow-h',
@@ -298,7 +253,7 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
         },
       }),
     );
-    const received = collect('mflood.message.received');
+    const received = bed.collect('mflood.message.received');
     try {
       for (let i = 0; i < 30; i++) await say(alice, roomId, `q${i}`);
       await until(() => received.events.length === 30, 20_000, 'thirty published');
@@ -317,11 +272,11 @@ describe('Matrix bridge: what the outside world sends cannot break it', () => {
   });
 
   it('messages older than the bridge are published (initial_sync_behavior replay) but never answered', async () => {
-    const { bots, roomId } = await newRoom();
-    await client(bots[0]).joinRoom(roomId);
+    const { bots, roomId } = await bed.newRoom();
+    await bed.client(bots[0]).joinRoom(roomId);
     await say(alice, roomId, 'old question');
-    const received = collect('mold.message.received');
-    const { bridge, supervisor } = await startBridge(
+    const received = bed.collect('mold.message.received');
+    const { bridge, supervisor } = await bed.startBridge(
       definition('mold', bots[0], roomId, {
         initial_sync_behavior: 'replay',
         respond: { target: 'echo-h', mode: 'invoke', trigger: 'all', typing: false },

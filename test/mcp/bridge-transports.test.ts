@@ -2,24 +2,23 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusClient, BusError, type Envelope } from '@openagentio/nestjs';
 import { McpToolBridge, type McpToolResult } from '@openagentio/nestjs-bridges';
-import { transportFixtures, type TransportEnv } from '../support/transports.js';
+import { BusCluster } from '../support/bus-fixture.js';
+import { transportFixtures } from '../support/transports.js';
 import { bridgeContext, EVERYTHING, quietLogger, waitFor } from './helpers.js';
 
 // The bridge over every bus transport of the shared suite (memory, and a real nats-server).
 for (const fixture of transportFixtures) {
   describe(`mcp_tool bridge over the ${fixture.name} transport`, () => {
-    let env: TransportEnv;
+    let cluster: BusCluster;
     let host: BusClient;
     let caller: BusClient;
     let bridge: McpToolBridge;
     let ctx: ReturnType<typeof bridgeContext>;
 
     before(async () => {
-      env = await fixture.setup();
-      host = new BusClient(env.newTransport(), { agentId: 'mcp-host', logger: quietLogger });
-      caller = new BusClient(env.newTransport(), { agentId: 'caller', logger: quietLogger });
-      await host.connect();
-      await caller.connect();
+      cluster = await BusCluster.start(fixture);
+      host = await cluster.bus('mcp-host', { logger: quietLogger });
+      caller = await cluster.bus('caller', { logger: quietLogger });
       ctx = bridgeContext(host);
       bridge = new McpToolBridge('ev', { command: process.execPath, args: [EVERYTHING, 'stdio'], target_prefix: 'mcp.ev' });
       await bridge.start(ctx);
@@ -27,9 +26,7 @@ for (const fixture of transportFixtures) {
 
     after(async () => {
       await bridge?.stop();
-      await caller?.close();
-      await host?.close();
-      await env?.teardown();
+      await cluster?.close();
     });
 
     it('invoke, stream with progress, and cancellation', async () => {

@@ -1,24 +1,14 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Controller, Module, ValidationPipe, type INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, ValidationPipe, type INestMicroservice } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ForecastDto } from './fixtures/forecast.dto.js';
-import {
-  BusClient,
-  BusModule,
-  Invoke,
-  NatsTransport,
-  Payload,
-  Session,
-  Signal,
-  busMicroservice,
-  type SessionInfo,
-} from '@openagentio/nestjs';
+import { BusClient, Invoke, NatsTransport, Payload, Session, Signal, type SessionInfo } from '@openagentio/nestjs';
 import { McpBusEndpoint, type McpHttpListener } from '@openagentio/nestjs-bridges';
 import { NatsServer } from '../support/nats-server.js';
+import { startNestBusApp } from '../support/nest-bus-app.js';
 import { deferred, RecordingLogger } from '../support/bus-fixture.js';
 
 const started = deferred<void>();
@@ -54,14 +44,12 @@ describe('MCP endpoint → NATS → a Nest @Invoke handler (official SDK client)
 
   before(async () => {
     nats = await NatsServer.start();
-    @Module({
-      imports: [BusModule.forRoot({ agentId: 'weather', transport: { nats: { servers: nats.url } } })],
+    app = await startNestBusApp({
+      agentId: 'weather',
+      transport: { nats: { servers: nats.url } },
       controllers: [WeatherAgent],
-    })
-    class WeatherModule {}
-    app = await NestFactory.createMicroservice(WeatherModule, { ...busMicroservice(), logger: false });
-    app.useGlobalPipes(new ValidationPipe({ transform: true }));
-    await app.listen();
+      configure: (a) => a.useGlobalPipes(new ValidationPipe({ transform: true })),
+    });
 
     // The MCP endpoint runs on another NATS connection: everything it calls crosses the server.
     gateway = new BusClient(new NatsTransport({ servers: nats.url }), { agentId: 'mcp-gateway', logger: new RecordingLogger() });

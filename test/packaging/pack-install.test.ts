@@ -238,6 +238,17 @@ describe('packed and installed into a fresh Nest application', () => {
     }
   });
 
+  it("the package's openagentio command boots the app's module and prints its NATS user", { timeout: 120_000 }, async () => {
+    const out = await ok(
+      join(app, 'node_modules/.bin/openagentio'),
+      ['nats-permissions', '--app', 'dist/app.module.js', '--format', 'conf'],
+      app,
+    );
+    assert.match(out, /user: "packed", password: \$NATS_PASS_PACKED/);
+    for (const s of ['_INBOX.packed.>', 'acp.v1.invoke.packed.add', 'acp.v1.invoke.packed.count', 'acp.v1.events.packed.events.>'])
+      assert.ok(out.includes(JSON.stringify(s)), `${s} in:\n${out}`);
+  });
+
   it(
     'with the NATS client, the bridges and the gateway packages added: serves @Invoke, @Stream and @Subscribe over a real nats-server; the bridges and gateway entries load without the MCP SDK',
     { timeout: 300_000 },

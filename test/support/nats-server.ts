@@ -17,6 +17,10 @@ export interface NatsServerOptions {
   maxPayload?: number;
   /** Config text appended verbatim, e.g. an `authorization { … }` block. */
   extraConfig?: string;
+  /** An `authorization { … }` block (e.g. from natsServerAuthorization()), its `$VARIABLES` read from `env`. */
+  authorization?: string;
+  /** Environment of the server process besides this process's own (passwords the authorization block names). */
+  env?: Record<string, string>;
   /** Server name (shows in logs; required to be unique in a cluster). */
   name?: string;
   /** Cluster membership: this node's route port and the route URLs of the others. */
@@ -134,6 +138,7 @@ export class NatsServer {
       );
     }
     if (o.extraConfig) lines.push(o.extraConfig);
+    if (o.authorization) lines.push(o.authorization);
     return lines.join('\n') + '\n';
   }
 
@@ -141,7 +146,10 @@ export class NatsServer {
     this.log = '';
     // The server runs under a tiny shell watchdog that kills it when our end of its stdin closes, so a test
     // process that dies (even by SIGKILL, e.g. a runner timeout) never leaves a nats-server behind.
-    const proc = spawn('sh', ['-c', WATCHDOG, 'nats-watchdog', BINARY, this.configFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('sh', ['-c', WATCHDOG, 'nats-watchdog', BINARY, this.configFile], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.options.env },
+    });
     this.proc = proc;
     live.add(proc);
     proc.once('exit', () => live.delete(proc));

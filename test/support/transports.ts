@@ -65,3 +65,26 @@ export const memoryCopyFixture: TransportFixture = {
 
 /** Every transport the shared suite runs on. */
 export const transportFixtures: TransportFixture[] = [memoryFixture, memoryCopyFixture, natsFixture];
+
+/** NATS with JetStream on (a store directory of its own): the durable events suite runs here and on memory. */
+export const jetstreamFixture: TransportFixture = {
+  name: 'nats + jetstream',
+  async setup() {
+    const server = await NatsServer.start({ jetstream: true });
+    const made: NatsTransport[] = [];
+    return {
+      newTransport: () => {
+        const t = new NatsTransport({ servers: server.url, reconnectTimeWait: 100, timeout: 2000 });
+        made.push(t);
+        return t;
+      },
+      teardown: async () => {
+        await Promise.all(made.map((t) => t.close().catch(() => undefined)));
+        await server.stop();
+      },
+    };
+  },
+};
+
+/** Every transport the durable events suite runs on: both memory forms and JetStream. */
+export const durableFixtures: TransportFixture[] = [memoryFixture, memoryCopyFixture, jetstreamFixture];

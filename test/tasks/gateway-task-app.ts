@@ -69,6 +69,12 @@ export class ReportAgent {
     );
   }
 
+  /** Fails at once (an unexpected error: the task ends `failed` with an internal-error message). */
+  @Task('fail.job', { maxAttempts: 1 })
+  fail(): never {
+    throw new Error('the ledger is locked');
+  }
+
   @Task('ask.quarter')
   ask(input: unknown, ctx: TaskContext) {
     const quarter = quarterOf(input) ?? quarterOf(ctx.lastInput);

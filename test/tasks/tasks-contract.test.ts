@@ -242,5 +242,41 @@ for (const factory of taskEnvs) {
         assert.equal(frames.at(-1)?.event_type, 'agent.task.completed');
       }
     });
+
+    it('2b. a worker that dies between storing a change and writing its frame: the run that takes over marks that frame lost, and the log keeps one frame per seq', async () => {
+      const first = deferred<void>();
+      const dying = await worker('gap.job', () => {
+        first.resolve();
+        return new Promise(() => undefined);
+      });
+      const task = await p.tasks.submit('gap.job', {});
+      await first.promise;
+      await dying.stop();
+      // What a process killed between the two writes of a change leaves: the record's seq ahead of the log.
+      const v = (await p.engine.store.get(task.id))!;
+      assert.equal(v.record.state, 'working');
+      v.record.seq += 1;
+      v.record.status_message = 'written to the record only';
+      assert.notEqual(await p.engine.store.update(v.record, v.revision), false);
+      const lostSeq = v.record.seq;
+      assert.equal(await p.engine.store.lastFrameSeq(task.id), lostSeq - 1, 'the log lacks the frame');
+
+      const other = await env.participant('worker-gap');
+      const w2 = new TaskWorker(other.engine, other.bus, 'gap.job', (_i, ctx) => ({ attempt: ctx.attempt }));
+      await w2.start();
+      workers.push(w2);
+      const done = await p.tasks.wait(task.id, { timeout: 20_000 });
+      assert.deepEqual(done.result, { attempt: 2 });
+      const frames = await collect(p.tasks.follow(task.id));
+      assert.deepEqual(
+        frames.map((f) => f.seq),
+        frames.map((_, i) => i),
+        'every seq once, in order',
+      );
+      const lost = frames[lostSeq];
+      assert.equal(lost.event_type, 'agent.task.status');
+      assert.match((lost.payload as { message: string }).message, new RegExp(`frame ${lostSeq} was lost`));
+      assert.equal((frames[lostSeq + 1].payload as { attempt?: number }).attempt, 2, 'then the new run');
+    });
   });
 }

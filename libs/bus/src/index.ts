@@ -13,6 +13,7 @@ export type { BusSubscription } from './interfaces/bus-subscription.interface.js
 export type { CallOptions, StreamOptions, PublishOptions, SubscribeOptions, HandlerOptions } from './interfaces/call-options.interface.js';
 export type { HandlerContext, InvokeHandler, StreamHandler, EventHandler } from './interfaces/handler.interface.js';
 export type { StreamWriter } from './interfaces/stream-writer.interface.js';
+export type { DeliverFrom, DurableEventsOptions, DurableSubscribeOptions, ReplayOptions } from './durable/durable-options.js';
 export { BusStats } from './runtime/bus-stats.js';
 export { type BusLogger, consoleBusLogger } from './runtime/bus-logger.js';
 
@@ -40,7 +41,7 @@ export type {
 export { MemoryBroker } from './transport/memory/memory-broker.js';
 export { type MemoryTransportOptions, MemoryTransport } from './transport/memory/memory-transport.js';
 export { NatsTransport } from './transport/nats/nats-transport.js';
-export type { NatsTlsOptions, NatsTransportOptions } from './transport/nats/nats-transport-options.js';
+export type { NatsPermissionRule, NatsTlsOptions, NatsTransportOptions } from './transport/nats/nats-transport-options.js';
 
 // Protocol: the acp/1.0 envelope, its codec, extensions and subjects (docs/protocol.md)
 export { SPEC_VERSION, SCHEMA_VERSION, EventTypes, type ErrorPayload } from './protocol/envelope.js';
@@ -111,7 +112,7 @@ export { type SessionRoutesOptions, SessionRoutes } from './orchestration/sessio
 // Async tasks (docs/tasks.md)
 export { MemoryTaskStore, type MemoryTaskStoreOptions } from './tasks/memory-task-store.js';
 export { JetStreamTaskStore, type JetStreamTaskStoreOptions } from './tasks/jetstream-task-store.js';
-export { TaskClient, type SubmitOptions } from './tasks/task-client.js';
+export { TaskClient, type SubmitOptions, type TaskWebhookInput } from './tasks/task-client.js';
 export { TaskContext, TaskPause } from './tasks/task-context.js';
 export type { TaskHandler, TaskHandlerOptions } from './tasks/task-worker.js';
 export { Task } from './tasks/task.decorator.js';
@@ -126,10 +127,27 @@ export {
   type TaskArtifact,
   type TaskRecord,
   type TaskLease,
+  type TaskCallback,
+  type TaskWebhook,
   type TaskListQuery,
   type TaskPage,
 } from './tasks/task.types.js';
 export type { VersionedTask, TaskDelivery, TaskConsumer, TaskStore } from './tasks/task-store.interface.js';
+
+// Least privilege: each agent's NATS permissions from its code, the server configuration (docs/security.md)
+export type { AgentSpec, AppSpec, InvokePolicyRule } from './security/agent-spec.js';
+export type { AgentPermissions, NatsPermissions } from './security/nats-permissions.js';
+export { agentPermissions } from './security/agent-permissions.js';
+export { agentInboxPrefix } from './security/agent-inbox.js';
+export { describeBus } from './security/describe-bus.js';
+export {
+  appPermissions,
+  credentialVariable,
+  natsPermissionRulesFor,
+  natsServerAuthorization,
+  nscCommands,
+  type Credential,
+} from './security/server-config.js';
 
 // Resilience: retry, circuit breaker, bulkhead (docs/observability.md "Resilience")
 export type { RetryPolicy } from './resilience/retry-policy.js';
@@ -141,6 +159,7 @@ export type { CallPolicy, BusPolicies } from './resilience/call-policy.js';
 export { SpanNames } from './observability/bus-tracing.js';
 export { MetricNames } from './observability/bus-metrics.js';
 export { SpanRing, type RecentSpan, type SpanQuery } from './observability/span-ring.js';
+export { AUDIT_LOGGER, AUDIT_EVENT_SERVED } from './observability/bus-audit.js';
 export {
   type HealthIndicatorStatus,
   type HealthIndicatorResult,

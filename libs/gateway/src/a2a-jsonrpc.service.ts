@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { BusError, ErrorCodes, isTerminalTaskState, type TaskRecord } from '@openagentio/nestjs';
+import { BusError, ErrorCodes, isTerminalTaskState, type TaskRecord, type TaskWebhookInput } from '@openagentio/nestjs';
 import { subjectMatches } from '@openagentio/nestjs/internal/protocol/subject-match.js';
 import type { A2aAgentCard } from './agent-card.js';
+import { PUSH_CONFIG_METHODS, pushConfigMethod, readPushConfig } from './a2a-push-config.js';
 import {
   A2aErrorCodes,
   A2aRpcError,
@@ -19,23 +20,13 @@ import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError, toGatewayError } from './gateway-errors.js';
 import { onClientGone } from './sse.js';
 import { TaskGatewayService } from './task-gateway.service.js';
+import { QuotaService } from './quota/quota.service.js';
 
 /** Where the gateway serves A2A JSON-RPC (the agent card names it). */
 export const A2A_JSONRPC_PATH = '/v1/a2a';
 
 /** How long tasks/cancel waits for a running task's worker to stop it before answering with the task as it is. */
 const CANCEL_WAIT_MS = 10_000;
-
-const PUSH_METHODS = new Set([
-  'CreateTaskPushNotificationConfig',
-  'GetTaskPushNotificationConfig',
-  'ListTaskPushNotificationConfigs',
-  'DeleteTaskPushNotificationConfig',
-  'tasks/pushNotificationConfig/set',
-  'tasks/pushNotificationConfig/get',
-  'tasks/pushNotificationConfig/list',
-  'tasks/pushNotificationConfig/delete',
-]);
 
 type RpcId = string | number | null;
 
@@ -48,7 +39,10 @@ type RpcId = string | number | null;
  */
 @Injectable()
 export class A2aJsonRpcService {
-  constructor(private readonly tasks: TaskGatewayService) {
+  constructor(
+    private readonly tasks: TaskGatewayService,
+    @Optional() private readonly quotas?: QuotaService,
+  ) {
     const { a2a, taskTargets } = tasks.gateway.options;
     if (a2a && !taskTargets.some((p) => p === a2a.target || subjectMatches(p, a2a.target))) {
       throw new Error(`GatewayModule: a2a.target "${a2a.target}" is not covered by taskTargets`);
@@ -73,6 +67,7 @@ export class A2aJsonRpcService {
       { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '0.3' },
     );
     card.capabilities.streaming = true;
+    if (this.gateway.options.pushNotifications.allowUrls.length > 0) card.capabilities.pushNotifications = true;
     const main = this.gateway.options.a2a!.target;
     // The plain names among taskTargets (a pattern names no skill), and the target messages go to.
     for (const target of new Set([main, ...this.gateway.options.taskTargets.filter((t) => !/[*>]/.test(t))])) {
@@ -159,12 +154,7 @@ export class A2aJsonRpcService {
       case 'agent/getAuthenticatedExtendedCard':
         throw new A2aRpcError(A2aErrorCodes.EXTENDED_CARD_NOT_CONFIGURED, 'this agent has no extended agent card');
       default:
-        if (PUSH_METHODS.has(method)) {
-          throw new A2aRpcError(
-            A2aErrorCodes.PUSH_NOTIFICATION_NOT_SUPPORTED,
-            'push notifications are not supported: follow the task with a stream',
-          );
-        }
+        if (PUSH_CONFIG_METHODS.has(method)) return reply(res, id, { result: await pushConfigMethod(this.tasks, req, method, params, v) });
         throw new A2aRpcError(A2aErrorCodes.METHOD_NOT_FOUND, `method not found: ${method}`);
     }
   }
@@ -178,15 +168,20 @@ export class A2aJsonRpcService {
     v: A2aVersion,
     stream: boolean,
   ): Promise<void> {
+    // A message is a task submission (a new task, or more input that queues one again): the `task` quota.
+    this.quotas?.check('task', req, res);
     const msg = readMessage(params.message, v);
     const input = inputOf(msg.parts);
     const cfg = isObject(params.configuration) ? params.configuration : {};
+    // Checked against the allow list before anything is submitted (1.0 taskPushNotificationConfig, 0.3 pushNotificationConfig).
+    const pushRaw = v === '0.3' ? cfg.pushNotificationConfig : cfg.taskPushNotificationConfig;
+    const push = isObject(pushRaw) ? readPushConfig(pushRaw, v, this.gateway.options.pushNotifications.allowUrls) : undefined;
     // Blocking unless asked not to (1.0 returnImmediately, 0.3 blocking: false): until the task ends or waits for input.
     const blocking = v === '0.3' ? cfg.blocking !== false : cfg.returnImmediately !== true;
     // A stream or a blocking send follows the task: its slot is taken before anything is submitted.
     const release = stream || blocking ? this.tasks.acquireFollower(req) : () => undefined;
     try {
-      const record = await this.submitMessage(req, msg, input, params);
+      const record = await this.submitMessage(req, msg, input, params, push);
       if (stream) return await this.streamTask(res, id, record, v, release);
       const task = a2aTask(blocking ? await this.waitForPause(res, record) : record, v, historyLength(cfg.historyLength));
       reply(res, id, { result: v === '0.3' ? task : { task } });
@@ -201,6 +196,7 @@ export class A2aJsonRpcService {
     msg: ReturnType<typeof readMessage>,
     input: unknown,
     params: Record<string, unknown>,
+    push?: TaskWebhookInput,
   ): Promise<TaskRecord> {
     let record: TaskRecord;
     if (msg.taskId) {
@@ -217,6 +213,7 @@ export class A2aJsonRpcService {
           `task ${current.id} is ${current.state}: it takes a message only while input-required or auth-required`,
         );
       }
+      if (push) await this.tasks.tasks.setWebhook(current.id, push);
       record = await this.tasks.tasks.send(current.id, input);
     } else {
       const named = msg.metadata?.target ?? (isObject(params.metadata) ? params.metadata.target : undefined);
@@ -226,7 +223,7 @@ export class A2aJsonRpcService {
       } catch (err) {
         throw new A2aRpcError(A2aErrorCodes.INVALID_PARAMS, (err as Error).message);
       }
-      record = await this.tasks.submitFor(req, target, input, msg.contextId ?? randomUUID());
+      record = await this.tasks.submitFor(req, target, input, msg.contextId ?? randomUUID(), push && { webhooks: [push] });
     }
     return record;
   }

@@ -1,15 +1,14 @@
-import { Controller, Get, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Get, Req, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { AgentDirectoryService } from './agent-directory.service.js';
-import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayRoutesFilter } from './gateway-routes.filter.js';
+import type { GatewayRequest } from './gateway-auth.js';
+import { GatewayRoutes } from './gateway-routes.decorator.js';
 
 /**
  * The A2A agent card, at the well-known path A2A clients fetch without credentials (it lists only what the gateway
  * exposes anyway; calling any of it still goes through the gateway's auth).
  */
-@Controller('.well-known')
-@UseFilters(GatewayRoutesFilter)
+@GatewayRoutes({ path: '.well-known', auth: false })
 export class AgentCardController {
   constructor(private readonly agents: AgentDirectoryService) {}
 
@@ -20,9 +19,7 @@ export class AgentCardController {
 }
 
 /** `GET /v1/agents`: the agents behind the gateway and the targets of theirs it exposes. */
-@Controller('v1')
-@UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayRoutesFilter)
+@GatewayRoutes()
 export class AgentsController {
   constructor(private readonly agents: AgentDirectoryService) {}
 

@@ -1,33 +1,37 @@
-import { Controller, Delete, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Delete, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayRoutesFilter, OpenAiRoutesFilter } from './gateway-routes.filter.js';
+import type { GatewayRequest } from './gateway-auth.js';
+import { GatewayRoutes } from './gateway-routes.decorator.js';
+import { OpenAiRoutesFilter } from './gateway-routes.filter.js';
 import { GatewayService } from './gateway.service.js';
+import { QuotaFor } from './quota/quota.decorator.js';
 import { OpenAiCompatService } from './openai-compat.service.js';
 
 /** The HTTP + SSE gateway routes (docs/protocol.md §5 and the resumable extensions). */
-@Controller('v1')
-@UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayRoutesFilter)
+@GatewayRoutes()
 export class GatewayController {
   constructor(private readonly gateway: GatewayService) {}
 
   @Post('agents/:target/invoke')
+  @QuotaFor('invoke')
   invoke(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
     return this.gateway.invoke(req, res, target);
   }
 
   @Post('agents/:target/stream')
+  @QuotaFor('stream')
   stream(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
     return this.gateway.stream(req, res, target);
   }
 
   @Get('agents/:target/stream')
+  @QuotaFor('stream')
   streamFromGet(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
     return this.gateway.streamFromGet(req, res, target);
   }
 
   @Post('agents/:target/streams')
+  @QuotaFor('stream')
   startDetached(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
     return this.gateway.startDetached(req, res, target);
   }
@@ -54,13 +58,12 @@ export class GatewayController {
 }
 
 /** OpenAI-compatible routes over exposed bus stream targets. */
-@Controller('v1')
-@UseGuards(GatewayAuthGuard)
-@UseFilters(OpenAiRoutesFilter)
+@GatewayRoutes({ filter: OpenAiRoutesFilter })
 export class OpenAiCompatController {
   constructor(private readonly openai: OpenAiCompatService) {}
 
   @Post('chat/completions')
+  @QuotaFor('stream')
   async chat(@Req() req: GatewayRequest, @Res() res: ServerResponse) {
     await this.openai.chatCompletions(req, res);
   }

@@ -3,7 +3,9 @@ import type { CanActivate, Type } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayAgentCardOptions } from './agent-card.js';
 import type { GatewayA2aOptions } from './a2a-mapping.js';
+import { type GatewayPushOptions, resolvePushOptions, type ResolvedPushOptions } from './push-notifications.js';
 import type { SessionInfo } from '@openagentio/nestjs';
+import type { GatewayQuotaOptions } from './quota/quota-options.js';
 
 /** Who a request is: set by the authenticator; its tenant and user cannot be overridden by request headers. */
 export interface GatewayIdentity {
@@ -78,6 +80,11 @@ export interface GatewayModuleOptions {
    */
   a2a?: GatewayA2aOptions;
   /**
+   * Task webhooks: A2A push notifications and `X-Callback-Url` on the task routes (docs/tasks.md, "Callbacks and
+   * push notifications"): the URLs they may point at (`allowUrls`, nothing by default), retries, signing.
+   */
+  pushNotifications?: GatewayPushOptions;
+  /**
    * Authentication: a map of bearer token → identity, or an authenticator function. Without it (and without
    * `guards`) requests are anonymous and tenant/user come from the X-Tenant-Id / X-User-Id headers.
    */
@@ -149,6 +156,16 @@ export interface GatewayModuleOptions {
   followHandoffs?: boolean;
   /** Your own choice of target per request, after `followHandoffs` (same rule: only exposed targets). */
   resolveTarget?: GatewayTargetResolver;
+  /**
+   * Request quotas per identity and per tenant (token buckets; invokes, stream opens and task submissions apart):
+   * 429 `BACKPRESSURE_DROP` with `Retry-After` past them. Off by default. docs/security.md, "Quotas".
+   */
+  quotas?: GatewayQuotaOptions;
+  /**
+   * An audit trail: one OpenTelemetry log record per gateway request (identity, method, path, target, status,
+   * outcome, duration, trace id; never a body). Default false. docs/security.md, "Audit trail".
+   */
+  audit?: boolean;
 }
 
 export interface GatewayModuleExtras {
@@ -162,8 +179,22 @@ export interface GatewayModuleExtras {
 }
 
 export interface ResolvedGatewayOptions extends Required<
-  Omit<GatewayModuleOptions, 'openai' | 'auth' | 'cors' | 'invokeTimeout' | 'streamTimeout' | 'resolveTarget' | 'agentCard' | 'a2a'>
+  Omit<
+    GatewayModuleOptions,
+    | 'openai'
+    | 'auth'
+    | 'cors'
+    | 'invokeTimeout'
+    | 'streamTimeout'
+    | 'resolveTarget'
+    | 'agentCard'
+    | 'a2a'
+    | 'pushNotifications'
+    | 'quotas'
+    | 'audit'
+  >
 > {
+  pushNotifications: ResolvedPushOptions;
   resolveTarget?: GatewayTargetResolver;
   openai?: GatewayOpenAiOptions;
   agentCard?: GatewayAgentCardOptions;
@@ -200,6 +231,7 @@ export function resolveGatewayOptions(o: GatewayModuleOptions): ResolvedGatewayO
     openai: o.openai,
     agentCard: o.agentCard,
     a2a: o.a2a,
+    pushNotifications: resolvePushOptions(o.pushNotifications),
     auth: o.auth,
     cors: o.cors,
     invokeTimeout: o.invokeTimeout,

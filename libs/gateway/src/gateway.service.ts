@@ -1,22 +1,11 @@
-/* eslint-disable max-lines -- one service holds the gateway's invoke, stream and event endpoints; its split along those roles is the next step of issue #25 */
-// Over 350 lines: the gateway's HTTP endpoints (invoke, three ways to stream, detached streams, events) share the
-// service's state; auth, CORS, call options, body reading, SSE, the stream registry and peers are in their own files.
+// The state the gateway's endpoints share (options, stream registry, peers, event feed, open SSE connections) and the
+// request helpers they and the other gateway services use; the endpoints themselves are in gateway-invoke-endpoint.ts,
+// gateway-stream-endpoints.ts and gateway-event-endpoints.ts. Auth, CORS, call options, body reading, SSE, the stream
+// registry and peers are in their own files.
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import {
-  assertName,
-  BusClient,
-  BusError,
-  type CallOptions,
-  type Envelope,
-  ErrorCodes,
-  EventTypes,
-  SessionRoutes,
-} from '@openagentio/nestjs';
-import { assertPattern } from '@openagentio/nestjs/internal/protocol/subjects.js';
-import { isTerminalEventType } from '@openagentio/nestjs/internal/protocol/envelope.js';
+import { assertName, BusClient, type CallOptions, ErrorCodes, SessionRoutes } from '@openagentio/nestjs';
 import { subjectMatches } from '@openagentio/nestjs/internal/protocol/subject-match.js';
 import { IDENTITY_KEY, type GatewayRequest } from './gateway-auth.js';
 import { assertBodyDepth, JsonBodyError, parseJsonText, readJsonBody } from '@openagentio/nestjs-bridges/internal/http/json-body.js';
@@ -32,17 +21,21 @@ import {
 import { GATEWAY_EXTRAS, GATEWAY_MODULE_OPTIONS } from './gateway.module-definition.js';
 import { callOptionsFromRequest } from './call-options-from-headers.js';
 import { applyCors } from './cors.js';
-import { EventHub, patternCovers } from './event-hub.js';
-import { onClientGone, SseChannel } from './sse.js';
+import { EventHub } from './event-hub.js';
+import { SseChannel } from './sse.js';
 import { PeerStreams } from './peer-streams.js';
-import { GatewayStream, StreamRegistry } from './stream-registry.js';
+import { StreamRegistry } from './stream-registry.js';
+import type { GatewayEndpointHost } from './gateway-endpoint-host.js';
+import { GatewayInvokeEndpoint } from './gateway-invoke-endpoint.js';
+import { GatewayStreamEndpoints } from './gateway-stream-endpoints.js';
+import { GatewayEventEndpoints } from './gateway-event-endpoints.js';
 
 /**
  * The browser / web-app HTTP + SSE gateway onto the bus (docs/protocol.md §5 plus resumable streams and event
  * feeds). Controllers call into it; it can also be used from your own routes.
  */
 @Injectable()
-export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class GatewayService implements GatewayEndpointHost, OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   readonly options: ResolvedGatewayOptions;
   readonly streams: StreamRegistry;
   /** Detached streams across gateway replicas (`peerStreams`). */
@@ -51,6 +44,9 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   private readonly channels = new Set<SseChannel>();
   /** Where handoffs left each session (`followHandoffs`). */
   private routes?: SessionRoutes;
+  private readonly invoker = new GatewayInvokeEndpoint(this);
+  private readonly streamEndpoints = new GatewayStreamEndpoints(this);
+  private readonly eventEndpoints = new GatewayEventEndpoints(this);
 
   constructor(
     @Inject(GATEWAY_MODULE_OPTIONS) options: GatewayModuleOptions,
@@ -210,60 +206,8 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
   // ------------------------------------------------------------------ endpoints
 
   /** POST /v1/agents/{target}/invoke → 200 with the reply payload, 204 without one. Disconnect cancels. */
-  async invoke(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
-    this.assertExposed(this.options.invokeTargets, target, 'invoke target');
-    const payload = await this.readBody(req);
-    target = await this.targetFor(req, target, 'invoke', this.options.invokeTargets);
-    const ac = new AbortController();
-    onClientGone(res, () =>
-      ac.abort(
-        new BusError(ErrorCodes.AGENT_UNAVAILABLE, 'HTTP client disconnected', { retryable: false, cause: { reason: 'cancelled' } }),
-      ),
-    );
-    const reply = await this.bus.invokeEnvelope(target, payload, {
-      ...this.callOptions(req),
-      timeout: this.options.invokeTimeout,
-      signal: ac.signal,
-    });
-    if (res.destroyed) return;
-    if (reply.event_type === EventTypes.ERROR) throw BusError.fromPayload(reply.payload, reply);
-    res.setHeader('x-correlation-id', reply.correlation_id ?? '');
-    res.setHeader('x-event-id', reply.event_id);
-    const p = reply.payload;
-    if (p === undefined || p === null || (typeof p === 'object' && !Array.isArray(p) && Object.keys(p).length === 0)) {
-      res.statusCode = 204;
-      res.end();
-      return;
-    }
-    res.statusCode = 200;
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.end(JSON.stringify(p));
-  }
-
-  private newStream(req: GatewayRequest, target: string, payload: unknown, graceMs: number): GatewayStream {
-    const owner = this.ownerKey(req);
-    if (graceMs > 0 && this.streams.detachedOf(owner) >= this.options.maxDetachedStreams) {
-      throw new GatewayHttpError(
-        ErrorCodes.BACKPRESSURE_DROP,
-        `too many detached streams running for this identity (limit ${this.options.maxDetachedStreams}); end one with DELETE /v1/streams/{id}`,
-        429,
-      );
-    }
-    return this.streams.create(
-      (onEnded) =>
-        new GatewayStream(
-          this.peers.newId(randomUUID()),
-          this.bus,
-          target,
-          payload,
-          { ...this.callOptions(req), timeout: this.options.streamTimeout, maxBufferedBytes: this.options.streamUnreadBytes },
-          owner,
-          graceMs,
-          this.options.streamReplayFrames,
-          onEnded,
-          this.options.streamReplayBytes,
-        ),
-    );
+  invoke(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
+    return this.invoker.invoke(req, res, target);
   }
 
   /**
@@ -272,250 +216,40 @@ export class GatewayService implements OnModuleInit, OnApplicationBootstrap, OnM
    * are a final `agent.response.error` frame. The stream id is in `X-Stream-Id`; closing the connection
    * cancels the call at once.
    */
-  async stream(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
-    this.assertExposed(this.options.streamTargets, target, 'stream target');
-    const payload = await this.readBody(req);
-    target = await this.targetFor(req, target, 'stream', this.options.streamTargets);
-    const s = this.newStream(req, target, payload, 0);
-    const ch = this.openSse(res);
-    let opened = false;
-    const early: Envelope[] = [];
-    const open = () => {
-      if (opened || ch.closed) return;
-      opened = true;
-      ch.open({ 'x-stream-id': s.id });
-      for (const f of early.splice(0)) this.writeFrame(ch, f);
-    };
-    const detach = s.attach((frame) => {
-      if (!opened) {
-        if (early.length === 0 && frame.event_type === EventTypes.ERROR) {
-          opened = true;
-          sendError(res, BusError.fromPayload(frame.payload, frame));
-          return undefined;
-        }
-        early.push(frame);
-        open();
-        return undefined;
-      }
-      return this.writeFrame(ch, frame);
-    });
-    ch.onClose(detach);
-    const timer = setTimeout(open, Math.min(1000, this.options.heartbeatMs));
-    ch.onClose(() => clearTimeout(timer));
-    s.start();
-    await s.firstFrame(1000);
-    clearTimeout(timer);
-    open();
+  stream(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
+    return this.streamEndpoints.stream(req, res, target);
   }
 
   /**
-   * GET /v1/agents/{target}/stream?payload=<JSON>[&session_id=…] → SSE: starts a stream from an EventSource.
-   * The id is announced in `X-Stream-Id` and a first `: stream_id <id>` comment. When the EventSource
-   * reconnects (same URL, `Last-Event-ID`), the gateway finds the stream by that frame id and resumes it instead
-   * of starting a new one; the stream is cancelled when no client has been attached for `detachGraceMs`.
+   * GET /v1/agents/{target}/stream?payload=<JSON>[&session_id=…] → SSE: starts a stream from an EventSource, or
+   * resumes the one an EventSource reconnecting with `Last-Event-ID` was reading.
    */
-  async streamFromGet(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
-    this.assertExposed(this.options.streamTargets, target, 'stream target');
-    const requested = target;
-    target = await this.targetFor(req, target, 'stream', this.options.streamTargets);
-    const last = lastEventId(req);
-    if (last) {
-      const existing = this.streams.findByEventId(last);
-      // Its target is the one it started with: the requested one, or where a handoff sent the session then.
-      if (existing && (existing.target === target || existing.target === requested) && existing.ownerKey === this.ownerKey(req))
-        return this.attachStream(req, res, existing.id);
-      // The EventSource may have reconnected through another replica than the one running its stream.
-      const elsewhere = this.options.peerStreams && !existing ? await this.peers.find(last, target, this.ownerKey(req)) : undefined;
-      const replica = elsewhere && this.peers.remoteReplica(elsewhere);
-      if (replica) return this.attachRemote(req, res, replica, elsewhere!);
-      throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream of "${target}" has frame ${last}`);
-    }
-    const raw = typeof req.query?.payload === 'string' ? req.query.payload : undefined;
-    if (raw && Buffer.byteLength(raw) > this.options.bodyLimit) {
-      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, `payload exceeds the limit of ${this.options.bodyLimit} bytes`, 413);
-    }
-    const payload = raw === undefined ? undefined : parseJson(raw);
-    const s = this.newStream(req, target, payload, this.options.detachGraceMs);
-    const ch = this.openSse(res);
-    ch.open({ 'x-stream-id': s.id });
-    ch.comment(`stream_id ${s.id}`);
-    const detach = s.attach((frame) => this.writeFrame(ch, frame), undefined, false);
-    ch.onClose(detach);
-    s.start();
+  streamFromGet(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
+    return this.streamEndpoints.streamFromGet(req, res, target);
   }
 
-  /** Writes a frame; while the client's socket is full, returns when it has drained (see GatewayStream). */
-  private writeFrame(ch: SseChannel, frame: Envelope): Promise<void> | undefined {
-    ch.send(frame);
-    if (isTerminalEventType(frame.event_type)) ch.end();
-    return ch.congested ? ch.drained() : undefined;
+  /** POST /v1/agents/{target}/streams → 201 `{stream_id, target, events_url}`: starts a stream that runs detached. */
+  startDetached(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
+    return this.streamEndpoints.startDetached(req, res, target);
   }
 
-  /**
-   * POST /v1/agents/{target}/streams → 201 `{stream_id, target, events_url}`: starts a stream that runs
-   * detached; clients attach with GET /v1/streams/{id} (EventSource) and stop it with DELETE. It is cancelled
-   * when no client has been attached for `detachGraceMs`.
-   */
-  async startDetached(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
-    this.assertExposed(this.options.streamTargets, target, 'stream target');
-    const payload = await this.readBody(req);
-    target = await this.targetFor(req, target, 'stream', this.options.streamTargets);
-    const s = this.newStream(req, target, payload, this.options.detachGraceMs);
-    s.start();
-    await s.firstFrame(1000);
-    const frames = s.buffer.all();
-    if (s.ended && frames.length === 1 && frames[0].event_type === EventTypes.ERROR) {
-      throw BusError.fromPayload(frames[0].payload, frames[0]);
-    }
-    res.statusCode = 201;
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('x-stream-id', s.id);
-    res.end(JSON.stringify({ stream_id: s.id, target, events_url: `/v1/streams/${s.id}` }));
-  }
-
-  private findStream(req: GatewayRequest, id: string): GatewayStream {
-    const s = this.streams.get(id);
-    if (!s || s.ownerKey !== this.ownerKey(req)) throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream "${id}"`);
-    return s;
-  }
-
-  /**
-   * GET /v1/streams/{id} → SSE: replays the buffered frames after `Last-Event-ID` (header, or `last_event_id`
-   * query), then live frames to the end. A finished stream with nothing left to send answers 204 (EventSource
-   * then stops reconnecting).
-   */
+  /** GET /v1/streams/{id} → SSE: the buffered frames after `Last-Event-ID`, then live frames to the end. */
   attachStream(req: GatewayRequest, res: ServerResponse, id: string): void | Promise<void> {
-    const replica = this.remoteReplica(id);
-    if (replica) return this.attachRemote(req, res, replica, id);
-    const s = this.findStream(req, id);
-    const last = lastEventId(req);
-    const missed = s.buffer.after(last);
-    if (s.ended && missed.length === 0) {
-      res.statusCode = 204;
-      res.end();
-      return;
-    }
-    const ch = this.openSse(res);
-    ch.open({ 'x-stream-id': s.id });
-    const detach = s.attach((frame) => this.writeFrame(ch, frame), last);
-    ch.onClose(detach);
+    return this.streamEndpoints.attachStream(req, res, id);
   }
 
-  /** DELETE /v1/streams/{id} → 204: cancels the stream (the agent's handler is aborted), on whichever replica runs it. */
-  async cancelStream(req: GatewayRequest, res: ServerResponse, id: string): Promise<void> {
-    const replica = this.remoteReplica(id);
-    if (replica) {
-      await this.peers.cancel(replica, { id, owner: this.ownerKey(req) }).catch((err: unknown) => {
-        throw noStreamIfUnknown(err, id);
-      });
-    } else this.findStream(req, id).cancel('cancelled by the client');
-    res.statusCode = 204;
-    res.end();
-  }
-
-  /** The replica that runs stream `id`, when it is another one and replicas share streams. */
-  private remoteReplica(id: string): string | undefined {
-    return this.options.peerStreams && !this.streams.get(id) ? this.peers.remoteReplica(id) : undefined;
-  }
-
-  /**
-   * GET /v1/streams/{id} for a stream another replica runs: its frames come over the bus (PeerStreams) and go
-   * out as SSE exactly as a local attach sends them; closing the connection detaches there.
-   */
-  private async attachRemote(req: GatewayRequest, res: ServerResponse, replica: string, id: string): Promise<void> {
-    const call = this.peers.attach(replica, { id, owner: this.ownerKey(req), last_event_id: lastEventId(req) });
-    const frames = call[Symbol.asyncIterator]();
-    let first: IteratorResult<Envelope>;
-    try {
-      do first = await frames.next();
-      while (!first.done && first.value.event_type === EventTypes.STARTED);
-    } catch (err) {
-      throw noStreamIfUnknown(err, id);
-    }
-    if (first.done || first.value.event_type !== EventTypes.DELTA) {
-      // ended, with nothing after Last-Event-ID: as for a local stream, 204 stops an EventSource reconnecting
-      res.statusCode = 204;
-      res.end();
-      return;
-    }
-    const ch = this.openSse(res);
-    ch.open({ 'x-stream-id': id });
-    ch.onClose(() => call.cancel('client disconnected'));
-    const forward = (delta: Envelope) => {
-      const frame = (delta.payload as { data?: Envelope } | undefined)?.data;
-      if (frame && typeof frame === 'object') this.writeFrame(ch, frame);
-    };
-    forward(first.value);
-    void (async () => {
-      try {
-        for (let r = await frames.next(); !r.done; r = await frames.next()) if (r.value.event_type === EventTypes.DELTA) forward(r.value);
-      } catch {
-        // the replica went away or the client left: the client reconnects with Last-Event-ID
-      } finally {
-        ch.end();
-      }
-    })();
+  /** DELETE /v1/streams/{id} → 204: cancels the stream, on whichever replica runs it. */
+  cancelStream(req: GatewayRequest, res: ServerResponse, id: string): Promise<void> {
+    return this.streamEndpoints.cancelStream(req, res, id);
   }
 
   /** POST /v1/events/{event_type} → 202 `{event_id}`. */
-  async publish(req: GatewayRequest, res: ServerResponse, eventType: string): Promise<void> {
-    this.assertExposed(this.options.publishEvents, eventType, 'event type');
-    const payload = await this.readBody(req);
-    const env = await this.bus.publish(eventType, payload, this.callOptions(req));
-    res.statusCode = 202;
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('x-event-id', env.event_id);
-    res.end(JSON.stringify({ event_id: env.event_id }));
+  publish(req: GatewayRequest, res: ServerResponse, eventType: string): Promise<void> {
+    return this.eventEndpoints.publish(req, res, eventType);
   }
 
-  /**
-   * GET /v1/events?pattern=<p>[&session_id=<s>][&named=false] → SSE of the events matching the pattern (which must lie inside
-   * an exposed one), restricted to the caller's tenant and, when given, one session; resumes after
-   * Last-Event-ID from the feed's replay buffer.
-   */
+  /** GET /v1/events?pattern=<p>[&session_id=<s>][&named=false] → SSE of the events matching the pattern. */
   subscribe(req: GatewayRequest, res: ServerResponse): void {
-    const pattern = typeof req.query?.pattern === 'string' ? req.query.pattern : undefined;
-    if (!pattern) throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, 'query parameter "pattern" is required');
-    try {
-      assertPattern(pattern, 'event pattern');
-    } catch (err) {
-      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, (err as Error).message);
-    }
-    if (!this.options.subscribeEvents.some((a) => patternCovers(a, pattern))) {
-      throw new GatewayHttpError(ErrorCodes.NO_HANDLER, `event pattern "${pattern}" is not exposed by this gateway`);
-    }
-    const opts = this.callOptions(req);
-    const sessionQ = typeof req.query?.session_id === 'string' && req.query.session_id ? req.query.session_id : undefined;
-    const filter = { tenant_id: opts.tenant_id, session_id: sessionQ ?? opts.session_id };
-    if (filter.tenant_id === undefined) delete filter.tenant_id;
-    if (filter.session_id === undefined) delete filter.session_id;
-    const ch = this.openSse(res);
-    ch.open();
-    // `named=false` leaves out the `event:` field so an EventSource's onmessage sees every event type.
-    const named = req.query?.named !== 'false' && req.query?.named !== '0';
-    const detach = this.events.attach(pattern, filter, lastEventId(req), (env) => ch.send(env, named));
-    ch.onClose(detach);
+    this.eventEndpoints.subscribe(req, res);
   }
-}
-
-function lastEventId(req: GatewayRequest): string | undefined {
-  const h = req.headers['last-event-id'];
-  if (typeof h === 'string' && h) return h;
-  const q = req.query?.last_event_id;
-  return typeof q === 'string' && q ? q : undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return parseJsonText(text);
-  } catch (err) {
-    throw err instanceof JsonBodyError ? new GatewayHttpError(ErrorCodes.INVALID_REQUEST, err.message, err.status) : err;
-  }
-}
-
-/** NO_HANDLER from a peer replica (no such stream there, or no such replica) is the 404 a local miss gives. */
-function noStreamIfUnknown(err: unknown, id: string): unknown {
-  return err instanceof BusError && err.code === ErrorCodes.NO_HANDLER
-    ? new GatewayHttpError(ErrorCodes.NO_HANDLER, `no stream "${id}"`)
-    : err;
 }

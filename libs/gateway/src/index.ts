@@ -9,6 +9,7 @@ export { GatewayService } from './gateway.service.js';
 export type { GatewayRequest } from './gateway-auth.js';
 export { ErrorPayloadFilter } from './gateway-errors.js';
 export type { GatewayA2aOptions, A2aVersion } from './a2a-mapping.js';
+export type { GatewayPushOptions } from './push-notifications.js';
 export type {
   GatewayIdentity,
   GatewayAuthenticator,
@@ -18,6 +19,11 @@ export type {
   GatewayModuleOptions,
   GatewayModuleExtras,
 } from './gateway.options.js';
+
+// Quotas and the audit trail at the edge (docs/security.md "Quotas", "Audit trail")
+export type { GatewayQuotaOptions, QuotaRate, QuotaRates, QuotaKind } from './quota/quota-options.js';
+export { QuotaMetricNames } from './quota/quota-metrics.js';
+export { AUDIT_EVENT_GATEWAY } from './audit/gateway-audit.middleware.js';
 export type {
   A2aAgentInterface,
   A2aAgentProvider,

@@ -80,17 +80,18 @@ export class PeerStreams {
   start(): void {
     if (this.subs.length > 0) return;
     // Replica-to-replica plumbing: discovery marks it internal, so user-facing lists leave it out.
-    const internal = { internal: true };
+    // Every replica's targets under one pattern, so one NATS permission set serves them all (docs/security.md).
+    const internal = (op: 'attach' | 'cancel' | 'found') => ({ internal: true, permissionPattern: target('*', op) });
     this.subs.push(
-      this.bus.handleStream(target(this.replicaId, 'attach'), (p: PeerRequest, ctx) => this.serveAttach(p, ctx), internal),
-      this.bus.handleInvoke(target(this.replicaId, 'cancel'), (p: PeerRequest) => this.serveCancel(p), internal),
+      this.bus.handleStream(target(this.replicaId, 'attach'), (p: PeerRequest, ctx) => this.serveAttach(p, ctx), internal('attach')),
+      this.bus.handleInvoke(target(this.replicaId, 'cancel'), (p: PeerRequest) => this.serveCancel(p), internal('cancel')),
       this.bus.handleInvoke(
         target(this.replicaId, 'found'),
         (p: { query_id: string; id: string }) => {
           this.finding.get(p?.query_id)?.(p.id);
           return true;
         },
-        internal,
+        internal('found'),
       ),
       this.bus.subscribe<FindQuery>(FIND_EVENT, (q) => this.answerFind(q)),
     );

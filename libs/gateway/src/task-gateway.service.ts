@@ -5,6 +5,7 @@ import {
   type Envelope,
   ErrorCodes,
   isTerminalTaskState,
+  type SubmitOptions,
   TaskClient,
   type TaskRecord,
   type TaskState,
@@ -13,6 +14,7 @@ import {
 import { clip, isTaskId } from '@openagentio/nestjs/internal/tasks/task.types.js';
 import type { GatewayRequest } from './gateway-auth.js';
 import { GatewayHttpError } from './gateway-errors.js';
+import { assertWebhookAllowed } from './push-notifications.js';
 import { GatewayService } from './gateway.service.js';
 import type { SseChannel } from './sse.js';
 
@@ -89,9 +91,16 @@ export class TaskGatewayService implements OnApplicationBootstrap {
   }
 
   /** Submits a task for the caller: its tenant and user, X-Session-Id, X-Channel, trace; context as given or X-Conversation-Id. */
-  submitFor(req: GatewayRequest, target: string, input: unknown, contextId?: string): Promise<TaskRecord> {
+  submitFor(
+    req: GatewayRequest,
+    target: string,
+    input: unknown,
+    contextId?: string,
+    callback?: SubmitOptions['callback'],
+  ): Promise<TaskRecord> {
     const o = this.gateway.callOptions(req);
     return this.tasks.submit(target, input === undefined ? null : input, {
+      callback,
       context_id: contextId ?? o.conversation_id,
       session_id: o.session_id,
       tenant_id: o.tenant_id,
@@ -133,8 +142,9 @@ export class TaskGatewayService implements OnApplicationBootstrap {
   async submit(req: GatewayRequest, res: ServerResponse, target: string): Promise<void> {
     this.ensureTasks();
     this.gateway.assertExposed(this.gateway.options.taskTargets, target, 'task target');
+    const callback = callbackFromHeaders(req, this.gateway.options.pushNotifications.allowUrls);
     const input = await this.gateway.readBody(req);
-    const record = await this.submitFor(req, target, input);
+    const record = await this.submitFor(req, target, input, undefined, callback);
     json(res, 202, record, { location: `/v1/tasks/${record.id}` });
   }
 
@@ -225,6 +235,27 @@ export class TaskGatewayService implements OnApplicationBootstrap {
       release();
     }
   }
+}
+
+/**
+ * The callback a REST submit asks for: `X-Callback-Url` (allow-listed; `X-Callback-Token` is echoed to it as
+ * X-A2A-Notification-Token) → the event and that webhook; `X-Callback: event` → the event only.
+ */
+function callbackFromHeaders(req: GatewayRequest, allow: readonly URL[]): SubmitOptions['callback'] {
+  const url = req.headers['x-callback-url'];
+  if (typeof url === 'string' && url) {
+    try {
+      assertWebhookAllowed(url, allow);
+    } catch (err) {
+      throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, (err as Error).message);
+    }
+    const token = req.headers['x-callback-token'];
+    return { webhooks: [{ url, format: 'acp', ...(typeof token === 'string' && token ? { token } : {}) }] };
+  }
+  const kind = req.headers['x-callback'];
+  if (kind === undefined) return undefined;
+  if (kind !== 'event') throw new GatewayHttpError(ErrorCodes.INVALID_REQUEST, 'X-Callback must be "event" (or give X-Callback-Url)');
+  return true;
 }
 
 /** Writes task frames as SSE blocks: `event`, `id` (the seq), `retry` on the first one, `data` (upstream's order). */

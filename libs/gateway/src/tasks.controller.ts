@@ -1,21 +1,21 @@
-import { Controller, Delete, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Delete, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { A2aJsonRpcService } from './a2a-jsonrpc.service.js';
-import { GatewayAuthGuard, type GatewayRequest } from './gateway-auth.js';
-import { GatewayRoutesFilter } from './gateway-routes.filter.js';
+import type { GatewayRequest } from './gateway-auth.js';
+import { GatewayRoutes } from './gateway-routes.decorator.js';
 import { TaskGatewayService } from './task-gateway.service.js';
+import { QuotaFor } from './quota/quota.decorator.js';
 
 /**
  * The task routes (docs/tasks.md, "Gateway and A2A"). Always mounted: without a TaskClient in the application (TasksModule)
  * they answer 404 NO_HANDLER saying so.
  */
-@Controller('v1')
-@UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayRoutesFilter)
+@GatewayRoutes()
 export class TasksController {
   constructor(private readonly tasks: TaskGatewayService) {}
 
   @Post('agents/:target/tasks')
+  @QuotaFor('task')
   submit(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('target') target: string) {
     return this.tasks.submit(req, res, target);
   }
@@ -36,6 +36,7 @@ export class TasksController {
   }
 
   @Post('tasks/:id/messages')
+  @QuotaFor('task')
   send(@Req() req: GatewayRequest, @Res() res: ServerResponse, @Param('id') id: string) {
     return this.tasks.send(req, res, id);
   }
@@ -47,9 +48,7 @@ export class TasksController {
 }
 
 /** A2A JSON-RPC over the tasks (`POST /v1/a2a`), enabled by the gateway's `a2a` option. */
-@Controller('v1')
-@UseGuards(GatewayAuthGuard)
-@UseFilters(GatewayRoutesFilter)
+@GatewayRoutes()
 export class A2aController {
   constructor(private readonly a2a: A2aJsonRpcService) {}
 

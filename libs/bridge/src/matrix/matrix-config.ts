@@ -65,6 +65,11 @@ export interface MatrixBridgeConfig {
   redactedEvent: string;
   publishEdits: boolean;
   publishRedactions: boolean;
+  /**
+   * Publish room events as durable events (docs/events.md): stored in the bus's durable log, the publish awaited,
+   * the envelope's event_id derived from the Matrix event id so a room event synced twice is stored once.
+   */
+  durableEvents: boolean;
   sessionStrategy: 'room' | 'room_sender';
   cursorStore: MatrixCursorStoreKind;
   cursorPath?: string;
@@ -105,6 +110,7 @@ const CONFIG_KEYS = new Set([
   'max_sync_bytes',
   'publish_edits',
   'publish_redactions',
+  'durable_events',
   'respond',
 ]);
 
@@ -220,6 +226,7 @@ export function parseMatrixConfig(def: BridgeDefinition): MatrixBridgeConfig {
     redactedEvent: `${eventPrefix}.message.redacted`,
     publishEdits: bool(c, 'config', 'publish_edits', true),
     publishRedactions: bool(c, 'config', 'publish_redactions', true),
+    durableEvents: bool(c, 'config', 'durable_events', false),
     sessionStrategy: oneOf(m, 'mappings', 'session_strategy', ['room', 'room_sender'] as const, 'room'),
     cursorStore,
     cursorPath,

@@ -17,7 +17,7 @@ import type { SupervisionOptions } from '../supervision/bridge-supervisor.js';
 import type { MatrixAnswerStats } from './matrix-answer.js';
 import { MATRIX_EVENT_BRIDGE_TYPE, parseMatrixConfig, type MatrixBridgeConfig } from './matrix-config.js';
 import { FileCursorStore, MemoryCursorStore, NatsKvCursorStore, type MatrixCursorStore } from './matrix-cursor-store.js';
-import { bridgeMarker, classifyEvent, SeenEvents, traceparentOf, type MatrixRoomEvent } from './matrix-events.js';
+import { bridgeMarker, classifyEvent, durablePublisher, SeenEvents, traceparentOf, type MatrixRoomEvent } from './matrix-events.js';
 import { MatrixHttp, MatrixRequestError, seg } from './matrix-http.js';
 import { readOutbound } from './matrix-outbound.js';
 import { MatrixResponder } from './matrix-responder.js';
@@ -353,8 +353,8 @@ export class MatrixEventBridge implements Bridge {
 
   private async route(roomId: string, ev: MatrixRoomEvent): Promise<void> {
     const c = classifyEvent(ev, this.config.userId);
-    const bus = this.ctx!.bus;
     const cfg = this.config;
+    const bus = durablePublisher(this.ctx!.bus, cfg, roomId, ev.event_id);
     const session = cfg.sessionStrategy === 'room' ? roomId : `${roomId}:${ev.sender}`;
     switch (c.kind) {
       case 'message': {

@@ -1,3 +1,7 @@
+import { eventIdFrom } from '@openagentio/nestjs/internal/protocol/ids.js';
+import type { BusClient } from '@openagentio/nestjs';
+import type { MatrixBridgeConfig } from './matrix-config.js';
+
 /** A room event as /sync and /messages return it (the fields the bridge reads). */
 export interface MatrixRoomEvent {
   type: string;
@@ -137,4 +141,20 @@ export class SeenEvents {
   has(id: string): boolean {
     return this.ids.has(id);
   }
+}
+
+/**
+ * The bus's publish for one room event: as it is, or under `durable_events` a durable publish whose event_id is a
+ * UUID made from the room and the Matrix event id, so the same room event published twice (a restart that syncs
+ * it again) is stored once in the durable log.
+ */
+export function durablePublisher(
+  bus: BusClient,
+  cfg: MatrixBridgeConfig,
+  roomId: string,
+  matrixEventId: string,
+): Pick<BusClient, 'publish'> {
+  if (!cfg.durableEvents) return bus;
+  const eventId = eventIdFrom(roomId, matrixEventId);
+  return { publish: (type, payload, options = {}) => bus.publish(type, payload, { ...options, durable: true, event_id: eventId }) };
 }

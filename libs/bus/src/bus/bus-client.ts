@@ -1,8 +1,10 @@
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import { Caller } from '../caller/caller.js';
-import { publishEvent } from '../caller/publisher.js';
+import { publishDurableEvent, publishEvent } from '../caller/publisher.js';
 import type { StreamCall } from '../caller/stream-call.js';
+import { DurableEvents } from '../durable/durable-events.js';
+import type { ReplayOptions } from '../durable/durable-options.js';
 import { BusDiscovery } from '../discovery/bus-discovery.js';
 import type { LocalService } from '../discovery/local-service.js';
 import type { ServedEndpoint } from '../discovery/served-endpoint.js';
@@ -10,6 +12,7 @@ import type { BusClientOptions, ResolvedBusOptions } from '../interfaces/bus-cli
 import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
 import type { CallOptions, HandlerOptions, PublishOptions, StreamOptions, SubscribeOptions } from '../interfaces/call-options.interface.js';
 import type { EventHandler, InvokeHandler, StreamHandler } from '../interfaces/handler.interface.js';
+import { BusAudit } from '../observability/bus-audit.js';
 import { BusMetrics } from '../observability/bus-metrics.js';
 import type { Envelope } from '../protocol/envelope.js';
 import type { SubjectScheme } from '../protocol/subjects.js';
@@ -47,6 +50,8 @@ export class BusClient {
   private readonly caller: Caller;
   private readonly responder: Responder;
   private readonly events: EventDispatcher;
+  private readonly declaredCallSet = new Set<string>();
+  private readonly durable: DurableEvents;
   /** Set when discovery is on: this bus as an ADR-32 service. */
   private readonly discovery?: BusDiscovery;
   private unwatchStatus?: () => void;
@@ -62,6 +67,7 @@ export class BusClient {
     this.caller = new Caller(rt, this.router, control);
     this.responder = new Responder(rt, control);
     this.events = new EventDispatcher(rt);
+    this.durable = new DurableEvents(rt);
     this.router.onControl = (requestId, msg) => this.responder.onControl(requestId, msg);
     this.router.onLost = (err) => this.caller.failInFlight(err);
     if (rt.options.discovery) {
@@ -74,6 +80,7 @@ export class BusClient {
       this.responder.onTargetsChanged = () => discovery.targetsChanged();
       if (rt.options.discovery.control) discovery.control = (verb) => (verb === 'DRAIN' ? this.drain() : this.resume());
     }
+    if (rt.options.audit) rt.audit = new BusAudit(rt.agentId);
     if (rt.options.telemetry) {
       rt.metrics = new BusMetrics(rt.agentId, rt.stats, () => ({
         calls: this.caller.pendingCalls,
@@ -144,6 +151,7 @@ export class BusClient {
     this.router.close();
     this.unwatchStatus?.();
     rt.metrics?.close();
+    await this.durable.close().catch(() => undefined);
     await this.transport.close();
     rt.connected = false;
   }
@@ -208,9 +216,21 @@ export class BusClient {
     return new HandoffStream<R>(this, target, options);
   }
 
-  /** Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. */
+  /**
+   * Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. With
+   * `durable: true` it resolves once the durable log has stored it (docs/events.md).
+   */
   async publish(eventType: string, payload?: unknown, options: PublishOptions = {}): Promise<Envelope> {
+    if (options.durable) return publishDurableEvent(this.rt, eventType, payload, options, (env) => this.durable.publish(env));
     return publishEvent(this.rt, eventType, payload, options);
+  }
+
+  /**
+   * Hands the stored events matching `pattern` published between `from` and `to` (default now) to `handler`, in
+   * order, and resolves with how many; durable consumers are not disturbed (docs/events.md "Replay").
+   */
+  replay<P = unknown>(pattern: string, options: ReplayOptions, handler: EventHandler<P>): Promise<number> {
+    return this.durable.replay(pattern, options, handler as EventHandler);
   }
 
   /**
@@ -218,6 +238,7 @@ export class BusClient {
    * call context, so calls it makes carry the event's session. Its errors are logged, never sent back.
    */
   subscribe<P = unknown>(pattern: string, handler: EventHandler<P>, options: SubscribeOptions = {}): BusSubscription {
+    if (options.durable !== undefined) return this.durable.subscribe(pattern, handler as EventHandler, options);
     return this.events.subscribe(pattern, handler, options);
   }
 
@@ -238,6 +259,25 @@ export class BusClient {
   handleStream<P = any>(target: string, handler: StreamHandler<P>, options: HandlerOptions = {}): BusSubscription {
     this.rt.assertOpen();
     return this.responder.register(target, 'stream', handler as StreamHandler, options);
+  }
+
+  /** Event patterns this client has subscribed to or declared (for its NATS permissions, docs/security.md). */
+  get subscribedPatterns(): string[] {
+    return [...this.events.patterns];
+  }
+
+  /** Targets declared at run time by components on this bus (a gateway's exposed targets), beside `calls`. */
+  get declaredCalls(): string[] {
+    return [...this.declaredCallSet];
+  }
+
+  /**
+   * What a component on this bus will call or subscribe to later than at start (a gateway: the targets it exposes,
+   * the event patterns of its event routes), so that the generated NATS permissions cover it (`describeBus`).
+   */
+  declare(what: { calls?: readonly string[]; subscribes?: readonly string[] }): void {
+    for (const c of what.calls ?? []) this.declaredCallSet.add(c);
+    for (const p of what.subscribes ?? []) this.events.patterns.add(p);
   }
 
   /** Targets this client serves. */

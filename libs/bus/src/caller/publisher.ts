@@ -36,6 +36,57 @@ export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown
   return env;
 }
 
+/**
+ * The same event as publishEvent, handed to `store` (a durable log) instead of the transport; resolves once the
+ * store has it. (publishEvent keeps its own copy of the steps: the core path allocates nothing more.)
+ */
+export async function publishDurableEvent(
+  rt: BusRuntime,
+  eventType: string,
+  payload: unknown,
+  options: PublishOptions,
+  store: (env: Envelope) => Promise<void>,
+): Promise<Envelope> {
+  const { env, tracing } = buildEvent(rt, eventType, payload, options);
+  if (options.event_id !== undefined) {
+    if (!UUID.test(options.event_id)) {
+      throw new BusError(ErrorCodes.INVALID_REQUEST, `event_id "${options.event_id}" is not a UUID (the envelope schema asks for one)`);
+    }
+    env.event_id = options.event_id;
+  }
+  try {
+    await store(env);
+  } catch (err) {
+    const e = asTransportError(err);
+    if (tracing) endSpan(tracing.span, e);
+    throw e;
+  }
+  endEvent(rt, env, tracing);
+  return env;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function buildEvent(rt: BusRuntime, eventType: string, payload: unknown, options: PublishOptions) {
+  rt.assertOpen();
+  assertName(eventType, 'event type');
+  const ctx = currentCallContext();
+  const env = createEvent(eventType, payload, envelopeFields(rt, options, ctx));
+  if (options.correlation_id !== undefined) env.correlation_id = options.correlation_id;
+  const tracing = startTrace(rt, 'publish', eventType, options, ctx);
+  const meta = requestMetadata(options, ctx, tracing, env);
+  if (meta) env.metadata = meta;
+  return { env, tracing };
+}
+
+function endEvent(rt: BusRuntime, env: Envelope, tracing: ReturnType<typeof startTrace>): void {
+  if (tracing) {
+    tracing.span.setAttribute('messaging.message.id', env.event_id);
+    endSpan(tracing.span);
+  }
+  rt.stats.eventsPublished++;
+}
+
 /** An event over max_payload, refused because events are not chunked: the two ways out, as for an oversize invoke. */
 function oversizeEventError(err: unknown, chunkEvents: boolean | undefined): BusError | undefined {
   if (

@@ -69,6 +69,7 @@ export class DirectInvokeServer implements DirectServer {
       reg.counters?.record(0, error);
       call.failFromServer(error, from);
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
+      this.bus.audit?.served('invoke', reg.target, call.envelope, error, 0);
       return;
     }
     const now = call.arrivalTime();
@@ -77,6 +78,7 @@ export class DirectInvokeServer implements DirectServer {
       reg.counters?.record(0, error);
       call.failFromServer(error, from);
       this.bus.metrics?.recordHandled('invoke', reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
+      this.bus.audit?.served('invoke', reg.target, call.envelope, error, 0);
       return;
     }
     if (reg.timeout !== undefined && now + reg.timeout < call.deadline) call.tightenDeadline(now + reg.timeout);
@@ -128,6 +130,8 @@ export class DirectInvokeServer implements DirectServer {
     if (reg.counters) reg.counters.record(call.servedAt > 0 ? performance.now() - call.servedAt : undefined, failed ? error : undefined);
     const metrics = this.bus.metrics;
     if (metrics?.active) metrics.recordHandled('invoke', reg.target, error ? error.code : 'ok', Date.now() - call.startedAt);
+    const audit = this.bus.audit;
+    if (audit) audit.served('invoke', reg.target, call.envelope, error, Date.now() - call.startedAt);
     return true;
   }
 }

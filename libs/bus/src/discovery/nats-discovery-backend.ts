@@ -1,5 +1,6 @@
 import { AnnouncementTypes, announcementSubject, type DiscoveryAnnouncement } from './announcement.js';
 import type { DiscoveryBackend } from './discovery-backend.js';
+import { discoveryInbox } from './discovery-inbox.js';
 import type { MicroAnswerCheck } from './micro-answer-check.js';
 import { serviceApiSubject, type ServiceVerb } from './micro-types.js';
 import type { RawNats } from './raw-nats.js';
@@ -25,7 +26,7 @@ export interface GatherLimits {
  * (name and id) ends with its answer, and "no responders" (no service at all) at once. Answers that do not match
  * their schema, and a second answer from one instance, are skipped (they neither count nor hold the gather open).
  * Replies come to an inbox of the transport's own (its `inboxPrefix`), so a user allowed only its own inbox
- * subjects can ask too.
+ * subjects can ask too; it ends in `.srv`, where generated permissions let services answer (docs/security.md).
  */
 export class NatsDiscoveryBackend implements DiscoveryBackend {
   constructor(
@@ -38,7 +39,7 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
 
   /** One request to one instance; its answer, or undefined after `timeout` (gone, control off) or no responders. */
   control(verb: ControlVerb, name: string, id: string): Promise<DrainResponse | undefined> {
-    const inbox = this.newInbox();
+    const inbox = discoveryInbox(this.newInbox);
     return new Promise<DrainResponse | undefined>((resolve, reject) => {
       const finish = (err?: Error, answer?: DrainResponse): void => {
         clearTimeout(timer);
@@ -84,7 +85,7 @@ export class NatsDiscoveryBackend implements DiscoveryBackend {
   }
 
   private gather(subject: string, body: string, one: boolean, accept: (answer: unknown) => boolean): Promise<unknown[]> {
-    const inbox = this.newInbox();
+    const inbox = discoveryInbox(this.newInbox);
     const { timeout, gap, deadline, maxAnswers } = this.limits;
     return new Promise<unknown[]>((resolve, reject) => {
       const out: unknown[] = [];

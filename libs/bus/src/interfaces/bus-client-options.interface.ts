@@ -1,5 +1,6 @@
 import type { ReorderLimits } from '../caller/reorder-buffer.js';
 import type { BusPolicies } from '../resilience/call-policy.js';
+import type { DurableEventsOptions } from '../durable/durable-options.js';
 import type { BusLogger } from '../runtime/bus-logger.js';
 import type { DiscoveryOptions, ResolvedDiscoveryOptions } from './discovery-options.interface.js';
 
@@ -41,6 +42,12 @@ export interface BusClientOptions {
   /** OpenTelemetry spans and metrics (no-ops without an SDK). Default true. */
   telemetry?: boolean;
   /**
+   * An audit trail: one OpenTelemetry log record per invoke or stream this bus serves (caller agent, tenant,
+   * user, target, outcome, duration, trace id; never the payload), through the global LoggerProvider
+   * (docs/security.md, "Audit trail"). Default false.
+   */
+  audit?: boolean;
+  /**
    * Requests above the NATS server's max_payload go out chunked (docs/PROTOCOL-EXTENSIONS.md §7) only to targets
    * whose responders have shown the `chunk` extension in a reply (`negotiated`, the default): an upstream runtime
    * cannot read a chunked message, so to a target not known to accept one an oversize request fails at once with
@@ -58,16 +65,38 @@ export interface BusClientOptions {
    * on the memory transport (see docs/discovery.md for why); `true`, `false` or DiscoveryOptions.
    */
   discovery?: boolean | DiscoveryOptions;
+  /**
+   * Targets this agent calls (invoke, stream, task submit), as names or NATS patterns (`worker.*`, `billing.>`):
+   * what its generated NATS permissions allow it to call (docs/security.md). Absent: unrestricted, it may call
+   * every target. The bus does not check it itself; the NATS server does, with the permissions generated from it.
+   */
+  calls?: string[];
+  /** Event types this agent publishes (names or patterns). Absent: unrestricted, it may publish every event type. */
+  publishes?: string[];
+  /**
+   * Event patterns this agent subscribes to later than at start (a gateway's event routes subscribe when a
+   * client asks), so that its permissions cover them. The ones subscribed at start are found by themselves.
+   */
+  subscribes?: string[];
+  /** The durable log of `publish(…, { durable: true })` and durable subscriptions (docs/events.md). Defaults there. */
+  durableEvents?: DurableEventsOptions;
   logger?: BusLogger;
 }
 
 /** BusClientOptions with every default applied (`bus.options`). */
 export type ResolvedBusOptions = Required<
-  Omit<BusClientOptions, 'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery'>
+  Omit<
+    BusClientOptions,
+    'tenant' | 'reorder' | 'logger' | 'subjectPrefix' | 'policies' | 'discovery' | 'calls' | 'publishes' | 'subscribes' | 'durableEvents'
+  >
 > & {
+  calls?: string[];
+  publishes?: string[];
+  subscribes?: string[];
   policies?: BusPolicies;
   tenant?: string;
   reorder: ReorderLimits;
   /** Absent when discovery is off. */
   discovery?: ResolvedDiscoveryOptions;
+  durableEvents?: DurableEventsOptions;
 };

@@ -1,6 +1,7 @@
 import type { SessionInfo } from '../context/call-context.js';
 import type { CallPolicy } from '../resilience/call-policy.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
+import type { DurableSubscribeOptions } from '../durable/durable-options.js';
 
 /** Options of one invoke, stream or publish. Session and trace fields default to the ambient call's. */
 export interface CallOptions extends SessionInfo, CallPolicy {
@@ -27,12 +28,25 @@ export interface StreamOptions extends CallOptions {
 export type PublishOptions = Omit<CallOptions, 'timeout' | 'signal'> & {
   /** What the event answers or stems from (a bridge sets the outside message's id, as upstream bridges do). */
   correlation_id?: string;
+  /**
+   * Store the event in the durable log (a JetStream stream, or the memory transport's log) and resolve once it is
+   * stored; a repeat of the same event_id within the duplicate window is stored once. Default false (core publish).
+   */
+  durable?: boolean;
+  /**
+   * Durable publishes only: the event's id (a UUID) instead of a new one, so a publisher that retries after a crash
+   * (an outbox) has its event stored once. Default: a new UUIDv7.
+   */
+  event_id?: string;
 };
 
-export interface SubscribeOptions {
+export interface SubscribeOptions extends DurableSubscribeOptions {
   /** Queue group: one member of the group receives each event. Default: none (fan-out). */
   queue?: string;
-  /** Run a failing handler again (retryable errors only, unless `retryOn` says otherwise). */
+  /**
+   * Run a failing handler again (retryable errors only, unless `retryOn` says otherwise). A durable subscription
+   * redelivers every failure (only `retryOn` codes, when given) up to `attempts` (default 3), after the policy's backoff.
+   */
   retry?: RetryPolicy;
   /** Publish events whose handler failed for good to `{prefix}.dlq.{event_type}`. Default true. */
   deadLetter?: boolean;
@@ -67,4 +81,10 @@ export interface HandlerOptions {
    * discovery marks it (`acp.internal`), and user-facing lists (agent card, `/v1/agents`) leave it out.
    */
   internal?: boolean;
+  /**
+   * The target pattern generated NATS permissions grant for this handler instead of its name, for a target that
+   * differs per instance (the gateway's `gateway.peer.<replica>.attach` is `gateway.peer.*.attach`), so one
+   * permission set serves every replica (docs/security.md). Default: the target.
+   */
+  permissionPattern?: string;
 }

@@ -30,7 +30,7 @@ import { createTransport } from './create-transport.js';
       provide: BusClient,
       inject: [BUS_MODULE_OPTIONS],
       useFactory: async (options: BusModuleOptions): Promise<BusClient> => {
-        const transport = await createTransport(options.transport);
+        const transport = await createTransport(options.transport, process.env, options.agentId);
         // Every BusClientOptions field passes through as given; only the logger has a Nest default.
         const { transport: _transport, ...clientOptions } = options;
         const client = new BusClient(transport, { ...clientOptions, logger: clientOptions.logger ?? nestBusLogger() });

@@ -16,19 +16,7 @@ export interface DeadLetterInfo {
  * `dlq_subject`, `dlq_consumer`, `dlq_agent` and `dlq_failed_at`.
  */
 export function publishDeadLetter(rt: BusRuntime, original: Envelope, error: BusError, info: DeadLetterInfo): void {
-  const dead: Envelope = {
-    ...original,
-    metadata: {
-      ...(original.metadata ?? {}),
-      dlq_error_code: error.code,
-      dlq_error_message: error.message,
-      dlq_attempts: info.attempts,
-      dlq_subject: info.subject,
-      dlq_consumer: info.consumer,
-      dlq_agent: rt.agentId,
-      dlq_failed_at: new Date().toISOString(),
-    },
-  };
+  const dead = deadLetterEnvelope(rt, original, error, info);
   const subject = rt.subjects.deadLetter(original.event_type);
   if (!isPublishableSubject(subject)) {
     rt.stats.droppedMessages++;
@@ -41,4 +29,21 @@ export function publishDeadLetter(rt: BusRuntime, original: Envelope, error: Bus
   } catch (err) {
     rt.logger.error(`could not dead-letter ${original.event_id}: ${(err as Error).message}`);
   }
+}
+
+/** The dead letter of `original`: the same envelope with the `dlq_*` metadata keys added. */
+export function deadLetterEnvelope(rt: BusRuntime, original: Envelope, error: BusError, info: DeadLetterInfo): Envelope {
+  return {
+    ...original,
+    metadata: {
+      ...(original.metadata ?? {}),
+      dlq_error_code: error.code,
+      dlq_error_message: error.message,
+      dlq_attempts: info.attempts,
+      dlq_subject: info.subject,
+      dlq_consumer: info.consumer,
+      dlq_agent: rt.agentId,
+      dlq_failed_at: new Date().toISOString(),
+    },
+  };
 }

@@ -24,6 +24,8 @@ const NEVER_ABORTED = new AbortController().signal;
  */
 export class EventDispatcher {
   private readonly subs = new Set<TransportSubscription>();
+  /** Event patterns subscribed to at some point (what the bus's NATS permissions must cover). */
+  readonly patterns = new Set<string>();
 
   constructor(private readonly rt: BusRuntime) {}
 
@@ -35,6 +37,7 @@ export class EventDispatcher {
     this.rt.assertOpen();
     assertPattern(pattern, 'event pattern');
     if (options.queue !== undefined) assertName(options.queue, 'queue group');
+    if (this.patterns.size < 1024) this.patterns.add(pattern);
     const sub = this.rt.transport.subscribe(
       this.rt.subjects.event(pattern),
       (msg) => this.deliver(pattern, msg, handler as EventHandler, options),

@@ -200,6 +200,7 @@ export class Responder {
       reg.counters?.record(0, error);
       this.replies.error(env, replyTo, error, 0);
       this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.BACKPRESSURE_DROP, 0);
+      this.bus.audit?.served(reg.kind, reg.target, env, error, 0);
       return;
     }
     const ext = parseExtensions(env.metadata?.[MetaKeys.EXT]);
@@ -214,6 +215,7 @@ export class Responder {
         reg.counters?.record(0, error);
         this.replies.error(env, replyTo, error, 0);
         this.bus.metrics?.recordHandled(reg.kind, reg.target, ErrorCodes.AGENT_TIMEOUT, 0);
+        this.bus.audit?.served(reg.kind, reg.target, env, error, 0);
         return;
       }
     }
@@ -266,6 +268,8 @@ export class Responder {
       const e = call.error;
       if (counters) counters.record(performance.now() - t0, e && countsAsFailure(e, call.abort.aborted) ? e : undefined, env.from);
       this.bus.metrics?.recordHandled(reg.kind, reg.target, call.error ? call.error.code : 'ok', Date.now() - now);
+      const audit = this.bus.audit;
+      if (audit) audit.served(reg.kind, reg.target, env, call.error, Date.now() - now, span?.spanContext());
     };
     if (run) run.then(done);
     else done();

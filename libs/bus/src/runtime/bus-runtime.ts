@@ -3,6 +3,7 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { DEFAULT_REORDER_LIMITS } from '../caller/reorder-buffer.js';
 import { resolveDiscovery } from '../discovery/resolve-discovery.js';
 import type { BusClientOptions, ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
+import type { BusAudit } from '../observability/bus-audit.js';
 import type { BusMetrics } from '../observability/bus-metrics.js';
 import { assertName, DEFAULT_SUBJECT_PREFIX, SubjectScheme } from '../protocol/subjects.js';
 import type { Transport } from '../transport/transport.interface.js';
@@ -27,6 +28,8 @@ export class BusRuntime {
   readonly invalidLog: WarnLimiter;
   /** Set once the bus is built, when telemetry is on. */
   metrics?: BusMetrics;
+  /** Set once the bus is built, when `audit` is on: absent, serving a call does not touch it. */
+  audit?: BusAudit;
   connected = false;
   closing = false;
   /** Set when the server refused the reply inbox subscription: calls fail with it. */
@@ -86,9 +89,14 @@ function resolveOptions(options: BusClientOptions, transportKind: string): Resol
     reorder: { ...DEFAULT_REORDER_LIMITS, ...(options.reorder ?? {}) },
     policies: options.policies,
     telemetry: options.telemetry ?? true,
+    audit: options.audit ?? false,
     exposeErrors: options.exposeErrors ?? false,
     chunkRequests: options.chunkRequests ?? 'negotiated',
     chunkEvents: options.chunkEvents ?? false,
+    ...(options.calls ? { calls: [...options.calls] } : {}),
+    ...(options.publishes ? { publishes: [...options.publishes] } : {}),
+    ...(options.subscribes ? { subscribes: [...options.subscribes] } : {}),
+    durableEvents: options.durableEvents,
     discovery: resolveDiscovery(discovery, {
       agentId: options.agentId,
       tenant: options.tenant || undefined,

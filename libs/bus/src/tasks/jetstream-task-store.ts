@@ -1,4 +1,3 @@
-/* eslint-disable max-lines -- one TaskStore over JetStream: its KV bucket, work and frame streams, cancel subject and sweeper share one connection's handles and the stored-record rules; not among the files issue #25 item 4 names, split it along those resources when it next grows */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
@@ -6,8 +5,12 @@ import type { Envelope } from '../protocol/envelope.js';
 import { newEventId } from '../protocol/ids.js';
 import { consoleBusLogger, type BusLogger } from '../runtime/bus-logger.js';
 import { loadPackages } from '../utils/load-package.js';
-import { defaultReplicas, isInsufficientResources, raiseReplicas } from './jetstream-replicas.js';
-import { DEFAULT_RETRY_WINDOW_MS, isTransient, retrying } from './jetstream-retry.js';
+import { NS, PULL_EXPIRES_MS, type Js, type JsClient, type JsManager, type KvStore } from './jetstream-lib.js';
+import { consumeQueue } from './jetstream-queue-consumer.js';
+import { defaultReplicas } from './jetstream-replicas.js';
+import { ensureStream, openBucket } from './jetstream-resources.js';
+import { DEFAULT_RETRY_WINDOW_MS, retrying } from './jetstream-retry.js';
+import { DEFAULT_TASK_NAMES, kvKeySubject, kvStreamOf, taskCancelSubject, taskFrameSubject, taskQueueSubject } from './jetstream-names.js';
 import type { TaskConsumer, TaskDelivery, TaskStore, VersionedTask } from './task-store.interface.js';
 import { createdFrame } from './task-frame.js';
 import { matchesQuery, pageLimit, tenantToken } from './task-paging.js';
@@ -44,19 +47,6 @@ export interface JetStreamTaskStoreOptions {
   orphanAfterMs?: number;
 }
 
-type Js = typeof import('@nats-io/jetstream');
-type Kv = typeof import('@nats-io/kv');
-type KvStore = Awaited<ReturnType<InstanceType<Kv['Kvm']>['create']>>;
-type JsClient = ReturnType<Js['jetstream']>;
-type JsManager = Awaited<ReturnType<Js['jetstreamManager']>>;
-
-const NS = 1_000_000;
-/**
- * How long one pull request of a consumer lasts (ms). The server sends idle heartbeats every half of it, and two
- * missed ones make the client pull again: a pull lost with a server (or a stream leader) is renewed within this,
- * not nats.js's 30 s default, during which a worker would take nothing.
- */
-const PULL_EXPIRES_MS = 5_000;
 /** KV keys besides the records (whose keys are task ids, without dots). */
 const INDEX = 'ix';
 const PENDING = 'pending';
@@ -89,10 +79,10 @@ export class JetStreamTaskStore implements TaskStore {
     private readonly logger: BusLogger = consoleBusLogger,
   ) {
     this.o = {
-      bucket: options.bucket ?? 'acp_tasks',
-      framesStream: options.framesStream ?? 'ACP_TASK_FRAMES',
-      queueStream: options.queueStream ?? 'ACP_TASK_QUEUE',
-      subjectPrefix: options.subjectPrefix ?? 'acp.tasks',
+      bucket: options.bucket ?? DEFAULT_TASK_NAMES.bucket,
+      framesStream: options.framesStream ?? DEFAULT_TASK_NAMES.framesStream,
+      queueStream: options.queueStream ?? DEFAULT_TASK_NAMES.queueStream,
+      subjectPrefix: options.subjectPrefix ?? DEFAULT_TASK_NAMES.subjectPrefix,
       ackWaitMs: options.ackWaitMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       maxBytes: options.maxBytes ?? -1,
@@ -142,30 +132,22 @@ export class JetStreamTaskStore implements TaskStore {
     const { RetentionPolicy, StorageType } = this.jsLib;
     const p = this.o.subjectPrefix;
     const replicas = this.replicas;
-    await this.ensureStream({
-      name: this.o.framesStream,
-      subjects: [`${p}.frames.*`],
-      retention: RetentionPolicy.Limits,
+    const stream = (name: string, subject: string, retention: string) => ({
+      name,
+      subjects: [subject],
+      retention,
       storage: StorageType.File,
       max_age: this.o.maxAgeMs * NS,
       max_bytes: this.o.maxBytes,
       num_replicas: replicas,
       duplicate_window: 120 * 1_000_000_000,
     });
-    await this.ensureStream({
-      name: this.o.queueStream,
-      subjects: [`${p}.queue.>`],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      max_age: this.o.maxAgeMs * NS,
-      max_bytes: this.o.maxBytes,
-      num_replicas: replicas,
-      duplicate_window: 120 * 1_000_000_000,
-    });
-    this.kv = await this.openBucket(kvLib, replicas);
+    await ensureStream(this.jsm, stream(this.o.framesStream, taskFrameSubject(p, '*'), RetentionPolicy.Limits), this.logger);
+    await ensureStream(this.jsm, stream(this.o.queueStream, taskQueueSubject(p, '>'), RetentionPolicy.Workqueue), this.logger);
+    this.kv = await openBucket(kvLib, this.js, this.jsm, this.o, replicas, this.logger);
     // A bucket whose replicas were just raised may elect a new leader now: ride that out (buildIndex is idempotent).
     await retrying('indexing tasks', this.o.retryWindowMs, () => this.buildIndex());
-    this.cancelSub = this.nc.subscribe(`${p}.cancel`, {
+    this.cancelSub = this.nc.subscribe(taskCancelSubject(p), {
       callback: (_e, m) => {
         const id = m.string();
         for (const fn of this.cancelListeners) fn(id);
@@ -179,79 +161,14 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   /**
-   * Opens (or creates) the bucket with `replicas`, fewer when the cluster cannot place them now (a warning says so;
-   * the next start raises them). On a cluster, reads go to the stream's leader (no direct get): a lagging replica
-   * would answer "no such task" for one just written.
-   */
-  private async openBucket(kvLib: Kv, replicas: number): Promise<KvStore> {
-    const kvm = new kvLib.Kvm(this.js);
-    const opts = {
-      history: 1,
-      ttl: this.o.maxAgeMs,
-      ...(this.o.maxBytes > 0 ? { max_bytes: this.o.maxBytes } : {}),
-      ...(replicas > 1 ? { allow_direct: false } : {}),
-    };
-    for (let r = replicas; ; r--) {
-      try {
-        const kv = await kvm.create(this.o.bucket, { ...opts, replicas: r });
-        if (r < replicas)
-          this.logger.warn(`tasks: bucket ${this.o.bucket} created with ${r} replica(s): the cluster cannot place ${replicas} now`);
-        else await raiseReplicas(this.jsm, `KV_${this.o.bucket}`, replicas, this.logger);
-        return kv;
-      } catch (err) {
-        if (r <= 1 || !isInsufficientResources(err)) throw err;
-      }
-    }
-  }
-
-  /**
-   * Creates or updates a stream (keeping replicas an operator raised, raising fewer), then reads its configuration
-   * back: an older server ignores options it does not know.
-   */
-  private async ensureStream(cfg: Record<string, unknown> & { name: string; retention: string; num_replicas: number }): Promise<void> {
-    const wanted = cfg.num_replicas;
-    let existing: number | undefined;
-    try {
-      existing = (await this.jsm.streams.info(cfg.name)).config.num_replicas ?? 1;
-    } catch (err) {
-      if (!/not found/i.test((err as Error).message)) throw err;
-    }
-    if (existing !== undefined) {
-      await this.jsm.streams.update(cfg.name, { ...cfg, num_replicas: existing } as never);
-      await raiseReplicas(this.jsm, cfg.name, wanted, this.logger);
-    } else {
-      for (let r = wanted; ; r--) {
-        try {
-          await this.jsm.streams.add({ ...cfg, num_replicas: r } as never);
-          if (r < wanted)
-            this.logger.warn(`tasks: stream ${cfg.name} created with ${r} replica(s): the cluster cannot place ${wanted} now`);
-          break;
-        } catch (err) {
-          if (r <= 1 || !isInsufficientResources(err)) throw err;
-        }
-      }
-    }
-    const info = await this.jsm.streams.info(cfg.name);
-    if (info.config.retention !== cfg.retention) {
-      throw new BusError(
-        ErrorCodes.TRANSPORT_FAILURE,
-        `stream ${cfg.name} has retention ${info.config.retention}, tasks need ${cfg.retention}`,
-        {
-          retryable: false,
-        },
-      );
-    }
-  }
-
-  /**
    * The bucket's keys matching `filter`, from the stream's subject index in one (paged) request. Not `kv.keys()`:
    * that makes a push consumer per call and leaves it on the server (for its inactivity threshold, and always when
    * nothing matches), so a client listing in a loop would pile consumers up as followers once did.
    */
   private async keysOf(filter: string): Promise<string[]> {
-    const prefix = `$KV.${this.o.bucket}.`;
+    const prefix = kvKeySubject(this.o.bucket, '');
     const info = await retrying('listing tasks', this.o.retryWindowMs, () =>
-      this.jsm.streams.info(`KV_${this.o.bucket}`, { subjects_filter: `${prefix}${filter}` }),
+      this.jsm.streams.info(kvStreamOf(this.o.bucket), { subjects_filter: `${prefix}${filter}` }),
     );
     return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
   }
@@ -337,7 +254,7 @@ export class JetStreamTaskStore implements TaskStore {
   private async dropMarker(revision: number): Promise<void> {
     await retrying('erasing a pending marker', this.o.retryWindowMs, async (retry) => {
       try {
-        await this.jsm.streams.deleteMessage(`KV_${this.o.bucket}`, revision, false);
+        await this.jsm.streams.deleteMessage(kvStreamOf(this.o.bucket), revision, false);
       } catch (err) {
         // A retry after a lost reply finds the message gone: its own delete.
         if (!(retry && /no message found|not found|10037/i.test((err as Error).message))) throw err;
@@ -426,7 +343,7 @@ export class JetStreamTaskStore implements TaskStore {
   }
 
   private frameSubject(taskId: string): string {
-    return `${this.o.subjectPrefix}.frames.${taskId}`;
+    return taskFrameSubject(this.o.subjectPrefix, taskId);
   }
 
   async appendFrame(frame: Envelope): Promise<void> {
@@ -437,6 +354,13 @@ export class JetStreamTaskStore implements TaskStore {
     await retrying(`storing frame ${frame.seq} of task ${frame.correlation_id}`, this.o.retryWindowMs, () =>
       this.js.publish(this.frameSubject(frame.correlation_id!), text, { msgID: `${frame.correlation_id}.${frame.seq}` }),
     );
+  }
+
+  async lastFrameSeq(taskId: string): Promise<number | undefined> {
+    const m = await retrying(`reading the log of task ${taskId}`, this.o.retryWindowMs, () =>
+      this.jsm.streams.getMessage(this.o.framesStream, { last_by_subj: this.frameSubject(taskId) }),
+    );
+    return m ? (m.json<Envelope>().seq ?? 0) : undefined;
   }
 
   /**
@@ -486,97 +410,19 @@ export class JetStreamTaskStore implements TaskStore {
   async enqueue(target: string, taskId: string, key?: string): Promise<void> {
     const opts = key === undefined ? undefined : { msgID: `${taskId}.q${key}` };
     await retrying(`queueing task ${taskId}`, this.o.retryWindowMs, () =>
-      this.js.publish(`${this.o.subjectPrefix}.queue.${target}`, taskId, opts),
+      this.js.publish(taskQueueSubject(this.o.subjectPrefix, target), taskId, opts),
     );
   }
 
   async consume(target: string, concurrency: number, run: (d: TaskDelivery) => Promise<void>): Promise<TaskConsumer> {
-    const durable = `tasks_${target.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-    const config = {
-      durable_name: durable,
-      ack_policy: this.jsLib.AckPolicy.Explicit,
-      filter_subject: `${this.o.subjectPrefix}.queue.${target}`,
-      ack_wait: this.o.ackWaitMs * NS,
-      max_deliver: -1,
-    };
-    const info = await retrying(`starting the queue consumer of ${target}`, this.o.retryWindowMs, async () => {
-      try {
-        await this.jsm.consumers.add(this.o.queueStream, config);
-      } catch (err) {
-        if (isTransient(err)) throw err;
-        if (!/already (exists|in use)/i.test((err as Error).message)) await this.jsm.consumers.update(this.o.queueStream, durable, config);
-      }
-      return this.jsm.consumers.info(this.o.queueStream, durable);
-    });
-    if (info.config.ack_wait !== config.ack_wait) {
-      throw new BusError(
-        ErrorCodes.TRANSPORT_FAILURE,
-        `consumer ${durable} kept ack_wait ${(info.config.ack_wait ?? 0) / NS} ms, not ${this.o.ackWaitMs} ms`,
-        {
-          retryable: false,
-        },
-      );
-    }
-    const messages = await retrying(`starting the queue consumer of ${target}`, this.o.retryWindowMs, async () =>
-      (await this.js.consumers.get(this.o.queueStream, durable)).consume({ max_messages: concurrency, expires: PULL_EXPIRES_MS }),
-    );
-    let active = 0;
-    let stopped = false;
-    let room: (() => void) | undefined;
-    const keepAliveMs = Math.max(100, Math.floor(this.o.ackWaitMs / 3));
-    const loop = (async () => {
-      for await (const m of messages) {
-        active++;
-        let acked = false;
-        const delivery: TaskDelivery = {
-          taskId: m.string(),
-          deliveryId: String(m.seq),
-          deliveryCount: m.info.deliveryCount,
-          working: () => m.working(),
-          keepAliveMs,
-          ack: async () => {
-            if (acked) return;
-            acked = true;
-            // Unacknowledged, the entry comes back after ackWaitMs and finds the task ended: retried, not lost.
-            await retrying(`acknowledging task ${m.string()}`, this.o.retryWindowMs, () => m.ackAck()).catch(() => false);
-          },
-          reject: async () => {
-            if (acked) return;
-            acked = true;
-            m.term();
-          },
-          retryLater: async (ms: number) => {
-            if (acked) return;
-            acked = true;
-            m.nak(ms);
-          },
-        };
-        void run(delivery)
-          .catch(() => undefined)
-          .finally(() => {
-            active--;
-            room?.();
-          });
-        // Hold the iteration (and so the pulls) while `concurrency` runs are in progress.
-        while (active >= concurrency && !stopped) await new Promise<void>((r) => (room = r));
-        if (stopped) break;
-      }
-    })();
-    const consumer: TaskConsumer = {
-      stop: async () => {
-        stopped = true;
-        this.consumers.delete(consumer);
-        messages.stop();
-        room?.();
-        await loop.catch(() => undefined);
-      },
-    };
+    const deps = { ...this.o, jsLib: this.jsLib, js: this.js, jsm: this.jsm, onStop: (c: TaskConsumer) => this.consumers.delete(c) };
+    const consumer = await consumeQueue(deps, target, concurrency, run);
     this.consumers.add(consumer);
     return consumer;
   }
 
   async publishCancel(taskId: string): Promise<void> {
-    this.nc.publish(`${this.o.subjectPrefix}.cancel`, taskId);
+    this.nc.publish(taskCancelSubject(this.o.subjectPrefix), taskId);
     await this.nc.flush();
   }
 

@@ -192,6 +192,11 @@ export class MemoryTaskStore implements TaskStore {
     this.push(frame.correlation_id!, JSON.stringify(frame));
   }
 
+  async lastFrameSeq(taskId: string): Promise<number | undefined> {
+    const log = this.tasks.get(taskId)?.frames;
+    return log?.length ? ((JSON.parse(log[log.length - 1]) as Envelope).seq ?? 0) : undefined;
+  }
+
   private push(id: string, text: string): void {
     const t = this.tasks.get(id);
     if (!t) return; // expired or never stored: nobody can follow it

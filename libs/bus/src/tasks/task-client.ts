@@ -8,7 +8,25 @@ import type { TaskEngine } from './task-engine.js';
 import { followTask } from './task-follower.js';
 import { TaskEngine as Engine } from './task-engine.js';
 import { createdFrame } from './task-frame.js';
-import { isTerminalTaskState, TaskEventTypes, type TaskListQuery, type TaskPage, type TaskRecord } from './task.types.js';
+import { TASK_CALLBACK_QUEUE } from './task-callback.js';
+import type { TaskConsumer, TaskDelivery } from './task-store.interface.js';
+import {
+  clip,
+  isTaskId,
+  isTerminalTaskState,
+  TaskEventTypes,
+  type TaskCallback,
+  type TaskListQuery,
+  type TaskPage,
+  type TaskRecord,
+  type TaskWebhook,
+} from './task.types.js';
+
+/** Webhooks one task may have. */
+export const MAX_TASK_WEBHOOKS = 10;
+
+/** A webhook as given to `setWebhook`: the id is made up when absent; delivery marks are the store's. */
+export type TaskWebhookInput = Omit<TaskWebhook, 'id' | 'delivered_at' | 'failed'> & { id?: string };
 
 /** Who a task is for; each field defaults to the ambient call's (a task submitted from a handler keeps its session). */
 export interface SubmitOptions {
@@ -19,6 +37,11 @@ export interface SubmitOptions {
   user_id?: string;
   channel?: string;
   traceparent?: string;
+  /**
+   * Announce the task's end: `true` (or `{}`) publishes an `agent.task.completed` event when it completes, fails,
+   * is cancelled or rejected; `webhooks` are also POSTed to, by a gateway (docs/tasks.md, "Callbacks").
+   */
+  callback?: true | { webhooks?: TaskWebhookInput[] };
 }
 
 /**
@@ -58,6 +81,7 @@ export class TaskClient {
       traceparent: options.traceparent ?? ctx?.trace.traceparent,
     };
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) (record as unknown as Record<string, unknown>)[k] = v;
+    if (options.callback) record.callback = callbackOf(options.callback);
     await this.engine.store.submit(record, createdFrame(this.engine.agentId, record));
     return record;
   }
@@ -142,6 +166,84 @@ export class TaskClient {
     }
     return after.record;
   }
+
+  /**
+   * Adds a webhook to the task, or replaces the one with the same id (it will be told again). A task that has
+   * already ended has its delivery queued at once. Returns the webhook as stored.
+   */
+  async setWebhook(id: string, webhook: TaskWebhookInput): Promise<TaskWebhook> {
+    const stored = checkWebhook(webhook);
+    const { record } = await this.engine.change(id, (r) => {
+      const list = (r.callback ??= {}).webhooks ?? [];
+      const rest = list.filter((w) => w.id !== stored.id);
+      if (rest.length >= MAX_TASK_WEBHOOKS) {
+        throw new BusError(ErrorCodes.INVALID_REQUEST, `task ${clip(id)} has ${rest.length} webhooks, the most it may have`);
+      }
+      r.callback.webhooks = [...rest, stored];
+      return { record: r };
+    });
+    if (isTerminalTaskState(record.state)) await this.engine.store.enqueue(TASK_CALLBACK_QUEUE, id, `w${newEventId()}`);
+    return stored;
+  }
+
+  /** The task's webhooks (with their delivery marks). */
+  async webhooks(id: string): Promise<TaskWebhook[]> {
+    return (await this.engine.load(id)).record.callback?.webhooks ?? [];
+  }
+
+  /** Removes a webhook; false when the task has none of that id. */
+  async removeWebhook(id: string, webhookId: string): Promise<boolean> {
+    const { changed } = await this.engine.change(id, (r) => {
+      const list = r.callback?.webhooks ?? [];
+      if (!list.some((w) => w.id === webhookId)) return undefined;
+      r.callback!.webhooks = list.filter((w) => w.id !== webhookId);
+      return { record: r };
+    });
+    return changed;
+  }
+
+  /** Marks a webhook delivered (a 2xx answer) or given up, so a later delivery of the task skips it. */
+  async settleWebhook(id: string, webhookId: string, outcome: { delivered_at: string } | { failed: string }): Promise<void> {
+    await this.engine.change(id, (r) => {
+      const w = r.callback?.webhooks?.find((x) => x.id === webhookId);
+      if (!w) return undefined;
+      Object.assign(w, outcome);
+      return { record: r };
+    });
+  }
+
+  /**
+   * Takes the queued webhook deliveries (one per ended task with webhooks to tell), at most `concurrency` at once.
+   * On JetStream every process calling this shares one durable consumer: each delivery goes to one of them, and
+   * one not acknowledged (its process died) goes to another after the store's ack wait. The gateway calls it.
+   */
+  consumeCallbacks(concurrency: number, run: (d: TaskDelivery) => Promise<void>): Promise<TaskConsumer> {
+    return this.engine.store.consume(TASK_CALLBACK_QUEUE, concurrency, run);
+  }
+}
+
+function callbackOf(option: NonNullable<SubmitOptions['callback']>): TaskCallback {
+  if (option === true || !option.webhooks?.length) return {};
+  if (option.webhooks.length > MAX_TASK_WEBHOOKS) {
+    throw new BusError(ErrorCodes.INVALID_REQUEST, `a task may have ${MAX_TASK_WEBHOOKS} webhooks, not ${option.webhooks.length}`);
+  }
+  const webhooks = option.webhooks.map(checkWebhook);
+  if (new Set(webhooks.map((w) => w.id)).size !== webhooks.length)
+    throw new BusError(ErrorCodes.INVALID_REQUEST, 'webhook ids must differ');
+  return { webhooks };
+}
+
+function checkWebhook(w: TaskWebhookInput): TaskWebhook {
+  if (typeof w?.url !== 'string' || !/^https?:\/\//i.test(w.url)) {
+    throw new BusError(ErrorCodes.INVALID_REQUEST, 'a webhook url must be an http or https URL');
+  }
+  const id = w.id ?? newEventId();
+  if (!isTaskId(id)) throw new BusError(ErrorCodes.INVALID_REQUEST, 'a webhook id is 1 to 128 letters, digits, "_" or "-"');
+  const out: TaskWebhook = { id, url: w.url };
+  if (w.token !== undefined) out.token = String(w.token);
+  if (w.authentication) out.authentication = { scheme: String(w.authentication.scheme), credentials: String(w.authentication.credentials) };
+  if (w.format) out.format = w.format;
+  return out;
 }
 
 export { summary } from './task-frame.js';

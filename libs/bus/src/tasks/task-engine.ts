@@ -2,6 +2,7 @@ import type { BusClient } from '../bus/bus-client.js';
 import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { Envelope } from '../protocol/envelope.js';
+import { announceTaskEnd, taskEndPayload } from './task-callback.js';
 import { taskFrame } from './task-frame.js';
 import type { TaskStore, VersionedTask } from './task-store.interface.js';
 import { clip, isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
@@ -50,6 +51,8 @@ export class TaskEngine {
       if (change.frame) next.seq = record.seq + 1;
       if ((await this.store.update(next, revision)) === false) continue;
       if (change.frame) await this.store.appendFrame(this.frame(next, change.frame.eventType, change.frame.payload));
+      // The party whose end of the task holds announces it, once.
+      if (change.frame?.eventType === TaskEventTypes.COMPLETED && next.callback) await announceTaskEnd(this.bus, this.store, next);
       return { record: next, changed: true };
     }
     throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `task ${id} kept changing under ${MAX_CAS_ATTEMPTS} attempts to update it`);
@@ -60,12 +63,35 @@ export class TaskEngine {
     return taskFrame(this.bus.agentId, record, eventType, payload);
   }
 
+  /**
+   * Writes what a dead writer left out of the log: a change stores the record, then appends its frame, so a
+   * process killed between the two leaves the record's seq ahead of the log. The frame's content died with it;
+   * a status frame in its place says so, which keeps the log one frame per seq for every follower. Called before
+   * a run takes over a task from a worker that stopped answering, never while the run holding it is alive.
+   */
+  async fillLostFrames(record: TaskRecord): Promise<number> {
+    const last = await this.store.lastFrameSeq(record.id);
+    let filled = 0;
+    for (let seq = (last ?? -1) + 1; seq <= record.seq; seq++) {
+      const at = { ...record, seq };
+      const frame =
+        seq === record.seq && isTerminalTaskState(record.state)
+          ? this.terminalFrame(record)
+          : this.frame(at, TaskEventTypes.STATUS, {
+              task_id: record.id,
+              state: record.state,
+              message: `frame ${seq} was lost: the worker that made it stopped before writing it to the log`,
+            });
+      // De-duplicated by its id: a late append of the real frame, or another filler, adds nothing.
+      await this.store.appendFrame(frame);
+      filled++;
+    }
+    return filled;
+  }
+
   /** The terminal frame of an ended record, as `ending` wrote it (for a log that lacks it). */
   terminalFrame(record: TaskRecord): Envelope {
-    const payload: Record<string, unknown> = { task_id: record.id, state: record.state };
-    if (record.result !== undefined) payload.result = record.result;
-    if (record.error) payload.error = record.error;
-    return this.frame(record, TaskEventTypes.COMPLETED, payload);
+    return this.frame(record, TaskEventTypes.COMPLETED, taskEndPayload(record));
   }
 
   /** The change that ends a task in `state`, unless it has ended already. */

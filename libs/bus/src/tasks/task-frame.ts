@@ -19,9 +19,12 @@ export function taskFrame(from: string, record: TaskRecord, eventType: string, p
   return env;
 }
 
-/** What a `created` frame carries: the task without its (possibly large) history and artifacts. */
+/**
+ * What a `created` frame carries: the task without its (possibly large) history and artifacts, and without its
+ * callback (webhook tokens and credentials are not for every follower of the log).
+ */
 export function summary(r: TaskRecord): Record<string, unknown> {
-  const { history: _h, artifacts: _a, ...rest } = r;
+  const { history: _h, artifacts: _a, callback: _c, ...rest } = r;
   return rest;
 }
 

@@ -58,6 +58,8 @@ export interface TaskStore {
   list(query: TaskListQuery): Promise<TaskPage>;
   /** Appends one frame to the task's log. */
   appendFrame(frame: Envelope): Promise<void>;
+  /** The seq of the last frame in the task's log (undefined: an empty log, or no such task). */
+  lastFrameSeq(taskId: string): Promise<number | undefined>;
   /** The task's frames with seq > afterSeq, then live ones, until the terminal frame (or the signal). */
   frames(taskId: string, afterSeq: number, signal?: AbortSignal): AsyncIterable<Envelope>;
   /**

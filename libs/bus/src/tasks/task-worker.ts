@@ -117,6 +117,8 @@ export class TaskWorker {
     // Set by the last (winning) pass of the compare-and-set loop.
     let outcome = 'skip' as 'skip' | 'busy' | 'ended' | 'run';
     let attempt = 0;
+    // A redelivered run whose holder stopped answering: its last change may have reached the record, not the log.
+    if (d.deliveryCount > 1) await this.repairTakenOver(d, now);
     const started = await engine
       .change(d.taskId, (r): TaskChange | undefined => {
         outcome = 'skip';
@@ -160,6 +162,19 @@ export class TaskWorker {
       return;
     }
     await this.execute(started.record, attempt, d);
+  }
+
+  /** Fills the log of a task this delivery takes over from a run whose lease is its own or has lapsed. */
+  private async repairTakenOver(d: TaskDelivery, now: number): Promise<void> {
+    const v = await this.engine.store.get(d.taskId).catch(() => undefined);
+    const r = v?.record;
+    if (!r || r.state !== 'working' || !r.lease) return;
+    if (r.lease.delivery !== d.deliveryId && Date.parse(r.lease.until) > now) return;
+    const filled = await this.engine.fillLostFrames(r);
+    if (filled)
+      this.bus.logger.warn(
+        `task ${r.id} (${this.target}): ${filled} frame(s) its stopped worker did not write were marked lost in its log`,
+      );
   }
 
   /** A queue message that names no task: terminated (never redelivered), counted, logged at most once a second. */

@@ -72,10 +72,38 @@ export interface TaskRecord {
    * replayed or forged queue message) is refused while the lease lives, so a handler never runs twice at once.
    */
   lease?: TaskLease;
+  /**
+   * Announce the task's end (docs/tasks.md, "Callbacks"): an `agent.task.completed` event on the bus, and a POST to
+   * each webhook (delivered by a gateway). Absent: no announcement.
+   */
+  callback?: TaskCallback;
   /** The seq of the task's latest frame. */
   seq: number;
   created_at: string;
   updated_at: string;
+}
+
+/** How a task's end is announced: always the `agent.task.completed` event, and a POST to each webhook. */
+export interface TaskCallback {
+  webhooks?: TaskWebhook[];
+}
+
+/**
+ * A webhook told when the task ends (an A2A push notification config): the gateway POSTs to `url` with the
+ * `token` in `X-A2A-Notification-Token` and `authentication` as `Authorization: <scheme> <credentials>`.
+ */
+export interface TaskWebhook {
+  /** Unique among the task's webhooks. */
+  id: string;
+  url: string;
+  token?: string;
+  authentication?: { scheme: string; credentials: string };
+  /** The body's shape: `acp` (the `agent.task.completed` envelope; the default), `a2a-1.0` or `a2a-0.3` (the A2A Task). */
+  format?: 'acp' | 'a2a-1.0' | 'a2a-0.3';
+  /** When a POST to it was answered 2xx: it is not sent again. */
+  delivered_at?: string;
+  /** Why its delivery was given up (attempts used up, a URL no longer allowed). */
+  failed?: string;
 }
 
 /** Who runs a `working` task: the queue delivery that started the run, and when the lease ends. */

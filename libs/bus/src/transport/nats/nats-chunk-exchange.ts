@@ -61,7 +61,7 @@ export class ChunkExchange<R> {
     const id = this.host.client.nuid.next();
     const timer = setTimeout(() => this.transfers.delete(id), this.host.chunkTimeout);
     timer.unref();
-    this.transfers.set(id, { chunks, once: reply !== undefined || subject.startsWith(`${this.host.inboxPrefix}.`), timer });
+    this.transfers.set(id, { chunks, once: reply !== undefined || isInboxSubject(subject, this.host.inboxPrefix), timer });
     const h = this.host.client.headers();
     h.set(ChunkHeaders.ID, id);
     h.set(ChunkHeaders.COUNT, String(chunks.length));
@@ -218,4 +218,12 @@ export class ChunkExchange<R> {
     this.pendingBytes -= a.bytes;
     return true;
   }
+}
+
+/**
+ * A reply subject: under this connection's inbox prefix or any `_INBOX…` one (other agents' replies go under their
+ * own prefixes, `_INBOX.<agent>` by default with BusModule).
+ */
+function isInboxSubject(subject: string, ownPrefix: string): boolean {
+  return subject.startsWith('_INBOX') || subject.startsWith(`${ownPrefix}.`);
 }

@@ -37,6 +37,9 @@ export function natsConnectionOptions(
     timeout: o.timeout ?? 5000,
   };
   if (o.name) opts.name = o.name;
+  // nats.js's own request inboxes (JetStream API calls, discovery) under the same prefix as the bus's, so one
+  // subscribe permission on `<inboxPrefix>.>` covers every reply this connection gets.
+  if (o.inboxPrefix !== undefined) opts.inboxPrefix = o.inboxPrefix;
   if (o.user !== undefined) opts.user = o.user;
   if (o.pass !== undefined) opts.pass = o.pass;
   if (o.token !== undefined) opts.token = o.token;

@@ -101,11 +101,11 @@ export function operationError(err: unknown, what: string): BusError {
 }
 
 /** A server-reported permission violation as a BusError naming what was denied. */
-export function permissionError(operation: string, subject: string, queue?: string): BusError {
+export function permissionError(operation: string, subject: string, queue?: string, rule?: string): BusError {
   const op = operation === 'subscription' ? 'subscribe to' : 'publish to';
   return new BusError(
     ErrorCodes.AUTH_FAILURE,
-    `permission denied: this NATS user may not ${op} "${subject}"${queue ? ` (queue ${queue})` : ''}`,
-    { retryable: false, cause: { operation, subject, ...(queue ? { queue } : {}) } },
+    `permission denied: this NATS user may not ${op} "${subject}"${queue ? ` (queue ${queue})` : ''}${rule ? `: ${rule}` : ''}`,
+    { retryable: false, cause: { operation, subject, ...(queue ? { queue } : {}), ...(rule ? { rule } : {}) } },
   );
 }

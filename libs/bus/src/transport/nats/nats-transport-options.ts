@@ -58,9 +58,27 @@ export interface NatsTransportOptions {
   maxMessageSize?: number;
   /** How long a sender keeps the chunks of a large message for receivers to fetch, and a receiver waits for them (ms). Default 30 000. */
   chunkTimeout?: number;
+  /**
+   * Names for permission denials: when the server refuses a publish or subscription whose subject matches one of
+   * these patterns, the AUTH_FAILURE message and `cause.rule` name the rule (for example an invoke policy's deny
+   * entry, docs/security.md). `natsPermissionRulesFor()` builds them from an app's permissions. Default none.
+   */
+  permissionRules?: readonly NatsPermissionRule[];
+  /**
+   * Log a warning once when the server requires no authentication (its INFO says `auth_required: false`), so
+   * every client may publish and subscribe anywhere on the account. Default true.
+   */
+  warnOpenAccount?: boolean;
   /** Where connection problems (permission violations, reconnects) are logged. Default: console. */
   logger?: BusLogger;
 }
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 export const DEFAULT_CHUNK_TIMEOUT = 30_000;
+
+/** A named permission rule: a denial on a subject matching `subject` (NATS wildcards) is reported under `rule`. */
+export interface NatsPermissionRule {
+  operation: 'publish' | 'subscribe';
+  subject: string;
+  rule: string;
+}

@@ -27,6 +27,7 @@ import { natsConnectionOptions } from './nats-connection-options.js';
 import { endNatsConnection, watchNatsStatus } from './nats-connection-lifecycle.js';
 import { ServerAvoidance } from './server-avoidance.js';
 import { connectError, operationError, permissionError } from './nats-errors.js';
+import { warnOpenAccount } from './open-account.js';
 import { DEFAULT_CHUNK_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, type NatsTransportOptions } from './nats-transport-options.js';
 
 const encoder = new TextEncoder();
@@ -166,12 +167,14 @@ export class NatsTransport implements Transport {
       this.setStatus('closed', err ? (err as Error).message : undefined);
     });
     this.setStatus('connected', `connected to ${nc.getServer()}`);
+    if (this.options.warnOpenAccount !== false) warnOpenAccount(nc.info, this.logger);
   }
 
   private onServerError(err: Error): void {
     const pv = err as Error & { operation?: string; subject?: string; queue?: string };
     if (err?.name === 'PermissionViolationError' && pv.subject) {
-      const error = permissionError(pv.operation ?? 'publish', pv.subject, pv.queue);
+      const operation = pv.operation ?? 'publish';
+      const error = permissionError(operation, pv.subject, pv.queue, this.ruleFor(operation, pv.subject));
       this.logger.error(error.message);
       if (pv.operation === 'publish') this.failRecentPublishes(pv.subject, error);
       this.emit(this.state, error.message);
@@ -179,6 +182,11 @@ export class NatsTransport implements Transport {
     }
     this.logger.warn(`NATS server error: ${err?.message ?? err}`);
     this.emit(this.state, err?.message);
+  }
+
+  private ruleFor(operation: string, subject: string): string | undefined {
+    const op = operation === 'subscription' ? 'subscribe' : 'publish';
+    return this.options.permissionRules?.find((r) => r.operation === op && subjectMatches(r.subject, subject))?.rule;
   }
 
   // A publish the server refused: requests to that subject would otherwise wait for their deadline, so each
@@ -359,7 +367,7 @@ export class NatsTransport implements Transport {
       const pv = err as Error & { operation?: string; queue?: string };
       const error =
         err.name === 'PermissionViolationError'
-          ? permissionError('subscription', rec.subject, pv.queue ?? rec.queue)
+          ? permissionError('subscription', rec.subject, pv.queue ?? rec.queue, this.ruleFor('subscription', rec.subject))
           : operationError(err, `subscription ${rec.subject}`);
       if (rec.active) {
         rec.active = false;
