@@ -33,13 +33,14 @@ import { pubsubSuite } from './suites/pubsub.js';
 import { scaleSuite } from './suites/scale.js';
 import { streamSuite } from './suites/stream.js';
 import { splitSuite } from './suites/split.js';
+import { startupSuite } from './suites/startup.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go').split(','));
+const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go,startup').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -546,6 +547,29 @@ const ROWS: RowDef[] = [
     peer: ['gopeer.go', 'stream1'],
     peerLabel: 'Go caller → Go responder',
   },
+  // Start-up in fresh processes (bench/suites/startup.ts)
+  {
+    figure: '`npm start` to first answer (built tree)',
+    unit: 'ms',
+    ours: ['startup', 'npmStart'],
+    peer: ['startup', 'node'],
+    peerLabel: 'node dist/src/main.js alone (no tsc -b check)',
+    target: { on: 'ours', op: '<=', value: 3000 },
+  },
+  {
+    figure: 'Nest microservice start-up with BusModule (spawn → listening)',
+    unit: 'ms',
+    ours: ['startup', 'bus'],
+    peer: ['startup', 'nest'],
+    peerLabel: 'bare Nest Transport.NATS microservice',
+  },
+  {
+    figure: 'Nest microservice start-up with BusModule (createMicroservice → listen)',
+    unit: 'ms',
+    ours: ['startup', 'bus.listen'],
+    peer: ['startup', 'nest.listen'],
+    peerLabel: 'bare Nest Transport.NATS microservice',
+  },
 ];
 for (const size of cfg.payload) {
   if (size.bytes >= 1 << 20) {
@@ -777,6 +801,13 @@ async function main(): Promise<number> {
       if (pyPeer) await attempt('Python SDK peer suite', () => pyPeer!.run(cfg, metrics, run, log));
       collectGarbage();
       if (goPeer) await attempt('Go peer suite', () => goPeer!.run(cfg, metrics, run, log));
+    }
+    // Start-up: fresh processes, measured once (medians of their own samples), after the runs.
+    if (only.has('startup')) {
+      // The demo's TasksModule needs JetStream over NATS.
+      const js = await startNatsServer({ jetstream: true });
+      servers.push(js);
+      await attempt('start-up suite', () => startupSuite(js.url, cfg, metrics, log));
     }
     if (only.has('scale')) {
       const scaleRuns = quick ? 1 : Math.min(cfg.runs, 3);
