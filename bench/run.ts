@@ -34,13 +34,14 @@ import { scaleSuite } from './suites/scale.js';
 import { streamSuite } from './suites/stream.js';
 import { splitSuite } from './suites/split.js';
 import { startupSuite } from './suites/startup.js';
+import { sseSuite } from './suites/sse.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go,startup').split(','));
+const only = new Set((arg('only') ?? 'invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go,startup,sse').split(','));
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -563,6 +564,38 @@ const ROWS: RowDef[] = [
     peer: ['gopeer.go', 'stream1'],
     peerLabel: 'Go caller → Go responder',
   },
+  // Gateway SSE fan-out over NATS against plain Express (bench/suites/sse.ts)
+  {
+    figure: 'Gateway SSE fan-out over NATS, p99 handler write → client read',
+    unit: 'µs',
+    ours: ['sse', 'p99'],
+    peer: ['sse', 'express.p99'],
+    peerLabel: 'plain Express SSE endpoint, same frames',
+    target: { on: 'ours', op: '<=', value: 25_000 },
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, p50 handler write → client read',
+    unit: 'µs',
+    ours: ['sse', 'p50'],
+    peer: ['sse', 'express.p50'],
+    peerLabel: 'plain Express SSE endpoint, same frames',
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, RSS per client (gateway process)',
+    unit: 'KB',
+    ours: ['sse', 'rssKB'],
+    peer: ['sse', 'express.rssKB'],
+    peerLabel: 'plain Express SSE endpoint (its process)',
+    target: { on: 'ours', op: '<=', value: 30 },
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, frames delivered',
+    unit: 'frames',
+    ours: ['sse', 'frames'],
+    peer: ['sse', 'express.frames'],
+    peerLabel: 'plain Express SSE endpoint, same frames',
+    target: { on: 'ratio', op: '>=', value: 0.8 },
+  },
   // Start-up in fresh processes (bench/suites/startup.ts)
   {
     figure: '`npm start` to first answer (built tree)',
@@ -818,6 +851,8 @@ async function main(): Promise<number> {
       collectGarbage();
       if (goPeer) await attempt('Go peer suite', () => goPeer!.run(cfg, metrics, run, log));
     }
+    // Gateway SSE fan-out: its own processes, measured once, after the runs.
+    if (only.has('sse')) await attempt('SSE fan-out suite', () => sseSuite(nats.url, cfg, metrics, log));
     // Start-up: fresh processes, measured once (medians of their own samples), after the runs.
     if (only.has('startup')) {
       // The demo's TasksModule needs JetStream over NATS.
