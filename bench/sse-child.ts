@@ -15,7 +15,8 @@ const [, , role, arg] = process.argv;
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const send = (m: unknown) => process.send!(m);
 
-process.on('message', (m: { rss?: boolean }) => {
+process.on('message', (m: { rss?: boolean; exit?: boolean }) => {
+  if (m.exit) process.exit(0);
   if (m.rss) {
     (globalThis as { gc?: () => void }).gc?.();
     send({ rss: process.memoryUsage().rss });

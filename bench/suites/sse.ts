@@ -21,7 +21,10 @@ interface Child {
 }
 
 async function start(role: string, arg: string): Promise<Child> {
-  const proc = fork(childJs, [role, arg], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_SSE_PROF=<dir>: a CPU profile of each child (written when it exits on SIGTERM, see stop()).
+  const prof = process.env.BENCH_SSE_PROF;
+  const execArgv = ['--expose-gc', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${role}.cpuprofile`] : [])];
+  const proc = fork(childJs, [role, arg], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port?: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sse ${role} did not start in 60 s`)), 60_000);
     proc.on('message', (m: { ready?: boolean; port?: number }) => {
@@ -56,8 +59,13 @@ async function start(role: string, arg: string): Promise<Child> {
 function stop(c: Child | undefined): Promise<void> {
   if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    c.proc.once('exit', () => resolve());
-    c.proc.kill('SIGKILL');
+    const timer = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
+    c.proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // A profiled child exits by itself on 'exit' (below) so that its profile is written.
+    c.proc.send({ exit: true });
   });
 }
 
