@@ -1,7 +1,7 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,split,stream,pubsub,memory,payload,scale,matrix,tasks,python,go,startup,sse] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
@@ -9,6 +9,8 @@
  * is skipped, with a line saying why, when Synapse cannot start. The Python suite (bench/suites/python-peer.ts) runs the
  * upstream Python SDK as a peer and is skipped the same way when its venv cannot be installed; the Go suite
  * (bench/suites/go-peer.ts) runs the upstream Go runtime as a peer, skipped with a line when Go or its build is missing.
+ * The start-up suite (bench/suites/startup.ts) and the gateway SSE fan-out (bench/suites/sse.ts) run once, after the
+ * runs, in processes of their own.
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
