@@ -1,7 +1,7 @@
 /**
  * Benchmark suite (issue 7). `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).
  *
- *   node dist/bench/run.js [--quick] [--only=invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,durable,python,go] [--runs=N] [--json=path]
+ *   node dist/bench/run.js [--quick] [--only=invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,durable,python,go,startup,sse] [--runs=N] [--json=path]
  *
  * Every stack runs in this one process against nats-servers the bench starts itself on free ports (never the
  * system server on 4222); figures are medians of `runs` runs, stack order rotating between runs. Progress goes
@@ -9,6 +9,8 @@
  * is skipped, with a line saying why, when Synapse cannot start. The Python suite (bench/suites/python-peer.ts) runs the
  * upstream Python SDK as a peer and is skipped the same way when its venv cannot be installed; the Go suite
  * (bench/suites/go-peer.ts) runs the upstream Go runtime as a peer, skipped with a line when Go or its build is missing.
+ * The start-up suite (bench/suites/startup.ts) and the gateway SSE fan-out (bench/suites/sse.ts) run once, after the
+ * runs, in processes of their own.
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
@@ -17,7 +19,7 @@ import { cpus } from 'node:os';
 import { configFor } from './config.js';
 import { startNatsServer, type BenchNatsServer } from './lib/nats-server.js';
 import { buildRows, Metrics, renderTable, type RowDef } from './lib/results.js';
-import { BusPair, memoryTransports, natsTransports, type TransportFactory } from './stacks/bus.js';
+import { BusPair, ECHO, memoryTransports, natsTransports, type TransportFactory } from './stacks/bus.js';
 import { busNestStack } from './stacks/bus-nest.js';
 import { nestNatsStack, type NestNatsStack } from './stacks/nest-nats.js';
 import { rawNatsInvokeStack, rawNatsPubSubStack } from './stacks/raw-nats.js';
@@ -35,13 +37,17 @@ import { pubsubSuite } from './suites/pubsub.js';
 import { scaleSuite } from './suites/scale.js';
 import { streamSuite } from './suites/stream.js';
 import { splitSuite } from './suites/split.js';
+import { startupSuite } from './suites/startup.js';
+import { sseSuite } from './suites/sse.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const cfg = configFor(quick);
 if (arg('runs')) cfg.runs = Math.max(1, Number(arg('runs')));
-const only = new Set((arg('only') ?? 'invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,durable,python,go').split(','));
+const only = new Set(
+  (arg('only') ?? 'invoke,authz,split,stream,pubsub,memory,payload,scale,matrix,tasks,durable,python,go,startup,sse').split(','),
+);
 const jsonPath = arg('json') ?? 'dist/bench-results.json';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -379,8 +385,24 @@ const ROWS: RowDef[] = [
     ours: ['tasks', 'tasks.firstStatus.p50'],
     peer: ['tasks', 'invoke.p50'],
     peerLabel: 'plain invoke round trip, same workers, p50',
+    target: { on: 'ratio', op: '<=', value: 3 },
   },
   { figure: 'Task submit → first status (working), JetStream, p90', unit: 'µs', ours: ['tasks', 'tasks.firstStatus.p90'] },
+  {
+    figure: 'Tasks submitted → completed, JetStream, 4 workers, 64 submissions in flight (vs raw JetStream)',
+    unit: 'ops/s',
+    ours: ['tasks', 'tasks.ops'],
+    peer: ['tasks', 'raw.ops'],
+    peerLabel: 'raw JetStream: KV record, work-queue message, pull consumer with ack, status update',
+    target: { on: 'ratio', op: '>=', value: 0.5 },
+  },
+  {
+    figure: 'Task submit → first status (working), JetStream, p50 (vs raw JetStream)',
+    unit: 'µs',
+    ours: ['tasks', 'tasks.firstStatus.p50'],
+    peer: ['tasks', 'raw.firstStatus.p50'],
+    peerLabel: 'raw JetStream, the same minimum',
+  },
   {
     figure: 'Tasks submitted → completed, 3-node JetStream cluster, R3, 4 workers, 64 in flight',
     unit: 'ops/s',
@@ -578,6 +600,61 @@ const ROWS: RowDef[] = [
     peer: ['gopeer.go', 'stream1'],
     peerLabel: 'Go caller → Go responder',
   },
+  // Gateway SSE fan-out over NATS against plain Express (bench/suites/sse.ts)
+  {
+    figure: 'Gateway SSE fan-out over NATS, p99 handler write → client read',
+    unit: 'µs',
+    ours: ['sse', 'p99'],
+    peer: ['sse', 'express.p99'],
+    peerLabel: 'plain Express SSE endpoint, same frames',
+    target: { on: 'ours', op: '<=', value: 25_000 },
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, p50 handler write → client read',
+    unit: 'µs',
+    ours: ['sse', 'p50'],
+    peer: ['sse', 'express.p50'],
+    peerLabel: 'plain Express SSE endpoint, same frames',
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, RSS per client (gateway process)',
+    unit: 'KB',
+    ours: ['sse', 'rssKB'],
+    peer: ['sse', 'express.rssKB'],
+    peerLabel: 'plain Express SSE endpoint (its process)',
+    target: { on: 'ours', op: '<=', value: 30 },
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, frames delivered',
+    unit: 'frames',
+    ours: ['sse', 'frames'],
+    peer: ['sse', 'express.frames'],
+    peerLabel: 'plain Express SSE endpoint, same frames',
+    target: { on: 'ratio', op: '>=', value: 0.8 },
+  },
+  // Start-up in fresh processes (bench/suites/startup.ts)
+  {
+    figure: '`npm start` to first answer (built tree)',
+    unit: 'ms',
+    ours: ['startup', 'npmStart'],
+    peer: ['startup', 'node'],
+    peerLabel: 'node dist/src/main.js alone (no tsc -b check)',
+    target: { on: 'ours', op: '<=', value: 3000 },
+  },
+  {
+    figure: 'Nest microservice start-up with BusModule (spawn → listening)',
+    unit: 'ms',
+    ours: ['startup', 'bus'],
+    peer: ['startup', 'nest'],
+    peerLabel: 'bare Nest Transport.NATS microservice',
+  },
+  {
+    figure: 'Nest microservice start-up with BusModule (createMicroservice → listen)',
+    unit: 'ms',
+    ours: ['startup', 'bus.listen'],
+    peer: ['startup', 'nest.listen'],
+    peerLabel: 'bare Nest Transport.NATS microservice',
+  },
 ];
 for (const size of cfg.payload) {
   if (size.bytes >= 1 << 20) {
@@ -724,6 +801,9 @@ async function main(): Promise<number> {
           : undefined;
         if (sp) {
           closers.push(() => sp.close());
+          // A caller sends chunked requests only to targets whose replies have shown the `chunk` extension: this
+          // pair runs only the 1 MB figures, so one small call first (without it every 1 MB call is refused).
+          await sp.client.invoke(ECHO, {});
           busSmall = sp.invokeStack('bus, max_payload 64 KB');
         }
       }
@@ -819,6 +899,15 @@ async function main(): Promise<number> {
       if (pyPeer) await attempt('Python SDK peer suite', () => pyPeer!.run(cfg, metrics, run, log));
       collectGarbage();
       if (goPeer) await attempt('Go peer suite', () => goPeer!.run(cfg, metrics, run, log));
+    }
+    // Gateway SSE fan-out: its own processes, measured once, after the runs.
+    if (only.has('sse')) await attempt('SSE fan-out suite', () => sseSuite(nats.url, cfg, metrics, log));
+    // Start-up: fresh processes, measured once (medians of their own samples), after the runs.
+    if (only.has('startup')) {
+      // The demo's TasksModule needs JetStream over NATS.
+      const js = await startNatsServer({ jetstream: true });
+      servers.push(js);
+      await attempt('start-up suite', () => startupSuite(js.url, cfg, metrics, log));
     }
     if (only.has('scale')) {
       const scaleRuns = quick ? 1 : Math.min(cfg.runs, 3);

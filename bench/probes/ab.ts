@@ -46,6 +46,9 @@ async function main(): Promise<void> {
       pairs.push(await mod.BusPair.create(`${i}`, make, { subjectPrefix: `ab${i}`, streamWindow: win, audit }));
     }
     const payload = payloadOfSize(100);
+    // One publish/subscribe stack per side for all rounds: each pubSubStack() adds a subscriber, so making one per
+    // round (as until 2026-12-07) delivered every event r times in round r, and the rates fell round by round.
+    const pubsub = what.endsWith('pubsub') ? pairs.map((p) => p.pubSubStack('x')) : [];
     const res: number[][] = [[], []];
     const cpu: number[][] = [[], []];
     for (let r = 0; r < rounds; r++) {
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
           res[i].push(median(t));
           cpu[i].push(median(iv));
         } else if (what.endsWith('pubsub')) {
-          const ps = p.pubSubStack('x');
+          const ps = pubsub[i];
           const c0 = process.cpuUsage();
           const x = await ps.run(2_000_000, ms, payload);
           const c = process.cpuUsage(c0);

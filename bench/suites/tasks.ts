@@ -7,6 +7,7 @@ import type { BenchConfig } from '../config.js';
 import { closedLoop, nowUs, summarize } from '../lib/measure.js';
 import { startNatsCluster, startNatsServer } from '../lib/nats-server.js';
 import type { Metrics } from '../lib/results.js';
+import { rawJetStreamTasks } from './tasks-raw.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };
 const WORKERS = 4;
@@ -49,6 +50,12 @@ export async function tasksSuite(cfg: BenchConfig, metrics: Metrics, log: (s: st
     metrics.put('tasks', 'invoke.ops', r.opsPerSec);
     log(`  plain invoke, same workers: p50 ${Math.round(summarize(seq).p50)} µs, ${Math.round(r.opsPerSec)} ops/s at 64 in flight`);
     for (const w of workers) await w.worker.stop();
+
+    // The durable peer: raw JetStream doing the minimum per task, same server, same workers and runs at once.
+    const raw = await rawJetStreamTasks(server.url, counts, WORKERS, 16);
+    metrics.put('tasks', 'raw.ops', raw.ops);
+    metrics.put('tasks', 'raw.firstStatus.p50', raw.firstStatus.p50);
+    log(`  raw JetStream tasks: ${Math.round(raw.ops)} tasks/s, submit → working p50 ${Math.round(raw.firstStatus.p50)} µs`);
   } finally {
     await frames.close();
     await people.closeAll();

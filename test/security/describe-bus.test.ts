@@ -27,5 +27,14 @@ describe('describeBus: what a running bus serves, subscribes to and declares', (
     assert.deepEqual(spec.publishes, ['front.>']);
     assert.ok(spec.subscribes!.includes('orders.*') && spec.subscribes!.includes('news.>'), `${spec.subscribes}`);
     assert.equal(spec.discovery, undefined, 'on by default over NATS');
+    assert.equal(spec.durableEvents, undefined, 'no durable subscription, no events log');
+  });
+
+  it('names the durable consumers a bus subscribes with', async () => {
+    const bus = new BusClient(new MemoryTransport(), { agentId: 'billing' });
+    await bus.connect();
+    closers.push(() => bus.close());
+    await bus.subscribe('order.*', () => undefined, { durable: 'billing' }).ready;
+    assert.deepEqual(describeBus(bus).durableEvents, { consumers: ['billing'] });
   });
 });

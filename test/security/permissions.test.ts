@@ -78,6 +78,28 @@ describe('generated NATS permissions (what each agent gets, and what it does not
     assert.ok(p.includes('acp.v1.events.agent.task.completed'), 'the task-end event, though it declares no publishes');
     assert.ok(p.includes('acp.tasks.queue._callbacks'));
     assert.ok(p.includes('$JS.API.CONSUMER.MSG.NEXT.ACP_TASK_QUEUE.tasks__callbacks'));
+    // …and its end is a durable event: the events log's stream, found or created, and no consumer of it.
+    assert.ok(p.includes('$JS.API.STREAM.NAMES') && p.includes('$JS.API.STREAM.CREATE.ACP_EVENTS'));
+    assert.ok(!p.some((s) => s.startsWith('$JS.API.CONSUMER.') && s.includes('ACP_EVENTS')));
+  });
+
+  it('durable events: the log of the agent (its tenant), and the consumers of its durable names only', () => {
+    const p = agentPermissions({
+      agentId: 'billing',
+      tenant: 'acme',
+      calls: [],
+      publishes: [],
+      durableEvents: { consumers: ['billing'] },
+    }).permissions.publish.allow;
+    assert.ok(p.includes('$JS.API.STREAM.INFO.ACP_EVENTS_acme'));
+    assert.ok(p.includes('$JS.API.CONSUMER.MSG.NEXT.ACP_EVENTS_acme.billing'));
+    assert.ok(p.includes('$JS.ACK.ACP_EVENTS_acme.billing.>'));
+    assert.ok(!p.some((s) => s.includes('ACP_EVENTS_acme.') && !/\.billing(\.|$)/.test(s)), 'no other consumer');
+    assert.deepEqual(
+      agentPermissions({ agentId: 'plain', calls: [], publishes: [] }).permissions.publish.allow.filter((s) => s.startsWith('$JS.')),
+      [],
+      'no durable events, no JetStream',
+    );
   });
 
   it("another agent's inbox: all of it for the agents that may call this one, control and chunk subjects for those it calls, nothing else", () => {

@@ -266,6 +266,11 @@ export class BusClient {
     return [...this.events.patterns];
   }
 
+  /** The durable consumer names this bus subscribes with (docs/events.md), for its NATS permissions. */
+  get durableConsumers(): string[] {
+    return [...this.durable.consumerNames];
+  }
+
   /** Targets declared at run time by components on this bus (a gateway's exposed targets), beside `calls`. */
   get declaredCalls(): string[] {
     return [...this.declaredCallSet];

@@ -31,19 +31,20 @@ export function startTrace(
   return { span: startCallerSpan(kind, name, parent, attributes), parent };
 }
 
-/** Ends a call's span and records its metrics. */
-export function endCall(
-  rt: BusRuntime,
-  kind: 'invoke' | 'stream',
-  target: string,
-  started: number,
-  tracing: CallTrace | undefined,
-  err?: BusError,
-  frames?: number,
-): void {
+/** What ending a call needs: its kind, target, start time (epoch ms) and span. */
+export interface CallRecord {
+  readonly kind: 'invoke' | 'stream';
+  readonly target: string;
+  readonly started: number;
+  readonly tracing: CallTrace | undefined;
+}
+
+/** Ends a call's span and records its metrics; `frames`: how many a stream received. */
+export function endCall(rt: BusRuntime, call: CallRecord, err?: BusError, frames?: number): void {
+  const { tracing } = call;
   if (tracing) {
     if (frames !== undefined) tracing.span.setAttribute('acp.stream.frames', frames);
     endSpan(tracing.span, err);
   }
-  rt.metrics?.recordCall(kind, target, err ? err.code : 'ok', Date.now() - started);
+  rt.metrics?.recordCall(call.kind, call.target, err ? err.code : 'ok', Date.now() - call.started);
 }

@@ -20,13 +20,12 @@ import { livenessTicker } from '../timers/liveness-ticker.js';
 import type { DirectEndpoint } from '../transport/transport.interface.js';
 import { jsonClone } from '../utils/json-clone.js';
 import { linkSignals, noop } from '../utils/abort-link.js';
-import type { CallTrace } from './call-trace.js';
-import { endCall, startTrace } from './call-tracing.js';
+import { endCall, startTrace, type CallRecord } from './call-tracing.js';
 import { effectiveDeadline } from './deadline.js';
 import { cancelledError } from './cancelled-error.js';
 import { PendingInvoke } from './pending-invoke.js';
 import { buildRequest } from './request-builder.js';
-import { ResilientInvoker } from './resilient-invoker.js';
+import { ResilientInvoker, type InvokeSpec } from './resilient-invoker.js';
 import { StreamCall } from './stream-call.js';
 
 /**
@@ -54,9 +53,7 @@ export class Caller {
     private readonly router: InboxRouter,
     private readonly control: ControlChannel,
   ) {
-    this.resilient = new ResilientInvoker(rt, (target, payload, options, ctx, deadline, attempt, tracing) =>
-      this.invokeOnce(target, payload, options, ctx, deadline, attempt, tracing),
-    );
+    this.resilient = new ResilientInvoker(rt, (spec, deadline, attempt) => this.invokeOnce(spec, deadline, attempt));
   }
 
   get options() {
@@ -145,18 +142,18 @@ export class Caller {
       result = call.promise;
     }
     if (!rt.metrics?.active) return result;
-    return this.recordedCall(result, target, started, undefined);
+    return this.recordedCall(result, { kind: 'invoke', target, started, tracing: undefined });
   }
 
   /** `call`, with its span ended and its metrics recorded when it settles. */
-  private recordedCall<T>(call: Promise<T>, target: string, started: number, tracing: CallTrace | undefined): Promise<T> {
+  private recordedCall<T>(call: Promise<T>, record: CallRecord): Promise<T> {
     return call.then(
       (value) => {
-        endCall(this.rt, 'invoke', target, started, tracing);
+        endCall(this.rt, record);
         return value;
       },
       (err: BusError) => {
-        endCall(this.rt, 'invoke', target, started, tracing, err);
+        endCall(this.rt, record, err);
         throw err;
       },
     );
@@ -184,11 +181,11 @@ export class Caller {
     const started = Date.now();
     const deadline = effectiveDeadline(started, policy ? policy.timeout : options.timeout, this.rt.options.defaultTimeout, ctx);
     const tracing = startTrace(this.rt, 'invoke', target, options, ctx);
-    const call = needsResilience(policy)
-      ? this.resilient.invoke(target, payload, options, ctx, deadline, policy!, tracing, unwrap)
-      : this.invokeOnce(target, payload, options, ctx, deadline, 0, tracing, unwrap);
+    // Not kept by a plain call past invokeOnce (a local shape, like the arguments it replaces).
+    const spec: InvokeSpec = { target, payload, options, ctx, tracing, unwrap };
+    const call = needsResilience(policy) ? this.resilient.invoke(spec, deadline, policy!) : this.invokeOnce(spec, deadline, 0);
     if (!tracing && !this.rt.metrics?.active) return call;
-    return this.recordedCall(call, target, started, tracing);
+    return this.recordedCall(call, { kind: 'invoke', target, started, tracing });
   }
 
   /** The call policy of `target`, or undefined when neither the call nor the bus sets one (the fast path). */
@@ -217,16 +214,8 @@ export class Caller {
     return this.resilient.bulkheadFor(target, options);
   }
 
-  private invokeOnce(
-    target: string,
-    payload: unknown,
-    options: CallOptions,
-    ctx: CallContext | undefined,
-    deadline: number,
-    attempt: number,
-    tracing: CallTrace | undefined,
-    unwrap = false,
-  ): Promise<unknown> {
+  private invokeOnce(spec: InvokeSpec, deadline: number, attempt: number): Promise<unknown> {
+    const { target, options, ctx } = spec;
     // Aborted before it starts: nothing to publish, cancel or track.
     const aborted = options.signal?.aborted ? options.signal : ctx?.signal.aborted ? ctx.signal : undefined;
     if (aborted) return Promise.reject(cancelledError(aborted.reason, `invoke "${target}"`));
@@ -239,12 +228,12 @@ export class Caller {
       rt.assertCanCall();
       subject = rt.subjects.checkedInvoke(target);
       const extra = attempt ? { [MetaKeys.ATTEMPT]: attempt } : undefined;
-      request = buildRequest(rt, target, payload, options, ctx, replySubject, deadline, extra, tracing);
+      request = buildRequest(rt, target, spec.payload, options, ctx, replySubject, deadline, extra, spec.tracing);
     } catch (err) {
       return Promise.reject(err);
     }
     const probes = this.probedTargets.get(target) ?? 0;
-    const call = new PendingInvoke(this, callId, target, request, deadline, options.signal, ctx, unwrap, probes);
+    const call = new PendingInvoke(this, callId, target, request, deadline, options.signal, ctx, spec.unwrap, probes);
     this.router.invokes.set(callId, call);
     if (call.settled) return call.promise;
     try {
@@ -294,15 +283,8 @@ export class Caller {
     }
   }
 
-  endCall(
-    kind: 'invoke' | 'stream',
-    target: string,
-    started: number,
-    tracing: CallTrace | undefined,
-    err?: BusError,
-    frames?: number,
-  ): void {
-    endCall(this.rt, kind, target, started, tracing, err, frames);
+  endCall(call: CallRecord, err?: BusError, frames?: number): void {
+    endCall(this.rt, call, err, frames);
   }
 
   /**

@@ -3,19 +3,19 @@ import { BusError } from '../errors/bus-error.js';
 import { ErrorCodes } from '../errors/error-codes.js';
 import type { PublishOptions } from '../interfaces/call-options.interface.js';
 import { endSpan } from '../observability/bus-tracing.js';
-import { createEvent } from '../protocol/envelope-factory.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { assertName } from '../protocol/subjects.js';
 import { asTransportError, type BusRuntime } from '../runtime/bus-runtime.js';
 import { startTrace } from './call-tracing.js';
-import { envelopeFields, requestMetadata } from './request-builder.js';
+import { outgoingEnvelope, requestMetadata } from './request-builder.js';
 
 /** Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. */
 export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown, options: PublishOptions): Envelope {
   rt.assertOpen();
   assertName(eventType, 'event type');
   const ctx = currentCallContext();
-  const env = createEvent(eventType, payload, envelopeFields(rt, options, ctx));
+  const env = outgoingEnvelope(eventType, rt, options, ctx);
+  if (payload !== undefined) env.payload = payload;
   if (options.correlation_id !== undefined) env.correlation_id = options.correlation_id;
   const tracing = startTrace(rt, 'publish', eventType, options, ctx);
   const meta = requestMetadata(options, ctx, tracing, env);
@@ -71,7 +71,8 @@ function buildEvent(rt: BusRuntime, eventType: string, payload: unknown, options
   rt.assertOpen();
   assertName(eventType, 'event type');
   const ctx = currentCallContext();
-  const env = createEvent(eventType, payload, envelopeFields(rt, options, ctx));
+  const env = outgoingEnvelope(eventType, rt, options, ctx);
+  if (payload !== undefined) env.payload = payload;
   if (options.correlation_id !== undefined) env.correlation_id = options.correlation_id;
   const tracing = startTrace(rt, 'publish', eventType, options, ctx);
   const meta = requestMetadata(options, ctx, tracing, env);

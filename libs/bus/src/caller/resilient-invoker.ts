@@ -10,16 +10,19 @@ import type { BusRuntime } from '../runtime/bus-runtime.js';
 import type { CallTrace } from './call-trace.js';
 import { resultOf } from './result-of.js';
 
-/** One try of an invoke over messages (`attempt` 0 when the call has no retry policy). */
-export type InvokeAttempt = (
-  target: string,
-  payload: unknown,
-  options: CallOptions,
-  ctx: CallContext | undefined,
-  deadline: number,
-  attempt: number,
-  tracing: CallTrace | undefined,
-) => Promise<unknown>;
+/** An invoke over messages as it was made: what each of its tries shares. */
+export interface InvokeSpec {
+  readonly target: string;
+  readonly payload: unknown;
+  readonly options: CallOptions;
+  readonly ctx: CallContext | undefined;
+  readonly tracing: CallTrace | undefined;
+  /** Resolve with the result (as `resultOf` reads it) instead of the reply envelope. */
+  readonly unwrap: boolean;
+}
+
+/** One try of an invoke over messages, resolving with its reply envelope (`attempt` 0 without a retry policy). */
+export type InvokeAttempt = (spec: InvokeSpec, deadline: number, attempt: number) => Promise<unknown>;
 
 /**
  * Invokes under a call policy: each try passes the target's circuit breaker and waits for a bulkhead slot, and
@@ -34,16 +37,10 @@ export class ResilientInvoker {
     private readonly attempt: InvokeAttempt,
   ) {}
 
-  async invoke(
-    target: string,
-    payload: unknown,
-    options: CallOptions,
-    ctx: CallContext | undefined,
-    deadline: number,
-    policy: CallPolicy,
-    tracing: CallTrace | undefined,
-    unwrap: boolean,
-  ): Promise<unknown> {
+  async invoke(spec: InvokeSpec, deadline: number, policy: CallPolicy): Promise<unknown> {
+    const { target, options, ctx, tracing } = spec;
+    // Each try resolves with the envelope; the result is read from the last one.
+    const attemptSpec: InvokeSpec = spec.unwrap ? { ...spec, unwrap: false } : spec;
     const retryPolicy = resolveRetry(policy.retry);
     const breaker = policy.circuitBreaker ? this.breakerFor(target, policy.circuitBreaker) : undefined;
     const bulkhead = policy.bulkhead ? this.bulkheadFor(target, policy.bulkhead) : undefined;
@@ -56,7 +53,7 @@ export class ResilientInvoker {
         let reply: Envelope;
         try {
           const tryDeadline = retryPolicy?.attemptTimeout ? Math.min(deadline, Date.now() + retryPolicy.attemptTimeout) : deadline;
-          reply = (await this.attempt(target, payload, options, ctx, tryDeadline, retryPolicy ? attempt : 0, tracing)) as Envelope;
+          reply = (await this.attempt(attemptSpec, tryDeadline, retryPolicy ? attempt : 0)) as Envelope;
         } finally {
           bulkhead?.release();
         }
@@ -81,7 +78,7 @@ export class ResilientInvoker {
       if (!outcome.ok) throw outcome.error;
       reply = outcome.value;
     }
-    return unwrap ? resultOf(reply) : reply;
+    return spec.unwrap ? resultOf(reply) : reply;
   }
 
   /** The caller-side circuit breaker of a target (created with the first options seen). */

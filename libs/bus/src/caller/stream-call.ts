@@ -8,6 +8,7 @@ import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../pro
 import type { TransportMessage } from '../transport/transport.interface.js';
 import { linkSignals } from '../utils/abort-link.js';
 import type { CallTrace } from './call-trace.js';
+import type { CallRecord } from './call-tracing.js';
 import type { ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
 import type { BusStats } from '../runtime/bus-stats.js';
 import type { StreamOptions } from '../interfaces/call-options.interface.js';
@@ -28,7 +29,7 @@ export interface StreamHost {
   forgetCall(callId: string): void;
   cancelRemote(target: string, request: Envelope, controlSubject?: string, atDeadline?: boolean): void;
   sendControl(subject: string, eventType: string, correlationId: string, metadata?: Record<string, unknown>): void;
-  endCall(kind: 'stream', target: string, started: number, tracing: CallTrace | undefined, err?: BusError, frames?: number): void;
+  endCall(call: CallRecord, err?: BusError, frames?: number): void;
   noteExtensions(target: string, ext: ReadonlySet<string>, livenessMs?: unknown): void;
 }
 
@@ -426,7 +427,11 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.slot) cancelDeadline(this.slot, this);
     if (this.startedAt)
-      this.bus.endCall('stream', this.target, this.startedAt, this.tracing, this.failure ?? this.terminalError, this.framesReceived);
+      this.bus.endCall(
+        { kind: 'stream', target: this.target, started: this.startedAt, tracing: this.tracing },
+        this.failure ?? this.terminalError,
+        this.framesReceived,
+      );
     this.unlink?.();
     this.bus.forgetCall(this.callId);
   }

@@ -32,6 +32,8 @@ const DURABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export class DurableEvents {
   private log?: Promise<DurableEventLog>;
   private readonly consumers = new Set<Promise<DurableConsumerHandle | undefined>>();
+  /** Every durable name this bus has subscribed with (for its NATS permissions, docs/security.md). */
+  readonly consumerNames = new Set<string>();
 
   constructor(private readonly rt: BusRuntime) {}
 
@@ -55,7 +57,7 @@ export class DurableEvents {
       const log = new JetStreamEventLog(
         t.connection,
         {
-          stream: o.stream ?? defaultStreamName(this.rt.options.tenant),
+          stream: o.stream ?? defaultEventStreamName(this.rt.options.tenant),
           subjects,
           retention: o.retention ?? 'limits',
           maxAgeMs: o.maxAgeMs ?? 7 * 24 * 3600 * 1000,
@@ -95,6 +97,7 @@ export class DurableEvents {
     }
     const policy: RetryPolicy = { ...DEFAULT_RETRY, ...(options.retry ?? {}) };
     const ackWaitMs = options.ackWaitMs ?? 30_000;
+    this.consumerNames.add(name);
     const spec = {
       name,
       filter: this.rt.subjects.event(pattern),
@@ -240,6 +243,6 @@ export class DurableEvents {
 }
 
 /** `ACP_EVENTS`, or `ACP_EVENTS_<tenant>` for a tenant's bus (its events are under their own subjects). */
-function defaultStreamName(tenant: string | undefined): string {
+export function defaultEventStreamName(tenant: string | undefined): string {
   return tenant ? `ACP_EVENTS_${tenant.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'ACP_EVENTS';
 }

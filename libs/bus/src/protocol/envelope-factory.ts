@@ -17,7 +17,8 @@ export interface EnvelopeFields {
   metadata?: Record<string, unknown>;
 }
 
-function base(eventType: string): Envelope {
+/** The fields every envelope starts with (id, time, versions, frame type), in wire order. */
+export function createEnvelope(eventType: string): Envelope {
   const now = Date.now();
   const env: Envelope = {
     spec_version: SPEC_VERSION,
@@ -41,14 +42,14 @@ function assignFields(env: Envelope, fields: EnvelopeFields): Envelope {
 
 /** An invoke/stream request (`agent.message.received`) to `to`. */
 export function createRequest(payload: unknown, fields: EnvelopeFields): Envelope {
-  const env = assignFields(base(EventTypes.REQUEST), fields);
+  const env = assignFields(createEnvelope(EventTypes.REQUEST), fields);
   if (payload !== undefined) env.payload = payload;
   return env;
 }
 
 /** A pub/sub event with a business routing key (`orders.created`). */
 export function createEvent(eventType: string, payload: unknown, fields: EnvelopeFields): Envelope {
-  const env = assignFields(base(eventType), fields);
+  const env = assignFields(createEnvelope(eventType), fields);
   if (payload !== undefined) env.payload = payload;
   return env;
 }
@@ -63,7 +64,7 @@ export function createReply(
   payload: unknown,
   opts: { from?: string; seq?: number; isFinal?: boolean; metadata?: Record<string, unknown> } = {},
 ): Envelope {
-  const env = base(eventType);
+  const env = createEnvelope(eventType);
   // REPLY_COPIED_FIELDS, in its order, written out: each field its own access site (a keyed load and store in a
   // loop over the names is a megamorphic lookup per field, on every stream frame).
   if (request.session_id) env.session_id = request.session_id;

@@ -1,4 +1,3 @@
-import type { Span } from '@opentelemetry/api';
 import { deriveTraceIds } from '../protocol/trace-ids.js';
 import { isThenable } from '../utils/is-thenable.js';
 import { callContextStorage } from '../context/call-context.js';
@@ -72,20 +71,54 @@ export class EventDispatcher {
     if (env.traceparent) deriveTraceIds(env);
     const started = Date.now();
     const ctx = new EnvelopeCallContext(env, pattern, 'event', NEVER_ABORTED, undefined);
-    let run = (): unknown => callContextStorage.run(ctx, () => handler(env.payload, env));
-    let span: Span | undefined;
     if (this.rt.options.telemetry && tracingActive()) {
-      const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
-      const s = startHandlerSpan('event', pattern, parent, spanAttributes(this.rt.transport.kind, 'process', msg.subject, env, pattern));
-      const inner = run;
-      run = () => withSpan(parent, s, inner);
-      span = s;
+      this.deliverTraced(pattern, msg, handler, options, env, ctx, started);
+      return;
     }
+    // The fast path: no closure per event, and a synchronous handler that succeeds costs no promise.
+    let first: unknown;
+    try {
+      first = callContextStorage.run(ctx, handler, env.payload, env);
+    } catch (err) {
+      void this.eventFailed(pattern, msg.subject, env, () => callContextStorage.run(ctx, handler, env.payload, env), options, err).then(
+        (error) => this.recordHandled(pattern, started, error),
+      );
+      return;
+    }
+    if (isThenable(first)) {
+      first.then(
+        () => this.recordHandled(pattern, started, undefined),
+        (err: unknown) =>
+          this.eventFailed(pattern, msg.subject, env, () => callContextStorage.run(ctx, handler, env.payload, env), options, err).then(
+            (error) => this.recordHandled(pattern, started, error),
+          ),
+      );
+    } else if (this.rt.metrics) {
+      this.recordHandled(pattern, started, undefined);
+    }
+  }
+
+  private recordHandled(pattern: string, started: number, error: BusError | undefined): void {
+    this.rt.metrics?.recordHandled('event', pattern, error ? error.code : 'ok', Date.now() - started);
+  }
+
+  /** An event delivered with tracing on: the handler (and its retries) runs inside the event's span. */
+  private deliverTraced(
+    pattern: string,
+    msg: TransportMessage,
+    handler: EventHandler,
+    options: SubscribeOptions,
+    env: Envelope,
+    ctx: EnvelopeCallContext,
+    started: number,
+  ): void {
+    const parent = handlerParent(env, ctx.trace.tracestate, ctx.trace.baggage);
+    const span = startHandlerSpan('event', pattern, parent, spanAttributes(this.rt.transport.kind, 'process', msg.subject, env, pattern));
+    const run = (): unknown => withSpan(parent, span, () => callContextStorage.run(ctx, () => handler(env.payload, env)));
     const done = (error?: BusError) => {
-      if (span) endSpan(span, error);
-      this.rt.metrics?.recordHandled('event', pattern, error ? error.code : 'ok', Date.now() - started);
+      endSpan(span, error);
+      this.recordHandled(pattern, started, error);
     };
-    // The fast path: a synchronous handler that succeeds costs no promise.
     let first: unknown;
     try {
       first = run();

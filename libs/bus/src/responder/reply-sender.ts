@@ -29,12 +29,15 @@ export class ReplySender {
 
   constructor(private readonly rt: BusRuntime) {}
 
-  /** Publishes a non-terminal frame of a stream (deltas may share a socket write with the rest of this turn). */
+  /**
+   * Publishes a non-terminal frame of a stream; it may share a socket write with the rest of this turn. `started`
+   * too: sent at once, it went out alone, and the caller woke for it and again for the first delta a moment later.
+   */
   frame(call: Inflight, eventType: string, payload: unknown, seq: number, metadata?: Record<string, unknown>): void {
     const frame = createReply(call.request, eventType, payload, { from: this.rt.agentId, seq, metadata });
     this.rt.transport.publish(call.replyTo, frame, {
       chunk: call.ext.has(Extensions.CHUNK),
-      defer: eventType === EventTypes.DELTA,
+      defer: true,
       encode: this.encoderOf(call),
     });
     this.rt.stats.framesSent++;

@@ -11,6 +11,7 @@ import { effectiveCalls } from './invoke-policy.js';
 import type { AgentPermissions } from './nats-permissions.js';
 import { SubjectSet } from './subject-set.js';
 import { addTaskPermissions } from './task-permissions.js';
+import { addEventLogPermissions } from './event-log-permissions.js';
 import { TASK_CALLBACK_QUEUE } from '../tasks/task-callback.js';
 import { TaskEventTypes } from '../tasks/task.types.js';
 
@@ -107,6 +108,7 @@ export function agentPermissions(agent: AgentSpec, app: AppSpec = { agents: [age
     );
     pub.add(subjects.event(TaskEventTypes.COMPLETED));
   }
+  if (agent.tasks || agent.durableEvents) addEventLogPermissions(pub, agent);
 
   const permissions: AgentPermissions['permissions'] = {
     publish: { allow: pub.toArray(), ...(deny.length ? { deny } : {}) },

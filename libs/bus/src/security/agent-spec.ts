@@ -25,6 +25,12 @@ export interface AgentSpec {
    * it answers as (default: the agent id with `.` as `_`). `false`: it neither answers nor announces.
    */
   discovery?: boolean | { name?: string };
+  /**
+   * It uses durable events (docs/events.md): the stream of its log (default `ACP_EVENTS`, `ACP_EVENTS_<tenant>`
+   * with a tenant) and the durable consumer names it subscribes with. A TasksModule participant uses them too (a
+   * task's end is a durable event). Absent: no JetStream permissions for events.
+   */
+  durableEvents?: { stream?: string; consumers?: string[] };
   /** It runs TasksModule on JetStream: `serves` are its `@Task` targets. Absent: no task permissions at all. */
   tasks?: { serves?: string[]; names?: Partial<JetStreamTaskNames> };
 }

@@ -23,5 +23,10 @@ export function describeBus(bus: BusClient, tasks?: { serves: string[] }): Agent
     if (o.discovery.name !== serviceNameOf(bus.agentId)) spec.discovery = { name: o.discovery.name };
   } else if (transport.kind === 'nats') spec.discovery = false;
   if (tasks) spec.tasks = { serves: [...tasks.serves] };
+  const consumers = bus.durableConsumers;
+  if (consumers.length || o.durableEvents?.stream) {
+    spec.durableEvents = { consumers };
+    if (o.durableEvents?.stream) spec.durableEvents.stream = o.durableEvents.stream;
+  }
   return spec;
 }
