@@ -35,7 +35,7 @@ describe('openagentio nats-permissions: arguments and the JSON path', () => {
     assert.doesNotMatch(conf, /nsc add user/);
     const nsc = await natsPermissionsCommand([...args, '--format', 'nsc', '--account', 'SHOP'], '');
     assert.match(nsc, /nsc add user --account SHOP --name "billing"/);
-    assert.match(nsc, /--deny-pub 'acp\.v1\.invoke\.billing\.>,acp\.v1\.cancel\.billing\.>'/);
+    assert.match(nsc, /--deny-pub 'acp\.v1\.invoke\.billing\.>,acp\.v1\.cancel\.billing\.>,/);
     const json = JSON.parse(await natsPermissionsCommand([...args, '--format', 'json', '--nkey'], '')) as {
       users: Array<{ user: string; rules: Array<{ rule: string }> }>;
     };

@@ -192,6 +192,9 @@ describe('the demo split over three processes, one NATS user each, with the perm
         '$JS.API.STREAM.PURGE.ACP_TASK_QUEUE',
         // announce itself as the writer
         'acp.v1.discovery.changed.writer.fake',
+        // drain the workers, read every process's recent spans: the console's alone
+        '$SRV.DRAIN.workers.0190a1b2c3d47e5f8a9b0c1d2e3f4a5b',
+        '$SRV.SPANS',
       ];
       for (const subject of attacks) nc.publish(subject, JSON.stringify({ state: 'failed' }), { reply: '_INBOX.rogue.r' });
       for (const subject of attacks) await refused('publish', subject);

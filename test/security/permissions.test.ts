@@ -61,7 +61,15 @@ describe('generated NATS permissions (what each agent gets, and what it does not
     const p = agentPermissions(app.agents[0], app);
     assert.ok(!p.permissions.publish.allow.includes('acp.v1.invoke.>'));
     assert.ok(p.permissions.publish.allow.includes('acp.v1.invoke.worker.*'));
-    assert.deepEqual(p.permissions.publish.deny, ['acp.v1.invoke.billing.>', 'acp.v1.cancel.billing.>', 'acp.tasks.queue.billing.>']);
+    assert.deepEqual(p.permissions.publish.deny, [
+      'acp.v1.invoke.billing.>',
+      'acp.v1.cancel.billing.>',
+      'acp.tasks.queue.billing.>',
+      // Not an operator: no drain, resume or spans of other instances (the console's agent gets them).
+      '$SRV.DRAIN.>',
+      '$SRV.RESUME.>',
+      '$SRV.SPANS',
+    ]);
     const rules = natsPermissionRulesFor(app, 'router');
     assert.match(rules[0].rule, /rule "no-billing" denies agent "router" calls to billing\.>/);
     assert.match(rules.find((r) => r.subject === 'acp.v1.invoke.>')!.rule, /rule "router-scope".*worker\.\*, billing\.\*/);
@@ -81,6 +89,14 @@ describe('generated NATS permissions (what each agent gets, and what it does not
     // …and its end is a durable event: the events log's stream, found or created, and no consumer of it.
     assert.ok(p.includes('$JS.API.STREAM.NAMES') && p.includes('$JS.API.STREAM.CREATE.ACP_EVENTS'));
     assert.ok(!p.some((s) => s.startsWith('$JS.API.CONSUMER.') && s.includes('ACP_EVENTS')));
+  });
+
+  it('only an operator (the console) may drain, resume and read spans', () => {
+    const plain = agentPermissions({ agentId: 'w', calls: [], publishes: [] }).permissions.publish;
+    assert.deepEqual(plain.deny, ['$SRV.DRAIN.>', '$SRV.RESUME.>', '$SRV.SPANS']);
+    const op = agentPermissions({ agentId: 'router', calls: [], publishes: [], operator: true }).permissions.publish;
+    assert.equal(op.deny, undefined);
+    assert.ok(op.allow.includes('$SRV.>'));
   });
 
   it('durable events: the log of the agent (its tenant), and the consumers of its durable names only', () => {

@@ -280,10 +280,17 @@ export class BusClient {
    * What a component on this bus will call or subscribe to later than at start (a gateway: the targets it exposes,
    * the event patterns of its event routes), so that the generated NATS permissions cover it (`describeBus`).
    */
-  declare(what: { calls?: readonly string[]; subscribes?: readonly string[] }): void {
+  declare(what: { calls?: readonly string[]; subscribes?: readonly string[]; operator?: boolean }): void {
     for (const c of what.calls ?? []) this.declaredCallSet.add(c);
     for (const p of what.subscribes ?? []) this.events.patterns.add(p);
+    if (what.operator) this.declaredOperator = true;
   }
+
+  /**
+   * Set by a component that operates the other agents (the gateway's console): it drains and resumes instances
+   * and reads their recent spans, which the generated permissions deny to every other agent.
+   */
+  declaredOperator = false;
 
   /** Targets this client serves. */
   get targets(): string[] {

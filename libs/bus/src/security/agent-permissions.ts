@@ -75,6 +75,17 @@ export function agentPermissions(agent: AgentSpec, app: AppSpec = { agents: [age
 
   // Discovery: anyone may ask and watch; only the service itself is asked by name and announces as itself.
   pub.add(`${SERVICE_API_PREFIX}.>`);
+  // …but only an operator (the console) drains, resumes, or reads what other processes did.
+  if (!agent.operator) {
+    for (const s of [`${SERVICE_API_PREFIX}.DRAIN.>`, `${SERVICE_API_PREFIX}.RESUME.>`, `${SERVICE_API_PREFIX}.SPANS`]) {
+      deny.push(s);
+      rules.push({
+        operation: 'publish',
+        subject: s,
+        rule: `agent "${agent.agentId}" is not an operator (only the console drains, resumes and reads spans)`,
+      });
+    }
+  }
   sub.add(announcementSubject(subjects.prefix));
   const answers = agent.discovery !== false;
   if (answers) {

@@ -31,6 +31,11 @@ export interface AgentSpec {
    * task's end is a durable event). Absent: no JetStream permissions for events.
    */
   durableEvents?: { stream?: string; consumers?: string[] };
+  /**
+   * It operates the others (the gateway's console): it may drain and resume instances (`$SRV.DRAIN.>`,
+   * `$SRV.RESUME.>`) and read recent spans (`$SRV.SPANS`), which every other agent is denied.
+   */
+  operator?: boolean;
   /** It runs TasksModule on JetStream: `serves` are its `@Task` targets. Absent: no task permissions at all. */
   tasks?: { serves?: string[]; names?: Partial<JetStreamTaskNames> };
 }

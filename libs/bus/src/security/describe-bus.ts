@@ -23,6 +23,7 @@ export function describeBus(bus: BusClient, tasks?: { serves: string[] }): Agent
     if (o.discovery.name !== serviceNameOf(bus.agentId)) spec.discovery = { name: o.discovery.name };
   } else if (transport.kind === 'nats') spec.discovery = false;
   if (tasks) spec.tasks = { serves: [...tasks.serves] };
+  if (bus.declaredOperator) spec.operator = true;
   const consumers = bus.durableConsumers;
   if (consumers.length || o.durableEvents?.stream) {
     spec.durableEvents = { consumers };

@@ -82,6 +82,8 @@ export class ConsoleCollector implements OnModuleDestroy {
     // A short gap: the answers of one server come within milliseconds, and a sweep should end well inside refreshMs.
     this.discovery = new DiscoveryClient(bus, { gap: 150, timeout: Math.min(1_000, options.refreshMs), deadline: options.refreshMs });
     this.controlClient = new DiscoveryClient(bus, { timeout: 5_000 });
+    // Drain, resume and spans are for the operator's console only: its agent's NATS permissions must allow them.
+    bus.declare({ operator: true });
   }
 
   onModuleDestroy(): void {
