@@ -40,6 +40,11 @@ export class MemoryDurableConsumer {
   private readonly members: Member[] = [];
   private turn = 0;
   private scheduled = false;
+  /**
+   * Events waiting out a nak's backoff, by timer. Referenced timers: work the log still holds keeps the process
+   * alive for the backoff, as a retry would; when the last member leaves they are cleared and the events are due.
+   */
+  private readonly backoffs = new Map<NodeJS.Timeout, number>();
 
   constructor(
     private readonly log: EventSource,
@@ -82,6 +87,13 @@ export class MemoryDurableConsumer {
           clearTimeout(f.timer);
           this.inFlight.delete(seq);
           this.ready.push(seq);
+        }
+        if (this.members.length === 0) {
+          for (const [t, seq] of this.backoffs) {
+            clearTimeout(t);
+            this.ready.push(seq);
+          }
+          this.backoffs.clear();
         }
         this.schedule();
       },
@@ -165,12 +177,14 @@ export class MemoryDurableConsumer {
       ack: async () => settle(() => this.counts.delete(seq)),
       term: () => settle(() => this.counts.delete(seq)),
       nak: (delayMs) =>
-        settle(() =>
-          unrefTimer(() => {
+        settle(() => {
+          const t = setTimeout(() => {
+            this.backoffs.delete(t);
             this.ready.push(seq);
             this.schedule();
-          }, delayMs),
-        ),
+          }, delayMs);
+          this.backoffs.set(t, seq);
+        }),
       working: () => {
         if (settled || this.inFlight.get(seq) !== flight) return;
         clearTimeout(flight.timer);
