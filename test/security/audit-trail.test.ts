@@ -54,15 +54,17 @@ for (const fixture of transportFixtures) {
       router = new BusClient(env.newTransport(), { agentId: 'router', logger: quietLogger });
       billing = new BusClient(env.newTransport(), { agentId: 'billing', logger: quietLogger, audit: true });
       await Promise.all([router.connect(), billing.connect()]);
-      billing.handleInvoke('billing.charge', (p: { card: string }) => ({ charged: p.card.length, note: 'SECRET-RESULT-99' }));
-      billing.handleInvoke('billing.fail', () => {
+      // Awaited: over NATS a subscription must reach the server before the first call (else NO_HANDLER).
+      await billing.handleInvoke('billing.charge', (p: { card: string }) => ({ charged: p.card.length, note: 'SECRET-RESULT-99' })).ready;
+      await billing.handleInvoke('billing.fail', () => {
         throw new BusError('INVALID_REQUEST', 'card declined');
-      });
-      billing.handleStream('billing.lines', async function* (_p: unknown, _ctx: HandlerContext) {
+      }).ready;
+      const lines = billing.handleStream('billing.lines', async function* (_p: unknown, _ctx: HandlerContext) {
         yield { delta: 'SECRET-DELTA-7' };
         yield { delta: 'two' };
       });
-      router.handleInvoke('router.ping', () => 'pong');
+      await lines.ready;
+      await router.handleInvoke('router.ping', () => 'pong').ready;
     });
     after(async () => {
       await Promise.all([router?.close(), billing?.close()]);
