@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { credentialVariable } from '@openagentio/nestjs';
+import { startDemo } from '../demo/demo-process.js';
 import { openSse } from '../gateway/sse-client.js';
 import { freePort, NatsServer } from '../support/nats-server.js';
 import { rogueConnection } from './rogue-connection.js';
@@ -14,25 +15,6 @@ const root = new URL('../../../', import.meta.url).pathname;
 const cli = `${root}libs/bus/dist/cli/openagentio.js`;
 const ROLES = ['router', 'workers', 'writer'];
 const password = (agent: string) => `pw-${agent}-${process.pid}`;
-
-/** Starts `node dist/src/main.js` as one agent with its own NATS user; resolves once it is ready. */
-function startDemo(env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready: http://')) resolve({ child, log: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`demo (${env.AGENTS}) exited with ${code}:\n${out}`)));
-  });
-}
 
 describe('the demo split over three processes, one NATS user each, with the permissions the CLI generates', () => {
   let nats: NatsServer;

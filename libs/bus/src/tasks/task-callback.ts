@@ -2,6 +2,7 @@ import type { BusClient } from '../bus/bus-client.js';
 import { createEvent } from '../protocol/envelope-factory.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { eventIdFrom } from '../protocol/ids.js';
+import { taskSession } from './task-frame.js';
 import type { TaskStore } from './task-store.interface.js';
 import { TaskEventTypes, type TaskRecord } from './task.types.js';
 
@@ -25,15 +26,7 @@ export function taskEndPayload(record: TaskRecord): Record<string, unknown> {
  * session, tenant, user, channel and trace, `correlation_id` = the task id. Also the body of an `acp` webhook.
  */
 export function taskEndEvent(from: string, record: TaskRecord): Envelope {
-  const env = createEvent(TaskEventTypes.COMPLETED, taskEndPayload(record), {
-    from,
-    session_id: record.session_id,
-    conversation_id: record.context_id,
-    tenant_id: record.tenant_id,
-    user_id: record.user_id,
-    channel: record.channel,
-    traceparent: record.traceparent,
-  });
+  const env = createEvent(TaskEventTypes.COMPLETED, taskEndPayload(record), { from, ...taskSession(record) });
   env.correlation_id = record.id;
   return env;
 }
@@ -48,12 +41,7 @@ export async function publishTaskEnd(bus: BusClient, record: TaskRecord, durable
   await bus.publish(TaskEventTypes.COMPLETED, taskEndPayload(record), {
     ...(durable ? { durable: true, event_id: eventIdFrom('agent.task.completed', record.id) } : {}),
     correlation_id: record.id,
-    session_id: record.session_id,
-    conversation_id: record.context_id,
-    tenant_id: record.tenant_id,
-    user_id: record.user_id,
-    channel: record.channel,
-    traceparent: record.traceparent,
+    ...taskSession(record),
   });
 }
 

@@ -2,17 +2,21 @@ import { createEvent } from '../protocol/envelope-factory.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { TaskEventTypes, type TaskRecord } from './task.types.js';
 
-/** A frame of the task: its session and trace, correlation_id = task id, its seq; terminal frames are final. */
-export function taskFrame(from: string, record: TaskRecord, eventType: string, payload: unknown): Envelope {
-  const env = createEvent(eventType, payload, {
-    from,
+/** The session and trace fields every envelope about a task carries (its frames, its end event). */
+export function taskSession(record: TaskRecord) {
+  return {
     session_id: record.session_id,
     conversation_id: record.context_id,
     tenant_id: record.tenant_id,
     user_id: record.user_id,
     channel: record.channel,
     traceparent: record.traceparent,
-  });
+  };
+}
+
+/** A frame of the task: its session and trace, correlation_id = task id, its seq; terminal frames are final. */
+export function taskFrame(from: string, record: TaskRecord, eventType: string, payload: unknown): Envelope {
+  const env = createEvent(eventType, payload, { from, ...taskSession(record) });
   env.correlation_id = record.id;
   env.seq = record.seq;
   if (eventType === TaskEventTypes.COMPLETED) env.is_final = true;
