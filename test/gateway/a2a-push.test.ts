@@ -5,10 +5,11 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type Message, type Part, Role, type Task } from '@a2a-js/sdk';
+import type { Task } from '@a2a-js/sdk';
 import { type Client as A2aClient, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { type Envelope, TaskClient } from '@openagentio/nestjs';
 import { resolvePushOptions, webhookRefusal } from '@openagentio/nestjs-gateway/internal/push-notifications.js';
+import { authedFetch, data, userMessage } from '../tasks/a2a-messages.js';
 import { ACME, GLOBEX, http, taskGateway, type TaskGateway } from '../tasks/gateway-task-app.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -24,29 +25,6 @@ async function settled(gw: TaskGateway, taskId: string, ms = 10_000): Promise<{ 
     if (Date.now() > until) throw new Error(`the webhook of ${taskId} was not settled within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function authedFetch(token: string): typeof fetch {
-  return (input, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${token}`);
-    return fetch(input, { ...init, headers });
-  };
-}
-
-const data = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: '' });
-
-function userMessage(parts: Part[]): Message {
-  return {
-    messageId: randomUUID(),
-    contextId: '',
-    taskId: '',
-    role: Role.ROLE_USER,
-    parts,
-    metadata: undefined,
-    extensions: [],
-    referenceTaskIds: [],
-  };
 }
 
 const rpc = (gw: TaskGateway, method: string, params: unknown, token = ACME) =>

@@ -27,26 +27,30 @@ export const memoryFixture: TransportFixture = {
   },
 };
 
-/** A nats-server of its own on a free loopback port; every transport is a separate NATS connection to it. */
-export const natsFixture: TransportFixture = {
-  name: 'nats',
-  async setup() {
-    const server = await NatsServer.start();
-    const made: NatsTransport[] = [];
-    return {
-      newTransport: () => {
-        const t = new NatsTransport({ servers: server.url, reconnectTimeWait: 100, timeout: 2000 });
-        made.push(t);
-        return t;
-      },
-      // Connections a test left open would otherwise try to reconnect to the dead server for ever.
-      teardown: async () => {
-        await Promise.all(made.map((t) => t.close().catch(() => undefined)));
-        await server.stop();
-      },
-    };
-  },
-};
+/** A nats-server of its own (started with `options`) on a free loopback port; every transport a separate connection. */
+function natsServerFixture(name: string, options: Parameters<typeof NatsServer.start>[0] = {}): TransportFixture {
+  return {
+    name,
+    async setup() {
+      const server = await NatsServer.start(options);
+      const made: NatsTransport[] = [];
+      return {
+        newTransport: () => {
+          const t = new NatsTransport({ servers: server.url, reconnectTimeWait: 100, timeout: 2000 });
+          made.push(t);
+          return t;
+        },
+        // Connections a test left open would otherwise try to reconnect to the dead server for ever.
+        teardown: async () => {
+          await Promise.all(made.map((t) => t.close().catch(() => undefined)));
+          await server.stop();
+        },
+      };
+    },
+  };
+}
+
+export const natsFixture: TransportFixture = natsServerFixture('nats');
 
 /**
  * The memory transport as apps use it by default: object copies (jsonClone) instead of validated JSON text, and
@@ -67,24 +71,7 @@ export const memoryCopyFixture: TransportFixture = {
 export const transportFixtures: TransportFixture[] = [memoryFixture, memoryCopyFixture, natsFixture];
 
 /** NATS with JetStream on (a store directory of its own): the durable events suite runs here and on memory. */
-export const jetstreamFixture: TransportFixture = {
-  name: 'nats + jetstream',
-  async setup() {
-    const server = await NatsServer.start({ jetstream: true });
-    const made: NatsTransport[] = [];
-    return {
-      newTransport: () => {
-        const t = new NatsTransport({ servers: server.url, reconnectTimeWait: 100, timeout: 2000 });
-        made.push(t);
-        return t;
-      },
-      teardown: async () => {
-        await Promise.all(made.map((t) => t.close().catch(() => undefined)));
-        await server.stop();
-      },
-    };
-  },
-};
+export const jetstreamFixture: TransportFixture = natsServerFixture('nats + jetstream', { jetstream: true });
 
 /** Every transport the durable events suite runs on: both memory forms and JetStream. */
 export const durableFixtures: TransportFixture[] = [memoryFixture, memoryCopyFixture, jetstreamFixture];

@@ -3,43 +3,16 @@
 // (message/send, message/stream, tasks/get, tasks/cancel, tasks/resubscribe), against one endpoint.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type AgentCard, type Message, type Part, Role, type StreamResponse, type Task, TaskState } from '@a2a-js/sdk';
+import { type AgentCard, type Message, Role, type StreamResponse, type Task, TaskState } from '@a2a-js/sdk';
 import { type Client as A2aClient, Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { LegacyJsonRpcTransport } from '@a2a-js/sdk/compat/v0_3/client';
 import { BusClient, MemoryBroker, MemoryTransport, type TaskRecord } from '@openagentio/nestjs';
 import type { A2aAgentCard } from '@openagentio/nestjs-gateway';
 import { gatewayApp } from '../gateway/gateway-app.js';
 import { quietLogger } from '../mcp/helpers.js';
+import { authedFetch, data, text, userMessage } from './a2a-messages.js';
 import { ACME, GLOBEX, http, taskGateway, type TaskGateway } from './gateway-task-app.js';
-
-/** fetch with the gateway's bearer token, recording the JSON-RPC methods it sends. */
-function authedFetch(token: string, methods: string[] = []): typeof fetch {
-  return (input, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${token}`);
-    if (typeof init.body === 'string') methods.push((JSON.parse(init.body) as { method: string }).method);
-    return fetch(input, { ...init, headers });
-  };
-}
-
-const text = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: '' });
-const data = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: '' });
-
-function userMessage(parts: Part[], extra: Partial<Message> = {}): Message {
-  return {
-    messageId: randomUUID(),
-    contextId: '',
-    taskId: '',
-    role: Role.ROLE_USER,
-    parts,
-    metadata: undefined,
-    extensions: [],
-    referenceTaskIds: [],
-    ...extra,
-  };
-}
 
 function send(message: Message, returnImmediately = false) {
   return {
