@@ -1,6 +1,7 @@
 /**
  * The responder of one stack in a process of its own, for the "CPU per call, each end in its own process" figures
- * (bench/suites/split.ts forks it): `node dist/bench/split-responder.js <raw|nest|bus|bus+nest> <nats url>`.
+ * (bench/suites/split.ts forks it): `node dist/bench/split-responder.js <raw|nest|bus|bus+nest> <nats url> [subject prefix]`
+ * (the prefix, bus only, lets it share a server with the bench's own stacks: the upstream peers' ours→ours route).
  * It answers the same echo the in-process stacks answer (the bus also serves the bench stream), says `ready` over IPC,
  * and on `mark`/`report` messages
  * reports the CPU time (user + system, µs) it has used since the last mark.
@@ -13,7 +14,7 @@ import { startBusNestResponder } from './stacks/bus-nest.js';
 import { startNestNatsResponder } from './stacks/nest-nats.js';
 import { RAW_SPLIT_SUBJECT } from './stacks/raw-nats.js';
 
-const [, , kind, url] = process.argv;
+const [, , kind, url, subjectPrefix] = process.argv;
 const quiet: BusLogger = { log() {}, warn() {}, error() {} };
 
 async function start(): Promise<void> {
@@ -35,6 +36,7 @@ async function start(): Promise<void> {
     case 'bus': {
       const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-responder' }), {
         agentId: 'bench-server',
+        subjectPrefix,
         logger: quiet,
       });
       await bus.connect();

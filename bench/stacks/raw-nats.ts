@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { InvokeStack, PubSubStack } from './types.js';
 import { nowUs, sleep } from '../lib/measure.js';
@@ -42,8 +43,13 @@ export async function rawNatsInvokeStack(url: string, opts: { name?: string; noA
   };
 }
 
-/** Raw publish/subscribe: one publisher and one subscriber connection, JSON both ways, flush every 1 000. */
-export async function rawNatsPubSubStack(url: string): Promise<PubSubStack> {
+/**
+ * Raw publish/subscribe: one publisher and one subscriber connection, JSON both ways, flush every 1 000.
+ * `envelope`: each event is the user payload wrapped in the fields an acp/1.0 event carries on the wire (a fresh
+ * event id and time per event, as ours are), so the peer sends the same bytes ours does with none of our code: the
+ * floor for any publisher of acp/1.0 events on this client.
+ */
+export async function rawNatsPubSubStack(url: string, opts: { envelope?: boolean } = {}): Promise<PubSubStack> {
   const subject = `bench.raw.events.${Math.random().toString(36).slice(2, 8)}`;
   const sub: NatsConnection = await connect({ servers: url, name: 'bench-raw-sub' });
   const pub: NatsConnection = await connect({ servers: url, name: 'bench-raw-pub' });
@@ -59,14 +65,14 @@ export async function rawNatsPubSubStack(url: string): Promise<PubSubStack> {
   });
   await sub.flush();
   return {
-    name: 'raw publish/subscribe',
+    name: opts.envelope ? 'raw publish/subscribe, acp/1.0 event bytes' : 'raw publish/subscribe',
     run: async (count, capMs, payload) => {
       received = 0;
       const stopAt = Date.now() + capMs;
       const t0 = nowUs();
       let sent = 0;
       while (sent < count && Date.now() < stopAt) {
-        pub.publish(subject, JSON.stringify(payload));
+        pub.publish(subject, JSON.stringify(opts.envelope ? asEvent(payload) : payload));
         sent++;
         if (sent % 1000 === 0) await pub.flush();
       }
@@ -78,5 +84,18 @@ export async function rawNatsPubSubStack(url: string): Promise<PubSubStack> {
       await pub.close();
       await sub.close();
     },
+  };
+}
+
+/** The fields and order of the event envelope our publisher writes (bench.events from bench-client). */
+function asEvent(payload: unknown): Record<string, unknown> {
+  return {
+    spec_version: 'acp/1.0',
+    schema_version: 1,
+    event_id: randomUUID(),
+    event_type: 'bench.events',
+    occurred_at: new Date().toISOString(),
+    from: 'bench-client',
+    payload,
   };
 }

@@ -4,6 +4,8 @@ import type { BenchConfig } from '../config.js';
 import { closedLoop, median, nowUs, payloadOfSize, sequential, summarize } from '../lib/measure.js';
 import type { Metrics } from '../lib/results.js';
 import { ECHO, STREAM, type BusPair } from '../stacks/bus.js';
+import type { SplitBus } from '../stacks/split-bus.js';
+import type { BusClient } from '@openagentio/nestjs';
 
 /**
  * An upstream runtime as a bench peer on the bench's own nats-server (bench/suites/python-peer.ts,
@@ -12,7 +14,8 @@ import { ECHO, STREAM, type BusPair } from '../stacks/bus.js';
  * which times its own calls in its own process.
  *
  * Four routes, all on the same 100-byte JSON payload and the same counts as the invoke and stream suites: ours → ours
- * (the bench's BusPair, both in this process), theirs → theirs (two peer processes), ours → theirs and theirs → ours.
+ * (the bench's BusPair, both in this process), theirs → theirs (two peer processes), ours → theirs and theirs → ours,
+ * and, when the spec has `split`, ours → ours in two processes (the shape of the peer's own route).
  * As in the invoke suite, the routes' sequential blocks and their 64-in-flight blocks are interleaved round by round
  * (order rotating), so that host drift hits every route alike; a peer block runs while this process only waits for its
  * result line, unless the route's responder is ours. One stream's deltas/s is the median of `streamSamples` streams
@@ -32,6 +35,11 @@ export interface UpstreamPeerSpec {
   stream: string;
   /** Starts its bench program in a role; resolves once it is ready. */
   start(role: 'server' | 'caller'): Promise<PeerProcess>;
+  /**
+   * Ours → ours with each end in its own process, as the peer's own route runs (route `${prefix}.ours-2p`): a caller
+   * bus here and a responder in a forked process (bench/stacks/split-bus.ts). Closed with the bench.
+   */
+  split?: SplitBus;
 }
 
 interface Route {
@@ -48,6 +56,7 @@ export class UpstreamPeerBench {
     private readonly routes: Route[],
     /** How the peer is named in log lines and notes ("python", "go"). */
     private readonly label: string,
+    private readonly split?: SplitBus,
   ) {}
 
   /**
@@ -69,19 +78,19 @@ export class UpstreamPeerBench {
       if (done.error) throw new Error(`${spec.label} caller ${String(cmd.op)} ${String(cmd.target)}: ${done.error}`);
       return done;
     };
-    const ours = (key: string, echo: string, stream: string): Route => ({
+    const ours = (key: string, echo: string, stream: string, client: BusClient = pair.client): Route => ({
       key,
       seq: async (count, capMs, into) => {
-        await sequential(() => pair.client.invoke(echo, payload), count, capMs, into);
+        await sequential(() => client.invoke(echo, payload), count, capMs, into);
       },
       conc: async (concurrency, ms, warmupMs) => {
-        const r = await closedLoop(() => pair.client.invoke(echo, payload), { concurrency, durationMs: ms, warmupMs });
+        const r = await closedLoop(() => client.invoke(echo, payload), { concurrency, durationMs: ms, warmupMs });
         return { ops: r.ops, seconds: r.seconds };
       },
       stream: async (n) => {
         const t0 = nowUs();
         let deltas = 0;
-        for await (const f of pair.client.stream(stream, { n })) if (f.event_type === EventTypes.DELTA) deltas++;
+        for await (const f of client.stream(stream, { n })) if (f.event_type === EventTypes.DELTA) deltas++;
         return { deltas, seconds: (nowUs() - t0) / 1e6 };
       },
     });
@@ -107,7 +116,8 @@ export class UpstreamPeerBench {
       ours(`${prefix}.ours→${label}`, spec.echo, spec.stream),
       theirs(`${prefix}.${label}→ours`, ECHO, STREAM),
     ];
-    return new UpstreamPeerBench(server, caller, routes, label);
+    if (spec.split) routes.push(ours(`${prefix}.ours-2p`, ECHO, STREAM, spec.split.client));
+    return new UpstreamPeerBench(server, caller, routes, label, spec.split);
   }
 
   async run(cfg: BenchConfig, metrics: Metrics, run: number, log: (s: string) => void): Promise<void> {
@@ -190,6 +200,6 @@ export class UpstreamPeerBench {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.caller.stop(), this.server.stop()]);
+    await Promise.all([this.caller.stop(), this.server.stop(), this.split?.close()]);
   }
 }
