@@ -199,6 +199,27 @@ const ROWS: RowDef[] = [
     target: { on: 'ours', op: '<=', value: 8 },
   },
   {
+    figure: 'NATS invoke, separate processes, CPU per call: caller (vs raw with the envelope bytes)',
+    unit: 'µs CPU',
+    ours: ['bus', 'split.caller.cpu'],
+    peer: ['raw-env', 'split.caller.cpu'],
+    peerLabel: 'raw request() of the same acp/1.0 request, reply parsed',
+  },
+  {
+    figure: 'NATS invoke, separate processes, CPU per call: responder (vs raw with the envelope bytes)',
+    unit: 'µs CPU',
+    ours: ['bus', 'split.responder.cpu'],
+    peer: ['raw-env', 'split.responder.cpu'],
+    peerLabel: 'raw msg.respond() of the same acp/1.0 reply',
+  },
+  {
+    figure: 'NATS invoke, separate processes, 64 in flight (vs raw with the envelope bytes)',
+    unit: 'ops/s',
+    ours: ['bus', 'split.ops'],
+    peer: ['raw-env', 'split.ops'],
+    peerLabel: 'raw request()/msg.respond() of the same acp/1.0 bytes',
+  },
+  {
     figure: 'NATS invoke, separate processes, CPU per call: caller',
     unit: 'µs CPU',
     ours: ['bus', 'split.caller.cpu'],

@@ -1,6 +1,6 @@
 /**
  * The responder of one stack in a process of its own, for the "CPU per call, each end in its own process" figures
- * (bench/suites/split.ts forks it): `node dist/bench/split-responder.js <raw|nest|bus|bus+nest> <nats url> [subject prefix]`
+ * (bench/suites/split.ts forks it): `node dist/bench/split-responder.js <raw|raw-env|nest|bus|bus+nest> <nats url> [subject prefix]`
  * (the prefix, bus only, lets it share a server with the bench's own stacks: the upstream peers' ours→ours route).
  * It answers the same echo the in-process stacks answer (the bus also serves the bench stream), says `ready` over IPC,
  * and on `mark`/`report` messages
@@ -13,6 +13,7 @@ import { benchStream, ECHO, STREAM } from './stacks/bus.js';
 import { startBusNestResponder } from './stacks/bus-nest.js';
 import { startNestNatsResponder } from './stacks/nest-nats.js';
 import { RAW_SPLIT_SUBJECT } from './stacks/raw-nats.js';
+import { RAW_ENV_SPLIT_SUBJECT, replyEnvelope } from './stacks/raw-envelope.js';
 
 const [, , kind, url, subjectPrefix] = process.argv;
 const quiet: BusLogger = { log() {}, warn() {}, error() {} };
@@ -25,6 +26,17 @@ async function start(): Promise<void> {
         queue: RAW_SPLIT_SUBJECT,
         callback: (err, msg) => {
           if (!err) msg.respond(JSON.stringify(msg.json<unknown>()));
+        },
+      });
+      await nc.flush();
+      return;
+    }
+    case 'raw-env': {
+      const nc = await connect({ servers: url, name: 'split-rawenv-responder' });
+      nc.subscribe(RAW_ENV_SPLIT_SUBJECT, {
+        queue: RAW_ENV_SPLIT_SUBJECT,
+        callback: (err, msg) => {
+          if (!err) msg.respond(JSON.stringify(replyEnvelope(msg.json<Record<string, unknown>>())));
         },
       });
       await nc.flush();

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { InvokeStack, PubSubStack } from './types.js';
 import { nowUs, sleep } from '../lib/measure.js';
+import { eventEnvelope } from './raw-envelope.js';
 
 /** The subject the raw responder of the split-process figures answers on (bench/split-responder.ts). */
 export const RAW_SPLIT_SUBJECT = 'bench.raw.split.echo';
@@ -72,7 +72,7 @@ export async function rawNatsPubSubStack(url: string, opts: { envelope?: boolean
       const t0 = nowUs();
       let sent = 0;
       while (sent < count && Date.now() < stopAt) {
-        pub.publish(subject, JSON.stringify(opts.envelope ? asEvent(payload) : payload));
+        pub.publish(subject, JSON.stringify(opts.envelope ? eventEnvelope(payload) : payload));
         sent++;
         if (sent % 1000 === 0) await pub.flush();
       }
@@ -84,18 +84,5 @@ export async function rawNatsPubSubStack(url: string, opts: { envelope?: boolean
       await pub.close();
       await sub.close();
     },
-  };
-}
-
-/** The fields and order of the event envelope our publisher writes (bench.events from bench-client). */
-function asEvent(payload: unknown): Record<string, unknown> {
-  return {
-    spec_version: 'acp/1.0',
-    schema_version: 1,
-    event_id: randomUUID(),
-    event_type: 'bench.events',
-    occurred_at: new Date().toISOString(),
-    from: 'bench-client',
-    payload,
   };
 }

@@ -9,6 +9,7 @@ import { ECHO, STREAM } from '../stacks/bus.js';
 import { NEST_ECHO } from '../stacks/bus-nest.js';
 import { nestNatsCaller } from '../stacks/nest-nats.js';
 import { RAW_SPLIT_SUBJECT, rawNatsCaller } from '../stacks/raw-nats.js';
+import { RAW_ENV_SPLIT_SUBJECT, rawEnvelopeCaller } from '../stacks/raw-envelope.js';
 import type { InvokeStack } from '../stacks/types.js';
 
 const RESPONDER = fileURLToPath(new URL('../split-responder.js', import.meta.url));
@@ -17,6 +18,8 @@ const quiet: BusLogger = { log() {}, warn() {}, error() {} };
 /** The stacks measured with each end in its own process: the responder kind and how to make the caller. */
 const STACKS: Array<{ key: string; responder: string; caller: (url: string) => Promise<SplitCaller> }> = [
   { key: 'raw', responder: 'raw', caller: (url) => rawNatsCaller(url, RAW_SPLIT_SUBJECT) },
+  // The floor: raw NATS carrying the same acp/1.0 request and reply bytes as ours (bench/stacks/raw-envelope.ts).
+  { key: 'raw-env', responder: 'raw-env', caller: (url) => rawEnvelopeCaller(url, RAW_ENV_SPLIT_SUBJECT) },
   { key: 'nest', responder: 'nest', caller: (url) => nestNatsCaller(url) },
   { key: 'bus', responder: 'bus', caller: (url) => busCaller(url, ECHO) },
   { key: 'bus+nest', responder: 'bus+nest', caller: (url) => busCaller(url, NEST_ECHO) },
