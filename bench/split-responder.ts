@@ -46,7 +46,7 @@ async function start(): Promise<void> {
       await startNestNatsResponder(url);
       return;
     case 'bus': {
-      const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-responder' }), {
+      const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-responder', warnOpenAccount: false }), {
         agentId: 'bench-server',
         subjectPrefix,
         logger: quiet,
@@ -57,7 +57,7 @@ async function start(): Promise<void> {
       return;
     }
     case 'bus+nest':
-      if (!(await startBusNestResponder((role) => new NatsTransport({ servers: url, name: `split-${role}` }))))
+      if (!(await startBusNestResponder((role) => new NatsTransport({ servers: url, name: `split-${role}`, warnOpenAccount: false }))))
         throw new Error('Nest integration missing');
       return;
     default:

@@ -25,7 +25,7 @@ process.on('message', (m: { rss?: boolean; exit?: boolean }) => {
 
 async function handler(url: string): Promise<void> {
   const { BusClient, NatsTransport } = await import('@openagentio/nestjs');
-  const bus = new BusClient(new NatsTransport({ servers: url, name: 'bench-sse-handler' }), {
+  const bus = new BusClient(new NatsTransport({ servers: url, name: 'bench-sse-handler', warnOpenAccount: false }), {
     agentId: 'bench-sse-handler',
     logger: { log() {}, warn() {}, error() {} },
   });
@@ -47,7 +47,7 @@ async function gateway(url: string): Promise<void> {
     import('@openagentio/nestjs'),
     import('@openagentio/nestjs-gateway'),
   ]);
-  const bus = new BusClient(new NatsTransport({ servers: url, name: 'bench-sse-gateway' }), {
+  const bus = new BusClient(new NatsTransport({ servers: url, name: 'bench-sse-gateway', warnOpenAccount: false }), {
     agentId: 'bench-sse-gateway',
     logger: { log() {}, warn() {}, error() {} },
   });

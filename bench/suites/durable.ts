@@ -25,7 +25,11 @@ export function durableCounts(cfg: BenchConfig): { publishMs: number; consume: n
 export async function durableSuite(cfg: BenchConfig, metrics: Metrics, log: (s: string) => void): Promise<void> {
   const counts = durableCounts(cfg);
   const server = await startNatsServer({ jetstream: true });
-  const bus = new BusClient(new NatsTransport({ servers: server.url }), { agentId: 'bench-durable', logger: quiet, telemetry: false });
+  const bus = new BusClient(new NatsTransport({ servers: server.url, warnOpenAccount: false }), {
+    agentId: 'bench-durable',
+    logger: quiet,
+    telemetry: false,
+  });
   await bus.connect();
   const nc = await connect({ servers: server.url, noAsyncTraces: true });
   const js = jetstream(nc);

@@ -29,7 +29,10 @@ const STACKS: Array<{ key: string; responder: string; caller: (url: string) => P
 type SplitCaller = InvokeStack & { stream?: (n: number) => Promise<number> };
 
 async function busCaller(url: string, target: string): Promise<SplitCaller> {
-  const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-caller' }), { agentId: 'bench-client', logger: quiet });
+  const bus = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-caller', warnOpenAccount: false }), {
+    agentId: 'bench-client',
+    logger: quiet,
+  });
   await bus.connect();
   const stream = async (n: number): Promise<number> => {
     let c = 0;
