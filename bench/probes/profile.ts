@@ -2,6 +2,7 @@
  * One workload at a time, for CPU profiles:
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/probes/profile.js <workload> [seconds]
  *   node dist/bench/probes/profile.js top /tmp/prof/<file>.cpuprofile [rows]
+ *   node dist/bench/probes/profile.js kinds /tmp/prof/<file>.cpuprofile   (busy time by kind: JSON, NATS client, ours…)
  * Workloads: mem-invoke, mem-nest-invoke, nats-invoke, nats-nest-invoke, nats-raw-invoke, nats-stream, nats-pubsub, mem-stream,
  * mem-ttfd, nats-ttfd (streams of one delta, one after another).
  * The NATS workloads start their own nats-server on a free port.
@@ -46,9 +47,47 @@ function top(file: string, rows: number): void {
   for (const [k, t] of [...fileTime].sort((a, b) => b[1] - a[1]).slice(0, rows)) console.log(`${pct(t)}  ${k}`);
 }
 
+/**
+ * Busy time (idle and module loading left out) by kind of work: the envelopes' JSON and UTF-8 conversions, the NATS
+ * client, socket writes, GC, our own code, and the rest (Node and V8 internals, the bench). The split BENCHMARKS.md
+ * quotes to say what is the protocol's and what is ours.
+ */
+function kinds(file: string): void {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const time = new Map<string, number>();
+  let busy = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const { functionName: f, url: u } = byId.get(prof.samples[i])!.callFrame;
+    const t = prof.timeDeltas[i] ?? 0;
+    let kind: string;
+    if (
+      f === '(idle)' ||
+      /node:internal\/modules|node:internal\/bootstrap/.test(u) ||
+      /^(compileFunction|internalModuleStat|readFileUtf8)$/.test(f)
+    )
+      continue;
+    else if (f === '(garbage collector)') kind = 'GC';
+    else if (!u && /^(writeBuffer|writev|writeUtf8String)$/.test(f)) kind = 'socket writes';
+    else if (
+      /envelope-codec|reply-encoder/.test(u) ||
+      (/^node:internal\/(encoding|buffer)$|^$/.test(u) &&
+        /^(encode|decode|encodeUtf8String|decodeUTF8|latin1Slice|FastBuffer|createUnsafeBuffer)$/.test(f))
+    )
+      kind = 'envelope JSON and UTF-8';
+    else if (u.includes('@nats-io')) kind = 'NATS client';
+    else if (/libs\/(bus|bridge|gateway)\//.test(u)) kind = 'ours (everything else in libs/)';
+    else kind = 'other (Node and V8 internals, microtasks, the bench)';
+    time.set(kind, (time.get(kind) ?? 0) + t);
+    busy += t;
+  }
+  for (const [k, t] of [...time].sort((a, b) => b[1] - a[1])) console.log(`${((100 * t) / busy).toFixed(1).padStart(5)}%  ${k}`);
+}
+
 async function main(): Promise<void> {
   const [what = 'mem-invoke', arg2, arg3] = process.argv.slice(2);
   if (what === 'top') return top(arg2, Number(arg3 ?? 40));
+  if (what === 'kinds') return kinds(arg2);
   const seconds = Number(arg2 ?? 5);
   const payload = payloadOfSize(100);
   let server: BenchNatsServer | undefined;
