@@ -392,7 +392,9 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
 
   private take(): IteratorResult<Envelope> {
     if (!this.peerFlow) this.bufferedBytes -= this.sizes[this.head];
-    const frame = this.queue[this.head++];
+    const frame = this.queue[this.head];
+    // Not kept once read: an open stream would hold its `started` and every delta read until the next compaction.
+    (this.queue as (Envelope | undefined)[])[this.head++] = undefined;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.sizes = this.sizes.slice(this.head);
