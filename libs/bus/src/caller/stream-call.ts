@@ -6,7 +6,6 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, isTerminalEventType, type Envelope } from '../protocol/envelope.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
-import { linkSignals } from '../utils/abort-link.js';
 import type { CallTrace } from './call-trace.js';
 import type { CallRecord } from './call-tracing.js';
 import type { ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
@@ -71,7 +70,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private waiter?: { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void };
   private slot?: DeadlineSlot;
   private timeoutMs = 0;
-  private unlink?: () => void;
+  /** The caller's signals this call listens to (it is their listener itself: no closure per call). */
+  private linked?: ReadonlyArray<AbortSignal | undefined>;
   private peerFlow = false;
   /** Frames buffered beyond which a call with flow control fails with BACKPRESSURE_DROP. */
   private bufferLimit: number;
@@ -201,7 +201,20 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     this.retry = retry;
     this.timeoutMs = Math.max(0, deadline - this.startedAt);
     this.slot = scheduleDeadline(deadline, this);
-    if (signals.some((s) => s)) this.unlink = linkSignals(signals, (reason) => this.cancel(reason));
+    for (const s of signals) {
+      if (s?.aborted) {
+        this.cancel(s.reason);
+        return;
+      }
+    }
+    if (!signals.some((s) => s)) return;
+    this.linked = signals;
+    for (const s of signals) s?.addEventListener('abort', this, { once: true });
+  }
+
+  /** @internal One of the caller's signals aborted (the call is its own listener object). */
+  handleEvent(ev: Event): void {
+    this.cancel((ev.target as AbortSignal).reason);
   }
 
   /** @internal The deadline passed (called by the deadline wheel). */
@@ -434,7 +447,11 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         this.failure ?? this.terminalError,
         this.framesReceived,
       );
-    this.unlink?.();
+    const linked = this.linked;
+    if (linked) {
+      this.linked = undefined;
+      for (const s of linked) s?.removeEventListener('abort', this);
+    }
     this.bus.forgetCall(this.callId);
   }
 

@@ -57,8 +57,11 @@ export class StreamRunner implements StreamWriterHost {
     try {
       if (!reg.deferStarted) await writer.sendStarted();
       let result: unknown;
-      if (!reg.retry) result = await this.attempt(reg, call, ctx);
-      else {
+      if (!reg.retry) {
+        // attempt() inlined: an open stream would keep one more suspended async function and its promises.
+        const produced = await untilAborted(callContextStorage.run(ctx, reg.handler as StreamHandler, call.request.payload, ctx), signal);
+        result = await untilAborted(callContextStorage.run(ctx, drainProduced, produced, writer, signal), signal);
+      } else {
         // Only the started frame may have gone out before a retry: nothing the caller saw is repeated.
         const outcome = await reg.retry.run(() => this.attempt(reg, call, ctx), {
           signal: signal.signal,
