@@ -63,7 +63,10 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   finished = false;
   private done = false;
   private request?: Envelope;
-  private reorder: ReorderBuffer;
+  /** Made on the first frame out of order (or repeated): until then frames are taken in seq order without it. */
+  private reorder?: ReorderBuffer;
+  /** The seq of the next frame in order, while there is no reorder buffer. */
+  private nextSeq = 0;
   private queue: Envelope[] = [];
   private head = 0;
   private failure?: BusError;
@@ -79,7 +82,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private readonly byteLimit: number;
   /** Without flow control: wire bytes of the frames queued and not yet read; `sizes` holds each one's, aligned with `queue`. */
   private bufferedBytes = 0;
-  private sizes: number[] = [];
+  private sizes?: number[];
   /** A frame came without its wire size (a transport that hands objects over): bound by frames, as with flow control. */
   private unsized = false;
   private peerCancel = false;
@@ -96,7 +99,6 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     /** @internal */ readonly options: StreamOptions,
   ) {
     this.ctx = currentCallContext();
-    this.reorder = new ReorderBuffer(bus.options.reorder);
     this.bufferLimit = bus.options.maxBufferedFrames;
     this.byteLimit = options.maxBufferedBytes ?? bus.options.maxBufferedBytes;
   }
@@ -158,7 +160,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         this.bus.stats.cancelledByCaller++;
       }
       this.queue = [];
-      this.sizes = [];
+      this.sizes = undefined;
       this.head = 0;
       this.bufferedBytes = 0;
       // The next read (or the one waiting) rejects with the cancellation.
@@ -243,7 +245,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       this.retryTimer = undefined;
       if (this.finished || this.done) return;
       this.attempt++;
-      this.reorder = new ReorderBuffer(this.bus.options.reorder);
+      this.reorder = undefined;
+      this.nextSeq = 0;
       try {
         this.bus.sendStreamRequest(this);
       } catch (e) {
@@ -276,33 +279,20 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     this.receivedAny = true;
     const size = msg.size;
     if (size === undefined) this.unsized = true;
-    let ready: Envelope[];
-    try {
-      ready = this.reorder.accept(env);
-    } catch (err) {
-      this.fail(err as BusError, true);
-      return;
-    }
-    for (const frame of ready) {
-      if (frame.event_type === EventTypes.STARTED) this.readCapabilities(frame);
-      else if (frame.event_type === EventTypes.DELTA && !this.firstDeltaSeen) {
-        this.firstDeltaSeen = true;
-        this.tracing?.span.addEvent('acp.first_delta');
+    const seq = env.seq ?? 0;
+    if (!this.reorder && seq === this.nextSeq) {
+      // In order, the usual case: no reorder buffer, and no array of ready frames per frame.
+      this.nextSeq++;
+      this.enqueue(env, size);
+    } else {
+      let ready: Envelope[];
+      try {
+        ready = (this.reorder ??= new ReorderBuffer(this.bus.options.reorder, this.nextSeq)).accept(env);
+      } catch (err) {
+        this.fail(err as BusError, true);
+        return;
       }
-      this.framesReceived++;
-      this.queue.push(frame);
-      // Bytes are counted only for a responder without flow control (known from its first frame, `started`). A frame
-      // released from the reorder buffer by this one is counted at this one's size (its own is not kept: the reorder
-      // buffer has its own bound, and in-order delivery, the usual case, is exact).
-      if (!this.peerFlow) {
-        this.sizes.push(size ?? 0);
-        this.bufferedBytes += size ?? 0;
-      }
-      if (isTerminalEventType(frame.event_type)) {
-        if (frame.event_type === EventTypes.ERROR) this.terminalError = BusError.fromPayload(frame.payload, frame);
-        this.finish();
-        break;
-      }
+      for (const frame of ready) if (this.enqueue(frame, size)) break;
     }
     // A responder with flow control never has more than the window unread; one that ignores it (or forged credit)
     // is bounded in frames. A peer without flow control (upstream runtimes) cannot be slowed down, so everything it
@@ -325,6 +315,28 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       }
     }
     this.wake();
+  }
+
+  /** Queues a frame that is next in order; true when it ended the stream. */
+  private enqueue(frame: Envelope, size: number | undefined): boolean {
+    if (frame.event_type === EventTypes.STARTED) this.readCapabilities(frame);
+    else if (frame.event_type === EventTypes.DELTA && !this.firstDeltaSeen) {
+      this.firstDeltaSeen = true;
+      this.tracing?.span.addEvent('acp.first_delta');
+    }
+    this.framesReceived++;
+    this.queue.push(frame);
+    // Bytes are counted only for a responder without flow control (known from its first frame, `started`). A frame
+    // released from the reorder buffer by another is counted at that one's size (its own is not kept: the reorder
+    // buffer has its own bound, and in-order delivery, the usual case, is exact).
+    if (!this.peerFlow) {
+      (this.sizes ??= []).push(size ?? 0);
+      this.bufferedBytes += size ?? 0;
+    }
+    if (!isTerminalEventType(frame.event_type)) return false;
+    if (frame.event_type === EventTypes.ERROR) this.terminalError = BusError.fromPayload(frame.payload, frame);
+    this.finish();
+    return true;
   }
 
   /** @internal Ends the call with an error; `cancelRemote` also tells the responder. */
@@ -404,13 +416,13 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   }
 
   private take(): IteratorResult<Envelope> {
-    if (!this.peerFlow) this.bufferedBytes -= this.sizes[this.head];
+    if (!this.peerFlow) this.bufferedBytes -= this.sizes![this.head];
     const frame = this.queue[this.head];
     // Not kept once read: an open stream would hold its `started` and every delta read until the next compaction.
     (this.queue as (Envelope | undefined)[])[this.head++] = undefined;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
+      this.sizes = this.sizes?.slice(this.head);
       this.head = 0;
     }
     const terminal = isTerminalEventType(frame.event_type);
