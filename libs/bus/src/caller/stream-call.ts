@@ -12,8 +12,10 @@ import type { ResolvedBusOptions } from '../interfaces/bus-client-options.interf
 import type { BusStats } from '../runtime/bus-stats.js';
 import type { StreamOptions } from '../interfaces/call-options.interface.js';
 import { cancelledError } from './cancelled-error.js';
+import { listenAll, unlistenAll, type SignalLink } from '../utils/abort-link.js';
 import { belongsTo } from './frame-origin.js';
 import { ReorderBuffer } from './reorder-buffer.js';
+import { ResponderWatch } from './responder-watch.js';
 import { resultOf } from './result-of.js';
 import type { RetryExecutor } from '../resilience/retry-executor.js';
 import { isPublishableSubject } from '../protocol/subjects.js';
@@ -67,14 +69,15 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private reorder?: ReorderBuffer;
   /** The seq of the next frame in order, while there is no reorder buffer. */
   private nextSeq = 0;
-  private queue: Envelope[] = [];
+  /** Frames not yet read from `head` on; NO_FRAMES while none has come since the queue last drained. */
+  private queue: Envelope[] = NO_FRAMES;
   private head = 0;
   private failure?: BusError;
   private waiter?: { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void };
   private slot?: DeadlineSlot;
   private timeoutMs = 0;
   /** The caller's signals this call listens to (it is their listener itself: no closure per call). */
-  private linked?: ReadonlyArray<AbortSignal | undefined>;
+  private linked?: SignalLink;
   private peerFlow = false;
   /** Frames buffered beyond which a call with flow control fails with BACKPRESSURE_DROP. */
   private bufferLimit: number;
@@ -90,7 +93,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private consumedSinceCredit = 0;
   private finalFrame?: Envelope;
   /** Watch on the responder, when its `started` frame said how often it probes (`acp.liveness`). */
-  private responderWatch?: { everyMs: number; frames: number; pinged: boolean; quietSince: number };
+  private responderWatch?: ResponderWatch;
 
   constructor(
     private readonly bus: StreamHost,
@@ -159,7 +162,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         this.cancelResponder(false);
         this.bus.stats.cancelledByCaller++;
       }
-      this.queue = [];
+      this.queue = NO_FRAMES;
       this.sizes = undefined;
       this.head = 0;
       this.bufferedBytes = 0;
@@ -209,9 +212,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         return;
       }
     }
-    if (!signals.some((s) => s)) return;
-    this.linked = signals;
-    for (const s of signals) s?.addEventListener('abort', this, { once: true });
+    this.linked = listenAll(signals, this);
   }
 
   /** @internal One of the caller's signals aborted (the call is its own listener object). */
@@ -325,12 +326,14 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       this.tracing?.span.addEvent('acp.first_delta');
     }
     this.framesReceived++;
-    this.queue.push(frame);
+    if (this.queue === NO_FRAMES) this.queue = [frame];
+    else this.queue.push(frame);
     // Bytes are counted only for a responder without flow control (known from its first frame, `started`). A frame
     // released from the reorder buffer by another is counted at that one's size (its own is not kept: the reorder
     // buffer has its own bound, and in-order delivery, the usual case, is exact).
     if (!this.peerFlow) {
-      (this.sizes ??= []).push(size ?? 0);
+      if (this.sizes) this.sizes.push(size ?? 0);
+      else this.sizes = [size ?? 0];
       this.bufferedBytes += size ?? 0;
     }
     if (!isTerminalEventType(frame.event_type)) return false;
@@ -374,56 +377,45 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       this.peerCancel = ext.has(Extensions.CANCEL);
       const every = started.metadata?.[MetaKeys.LIVENESS];
       if (this.peerCancel && typeof every === 'number' && every > 0) {
-        this.responderWatch = { everyMs: every, frames: this.framesReceived, pinged: false, quietSince: Date.now() };
+        this.responderWatch = new ResponderWatch(every, this.framesReceived, Date.now());
       }
     }
   }
 
   /** @internal A liveness probe from the responder arrived. */
   heardFromResponder(): void {
-    if (this.responderWatch) this.responderWatch.pinged = true;
+    this.responderWatch?.heard();
   }
 
   /**
-   * @internal Called by the caller every livenessInterval. A responder that probes every N ms sends a frame or a
-   * probe at least every 2N; after 3N of neither it is taken as gone (its process died, or its connection), so
-   * the stream ends now with a retryable AGENT_UNAVAILABLE instead of at its deadline. Counting frames here
-   * keeps the per-frame path free of clock reads. `stalled`: this process was blocked since the last check, so
-   * the quiet time restarts instead of counting against the responder.
+   * @internal Called by the caller every livenessInterval: a responder that has gone silent ends the stream now with a
+   * retryable AGENT_UNAVAILABLE instead of at its deadline. `stalled`: this process was blocked since the last check.
    */
   checkResponder(now: number, stalled = false): void {
     const w = this.responderWatch;
     if (!w || this.finished) return;
-    if (stalled || w.pinged || w.frames !== this.framesReceived) {
-      w.pinged = false;
-      w.frames = this.framesReceived;
-      w.quietSince = now;
-      return;
-    }
-    const quietMs = now - w.quietSince;
-    if (quietMs > 3 * w.everyMs) {
-      this.fail(
-        new BusError(
-          ErrorCodes.AGENT_UNAVAILABLE,
-          `stream "${this.target}": the responder went silent (no frame and no liveness probe for ${quietMs} ms)`,
-          {
-            retryable: true,
-          },
-        ),
-        true,
-      );
-    }
+    const quietMs = w.silentFor(now, this.framesReceived, stalled);
+    if (quietMs === undefined) return;
+    const why = `stream "${this.target}": the responder went silent (no frame and no liveness probe for ${quietMs} ms)`;
+    this.fail(new BusError(ErrorCodes.AGENT_UNAVAILABLE, why, { retryable: true }), true);
   }
 
   private take(): IteratorResult<Envelope> {
     if (!this.peerFlow) this.bufferedBytes -= this.sizes![this.head];
-    const frame = this.queue[this.head];
-    // Not kept once read: an open stream would hold its `started` and every delta read until the next compaction.
-    (this.queue as (Envelope | undefined)[])[this.head++] = undefined;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.sizes = this.sizes?.slice(this.head);
+    const frame = this.queue[this.head++];
+    if (this.head === this.queue.length) {
+      // Drained, the usual case: the next frame starts a one-slot array. A stream that waits for its next frame kept
+      // its last frames here, then an empty 17-slot array: 150 bytes or more for each open stream.
+      this.queue = NO_FRAMES;
+      this.sizes = undefined;
       this.head = 0;
+    } else {
+      (this.queue as (Envelope | undefined)[])[this.head - 1] = undefined;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.sizes = this.sizes?.slice(this.head);
+        this.head = 0;
+      }
     }
     const terminal = isTerminalEventType(frame.event_type);
     if (!terminal) this.grantCredit();
@@ -459,10 +451,9 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         this.failure ?? this.terminalError,
         this.framesReceived,
       );
-    const linked = this.linked;
-    if (linked) {
+    if (this.linked) {
+      unlistenAll(this.linked, this);
       this.linked = undefined;
-      for (const s of linked) s?.removeEventListener('abort', this);
     }
     this.bus.forgetCall(this.callId);
   }
@@ -489,3 +480,5 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
 }
 
 const DONE: IteratorResult<Envelope> = { value: undefined, done: true };
+/** The queue of a call with no frame waiting to be read; never pushed to (enqueue replaces it). */
+const NO_FRAMES: Envelope[] = [];
