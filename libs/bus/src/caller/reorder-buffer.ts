@@ -16,11 +16,14 @@ export const DEFAULT_REORDER_LIMITS: ReorderLimits = { maxPending: 256, maxGap: 
  * or too many frames waiting is BACKPRESSURE_DROP, as in the upstream runtimes.
  */
 export class ReorderBuffer {
-  private expected = 0;
   /** Frames ahead of a gap; made on the first one (in-order streams, the usual case, never need it). */
   private pending?: Map<number, Envelope>;
 
-  constructor(private readonly limits: ReorderLimits = DEFAULT_REORDER_LIMITS) {}
+  constructor(
+    private readonly limits: ReorderLimits = DEFAULT_REORDER_LIMITS,
+    /** The seq of the next frame in order (a stream makes its buffer on its first frame out of order). */
+    private expected = 0,
+  ) {}
 
   /** Accepts a frame and returns the frames now deliverable in order (possibly none). Throws BusError on overflow. */
   accept(frame: Envelope): Envelope[] {

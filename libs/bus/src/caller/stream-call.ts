@@ -6,15 +6,16 @@ import { ErrorCodes } from '../errors/error-codes.js';
 import { EventTypes, isTerminalEventType, type Envelope } from '../protocol/envelope.js';
 import { ControlEventTypes, Extensions, MetaKeys, parseExtensions } from '../protocol/extensions.js';
 import type { TransportMessage } from '../transport/transport.interface.js';
-import { linkSignals } from '../utils/abort-link.js';
 import type { CallTrace } from './call-trace.js';
 import type { CallRecord } from './call-tracing.js';
 import type { ResolvedBusOptions } from '../interfaces/bus-client-options.interface.js';
 import type { BusStats } from '../runtime/bus-stats.js';
 import type { StreamOptions } from '../interfaces/call-options.interface.js';
 import { cancelledError } from './cancelled-error.js';
+import { listenAll, unlistenAll, type SignalLink } from '../utils/abort-link.js';
 import { belongsTo } from './frame-origin.js';
 import { ReorderBuffer } from './reorder-buffer.js';
+import { ResponderWatch } from './responder-watch.js';
 import { resultOf } from './result-of.js';
 import type { RetryExecutor } from '../resilience/retry-executor.js';
 import { isPublishableSubject } from '../protocol/subjects.js';
@@ -64,14 +65,19 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   finished = false;
   private done = false;
   private request?: Envelope;
-  private reorder: ReorderBuffer;
-  private queue: Envelope[] = [];
+  /** Made on the first frame out of order (or repeated): until then frames are taken in seq order without it. */
+  private reorder?: ReorderBuffer;
+  /** The seq of the next frame in order, while there is no reorder buffer. */
+  private nextSeq = 0;
+  /** Frames not yet read from `head` on; NO_FRAMES while none has come since the queue last drained. */
+  private queue: Envelope[] = NO_FRAMES;
   private head = 0;
   private failure?: BusError;
   private waiter?: { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void };
   private slot?: DeadlineSlot;
   private timeoutMs = 0;
-  private unlink?: () => void;
+  /** The caller's signals this call listens to (it is their listener itself: no closure per call). */
+  private linked?: SignalLink;
   private peerFlow = false;
   /** Frames buffered beyond which a call with flow control fails with BACKPRESSURE_DROP. */
   private bufferLimit: number;
@@ -79,7 +85,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private readonly byteLimit: number;
   /** Without flow control: wire bytes of the frames queued and not yet read; `sizes` holds each one's, aligned with `queue`. */
   private bufferedBytes = 0;
-  private sizes: number[] = [];
+  private sizes?: number[];
   /** A frame came without its wire size (a transport that hands objects over): bound by frames, as with flow control. */
   private unsized = false;
   private peerCancel = false;
@@ -87,7 +93,7 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
   private consumedSinceCredit = 0;
   private finalFrame?: Envelope;
   /** Watch on the responder, when its `started` frame said how often it probes (`acp.liveness`). */
-  private responderWatch?: { everyMs: number; frames: number; pinged: boolean; quietSince: number };
+  private responderWatch?: ResponderWatch;
 
   constructor(
     private readonly bus: StreamHost,
@@ -96,7 +102,6 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     /** @internal */ readonly options: StreamOptions,
   ) {
     this.ctx = currentCallContext();
-    this.reorder = new ReorderBuffer(bus.options.reorder);
     this.bufferLimit = bus.options.maxBufferedFrames;
     this.byteLimit = options.maxBufferedBytes ?? bus.options.maxBufferedBytes;
   }
@@ -157,8 +162,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         this.cancelResponder(false);
         this.bus.stats.cancelledByCaller++;
       }
-      this.queue = [];
-      this.sizes = [];
+      this.queue = NO_FRAMES;
+      this.sizes = undefined;
       this.head = 0;
       this.bufferedBytes = 0;
       // The next read (or the one waiting) rejects with the cancellation.
@@ -201,7 +206,18 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     this.retry = retry;
     this.timeoutMs = Math.max(0, deadline - this.startedAt);
     this.slot = scheduleDeadline(deadline, this);
-    if (signals.some((s) => s)) this.unlink = linkSignals(signals, (reason) => this.cancel(reason));
+    for (const s of signals) {
+      if (s?.aborted) {
+        this.cancel(s.reason);
+        return;
+      }
+    }
+    this.linked = listenAll(signals, this);
+  }
+
+  /** @internal One of the caller's signals aborted (the call is its own listener object). */
+  handleEvent(ev: Event): void {
+    this.cancel((ev.target as AbortSignal).reason);
   }
 
   /** @internal The deadline passed (called by the deadline wheel). */
@@ -230,7 +246,8 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       this.retryTimer = undefined;
       if (this.finished || this.done) return;
       this.attempt++;
-      this.reorder = new ReorderBuffer(this.bus.options.reorder);
+      this.reorder = undefined;
+      this.nextSeq = 0;
       try {
         this.bus.sendStreamRequest(this);
       } catch (e) {
@@ -263,33 +280,20 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
     this.receivedAny = true;
     const size = msg.size;
     if (size === undefined) this.unsized = true;
-    let ready: Envelope[];
-    try {
-      ready = this.reorder.accept(env);
-    } catch (err) {
-      this.fail(err as BusError, true);
-      return;
-    }
-    for (const frame of ready) {
-      if (frame.event_type === EventTypes.STARTED) this.readCapabilities(frame);
-      else if (frame.event_type === EventTypes.DELTA && !this.firstDeltaSeen) {
-        this.firstDeltaSeen = true;
-        this.tracing?.span.addEvent('acp.first_delta');
+    const seq = env.seq ?? 0;
+    if (!this.reorder && seq === this.nextSeq) {
+      // In order, the usual case: no reorder buffer, and no array of ready frames per frame.
+      this.nextSeq++;
+      this.enqueue(env, size);
+    } else {
+      let ready: Envelope[];
+      try {
+        ready = (this.reorder ??= new ReorderBuffer(this.bus.options.reorder, this.nextSeq)).accept(env);
+      } catch (err) {
+        this.fail(err as BusError, true);
+        return;
       }
-      this.framesReceived++;
-      this.queue.push(frame);
-      // Bytes are counted only for a responder without flow control (known from its first frame, `started`). A frame
-      // released from the reorder buffer by this one is counted at this one's size (its own is not kept: the reorder
-      // buffer has its own bound, and in-order delivery, the usual case, is exact).
-      if (!this.peerFlow) {
-        this.sizes.push(size ?? 0);
-        this.bufferedBytes += size ?? 0;
-      }
-      if (isTerminalEventType(frame.event_type)) {
-        if (frame.event_type === EventTypes.ERROR) this.terminalError = BusError.fromPayload(frame.payload, frame);
-        this.finish();
-        break;
-      }
+      for (const frame of ready) if (this.enqueue(frame, size)) break;
     }
     // A responder with flow control never has more than the window unread; one that ignores it (or forged credit)
     // is bounded in frames. A peer without flow control (upstream runtimes) cannot be slowed down, so everything it
@@ -312,6 +316,30 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       }
     }
     this.wake();
+  }
+
+  /** Queues a frame that is next in order; true when it ended the stream. */
+  private enqueue(frame: Envelope, size: number | undefined): boolean {
+    if (frame.event_type === EventTypes.STARTED) this.readCapabilities(frame);
+    else if (frame.event_type === EventTypes.DELTA && !this.firstDeltaSeen) {
+      this.firstDeltaSeen = true;
+      this.tracing?.span.addEvent('acp.first_delta');
+    }
+    this.framesReceived++;
+    if (this.queue === NO_FRAMES) this.queue = [frame];
+    else this.queue.push(frame);
+    // Bytes are counted only for a responder without flow control (known from its first frame, `started`). A frame
+    // released from the reorder buffer by another is counted at that one's size (its own is not kept: the reorder
+    // buffer has its own bound, and in-order delivery, the usual case, is exact).
+    if (!this.peerFlow) {
+      if (this.sizes) this.sizes.push(size ?? 0);
+      else this.sizes = [size ?? 0];
+      this.bufferedBytes += size ?? 0;
+    }
+    if (!isTerminalEventType(frame.event_type)) return false;
+    if (frame.event_type === EventTypes.ERROR) this.terminalError = BusError.fromPayload(frame.payload, frame);
+    this.finish();
+    return true;
   }
 
   /** @internal Ends the call with an error; `cancelRemote` also tells the responder. */
@@ -349,54 +377,45 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
       this.peerCancel = ext.has(Extensions.CANCEL);
       const every = started.metadata?.[MetaKeys.LIVENESS];
       if (this.peerCancel && typeof every === 'number' && every > 0) {
-        this.responderWatch = { everyMs: every, frames: this.framesReceived, pinged: false, quietSince: Date.now() };
+        this.responderWatch = new ResponderWatch(every, this.framesReceived, Date.now());
       }
     }
   }
 
   /** @internal A liveness probe from the responder arrived. */
   heardFromResponder(): void {
-    if (this.responderWatch) this.responderWatch.pinged = true;
+    this.responderWatch?.heard();
   }
 
   /**
-   * @internal Called by the caller every livenessInterval. A responder that probes every N ms sends a frame or a
-   * probe at least every 2N; after 3N of neither it is taken as gone (its process died, or its connection), so
-   * the stream ends now with a retryable AGENT_UNAVAILABLE instead of at its deadline. Counting frames here
-   * keeps the per-frame path free of clock reads. `stalled`: this process was blocked since the last check, so
-   * the quiet time restarts instead of counting against the responder.
+   * @internal Called by the caller every livenessInterval: a responder that has gone silent ends the stream now with a
+   * retryable AGENT_UNAVAILABLE instead of at its deadline. `stalled`: this process was blocked since the last check.
    */
   checkResponder(now: number, stalled = false): void {
     const w = this.responderWatch;
     if (!w || this.finished) return;
-    if (stalled || w.pinged || w.frames !== this.framesReceived) {
-      w.pinged = false;
-      w.frames = this.framesReceived;
-      w.quietSince = now;
-      return;
-    }
-    const quietMs = now - w.quietSince;
-    if (quietMs > 3 * w.everyMs) {
-      this.fail(
-        new BusError(
-          ErrorCodes.AGENT_UNAVAILABLE,
-          `stream "${this.target}": the responder went silent (no frame and no liveness probe for ${quietMs} ms)`,
-          {
-            retryable: true,
-          },
-        ),
-        true,
-      );
-    }
+    const quietMs = w.silentFor(now, this.framesReceived, stalled);
+    if (quietMs === undefined) return;
+    const why = `stream "${this.target}": the responder went silent (no frame and no liveness probe for ${quietMs} ms)`;
+    this.fail(new BusError(ErrorCodes.AGENT_UNAVAILABLE, why, { retryable: true }), true);
   }
 
   private take(): IteratorResult<Envelope> {
-    if (!this.peerFlow) this.bufferedBytes -= this.sizes[this.head];
+    if (!this.peerFlow) this.bufferedBytes -= this.sizes![this.head];
     const frame = this.queue[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
+    if (this.head === this.queue.length) {
+      // Drained, the usual case: the next frame starts a one-slot array. A stream that waits for its next frame kept
+      // its last frames here, then an empty 17-slot array: 150 bytes or more for each open stream.
+      this.queue = NO_FRAMES;
+      this.sizes = undefined;
       this.head = 0;
+    } else {
+      (this.queue as (Envelope | undefined)[])[this.head - 1] = undefined;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.sizes = this.sizes?.slice(this.head);
+        this.head = 0;
+      }
     }
     const terminal = isTerminalEventType(frame.event_type);
     if (!terminal) this.grantCredit();
@@ -432,7 +451,10 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
         this.failure ?? this.terminalError,
         this.framesReceived,
       );
-    this.unlink?.();
+    if (this.linked) {
+      unlistenAll(this.linked, this);
+      this.linked = undefined;
+    }
     this.bus.forgetCall(this.callId);
   }
 
@@ -458,3 +480,5 @@ export class StreamCall implements AsyncIterableIterator<Envelope>, Expiring {
 }
 
 const DONE: IteratorResult<Envelope> = { value: undefined, done: true };
+/** The queue of a call with no frame waiting to be read; never pushed to (enqueue replaces it). */
+const NO_FRAMES: Envelope[] = [];

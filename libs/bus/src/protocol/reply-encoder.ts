@@ -17,6 +17,7 @@ const HEAD = `{"spec_version":${JSON.stringify(SPEC_VERSION)},"schema_version":$
  */
 export function replyEncoder(request: Envelope, from: string | undefined): ReplyEncoder {
   let common: string | undefined;
+  let flat = false;
   return (frame) => {
     const payload = frame.payload;
     const metadata = frame.metadata;
@@ -29,7 +30,13 @@ export function replyEncoder(request: Envelope, from: string | undefined): Reply
     ) {
       return encodeEnvelope(frame);
     }
-    common ??= commonPart(request, from);
+    if (common === undefined) common = commonPart(request, from);
+    // A second frame: a stream, which may stay open for long; its common part is kept as one flat string (trim() of
+    // JSON output changes nothing), not as the tree of pieces it was built from (about twice the memory).
+    else if (!flat) {
+      flat = true;
+      common = common.trim();
+    }
     // The id (a UUID) and the time (RFC 3339) that createReply wrote need no escaping; the type names are quoted once.
     let s = `${HEAD}"${frame.event_id}","event_type":${quoted(frame.event_type)},"occurred_at":"${frame.occurred_at}"`;
     if (frame.frame_type) s += `,"frame_type":${quoted(frame.frame_type)}`;

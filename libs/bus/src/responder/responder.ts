@@ -11,7 +11,6 @@ import {
   cancelledByCallerError,
   concurrencyLimitError,
   countsAsFailure,
-  deadlineExceededError,
   deadlinePassedError,
 } from '../errors/handler-failures.js';
 import type { BusSubscription } from '../interfaces/bus-subscription.interface.js';
@@ -34,6 +33,8 @@ import { deriveTraceIds } from '../protocol/trace-ids.js';
 import type { Inflight } from './inflight.js';
 import type { Registration } from './registration.js';
 import { ReplySender } from './reply-sender.js';
+import { HandlerDeadline } from './handler-deadline.js';
+import { StreamCallContext } from './stream-call-context.js';
 import { StreamRunner } from './stream-runner.js';
 import { untilAborted } from './until-aborted.js';
 
@@ -233,11 +234,14 @@ export class Responder {
     this.inflight.set(env.event_id, call);
     reg.active++;
     this.bus.stats.requestsServed++;
-    const ctx: CallContext = new EnvelopeCallContext(env, reg.target, reg.kind, abort, deadline);
+    const ctx =
+      reg.kind === 'stream'
+        ? new StreamCallContext(env, reg.target, reg.kind, abort, deadline)
+        : new EnvelopeCallContext(env, reg.target, reg.kind, abort, deadline);
     let slot: DeadlineSlot | undefined;
     let expiry: Expiring | undefined;
     if (deadline !== undefined) {
-      expiry = { expire: () => abort.abort(deadlineExceededError(reg.target)) };
+      expiry = new HandlerDeadline(abort, reg.target);
       slot = scheduleDeadline(deadline, expiry);
     }
     // Handler time for discovery's STATS, in sub-millisecond steps (a Date.now() difference is 0 for most calls).
@@ -255,9 +259,11 @@ export class Responder {
         spanAttributes(this.bus.transport.kind, 'handle', msg.subject, env, reg.target),
       );
       const s = span;
-      run = withSpan(parent, s, () => (reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.streams.run(reg, call, ctx)));
+      run = withSpan(parent, s, () =>
+        reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.streams.run(reg, call, ctx as StreamCallContext),
+      );
     } else {
-      run = reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.streams.run(reg, call, ctx);
+      run = reg.kind === 'invoke' ? this.runInvoke(reg, call, ctx) : this.streams.run(reg, call, ctx as StreamCallContext);
     }
     const done = (): void => {
       if (slot) cancelDeadline(slot, expiry!);

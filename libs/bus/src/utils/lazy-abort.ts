@@ -15,7 +15,7 @@ export class LazyAbort implements AbortLike {
   aborted = false;
   reason: unknown = undefined;
   private controller?: AbortController;
-  private listeners?: Array<() => void>;
+  private listeners?: Array<(reason: unknown) => void>;
 
   /** The real AbortSignal (created on first use, already aborted if the call was). */
   get signal(): AbortSignal {
@@ -32,16 +32,19 @@ export class LazyAbort implements AbortLike {
     this.reason = reason;
     const listeners = this.listeners;
     this.listeners = undefined;
-    if (listeners) for (const l of listeners) l();
+    if (listeners) for (const l of listeners) l(reason);
     this.controller?.abort(reason);
   }
 
-  addEventListener(_type: 'abort', listener: () => void, _options?: { once?: boolean }): void {
+  /** The listener is called with the reason (an AbortSignal's gets an Event): `reject` itself can listen. */
+  addEventListener(_type: 'abort', listener: (reason: unknown) => void, _options?: { once?: boolean }): void {
     if (this.aborted) return;
-    (this.listeners ??= []).push(listener);
+    // An array literal of one: a push onto `[]` would reserve 17 slots, and most calls never have a second listener.
+    if (this.listeners) this.listeners.push(listener);
+    else this.listeners = [listener];
   }
 
-  removeEventListener(_type: 'abort', listener: () => void): void {
+  removeEventListener(_type: 'abort', listener: (reason: unknown) => void): void {
     const list = this.listeners;
     if (!list) return;
     const i = list.indexOf(listener);
