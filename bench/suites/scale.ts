@@ -4,10 +4,20 @@ import type { Metrics } from '../lib/results.js';
 
 const child = fileURLToPath(new URL('../scale-child.js', import.meta.url));
 
-/** Runs the scale probe in a fresh process (so RSS is not the bench's history); metrics scale.rssKB, scale.heapKB. */
-export async function scaleSuite(key: string, where: string, n: number, metrics: Metrics, log: (s: string) => void): Promise<void> {
+/**
+ * Runs the scale probe in a fresh process (so RSS is not the bench's history); metrics scale.rssKB, scale.heapKB.
+ * `nodeFlags`: extra flags for that process (the young-generation row runs it with `--max-semi-space-size=16`).
+ */
+export async function scaleSuite(
+  key: string,
+  where: string,
+  n: number,
+  metrics: Metrics,
+  log: (s: string) => void,
+  nodeFlags: string[] = [],
+): Promise<void> {
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', child, where, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--expose-gc', ...nodeFlags, child, where, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
