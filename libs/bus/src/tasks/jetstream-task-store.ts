@@ -240,8 +240,14 @@ export class JetStreamTaskStore implements TaskStore {
       throw tooLarge(record.id, frameBytes, maxFrame, 'its created frame, the NATS max_payload less room for headers');
     const what = `storing task ${record.id}`;
     const marker = await this.createKey(`${PENDING}.${record.id}`, record.target, what);
-    await Promise.all([this.createKey(record.id, text, what), this.putKey(indexKey(record), '', what)]);
-    await this.publishFrame(created, frameText);
+    // Under the marker, the record, its index key and its created frame at once: whichever of them a dying process
+    // leaves out, the sweeper writes (or, with no record, removes the rest). The queue entry waits for all three,
+    // so a worker never finds the record absent nor writes its `working` frame before the log's first.
+    await Promise.all([
+      this.createKey(record.id, text, what),
+      this.putKey(indexKey(record), '', what),
+      this.publishFrame(created, frameText),
+    ]);
     await this.enqueue(record.target, record.id, String(record.seq));
     // A submit that fails from here on leaves its marker: the sweeper finishes it (the queue entry de-duplicated).
     await this.dropMarker(marker);
