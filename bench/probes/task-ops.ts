@@ -50,8 +50,29 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
     on = false;
   }
-  const short = seen.map((s) => s.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>'));
-  console.log(short.filter((s) => !s.includes('$JS.API.DIRECT.GET') || true).join('\n'));
+  console.log(seen.map(shorten).join('\n'));
+  // Under load: 300 tasks, 64 submissions in flight, messages per task by kind (pull requests are shared).
+  const burst = 300;
+  let ended = 0;
+  const allEnded = new Promise<void>((r) => (completed = () => ++ended >= burst && r()));
+  seen.length = 0;
+  on = true;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < burst) {
+        next++;
+        await tasks.submit('ops.task', { next });
+      }
+    }),
+  );
+  await allEnded;
+  await new Promise((r) => setTimeout(r, 300));
+  on = false;
+  const kinds = new Map<string, number>();
+  for (const s of seen) kinds.set(shorten(s), (kinds.get(shorten(s)) ?? 0) + 1);
+  console.log(`--- per task, ${burst} tasks at 64 in flight:`);
+  for (const [k, n] of kinds) console.log(`${(n / burst).toFixed(2).padStart(6)}  ${k}`);
   await worker.stop();
   for (const p of [c, w]) {
     await p.store.close();
@@ -59,6 +80,11 @@ async function main(): Promise<void> {
   }
   await spy.close();
   await server.stop();
+}
+
+/** A subject with its task id (and an ack's delivery numbers) taken out, so subjects of one kind read alike. */
+function shorten(subject: string): string {
+  return subject.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/^(\$JS\.ACK\.[^.]+\.[^.]+)\..*$/, '$1.<delivery>');
 }
 
 void main().then(() => process.exit(0));

@@ -271,7 +271,8 @@ export class JetStreamTaskStore implements TaskStore {
   /**
    * Finishes the submits a dead process left half done (a `pending.<id>` marker older than `orphanAfterMs`): with
    * its record, the created frame and the queue entry are written (a second queue entry is harmless: a worker skips
-   * a task that runs or has ended); without one, its index key and marker are removed. Returns how many it handled.
+   * a task that runs or has ended); without one, its index key and marker are removed (a created frame written
+   * beside the record stays in the log until its max age, naming no task). Returns how many it handled.
    */
   sweepOrphans(): Promise<number> {
     this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
