@@ -4,6 +4,7 @@ import { createTaskStore } from '@openagentio/nestjs/internal/tasks/task-store.f
 import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
 import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import { startNatsServer } from '../lib/nats-server.js';
+import { rawJetStreamTasks } from '../suites/tasks-raw.js';
 
 const quiet = { log() {}, warn() {}, error() {}, debug() {} };
 
@@ -73,6 +74,16 @@ async function main(): Promise<void> {
   for (const s of seen) kinds.set(shorten(s), (kinds.get(shorten(s)) ?? 0) + 1);
   console.log(`--- per task, ${burst} tasks at 64 in flight:`);
   for (const [k, n] of kinds) console.log(`${(n / burst).toFixed(2).padStart(6)}  ${k}`);
+  // The raw JetStream peer of the tasks suite on the same server, counted the same way.
+  seen.length = 0;
+  on = true;
+  await rawJetStreamTasks(server.url, { tasks: burst, latencySamples: 1 }, 4, 16);
+  await new Promise((r) => setTimeout(r, 300));
+  on = false;
+  kinds.clear();
+  for (const s of seen) kinds.set(shorten(s), (kinds.get(shorten(s)) ?? 0) + 1);
+  console.log(`--- raw JetStream peer, per task (${burst + 1} tasks, ${burst} at 64 in flight):`);
+  for (const [k, n] of kinds) console.log(`${(n / (burst + 1)).toFixed(2).padStart(6)}  ${k}`);
   await worker.stop();
   for (const p of [c, w]) {
     await p.store.close();
