@@ -23,6 +23,7 @@ interface Side {
   submit: (input: unknown) => Promise<{ id: string }>;
   wait: (id: string) => Promise<unknown>;
   firstWorking: Map<string, number>;
+  onWorking?: (id: string) => void;
   completed: { n: number; done?: () => void };
   frames: NatsConnection;
 }
@@ -68,6 +69,7 @@ async function side(root: string, name: string): Promise<Side> {
         s.completed.done?.();
       } else if (env.event_type === 'agent.task.status' && env.payload?.state === 'working' && !s.firstWorking.has(env.correlation_id)) {
         s.firstWorking.set(env.correlation_id, nowUs());
+        s.onWorking?.(env.correlation_id);
       }
     },
   });
@@ -80,7 +82,10 @@ async function measure(s: Side, tasks: number): Promise<{ ops: number; fs: numbe
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
     const t0 = nowUs();
     const t = await s.submit({ i });
-    while (!s.firstWorking.has(t.id)) await new Promise((r) => setImmediate(r));
+    // AB_SPIN=1: poll with setImmediate as bench/suites/tasks.ts does (a busy loop that competes with the server
+    // for the CPU while it waits); else wait for the frame's arrival itself.
+    if (process.env.AB_SPIN === '1') while (!s.firstWorking.has(t.id)) await new Promise((r) => setImmediate(r));
+    else if (!s.firstWorking.has(t.id)) await new Promise<void>((r) => (s.onWorking = (id) => id === t.id && r()));
     lat.push(s.firstWorking.get(t.id)! - t0);
     await s.wait(t.id);
   }

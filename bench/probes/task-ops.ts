@@ -95,7 +95,10 @@ async function main(): Promise<void> {
 
 /** A subject with its task id (and an ack's delivery numbers) taken out, so subjects of one kind read alike. */
 function shorten(subject: string): string {
-  return subject.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/^(\$JS\.ACK\.[^.]+\.[^.]+)\..*$/, '$1.<delivery>');
+  return subject
+    .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>')
+    .replace(/\.pending\.[0-9a-f]{32}\.\d+$/, '.pending.<store>.<slot>')
+    .replace(/^(\$JS\.ACK\.[^.]+\.[^.]+)\..*$/, '$1.<delivery>');
 }
 
 void main().then(() => process.exit(0));
