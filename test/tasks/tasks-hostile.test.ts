@@ -2,6 +2,7 @@
 // each test states the number the issue measured before the fix and asserts the bound it has now.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -216,6 +217,58 @@ describe('tasks against a hostile peer on the same NATS account [JetStream]', ()
     const markers = await jsm.streams.info('KV_acp_tasks', { subjects_filter: '$KV.acp_tasks.pending.>' });
     assert.deepEqual(Object.keys(markers.state.subjects ?? {}), []);
     await next.close();
+  });
+
+  it("pending marks: submits in turn reuse one slot (no removal written), a failed submit keeps its mark for the sweeper, and an earlier version's pending.<id> marker is still swept", async () => {
+    const own = new JetStreamTaskStore(raw, { ackWaitMs: ACK_WAIT, orphanAfterMs: 60_000 });
+    await own.init();
+    const ownTasks = new TaskClient(new TaskEngine(own, bus));
+    const marks = async () =>
+      Object.keys((await jsm.streams.info('KV_acp_tasks', { subjects_filter: '$KV.acp_tasks.pending.>' })).state.subjects ?? {});
+    const earlier = new Set(await marks());
+    const fresh = async () => (await marks()).filter((m) => !earlier.has(m));
+    for (let i = 0; i < 3; i++) await ownTasks.submit('slot.job', { i });
+    assert.equal((await fresh()).length, 1, 'one mark for three submits in turn');
+    // The queue refuses the entry after the record is stored: the submit fails, its mark stays, the next takes a new slot.
+    const enqueue = own.enqueue.bind(own);
+    own.enqueue = async () => {
+      throw new Error('queue refused');
+    };
+    await assert.rejects(ownTasks.submit('slot.job', { failed: true }), /queue refused/);
+    own.enqueue = enqueue;
+    await ownTasks.submit('slot.job', { after: true });
+    const two = await fresh();
+    assert.equal(two.length, 2, 'the failed submit kept its slot');
+    const marked = await Promise.all(
+      two.map(async (subject) => (await jsm.streams.getMessage('KV_acp_tasks', { last_by_subj: subject }))!.json<{ id: string }>().id),
+    );
+    const failed = (await Promise.all(marked.map((id) => tasks.get(id)))).find((r) => (r?.input as { failed?: boolean })?.failed);
+    assert.equal(failed?.state, 'submitted', 'its record was stored, with no queue entry');
+    // A submit of an earlier version cut short: its `pending.<id>` marker and record, no frame, no queue entry.
+    const now = new Date().toISOString();
+    const old: TaskRecord = {
+      id: randomUUID(),
+      target: 'slot.job',
+      state: 'submitted',
+      input: { old: true },
+      history: [],
+      artifacts: [],
+      attempts: 0,
+      seq: 0,
+      created_at: now,
+      updated_at: now,
+    };
+    await store.create(old);
+    await js.publish(`$KV.acp_tasks.pending.${old.id}`, 'slot.job');
+    await worker('slot.job', (input) => input);
+    const sweeper = new JetStreamTaskStore(raw, { ackWaitMs: ACK_WAIT, orphanAfterMs: 0 });
+    await sweeper.init();
+    await sweeper.sweepOrphans();
+    assert.equal((await tasks.wait(failed!.id, { timeout: 5_000 })).state, 'completed', 'the failed submit was finished');
+    assert.equal((await tasks.wait(old.id, { timeout: 5_000 })).state, 'completed', 'the earlier marker was finished');
+    assert.deepEqual(await fresh(), [], 'every mark swept, the finished ones too');
+    await sweeper.close();
+    await own.close();
   });
 
   it('3 core-NATS cancel notices do not abort a running task; a real cancel ends it canceled, never failed (was: each notice aborted the run, then failed with retryable: true)', async () => {

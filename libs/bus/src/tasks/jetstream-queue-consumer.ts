@@ -56,7 +56,13 @@ export async function consumeQueue(
     );
   }
   const messages = await retrying(`starting the queue consumer of ${target}`, q.retryWindowMs, async () =>
-    (await q.js.consumers.get(q.queueStream, durable)).consume({ max_messages: concurrency, expires: PULL_EXPIRES_MS }),
+    // Pulls again once three quarters of what it asked for have come (nats.js's default is a quarter: one pull
+    // request per message under load); how many it holds is bounded by max_messages either way.
+    (await q.js.consumers.get(q.queueStream, durable)).consume({
+      max_messages: concurrency,
+      threshold_messages: Math.max(1, Math.floor(concurrency / 4)),
+      expires: PULL_EXPIRES_MS,
+    }),
   );
   let active = 0;
   let stopped = false;
@@ -75,8 +81,9 @@ export async function consumeQueue(
         ack: async () => {
           if (acked) return;
           acked = true;
-          // Unacknowledged, the entry comes back after ackWaitMs and finds the task ended: retried, not lost.
-          await retrying(`acknowledging task ${m.string()}`, q.retryWindowMs, () => m.ackAck()).catch(() => false);
+          // A plain ack, not a request for the server's receipt: one lost comes back after ackWaitMs, finds the task
+          // ended and is acknowledged then (retried, not lost), so a receipt would buy nothing but a round trip.
+          m.ack();
         },
         reject: async () => {
           if (acked) return;

@@ -72,6 +72,14 @@ export class JetStreamTaskStore implements TaskStore {
   private readonly consumers = new Set<TaskConsumer>();
   private sweeping?: Promise<number>;
   private sweepTimer?: NodeJS.Timeout;
+  /**
+   * Where this store marks its submits in progress: `pending.<store>.<slot>`, a slot per submit in flight, reused
+   * once its submit has finished (the next mark overwrites the last: the bucket keeps one value per key), so a
+   * submit writes one mark and removes none. A submit that failed keeps its slot out of use, its mark for the sweeper.
+   */
+  private readonly markPrefix = `${PENDING}.${newEventId().replace(/-/g, '')}`;
+  private readonly freeSlots: number[] = [];
+  private slots = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -239,12 +247,20 @@ export class JetStreamTaskStore implements TaskStore {
     if (frameBytes > maxFrame)
       throw tooLarge(record.id, frameBytes, maxFrame, 'its created frame, the NATS max_payload less room for headers');
     const what = `storing task ${record.id}`;
-    const marker = await this.createKey(`${PENDING}.${record.id}`, record.target, what);
-    await Promise.all([this.createKey(record.id, text, what), this.putKey(indexKey(record), '', what)]);
-    await this.publishFrame(created, frameText);
+    const slot = this.freeSlots.pop() ?? this.slots++;
+    await this.putKey(`${this.markPrefix}.${slot}`, JSON.stringify({ id: record.id, target: record.target }), what);
+    // Under the marker, the record, its index key and its created frame at once: whichever of them a dying process
+    // leaves out, the sweeper writes (or, with no record, removes the rest). The queue entry waits for all three,
+    // so a worker never finds the record absent nor writes its `working` frame before the log's first.
+    await Promise.all([
+      this.createKey(record.id, text, what),
+      this.putKey(indexKey(record), '', what),
+      this.publishFrame(created, frameText),
+    ]);
     await this.enqueue(record.target, record.id, String(record.seq));
-    // A submit that fails from here on leaves its marker: the sweeper finishes it (the queue entry de-duplicated).
-    await this.dropMarker(marker);
+    // Done: the mark may stay until the slot's next submit overwrites it (a sweeper finding it finds nothing to do).
+    // A submit that failed before this line leaves its mark: the sweeper finishes it (the queue entry de-duplicated).
+    this.freeSlots.push(slot);
   }
 
   /**
@@ -252,20 +268,22 @@ export class JetStreamTaskStore implements TaskStore {
    * the bucket's TTL, and the sweeper, which lists the subjects, would read one per submit of the last week.
    */
   private async dropMarker(revision: number): Promise<void> {
-    await retrying('erasing a pending marker', this.o.retryWindowMs, async (retry) => {
+    await retrying('erasing a pending marker', this.o.retryWindowMs, async () => {
       try {
         await this.jsm.streams.deleteMessage(kvStreamOf(this.o.bucket), revision, false);
       } catch (err) {
-        // A retry after a lost reply finds the message gone: its own delete.
-        if (!(retry && /no message found|not found|10037/i.test((err as Error).message))) throw err;
+        // Gone already: its own delete (a retry after a lost reply), or the slot's next mark replaced it.
+        if (!/no message found|not found|10037/i.test((err as Error).message)) throw err;
       }
     });
   }
 
   /**
-   * Finishes the submits a dead process left half done (a `pending.<id>` marker older than `orphanAfterMs`): with
+   * Finishes the submits a dead process left half done (a pending mark older than `orphanAfterMs`: a slot of a
+   * store that has not submitted through it since, or a `pending.<id>` marker of an earlier version): with
    * its record, the created frame and the queue entry are written (a second queue entry is harmless: a worker skips
-   * a task that runs or has ended); without one, its index key and marker are removed. Returns how many it handled.
+   * a task that runs or has ended); without one, its index key and marker are removed (a created frame written
+   * beside the record stays in the log until its max age, naming no task). Returns how many it handled.
    */
   sweepOrphans(): Promise<number> {
     this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
@@ -274,22 +292,23 @@ export class JetStreamTaskStore implements TaskStore {
 
   private async sweep(): Promise<number> {
     let handled = 0;
-    for (const key of await this.keysOf(`${PENDING}.*`)) {
+    for (const key of await this.keysOf(`${PENDING}.>`)) {
       const marker = await this.kv.get(key);
       if (!marker || marker.operation !== 'PUT' || Date.now() - marker.created.getTime() < this.o.orphanAfterMs) continue;
-      // One sweeper per orphan: the one whose compare-and-set holds.
+      // One sweeper per orphan: the one whose compare-and-set holds (a slot marked again since is left alone).
       const claimed = await this.kv.update(key, marker.string(), marker.revision).catch(() => 0);
       if (!claimed) continue;
-      const id = key.slice(PENDING.length + 1);
-      const v = await this.get(id);
+      const id = markedTask(key, marker.string());
+      const v = id === undefined ? undefined : await this.get(id);
       if (v) {
         await this.kv.put(indexKey(v.record), '');
         if (v.record.seq === 0 && v.record.state === 'submitted') {
-          const frame = await this.jsm.streams.getMessage(this.o.framesStream, { last_by_subj: this.frameSubject(id) }).catch(() => null);
+          const last = { last_by_subj: this.frameSubject(v.record.id) };
+          const frame = await this.jsm.streams.getMessage(this.o.framesStream, last).catch(() => null);
           if (!frame) await this.appendFrame(createdFrame('task-sweeper', v.record));
-          await this.enqueue(v.record.target, id, String(v.record.seq));
+          await this.enqueue(v.record.target, v.record.id, String(v.record.seq));
         }
-      } else {
+      } else if (id !== undefined) {
         for (const ix of await this.keysOf(`${INDEX}.*.${id}`)) await this.kv.delete(ix);
       }
       await this.dropMarker(claimed);
@@ -429,6 +448,18 @@ export class JetStreamTaskStore implements TaskStore {
   onCancel(fn: (taskId: string) => void): () => void {
     this.cancelListeners.add(fn);
     return () => this.cancelListeners.delete(fn);
+  }
+}
+
+/** The task a pending mark names: a slot's `{"id", "target"}`, or the key of an earlier version's `pending.<id>`. */
+function markedTask(key: string, value: string): string | undefined {
+  const rest = key.slice(PENDING.length + 1);
+  if (!rest.includes('.')) return isTaskId(rest) ? rest : undefined;
+  try {
+    const id = (JSON.parse(value) as { id?: unknown }).id;
+    return typeof id === 'string' && isTaskId(id) ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 

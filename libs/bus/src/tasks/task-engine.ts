@@ -40,20 +40,32 @@ export class TaskEngine {
   /**
    * Applies `decide` to the current record until the compare-and-set holds. `decide` returns the change, or
    * undefined to leave the task as it is (then the current record is returned and nothing is written).
+   * `known` is a record and revision the caller holds (what its own last change wrote): the first pass decides on
+   * it without reading the store (and may change it: it is the caller's to give away), and a compare-and-set that
+   * fails (the record changed since) reads as usual.
+   * The result's `revision` is the one the stored record has now.
    */
-  async change(id: string, decide: (current: TaskRecord) => TaskChange | undefined): Promise<{ record: TaskRecord; changed: boolean }> {
+  async change(
+    id: string,
+    decide: (current: TaskRecord) => TaskChange | undefined,
+    known?: VersionedTask,
+  ): Promise<{ record: TaskRecord; changed: boolean; revision: number }> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-      const { record, revision } = await this.load(id);
-      const change = decide(structuredClone(record));
-      if (!change) return { record, changed: false };
+      const held = i === 0 && known !== undefined;
+      const { record, revision } = held ? known : await this.load(id);
+      const change = decide(held ? record : structuredClone(record));
+      // "Leave it" is only an answer about the stored record: a held one may be stale, so that is read first.
+      if (!change && held) continue;
+      if (!change) return { record, changed: false, revision };
       const next = change.record;
       next.updated_at = new Date().toISOString();
       if (change.frame) next.seq = record.seq + 1;
-      if ((await this.store.update(next, revision)) === false) continue;
+      const written = await this.store.update(next, revision);
+      if (written === false) continue;
       if (change.frame) await this.store.appendFrame(this.frame(next, change.frame.eventType, change.frame.payload));
       // The party whose end of the task holds announces it, once.
       if (change.frame?.eventType === TaskEventTypes.COMPLETED && next.callback) await announceTaskEnd(this.bus, this.store, next);
-      return { record: next, changed: true };
+      return { record: next, changed: true, revision: written };
     }
     throw new BusError(ErrorCodes.TRANSPORT_FAILURE, `task ${id} kept changing under ${MAX_CAS_ATTEMPTS} attempts to update it`);
   }

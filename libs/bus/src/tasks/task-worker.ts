@@ -9,7 +9,7 @@ import { isUnexpectedError, toBusError } from '../errors/to-bus-error.js';
 import { randomUUID } from 'node:crypto';
 import { TaskContext, TaskPause } from './task-context.js';
 import { TaskEngine, type TaskChange } from './task-engine.js';
-import type { TaskConsumer, TaskDelivery } from './task-store.interface.js';
+import type { TaskConsumer, TaskDelivery, VersionedTask } from './task-store.interface.js';
 import { clip, isTaskId, isTerminalTaskState, TaskEventTypes, type TaskRecord } from './task.types.js';
 
 /** A well-formed task id with no record is delivered once more after this long before it counts as poison (ms). */
@@ -161,7 +161,9 @@ export class TaskWorker {
       await d.ack();
       return;
     }
-    await this.execute(started.record, attempt, d);
+    // What this run's own compare-and-set wrote, for its last change to start from (taken before the handler can
+    // touch the record's input); a change since then makes that compare-and-set fail and read the record again.
+    await this.execute(started.record, attempt, d, { record: structuredClone(started.record), revision: started.revision });
   }
 
   /** Fills the log of a task this delivery takes over from a run whose lease is its own or has lapsed. */
@@ -205,7 +207,7 @@ export class TaskWorker {
     this.poisonLoggedAt = Date.now();
   }
 
-  private async execute(task: TaskRecord, attempt: number, d: TaskDelivery): Promise<void> {
+  private async execute(task: TaskRecord, attempt: number, d: TaskDelivery, held: VersionedTask): Promise<void> {
     const { engine } = this;
     const ac = new AbortController();
     // The run ends when its signal aborts (timeout, cancel, worker stopping), whether or not the handler listens.
@@ -255,19 +257,23 @@ export class TaskWorker {
       const outcome = await Promise.race([handled, abandoned]);
       if (ac.signal.aborted) throw ac.signal.reason;
       if (outcome instanceof TaskPause) {
-        await engine.change(task.id, (r) => {
-          if (r.state !== 'working' || r.attempts !== attempt) return undefined;
-          r.state = outcome.state;
-          r.status_message = outcome.message;
-          delete r.lease;
-          r.history.push({ role: 'agent', content: outcome.message, at: new Date().toISOString() });
-          return {
-            record: r,
-            frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: outcome.state, message: outcome.message } },
-          };
-        });
+        await engine.change(
+          task.id,
+          (r) => {
+            if (r.state !== 'working' || r.attempts !== attempt) return undefined;
+            r.state = outcome.state;
+            r.status_message = outcome.message;
+            delete r.lease;
+            r.history.push({ role: 'agent', content: outcome.message, at: new Date().toISOString() });
+            return {
+              record: r,
+              frame: { eventType: TaskEventTypes.STATUS, payload: { task_id: r.id, state: outcome.state, message: outcome.message } },
+            };
+          },
+          held,
+        );
       } else {
-        await engine.change(task.id, this.ending(attempt, 'completed', { result: outcome === undefined ? null : outcome }));
+        await engine.change(task.id, this.ending(attempt, 'completed', { result: outcome === undefined ? null : outcome }), held);
       }
     } catch (err) {
       spanError = toBusError(ac.signal.aborted ? ac.signal.reason : err);
