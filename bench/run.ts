@@ -696,6 +696,29 @@ const ROWS: RowDef[] = [
     peerLabel: 'plain Express SSE endpoint, same frames',
     target: { on: 'ratio', op: '>=', value: 0.8 },
   },
+  // Added rows (issue 26): the latencies above include time spent waiting for a CPU on a shared machine; these
+  // say what a frame costs in CPU, and how long the serving process was ready to run but not running.
+  {
+    figure: 'Gateway SSE fan-out over NATS, CPU per delivered frame (gateway process, all threads)',
+    unit: 'µs CPU',
+    ours: ['sse', 'cpuUs'],
+    peer: ['sse', 'express.cpuUs'],
+    peerLabel: 'plain Express SSE endpoint (its process)',
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, CPU per delivered frame (handler process, all threads)',
+    unit: 'µs CPU',
+    ours: ['sse', 'handlerCpuUs'],
+    peer: ['sse', 'express.cpuUs'],
+    peerLabel: 'plain Express SSE endpoint (its process)',
+  },
+  {
+    figure: 'Gateway SSE fan-out over NATS, serving main thread waiting for a CPU (share of the run)',
+    unit: '%',
+    ours: ['sse', 'runQueuePct'],
+    peer: ['sse', 'express.runQueuePct'],
+    peerLabel: 'plain Express SSE endpoint (its process)',
+  },
   // Start-up in fresh processes (bench/suites/startup.ts)
   {
     figure: '`npm start` to first answer (built tree)',

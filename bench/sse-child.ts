@@ -5,9 +5,11 @@
  *   node dist/bench/sse-child.js express <frame>      a plain Express SSE endpoint (GET /sse?n=&ms=)
  * The handler writes `n` deltas `{t, i}` one every `ms` ms, `t` the write time (process.hrtime, the machine's
  * monotonic clock, which the client process reads too). Express sends the same frame text per tick, its `t`
- * replaced. Each says `{ready, port}` over IPC and answers `rss` messages with its RSS in bytes (after a GC).
+ * replaced. Each says `{ready, port}` over IPC and answers `rss` messages with its RSS in bytes (after a GC), and
+ * `cpu` messages with its CPU time (all threads, µs) and its main thread's run-queue wait (ms, Linux).
  */
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,8 +17,21 @@ const [, , role, arg] = process.argv;
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const send = (m: unknown) => process.send!(m);
 
-process.on('message', (m: { rss?: boolean; exit?: boolean }) => {
+/** Main-thread time spent ready to run but waiting for a CPU (Linux schedstat), ms; undefined elsewhere. */
+function runQueueWaitMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+process.on('message', (m: { rss?: boolean; cpu?: boolean; exit?: boolean }) => {
   if (m.exit) process.exit(0);
+  if (m.cpu) {
+    const u = process.cpuUsage();
+    send({ cpu: { us: u.user + u.system, waitMs: runQueueWaitMs() } });
+  }
   if (m.rss) {
     (globalThis as { gc?: () => void }).gc?.();
     send({ rss: process.memoryUsage().rss });

@@ -30,7 +30,7 @@ export class Metrics {
   }
 }
 
-export type Unit = 'ops/s' | 'µs' | 'ms' | 'KB' | 'MB/s' | 'deltas/s' | 'events/s' | 'µs CPU' | 'frames';
+export type Unit = 'ops/s' | 'µs' | 'ms' | 'KB' | 'MB/s' | 'deltas/s' | 'events/s' | 'µs CPU' | 'frames' | '%';
 
 /**
  * One table row: `ours` against `peer` (ratio = ours / peer, of the medians). A target is on the ratio

@@ -18,6 +18,13 @@ interface Child {
   proc: ChildProcess;
   port?: number;
   rss(): Promise<number>;
+  cpu(): Promise<Cpu>;
+}
+
+/** A child's CPU time (µs, all its threads) and its main thread's run-queue wait (ms; undefined off Linux). */
+interface Cpu {
+  us: number;
+  waitMs?: number;
 }
 
 async function start(role: string, arg: string): Promise<Child> {
@@ -38,22 +45,19 @@ async function start(role: string, arg: string): Promise<Child> {
       reject(new Error(`sse ${role} exited with ${code}`));
     });
   });
-  return {
-    proc,
-    port: ready.port,
-    rss: () =>
-      new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`sse ${role}: no rss answer`)), 30_000);
-        const on = (m: { rss?: number }) => {
-          if (m.rss === undefined) return;
-          clearTimeout(timer);
-          proc.off('message', on);
-          resolve(m.rss);
-        };
-        proc.on('message', on);
-        proc.send({ rss: true });
-      }),
-  };
+  const ask = <K extends 'rss' | 'cpu'>(key: K) =>
+    new Promise<{ rss: number; cpu: Cpu }[K]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sse ${role}: no ${key} answer`)), 30_000);
+      const on = (m: { rss?: number; cpu?: Cpu }) => {
+        if (m[key] === undefined) return;
+        clearTimeout(timer);
+        proc.off('message', on);
+        resolve(m[key] as { rss: number; cpu: Cpu }[K]);
+      };
+      proc.on('message', on);
+      proc.send({ [key]: true });
+    });
+  return { proc, port: ready.port, rss: () => ask('rss'), cpu: () => ask('cpu') };
 }
 
 function stop(c: Child | undefined): Promise<void> {
@@ -74,6 +78,8 @@ interface FanOut {
   latencies: number[];
   rssPerClientKB: number;
   clientsWithFrames: number;
+  /** CPU µs per delivered frame of each process in `cpuOf`, and its main thread's run-queue wait as a share of the run. */
+  cpu: Array<{ usPerFrame: number; waitShare?: number }>;
 }
 
 /**
@@ -90,8 +96,11 @@ async function fanOut(
   frames: number,
   ms: number,
   server: Child,
+  cpuOf: Child[],
 ): Promise<FanOut> {
   const rss0 = await server.rss();
+  const cpu0 = await Promise.all(cpuOf.map((c) => c.cpu()));
+  const tCpu0 = Date.now();
   const latencies: number[] = [];
   let delivered = 0;
   let withFrames = 0;
@@ -142,8 +151,14 @@ async function fanOut(
   await Promise.race([new Promise<void>((r) => (allStarted = r)), sleepMs(Math.max(1000, nominalMs / 2))]);
   const rssN = await server.rss();
   await Promise.race([new Promise<void>((r) => (allEnded = r)), sleepMs(Math.max(0, cap - (Date.now() - t0)))]);
+  const cpu1 = await Promise.all(cpuOf.map((c) => c.cpu()));
+  const span = Date.now() - tCpu0;
   for (const r of reqs) r.destroy();
-  return { frames: delivered, latencies, rssPerClientKB: (rssN - rss0) / n / 1024, clientsWithFrames: withFrames };
+  const cpu = cpu1.map((c, i) => ({
+    usPerFrame: (c.us - cpu0[i].us) / Math.max(1, delivered),
+    waitShare: c.waitMs === undefined || cpu0[i].waitMs === undefined ? undefined : (c.waitMs - cpu0[i].waitMs) / span,
+  }));
+  return { frames: delivered, latencies, rssPerClientKB: (rssN - rss0) / n / 1024, clientsWithFrames: withFrames, cpu };
 }
 
 const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -198,8 +213,8 @@ export async function sseSuite(natsUrl: string, cfg: BenchConfig, metrics: Metri
     // replay buffer and a per-identity quota).
     const body = JSON.stringify({ n: frames, ms });
     const sides: Array<[string, () => Promise<FanOut>]> = [
-      ['', () => fanOut(gateway!.port!, '/v1/agents/bench.sse/stream', body, clients, frames, ms, gateway!)],
-      ['express.', () => fanOut(express!.port!, `/sse?n=${frames}&ms=${ms}`, undefined, clients, frames, ms, express!)],
+      ['', () => fanOut(gateway!.port!, '/v1/agents/bench.sse/stream', body, clients, frames, ms, gateway!, [gateway!, handler!])],
+      ['express.', () => fanOut(express!.port!, `/sse?n=${frames}&ms=${ms}`, undefined, clients, frames, ms, express!, [express!])],
     ];
     for (const [prefix, run] of sides) {
       const r = await run();
@@ -208,8 +223,13 @@ export async function sseSuite(natsUrl: string, cfg: BenchConfig, metrics: Metri
       metrics.put('sse', `${prefix}p99`, percentile(sorted, 99));
       metrics.put('sse', `${prefix}rssKB`, r.rssPerClientKB);
       metrics.put('sse', `${prefix}frames`, r.frames);
+      // What serving a frame costs, whatever the machine's load (the latencies above include waiting for a CPU):
+      // the serving process, and for ours also the handler process that produces the frames.
+      metrics.put('sse', `${prefix}cpuUs`, r.cpu[0].usPerFrame);
+      if (r.cpu[1]) metrics.put('sse', `${prefix}handlerCpuUs`, r.cpu[1].usPerFrame);
+      if (r.cpu[0].waitShare !== undefined) metrics.put('sse', `${prefix}runQueuePct`, 100 * r.cpu[0].waitShare);
       log(
-        `  SSE ${prefix ? 'plain Express' : 'gateway over NATS'}: ${clients} clients (${r.clientsWithFrames} got frames), ${r.frames} of ${clients * frames} frames, p50 ${Math.round(percentile(sorted, 50))} µs, p99 ${Math.round(percentile(sorted, 99))} µs, ${r.rssPerClientKB.toFixed(1)} KB RSS per client`,
+        `  SSE ${prefix ? 'plain Express' : 'gateway over NATS'}: ${clients} clients (${r.clientsWithFrames} got frames), ${r.frames} of ${clients * frames} frames, p50 ${Math.round(percentile(sorted, 50))} µs, p99 ${Math.round(percentile(sorted, 99))} µs, ${r.rssPerClientKB.toFixed(1)} KB RSS per client; CPU ${r.cpu.map((c) => `${c.usPerFrame.toFixed(1)} µs`).join(' + ')} per frame, main thread waiting for a CPU ${r.cpu[0].waitShare === undefined ? 'n/a' : `${Math.round(100 * r.cpu[0].waitShare)}%`} of the run`,
       );
     }
   } finally {
