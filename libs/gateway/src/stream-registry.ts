@@ -92,20 +92,12 @@ export class GatewayStream {
     if (!synthetic && typeof frame.seq === 'number') this.lastSeq = Math.max(this.lastSeq, frame.seq);
     else if (!synthetic) this.lastSeq++;
     this.buffer.push(frame);
-    if (this.firstFrameWaiters.length > 0) for (const w of this.firstFrameWaiters.splice(0)) w();
+    for (const w of this.firstFrameWaiters.splice(0)) w();
     let held: Promise<void> | undefined;
-    // Per frame, for every stream: the usual single client needs no copy of the set (a listener may detach
-    // while it is called, hence the copy when there are more).
-    if (this.listeners.size === 1)
-      for (const l of this.listeners) {
-        held = l(frame) ?? undefined;
-        break; // one attached during the call has had this frame from the buffer
-      }
-    else if (this.listeners.size > 1)
-      for (const l of [...this.listeners]) {
-        const wait = l(frame);
-        if (wait) held = held ? Promise.all([held, wait]).then(() => undefined) : wait;
-      }
+    for (const l of [...this.listeners]) {
+      const wait = l(frame);
+      if (wait) held = held ? Promise.all([held, wait]).then(() => undefined) : wait;
+    }
     if (isTerminalEventType(frame.event_type)) this.finish();
     return held;
   }
