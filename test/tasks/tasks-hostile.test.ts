@@ -271,6 +271,29 @@ describe('tasks against a hostile peer on the same NATS account [JetStream]', ()
     await own.close();
   });
 
+  it('forged pending marks (not JSON, an id that is no task id, the id of an ended task) are swept away and change no task', async () => {
+    await worker('rogue.job', (input) => input);
+    const ended = await tasks.submit('rogue.job', { n: 1 });
+    const before = await tasks.wait(ended.id, { timeout: 5_000 });
+    assert.equal(before.state, 'completed');
+    const forged = ['pending.rogue.0', 'pending.rogue.1', 'pending.rogue.2'];
+    await js.publish(`$KV.acp_tasks.${forged[0]}`, 'not json {');
+    await js.publish(`$KV.acp_tasks.${forged[1]}`, JSON.stringify({ id: '../../x', target: 'rogue.job' }));
+    await js.publish(`$KV.acp_tasks.${forged[2]}`, JSON.stringify({ id: ended.id, target: 'rogue.job' }));
+    const sweeper = new JetStreamTaskStore(raw, { ackWaitMs: ACK_WAIT, orphanAfterMs: 0 });
+    await sweeper.init();
+    assert.ok((await sweeper.sweepOrphans()) >= forged.length, 'each forged mark was handled');
+    const left = Object.keys(
+      (await jsm.streams.info('KV_acp_tasks', { subjects_filter: '$KV.acp_tasks.pending.rogue.>' })).state.subjects ?? {},
+    );
+    assert.deepEqual(left, [], 'no forged mark left');
+    const after = await tasks.get(ended.id);
+    assert.equal(after?.state, 'completed');
+    assert.equal(after?.seq, before.seq, 'the ended task was not touched');
+    assert.equal(after?.updated_at, before.updated_at);
+    await sweeper.close();
+  });
+
   it('3 core-NATS cancel notices do not abort a running task; a real cancel ends it canceled, never failed (was: each notice aborted the run, then failed with retryable: true)', async () => {
     const release = deferred<void>();
     const started = deferred<void>();
