@@ -10,6 +10,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BusClient, EventTypes, NatsTransport } from '@openagentio/nestjs';
+import { childMessage, markCpu, reportCpu } from '../lib/child-message.js';
 import { closedLoop, payloadOfSize, withTimeout } from '../lib/measure.js';
 import { startNatsServer } from '../lib/nats-server.js';
 import { ECHO, STREAM } from '../stacks/bus.js';
@@ -25,29 +26,15 @@ async function main(): Promise<void> {
     execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = <T>(want: (m: unknown) => boolean, label: string) =>
-    withTimeout(
-      new Promise<T>((resolve) => {
-        const on = (m: unknown) => {
-          if (!want(m)) return;
-          child.off('message', on);
-          resolve(m as T);
-        };
-        child.on('message', on);
-      }),
-      30_000,
-      label,
-    );
   const bus = new BusClient(new NatsTransport({ servers: server.url, name: 'split-profile-caller', warnOpenAccount: false }), {
     agentId: 'bench-client',
     logger: { log() {}, warn() {}, error() {} },
   });
   try {
-    await next((m) => m === 'ready', 'ready');
+    await childMessage(child, (m) => m === 'ready', 'ready');
     await bus.connect();
     const payload = payloadOfSize(100);
-    child.send('mark');
-    await next((m) => m === 'marked', 'mark');
+    await markCpu(child);
     const c0 = process.cpuUsage();
     const t0 = Date.now();
     let ops = 0;
@@ -62,8 +49,7 @@ async function main(): Promise<void> {
       console.log(`one stream after another: ${Math.round(ops / ((Date.now() - t0) / 1000))} deltas/s`);
     }
     const c = process.cpuUsage(c0);
-    child.send('report');
-    const { cpuUs } = await next<{ cpuUs: number }>((m) => typeof (m as { cpuUs?: unknown })?.cpuUs === 'number', 'report');
+    const cpuUs = await reportCpu(child);
     console.log(
       `CPU per ${what === 'invoke' ? 'call' : 'delta'}: responder ${(cpuUs / ops).toFixed(2)} µs, caller ${((c.user + c.system) / ops).toFixed(2)} µs; responder profile in ${dir}`,
     );

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BusClient, NatsTransport, type BusLogger } from '@openagentio/nestjs';
-import { withTimeout } from '../lib/measure.js';
+import { childMessage } from '../lib/child-message.js';
 
 const RESPONDER = fileURLToPath(new URL('../split-responder.js', import.meta.url));
 const quiet: BusLogger = { log() {}, warn() {}, error() {} };
@@ -18,12 +18,8 @@ export interface SplitBus {
  */
 export async function startSplitBus(url: string, subjectPrefix: string): Promise<SplitBus> {
   const child = fork(RESPONDER, ['bus', url, subjectPrefix], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on('message', (m) => m === 'ready' && resolve());
-    child.once('exit', (code) => reject(new Error(`split responder exited (${code}) before it was ready`)));
-  });
   try {
-    await withTimeout(ready, 30_000, 'split responder ready');
+    await childMessage(child, (m) => m === 'ready', 'split responder ready');
     const client = new BusClient(new NatsTransport({ servers: url, name: 'split-bus-caller', warnOpenAccount: false }), {
       agentId: 'bench-client',
       subjectPrefix,

@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BusClient, EventTypes, NatsTransport, type BusLogger } from '@openagentio/nestjs';
 import type { BenchConfig } from '../config.js';
-import { closedLoop, payloadOfSize, withTimeout } from '../lib/measure.js';
+import { childMessage, markCpu, reportCpu } from '../lib/child-message.js';
+import { closedLoop, payloadOfSize } from '../lib/measure.js';
 import { oneStreamRate } from './stream.js';
 import type { Metrics } from '../lib/results.js';
 import { ECHO, STREAM } from '../stacks/bus.js';
@@ -57,13 +58,11 @@ async function splitStream(
 ): Promise<void> {
   let c0 = process.cpuUsage();
   const { rate, deltas } = await oneStreamRate(stream, cfg, async () => {
-    child.send('mark');
-    await next(child, (m) => m === 'marked', 'mark');
+    await markCpu(child);
     c0 = process.cpuUsage();
   });
   const c = process.cpuUsage(c0);
-  child.send('report');
-  const { cpuUs } = (await next(child, (m) => typeof (m as { cpuUs?: unknown })?.cpuUs === 'number', 'report')) as { cpuUs: number };
+  const cpuUs = await reportCpu(child);
   const callerCpu = (c.user + c.system) / Math.max(1, deltas);
   const responderCpu = cpuUs / Math.max(1, deltas);
   metrics.put(key, 'split.stream1', rate);
@@ -71,24 +70,6 @@ async function splitStream(
   metrics.put(key, 'split.stream.responder.cpu', responderCpu);
   log(
     `  split ${key.padEnd(9)} one stream ${Math.round(rate)} deltas/s  CPU per delta: caller ${callerCpu.toFixed(1)} µs, responder ${responderCpu.toFixed(1)} µs`,
-  );
-}
-
-function next(child: ChildProcess, want: (m: unknown) => boolean, what: string): Promise<unknown> {
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      const onMessage = (m: unknown) => {
-        if (!want(m)) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      const onExit = (code: number | null) => reject(new Error(`responder exited (${code}) before ${what}`));
-      child.on('message', onMessage);
-      child.on('exit', onExit);
-    }),
-    30_000,
-    what,
   );
 }
 
@@ -104,14 +85,12 @@ export async function splitSuite(url: string, cfg: BenchConfig, metrics: Metrics
     const child = fork(RESPONDER, [stack.responder, url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let caller: SplitCaller | undefined;
     try {
-      await next(child, (m) => m === 'ready', 'ready');
+      await childMessage(child, (m) => m === 'ready', 'ready');
       caller = await stack.caller(url);
       await closedLoop(() => caller!.invoke(payload), { concurrency: cfg.concurrency, durationMs: cfg.concWarmupMs });
-      child.send('mark');
-      await next(child, (m) => m === 'marked', 'mark');
+      await markCpu(child);
       const r = await closedLoop(() => caller!.invoke(payload), { concurrency: cfg.concurrency, durationMs: cfg.concMs });
-      child.send('report');
-      const { cpuUs } = (await next(child, (m) => typeof (m as { cpuUs?: unknown })?.cpuUs === 'number', 'report')) as { cpuUs: number };
+      const cpuUs = await reportCpu(child);
       const responderCpu = cpuUs / Math.max(1, r.ops);
       metrics.put(stack.key, 'split.ops', r.opsPerSec);
       metrics.put(stack.key, 'split.caller.cpu', r.cpuUsPerOp);
