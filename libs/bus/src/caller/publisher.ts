@@ -11,15 +11,7 @@ import { outgoingEnvelope, requestMetadata } from './request-builder.js';
 
 /** Publishes an event on `{prefix}.events.{eventType}`; session fields default to the ambient call's. */
 export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown, options: PublishOptions): Envelope {
-  rt.assertOpen();
-  assertName(eventType, 'event type');
-  const ctx = currentCallContext();
-  const env = outgoingEnvelope(eventType, rt, options, ctx);
-  if (payload !== undefined) env.payload = payload;
-  if (options.correlation_id !== undefined) env.correlation_id = options.correlation_id;
-  const tracing = startTrace(rt, 'publish', eventType, options, ctx);
-  const meta = requestMetadata(options, ctx, tracing, env);
-  if (meta) env.metadata = meta;
+  const { env, tracing } = buildEvent(rt, eventType, payload, options);
   try {
     // Subscribers cannot say whether they read chunked messages: an oversize event is refused unless chunkEvents.
     rt.transport.publish(rt.subjects.event(eventType), env, { chunk: rt.options.chunkEvents });
@@ -28,17 +20,13 @@ export function publishEvent(rt: BusRuntime, eventType: string, payload: unknown
     if (tracing) endSpan(tracing.span, e);
     throw e;
   }
-  if (tracing) {
-    tracing.span.setAttribute('messaging.message.id', env.event_id);
-    endSpan(tracing.span);
-  }
-  rt.stats.eventsPublished++;
+  endEvent(rt, env, tracing);
   return env;
 }
 
 /**
  * The same event as publishEvent, handed to `store` (a durable log) instead of the transport; resolves once the
- * store has it. (publishEvent keeps its own copy of the steps: the core path allocates nothing more.)
+ * store has it. Both build the event with buildEvent and count it with endEvent.
  */
 export async function publishDurableEvent(
   rt: BusRuntime,
