@@ -106,6 +106,16 @@ export async function closedLoop(
   };
 }
 
+/** Calls `fn(1)` … `fn(count)` with `inFlight` calls outstanding at a time; resolves when all have settled. */
+export async function countInFlight(count: number, inFlight: number, fn: (n: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) await fn(++next);
+    }),
+  );
+}
+
 /** Rejects after `ms` with a message, so no single await can hang the bench. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { nowUs, summarize } from '../lib/measure.js';
+import { countInFlight, nowUs, summarize } from '../lib/measure.js';
 
 const STREAM = 'BENCH_RAW_TASKQ';
 const QUEUE = 'benchraw.taskq';
@@ -108,15 +108,7 @@ export async function rawJetStreamTasks(
     target = counts.tasks;
     const done = new Promise<void>((r) => (allDone = r));
     const t0 = nowUs();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        while (next < counts.tasks) {
-          next++;
-          await submit({ n: next });
-        }
-      }),
-    );
+    await countInFlight(counts.tasks, 64, (n) => submit({ n }));
     await done;
     const seconds = (nowUs() - t0) / 1e6;
     for (const s of stoppers) s();

@@ -4,7 +4,7 @@ import { createTaskStore } from '@openagentio/nestjs/internal/tasks/task-store.f
 import { TaskEngine } from '@openagentio/nestjs/internal/tasks/task-engine.js';
 import { TaskWorker } from '@openagentio/nestjs/internal/tasks/task-worker.js';
 import type { BenchConfig } from '../config.js';
-import { closedLoop, nowUs, summarize } from '../lib/measure.js';
+import { closedLoop, countInFlight, nowUs, summarize } from '../lib/measure.js';
 import { startNatsCluster, startNatsServer } from '../lib/nats-server.js';
 import type { Metrics } from '../lib/results.js';
 import { rawJetStreamTasks } from './tasks-raw.js';
@@ -140,15 +140,7 @@ async function measureTasks(
   completed = 0;
   const done = new Promise<void>((r) => (allDone = r));
   const t0 = nowUs();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < counts.tasks) {
-        next++;
-        await tasks.submit('bench.task', { n: next });
-      }
-    }),
-  );
+  await countInFlight(counts.tasks, 64, (n) => tasks.submit('bench.task', { n }));
   await done;
   const seconds = (nowUs() - t0) / 1e6;
   metrics.put('tasks', `${prefix}.ops`, counts.tasks / seconds);
